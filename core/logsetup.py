@@ -1,0 +1,42 @@
+"""Logging: named loggers under ``packdesk.*``, a rotating file in the user data folder.
+
+One place sets it up for the app, the hub and the headless commands; tests leave it alone (pytest
+captures the records itself).
+"""
+
+from __future__ import annotations
+
+import logging
+import logging.handlers
+import os
+from pathlib import Path
+
+FORMAT = "%(asctime)s %(levelname)-7s %(name)s [%(threadName)s] %(message)s"
+
+
+def log_dir() -> Path:
+    home = os.environ.get("PACKDESK_HOME")
+    if home:
+        return Path(home) / "logs"
+    import platformdirs
+
+    return Path(platformdirs.user_log_dir("PackDesk", "PackDesk"))
+
+
+def setup_logging(name: str, *, level: int = logging.INFO, console: bool = True) -> Path:
+    """Log to ``<log dir>/<name>.log`` (5 × 2 MB, rotating) and, if asked, to stderr; returns the file."""
+    folder = log_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name}.log"
+    root = logging.getLogger()
+    root.setLevel(level)
+    if not any(isinstance(h, logging.handlers.RotatingFileHandler) for h in root.handlers):
+        fh = logging.handlers.RotatingFileHandler(path, maxBytes=2_000_000, backupCount=5, encoding="utf-8")
+        fh.setFormatter(logging.Formatter(FORMAT))
+        root.addHandler(fh)
+    if console and not any(type(h) is logging.StreamHandler for h in root.handlers):
+        sh = logging.StreamHandler()
+        sh.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+        sh.setLevel(logging.WARNING)
+        root.addHandler(sh)
+    return path

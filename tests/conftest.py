@@ -1,0 +1,65 @@
+"""Shared fixtures: real hubs on 127.0.0.1 (SQLite and PostgreSQL), Qt offscreen.
+
+PostgreSQL tests skip with the reason when the server is not reachable, unless
+``PACKDESK_REQUIRE_POSTGRES=1`` (set by ``.ci/run``), which turns the skip into a failure.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from tests.hubproc import HubProcess, fresh_pg_database, postgres_available
+
+
+def require_postgres() -> None:
+    reason = postgres_available()
+    if reason is None:
+        return
+    if os.environ.get("PACKDESK_REQUIRE_POSTGRES") == "1":
+        pytest.fail(f"{reason} (PACKDESK_REQUIRE_POSTGRES=1: PostgreSQL tests are required here)")
+    pytest.skip(reason)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def backend(request: pytest.FixtureRequest) -> str:
+    if request.param == "postgres":
+        require_postgres()
+    return str(request.param)
+
+
+@pytest.fixture
+def db_url(backend: str, tmp_path: Path) -> Iterator[str]:
+    if backend == "postgres":
+        with fresh_pg_database() as url:
+            yield url
+    else:
+        yield f"sqlite:///{tmp_path / 'hub.db'}"
+
+
+@pytest.fixture
+def hub(tmp_path: Path, db_url: str) -> Iterator[HubProcess]:
+    """A fresh hub process on SQLite and on PostgreSQL (the test runs once for each)."""
+    proc = HubProcess(tmp_path / "hub", db_url=db_url).start()
+    yield proc
+    proc.stop()
+    assert "Traceback" not in proc.errors_logged(), proc.log_path.read_text()[-4000:]
+
+
+@pytest.fixture
+def sqlite_hub(tmp_path: Path) -> Iterator[HubProcess]:
+    """A fresh hub on SQLite only (for client-side tests where the backend does not matter)."""
+    proc = HubProcess(tmp_path / "hub").start()
+    yield proc
+    proc.stop()
+    assert "Traceback" not in proc.errors_logged(), proc.log_path.read_text()[-4000:]
+
+
+@pytest.fixture
+def hub_url(sqlite_hub: HubProcess) -> str:
+    return sqlite_hub.url
