@@ -1,0 +1,1 @@
+"""PackDesk hub: the central order API (intake, routing, state machine, change feed)."""
