@@ -1,0 +1,96 @@
+"""Change propagation: an action accepted from one bench → seen on another bench's long-poll.
+
+    python bench/propagation.py [--actions 1000] [--db sqlite|postgres]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from tests.helpers.hubapi import Session, demo
+from tests.hubproc import HubProcess, fresh_pg_database
+
+
+def measure(url: str, n: int) -> list[float]:
+    demo(url, 50, seed=5)
+    desk = Session(url, operator="D001", pin="2222", station="DESK-A", bench=None).login()
+    watcher = Session(url, operator="S001", pin="3333", station="DESK-B", bench=None).login()
+    orders = [o for o in desk.get("/api/v1/orders", limit=100).json()["orders"] if o["state"] == "allocated"]
+    head = desk.get("/api/v1/health").json()["head"]
+    seen: dict[tuple[str, int], float] = {}
+    stop = threading.Event()
+
+    def poll() -> None:
+        cursor = head
+        while not stop.is_set():
+            page = watcher.get("/api/v1/changes", cursor=cursor, wait=5).json()
+            now = time.perf_counter()
+            for ch in page["changes"]:
+                seen[(ch["order_id"], ch["order"]["version"])] = now
+            cursor = page["next_cursor"]
+
+    t = threading.Thread(target=poll, daemon=True)
+    t.start()
+    time.sleep(0.3)
+    accepted: dict[tuple[str, int], float] = {}
+    versions = {o["order_id"]: o["version"] for o in orders}
+    holds: dict[str, str | None] = {o["order_id"]: None for o in orders}
+    for i in range(n):
+        oid = orders[i % len(orders)]["order_id"]
+        if holds[oid] is None:
+            r = desk.do(oid, "hold_raised", {"type": "address_change", "reason": "bench"}, base_version=versions[oid])
+            holds[oid] = r["order"]["holds"][-1]["hold_id"]
+        else:
+            r = desk.do(oid, "hold_released", {"hold_id": holds[oid], "reason": "bench"}, base_version=versions[oid])
+            holds[oid] = None
+        assert r["outcome"] == "applied", r
+        versions[oid] = r["order"]["version"]
+        accepted[(oid, versions[oid])] = time.perf_counter()
+        time.sleep(0.002)
+    deadline = time.time() + 10
+    while len(seen.keys() & accepted.keys()) < len(accepted) and time.time() < deadline:
+        time.sleep(0.05)
+    stop.set()
+    missing = len(accepted.keys() - seen.keys())
+    if missing:
+        print(f"missing: {missing} changes never arrived")
+    return [max(0.0, seen[k] - accepted[k]) for k in accepted if k in seen]
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--actions", type=int, default=1000)
+    ap.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite")
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        if args.db == "postgres":
+            with fresh_pg_database() as url:
+                hub = HubProcess(Path(tmp), db_url=url).start()
+                try:
+                    lat = measure(hub.url, args.actions)
+                finally:
+                    hub.stop()
+        else:
+            hub = HubProcess(Path(tmp)).start()
+            try:
+                lat = measure(hub.url, args.actions)
+            finally:
+                hub.stop()
+    lat.sort()
+    p50 = statistics.median(lat) * 1000
+    p99 = lat[int(len(lat) * 0.99) - 1] * 1000
+    print(f"{args.db}: {len(lat)} actions, p50 {p50:.1f} ms, p99 {p99:.1f} ms, max {lat[-1] * 1000:.1f} ms")
+    print(f"propagation: {p99:.1f} ms p99 (target < 1000 ms)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,231 @@
+"""Client actions: the bench's outbox arriving at the hub.
+
+Each action is answered ``applied``, ``duplicate``, ``conflict`` or ``rejected`` (docs/api.md), and
+every answer is stored under its ``action_id`` together with the device's ``last_applied_seq`` in
+the same transaction as the action's effect: a retried batch gets the first answers back and
+nothing happens twice, however the connection failed.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.engine import Connection
+
+from core.errors import IllegalTransition, OrderHeld, UserError
+from core.holds import HOLD_TYPES, raise_role, release_role
+from core.roles import Role
+from core.states import State, Trigger
+from hub import db
+from hub.orders import change_address, confirm_payment, load_docs, void_label
+from hub.routing import Rules
+from hub.writer import Actor, Writer, public
+
+log = logging.getLogger("packdesk.hub.actions")
+
+STEPS = ("picked", "verified", "packed", "weighed")
+STEP_STATES = (State.ALLOCATED.value, State.LABEL_PRINTED.value)
+
+#: The lowest role for each action type (packer actions are further limited to the own bench).
+ACTION_ROLE: dict[str, Role] = {
+    "step": Role.PACKER,
+    "label_printed": Role.PACKER,
+    "label_voided": Role.PACKER,
+    "shipped_by_station": Role.PACKER,
+    "hold_raised": Role.PACKER,  # then per hold type: core.holds.raise_role
+    "hold_released": Role.PACKER,  # then per hold type: core.holds.release_role
+    "picked_up_by_carrier": Role.DESK,
+    "address_changed": Role.DESK,
+    "cancelled_by_buyer": Role.DESK,
+    "refund_approved": Role.DESK,
+    "payment_confirmed": Role.DESK,
+    "payment_timeout": Role.DESK,
+    "reallocated": Role.DESK,
+    "delivered": Role.DESK,
+    "delivery_failed": Role.DESK,
+    "returned_to_sender": Role.DESK,
+    "return_received": Role.DESK,
+    "completed": Role.DESK,
+}
+
+
+class Rejected(UserError):
+    code = "rejected"
+
+
+class Forbidden(UserError):
+    code = "forbidden"
+
+
+def process_batch(conn: Connection, settings: Any, rules: Rules, actor: Actor,
+                  actions: list[dict[str, Any]]) -> dict[str, Any]:
+    """Apply a device's batch in ``seq`` order inside the caller's transaction."""
+    w = Writer(conn, settings, actor)
+    actions = sorted(actions, key=lambda a: a["seq"])
+    ids = [a["action_id"] for a in actions]
+    stored = {r.action_id: r for r in conn.execute(
+        select(db.action_results.c.action_id, db.action_results.c.outcome, db.action_results.c.response)
+        .where(db.action_results.c.action_id.in_(ids)))}
+    docs = load_docs(conn, sorted({a["order_id"] for a in actions if a["action_id"] not in stored}), for_update=True)
+    w.track(docs)
+    results: list[dict[str, Any]] = []
+    new_rows: list[dict[str, Any]] = []
+    seen_now: dict[str, dict[str, Any]] = {}
+    for a in actions:
+        prior = stored.get(a["action_id"])
+        if prior is not None or a["action_id"] in seen_now:
+            first = dict(prior.response) if prior is not None else seen_now[a["action_id"]]
+            results.append({**first, "outcome": "duplicate", "first_outcome": first["outcome"]})
+            continue
+        res = _one(w, rules, actor, a, docs)
+        seen_now[a["action_id"]] = res
+        results.append(res)
+        new_rows.append({"action_id": a["action_id"], "device_id": actor.device_id, "seq": a["seq"],
+                         "order_id": a["order_id"], "outcome": res["outcome"], "at": w.now, "response": res})
+    w.flush()
+    if new_rows:
+        conn.execute(db.action_results.insert(), new_rows)
+    last_seq = max((a["seq"] for a in actions), default=0)
+    row = conn.execute(select(db.devices.c.last_applied_seq).where(db.devices.c.device_id == actor.device_id)).first()
+    if row is None:
+        conn.execute(db.devices.insert().values(device_id=actor.device_id, station=actor.station,
+                                                last_applied_seq=last_seq, updated_at=w.now))
+        applied_seq = last_seq
+    else:
+        applied_seq = max(int(row[0]), last_seq)
+        conn.execute(update(db.devices).where(db.devices.c.device_id == actor.device_id)
+                     .values(last_applied_seq=applied_seq, station=actor.station, updated_at=w.now))
+    return {"results": results, "last_applied_seq": applied_seq}
+
+
+def _answer(a: dict[str, Any], outcome: str, doc: dict[str, Any] | None, error: str | None = None,
+            reason: str | None = None) -> dict[str, Any]:
+    return {"action_id": a["action_id"], "seq": a["seq"], "outcome": outcome,
+            "order": copy.deepcopy(public(doc)) if doc is not None else None, "error": error, "reason": reason}
+
+
+def _one(w: Writer, rules: Rules, actor: Actor, a: dict[str, Any], docs: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    doc = docs.get(a["order_id"])
+    if doc is None:
+        return _answer(a, "rejected", None, "unknown_order", f"Order {a['order_id']} does not exist at the hub.")
+    kind = a["type"]
+    role = Role(actor.role)
+    if kind not in ACTION_ROLE:
+        return _answer(a, "rejected", doc, "unknown_action", f"Unknown action type '{kind}'.")
+    if not role.at_least(ACTION_ROLE[kind]):
+        return _answer(a, "rejected", doc, "forbidden",
+                       f"A {role.value} may not do '{kind}'; it needs {ACTION_ROLE[kind].value} or above.")
+    if role is Role.PACKER and doc.get("bench") != actor.bench:
+        return _answer(a, "rejected", doc, "forbidden",
+                       f"Order {doc['order_id']} belongs to bench {doc.get('bench')}, not {actor.bench}.")
+    base = a.get("base_version")
+    if base is not None and base > doc["version"]:
+        return _answer(a, "rejected", doc, "bad_version",
+                       f"base_version {base} is newer than the order's version {doc['version']}.")
+    stale = base is not None and base < doc["version"]
+    # Work on a copy: a refused action must leave no trace, even on the in-memory doc.
+    work = copy.deepcopy(doc)
+    checkpoint = w.checkpoint()
+    try:
+        _apply(w, rules, actor, a, work)
+    except (IllegalTransition, OrderHeld) as exc:
+        w.restore(checkpoint)
+        if stale:
+            return _answer(a, "conflict", doc, exc.code,
+                           f"The order changed at the hub (now {doc['state']}, version {doc['version']}) "
+                           f"since this was done (version {base}): {exc.message}")
+        return _answer(a, "rejected", doc, exc.code, exc.message)
+    except UserError as exc:
+        w.restore(checkpoint)
+        return _answer(a, "rejected", doc, exc.code, exc.message)
+    docs[a["order_id"]] = work
+    return _answer(a, "applied", work)
+
+
+def _need(payload: dict[str, Any], key: str, typ: type) -> Any:
+    value = payload.get(key)
+    if not isinstance(value, typ) or (isinstance(value, str) and not value.strip()):
+        raise Rejected(f"The action's payload needs '{key}' ({typ.__name__}).", code="bad_payload")
+    return value
+
+
+def _dict(payload: dict[str, Any], key: str) -> dict[str, Any]:
+    value = payload.get(key)
+    return value if isinstance(value, dict) else {}
+
+
+def _apply(w: Writer, rules: Rules, actor: Actor, a: dict[str, Any], doc: dict[str, Any]) -> None:
+    kind, p, aid = a["type"], a.get("payload") or {}, a["action_id"]
+    why = str(p.get("reason") or "")
+    if kind == "step":
+        step = _need(p, "step", str)
+        if step not in STEPS:
+            raise Rejected(f"Unknown bench step '{step}'; expected one of {', '.join(STEPS)}.", code="bad_payload")
+        if doc["state"] not in STEP_STATES:
+            raise IllegalTransition(f"Bench step '{step}' needs the order allocated or label printed; it is {doc['state']}.")
+        if doc["holds"]:
+            raise OrderHeld(f"Bench step '{step}' is blocked: the order has an open hold.")
+        detail = _dict(p, "detail")
+        doc["steps"][step] = {**detail, "by": actor.operator, "station": actor.station, "at": a.get("done_at")}
+        w.note(doc, f"step:{step}", details=detail, action_id=aid)
+        return
+    if kind == "hold_raised":
+        htype = _need(p, "type", str)
+        if htype not in HOLD_TYPES:
+            raise Rejected(f"Unknown hold type '{htype}'.", code="bad_payload")
+        need = raise_role(htype)
+        if not Role(actor.role).at_least(need):
+            raise Forbidden(f"Raising a '{htype}' hold needs {need.value} or above.")
+        w.raise_hold(doc, htype, _need(p, "reason", str), _dict(p, "details"), action_id=aid)
+        return
+    if kind == "hold_released":
+        hold_id = _need(p, "hold_id", str)
+        hold = next((h for h in doc["holds"] if h["hold_id"] == hold_id), None)
+        if hold is None:
+            raise IllegalTransition(f"Hold {hold_id} is not open on order {doc['order_id']} (already released?).")
+        need = release_role(hold["type"])
+        if not Role(actor.role).at_least(need):
+            raise Forbidden(f"Releasing a '{hold['type']}' hold needs {need.value} or above.")
+        resolution = _dict(p, "resolution")
+        doc["holds"] = [h for h in doc["holds"] if h["hold_id"] != hold_id]
+        w.transition(doc, Trigger.HOLD_RELEASED, why=why, details={"hold": hold, "resolution": resolution},
+                     action_id=aid)
+        if hold["type"] == "carrier_area" and isinstance(resolution.get("carrier"), str):
+            doc["carrier"] = resolution["carrier"]
+            void_label(w, rules, doc)
+        if hold["type"] == "cancel_request":
+            doc["cancel_requested"] = False
+        return
+    if kind == "address_changed":
+        recipient = _need(p, "recipient", dict)
+        keys = ("name", "phone", "province", "city", "district", "address")
+        if any(not isinstance(recipient.get(k), str) for k in keys):
+            raise Rejected("The new recipient needs name, phone, province, city, district and address.", code="bad_payload")
+        change_address(w, rules, doc, {**{k: recipient[k] for k in keys}, "postcode": str(recipient.get("postcode", ""))},
+                       why=why or "address changed", action_id=aid)
+        return
+    if kind == "payment_confirmed":
+        doc["paid_at"] = doc.get("paid_at") or a.get("done_at")
+        confirm_payment(w, rules, doc, why=why or "payment confirmed by desk")
+        return
+    if kind == "reallocated":
+        bench = _need(p, "bench", str)
+        if bench not in rules.benches:
+            raise Rejected(f"Unknown bench '{bench}'; known: {', '.join(rules.benches)}.", code="bad_payload")
+        old = {"bench": doc.get("bench"), "warehouse": doc.get("warehouse")}
+        doc["bench"] = bench
+        if isinstance(p.get("warehouse"), str):
+            doc["warehouse"] = p["warehouse"]
+        w.transition(doc, Trigger.REALLOCATED, why=why, details={"old": old, "new": {"bench": bench}}, action_id=aid)
+        return
+    trig = Trigger(kind)
+    t = w.transition(doc, trig, why=why, details={k: v for k, v in p.items() if k != "reason"}, action_id=aid)
+    if trig is Trigger.LABEL_PRINTED:
+        doc["label_count"] = int(doc.get("label_count", 0)) + 1
+    elif trig is Trigger.DELIVERY_FAILED:
+        w.raise_hold(doc, "delivery_failed", why or "派送失败 / delivery failed", {}, action_id=aid)
+    if t.voids_label:
+        void_label(w, rules, doc)

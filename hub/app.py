@@ -1,0 +1,369 @@
+"""The hub's HTTP API (docs/api.md): FastAPI over the services in ``hub/``.
+
+Handlers stay thin: parse, authenticate, run one transaction in the thread pool, answer. Every
+error a caller can cause is a 4xx JSON ``{error, message, details}``; anything else is a bug,
+logged with its traceback and answered 500 without internals.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import time
+from collections.abc import AsyncIterator, Callable
+from datetime import datetime, timedelta
+from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
+
+from fastapi import FastAPI, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+from sqlalchemy import func, or_, select
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import DBAPIError, OperationalError
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from core.errors import UserError
+from core.roles import Role
+from core.timeutil import as_utc, iso, local_day, utcnow
+from hub import auth, db, feed
+from hub.actions import process_batch
+from hub.config import CHANNEL_NAMES, HubSettings
+from hub.intake import SIGNATURE_HEADER, parse_import, parse_push, verify_signature
+from hub.orders import intake, load_docs
+from hub.routing import Rules
+from hub.webhooks import Deliverer
+from hub.writer import Actor, Writer
+
+log = logging.getLogger("packdesk.hub.api")
+T = TypeVar("T")
+
+NAMED_CHANNELS = frozenset(c for c in CHANNEL_NAMES if c != "generic")
+
+STATUS_BY_CODE = {
+    "unauthorized": 401, "token_expired": 401, "bad_credentials": 401, "bad_signature": 401,
+    "forbidden": 403, "unknown_order": 404, "unknown_channel": 404, "not_found": 404,
+    "station_bench_mismatch": 409, "conflict": 409, "illegal_transition": 409, "order_held": 409,
+    "cursor_expired": 410, "payload_too_large": 413,
+}
+
+
+def error_response(status: int, code: str, message: str, details: Any = None) -> JSONResponse:
+    return JSONResponse({"error": code, "message": message, "details": details}, status_code=status)
+
+
+class BodyLimit:
+    """Refuse request bodies over a size before reading them whole (pure ASGI, counts chunks too)."""
+
+    def __init__(self, app: ASGIApp, default_limit: int, limits: dict[str, int]) -> None:
+        self.app = app
+        self.default_limit = default_limit
+        self.limits = limits
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        limit = next((v for k, v in self.limits.items() if scope["path"].startswith(k)), self.default_limit)
+        declared = dict(scope.get("headers") or []).get(b"content-length")
+        too_big = error_response(413, "payload_too_large", f"The request body is larger than {limit} bytes.",
+                                 {"limit": limit})
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            await too_big(scope, receive, send)
+            return
+        seen = 0
+
+        async def limited() -> Message:
+            nonlocal seen
+            msg = await receive()
+            if msg["type"] == "http.request":
+                seen += len(msg.get("body", b""))
+                if seen > limit:
+                    raise UserError(f"The request body is larger than {limit} bytes.", code="payload_too_large")
+            return msg
+
+        await self.app(scope, limited, send)
+
+
+class LoginIn(BaseModel):
+    operator: str = Field(min_length=1, max_length=32)
+    pin: str = Field(min_length=1, max_length=16)
+    station: str = Field(min_length=1, max_length=64)
+    bench: str | None = Field(default=None, max_length=32)
+    device_id: str = Field(min_length=1, max_length=64)
+
+
+class ActionIn(BaseModel):
+    action_id: str = Field(min_length=1, max_length=64)
+    seq: int = Field(ge=1, le=2**62)
+    order_id: str = Field(min_length=1, max_length=32)
+    type: str = Field(min_length=1, max_length=32)
+    payload: dict[str, Any] = Field(default_factory=dict)
+    base_version: int | None = Field(default=None, ge=0, le=2**31)
+    operator: str | None = Field(default=None, max_length=32)
+    done_at: str | None = Field(default=None, max_length=40)
+
+
+class ActionBatch(BaseModel):
+    actions: list[ActionIn] = Field(max_length=500)
+
+
+class PruneIn(BaseModel):
+    older_than_s: int = Field(ge=0)
+
+
+class Hub:
+    """What the handlers share: settings, engine, rules, the long-poll notifier, webhooks."""
+
+    def __init__(self, settings: HubSettings) -> None:
+        self.settings = settings
+        self.engine: Engine = db.make_engine(settings.database_url)
+        self.rules = Rules.load(settings.rules_path) if settings.rules_path else Rules.default()
+        self.notifier = feed.Notifier()
+        self.deliverer = Deliverer(self.engine, settings)
+
+    def tx(self, fn: Callable[[Connection], T], *, notify: bool = False) -> T:
+        """Run ``fn`` in one transaction, retrying a PostgreSQL deadlock/serialisation failure."""
+        for attempt in range(5):
+            try:
+                with self.engine.begin() as conn:
+                    result = fn(conn)
+                if notify:
+                    self.notifier.notify()
+                    self.deliverer.wake()
+                return result
+            except OperationalError as exc:
+                if attempt == 4 or not _retryable(exc):
+                    raise
+                log.info("retrying transaction after %s", type(exc.orig).__name__)
+                time.sleep(0.01 * (attempt + 1))
+        raise AssertionError("unreachable")
+
+    def actor(self, conn: Connection, request: Request) -> Actor:
+        return auth.authenticate(conn, request.headers.get("authorization"))
+
+
+def _retryable(exc: DBAPIError) -> bool:
+    name = type(exc.orig).__name__
+    return name in ("DeadlockDetected", "SerializationFailure") or "database is locked" in str(exc.orig)
+
+
+def create_app(settings: HubSettings) -> FastAPI:
+    hub = Hub(settings)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        db.migrate(hub.engine)
+        if settings.seed_operators:
+            hub.tx(auth.seed_operators)
+        if settings.uses_demo_secrets:
+            log.warning("Some channels use demo intake secrets; set channel_secrets in the hub settings.")
+        hub.notifier.bind(asyncio.get_running_loop())
+        if db.is_postgres(hub.engine):
+            hub.notifier.listen_postgres(hub.engine)
+        hub.deliverer.start()
+        pruner = asyncio.create_task(_prune_loop(hub))
+        yield
+        pruner.cancel()
+        hub.notifier.close()
+        await run_in_threadpool(hub.deliverer.stop)
+        hub.engine.dispose()
+
+    app = FastAPI(title="PackDesk hub", version="1", lifespan=lifespan)
+    app.state.hub = hub
+    app.add_middleware(BodyLimit, default_limit=settings.max_body_bytes,
+                       limits={"/api/v1/import": settings.max_import_bytes})
+
+    @app.exception_handler(UserError)
+    async def _user_error(_r: Request, exc: UserError) -> JSONResponse:
+        return error_response(STATUS_BY_CODE.get(exc.code, 400), exc.code, exc.message, exc.details)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_r: Request, exc: RequestValidationError) -> JSONResponse:
+        details = [{"field": ".".join(str(p) for p in e["loc"]), "problem": e["msg"]} for e in exc.errors()]
+        first = details[0] if details else {"field": "?", "problem": "invalid"}
+        return error_response(422, "validation_failed", f"Field '{first['field']}': {first['problem']}.",
+                              json.loads(json.dumps(details, default=str)))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_r: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        return error_response(exc.status_code, code, str(exc.detail))
+
+    @app.exception_handler(Exception)
+    async def _bug(_r: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error", exc_info=exc)
+        return error_response(500, "internal", "The hub hit an internal error; it has been logged.")
+
+    @app.get("/api/v1/health")
+    def health() -> dict[str, Any]:
+        return {"status": "ok", "db": hub.engine.dialect.name, "head": hub.tx(feed.head), "time": iso(utcnow())}
+
+    @app.post("/api/v1/auth/login")
+    def login(body: LoginIn) -> dict[str, Any]:
+        return hub.tx(lambda c: auth.login(c, operator=body.operator, pin=body.pin, station=body.station,
+                                           bench=body.bench, device_id=body.device_id, ttl_s=settings.token_ttl_s))
+
+    @app.get("/api/v1/changes")
+    async def changes(request: Request, cursor: int = Query(0, ge=0), limit: int = Query(500, ge=1, le=feed.MAX_LIMIT),
+                      wait: float = Query(0, ge=0, le=30)) -> dict[str, Any]:
+        actor = await run_in_threadpool(hub.tx, lambda c: hub.actor(c, request))
+        deadline = time.monotonic() + wait
+        while True:
+            woken = hub.notifier.current()
+            page = await run_in_threadpool(hub.tx, lambda c, cur=cursor: feed.read_changes(c, actor, cur, limit))
+            remaining = deadline - time.monotonic()
+            if page["changes"] or remaining <= 0:
+                return page
+            cursor = page["next_cursor"]
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(woken.wait(), timeout=min(remaining, 1.0))
+
+    @app.get("/api/v1/sync/snapshot")
+    def snapshot(request: Request, after: str | None = Query(None, max_length=32),
+                 limit: int = Query(500, ge=1, le=2000)) -> dict[str, Any]:
+        def run(c: Connection) -> dict[str, Any]:
+            actor = hub.actor(c, request)
+            return {**feed.working_set(c, actor, after, limit), "cursor": feed.head(c)}
+        return hub.tx(run)
+
+    @app.post("/api/v1/actions")
+    def actions(request: Request, body: ActionBatch) -> dict[str, Any]:
+        def run(c: Connection) -> dict[str, Any]:
+            actor = hub.actor(c, request)
+            return process_batch(c, settings, hub.rules, actor, [a.model_dump() for a in body.actions])
+        return hub.tx(run, notify=True)
+
+    @app.get("/api/v1/devices/me")
+    def device(request: Request) -> dict[str, Any]:
+        def run(c: Connection) -> dict[str, Any]:
+            actor = hub.actor(c, request)
+            row = c.execute(select(db.devices.c.last_applied_seq).where(db.devices.c.device_id == actor.device_id)).first()
+            return {"device_id": actor.device_id, "station": actor.station, "last_applied_seq": int(row[0]) if row else 0}
+        return hub.tx(run)
+
+    def _visible_doc(c: Connection, actor: Actor, order_id: str) -> dict[str, Any]:
+        docs = load_docs(c, [order_id.strip().upper()])
+        if not docs:
+            raise UserError(f"No order {order_id} at the hub.", code="unknown_order")
+        doc = next(iter(docs.values()))
+        if actor.role == Role.PACKER.value and doc.get("bench") != actor.bench:
+            raise auth.Forbidden(f"Order {doc['order_id']} belongs to bench {doc.get('bench')}, not {actor.bench}.")
+        return {k: v for k, v in doc.items() if not k.startswith("_")}
+
+    @app.get("/api/v1/orders/{order_id}")
+    def get_order(request: Request, order_id: str) -> dict[str, Any]:
+        return hub.tx(lambda c: _visible_doc(c, hub.actor(c, request), order_id))
+
+    @app.get("/api/v1/orders/{order_id}/audit")
+    def get_audit(request: Request, order_id: str) -> dict[str, Any]:
+        def run(c: Connection) -> dict[str, Any]:
+            doc = _visible_doc(c, hub.actor(c, request), order_id)
+            a = db.audit.c
+            rows = c.execute(select(db.audit).where(a.order_id == doc["order_id"]).order_by(a.id)).all()
+            return {"order_id": doc["order_id"], "entries": [
+                {"at": iso(as_utc(r.at)), "operator": r.operator, "station": r.station, "what": r.what,
+                 "from_state": r.from_state, "to_state": r.to_state, "why": r.why, "action_id": r.action_id,
+                 "details": r.details} for r in rows]}
+        return hub.tx(run)
+
+    @app.get("/api/v1/orders")
+    def search(request: Request, q: str = Query("", max_length=64), state: str | None = Query(None, max_length=20),
+               bench: str | None = Query(None, max_length=32), limit: int = Query(100, ge=1, le=1000)) -> dict[str, Any]:
+        def run(c: Connection) -> dict[str, Any]:
+            actor = hub.actor(c, request)
+            o = db.orders.c
+            stmt = select(o.doc)
+            text_q = q.strip()
+            if text_q:
+                match = [o.order_id == text_q.upper(), o.channel_order_no == text_q, o.waybill_no == text_q,
+                         o.recipient_name.like(text_q.replace("%", "") + "%")]
+                if text_q.isdigit() and len(text_q) == 4:
+                    match.append(o.phone_tail == text_q)
+                stmt = stmt.where(or_(*match))
+            if state:
+                stmt = stmt.where(o.state == state)
+            if actor.role == Role.PACKER.value:
+                stmt = stmt.where(o.bench == actor.bench)
+            elif bench:
+                stmt = stmt.where(o.bench == bench)
+            return {"orders": [r[0] for r in c.execute(stmt.order_by(o.created_at.desc()).limit(limit))]}
+        return hub.tx(run)
+
+    @app.post("/api/v1/intake/{channel}")
+    async def intake_push(channel: str, request: Request) -> dict[str, Any]:
+        if channel not in CHANNEL_NAMES:
+            raise UserError(f"Unknown channel '{channel}'; known: {', '.join(CHANNEL_NAMES)}.", code="unknown_channel")
+        body = await request.body()
+        verify_signature(settings.secret_for(channel), body, request.headers.get(SIGNATURE_HEADER))
+        pushed = parse_push(channel, body)
+        if channel == "generic" and any(o.channel in NAMED_CHANNELS for o in pushed):
+            raise UserError("A generic push may not claim a shop channel's name; use that channel's own endpoint.",
+                            code="validation_failed", details={"field": "channel"})
+
+        def run(c: Connection) -> dict[str, Any]:
+            w = Writer(c, settings, Actor.system(f"intake:{channel}"))
+            results = intake(w, hub.rules, pushed)
+            w.flush()
+            return {"accepted": len(results), "orders": results}
+        return await run_in_threadpool(hub.tx, run, notify=True)
+
+    @app.post("/api/v1/import")
+    async def import_file(request: Request, filename: str = Query(..., min_length=1, max_length=200)) -> dict[str, Any]:
+        actor = await run_in_threadpool(hub.tx, lambda c: hub.actor(c, request))
+        auth.require(actor, Role.DESK)
+        data = await request.body()
+        result = await run_in_threadpool(parse_import, filename, data)
+
+        def run(c: Connection) -> dict[str, Any]:
+            w = Writer(c, settings, actor)
+            results = intake(w, hub.rules, [o for _, o in result.orders]) if result.orders else []
+            w.flush()
+            return {"imported": len(results), "orders": results,
+                    "errors": [{"row": e.row, "reason": e.reason} for e in result.errors]}
+        return await run_in_threadpool(hub.tx, run, notify=True)
+
+    @app.get("/api/v1/metrics/summary")
+    def metrics(request: Request) -> dict[str, Any]:
+        def run(c: Connection) -> dict[str, Any]:
+            auth.require(hub.actor(c, request), Role.SUPERVISOR)
+            o = db.orders.c
+            by_state = {s: n for s, n in c.execute(select(o.state, func.count()).group_by(o.state))}
+            holds: dict[str, int] = {}
+            for (doc,) in c.execute(select(o.doc).where(o.held.is_(True))):
+                for h in doc.get("holds", []):
+                    holds[h["type"]] = holds.get(h["type"], 0) + 1
+            day = local_day(utcnow(), settings.timezone)
+            start = datetime(day.year, day.month, day.day, tzinfo=ZoneInfo(settings.timezone))
+            a = db.audit.c
+            per_hour: dict[str, int] = {}
+            for (at,) in c.execute(select(a.at).where(a.what.in_(["shipped_by_station", "picked_up_by_carrier"]),
+                                                      a.at >= start)):
+                hour = as_utc(at).astimezone(ZoneInfo(settings.timezone)).strftime("%H:00")
+                per_hour[hour] = per_hour.get(hour, 0) + 1
+            return {"by_state": by_state, "open_holds": holds, "shipped_per_hour": dict(sorted(per_hour.items()))}
+        return hub.tx(run)
+
+    @app.post("/api/v1/admin/prune-changes")
+    def prune(request: Request, body: PruneIn) -> dict[str, Any]:
+        def run(c: Connection) -> dict[str, Any]:
+            auth.require(hub.actor(c, request), Role.ADMIN)
+            return {"pruned": feed.prune(c, timedelta(seconds=body.older_than_s)),
+                    "oldest_cursor": db.read_counter(c, "changes_pruned")}
+        return hub.tx(run)
+
+    return app
+
+
+async def _prune_loop(hub: Hub) -> None:
+    while True:
+        try:
+            await run_in_threadpool(hub.tx, lambda c: feed.prune(c, timedelta(seconds=hub.settings.change_retention_s)))
+        except Exception:
+            log.exception("pruning the change feed failed")
+        await asyncio.sleep(3600)

@@ -1,0 +1,128 @@
+"""Hub settings: one declared list, read from a TOML file and environment variables.
+
+Environment wins over the file so tests and containers can point a hub at a database without
+writing a file. Defaults run a one-PC shop: SQLite in the user data folder, demo channel secrets
+(logged as a warning — a real site sets its own).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from core.errors import ValidationFailed
+
+log = logging.getLogger("packdesk.hub")
+
+CHANNEL_NAMES = ("douyin", "pinduoduo", "wechat", "xiaohongshu", "generic")
+
+
+def default_data_dir() -> Path:
+    env = os.environ.get("PACKDESK_HOME")
+    if env:
+        return Path(env)
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("PackDesk", "PackDesk"))
+
+
+@dataclass
+class Webhook:
+    name: str
+    url: str
+    secret: str
+    events: list[str] = field(default_factory=lambda: ["*"])
+
+
+@dataclass
+class HubSettings:
+    database_url: str = ""
+    host: str = "127.0.0.1"
+    port: int = 8765
+    order_prefix: str = "BL"
+    timezone: str = "Asia/Shanghai"
+    token_ttl_s: int = 12 * 3600
+    change_retention_s: int = 7 * 24 * 3600
+    max_body_bytes: int = 2 * 1024 * 1024
+    max_import_bytes: int = 20 * 1024 * 1024
+    channel_secrets: dict[str, str] = field(default_factory=dict)
+    webhooks: list[Webhook] = field(default_factory=list)
+    rules_path: str = ""
+    seed_operators: bool = True
+    waybill_start: int = 100000000
+    webhook_lease_s: int = 60
+
+    def secret_for(self, channel: str) -> bytes:
+        return self.channel_secrets.get(channel, f"demo-secret-{channel}").encode()
+
+    @property
+    def uses_demo_secrets(self) -> bool:
+        return any(c not in self.channel_secrets for c in CHANNEL_NAMES)
+
+
+_ENV = {
+    "PACKDESK_HUB_DB": ("database_url", str),
+    "PACKDESK_HUB_HOST": ("host", str),
+    "PACKDESK_HUB_PORT": ("port", int),
+    "PACKDESK_HUB_PREFIX": ("order_prefix", str),
+    "PACKDESK_HUB_TOKEN_TTL": ("token_ttl_s", int),
+    "PACKDESK_HUB_RETENTION": ("change_retention_s", int),
+    "PACKDESK_HUB_RULES": ("rules_path", str),
+    "PACKDESK_HUB_WEBHOOK_LEASE": ("webhook_lease_s", int),
+}
+
+
+def load_settings(path: str | Path | None = None, env: dict[str, str] | None = None) -> HubSettings:
+    """Read settings from ``path`` (or ``$PACKDESK_HUB_CONFIG``) and the environment.
+
+    Raises:
+        ValidationFailed: the file is not valid TOML or a key has the wrong type; the message
+            names the file and the key.
+    """
+    env = dict(os.environ) if env is None else env
+    settings = HubSettings()
+    path = path or env.get("PACKDESK_HUB_CONFIG")
+    if path:
+        p = Path(path)
+        try:
+            raw: dict[str, Any] = tomllib.loads(p.read_text(encoding="utf-8"))
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise ValidationFailed(f"Cannot read hub settings {p}: {exc}") from None
+        _apply(settings, raw, str(p))
+    for var, (name, typ) in _ENV.items():
+        if var in env and env[var] != "":
+            try:
+                setattr(settings, name, typ(env[var]))
+            except ValueError:
+                raise ValidationFailed(f"Environment variable {var}={env[var]!r} is not a valid {typ.__name__}.") from None
+    if "PACKDESK_HUB_WEBHOOKS" in env:
+        try:
+            settings.webhooks = [Webhook(**w) for w in json.loads(env["PACKDESK_HUB_WEBHOOKS"])]
+        except (ValueError, TypeError) as exc:
+            raise ValidationFailed(f"PACKDESK_HUB_WEBHOOKS is not a JSON list of webhooks: {exc}") from None
+    if not settings.database_url:
+        data = default_data_dir()
+        data.mkdir(parents=True, exist_ok=True)
+        settings.database_url = f"sqlite:///{data / 'hub.db'}"
+    return settings
+
+
+def _apply(settings: HubSettings, raw: dict[str, Any], where: str) -> None:
+    for key, value in raw.items():
+        if key == "webhooks":
+            try:
+                settings.webhooks = [Webhook(**w) for w in value]
+            except TypeError as exc:
+                raise ValidationFailed(f"{where}: [[webhooks]] entries need name, url, secret: {exc}") from None
+            continue
+        if not hasattr(settings, key):
+            raise ValidationFailed(f"{where}: unknown setting '{key}'.")
+        expected = type(getattr(settings, key))
+        if not isinstance(value, expected) or isinstance(value, bool) != (expected is bool):
+            raise ValidationFailed(f"{where}: setting '{key}' must be {expected.__name__}, not {type(value).__name__}.")
+        setattr(settings, key, value)

@@ -1,0 +1,233 @@
+"""The hub's tables and database engine.
+
+Tables are SQLAlchemy Core: the hub writes in batches (intake, action replay) and Core keeps that
+fast. The schema is created and changed only by Alembic migrations (``hub/migrations``); see
+:func:`migrate`.
+
+Ordering of changes: every change row gets its ``seq`` from the ``counters`` row ``changes``,
+incremented with ``UPDATE … RETURNING`` inside the writing transaction. The row lock is held until
+commit, so seqs become visible in commit order — a reader that sees 102 has already seen 101 (the
+commit-order gap of a plain PostgreSQL sequence cannot happen).
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    Engine,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    create_engine,
+    event,
+    text,
+)
+from sqlalchemy.engine import Connection
+
+log = logging.getLogger("packdesk.hub.db")
+
+metadata = MetaData()
+
+orders = Table(
+    "orders",
+    metadata,
+    Column("order_id", String(32), primary_key=True),
+    Column("channel", String(32), nullable=False),
+    Column("channel_order_no", String(64), nullable=False),
+    Column("channel_status", String(16), nullable=False),
+    Column("channel_updated_at", DateTime(timezone=True), nullable=False),
+    Column("state", String(20), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("bench", String(32)),
+    Column("warehouse", String(32)),
+    Column("waybill_no", String(40)),
+    Column("phone_tail", String(4)),
+    Column("recipient_name", String(64)),
+    Column("held", Boolean, nullable=False, default=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("doc", JSON, nullable=False),
+    UniqueConstraint("channel", "channel_order_no", name="uq_orders_channel_no"),
+)
+Index("ix_orders_bench_state", orders.c.bench, orders.c.state)
+Index("ix_orders_state", orders.c.state)
+Index("ix_orders_waybill", orders.c.waybill_no)
+Index("ix_orders_phone_tail", orders.c.phone_tail)
+Index("ix_orders_updated", orders.c.updated_at)
+
+counters = Table(
+    "counters",
+    metadata,
+    Column("key", String(64), primary_key=True),
+    Column("value", BigInteger, nullable=False),
+)
+
+changes = Table(
+    "changes",
+    metadata,
+    Column("seq", BigInteger, primary_key=True, autoincrement=False),
+    Column("order_id", String(32), nullable=False),
+    Column("bench", String(32)),
+    Column("prev_bench", String(32)),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("doc", JSON, nullable=False),
+)
+Index("ix_changes_at", changes.c.at)
+
+devices = Table(
+    "devices",
+    metadata,
+    Column("device_id", String(64), primary_key=True),
+    Column("station", String(64)),
+    Column("last_applied_seq", BigInteger, nullable=False, default=0),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+action_results = Table(
+    "action_results",
+    metadata,
+    Column("action_id", String(64), primary_key=True),
+    Column("device_id", String(64), nullable=False),
+    Column("seq", BigInteger, nullable=False),
+    Column("order_id", String(32)),
+    Column("outcome", String(16), nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("response", JSON, nullable=False),
+)
+Index("ix_action_results_device_seq", action_results.c.device_id, action_results.c.seq)
+
+audit = Table(
+    "audit",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("order_id", String(32), nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("operator", String(32), nullable=False),
+    Column("station", String(64), nullable=False),
+    Column("what", String(32), nullable=False),
+    Column("from_state", String(20)),
+    Column("to_state", String(20)),
+    Column("why", Text, nullable=False, default=""),
+    Column("action_id", String(64)),
+    Column("details", JSON, nullable=False),
+)
+Index("ix_audit_order", audit.c.order_id, audit.c.id)
+Index("ix_audit_action", audit.c.action_id)
+
+operators = Table(
+    "operators",
+    metadata,
+    Column("code", String(32), primary_key=True),
+    Column("name", String(64), nullable=False),
+    Column("role", String(16), nullable=False),
+    Column("pin_hash", String(200), nullable=False),
+    Column("active", Boolean, nullable=False, default=True),
+)
+
+stations = Table(
+    "stations",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("bench", String(32)),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+tokens = Table(
+    "tokens",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("operator", String(32), nullable=False),
+    Column("role", String(16), nullable=False),
+    Column("station", String(64), nullable=False),
+    Column("bench", String(32)),
+    Column("device_id", String(64), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+)
+
+webhook_queue = Table(
+    "webhook_queue",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("event_id", String(64), nullable=False),
+    Column("subscriber", String(64), nullable=False),
+    Column("body", Text, nullable=False),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_at", DateTime(timezone=True), nullable=False),
+    Column("delivered_at", DateTime(timezone=True)),
+    Column("last_error", Text),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+Index("ix_webhook_due", webhook_queue.c.delivered_at, webhook_queue.c.next_attempt_at)
+
+
+def is_postgres(engine: Engine | Connection) -> bool:
+    return engine.dialect.name == "postgresql"
+
+
+def make_engine(url: str) -> Engine:
+    """Create the engine; SQLite gets WAL, a busy timeout and ``BEGIN IMMEDIATE`` transactions.
+
+    ``BEGIN IMMEDIATE`` takes SQLite's write lock at the start of every transaction: two writers
+    queue instead of both reading and then failing to upgrade ("database is locked").
+    """
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_connect(dbapi_conn: Any, _record: Any) -> None:
+            dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.execute("PRAGMA busy_timeout=30000")
+            cur.close()
+
+        @event.listens_for(engine, "begin")
+        def _sqlite_begin(conn: Connection) -> None:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+        return engine
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://") :]
+    return create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+
+
+def migrate(engine: Engine) -> None:
+    """Bring the schema to the newest Alembic revision (safe on a live database: migrations only)."""
+    from alembic import command
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "head")
+
+
+def next_counter(conn: Connection, key: str, n: int = 1) -> int:
+    """Add ``n`` to counter ``key`` (created at 0) and return the new value; the row stays locked until commit."""
+    row = conn.execute(
+        text("UPDATE counters SET value = value + :n WHERE key = :k RETURNING value"), {"n": n, "k": key}
+    ).first()
+    if row is None:
+        conn.execute(counters.insert().values(key=key, value=n))
+        return n
+    return int(row[0])
+
+
+def read_counter(conn: Connection, key: str) -> int:
+    row = conn.execute(text("SELECT value FROM counters WHERE key = :k"), {"k": key}).first()
+    return int(row[0]) if row else 0

@@ -1,0 +1,233 @@
+"""Orders at the hub: intake from channels, allocation by the routing rules, loading and search.
+
+Intake is idempotent on (channel, channel_order_no): a push that arrives twice changes nothing the
+second time, and a push older than what the hub already knows (``channel_updated_at``, status rank)
+is ignored, so out-of-order pushes converge on the right state.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import and_, or_, select
+from sqlalchemy.engine import Connection
+
+from core.model import ChannelStatus, IntakeOrder, OrderLine, Recipient
+from core.order_ids import format_order_id
+from core.states import State, Trigger
+from core.timeutil import as_utc, iso, local_day, parse_iso
+from hub import db
+from hub.routing import Rules, route
+from hub.writer import Writer
+
+log = logging.getLogger("packdesk.hub.orders")
+
+CANCEL_REQUEST_REASON = "打单后买家取消：请拦截包裹、作废面单 / Buyer cancelled after the label was printed: pull the parcel, void the waybill"
+
+
+def new_doc(order_id: str, o: IntakeOrder) -> dict[str, Any]:
+    r = o.recipient
+    return {
+        "order_id": order_id,
+        "channel": o.channel,
+        "channel_order_no": o.channel_order_no,
+        "state": None,
+        "version": 0,
+        "created_at": iso(o.created_at),
+        "updated_at": iso(o.created_at),
+        "paid_at": iso(o.paid_at),
+        "ship_by": iso(o.ship_by),
+        "recipient": {"name": r.name, "phone": r.phone, "province": r.province, "city": r.city,
+                      "district": r.district, "address": r.address, "postcode": r.postcode},
+        "lines": [{"sku": ln.sku, "name": ln.name, "qty": ln.qty, "unit_price_fen": ln.unit_price_fen,
+                   "is_gift": ln.is_gift, "bin": ln.bin} for ln in o.lines],
+        "total_fen": o.total_fen,
+        "custom_packaging": o.custom_packaging,
+        "buyer_note": o.buyer_note,
+        "seller_note": o.seller_note,
+        "warehouse": None,
+        "bench": None,
+        "lane": "normal",
+        "carrier": None,
+        "waybill_no": None,
+        "holds": [],
+        "flags": [],
+        "steps": {},
+        "label_count": 0,
+        "cancel_requested": False,
+        "_channel_status": o.status.value,
+        "_channel_updated_at": iso(o.channel_updated_at),
+    }
+
+
+def doc_to_intake(doc: dict[str, Any]) -> IntakeOrder:
+    """Rebuild the normalised order from a stored order (routing works on IntakeOrder)."""
+    created = parse_iso(doc["created_at"])
+    assert created is not None
+    return IntakeOrder(
+        channel=doc["channel"], channel_order_no=doc["channel_order_no"],
+        status=ChannelStatus(doc.get("_channel_status", "paid")),
+        recipient=Recipient(**doc["recipient"]),
+        lines=[OrderLine(**ln) for ln in doc["lines"]],
+        total_fen=doc["total_fen"], created_at=created, channel_updated_at=created,
+        paid_at=parse_iso(doc.get("paid_at")), ship_by=parse_iso(doc.get("ship_by")),
+        custom_packaging=doc["custom_packaging"], buyer_note=doc["buyer_note"], seller_note=doc["seller_note"],
+    )
+
+
+def reserve_waybill(conn: Connection, rules: Rules, carrier: str, start: int) -> str:
+    """Take the next number of the carrier's pool (a counter row: never handed out twice)."""
+    n = db.next_counter(conn, f"waybill:{carrier}")
+    return f"{rules.waybill_prefixes.get(carrier, carrier)}{start + n}"
+
+
+def allocate(w: Writer, rules: Rules, doc: dict[str, Any]) -> None:
+    """paid → allocated: the routing rules pick warehouse, bench, lane and carrier and raise holds."""
+    decision = route(doc_to_intake(doc), rules)
+    doc["warehouse"] = decision.warehouse
+    doc["bench"] = decision.bench
+    doc["lane"] = decision.lane
+    doc["carrier"] = decision.carrier
+    doc["flags"] = list(decision.flags)
+    for line in doc["lines"]:
+        if not line["bin"]:
+            line["bin"] = decision.bins.get(line["sku"], "")
+    if decision.carrier:
+        doc["waybill_no"] = reserve_waybill(w.conn, rules, decision.carrier, w.settings.waybill_start)
+    if not doc.get("ship_by") and doc.get("paid_at"):
+        paid = parse_iso(doc["paid_at"])
+        assert paid is not None
+        doc["ship_by"] = iso(paid + timedelta(hours=decision.ship_by_hours))
+    w.transition(doc, Trigger.ALLOCATED, why="routing rules",
+                 details={"warehouse": decision.warehouse, "bench": decision.bench, "lane": decision.lane,
+                          "carrier": decision.carrier, "waybill_no": doc["waybill_no"]})
+    for hold in decision.holds:
+        w.raise_hold(doc, hold.type, hold.reason, dict(hold.details))
+
+
+def confirm_payment(w: Writer, rules: Rules, doc: dict[str, Any], why: str) -> None:
+    if not doc.get("paid_at"):
+        doc["paid_at"] = iso(w.now)
+    w.transition(doc, Trigger.PAYMENT_CONFIRMED, why=why)
+    allocate(w, rules, doc)
+
+
+def load_docs(conn: Connection, order_ids: list[str], *, for_update: bool = False) -> dict[str, dict[str, Any]]:
+    """Stored orders by ID, with the hub's private keys restored."""
+    if not order_ids:
+        return {}
+    stmt = select(db.orders.c.doc, db.orders.c.channel_status, db.orders.c.channel_updated_at).where(
+        db.orders.c.order_id.in_(order_ids)).order_by(db.orders.c.order_id)
+    if for_update and db.is_postgres(conn):
+        stmt = stmt.with_for_update()
+    out = {}
+    for doc, status, updated in conn.execute(stmt):
+        doc = dict(doc)
+        doc["_channel_status"] = status
+        doc["_channel_updated_at"] = iso(as_utc(updated))
+        out[doc["order_id"]] = doc
+    return out
+
+
+def intake(w: Writer, rules: Rules, pushed: list[IntakeOrder]) -> list[dict[str, Any]]:
+    """Absorb a channel push (one or many orders) in the caller's transaction.
+
+    Returns one result per pushed order: ``{channel_order_no, order_id, state, created}``.
+    """
+    conn = w.conn
+    keys = {(o.channel, o.channel_order_no) for o in pushed}
+    by_key: dict[tuple[str, str], dict[str, Any]] = {}
+    by_channel: dict[str, list[str]] = {}
+    for ch, no in keys:
+        by_channel.setdefault(ch, []).append(no)
+    clauses = [and_(db.orders.c.channel == ch, db.orders.c.channel_order_no.in_(nos)) for ch, nos in by_channel.items()]
+    ids = [r[0] for r in conn.execute(select(db.orders.c.order_id).where(or_(*clauses)))] if clauses else []
+    loaded = load_docs(conn, sorted(ids), for_update=True)
+    w.track(loaded)
+    for doc in loaded.values():
+        by_key[(doc["channel"], doc["channel_order_no"])] = doc
+
+    fresh = [k for k in dict.fromkeys((o.channel, o.channel_order_no) for o in pushed) if k not in by_key]
+    if fresh:
+        day = local_day(w.now, w.settings.timezone)
+        last = db.next_counter(conn, f"order:{w.settings.order_prefix}{day:%Y%m%d}", len(fresh))
+        new_ids = {k: format_order_id(w.settings.order_prefix, day, last - len(fresh) + 1 + i)
+                   for i, k in enumerate(fresh)}
+    results = []
+    for o in pushed:
+        key = (o.channel, o.channel_order_no)
+        found = by_key.get(key)
+        if found is None:
+            doc = new_doc(new_ids[key], o)
+            by_key[key] = doc
+            w.add_new(doc)
+            w.transition(doc, Trigger.CREATED, why=f"{o.channel} push", details={"message_id": o.message_id})
+            _apply_status(w, rules, doc, o)
+            results.append(_result(doc, True))
+            continue
+        doc = found
+        known_time = parse_iso(doc["_channel_updated_at"])
+        known_rank = ChannelStatus(doc["_channel_status"]).rank
+        if o.status.rank < known_rank or (known_time is not None and o.channel_updated_at <= known_time):
+            results.append(_result(doc, False))  # duplicate or older push: nothing changes
+            continue
+        doc["_channel_updated_at"] = iso(o.channel_updated_at)
+        w.touch(doc)
+        _apply_recipient_change(w, rules, doc, o)
+        _apply_status(w, rules, doc, o)
+        results.append(_result(doc, False))
+    return results
+
+
+def _result(doc: dict[str, Any], created: bool) -> dict[str, Any]:
+    return {"channel_order_no": doc["channel_order_no"], "order_id": doc["order_id"], "state": doc["state"],
+            "created": created}
+
+
+def _apply_status(w: Writer, rules: Rules, doc: dict[str, Any], o: IntakeOrder) -> None:
+    state = State(doc["state"])
+    doc["_channel_status"] = o.status.value
+    if o.status is ChannelStatus.PAID and state is State.PENDING_PAYMENT:
+        doc["paid_at"] = iso(o.paid_at) if o.paid_at else None
+        confirm_payment(w, rules, doc, why=f"{o.channel}: paid")
+    elif o.status is ChannelStatus.CANCELLED:
+        if state in (State.PENDING_PAYMENT, State.PAID, State.ALLOCATED):
+            w.transition(doc, Trigger.CANCELLED_BY_BUYER, why=f"{o.channel}: cancelled by buyer")
+        elif state is State.LABEL_PRINTED and not doc.get("cancel_requested"):
+            doc["cancel_requested"] = True
+            w.raise_hold(doc, "cancel_request", CANCEL_REQUEST_REASON, {"channel": o.channel})
+        elif state in (State.SHIPPED, State.DELIVERED):
+            w.note(doc, "cancel_after_shipment", why=f"{o.channel}: buyer cancelled after shipment; handle as a return")
+
+
+def _apply_recipient_change(w: Writer, rules: Rules, doc: dict[str, Any], o: IntakeOrder) -> None:
+    r = o.recipient
+    new = {"name": r.name, "phone": r.phone, "province": r.province, "city": r.city, "district": r.district,
+           "address": r.address, "postcode": r.postcode}
+    if new == doc["recipient"] or doc["state"] not in ("paid", "allocated", "label_printed"):
+        return
+    change_address(w, rules, doc, new, why=f"{o.channel}: address changed by buyer")
+
+
+def void_label(w: Writer, rules: Rules, doc: dict[str, Any]) -> None:
+    """A voided e-waybill number is dead at the carrier: the reprint takes a fresh one from the pool."""
+    if doc.get("carrier"):
+        doc["waybill_no"] = reserve_waybill(w.conn, rules, doc["carrier"], w.settings.waybill_start)
+
+
+def change_address(w: Writer, rules: Rules, doc: dict[str, Any], recipient: dict[str, Any], *, why: str,
+                   action_id: str | None = None) -> None:
+    """address_changed; after a label was printed the label is voided and a hold asks to destroy it."""
+    old = doc["recipient"]
+    was_printed = doc["state"] == State.LABEL_PRINTED.value
+    w.transition(doc, Trigger.ADDRESS_CHANGED, why=why, details={"old": old, "new": recipient}, action_id=action_id)
+    doc["recipient"] = recipient
+    if was_printed:
+        old_waybill = doc.get("waybill_no")
+        void_label(w, rules, doc)
+        w.raise_hold(doc, "address_change",
+                     "已打单后地址变更：作废旧面单并确认销毁，再重新打印 / Address changed after printing: "
+                     "void and destroy the old label, then reprint",
+                     {"old_waybill_no": old_waybill}, action_id=action_id)

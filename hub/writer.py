@@ -1,0 +1,220 @@
+"""One transaction's worth of order changes, written in bulk.
+
+Every change to an order — a trigger, a hold, a bench step — goes through :class:`Writer`, which
+applies the transition table (``core.states``), bumps the order's version, and collects the audit
+lines, change-feed rows and webhook events. :meth:`Writer.flush` writes them all just before the
+caller commits, taking the change counter last so its row lock is held as briefly as possible.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import bindparam, text, update
+from sqlalchemy.engine import Connection
+
+from core.states import State, Transition, Trigger, apply_trigger
+from core.timeutil import iso, utcnow
+from hub import db
+from hub.config import HubSettings
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who does something: an operator on a station, or the hub itself (``system``)."""
+
+    operator: str
+    station: str
+    role: str
+    bench: str | None = None
+    device_id: str = ""
+
+    @classmethod
+    def system(cls, what: str = "hub") -> Actor:
+        return cls(operator="system", station=what, role="admin")
+
+
+def phone_tail(phone: str) -> str:
+    digits = "".join(ch for ch in phone if ch.isdigit())
+    return digits[-4:] if len(digits) >= 4 else ""
+
+
+def public(doc: dict[str, Any]) -> dict[str, Any]:
+    """The snapshot as served: without the hub's private ``_`` keys."""
+    return {k: v for k, v in doc.items() if not k.startswith("_")}
+
+
+_TRIGGER_NAMES = frozenset(t.value for t in Trigger)
+
+
+class Writer:
+    """Collects one transaction's order changes; see the module docstring."""
+
+    def __init__(self, conn: Connection, settings: HubSettings, actor: Actor) -> None:
+        self.conn = conn
+        self.settings = settings
+        self.actor = actor
+        self.now = utcnow()
+        self._new: dict[str, dict[str, Any]] = {}
+        self._updated: dict[str, dict[str, Any]] = {}
+        self._prev_bench: dict[str, str | None] = {}
+        self._audit: list[dict[str, Any]] = []
+        self._events: list[dict[str, Any]] = []
+
+    # -- recording -------------------------------------------------------------------------
+    def checkpoint(self) -> tuple[Any, ...]:
+        """Where the writer stands now; :meth:`restore` forgets everything recorded after it."""
+        return len(self._audit), len(self._events), dict(self._updated), dict(self._prev_bench)
+
+    def restore(self, checkpoint: tuple[Any, ...]) -> None:
+        n_audit, n_events, updated, prev = checkpoint
+        del self._audit[n_audit:]
+        del self._events[n_events:]
+        self._updated = updated
+        self._prev_bench = prev
+
+    def add_new(self, doc: dict[str, Any]) -> None:
+        self._new[doc["order_id"]] = doc
+        self._prev_bench[doc["order_id"]] = None
+
+    def touch(self, doc: dict[str, Any]) -> None:
+        oid = doc["order_id"]
+        if oid in self._new:
+            return
+        self._prev_bench.setdefault(oid, doc.get("bench"))
+        self._updated[oid] = doc
+
+    def track(self, docs: dict[str, dict[str, Any]]) -> None:
+        """Remember the benches orders had when loaded: a move away must reach the old bench too."""
+        for oid, doc in docs.items():
+            self._prev_bench.setdefault(oid, doc.get("bench"))
+
+    def transition(
+        self,
+        doc: dict[str, Any],
+        trigger: Trigger,
+        *,
+        why: str = "",
+        details: dict[str, Any] | None = None,
+        action_id: str | None = None,
+    ) -> Transition:
+        """Apply ``trigger`` to ``doc`` through the transition table (raises on an illegal move).
+
+        An order that closes with holds still open has them released first, each audited: a
+        closed order has nothing left to resolve, and must not sit in the exceptions queue.
+        """
+        state = State(doc["state"]) if doc.get("state") else None
+        t = apply_trigger(state, trigger, held=bool(doc.get("holds")))
+        if t.to_state is State.CLOSED and doc.get("holds"):
+            for hold in list(doc["holds"]):
+                self.transition(doc, Trigger.HOLD_RELEASED, why=f"order closed ({trigger.value})",
+                                details={"hold": hold, "resolution": {"auto": "order closed"}}, action_id=action_id)
+                doc["holds"].remove(hold)
+        self.touch(doc)
+        doc["state"] = t.to_state.value
+        self._bump(doc)
+        self._record(doc, trigger.value, t.from_state.value if t.from_state else None, t.to_state.value,
+                     why, details or {}, action_id)
+        return t
+
+    def note(self, doc: dict[str, Any], what: str, *, why: str = "", details: dict[str, Any] | None = None,
+             action_id: str | None = None) -> None:
+        """Record a change that is not a state transition (bench steps)."""
+        self.touch(doc)
+        self._bump(doc)
+        self._record(doc, what, doc["state"], doc["state"], why, details or {}, action_id)
+
+    def raise_hold(self, doc: dict[str, Any], hold_type: str, reason: str, details: dict[str, Any] | None = None,
+                   *, action_id: str | None = None) -> dict[str, Any]:
+        hold = {
+            "hold_id": uuid.uuid4().hex[:12],
+            "type": hold_type,
+            "reason": reason,
+            "raised_at": iso(self.now),
+            "raised_by": self.actor.operator,
+            "details": details or {},
+        }
+        self.transition(doc, Trigger.HOLD_RAISED, why=reason, details={"hold": hold}, action_id=action_id)
+        doc["holds"].append(hold)
+        return hold
+
+    def _bump(self, doc: dict[str, Any]) -> None:
+        doc["version"] = int(doc.get("version", 0)) + 1
+        doc["updated_at"] = iso(self.now)
+
+    def _record(self, doc: dict[str, Any], what: str, from_state: str | None, to_state: str, why: str,
+                details: dict[str, Any], action_id: str | None) -> None:
+        self._audit.append({
+            "order_id": doc["order_id"], "at": self.now, "operator": self.actor.operator,
+            "station": self.actor.station, "what": what, "from_state": from_state, "to_state": to_state,
+            "why": why or "", "action_id": action_id, "details": details,
+        })
+        if self.settings.webhooks and what in _TRIGGER_NAMES:
+            self._events.append({
+                "event_id": uuid.uuid4().hex, "order_id": doc["order_id"], "channel": doc.get("channel"),
+                "channel_order_no": doc.get("channel_order_no"), "trigger": what, "from_state": from_state,
+                "to_state": to_state, "at": iso(self.now), "operator": self.actor.operator,
+                "station": self.actor.station, "version": doc["version"],
+            })
+
+    # -- writing ----------------------------------------------------------------------------
+    def flush(self) -> int:
+        """Write orders, audit, changes and webhook events; returns the last change seq (0 if none)."""
+        conn = self.conn
+        if self._new:
+            conn.execute(db.orders.insert(), [self._row(d) for d in self._new.values()])
+        if self._updated:
+            stmt = (
+                update(db.orders)
+                .where(db.orders.c.order_id == bindparam("b_order_id"))
+                .values({k: bindparam(k) for k in self._row_keys() if k != "order_id"})
+            )
+            conn.execute(stmt, [{**self._row(d), "b_order_id": d["order_id"]} for d in self._updated.values()])
+        if self._audit:
+            conn.execute(db.audit.insert(), self._audit)
+        if self._events and self.settings.webhooks:
+            rows = []
+            for ev in self._events:
+                body = json.dumps(ev, ensure_ascii=False)
+                for hook in self.settings.webhooks:
+                    if "*" in hook.events or ev["trigger"] in hook.events:
+                        rows.append({"event_id": ev["event_id"], "subscriber": hook.name, "body": body,
+                                     "attempts": 0, "next_attempt_at": self.now, "created_at": self.now})
+            if rows:
+                conn.execute(db.webhook_queue.insert(), rows)
+        docs = list(self._new.values()) + list(self._updated.values())
+        last = 0
+        if docs:
+            last = db.next_counter(conn, "changes", len(docs))
+            first = last - len(docs) + 1
+            conn.execute(db.changes.insert(), [
+                {"seq": first + i, "order_id": d["order_id"], "bench": d.get("bench"),
+                 "prev_bench": self._prev_bench.get(d["order_id"]), "at": self.now, "doc": public(d)}
+                for i, d in enumerate(docs)
+            ])
+            if db.is_postgres(conn):
+                conn.execute(text("SELECT pg_notify('packdesk_changes', :s)"), {"s": str(last)})
+        return last
+
+    @staticmethod
+    def _row_keys() -> list[str]:
+        return ["order_id", "channel", "channel_order_no", "channel_status", "channel_updated_at", "state",
+                "version", "bench", "warehouse", "waybill_no", "phone_tail", "recipient_name", "held",
+                "created_at", "updated_at", "doc"]
+
+    def _row(self, d: dict[str, Any]) -> dict[str, Any]:
+        from core.timeutil import parse_iso
+
+        return {
+            "order_id": d["order_id"], "channel": d["channel"], "channel_order_no": d["channel_order_no"],
+            "channel_status": d.get("_channel_status", "paid"),
+            "channel_updated_at": parse_iso(d.get("_channel_updated_at")) or self.now,
+            "state": d["state"], "version": d["version"], "bench": d.get("bench"),
+            "warehouse": d.get("warehouse"), "waybill_no": d.get("waybill_no"),
+            "phone_tail": phone_tail(d["recipient"]["phone"]), "recipient_name": d["recipient"]["name"],
+            "held": bool(d.get("holds")), "created_at": parse_iso(d["created_at"]),
+            "updated_at": self.now, "doc": public(d),
+        }

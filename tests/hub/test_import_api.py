@@ -1,0 +1,63 @@
+"""CSV/XLSX import over HTTP: the way off Excel keeps good rows and names each bad one."""
+
+from __future__ import annotations
+
+import io
+
+import requests
+
+from tests.helpers.hubapi import Session
+from tests.hubproc import HubProcess
+
+HEADER = "订单号,收件人,手机,省,市,区,详细地址,SKU,商品名称,数量,单价\n"
+GOOD = "XL-1001,张伟,13812345678,浙江省,杭州市,西湖区,文三路90号,SKU-TEA-001,西湖龙井 250g,2,128.00\n"
+BAD_QTY = "XL-1002,李娜,13912345678,江苏省,南京市,鼓楼区,中山路1号,SKU-TEA-001,西湖龙井 250g,两个,128.00\n"
+GOOD2 = "XL-1003,王芳,13700001111,广东省,广州市,天河区,天河路385号,SKU-TEA-001,西湖龙井 250g,1,99.90\n"
+
+
+def desk(hub: HubProcess) -> Session:
+    return Session(hub.url, operator="D001", pin="2222", station="DESK-1", bench=None).login()
+
+
+def upload(s: Session, name: str, data: bytes) -> requests.Response:
+    return s.http.post(f"{s.url}/api/v1/import", params={"filename": name}, data=data, headers=s.headers, timeout=30)
+
+
+def test_a_csv_with_a_bad_row_keeps_the_good_rows_and_names_the_bad_one(hub: HubProcess) -> None:
+    s = desk(hub)
+    r = upload(s, "orders.csv", (HEADER + GOOD + BAD_QTY + GOOD2).encode("utf-8-sig"))
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["imported"] == 2
+    assert [e["row"] for e in body["errors"]] == [3]
+    assert "数量" in body["errors"][0]["reason"] or "qty" in body["errors"][0]["reason"]
+    o = s.order(body["orders"][0]["order_id"])
+    assert o["total_fen"] == 25600 and o["state"] == "allocated"
+
+
+def test_an_xlsx_file_imports(hub: HubProcess) -> None:
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    ws = wb.active
+    assert ws is not None
+    for line in (HEADER + GOOD2).strip().split("\n"):
+        ws.append(line.split(","))
+    buf = io.BytesIO()
+    wb.save(buf)
+    r = upload(desk(hub), "orders.xlsx", buf.getvalue())
+    assert r.status_code == 200, r.text
+    assert r.json()["imported"] == 1 and r.json()["errors"] == []
+
+
+def test_a_broken_file_is_a_clear_error_and_stores_nothing(hub: HubProcess) -> None:
+    s = desk(hub)
+    r = upload(s, "orders.xlsx", b"PK\x03\x04 this is not a workbook")
+    assert r.status_code == 400 and r.json()["error"] == "validation_failed" and r.json()["message"]
+    assert s.get("/api/v1/orders").json()["orders"] == []
+
+
+def test_packers_cannot_import(hub: HubProcess) -> None:
+    p = Session(hub.url, station="B1-PC", bench="B1").login()
+    r = upload(p, "orders.csv", (HEADER + GOOD).encode())
+    assert r.status_code == 403 and r.json()["error"] == "forbidden"
