@@ -1,0 +1,271 @@
+"""Printer back-ends that need no Qt: raw TCP 9100 (ZPL thermal printers) and save-as-file.
+
+Every back-end has the same shape — ``send(job) -> PrintResult`` — and fails with a
+:class:`PrinterError` whose message names the printer and says what to do. A print service (the
+print journal, which marks ``label_printed`` only after success) calls :func:`try_send`, which never
+raises for printer trouble and returns a :class:`PrintResult` it can record either way; a failed
+job is retried by sending the same :class:`PrintJob` again. The Qt system-printer back-end lives in
+``ui/print_qt.py`` and follows the same interface.
+"""
+
+from __future__ import annotations
+
+import errno
+import socket
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Protocol
+
+from core.errors import UserError
+from core.timeutil import utcnow
+
+PDF = "application/pdf"
+ZPL = "application/zpl"
+DOC_TYPES = ("label", "picklist", "slip")
+
+
+class PrinterError(UserError):
+    """A print that did not happen: offline, refused, out of paper, hung. Retry after fixing it.
+
+    Attributes:
+        printer: the printer's display name (host:port, queue name or folder).
+        reason: a short stable code: ``unreachable``, ``refused``, ``timeout``, ``paper_out``,
+            ``paused``, ``head_open``, ``unsupported``, ``io_error``, ``not_found``, ``failed``.
+    """
+
+    code = "printer_error"
+
+    def __init__(self, message: str, *, printer: str, reason: str) -> None:
+        super().__init__(message, details={"printer": printer, "reason": reason})
+        self.printer = printer
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class PrintJob:
+    """One thing to print. Immutable, so a failed job is retried exactly as it was."""
+
+    doc_type: str  # "label" | "picklist" | "slip"
+    order_ids: tuple[str, ...]
+    payload: bytes
+    content_type: str = PDF  # PDF or ZPL
+    copies: int = 1
+    job_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+
+    def __post_init__(self) -> None:
+        if self.doc_type not in DOC_TYPES:
+            raise ValueError(f"Unknown document type {self.doc_type!r}; use one of {', '.join(DOC_TYPES)}.")
+        if self.content_type not in (PDF, ZPL):
+            raise ValueError(f"Unknown content type {self.content_type!r}.")
+        if not 1 <= self.copies <= 99:
+            raise ValueError("copies must be between 1 and 99.")
+
+
+@dataclass(frozen=True)
+class PrintResult:
+    """What happened to one attempt at a job — the row a print journal records."""
+
+    job_id: str
+    printer: str
+    ok: bool
+    started_at: datetime
+    duration_s: float
+    bytes_sent: int = 0
+    reason: str = ""  # PrinterError.reason when not ok
+    message: str = ""
+    output_path: Path | None = None
+
+
+class PrintBackend(Protocol):
+    """What every back-end offers."""
+
+    @property
+    def name(self) -> str: ...
+
+    def send(self, job: PrintJob) -> PrintResult: ...
+
+
+def try_send(backend: PrintBackend, job: PrintJob) -> PrintResult:
+    """Send and return a result either way (for the journal); only bugs propagate."""
+    started = utcnow()
+    t0 = time.perf_counter()
+    try:
+        return backend.send(job)
+    except PrinterError as exc:
+        return PrintResult(
+            job.job_id,
+            exc.printer,
+            False,
+            started,
+            time.perf_counter() - t0,
+            reason=exc.reason,
+            message=exc.message,
+        )
+
+
+class PdfFileBackend:
+    """ "Save as PDF" (and ZPL as .zpl): writes each job to a folder, atomically."""
+
+    def __init__(self, directory: str | Path) -> None:
+        self.directory = Path(directory)
+
+    @property
+    def name(self) -> str:
+        return f"文件夹 {self.directory}"
+
+    def send(self, job: PrintJob) -> PrintResult:
+        started = utcnow()
+        t0 = time.perf_counter()
+        ext = "pdf" if job.content_type == PDF else "zpl"
+        first = job.order_ids[0] if job.order_ids else "doc"
+        more = f"+{len(job.order_ids) - 1}" if len(job.order_ids) > 1 else ""
+        path = self.directory / f"{job.doc_type}-{first}{more}-{started:%Y%m%dT%H%M%S}-{job.job_id[:8]}.{ext}"
+        tmp = path.with_suffix(".part")
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            tmp.write_bytes(job.payload)
+            tmp.replace(path)
+        except OSError as exc:
+            tmp.unlink(missing_ok=True) if tmp.parent.exists() else None
+            raise PrinterError(
+                f"Could not save to {self.directory}: {exc.strerror or exc}. Check the folder exists "
+                f"and is writable, then retry.",
+                printer=self.name,
+                reason="io_error",
+            ) from exc
+        return PrintResult(
+            job.job_id, self.name, True, started, time.perf_counter() - t0, len(job.payload), output_path=path
+        )
+
+
+class RawTcpBackend:
+    """A networked thermal printer on raw TCP port 9100 (JetDirect / "RAW"), taking ZPL.
+
+    Timeouts are the whole point: a printer that is off makes ``connect`` hang for a minute by
+    default, and one that is paused or out of paper stops reading so ``send`` blocks forever.
+    With ``check_status`` the printer is asked ``~HS`` first; a ZPL printer answers with its paper
+    out / pause / head-open flags, so "out of paper" is reported before the job is lost. A printer
+    that does not answer the status query (many clones) is printed to anyway.
+    """
+
+    def __init__(
+        self,
+        host: str,
+        port: int = 9100,
+        timeout: float = 5.0,
+        *,
+        connect_timeout: float | None = None,
+        check_status: bool = False,
+        status_timeout: float = 1.0,
+        accepts: tuple[str, ...] = (ZPL,),
+        label: str = "",
+    ) -> None:
+        self.host, self.port = host, port
+        self.timeout = timeout
+        self.connect_timeout = connect_timeout if connect_timeout is not None else timeout
+        self.check_status = check_status
+        self.status_timeout = status_timeout
+        self.accepts = accepts
+        self.label = label
+
+    @property
+    def name(self) -> str:
+        where = f"{self.host}:{self.port}"
+        return f"{self.label} ({where})" if self.label else where
+
+    def _fail(self, what: str, reason: str) -> PrinterError:
+        return PrinterError(f"Printer {self.name}: {what}", printer=self.name, reason=reason)
+
+    def _connect(self) -> socket.socket:
+        try:
+            sock = socket.create_connection((self.host, self.port), timeout=self.connect_timeout)
+        except ConnectionRefusedError as exc:
+            raise self._fail(
+                "refused the connection — is it switched on and is port "
+                f"{self.port} (raw printing) enabled? Retry when it is ready.",
+                "refused",
+            ) from exc
+        except TimeoutError as exc:
+            raise self._fail(
+                f"did not answer within {self.connect_timeout:g} s — check it is on and "
+                "on the network, then retry.",
+                "timeout",
+            ) from exc
+        except OSError as exc:
+            if exc.errno in (errno.EHOSTUNREACH, errno.ENETUNREACH) or isinstance(exc, socket.gaierror):
+                raise self._fail(
+                    f"cannot be reached ({exc.strerror or exc}) — check the address and "
+                    "the network cable, then retry.",
+                    "unreachable",
+                ) from exc
+            raise self._fail(f"connection failed: {exc.strerror or exc}. Retry.", "unreachable") from exc
+        sock.settimeout(self.timeout)
+        return sock
+
+    def status(self) -> dict[str, bool] | None:
+        """The printer's ``~HS`` flags (paper_out, paused, head_open), or None if it does not say."""
+        sock = self._connect()
+        try:
+            sock.settimeout(self.status_timeout)
+            sock.sendall(b"~HS")
+            data = b""
+            deadline = time.monotonic() + self.status_timeout
+            while data.count(b"\x03") < 2 and time.monotonic() < deadline:
+                chunk = sock.recv(1024)
+                if not chunk:
+                    break
+                data += chunk
+        except (TimeoutError, OSError):
+            return None
+        finally:
+            sock.close()
+        strings = [s.strip(b"\x02\r\n") for s in data.split(b"\x03") if s.strip()]
+        if len(strings) < 2:
+            return None
+        s1, s2 = strings[0].split(b","), strings[1].split(b",")
+        try:
+            return {"paper_out": s1[1] == b"1", "paused": s1[2] == b"1", "head_open": s2[2] == b"1"}
+        except IndexError:
+            return None
+
+    def send(self, job: PrintJob) -> PrintResult:
+        if job.content_type not in self.accepts:
+            raise self._fail(
+                f"takes {', '.join(self.accepts)}, not {job.content_type}; choose a ZPL "
+                "document or another printer for this document type.",
+                "unsupported",
+            )
+        started = utcnow()
+        t0 = time.perf_counter()
+        if self.check_status:
+            st = self.status()
+            if st and st["paper_out"]:
+                raise self._fail("is out of labels — load a new roll, then retry.", "paper_out")
+            if st and st["head_open"]:
+                raise self._fail("has its print head open — close it, then retry.", "head_open")
+            if st and st["paused"]:
+                raise self._fail("is paused — press its pause/feed button, then retry.", "paused")
+        sock = self._connect()
+        sent = 0
+        try:
+            for _ in range(job.copies):
+                sock.sendall(job.payload)
+                sent += len(job.payload)
+            sock.shutdown(socket.SHUT_WR)
+        except TimeoutError as exc:
+            raise self._fail(
+                f"stopped taking data after {self.timeout:g} s (out of paper, paused or "
+                "jammed?) — check it, then retry. Part of the job may have printed.",
+                "timeout",
+            ) from exc
+        except OSError as exc:
+            raise self._fail(
+                f"dropped the connection while printing ({exc.strerror or exc}) — check it, then retry.",
+                "failed",
+            ) from exc
+        finally:
+            sock.close()
+        return PrintResult(job.job_id, self.name, True, started, time.perf_counter() - t0, sent)

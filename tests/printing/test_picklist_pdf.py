@@ -1,0 +1,58 @@
+"""Pick lists: batch and order barcodes decode, rows sorted by bin, page numbers, rows never split."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from conftest import pdf_text
+from orders import make_batch, make_order
+
+from printing import render_picklist
+from printing.common import bin_key
+from printing.picklist import _groups
+
+
+def test_batch_picklist_every_barcode_reads_back(batch, decode) -> None:
+    pdf = render_picklist(batch, "WV20260222-0007")
+    pages = decode(pdf, 150)
+    assert "WV20260222-0007" in pages[0]
+    found = [code for page in pages for code in page]
+    assert sorted(c for c in found if c.startswith("BL")) == sorted(o["order_id"] for o in batch)
+
+
+def test_page_numbers_and_header_on_every_page(tmp_path: Path) -> None:
+    big = make_batch(60, 8)
+    text = pdf_text(render_picklist(big, "WV1"), tmp_path)
+    pages = text.split("\f")
+    pages = [p for p in pages if p.strip()]
+    assert len(pages) > 2
+    for i, page in enumerate(pages, 1):
+        assert f"第 {i}/{len(pages)} 页" in page
+        assert "WV1" in page
+
+
+def test_groups_sorted_by_bin_with_totals() -> None:
+    orders = make_batch(10, 4)
+    groups = _groups(orders)
+    assert [bin_key(g.bin) for g in groups] == sorted(bin_key(g.bin) for g in groups)
+    assert sum(g.total for g in groups) == sum(ln["qty"] for o in orders for ln in o["lines"])
+    for g in groups:
+        assert sum(q for _, _, q in g.shares) == g.total
+
+
+def test_single_order_picklist_uses_order_barcode(decode) -> None:
+    o = make_order(4, n_lines=6, gift=True)
+    assert decode(render_picklist([o]), 150)[0] == [o["order_id"]]
+
+
+def test_batch_needs_an_id() -> None:
+    with pytest.raises(ValueError, match="batch_id"):
+        render_picklist(make_batch(3))
+
+
+def test_thousand_line_batch_renders(tmp_path: Path) -> None:
+    orders = make_batch(200, 5)
+    pdf = render_picklist(orders, "WV-BIG")
+    text = pdf_text(pdf, tmp_path)
+    assert text.count("第 ") >= 3 and "WV-BIG" in text
