@@ -1,0 +1,181 @@
+"""The action API: what a user does on the bench, applied locally and queued for the hub.
+
+:meth:`Outbox.perform` checks the action against the state machine (the same rules and the same
+``UserError`` classes the hub uses), updates the local order and appends the action to the outbox
+with the device's next ``seq`` and a new ``action_id`` — all in one local transaction, so nothing
+the user did is ever only in memory. The caller gets the updated order at once, marked pending;
+the sync engine sends it later.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from typing import Any
+
+from sqlalchemy import Connection
+
+from core.errors import UserError, ValidationFailed
+from core.events import Event
+from core.holds import raise_role, release_role
+from core.roles import Role
+from core.store import LocalOrder, LocalStore
+from core.store.overlay import LOCAL_HOLD_PREFIX, PendingAction, apply_local, validate_payload
+from core.timeutil import iso, utcnow
+
+log = logging.getLogger("packdesk.outbox")
+
+#: Actions only desk staff and above may do (docs/api.md).
+DESK_ACTIONS = frozenset(
+    {
+        "address_changed",
+        "cancelled_by_buyer",
+        "refund_approved",
+        "payment_confirmed",
+        "reallocated",
+        "picked_up_by_carrier",
+    }
+)
+
+
+class Forbidden(UserError):
+    """The operator's role may not do this (the hub would answer 403 ``forbidden``)."""
+
+    code = "forbidden"
+
+
+class UnknownOrder(UserError):
+    """The order is not in this station's store."""
+
+    code = "unknown_order"
+
+
+class Outbox:
+    """Performs user actions against the local store.
+
+    Args:
+        store: the local store.
+
+    Events:
+        enqueued(int): an action was queued (its seq); the sync engine listens to push promptly.
+        orders_changed(list[str]): orders whose local view changed.
+    """
+
+    def __init__(self, store: LocalStore) -> None:
+        self.store = store
+        self.enqueued: Event[int] = Event("outbox.enqueued")
+        self.orders_changed: Event[list[str]] = Event("outbox.orders_changed")
+
+    def perform(
+        self,
+        order_id: str,
+        type: str,
+        payload: dict[str, Any] | None,
+        operator: str,
+        *,
+        role: Role | str | None = None,
+    ) -> LocalOrder:
+        """Do an action now: local order updated and action queued, in one transaction.
+
+        Args:
+            order_id: the order.
+            type: the action type (``step``, ``label_printed``, ``hold_raised``, … see docs/api.md).
+            payload: the action's payload.
+            operator: the logged-in operator's code.
+            role: the operator's role; when given, actions above it are refused here.
+
+        Returns:
+            the order as it now looks on this station (``pending`` > 0).
+
+        Raises:
+            UnknownOrder, Forbidden, IllegalTransition, OrderHeld, ValidationFailed: nothing was written.
+        """
+        with self.store.write() as conn:
+            order, seq, _action_id = self.perform_in(conn, order_id, type, payload, operator, role=role)
+        self.orders_changed.emit([order_id])
+        self.enqueued.emit(seq)
+        return order
+
+    def perform_in(
+        self,
+        conn: Connection,
+        order_id: str,
+        type: str,
+        payload: dict[str, Any] | None,
+        operator: str,
+        *,
+        role: Role | str | None = None,
+        done_at: str | None = None,
+    ) -> tuple[LocalOrder, int, str]:
+        """:meth:`perform` inside the caller's write transaction (no events); returns (order, seq, action_id)."""
+        payload = dict(payload or {})
+        if not operator:
+            raise ValidationFailed("An action needs the operator who did it.", details={"field": "operator"})
+        validate_payload(type, payload)
+        order = self.store.get_order(order_id, conn)
+        if order is None:
+            raise UnknownOrder(
+                f"Order {order_id} is not on this station. Check the ID, or sync and try again.",
+                details={"order_id": order_id},
+            )
+        if type == "hold_released" and str(payload.get("hold_id", "")).startswith(LOCAL_HOLD_PREFIX):
+            raise ValidationFailed(
+                "This hold was raised here and has not reached the hub yet; wait for sync, then release it.",
+                details={"hold_id": payload.get("hold_id")},
+            )
+        if role is not None:
+            self._check_role(Role(role), order, type, payload)
+        action_id = str(uuid.uuid4())
+        done_at = done_at or iso(utcnow()) or ""
+        # Refuses illegal and held moves with the hub's own error classes; raises before any write.
+        apply_local(order.snapshot, PendingAction(action_id, order_id, type, payload, operator, done_at))
+        seq = self.store.next_seq(conn)
+        conn.exec_driver_sql(
+            "INSERT INTO outbox(seq, action_id, order_id, type, payload, base_version, operator, done_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                seq,
+                action_id,
+                order_id,
+                type,
+                json.dumps(payload, ensure_ascii=False),
+                order.hub_version,
+                operator,
+                done_at,
+            ),
+        )
+        self.store.audit(
+            conn,
+            operator,
+            type,
+            order_id=order_id,
+            action_id=action_id,
+            details={"seq": seq, "payload": payload, "base_version": order.hub_version},
+            at=done_at,
+        )
+        self.store.refresh_views(conn, [order_id])
+        updated = self.store.get_order(order_id, conn)
+        assert updated is not None
+        log.debug("Queued %s on %s as seq %d (%s)", type, order_id, seq, action_id)
+        return updated, seq, action_id
+
+    @staticmethod
+    def _check_role(role: Role, order: LocalOrder, type: str, payload: dict[str, Any]) -> None:
+        need: Role | None = None
+        if type in DESK_ACTIONS:
+            need = Role.DESK
+        elif type == "hold_raised":
+            need = raise_role(str(payload.get("type")))
+        elif type == "hold_released":
+            hold = next(
+                (h for h in order.snapshot.get("holds", []) if h.get("hold_id") == payload.get("hold_id")),
+                None,
+            )
+            if hold is not None:
+                need = release_role(str(hold.get("type")))
+        if need is not None and not role.at_least(need):
+            raise Forbidden(
+                f"'{type}' needs a {need.value} or above; you are logged in as {role.value}.",
+                details={"type": type, "needed": need.value, "role": role.value},
+            )

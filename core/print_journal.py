@@ -1,0 +1,208 @@
+"""The print journal: every print job, its printer and result, and any reprint with its reason.
+
+An order moves to ``label_printed`` only after its label really printed: :meth:`PrintJournal.record_print`
+writes the journal row and, for a successful label job, queues the ``label_printed`` action for
+each order — in one local transaction. A failed job is journaled with its error and changes no
+order, so it can be retried; nothing is marked printed by hope. A label for an order that already
+had one (``label_count`` > 0) is a reprint and needs a reason.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from core.errors import ValidationFailed
+from core.outbox import Outbox, UnknownOrder
+from core.roles import Role
+from core.store import LocalOrder, LocalStore
+from core.timeutil import iso, utcnow
+
+log = logging.getLogger("packdesk.printing")
+
+DOC_TYPES = ("label", "pick_list", "packing_slip")
+
+
+class ReprintReasonRequired(ValidationFailed):
+    """A label is printed again for an order that already had one, without a reason."""
+
+    code = "reprint_reason_required"
+
+
+@dataclass(frozen=True)
+class PrintJobResult:
+    """What the printer back-end reported for one job.
+
+    Attributes:
+        doc_type: ``label``, ``pick_list`` or ``packing_slip``.
+        order_ids: the orders on the document(s).
+        printer: the printer (or file) it went to.
+        ok: whether the back-end reported success.
+        error: the back-end's error text when it failed.
+        job_id: this job's ID (made here unless the back-end has one).
+    """
+
+    doc_type: str
+    order_ids: list[str]
+    printer: str
+    ok: bool
+    error: str | None = None
+    job_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+
+
+@dataclass(frozen=True)
+class PrintRecord:
+    """A journaled job and the orders it changed (labels only)."""
+
+    job_id: str
+    ok: bool
+    orders: list[LocalOrder]
+    action_ids: list[str]
+
+
+class PrintJournal:
+    """Records print jobs in the local store.
+
+    Args:
+        store: the local store.
+        outbox: queues ``label_printed`` after a successful label job.
+    """
+
+    def __init__(self, store: LocalStore, outbox: Outbox) -> None:
+        self.store = store
+        self.outbox = outbox
+
+    def reprints(self, order_ids: list[str]) -> list[str]:
+        """Which of these orders already had a label (ask for a reprint reason *before* printing)."""
+        found = []
+        for oid in order_ids:
+            order = self.store.get_order(oid)
+            if order is not None and int(order.snapshot.get("label_count") or 0) > 0:
+                found.append(oid)
+        return found
+
+    def record_print(
+        self,
+        job: PrintJobResult,
+        operator: str,
+        *,
+        reprint_reason: str | None = None,
+        role: Role | str | None = None,
+    ) -> PrintRecord:
+        """Journal a print job; for a successful label job, queue ``label_printed`` for its orders.
+
+        The journal row and the actions are one transaction: either both are stored or neither.
+        An order already in ``label_printed`` (same label printed again) gets no action: the
+        journal row records the reprint.
+
+        Raises:
+            ValidationFailed: unknown document type, no orders, or no operator.
+            ReprintReasonRequired: a label reprint without a reason (nothing is written).
+            UnknownOrder, IllegalTransition, OrderHeld: a label for an order that cannot take it.
+        """
+        if job.doc_type not in DOC_TYPES:
+            raise ValidationFailed(f"Unknown document type {job.doc_type!r}.", details={"field": "doc_type"})
+        if not job.order_ids:
+            raise ValidationFailed("A print job needs at least one order.", details={"field": "order_ids"})
+        if not operator:
+            raise ValidationFailed("A print job needs the operator.", details={"field": "operator"})
+        reason = (reprint_reason or "").strip() or None
+        now = iso(utcnow()) or ""
+        changed: list[str] = []
+        action_ids: list[str] = []
+        seqs: list[int] = []
+        with self.store.write() as conn:
+            is_reprint = False
+            if job.doc_type == "label":
+                for oid in job.order_ids:
+                    order = self.store.get_order(oid, conn)
+                    if order is None:
+                        raise UnknownOrder(f"Order {oid} is not on this station.", details={"order_id": oid})
+                    if int(order.snapshot.get("label_count") or 0) > 0:
+                        is_reprint = True
+                if is_reprint and reason is None:
+                    raise ReprintReasonRequired(
+                        "This label was printed before. Say why it is printed again (e.g. label damaged).",
+                        details={"order_ids": job.order_ids},
+                    )
+                if job.ok:
+                    for oid in job.order_ids:
+                        order = self.store.get_order(oid, conn)
+                        assert order is not None
+                        if order.state == "label_printed":
+                            continue
+                        _updated, seq, action_id = self.outbox.perform_in(
+                            conn,
+                            oid,
+                            "label_printed",
+                            {"printer": job.printer, "job_id": job.job_id},
+                            operator,
+                            role=role,
+                            done_at=now,
+                        )
+                        changed.append(oid)
+                        seqs.append(seq)
+                        action_ids.append(action_id)
+            conn.exec_driver_sql(
+                "INSERT INTO print_jobs(job_id, doc_type, order_ids, printer, ok, error, operator, at, reprint_reason,"
+                " action_ids) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    job.job_id,
+                    job.doc_type,
+                    json.dumps(job.order_ids),
+                    job.printer,
+                    int(job.ok),
+                    job.error,
+                    operator,
+                    now,
+                    reason,
+                    json.dumps(action_ids),
+                ),
+            )
+            self.store.audit(
+                conn,
+                operator,
+                "print_ok" if job.ok else "print_failed",
+                order_id=job.order_ids[0],
+                details={
+                    "job_id": job.job_id,
+                    "doc_type": job.doc_type,
+                    "order_ids": job.order_ids,
+                    "printer": job.printer,
+                    "error": job.error,
+                    "reprint_reason": reason,
+                },
+                at=now,
+            )
+            orders = [o for o in (self.store.get_order(oid, conn) for oid in changed) if o is not None]
+        if not job.ok:
+            log.warning(
+                "Print job %s (%s on %s) failed: %s", job.job_id, job.doc_type, job.printer, job.error
+            )
+        if changed:
+            self.outbox.orders_changed.emit(changed)
+            for seq in seqs:
+                self.outbox.enqueued.emit(seq)
+        return PrintRecord(job.job_id, job.ok, orders, action_ids)
+
+    def jobs(self, order_id: str | None = None, limit: int = 200) -> list[dict[str, Any]]:
+        """Journal entries, newest first (optionally those that include ``order_id``)."""
+        sql = "SELECT * FROM print_jobs"
+        args: tuple[Any, ...] = ()
+        if order_id is not None:
+            sql += " WHERE EXISTS (SELECT 1 FROM json_each(print_jobs.order_ids) WHERE json_each.value = ?)"
+            args = (order_id,)
+        sql += f" ORDER BY at DESC, rowid DESC LIMIT {int(limit)}"
+        with self.store.read() as conn:
+            rows = conn.exec_driver_sql(sql, args).all()
+        out = []
+        for r in rows:
+            d = dict(r._mapping)
+            d["order_ids"] = json.loads(d["order_ids"])
+            d["action_ids"] = json.loads(d["action_ids"])
+            d["ok"] = bool(d["ok"])
+            out.append(d)
+        return out

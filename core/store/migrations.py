@@ -1,0 +1,142 @@
+"""Versioned schema migrations for the local store, tracked in ``PRAGMA user_version``.
+
+Each step takes the store from version N-1 to N and is never edited once released: an upgraded
+client opens a store made by any older one by running the steps it has not yet seen, each in its
+own transaction. A store newer than this client is refused (with a clear message), never touched.
+Alembic would be heavier than this needs: the store is one file owned by one client.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from sqlalchemy import Connection
+
+log = logging.getLogger("packdesk.store")
+
+
+def _v1(conn: Connection) -> None:
+    """The first store: orders (hub base + local view), meta, outbox, conflicts."""
+    for ddl in (
+        "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+        """CREATE TABLE orders (
+            order_id TEXT PRIMARY KEY,
+            state TEXT NOT NULL,
+            bench TEXT,
+            waybill_no TEXT,
+            channel_order_no TEXT,
+            phone_tail TEXT,
+            name TEXT,
+            ship_by TEXT,
+            created_at TEXT,
+            flags TEXT NOT NULL DEFAULT '',
+            severity INTEGER NOT NULL DEFAULT 0,
+            hub_version INTEGER NOT NULL,
+            hub_json TEXT NOT NULL,
+            local_json TEXT NOT NULL,
+            pending INTEGER NOT NULL DEFAULT 0,
+            conflict_json TEXT,
+            seen_gen INTEGER NOT NULL DEFAULT 0
+        )""",
+        "CREATE INDEX ix_orders_state ON orders(state)",
+        "CREATE INDEX ix_orders_bench ON orders(bench)",
+        "CREATE INDEX ix_orders_waybill ON orders(waybill_no)",
+        "CREATE INDEX ix_orders_channel_no ON orders(channel_order_no)",
+        "CREATE INDEX ix_orders_phone_tail ON orders(phone_tail)",
+        "CREATE INDEX ix_orders_name ON orders(name)",
+        "CREATE INDEX ix_orders_sort ON orders(severity DESC, ship_by, created_at)",
+        """CREATE TABLE outbox (
+            seq INTEGER PRIMARY KEY,
+            action_id TEXT NOT NULL UNIQUE,
+            order_id TEXT NOT NULL,
+            type TEXT NOT NULL,
+            payload TEXT NOT NULL,
+            base_version INTEGER NOT NULL,
+            operator TEXT NOT NULL,
+            done_at TEXT NOT NULL,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            last_error TEXT
+        )""",
+        "CREATE INDEX ix_outbox_order ON outbox(order_id)",
+        """CREATE TABLE conflicts (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            action_id TEXT NOT NULL,
+            seq INTEGER NOT NULL,
+            order_id TEXT NOT NULL,
+            type TEXT NOT NULL,
+            payload TEXT NOT NULL,
+            operator TEXT NOT NULL,
+            done_at TEXT NOT NULL,
+            outcome TEXT NOT NULL,
+            error TEXT,
+            reason TEXT,
+            snapshot_json TEXT,
+            at TEXT NOT NULL,
+            resolved_at TEXT,
+            resolved_by TEXT,
+            resolution TEXT
+        )""",
+        "CREATE INDEX ix_conflicts_order ON conflicts(order_id)",
+    ):
+        conn.exec_driver_sql(ddl)
+
+
+def _v2(conn: Connection) -> None:
+    """Print journal, audit of local actions, and the lane as a sortable column."""
+    for ddl in (
+        """CREATE TABLE print_jobs (
+            job_id TEXT PRIMARY KEY,
+            doc_type TEXT NOT NULL,
+            order_ids TEXT NOT NULL,
+            printer TEXT NOT NULL,
+            ok INTEGER NOT NULL,
+            error TEXT,
+            operator TEXT NOT NULL,
+            at TEXT NOT NULL,
+            reprint_reason TEXT,
+            action_ids TEXT NOT NULL DEFAULT '[]'
+        )""",
+        "CREATE INDEX ix_print_jobs_at ON print_jobs(at)",
+        """CREATE TABLE local_audit (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            at TEXT NOT NULL,
+            operator TEXT NOT NULL,
+            what TEXT NOT NULL,
+            order_id TEXT,
+            action_id TEXT,
+            details TEXT NOT NULL DEFAULT '{}'
+        )""",
+        "CREATE INDEX ix_local_audit_order ON local_audit(order_id)",
+        "ALTER TABLE orders ADD COLUMN lane TEXT NOT NULL DEFAULT 'normal'",
+        "CREATE INDEX ix_orders_lane ON orders(lane)",
+    ):
+        conn.exec_driver_sql(ddl)
+
+
+#: The migration steps, in order; index i takes the store to version i + 1.
+MIGRATIONS: tuple[Callable[[Connection], None], ...] = (_v1, _v2)
+LATEST = len(MIGRATIONS)
+
+
+def user_version(conn: Connection) -> int:
+    return int(conn.exec_driver_sql("PRAGMA user_version").scalar_one())
+
+
+def migrate(conn: Connection, target: int = LATEST) -> int:
+    """Bring the store up to ``target``, one committed step at a time; returns the version reached.
+
+    ``conn`` must not be inside a transaction (each step opens its own ``BEGIN IMMEDIATE``).
+    """
+    version = user_version(conn)
+    if conn.in_transaction():
+        conn.rollback()  # the read above auto-began one; each step below opens its own
+    while version < target:
+        step = MIGRATIONS[version]
+        log.info("Migrating local store from version %d to %d", version, version + 1)
+        with conn.begin():
+            step(conn)
+            # PRAGMA takes no bound parameters; the value is our own int.
+            conn.exec_driver_sql(f"PRAGMA user_version = {version + 1}")
+        version += 1
+    return version

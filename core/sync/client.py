@@ -1,0 +1,332 @@
+"""HTTP client for the hub API v1 (docs/api.md), with typed errors in plain words.
+
+Every way the hub can fail is one :class:`HubError` subclass, so the sync engine can decide what to
+do (retry with back-off, log in again, re-sync from scratch, give up on one action) and the status
+bar can say it in words an operator understands. Answers are checked for shape before anything is
+taken from them: a truncated or odd answer is :class:`HubMalformed`, never half-applied.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+import requests
+
+from core.errors import UserError
+from core.states import State
+
+log = logging.getLogger("packdesk.sync")
+
+API = "/api/v1"
+_STATES = frozenset(s.value for s in State)
+
+
+class HubError(UserError):
+    """The hub could not be used for this call. ``retryable`` says whether trying later may help."""
+
+    code = "hub_error"
+    retryable = True
+
+
+class HubUnreachable(HubError):
+    code = "hub_unreachable"
+
+
+class HubServerError(HubError):
+    code = "hub_server_error"
+
+
+class HubMalformed(HubError):
+    code = "hub_malformed"
+
+
+class HubAuthExpired(HubError):
+    code = "token_expired"
+
+
+class HubUnauthorized(HubError):
+    """Bad token, or login refused (wrong operator code or PIN)."""
+
+    code = "unauthorized"
+    retryable = False
+
+
+class CursorExpired(HubError):
+    code = "cursor_expired"
+
+
+class WrongStation(HubError):
+    """The hub answered for another station, bench or device (wrong hub address, or a mix-up)."""
+
+    code = "wrong_station"
+    retryable = False
+
+
+class HubRefused(HubError):
+    """A 4xx the engine has no special handling for; ``code`` is the hub's error code."""
+
+    retryable = False
+
+    def __init__(
+        self, message: str, *, code: str | None = None, details: Any = None, status: int = 400
+    ) -> None:
+        super().__init__(message, code=code, details=details)
+        self.status = status
+
+
+@dataclass(frozen=True)
+class LoginInfo:
+    """Who is logged in, on which station (from ``POST /auth/login``)."""
+
+    token: str
+    expires_at: str
+    operator: str
+    operator_name: str
+    role: str
+    station: str
+    bench: str | None
+    device_id: str
+
+
+@dataclass(frozen=True)
+class ChangesPage:
+    changes: list[dict[str, Any]]
+    next_cursor: int
+    more: bool
+
+
+@dataclass(frozen=True)
+class SnapshotPage:
+    orders: list[dict[str, Any]]
+    next_after: str | None
+    cursor: int
+
+
+@dataclass(frozen=True)
+class ActionsAnswer:
+    results: list[dict[str, Any]]
+    last_applied_seq: int | None
+
+
+def check_snapshot(snap: Any) -> dict[str, Any]:
+    """The minimum a snapshot must have before the store takes it."""
+    if (
+        not isinstance(snap, dict)
+        or not isinstance(snap.get("order_id"), str)
+        or not isinstance(snap.get("version"), int)
+        or snap.get("state") not in _STATES
+    ):
+        raise HubMalformed("The hub sent an order the client cannot read (missing ID, version or state).")
+    return snap
+
+
+class HubClient:
+    """One hub connection (a requests Session). Not shared between threads.
+
+    Args:
+        base_url: e.g. ``http://127.0.0.1:8700``.
+        connect_timeout_s: how long to wait for a TCP connection.
+        read_timeout_s: how long to wait for an answer (long-polls add their wait to this).
+    """
+
+    def __init__(
+        self, base_url: str, *, connect_timeout_s: float = 3.0, read_timeout_s: float = 30.0
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.connect_timeout_s = connect_timeout_s
+        self.read_timeout_s = read_timeout_s
+        self.token: str | None = None
+        self.session = requests.Session()
+
+    def close(self) -> None:
+        self.session.close()
+
+    def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json_body: Any = None,
+        params: dict[str, Any] | None = None,
+        auth: bool = True,
+        extra_wait_s: float = 0.0,
+    ) -> Any:
+        headers = {"Accept": "application/json"}
+        if auth and self.token:
+            headers["Authorization"] = f"Bearer {self.token}"
+        url = self.base_url + API + path
+        try:
+            resp = self.session.request(
+                method,
+                url,
+                json=json_body,
+                params=params,
+                headers=headers,
+                timeout=(self.connect_timeout_s, self.read_timeout_s + extra_wait_s),
+            )
+            body = resp.content  # read it all here: a cut connection is a network error
+        except (requests.exceptions.ChunkedEncodingError, requests.exceptions.ContentDecodingError) as exc:
+            raise HubMalformed(
+                f"The hub's answer from {self.base_url} was cut off; will try again.", details=str(exc)
+            ) from exc
+        except requests.Timeout as exc:
+            raise HubUnreachable(
+                f"The hub at {self.base_url} did not answer in time.", details=str(exc)
+            ) from exc
+        except requests.RequestException as exc:
+            raise HubUnreachable(
+                f"Cannot reach the hub at {self.base_url} (network or hub down).", details=str(exc)
+            ) from exc
+        status = resp.status_code
+        if status >= 500:
+            raise HubServerError(
+                f"The hub had an internal error (HTTP {status}); will try again.",
+                details=body[:500].decode("utf-8", "replace"),
+            )
+        try:
+            data = resp.json()
+        except ValueError as exc:
+            raise HubMalformed(
+                f"The hub's answer (HTTP {status}) was cut off or is not JSON; will try again.",
+                details=body[:200].decode("utf-8", "replace"),
+            ) from exc
+        if 200 <= status < 300:
+            return data
+        code = data.get("error") if isinstance(data, dict) else None
+        message = (data.get("message") if isinstance(data, dict) else None) or f"HTTP {status}"
+        details = data.get("details") if isinstance(data, dict) else None
+        if status == 401:
+            if code == "token_expired":
+                raise HubAuthExpired("The login has expired; logging in again.", details=details)
+            raise HubUnauthorized(
+                f"The hub refused the login: {message}", code=code or "unauthorized", details=details
+            )
+        if status == 410:
+            raise CursorExpired(
+                "The hub no longer has changes this far back; downloading all orders again.", details=details
+            )
+        if status in (408, 429):
+            raise HubServerError(f"The hub is busy (HTTP {status}); will try again.", details=details)
+        if status == 409 and code == "station_bench_mismatch":
+            raise WrongStation(
+                f"The hub knows this station with another bench: {message}", code=code, details=details
+            )
+        raise HubRefused(
+            f"The hub refused the request: {message}",
+            code=code or f"http_{status}",
+            details=details,
+            status=status,
+        )
+
+    # -- endpoints -------------------------------------------------------------------------------
+
+    def health(self) -> dict[str, Any]:
+        data = self._request("GET", "/health", auth=False)
+        if not isinstance(data, dict):
+            raise HubMalformed("The hub's health answer is not an object.")
+        return data
+
+    def login(self, operator: str, pin: str, *, station: str, bench: str | None, device_id: str) -> LoginInfo:
+        """Log in and keep the token; checks the hub answered for this station and device."""
+        data = self._request(
+            "POST",
+            "/auth/login",
+            auth=False,
+            json_body={
+                "operator": operator,
+                "pin": pin,
+                "station": station,
+                "bench": bench or None,
+                "device_id": device_id,
+            },
+        )
+        try:
+            op = data["operator"]
+            st = data["station"]
+            info = LoginInfo(
+                token=str(data["token"]),
+                expires_at=str(data.get("expires_at") or ""),
+                operator=str(op["code"]),
+                operator_name=str(op.get("name") or ""),
+                role=str(op["role"]),
+                station=str(st["name"]),
+                bench=st.get("bench"),
+                device_id=str(data.get("device_id") or device_id),
+            )
+        except (KeyError, TypeError) as exc:
+            raise HubMalformed("The hub's login answer is incomplete.") from exc
+        if info.station != station or info.device_id != device_id or info.operator != operator:
+            raise WrongStation(
+                f"The hub answered for station {info.station!r} (device {info.device_id}, operator {info.operator}), "
+                f"not for {station!r}. Check the hub address in the settings.",
+                details={"station": info.station, "device_id": info.device_id},
+            )
+        if (bench or None) is not None and info.bench != bench:
+            raise WrongStation(
+                f"The hub has station {station!r} on bench {info.bench!r}, but this PC is set up for bench {bench!r}. "
+                "Ask a supervisor to fix the station or the settings.",
+                details={"bench": info.bench},
+            )
+        self.token = info.token
+        return info
+
+    def changes(self, cursor: int, *, limit: int = 1000, wait_s: float = 0.0) -> ChangesPage:
+        params: dict[str, Any] = {"cursor": cursor, "limit": limit}
+        if wait_s > 0:
+            params["wait"] = int(wait_s) if float(wait_s).is_integer() else wait_s
+        data = self._request("GET", "/changes", params=params, extra_wait_s=wait_s)
+        try:
+            raw = data["changes"]
+            next_cursor = data["next_cursor"]
+            if not isinstance(raw, list) or not isinstance(next_cursor, int) or isinstance(next_cursor, bool):
+                raise TypeError
+            changes = []
+            for c in raw:
+                snap = check_snapshot(c["order"])
+                changes.append({"seq": c.get("seq"), "order_id": snap["order_id"], "order": snap})
+        except (KeyError, TypeError) as exc:
+            raise HubMalformed("The hub's change feed answer is incomplete.") from exc
+        if next_cursor < cursor:
+            raise HubMalformed(f"The hub's change feed went backwards ({cursor} → {next_cursor}).")
+        return ChangesPage(changes, next_cursor, bool(data.get("more", False)))
+
+    def snapshot(self, after: str | None = None, *, limit: int = 1000) -> SnapshotPage:
+        params: dict[str, Any] = {"limit": limit}
+        if after is not None:
+            params["after"] = after
+        data = self._request("GET", "/sync/snapshot", params=params)
+        try:
+            orders = [check_snapshot(o) for o in data["orders"]]
+            cursor = data["cursor"]
+            next_after = data.get("next_after")
+            if not isinstance(cursor, int) or (next_after is not None and not isinstance(next_after, str)):
+                raise TypeError
+        except (KeyError, TypeError) as exc:
+            raise HubMalformed("The hub's snapshot answer is incomplete.") from exc
+        return SnapshotPage(orders, next_after, cursor)
+
+    def post_actions(self, actions: list[dict[str, Any]]) -> ActionsAnswer:
+        data = self._request("POST", "/actions", json_body={"actions": actions})
+        try:
+            results = data["results"]
+            if not isinstance(results, list) or not all(isinstance(r, dict) for r in results):
+                raise TypeError
+            for r in results:
+                if r.get("order") is not None:
+                    check_snapshot(r["order"])
+        except (KeyError, TypeError) as exc:
+            raise HubMalformed("The hub's answer to the actions is incomplete.") from exc
+        last = data.get("last_applied_seq")
+        return ActionsAnswer(results, last if isinstance(last, int) else None)
+
+    def get_order(self, order_id: str) -> dict[str, Any]:
+        return check_snapshot(self._request("GET", f"/orders/{order_id}"))
+
+    def order_audit(self, order_id: str) -> list[dict[str, Any]]:
+        data = self._request("GET", f"/orders/{order_id}/audit")
+        entries = data.get("entries") if isinstance(data, dict) else None
+        if not isinstance(entries, list):
+            raise HubMalformed("The hub's audit answer is incomplete.")
+        return entries

@@ -1,0 +1,100 @@
+"""The print journal: labels mark an order printed only after a successful job; reprints need a reason."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from core.errors import OrderHeld
+from core.outbox import Outbox
+from core.print_journal import PrintJobResult, PrintJournal, ReprintReasonRequired
+from core.store import LocalStore, open_store
+from tests.helpers.snapshots import snapshot
+
+A, B = "BL20261125-000001", "BL20261125-000002"
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> LocalStore:
+    s = open_store(tmp_path / "bench.sqlite3")
+    with s.write() as conn:
+        s.apply_snapshots(conn, [snapshot(A), snapshot(B)])
+    yield s
+    s.close()
+
+
+def test_successful_label_job_queues_label_printed_in_same_transaction(store: LocalStore) -> None:
+    journal = PrintJournal(store, Outbox(store))
+    rec = journal.record_print(PrintJobResult("label", [A, B], "ZD420", ok=True, job_id="job-1"), "P001")
+    assert [o.state for o in rec.orders] == ["label_printed", "label_printed"]
+    actions = store.pending_actions()
+    assert [(a.type, a.payload) for a in actions] == [
+        ("label_printed", {"printer": "ZD420", "job_id": "job-1"})
+    ] * 2
+    assert rec.action_ids == [a.action_id for a in actions]
+    [job] = journal.jobs(A)
+    assert (
+        job["ok"]
+        and job["printer"] == "ZD420"
+        and job["order_ids"] == [A, B]
+        and job["reprint_reason"] is None
+    )
+
+
+def test_failed_job_is_journaled_and_changes_no_order(store: LocalStore) -> None:
+    journal = PrintJournal(store, Outbox(store))
+    rec = journal.record_print(PrintJobResult("label", [A], "ZD420", ok=False, error="paper out"), "P001")
+    assert not rec.ok and rec.orders == []
+    assert store.pending_count() == 0
+    assert store.get_order(A).state == "allocated"  # type: ignore[union-attr]
+    [job] = journal.jobs()
+    assert job["ok"] is False and job["error"] == "paper out"
+
+
+def test_reprint_needs_a_reason_and_writes_nothing_without_one(store: LocalStore) -> None:
+    journal = PrintJournal(store, Outbox(store))
+    journal.record_print(PrintJobResult("label", [A], "ZD420", ok=True), "P001")
+    assert journal.reprints([A, B]) == [A]
+    with pytest.raises(ReprintReasonRequired):
+        journal.record_print(PrintJobResult("label", [A], "ZD420", ok=True), "P001")
+    assert len(journal.jobs()) == 1
+    rec = journal.record_print(
+        PrintJobResult("label", [A], "ZD420", ok=True), "P001", reprint_reason="label torn"
+    )
+    assert rec.orders == []  # still label_printed: no second state change
+    assert journal.jobs()[0]["reprint_reason"] == "label torn"
+    assert store.pending_count() == 1
+
+
+def test_pick_list_job_changes_no_order(store: LocalStore) -> None:
+    journal = PrintJournal(store, Outbox(store))
+    journal.record_print(PrintJobResult("pick_list", [A, B], "Office", ok=True), "P001")
+    assert store.pending_count() == 0 and journal.jobs()[0]["doc_type"] == "pick_list"
+
+
+def test_label_for_held_order_is_refused_with_nothing_written(store: LocalStore) -> None:
+    with store.write() as conn:
+        store.apply_snapshots(
+            conn,
+            [
+                snapshot(
+                    A,
+                    version=2,
+                    holds=[
+                        {
+                            "hold_id": "h",
+                            "type": "gift_stock",
+                            "reason": "",
+                            "raised_at": "",
+                            "raised_by": "",
+                            "details": {},
+                        }
+                    ],
+                )
+            ],
+        )
+    journal = PrintJournal(store, Outbox(store))
+    with pytest.raises(OrderHeld):
+        journal.record_print(PrintJobResult("label", [B, A], "ZD420", ok=True), "P001")
+    assert journal.jobs() == [] and store.pending_count() == 0

@@ -1,0 +1,188 @@
+"""HubClient against a throwaway HTTP server that misbehaves on purpose: every fault is a typed error."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import threading
+from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from core.sync.client import (
+    CursorExpired,
+    HubAuthExpired,
+    HubClient,
+    HubMalformed,
+    HubRefused,
+    HubServerError,
+    HubUnauthorized,
+    HubUnreachable,
+    WrongStation,
+)
+from tests.helpers.snapshots import snapshot
+
+Reply = Callable[[BaseHTTPRequestHandler], None]
+
+
+def send(status: int, body: object | bytes, *, length: int | None = None) -> Reply:
+    raw = body if isinstance(body, bytes) else json.dumps(body).encode()
+
+    def reply(h: BaseHTTPRequestHandler) -> None:
+        h.send_response(status)
+        h.send_header("Content-Type", "application/json")
+        h.send_header("Content-Length", str(length if length is not None else len(raw)))
+        h.end_headers()
+        h.wfile.write(raw)
+        h.wfile.flush()
+        if length is not None:
+            h.close_connection = True
+
+    return reply
+
+
+class FakeHub:
+    def __init__(self) -> None:
+        self.reply: Reply = send(200, {})
+        self.seen: list[str] = []
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: object) -> None:
+                pass
+
+            def _any(self) -> None:
+                n = int(self.headers.get("Content-Length") or 0)
+                if n:
+                    self.rfile.read(n)
+                fake.seen.append(f"{self.command} {self.path}")
+                with contextlib.suppress(OSError):  # the client may have given up (timeout test)
+                    fake.reply(self)
+
+            do_GET = do_POST = _any
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(
+            target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        ).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeHub]:
+    f = FakeHub()
+    yield f
+    f.close()
+
+
+def client(url: str) -> HubClient:
+    c = HubClient(url, connect_timeout_s=1.0, read_timeout_s=2.0)
+    c.token = "t"
+    return c
+
+
+def test_nothing_listening_is_unreachable_in_plain_words() -> None:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    with pytest.raises(HubUnreachable, match="Cannot reach the hub"):
+        client(f"http://127.0.0.1:{port}").changes(0)
+
+
+@pytest.mark.parametrize(
+    ("reply", "error", "words"),
+    [
+        (send(500, b"Internal Server Error"), HubServerError, "internal error"),
+        (send(503, {"error": "x"}), HubServerError, "HTTP 503"),
+        (send(200, b"<html>proxy login</html>"), HubMalformed, "not JSON"),
+        (send(200, b'{"changes": [{"seq": 1, "order_id"'), HubMalformed, "not JSON"),
+        (send(200, b'{"changes": []}', length=500), HubMalformed, "cut off"),
+        (send(200, {"changes": "nope", "next_cursor": 3}), HubMalformed, "incomplete"),
+        (
+            send(200, {"changes": [{"seq": 1, "order": {"order_id": "X"}}], "next_cursor": 3}),
+            HubMalformed,
+            "cannot read",
+        ),
+        (send(200, {"changes": [], "next_cursor": 1}), HubMalformed, "backwards"),
+        (send(401, {"error": "token_expired", "message": "expired"}), HubAuthExpired, "expired"),
+        (send(401, {"error": "unauthorized", "message": "bad token"}), HubUnauthorized, "bad token"),
+        (
+            send(410, {"error": "cursor_expired", "message": "too old"}),
+            CursorExpired,
+            "downloading all orders",
+        ),
+        (send(403, {"error": "forbidden", "message": "not your bench"}), HubRefused, "not your bench"),
+    ],
+)
+def test_faulty_change_feed_answers_are_typed(
+    fake: FakeHub, reply: Reply, error: type[Exception], words: str
+) -> None:
+    fake.reply = reply
+    with pytest.raises(error, match=words):
+        client(fake.url).changes(5)
+
+
+def test_slow_hub_is_a_timeout_not_a_hang(fake: FakeHub) -> None:
+    import time
+
+    def slow(h: BaseHTTPRequestHandler) -> None:
+        time.sleep(1.5)
+        send(200, {"changes": [], "next_cursor": 5})(h)
+
+    fake.reply = slow
+    c = HubClient(fake.url, connect_timeout_s=1.0, read_timeout_s=0.3)
+    c.token = "t"
+    with pytest.raises(HubUnreachable, match="did not answer in time"):
+        c.changes(5)
+
+
+def test_good_change_page_is_parsed(fake: FakeHub) -> None:
+    fake.reply = send(
+        200,
+        {
+            "changes": [{"seq": 7, "order_id": "BL20261125-000001", "order": snapshot()}],
+            "next_cursor": 9,
+            "more": True,
+        },
+    )
+    page = client(fake.url).changes(5, wait_s=2)
+    assert page.next_cursor == 9 and page.more and page.changes[0]["order"]["version"] == 1
+    assert fake.seen[-1].startswith("GET /api/v1/changes?cursor=5") and "wait=2" in fake.seen[-1]
+
+
+def login_answer(**over: object) -> dict[str, object]:
+    base: dict[str, object] = {
+        "token": "tok",
+        "expires_at": "2026-11-25T12:00:00Z",
+        "operator": {"code": "P001", "name": "Packer", "role": "packer"},
+        "station": {"name": "B1-PC", "bench": "B1"},
+        "device_id": "dev-1",
+    }
+    base.update(over)
+    return base
+
+
+def test_login_checks_hub_answered_for_this_station(fake: FakeHub) -> None:
+    fake.reply = send(200, login_answer())
+    info = client(fake.url).login("P001", "1111", station="B1-PC", bench="B1", device_id="dev-1")
+    assert info.role == "packer" and info.token == "tok"
+    fake.reply = send(200, login_answer(station={"name": "B2-PC", "bench": "B2"}))
+    with pytest.raises(WrongStation, match="B2-PC"):
+        client(fake.url).login("P001", "1111", station="B1-PC", bench="B1", device_id="dev-1")
+    fake.reply = send(200, login_answer(device_id="someone-else"))
+    with pytest.raises(WrongStation):
+        client(fake.url).login("P001", "1111", station="B1-PC", bench="B1", device_id="dev-1")
+    fake.reply = send(409, {"error": "station_bench_mismatch", "message": "B1-PC is on bench B3"})
+    with pytest.raises(WrongStation, match="bench B3"):
+        client(fake.url).login("P001", "1111", station="B1-PC", bench="B1", device_id="dev-1")
+    fake.reply = send(200, {"token": "x"})
+    with pytest.raises(HubMalformed, match="incomplete"):
+        client(fake.url).login("P001", "1111", station="B1-PC", bench="B1", device_id="dev-1")
