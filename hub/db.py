@@ -218,13 +218,17 @@ def migrate(engine: Engine) -> None:
 
 
 def next_counter(conn: Connection, key: str, n: int = 1) -> int:
-    """Add ``n`` to counter ``key`` (created at 0) and return the new value; the row stays locked until commit."""
+    """Add ``n`` to counter ``key`` (created at 0) and return the new value; the row stays locked until commit.
+
+    One upsert statement, so two transactions creating the same new counter (the first order of a
+    day) queue on the row instead of one failing on the primary key.
+    """
     row = conn.execute(
-        text("UPDATE counters SET value = value + :n WHERE key = :k RETURNING value"), {"n": n, "k": key}
+        text("INSERT INTO counters (key, value) VALUES (:k, :n) "
+             "ON CONFLICT (key) DO UPDATE SET value = counters.value + excluded.value RETURNING value"),
+        {"n": n, "k": key},
     ).first()
-    if row is None:
-        conn.execute(counters.insert().values(key=key, value=n))
-        return n
+    assert row is not None
     return int(row[0])
 
 

@@ -127,3 +127,18 @@ def test_every_channel_adapter_is_reachable_over_http(hub: HubProcess) -> None:
         r = push(hub.url, channel, payload)
         assert r.status_code == 200, (channel, r.text)
         assert r.json()["accepted"] >= 1
+
+
+def test_concurrent_pushes_on_a_fresh_day_get_unique_ids_and_all_land(hub: HubProcess) -> None:
+    """The first orders of a day create the day's counter: concurrent pushers must queue, not fail."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    batches = [[intake_to_json(o) for o in generate_orders(20, seed=500 + i)] for i in range(8)]
+    for i, batch in enumerate(batches):
+        for b in batch:
+            b["channel_order_no"] = f"C{i}-{b['channel_order_no']}"
+    with ThreadPoolExecutor(4) as pool:
+        responses = list(pool.map(lambda b: push(hub.url, "generic", {"orders": b}), batches))
+    assert all(r.status_code == 200 for r in responses), [r.text for r in responses if r.status_code != 200]
+    ids = [o["order_id"] for r in responses for o in r.json()["orders"]]
+    assert len(ids) == len(set(ids)) == 160

@@ -1,0 +1,98 @@
+"""Colour flags: what a queue row shows, and how queues sort.
+
+A flag is always colour + icon + text (never colour alone: colour-blind packers and cheap
+monitors). This module decides which flags an order has and the sort key; ``ui/`` draws them.
+Queues sort by the most severe flag, then ship-by time, then order time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+from core.timeutil import DEFAULT_TZ, local_day, parse_iso
+
+
+class Flag(StrEnum):
+    CONFLICT = "conflict"
+    VIP = "vip"
+    OVERDUE = "overdue"
+    AT_RISK = "at_risk"
+    EXCEPTION = "exception"
+    GIFT = "gift"
+    DONE = "done"
+
+
+@dataclass(frozen=True)
+class FlagStyle:
+    severity: int  # lower sorts first
+    colour: str  # background, legible with black text
+    icon: str  # a glyph that reads without colour
+    zh: str
+    en: str
+    striped: bool = False
+
+
+STYLES: dict[Flag, FlagStyle] = {
+    Flag.CONFLICT: FlagStyle(0, "#e53935", "⚡", "冲突", "Conflict", striped=True),
+    Flag.VIP: FlagStyle(1, "#ef5350", "★", "VIP", "VIP"),
+    Flag.OVERDUE: FlagStyle(2, "#fb8c00", "⏰", "超时", "Overdue"),
+    Flag.AT_RISK: FlagStyle(3, "#ffb74d", "⏳", "将超时", "At risk"),
+    Flag.EXCEPTION: FlagStyle(4, "#fdd835", "⚠", "异常", "Exception"),
+    Flag.GIFT: FlagStyle(5, "#64b5f6", "🎁", "赠品", "Gift"),
+    Flag.DONE: FlagStyle(9, "#a5d6a7", "✔", "已完成", "Done"),
+}
+NO_FLAG_SEVERITY = 8
+
+OPEN_WORK_STATES = ("paid", "allocated", "label_printed")
+
+
+def order_flags(order: dict[str, Any], *, now: datetime, warn_window: timedelta = timedelta(hours=2),
+                conflict: bool = False, tz: str = DEFAULT_TZ) -> list[Flag]:
+    """The flags of one order snapshot, most severe first.
+
+    Args:
+        order: the snapshot (hub shape).
+        now: the current time (aware).
+        warn_window: how long before ship-by an order counts as at risk (a site setting).
+        conflict: the bench holds an unresolved conflict for it (local knowledge, not the hub's).
+        tz: the site's time zone ("done today" is the site's day).
+    """
+    flags: list[Flag] = []
+    if conflict:
+        flags.append(Flag.CONFLICT)
+    hub_flags = set(order.get("flags") or [])
+    if "vip" in hub_flags or order.get("lane") == "vip":
+        flags.append(Flag.VIP)
+    state = order.get("state")
+    ship_by = parse_iso(order.get("ship_by"))
+    if ship_by is not None and state in OPEN_WORK_STATES:
+        if now >= ship_by:
+            flags.append(Flag.OVERDUE)
+        elif now >= ship_by - warn_window:
+            flags.append(Flag.AT_RISK)
+    if order.get("holds"):
+        flags.append(Flag.EXCEPTION)
+    if "gift" in hub_flags or any(line.get("is_gift") for line in order.get("lines", [])):
+        flags.append(Flag.GIFT)
+    if state in ("shipped", "closed"):
+        updated = parse_iso(order.get("updated_at"))
+        if updated is not None and local_day(updated, tz) == local_day(now, tz):
+            flags.append(Flag.DONE)
+    return sorted(flags, key=lambda f: STYLES[f].severity)
+
+
+def severity(flags: list[Flag]) -> int:
+    return min((STYLES[f].severity for f in flags), default=NO_FLAG_SEVERITY)
+
+
+def sort_key(flags: list[Flag], order: dict[str, Any]) -> tuple[int, str, str, str]:
+    """Most severe flag first, then earliest ship-by, then oldest order (ISO strings sort as times)."""
+    return (severity(flags), order.get("ship_by") or "9999", order.get("created_at") or "", order.get("order_id", ""))
+
+
+def flag_text(flag: Flag, lang: str = "zh_CN") -> str:
+    style = STYLES[flag]
+    return f"{style.icon} {style.zh if lang.startswith('zh') else style.en}"
