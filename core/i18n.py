@@ -1,7 +1,8 @@
 """Translations: gettext ``_()`` for core/, printing/ and ui/ alike.
 
-Message IDs are English; ``resources/locale/<lang>/LC_MESSAGES/packdesk.po`` holds the catalogues
-(zh_CN first, en). They are compiled to ``.mo`` at first use into the user cache folder (never into
+Message IDs are English; ``resources/locale/<lang>/LC_MESSAGES/*.po`` hold the catalogues
+(zh_CN first, en): ``packdesk.po`` plus one ``packdesk-<area>.po`` per part of the app, merged
+into one catalogue when compiled. They are compiled to ``.mo`` at first use into the user cache folder (never into
 git), and recompiled when a ``.po`` is newer. The language is chosen once at start-up
 (:func:`set_language`); switching takes effect on restart.
 """
@@ -12,6 +13,7 @@ import gettext
 import logging
 import os
 from pathlib import Path
+from typing import Any
 
 log = logging.getLogger("packdesk.i18n")
 
@@ -33,18 +35,34 @@ def compiled_dir() -> Path:
     return Path(platformdirs.user_cache_dir("PackDesk", "PackDesk")) / "locale"
 
 
-def compile_catalogue(lang: str, out_root: Path | None = None) -> Path:
-    """Compile ``<lang>``'s .po to .mo (if stale) and return the .mo path."""
-    from babel.messages.mofile import write_mo
+def po_files(lang: str) -> list[Path]:
+    return sorted((LOCALE_DIR / lang / "LC_MESSAGES").glob("*.po"))
+
+
+def read_catalogue(lang: str) -> Any:
+    """All of ``lang``'s .po files merged into one babel Catalog."""
+    from babel.messages.catalog import Catalog
     from babel.messages.pofile import read_po
 
-    po = LOCALE_DIR / lang / "LC_MESSAGES" / f"{DOMAIN}.po"
+    merged = Catalog(locale=lang, domain=DOMAIN)
+    for po in po_files(lang):
+        with po.open("rb") as f:
+            for message in read_po(f, locale=lang):
+                if message.id:
+                    merged[message.id] = message
+    return merged
+
+
+def compile_catalogue(lang: str, out_root: Path | None = None) -> Path:
+    """Compile ``<lang>``'s .po files to one .mo (if stale) and return the .mo path."""
+    from babel.messages.mofile import write_mo
+
     out = (out_root or compiled_dir()) / lang / "LC_MESSAGES" / f"{DOMAIN}.mo"
-    if out.exists() and out.stat().st_mtime >= po.stat().st_mtime:
+    newest = max((p.stat().st_mtime for p in po_files(lang)), default=0.0)
+    if out.exists() and out.stat().st_mtime >= newest:
         return out
     out.parent.mkdir(parents=True, exist_ok=True)
-    with po.open("rb") as f:
-        catalog = read_po(f, locale=lang)
+    catalog = read_catalogue(lang)
     tmp = out.with_suffix(".tmp")
     with tmp.open("wb") as f:
         write_mo(f, catalog)

@@ -1,0 +1,98 @@
+"""One task runner for background work (STYLE.md §2).
+
+* ``run_db``: a single worker for local database writes — they never overlap and never run on the
+  GUI thread.
+* ``run_net``: a small pool for network calls (login, lookups).
+
+Results come back to the GUI thread through a queued Signal; a worker never touches a widget.
+A :class:`core.errors.UserError` goes to the failure callback (default: shown in plain words);
+anything else is a bug: logged with its traceback and reported by the crash handler.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any, TypeVar
+
+from PySide6.QtCore import QObject, Qt, Signal
+
+from core.errors import UserError
+
+log = logging.getLogger("packdesk.ui.tasks")
+T = TypeVar("T")
+
+Callback = Callable[[Any], None]
+
+
+class TaskRunner(QObject):
+    """Runs callables off the GUI thread and calls back on it.
+
+    Signals:
+        _finished(object): internal; carries (callback, value) to the GUI thread.
+        failed(object): a UserError nobody handled (the main window shows it).
+        busy_changed(int): how many tasks are in flight (for a busy indicator).
+    """
+
+    _finished = Signal(object)
+    failed = Signal(object)
+    busy_changed = Signal(int)
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._db = ThreadPoolExecutor(1, thread_name_prefix="db")
+        self._net = ThreadPoolExecutor(4, thread_name_prefix="net")
+        self._in_flight = 0
+        self._finished.connect(self._deliver, Qt.ConnectionType.QueuedConnection)
+
+    def run_db(self, fn: Callable[[], T], on_success: Callable[[T], None] | None = None,
+               on_failure: Callable[[UserError], None] | None = None) -> Future[T]:
+        """Run a local-store call on the single database worker."""
+        return self._submit(self._db, fn, on_success, on_failure)
+
+    def run_net(self, fn: Callable[[], T], on_success: Callable[[T], None] | None = None,
+                on_failure: Callable[[UserError], None] | None = None) -> Future[T]:
+        """Run a network call on the network pool."""
+        return self._submit(self._net, fn, on_success, on_failure)
+
+    def _submit(self, pool: ThreadPoolExecutor, fn: Callable[[], T], on_success: Callable[[T], None] | None,
+                on_failure: Callable[[UserError], None] | None) -> Future[T]:
+        self._in_flight += 1
+        self.busy_changed.emit(self._in_flight)
+
+        def work() -> T:
+            try:
+                value = fn()
+            except UserError as exc:
+                self._finished.emit((on_failure or self.failed.emit, exc))
+                raise
+            except Exception as exc:
+                log.exception("background task failed")
+                self._finished.emit((_report_bug, exc))
+                raise
+            self._finished.emit((on_success, value))
+            return value
+
+        return pool.submit(work)
+
+    def _deliver(self, item: tuple[Callback | None, Any]) -> None:
+        self._in_flight -= 1
+        self.busy_changed.emit(self._in_flight)
+        callback, value = item
+        if callback is not None:
+            callback(value)
+
+    def wait_idle(self, timeout_s: float = 10.0) -> None:
+        """Block until queued database work has run (shutdown and tests only)."""
+        self._db.submit(lambda: None).result(timeout_s)
+
+    def shutdown(self) -> None:
+        self._db.shutdown(wait=True)
+        self._net.shutdown(wait=False, cancel_futures=True)
+
+
+def _report_bug(exc: BaseException) -> None:
+    from ui.crash import report_exception
+
+    report_exception(type(exc), exc, exc.__traceback__)
