@@ -84,6 +84,19 @@ def order_flags(order: dict[str, Any], *, now: datetime, warn_window: timedelta 
     return sorted(flags, key=lambda f: STYLES[f].severity)
 
 
+def stored_rank(names: list[str] | tuple[str, ...]) -> int:
+    """A rank that sorts DESCENDING like :func:`severity` ascending, for flags kept in SQL.
+
+    The local store keeps the flags that do not depend on the clock; names that are not flags
+    (``pending``, ``cancel_requested``) are ignored.
+    """
+    known = [Flag(n) for n in names if n in _FLAG_VALUES]
+    return 100 - severity(known)
+
+
+_FLAG_VALUES = frozenset(f.value for f in Flag)
+
+
 def severity(flags: list[Flag]) -> int:
     return min((STYLES[f].severity for f in flags), default=NO_FLAG_SEVERITY)
 

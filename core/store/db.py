@@ -27,14 +27,13 @@ from sqlalchemy.exc import DatabaseError, OperationalError
 from core.errors import UserError
 from core.store import migrations
 from core.store.overlay import PendingAction, replay
+from core.flags import stored_rank
 from core.timeutil import iso, utcnow
 
 log = logging.getLogger("packdesk.store")
 
 #: Orders in these states are "done" (green/grey in the queues).
 DONE_STATES = frozenset({"shipped", "delivered", "closed"})
-#: Sort weight of each flag (queues sort by the highest, then ship-by, then order time).
-SEVERITY = {"conflict": 50, "vip": 40, "exception": 30, "gift": 10}
 
 _CHUNK = 900  # stay well under SQLite's bound-parameter limit
 
@@ -493,7 +492,7 @@ class LocalStore:
             view.get("ship_by"),
             view.get("created_at"),
             " ".join(flags),
-            max((SEVERITY.get(f, 0) for f in flags), default=0),
+            stored_rank(flags),
             int(base["version"]),
             hub_json,
             local_json,
