@@ -222,7 +222,7 @@ def create_app(settings: HubSettings) -> FastAPI:
                 return page
             cursor = page["next_cursor"]
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(woken.wait(), timeout=min(remaining, 1.0))
+                await asyncio.wait_for(woken.wait(), timeout=min(remaining, settings.longpoll_fallback_s))
 
     @app.get("/api/v1/sync/snapshot")
     def snapshot(request: Request, after: str | None = Query(None, max_length=32),

@@ -56,6 +56,7 @@ class HubSettings:
     seed_operators: bool = True
     waybill_start: int = 100000000
     webhook_lease_s: int = 60
+    longpoll_fallback_s: float = 1.0
 
     def secret_for(self, channel: str) -> bytes:
         return self.channel_secrets.get(channel, f"demo-secret-{channel}").encode()
@@ -74,6 +75,7 @@ _ENV = {
     "PACKDESK_HUB_RETENTION": ("change_retention_s", int),
     "PACKDESK_HUB_RULES": ("rules_path", str),
     "PACKDESK_HUB_WEBHOOK_LEASE": ("webhook_lease_s", int),
+    "PACKDESK_HUB_LONGPOLL_FALLBACK": ("longpoll_fallback_s", float),
 }
 
 

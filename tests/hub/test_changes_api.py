@@ -118,3 +118,39 @@ def test_a_cursor_older_than_the_hub_keeps_gets_410_and_a_snapshot_resyncs(hub: 
 def test_a_cursor_ahead_of_the_hub_is_refused(hub: HubProcess) -> None:
     r = desk(hub).get("/api/v1/changes", cursor=10**9)
     assert r.status_code == 400 and r.json()["error"] == "bad_cursor"
+
+
+def test_a_change_through_one_hub_process_wakes_a_long_poll_on_another(tmp_path, db_url, backend) -> None:  # type: ignore[no-untyped-def]
+    """Several hub processes over one PostgreSQL: NOTIFY wakes the others' long-polls (the fallback
+    poll is set to a minute here, so only the wake-up can answer within the test's bound)."""
+    import pytest
+
+    if backend != "postgres":
+        pytest.skip("several hub processes share one database on PostgreSQL only")
+    env = {"PACKDESK_HUB_LONGPOLL_FALLBACK": "60"}
+    a = HubProcess(tmp_path / "a", db_url=db_url, env=env).start()
+    b = HubProcess(tmp_path / "b", db_url=db_url, env=env).start()
+    try:
+        demo(b.url, 3, seed=12)
+        watcher = desk(a)
+        head = watcher.get("/api/v1/health").json()["head"]
+        got: dict[str, float] = {}
+
+        def poll() -> None:
+            page = watcher.get("/api/v1/changes", cursor=head, wait=30).json()
+            got["at"] = time.monotonic()
+            got["n"] = len(page["changes"])
+
+        t = threading.Thread(target=poll)
+        t.start()
+        time.sleep(0.5)
+        actor = desk(b)
+        o = actor.get("/api/v1/orders").json()["orders"][0]
+        sent = time.monotonic()
+        actor.do(o["order_id"], "hold_raised", {"type": "address_change", "reason": "x"}, base_version=o["version"])
+        t.join(40)
+        assert got["n"] == 1
+        assert got["at"] - sent < 20
+    finally:
+        a.stop()
+        b.stop()
