@@ -239,3 +239,9 @@ def is_rural_address(address: str) -> bool:
 def needs_rural_phone_check(address: str, phone: str) -> bool:
     """A village address whose phone a courier cannot call: the order must be held (``rural_no_phone``)."""
     return is_rural_address(address) and not usable_phone(phone)
+
+
+def phone_tail(phone: str) -> str:
+    """The last four digits: what a buyer reads out on the phone and a clerk searches by."""
+    digits = "".join(ch for ch in phone if ch.isdigit())
+    return digits[-4:] if len(digits) >= 4 else ""

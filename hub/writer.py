@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import bindparam, text, update
 from sqlalchemy.engine import Connection
 
+from core.address import phone_tail
 from core.states import State, Transition, Trigger, apply_trigger
 from core.timeutil import iso, utcnow
 from hub import db
@@ -35,11 +36,6 @@ class Actor:
     @classmethod
     def system(cls, what: str = "hub") -> Actor:
         return cls(operator="system", station=what, role="admin")
-
-
-def phone_tail(phone: str) -> str:
-    digits = "".join(ch for ch in phone if ch.isdigit())
-    return digits[-4:] if len(digits) >= 4 else ""
 
 
 def public(doc: dict[str, Any]) -> dict[str, Any]:

@@ -24,10 +24,11 @@ from typing import Any
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.exc import DatabaseError, OperationalError
 
+from core.address import phone_tail
 from core.errors import UserError
+from core.flags import stored_rank
 from core.store import migrations
 from core.store.overlay import PendingAction, replay
-from core.flags import stored_rank
 from core.timeutil import iso, utcnow
 
 log = logging.getLogger("packdesk.store")
@@ -139,11 +140,6 @@ def _row_action(row: Any) -> OutboxAction:
         done_at=row.done_at,
         attempts=row.attempts,
     )
-
-
-def _phone_tail(phone: str) -> str:
-    digits = "".join(ch for ch in phone if ch.isdigit())
-    return digits[-4:]
 
 
 def derive_flags(view: dict[str, Any], pending: int, conflict: dict[str, Any] | None) -> list[str]:
@@ -487,7 +483,7 @@ class LocalStore:
             view.get("bench"),
             view.get("waybill_no"),
             view.get("channel_order_no"),
-            _phone_tail(str(rec.get("phone") or "")),
+            phone_tail(str(rec.get("phone") or "")),
             str(rec.get("name") or ""),
             view.get("ship_by"),
             view.get("created_at"),
