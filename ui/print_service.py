@@ -1,0 +1,506 @@
+"""The bench's print path: render, send, journal — off the GUI thread, never marked printed by hope.
+
+One call per document (:meth:`PrintService.print_label`, :meth:`~PrintService.print_labels`,
+:meth:`~PrintService.print_picklist`, :meth:`~PrintService.print_slip`):
+
+1. checks on the GUI thread, from the local store (cheap indexed reads): the order exists, is not
+   held, can take a label; a label printed before needs a reason (:class:`ui.reprint_dialog.ReprintDialog`);
+2. renders and sends on the task runner's network pool (a thermal printer or a system printer can
+   hang for seconds; the GUI must not);
+3. records the result with :meth:`core.print_journal.PrintJournal.record_print` on the database
+   worker — which queues ``label_printed`` only for a job that succeeded. A failed job is journaled,
+   changes no order, and is shown in plain words with a Retry button.
+
+The printer comes from the station settings per document type (``settings.printers``):
+``pdf:<folder>`` saves PDFs there; ``tcp:<host>:<port>`` sends ZPL to a networked thermal printer
+(labels only: pick lists and slips are PDF documents); anything else is a system printer's name.
+Unset: the document is saved as PDF into ``<data dir>/prints`` and the status says so.
+
+Batch IDs: a pick list of several orders gets a new batch ID (:func:`core.scan_rules.make_batch_id`),
+which is also its journal ``job_id`` (``<batch>.<n>`` for a retry) — that is how a later scan of
+the batch barcode finds the batch's orders (:func:`core.scan_rules.batch_order_ids`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtWidgets import QMessageBox, QProgressDialog, QWidget
+
+from core import paths
+from core.errors import UserError
+from core.i18n import _
+from core.print_journal import PrintJobResult, PrintRecord
+from core.scan_rules import make_batch_id
+from core.store import LocalOrder
+from printing import (
+    PdfFileBackend,
+    PrintJob,
+    PrintResult,
+    RawTcpBackend,
+    label_zpl,
+    render_labels,
+    render_picklist,
+    render_slip,
+    try_send,
+    walking_order,
+)
+from printing.backends import PDF, ZPL, PrintBackend
+from ui.print_qt import QtPrinterBackend
+from ui.services import AppServices
+
+#: journal / settings document type -> printing.PrintJob document type
+JOB_DOC = {"label": "label", "pick_list": "picklist", "packing_slip": "slip"}
+LABEL_STATES = ("allocated", "label_printed")
+TCP_TIMEOUT_S = 5.0
+TCP_CONNECT_TIMEOUT_S = 3.0
+
+
+class _Cancelled(Exception):
+    """The operator cancelled a batch before it was sent."""
+
+
+@dataclass(frozen=True)
+class PrintTarget:
+    """Where a document type goes: the back-end, what it takes (PDF or ZPL) and a note for the status."""
+
+    backend: PrintBackend
+    content_type: str
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class PrintOutcome:
+    """What became of one print request (emitted by ``job_finished`` and passed to ``on_done``).
+
+    Attributes:
+        ok: the printer (or folder) took the job and the journal recorded it.
+        doc_type: ``label``, ``pick_list`` or ``packing_slip``.
+        order_ids: the orders on it, in print order.
+        job_id: the journal's job ID (a batch ID for a pick list).
+        printer: the printer's display name.
+        message: plain words for the screen (the error when not ok).
+        result: the back-end's :class:`printing.PrintResult` (None when nothing was sent).
+        record: the journal's :class:`core.print_journal.PrintRecord` (None when not recorded).
+        cancelled: the operator cancelled before anything was sent.
+    """
+
+    ok: bool
+    doc_type: str
+    order_ids: list[str]
+    job_id: str
+    printer: str
+    message: str
+    result: PrintResult | None = None
+    record: PrintRecord | None = None
+    cancelled: bool = False
+
+    @property
+    def output_path(self) -> Path | None:
+        return self.result.output_path if self.result is not None else None
+
+
+OnDone = Callable[[PrintOutcome], None]
+Render = Callable[[str, Callable[[int, int], None] | None], bytes]
+
+
+@dataclass
+class _Request:
+    doc_type: str
+    order_ids: list[str]
+    render: Render
+    target: PrintTarget
+    reprint_reason: str | None
+    on_done: OnDone | None
+    parent: QWidget | None
+    batch_id: str | None = None
+    job: PrintJob | None = None
+    attempt: int = 1
+    cancel: threading.Event = dataclasses.field(default_factory=threading.Event)
+    progress: bool = False
+
+
+class PrintService(QObject):
+    """Prints the bench's documents through the task runner and the print journal.
+
+    Signals:
+        job_finished(object): a :class:`PrintOutcome` for a job that printed and was recorded.
+        job_failed(str): a job did not print (or could not start) — the message in plain words.
+        status_changed(str): a one-line status for the status bar ("Label saved as PDF in …").
+        _progress(int, int): internal; render progress from the worker to the progress dialog.
+    """
+
+    job_finished = Signal(object)
+    job_failed = Signal(str)
+    status_changed = Signal(str)
+    _progress = Signal(int, int)
+
+    def __init__(self, services: AppServices, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.services = services
+        self.last_status = ""
+        self.last_outcome: PrintOutcome | None = None
+        #: the dialogs currently open (tests drive them; the bench uses the keyboard)
+        self.error_box: QMessageBox | None = None
+        self.reprint_dialog: Any = None  # the open ReprintDialog (imported lazily)
+        self.progress_dialog: QProgressDialog | None = None
+        self._failed: _Request | None = None
+        self._progress.connect(self._on_progress, Qt.ConnectionType.QueuedConnection)
+
+    # -- where ------------------------------------------------------------------------------------
+    def target_for(self, doc_type: str) -> PrintTarget:
+        """The configured printer for a document type (see the module docstring for the values)."""
+        value = (self.services.settings.printer_for(doc_type) or "").strip()
+        if not value:
+            folder = paths.data_dir() / "prints"
+            return PrintTarget(PdfFileBackend(folder), PDF,
+                               _("No printer set for this document: saved as PDF in {folder}.").format(folder=folder))
+        if value.startswith("pdf:"):
+            return PrintTarget(PdfFileBackend(Path(value[4:]).expanduser()), PDF)
+        if value.startswith("tcp:"):
+            host, _sep, port = value[4:].rpartition(":")
+            if not host or not port.isdigit():
+                host, port = value[4:], "9100"
+            backend = RawTcpBackend(host, int(port), TCP_TIMEOUT_S, connect_timeout=TCP_CONNECT_TIMEOUT_S)
+            return PrintTarget(backend, ZPL if doc_type == "label" else PDF)
+        return PrintTarget(QtPrinterBackend(value, self._paper_mm(doc_type)), PDF)
+
+    def _paper_mm(self, doc_type: str) -> tuple[float, float] | None:
+        if doc_type != "label":
+            return None  # pick lists and slips use the printer's own paper (A4/A5 set in its driver)
+        w, h = self.services.settings.label_size.split("x")
+        return float(w), float(h)
+
+    # -- what -------------------------------------------------------------------------------------
+    def _load(self, order_ids: Sequence[str]) -> tuple[list[LocalOrder], list[str]]:
+        store = self.services.store
+        found: list[LocalOrder] = []
+        missing: list[str] = []
+        with store.read() as conn:
+            for oid in order_ids:
+                order = store.get_order(oid, conn)
+                if order is None:
+                    missing.append(oid)
+                else:
+                    found.append(order)
+        return found, missing
+
+    def _label_problem(self, order: LocalOrder) -> str | None:
+        if order.snapshot.get("holds"):
+            return _("Order {order} is held: resolve its exception before printing the label.").format(
+                order=order.order_id)
+        if order.state not in LABEL_STATES:
+            return _("Order {order} is {state}: no shipping label can be printed for it.").format(
+                order=order.order_id, state=order.state)
+        if not order.snapshot.get("waybill_no"):
+            return _("Order {order} has no waybill number yet: wait for sync, then print.").format(
+                order=order.order_id)
+        return None
+
+    def needs_reprint_reason(self, order_ids: Sequence[str]) -> list[str]:
+        """Which of these orders already had a label (label count, or a printed label in the journal)."""
+        found = set(self.services.journal.reprints(list(order_ids)))
+        for oid in order_ids:
+            if oid not in found and any(j["ok"] and j["doc_type"] == "label"
+                                        for j in self.services.journal.jobs(oid, limit=20)):
+                found.add(oid)
+        return [oid for oid in order_ids if oid in found]
+
+    # -- public calls -----------------------------------------------------------------------------
+    def print_label(self, order_id: str, *, parent: QWidget | None = None, reprint_reason: str | None = None,
+                    on_done: OnDone | None = None) -> None:
+        """Print one order's shipping label (asks for a reason first when it is a reprint)."""
+        self._labels([order_id], parent=parent, reprint_reason=reprint_reason, on_done=on_done, batch=False)
+
+    def print_labels(self, order_ids: list[str], *, parent: QWidget | None = None,
+                     reprint_reason: str | None = None, on_done: OnDone | None = None) -> None:
+        """Print a batch's labels in walking order as one job, with a cancellable progress dialog."""
+        self._labels(order_ids, parent=parent, reprint_reason=reprint_reason, on_done=on_done, batch=True)
+
+    def _labels(self, order_ids: list[str], *, parent: QWidget | None, reprint_reason: str | None,
+                on_done: OnDone | None, batch: bool) -> None:
+        orders, missing = self._load(order_ids)
+        problems = [_("Order {order} is not on this station.").format(order=oid) for oid in missing]
+        problems += [p for p in (self._label_problem(o) for o in orders) if p]
+        if problems:
+            self._refuse("label", order_ids, "\n".join(problems), parent, on_done)
+            return
+        reprints = self.needs_reprint_reason(order_ids)
+        if reprints and not (reprint_reason or "").strip():
+            self._ask_reason(reprints, parent, lambda reason: self._labels(
+                order_ids, parent=parent, reprint_reason=reason, on_done=on_done, batch=batch), order_ids, on_done)
+            return
+        snaps = walking_order([o.snapshot for o in orders])  # type: ignore[misc]
+        size = self.services.settings.label_size
+
+        def render(content_type: str, progress: Callable[[int, int], None] | None) -> bytes:
+            if content_type == ZPL:
+                parts = []
+                for i, snap in enumerate(snaps, 1):
+                    parts.append(label_zpl(snap, size))
+                    if progress is not None:
+                        progress(i, len(snaps))
+                return "".join(parts).encode("utf-8")
+            return render_labels(snaps, size, progress=progress)
+
+        req = _Request("label", [s["order_id"] for s in snaps], render, self.target_for("label"),
+                       reprint_reason, on_done, parent, progress=batch)
+        self._start(req)
+
+    def print_picklist(self, order_ids: list[str], *, parent: QWidget | None = None,
+                       on_done: OnDone | None = None) -> str:
+        """Print a pick list; returns its batch ID (the order ID itself for a one-order list).
+
+        The journal keeps the job under the batch ID with the orders in slot (walking) order, so
+        scanning the pick list's barcode at the bench opens the batch.
+        """
+        orders, missing = self._load(order_ids)
+        snaps = walking_order([o.snapshot for o in orders])  # type: ignore[misc]
+        batch_id = make_batch_id() if len(snaps) > 1 else (snaps[0]["order_id"] if snaps else "")
+        if missing or not snaps:
+            text = "\n".join(_("Order {order} is not on this station.").format(order=oid) for oid in missing)
+            self._refuse("pick_list", order_ids, text or _("No orders to print."), parent, on_done)
+            return batch_id
+        code = batch_id if len(snaps) > 1 else None
+
+        def render(_content_type: str, _progress: Callable[[int, int], None] | None) -> bytes:
+            return render_picklist(snaps, code)
+
+        req = _Request("pick_list", [s["order_id"] for s in snaps], render, self._pdf_target("pick_list"),
+                       None, on_done, parent, batch_id=code)
+        self._start(req)
+        return batch_id
+
+    def print_slip(self, order_id: str, *, parent: QWidget | None = None, on_done: OnDone | None = None) -> None:
+        """Print one order's packing slip."""
+        orders, missing = self._load([order_id])
+        if missing:
+            self._refuse("packing_slip", [order_id], _("Order {order} is not on this station.").format(
+                order=order_id), parent, on_done)
+            return
+        snap = orders[0].snapshot
+
+        def render(_content_type: str, _progress: Callable[[int, int], None] | None) -> bytes:
+            return render_slip(snap)  # type: ignore[arg-type]
+
+        self._start(_Request("packing_slip", [order_id], render, self._pdf_target("packing_slip"), None,
+                             on_done, parent))
+
+    def preview(self, doc: bytes, parent: QWidget | None = None) -> QWidget:
+        """Show a PDF in a preview window (on demand, never on the bench's happy path)."""
+        from ui.print_preview import PrintPreviewDialog
+
+        dlg = PrintPreviewDialog(doc, parent)
+        dlg.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dlg.show()
+        return dlg
+
+    def retry(self) -> bool:
+        """Send the last failed job again (same document, new job ID). False if nothing failed."""
+        req, self._failed = self._failed, None
+        if req is None:
+            return False
+        self._close_error_box()
+        req.attempt += 1
+        if req.job is not None:
+            job_id = f"{req.batch_id}.{req.attempt}" if req.batch_id else uuid.uuid4().hex
+            req.job = dataclasses.replace(req.job, job_id=job_id)
+        self._start(req)
+        return True
+
+    # -- the pipeline -----------------------------------------------------------------------------
+    def _pdf_target(self, doc_type: str) -> PrintTarget:
+        target = self.target_for(doc_type)
+        if target.content_type == PDF:
+            return target
+        return dataclasses.replace(target, content_type=PDF)
+
+    def _start(self, req: _Request) -> None:
+        if self.services.operator is None:
+            self._refuse(req.doc_type, req.order_ids, _("Log in first."), req.parent, req.on_done)
+            return
+        if req.progress and req.job is None:
+            self._open_progress(req)
+        self._set_status(_("Printing {doc} for {n} order(s) on {printer}…").format(
+            doc=_doc_name(req.doc_type), n=len(req.order_ids), printer=req.target.backend.name))
+
+        def work() -> tuple[PrintJob, PrintResult] | None:
+            try:
+                if req.job is None:
+                    def progress(done: int, total: int) -> None:
+                        if req.cancel.is_set():
+                            raise _Cancelled
+                        self._progress.emit(done, total)
+
+                    payload = req.render(req.target.content_type, progress if req.progress else None)
+                    req.job = PrintJob(JOB_DOC[req.doc_type], tuple(req.order_ids), payload,
+                                       req.target.content_type, job_id=req.batch_id or uuid.uuid4().hex)
+                if req.cancel.is_set():
+                    raise _Cancelled
+            except _Cancelled:
+                return None
+            return req.job, try_send(req.target.backend, req.job)
+
+        self.services.tasks.run_net(work, lambda sent: self._sent(req, sent),
+                                    lambda exc: self._sent_error(req, exc))
+
+    def _sent_error(self, req: _Request, exc: UserError) -> None:
+        self._close_progress()
+        self._fail(req, exc.message, None)
+
+    def _sent(self, req: _Request, sent: tuple[PrintJob, PrintResult] | None) -> None:
+        self._close_progress()
+        if sent is None:
+            message = _("Cancelled: nothing was sent to the printer.")
+            self._set_status(message)
+            outcome = PrintOutcome(False, req.doc_type, req.order_ids, "", req.target.backend.name, message,
+                                   cancelled=True)
+            self.last_outcome = outcome
+            if req.on_done is not None:
+                req.on_done(outcome)
+            return
+        job, result = sent
+        operator = self.services.operator
+        assert operator is not None
+        entry = PrintJobResult(req.doc_type, list(req.order_ids), result.printer, result.ok,
+                               result.message or None, job.job_id)
+        journal = self.services.journal
+
+        def record() -> PrintRecord:
+            return journal.record_print(entry, operator.code, reprint_reason=req.reprint_reason, role=operator.role)
+
+        self.services.tasks.run_db(record, lambda rec: self._recorded(req, result, rec),
+                                   lambda exc: self._fail(req, exc.message, result))
+
+    def _recorded(self, req: _Request, result: PrintResult, record: PrintRecord) -> None:
+        if not result.ok:
+            self._fail(req, result.message or _("The printer did not take the job."), result, record)
+            return
+        where = str(result.output_path) if result.output_path is not None else result.printer
+        message = _("{doc} printed: {where}").format(doc=_doc_name(req.doc_type), where=where)
+        if req.target.note:
+            message = f"{message} — {req.target.note}"
+        self._set_status(message)
+        outcome = PrintOutcome(True, req.doc_type, req.order_ids, record.job_id, result.printer, message,
+                               result, record)
+        self.last_outcome = outcome
+        self.job_finished.emit(outcome)
+        if req.on_done is not None:
+            req.on_done(outcome)
+
+    def _fail(self, req: _Request, message: str, result: PrintResult | None,
+              record: PrintRecord | None = None) -> None:
+        text = _("{doc} did not print. Nothing was marked printed.\n{why}").format(
+            doc=_doc_name(req.doc_type), why=message)
+        self._set_status(text.replace("\n", " "))
+        outcome = PrintOutcome(False, req.doc_type, req.order_ids, req.job.job_id if req.job else "",
+                               result.printer if result else req.target.backend.name, message, result, record)
+        self.last_outcome = outcome
+        self._failed = req
+        self._show_error(req.parent, text, retry=True)
+        self.job_failed.emit(message)
+        if req.on_done is not None:
+            req.on_done(outcome)
+
+    def _refuse(self, doc_type: str, order_ids: list[str], message: str, parent: QWidget | None,
+                on_done: OnDone | None) -> None:
+        """A print that cannot even start (held order, not logged in): say why; nothing to retry."""
+        self._set_status(message.replace("\n", " "))
+        outcome = PrintOutcome(False, doc_type, list(order_ids), "", "", message)
+        self.last_outcome = outcome
+        self._show_error(parent, message, retry=False)
+        self.job_failed.emit(message)
+        if on_done is not None:
+            on_done(outcome)
+
+    # -- dialogs (non-blocking: the bench keeps scanning; tests drive them) --------------------
+    def _show_error(self, parent: QWidget | None, text: str, *, retry: bool) -> None:
+        self._close_error_box()
+        box = QMessageBox(QMessageBox.Icon.Warning, _("Printing failed"), text, QMessageBox.StandardButton.NoButton,
+                          parent)
+        box.setObjectName("printErrorBox")
+        if retry:
+            retry_btn = box.addButton(_("Retry"), QMessageBox.ButtonRole.AcceptRole)
+            retry_btn.setObjectName("printRetry")
+            box.setDefaultButton(retry_btn)
+        close = box.addButton(_("Close"), QMessageBox.ButtonRole.RejectRole)
+        box.setEscapeButton(close)
+        box.finished.connect(lambda _r: self._error_closed(box))
+        self.error_box = box
+        box.open()
+
+    def _error_closed(self, box: QMessageBox) -> None:
+        clicked = box.clickedButton()
+        if self.error_box is box:
+            self.error_box = None
+        if clicked is not None and clicked.objectName() == "printRetry":
+            self.retry()
+
+    def _close_error_box(self) -> None:
+        box, self.error_box = self.error_box, None
+        if box is not None:
+            box.finished.disconnect()
+            box.close()
+            box.deleteLater()
+
+    def _ask_reason(self, reprints: list[str], parent: QWidget | None, then: Callable[[str], None],
+                    order_ids: list[str], on_done: OnDone | None) -> None:
+        from ui.reprint_dialog import ReprintDialog
+
+        dlg = ReprintDialog(reprints, parent)
+        self.reprint_dialog = dlg
+
+        def finished(code: int) -> None:
+            self.reprint_dialog = None
+            dlg.deleteLater()
+            if code == ReprintDialog.DialogCode.Accepted and dlg.reason():
+                then(dlg.reason())
+            else:
+                message = _("Reprint cancelled: nothing was printed.")
+                self._set_status(message)
+                if on_done is not None:
+                    on_done(PrintOutcome(False, "label", order_ids, "", "", message, cancelled=True))
+
+        dlg.finished.connect(finished)
+        dlg.open()
+
+    def _open_progress(self, req: _Request) -> None:
+        self._close_progress()
+        dlg = QProgressDialog(_("Rendering {n} labels in walking order…").format(n=len(req.order_ids)),
+                              _("Cancel"), 0, len(req.order_ids), req.parent)
+        dlg.setObjectName("printProgress")
+        dlg.setWindowTitle(_("Printing labels"))
+        dlg.setMinimumDuration(0)
+        dlg.setAutoClose(False)
+        dlg.setAutoReset(False)
+        dlg.setValue(0)
+        dlg.canceled.connect(req.cancel.set)
+        self.progress_dialog = dlg
+        dlg.show()
+
+    def _on_progress(self, done: int, total: int) -> None:
+        if self.progress_dialog is not None:
+            self.progress_dialog.setMaximum(total)
+            self.progress_dialog.setValue(done)
+
+    def _close_progress(self) -> None:
+        dlg, self.progress_dialog = self.progress_dialog, None
+        if dlg is not None:
+            dlg.canceled.disconnect()
+            dlg.close()
+            dlg.deleteLater()
+
+    def _set_status(self, text: str) -> None:
+        self.last_status = text
+        self.status_changed.emit(text)
+
+
+def _doc_name(doc_type: str) -> str:
+    return {"label": _("Label"), "pick_list": _("Pick list"), "packing_slip": _("Packing slip")}.get(doc_type, doc_type)
