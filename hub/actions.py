@@ -17,6 +17,8 @@ from sqlalchemy.engine import Connection
 
 from core.errors import IllegalTransition, OrderHeld, UserError
 from core.holds import HOLD_TYPES, raise_role, release_role
+from core.model import Recipient
+from core.playbooks import Options, check, playbook_for, summary
 from core.roles import Role
 from core.states import State, Trigger
 from hub import db
@@ -157,6 +159,99 @@ def _dict(payload: dict[str, Any], key: str) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
+def playbook_options(rules: Rules, doc: dict[str, Any]) -> Options:
+    """What the routing rules allow for this order: gift SKUs in stock, SKUs, carriers (covering it)."""
+    try:
+        recipient = Recipient(**doc["recipient"])
+        covering = {code for code, spec in rules.carrier_specs.items() if spec.covers(recipient)}
+    except (TypeError, KeyError):
+        covering = set()
+    gifts = {sku for sku, item in rules.catalogue.items() if item.is_gift and rules.gift_stock.get(sku, 1) > 0}
+    return Options(gift_skus=gifts, skus=set(rules.catalogue), carriers=set(rules.carrier_specs),
+                   covering_carriers=covering)
+
+
+def _release_hold(w: Writer, rules: Rules, actor: Actor, doc: dict[str, Any], hold: dict[str, Any],
+                  resolution: dict[str, Any], why: str, aid: str) -> None:
+    """hold_released: check the playbook's required fields, then apply what the resolution means.
+
+    The hub is the last line of the "lock": a client that skipped the dialog (an old version, a
+    script) still cannot release a hold without the fields the playbook requires, and the check is
+    the same :func:`core.playbooks.check` the dialog runs, so the two never disagree.
+    """
+    pb = playbook_for(hold["type"])
+    if pb is not None:
+        problems = check(pb, resolution, role=actor.role, options=playbook_options(rules, doc))
+        if problems:
+            text = "; ".join(f"'{p.field}': {p.message}" if p.field else p.message for p in problems)
+            if any(p.forbidden for p in problems):
+                raise Forbidden(f"Hold {hold['hold_id']} ({hold['type']}) cannot be released by a {actor.role}: {text}")
+            raise Rejected(f"The resolution of hold {hold['hold_id']} ({hold['type']}) is incomplete: {text}",
+                           code="bad_payload", details={"fields": [p.field for p in problems]})
+        why = why or summary(pb, resolution)
+    effect = _resolution_effect(rules, doc, hold, resolution)
+    doc["holds"] = [h for h in doc["holds"] if h["hold_id"] != hold["hold_id"]]
+    details: dict[str, Any] = {"hold": hold, "resolution": resolution}
+    if effect:
+        details["effect"] = effect
+    w.transition(doc, Trigger.HOLD_RELEASED, why=why, details=details, action_id=aid)
+    htype = hold["type"]
+    if htype == "carrier_area" and isinstance(resolution.get("carrier"), str):
+        doc["carrier"] = resolution["carrier"]
+        void_label(w, rules, doc)
+    elif htype == "cancel_request":
+        doc["cancel_requested"] = False
+    elif htype == "rural_no_phone":
+        _confirm_address(w, rules, doc, resolution, aid)
+
+
+def _resolution_effect(rules: Rules, doc: dict[str, Any], hold: dict[str, Any],
+                       resolution: dict[str, Any]) -> dict[str, Any]:
+    """Change the order's lines as the resolution says (gift substitutes, gifts left out); returns what changed."""
+    htype, decision = hold["type"], resolution.get("decision")
+    if htype == "gift_stock":
+        short = {s.get("sku") for s in (hold.get("details") or {}).get("short", []) if isinstance(s, dict)}
+        gift_lines = [ln for ln in doc["lines"] if ln.get("is_gift") and ln.get("sku") in short]
+        if decision == "substitute":
+            item = rules.catalogue.get(str(resolution.get("substitute_sku")))
+            if item is None:
+                return {}
+            for ln in gift_lines:
+                ln.update(sku=item.sku, name=item.name, bin=item.bin)
+            return {"gift_substituted": {"from": sorted(s for s in short if s), "to": item.sku}}
+        if decision in ("without_gift", "split_backorder"):
+            doc["lines"] = [ln for ln in doc["lines"] if not any(ln is g for g in gift_lines)]
+            if not any(ln.get("is_gift") for ln in doc["lines"]):
+                doc["flags"] = [f for f in doc.get("flags", []) if f != "gift"]
+            key = "gift_backordered" if decision == "split_backorder" else "gift_left_out"
+            return {key: [{"sku": g["sku"], "name": g["name"], "qty": g["qty"]} for g in gift_lines]}
+    elif htype == "item_missing" and decision == "substitute":
+        item = rules.catalogue.get(str(resolution.get("substitute_sku")))
+        missing = (hold.get("details") or {}).get("sku")
+        if item is not None and missing:
+            for ln in doc["lines"]:
+                if ln.get("sku") == missing:
+                    ln.update(sku=item.sku, name=item.name, bin=item.bin)
+            return {"item_substituted": {"from": missing, "to": item.sku}}
+    elif htype == "delivery_failed":
+        return {"delivery": resolution.get("outcome")}
+    return {}
+
+
+def _confirm_address(w: Writer, rules: Rules, doc: dict[str, Any], resolution: dict[str, Any], aid: str) -> None:
+    """A confirmed address (or phone) that differs from the order's becomes the recipient's."""
+    old = doc["recipient"]
+    new = dict(old)
+    address = resolution.get("confirmed_address")
+    if isinstance(address, str) and address.strip():
+        new["address"] = address.strip()
+    phone = resolution.get("phone")
+    if isinstance(phone, str) and phone.strip():
+        new["phone"] = phone.strip()
+    if new != old and doc["state"] in (State.PAID.value, State.ALLOCATED.value, State.LABEL_PRINTED.value):
+        change_address(w, rules, doc, new, why="地址经买家确认 / address confirmed with the buyer", action_id=aid)
+
+
 def _apply(w: Writer, rules: Rules, actor: Actor, a: dict[str, Any], doc: dict[str, Any]) -> None:
     kind, p, aid = a["type"], a.get("payload") or {}, a["action_id"]
     why = str(p.get("reason") or "")
@@ -189,15 +284,7 @@ def _apply(w: Writer, rules: Rules, actor: Actor, a: dict[str, Any], doc: dict[s
         need = release_role(hold["type"])
         if not Role(actor.role).at_least(need):
             raise Forbidden(f"Releasing a '{hold['type']}' hold needs {need.value} or above.")
-        resolution = _dict(p, "resolution")
-        doc["holds"] = [h for h in doc["holds"] if h["hold_id"] != hold_id]
-        w.transition(doc, Trigger.HOLD_RELEASED, why=why, details={"hold": hold, "resolution": resolution},
-                     action_id=aid)
-        if hold["type"] == "carrier_area" and isinstance(resolution.get("carrier"), str):
-            doc["carrier"] = resolution["carrier"]
-            void_label(w, rules, doc)
-        if hold["type"] == "cancel_request":
-            doc["cancel_requested"] = False
+        _release_hold(w, rules, actor, doc, hold, _dict(p, "resolution"), why, aid)
         return
     if kind == "address_changed":
         recipient = _need(p, "recipient", dict)

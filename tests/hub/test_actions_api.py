@@ -87,10 +87,12 @@ def test_role_limits_desk_actions_and_supervisor_signoff(hub: HubProcess) -> Non
     r = d.do(o["order_id"], "hold_raised", {"type": "vip_signoff", "reason": "needs sign-off"}, base_version=o["version"])
     assert r["outcome"] == "applied"
     hold = r["order"]["holds"][0]
-    r2 = d.do(o["order_id"], "hold_released", {"hold_id": hold["hold_id"], "reason": "ok"})
+    r2 = d.do(o["order_id"], "hold_released", {"hold_id": hold["hold_id"], "reason": "ok",
+                                               "resolution": {"packaging_checked": True}})
     assert r2["outcome"] == "rejected" and r2["error"] == "forbidden"
     s = Session(hub.url, operator="S001", pin="3333", station="SUP-1", bench=None).login()
-    r3 = s.do(o["order_id"], "hold_released", {"hold_id": hold["hold_id"], "reason": "signed"})
+    r3 = s.do(o["order_id"], "hold_released", {"hold_id": hold["hold_id"], "reason": "signed",
+                                               "resolution": {"packaging_checked": True}})
     assert r3["outcome"] == "applied" and r3["order"]["holds"] == []
 
 

@@ -107,7 +107,8 @@ class HubVersusModel(RuleBasedStateMachine):
         elif kind == "release":
             ok = held
             hid = m["holds"][0]["hold_id"] if held else "nohold"
-            action = self.admin.action(oid, "hold_released", {"hold_id": hid, "reason": "ok"}, base_version=m["version"])
+            action = self.admin.action(oid, "hold_released", {"hold_id": hid, "reason": "ok", "resolution": {
+                "recount": "matches", "reason": "recounted"}}, base_version=m["version"])
         elif kind == "step":
             ok = m["state"] in ("allocated", "label_printed") and not held
             action = self.admin.action(oid, "step", {"step": "packed"}, base_version=m["version"])

@@ -1,0 +1,588 @@
+"""Exception playbooks as data: what each hold means, what to do, what must be filled in.
+
+Every hold type (``core.holds.HOLD_TYPES``) has one :class:`Playbook`: its title and step-by-step
+guidance in Chinese and English, the actions the dialog puts at hand (copy the phone number, pick a
+substitute gift, choose another carrier, void and reprint), the fields the resolution needs, who may
+resolve it, and what the resolution does at the hub.
+
+Why data and not dialog code: the guided dialog (``ui/exception_dialog.py``) and the hub
+(``hub/actions.py``) both call :func:`validate` on the same playbook, so the dialog's locked Submit
+and the hub's ``bad_payload`` refusal can never disagree, and a new exception type is one entry
+here rather than a new dialog.
+
+Texts are stored as Chinese / English pairs (:class:`Text`) instead of gettext ids: the desk reads
+them in both languages side by side (the same "中文 / English" style as the hub's hold reasons), and
+the reasons :func:`validate` returns travel to the hub's audit, where they must not depend on the
+language a client happened to run in.
+
+A resolution is the payload of a ``hold_released`` action::
+
+    {"hold_id": "...", "reason": "<summary>", "resolution": {field name: value, ...}}
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from core.address import usable_phone
+from core.holds import HOLD_TYPES, release_role
+from core.roles import Role
+
+__all__ = [
+    "PLAYBOOKS",
+    "Action",
+    "Choice",
+    "Field",
+    "Options",
+    "Playbook",
+    "Problem",
+    "Text",
+    "check",
+    "is_required",
+    "playbook_for",
+    "summary",
+    "validate",
+]
+
+FieldKind = Literal["choice", "text", "confirm", "sku", "carrier", "phone"]
+
+
+@dataclass(frozen=True)
+class Text:
+    """A text in Chinese and English."""
+
+    zh: str
+    en: str
+
+    def get(self, lang: str = "zh_CN") -> str:
+        return self.zh if lang.startswith("zh") else self.en
+
+    def both(self) -> str:
+        """``中文 / English``: how reasons and hold texts are written everywhere in PackDesk."""
+        return f"{self.zh} / {self.en}"
+
+
+@dataclass(frozen=True)
+class Choice:
+    """One answer of a ``choice`` field.
+
+    ``needs_role``: picking it needs this role or above (e.g. "escalate" hands the decision to a
+    supervisor); ``None`` means the playbook's own release role.
+    """
+
+    value: str
+    label: Text
+    needs_role: Role | None = None
+
+
+@dataclass(frozen=True)
+class Field:
+    """A field of the resolution form.
+
+    Attributes:
+        name: the key in ``resolution``.
+        kind: ``choice`` (one of ``choices``), ``text`` (at least ``min_length`` characters after
+            trimming), ``confirm`` (must be ``True``), ``sku`` / ``carrier`` (a code from the options
+            the caller knows: gift SKUs, carriers covering the area), ``phone`` (a number a courier
+            can call, :func:`core.address.usable_phone`).
+        label: what the form shows.
+        required: whether it must be filled; see also ``required_when``.
+        required_when: ``(other field, values)``: required only when the other field has one of
+            these values (e.g. the substitute SKU only when the decision is "substitute").
+        help: a hint under the field.
+    """
+
+    name: str
+    kind: FieldKind
+    label: Text
+    choices: tuple[Choice, ...] = ()
+    required: bool = True
+    required_when: tuple[str, tuple[str, ...]] | None = None
+    min_length: int = 0
+    help: Text | None = None
+
+    def choice(self, value: Any) -> Choice | None:
+        return next((c for c in self.choices if c.value == value), None)
+
+
+@dataclass(frozen=True)
+class Action:
+    """A tool the dialog puts at hand (it does not resolve anything by itself).
+
+    Names the dialog knows: ``copy_phone``, ``call_phone``, ``choose_gift``, ``choose_carrier``,
+    ``reprint_label``, ``escalate``, ``return_to_shelf``.
+    """
+
+    name: str
+    label: Text
+
+
+@dataclass(frozen=True)
+class Playbook:
+    """One exception type, declared as data (see the module docstring).
+
+    Attributes:
+        type: the hold type (``core.holds.HOLD_TYPES``).
+        title: short name.
+        detect: which rule raises it, and where.
+        guidance: what to do, step by step.
+        actions: the tools offered.
+        fields: the resolution form.
+        effect: what submitting does (at the hub, or locally for an offline conflict).
+        local: resolved on this station only (an offline conflict with no hub hold).
+    """
+
+    type: str
+    title: Text
+    detect: Text
+    guidance: tuple[Text, ...]
+    actions: tuple[Action, ...]
+    fields: tuple[Field, ...]
+    effect: Text
+    local: bool = False
+
+    @property
+    def release_role(self) -> Role:
+        """The lowest role that may resolve it (``core.holds.release_role``: the hub's rule)."""
+        return release_role(self.type)
+
+    def field(self, name: str) -> Field | None:
+        return next((f for f in self.fields if f.name == name), None)
+
+
+@dataclass(frozen=True)
+class Options:
+    """The values the caller knows are valid for ``sku`` / ``carrier`` fields.
+
+    ``None`` means "not known here": any non-empty code passes this check (the hub, which knows
+    the rules, checks again). The hub fills these from its routing rules; the dialog from the same
+    rules file and catalogue.
+
+    Attributes:
+        gift_skus: gift SKUs that can be sent now (in stock).
+        skus: every SKU of the catalogue.
+        carriers: every carrier code the rules know.
+        covering_carriers: the carriers that deliver to this order's area.
+    """
+
+    gift_skus: Collection[str] | None = None
+    skus: Collection[str] | None = None
+    carriers: Collection[str] | None = None
+    covering_carriers: Collection[str] | None = None
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Why a resolution cannot be submitted: the field (or ``""`` for the role) and plain words."""
+
+    field: str
+    message: str
+    forbidden: bool = False  # the operator's role is too low (the hub answers ``forbidden``)
+
+
+def _t(zh: str, en: str) -> Text:
+    return Text(zh, en)
+
+
+def _note(min_length: int = 4, *, required: bool = True,
+          label: Text = Text("说明（做了什么、为什么）", "Note (what was done and why)")) -> Field:
+    return Field("note", "text", label, required=required, min_length=min_length)
+
+
+COPY_PHONE = Action("copy_phone", _t("复制电话", "Copy phone"))
+CALL_PHONE = Action("call_phone", _t("拨打电话（用座机或手机拨打）", "Call (dial from the desk phone)"))
+ESCALATE = Action("escalate", _t("升级给主管", "Escalate to a supervisor"))
+
+PLAYBOOKS: dict[str, Playbook] = {
+    pb.type: pb
+    for pb in (
+        Playbook(
+            type="rural_no_phone",
+            title=_t("农村地址无电话", "Rural address without a usable phone"),
+            detect=_t("分仓时：地址含村、组、屯等村级单位，且没有可拨打的手机或座机。",
+                      "At allocation: the address names a village-level unit (村, 组, 屯…) and has no "
+                      "mobile or landline a courier can call."),
+            guidance=(
+                _t("快递员进村要打电话找人，没有电话包裹会被退回。",
+                   "Couriers phone the buyer from the village entrance; without a number the parcel comes back."),
+                _t("通过平台聊天或短信联系买家，确认详细地址和可拨打的电话。",
+                   "Reach the buyer through the shop chat, SMS or any number you have; confirm the full "
+                   "address and a number that can be called."),
+                _t("把确认后的地址填在下面（地址有变化时系统会更新收件地址）。",
+                   "Type the confirmed address below (if it differs, the order's address is updated)."),
+                _t("联系不上买家：选择“联系不上”，写明尝试过的方式，交给主管决定。",
+                   "Buyer not reachable: choose \"not reachable\", say what you tried; a supervisor decides."),
+            ),
+            actions=(COPY_PHONE, CALL_PHONE, ESCALATE),
+            fields=(
+                Field("confirmed_via", "choice", _t("买家如何确认", "How the buyer confirmed"), choices=(
+                    Choice("phone_call", _t("电话", "Phone call")),
+                    Choice("chat", _t("平台聊天", "Shop chat")),
+                    Choice("sms", _t("短信", "SMS")),
+                    Choice("unreachable", _t("联系不上 → 升级主管", "Not reachable → escalate"),
+                           needs_role=Role.SUPERVISOR),
+                )),
+                Field("confirmed_address", "text", _t("确认后的详细地址", "Confirmed address"), min_length=6,
+                      help=_t("街道以下部分，如：某某镇某某村3组12号", "The part below the district, "
+                              "e.g. 某某镇某某村3组12号")),
+                Field("phone", "phone", _t("可拨打的电话（可选）", "Phone a courier can call (optional)"),
+                      required=False),
+                _note(4, required=False),
+            ),
+            effect=_t("放行订单；地址有变化时更新收件地址，填了电话时更新电话。",
+                      "Releases the order; updates the recipient's address if it changed, and the phone "
+                      "if one was given."),
+        ),
+        Playbook(
+            type="gift_stock",
+            title=_t("赠品缺货", "Gift stock short"),
+            detect=_t("分仓时：订单的赠品库存少于所需数量。",
+                      "At allocation: a gift on the order has fewer units in stock than the order needs."),
+            guidance=(
+                _t("联系买家说明赠品缺货。", "Tell the buyer the gift has run out."),
+                _t("征得同意后选择：换一个有货的赠品、不带赠品发货，或拆单（赠品补发）。",
+                   "With the buyer's consent choose: a substitute gift in stock, ship without the gift, "
+                   "or split the order (the gift follows later)."),
+                _t("写下是谁同意的（买家昵称或客服工号）。",
+                   "Write down who consented (the buyer's name or shop ID, or the agent)."),
+            ),
+            actions=(COPY_PHONE, Action("choose_gift", _t("选择替换赠品", "Choose a substitute gift"))),
+            fields=(
+                Field("decision", "choice", _t("处理方式", "Decision"), choices=(
+                    Choice("substitute", _t("换其他赠品", "Substitute gift")),
+                    Choice("without_gift", _t("经买家同意不带赠品", "Ship without gift (buyer agreed)")),
+                    Choice("split_backorder", _t("拆单，赠品补发", "Split, gift back-ordered")),
+                )),
+                Field("substitute_sku", "sku", _t("替换赠品", "Substitute gift"),
+                      required_when=("decision", ("substitute",))),
+                Field("consent_by", "text", _t("谁同意的", "Who consented"), min_length=2,
+                      help=_t("买家昵称 / 聊天记录中的名字", "Buyer's name or shop ID from the chat")),
+                _note(0, required=False),
+            ),
+            effect=_t("放行订单；换赠品时订单上的赠品行换成新赠品；不带赠品或拆单时缺货赠品行移出本次发货并记录。",
+                      "Releases the order; a substitute replaces the short gift's line; without gift or "
+                      "split removes the short gift lines from this shipment and records them."),
+        ),
+        Playbook(
+            type="carrier_area",
+            title=_t("快递不覆盖（待协调）", "Carrier does not cover the area"),
+            detect=_t("分仓时：本仓所有快递都不派送收件地区。",
+                      "At allocation: none of the warehouse's carriers delivers to the recipient's area."),
+            guidance=(
+                _t("查看下方可派送该地区的快递。", "See below which carriers deliver to this area."),
+                _t("有可用快递：选择它并写明原因，系统会换快递并分配新面单号。",
+                   "If one does: choose it and give the reason; the order gets that carrier and a new waybill number."),
+                _t("都不覆盖：升级给区域经理（主管），由其安排快递（如邮政）。",
+                   "If none does: escalate to the regional manager (supervisor), who arranges a carrier "
+                   "(e.g. China Post)."),
+            ),
+            actions=(Action("choose_carrier", _t("选择其他快递", "Choose another carrier")), ESCALATE),
+            fields=(
+                Field("decision", "choice", _t("处理方式", "Decision"), choices=(
+                    Choice("other_carrier", _t("改用覆盖该地区的快递", "Use a carrier that covers it")),
+                    Choice("escalate", _t("升级区域经理，指定快递", "Escalated: manager assigns a carrier"),
+                           needs_role=Role.SUPERVISOR),
+                )),
+                Field("carrier", "carrier", _t("快递公司", "Carrier")),
+                Field("reason", "text", _t("原因", "Reason"), min_length=4),
+            ),
+            effect=_t("放行订单，改为所选快递并分配新面单号。",
+                      "Releases the order with the chosen carrier and a new waybill number."),
+        ),
+        Playbook(
+            type="vip_signoff",
+            title=_t("VIP 定制包装待签字", "VIP custom packaging sign-off"),
+            detect=_t("分仓时：金额超过 VIP 门槛且需要定制包装。",
+                      "At allocation: the total is above the VIP threshold and custom packaging was asked for."),
+            guidance=(
+                _t("核对买家留言里的包装要求和商品清单。", "Read the buyer's packaging request and the lines."),
+                _t("确认包装材料已备好、要求可以做到。", "Make sure the materials are ready and the request can be met."),
+                _t("主管签字后工作台才能打包。", "The bench may pack only after a supervisor signs off."),
+            ),
+            actions=(),
+            fields=(
+                Field("packaging_checked", "confirm",
+                      _t("已核对定制包装要求，可以打包", "Packaging request checked; the bench may pack")),
+                _note(0, required=False, label=_t("给工作台的包装说明（可选）", "Packing notes for the bench (optional)")),
+            ),
+            effect=_t("主管签字放行，VIP 订单可以打包。", "Supervisor sign-off: the VIP order may be packed."),
+        ),
+        Playbook(
+            type="scan_mismatch",
+            title=_t("扫描不符", "Scan mismatch"),
+            detect=_t("打包台：连续三次扫到不属于订单的商品或数量不对。",
+                      "At the bench: three wrong scans in a row (wrong item or quantity)."),
+            guidance=(
+                _t("把篮子里的商品全部拿出，对照清单逐件清点。", "Take everything out and recount against the lines."),
+                _t("拿错的放回库位，缺的从库位补齐。", "Return wrong items to their bins; fetch what is missing."),
+                _t("真的缺货或破损：关闭本窗口，按 F9 报缺货。",
+                   "If an item is really missing or damaged: close this and report it (F9)."),
+            ),
+            actions=(Action("return_to_shelf", _t("放回库位", "Return to shelf")),),
+            fields=(
+                Field("recount", "choice", _t("复核结果", "Recount result"), choices=(
+                    Choice("matches", _t("复核一致（扫描失误）", "Recount matches (scan error)")),
+                    Choice("corrected", _t("已更正商品 / 数量", "Items or quantity corrected")),
+                )),
+                Field("reason", "text", _t("原因", "Reason"), min_length=2),
+            ),
+            effect=_t("放行订单，继续扫描打包。", "Releases the order; packing continues."),
+        ),
+        Playbook(
+            type="item_missing",
+            title=_t("缺货或破损", "Item missing or damaged"),
+            detect=_t("打包台：拣货时发现商品缺少或破损（F9 报问题）。",
+                      "At the bench: an item was missing or damaged at pick (F9, report problem)."),
+            guidance=(
+                _t("确认库位和附近货架确实没有完好的商品。", "Check the bin and nearby shelves for a good unit."),
+                _t("与客服确认：部分发货、换同类商品，或等补货。",
+                   "With the desk decide: ship the rest, substitute a similar item, or wait for stock."),
+                _t("破损商品放到破损区。", "Put damaged goods in the damaged area."),
+            ),
+            actions=(Action("choose_gift", _t("选择替换商品", "Choose a substitute item")),),
+            fields=(
+                Field("decision", "choice", _t("处理方式", "Decision"), choices=(
+                    Choice("partial_ship", _t("部分发货（缺的补发）", "Partial ship (rest follows)")),
+                    Choice("substitute", _t("换同类商品", "Substitute item")),
+                    Choice("backorder", _t("整单等补货", "Back-order the whole order")),
+                )),
+                Field("substitute_sku", "sku", _t("替换商品", "Substitute item"),
+                      required_when=("decision", ("substitute",))),
+                _note(2, label=_t("说明", "Note")),
+            ),
+            effect=_t("放行订单并记录处理方式；换商品时订单行换成新商品。",
+                      "Releases the order and records the decision; a substitute replaces the missing line."),
+        ),
+        Playbook(
+            type="address_change",
+            title=_t("已打单后改地址", "Address changed after label"),
+            detect=_t("打单后买家或客服改了地址：旧面单已作废，换了新面单号。",
+                      "The address changed after the label was printed: the old waybill is void and a new "
+                      "number was reserved."),
+            guidance=(
+                _t("找到贴着旧面单的包裹，撕下旧面单并销毁（不能留在包裹上）。",
+                   "Find the parcel, peel off the old label and destroy it (never leave it on)."),
+                _t("确认后放行并重新打印面单（新地址、新面单号）。",
+                   "Confirm, then release and reprint the label (new address, new waybill)."),
+            ),
+            actions=(Action("reprint_label", _t("放行后重新打印面单", "Reprint the label after release")),),
+            fields=(
+                Field("old_label_destroyed", "confirm",
+                      _t("旧面单已撕下并销毁", "The old label was removed and destroyed")),
+                _note(0, required=False),
+            ),
+            effect=_t("放行订单；重新打印面单后订单回到已打单。",
+                      "Releases the order; reprinting the label moves it to label printed again."),
+        ),
+        Playbook(
+            type="offline_conflict",
+            title=_t("离线冲突", "Offline conflict"),
+            detect=_t("同步时：离线做的操作被总部拒绝（例如订单已被取消）。",
+                      "At sync: the hub refused something done offline (e.g. the order was cancelled meanwhile)."),
+            guidance=(
+                _t("看下方：离线做了什么，总部为什么拒绝，订单现在的状态。",
+                   "See below what was done offline, why the hub refused it, and the order's state now."),
+                _t("订单已取消：商品放回库位；已打的面单撕下作废。",
+                   "If the order was cancelled: put the goods back on the shelf and void any printed label."),
+                _t("确认处理完后提交。", "Confirm what you did, then submit."),
+            ),
+            actions=(Action("return_to_shelf", _t("放回库位", "Return to shelf")),),
+            fields=(
+                Field("handled", "choice", _t("已做的处理", "What you did"), choices=(
+                    Choice("returned_to_shelf", _t("商品已放回库位", "Goods returned to the shelf")),
+                    Choice("label_voided", _t("面单已撕下作废", "Label removed and voided")),
+                    Choice("both", _t("已放回并作废面单", "Both: returned and voided")),
+                    Choice("nothing_needed", _t("无需处理", "Nothing to do")),
+                )),
+                Field("understood", "confirm",
+                      _t("我已了解发生了什么，订单按总部状态处理", "I understand; the hub's state stands")),
+            ),
+            effect=_t("清除本机的冲突标记（记录在本机审计中）。",
+                      "Clears this station's conflict flag (recorded in the local audit)."),
+            local=True,
+        ),
+        Playbook(
+            type="delivery_failed",
+            title=_t("派送失败", "Delivery failed"),
+            detect=_t("快递回报派送失败（客服录入）。", "The carrier reported a failed delivery (entered by the desk)."),
+            guidance=(
+                _t("联系买家，了解原因（不在家、地址错、拒收）。",
+                   "Contact the buyer: why did it fail (not home, wrong address, refused)?"),
+                _t("买家要：重新派送；拒收或联系不上：退回。", "Buyer wants it: re-ship. Refused or unreachable: return."),
+            ),
+            actions=(COPY_PHONE, CALL_PHONE),
+            fields=(
+                Field("contacted", "choice", _t("是否联系上买家", "Buyer contacted"), choices=(
+                    Choice("reached", _t("已联系上", "Reached")),
+                    Choice("not_reached", _t("联系不上", "Not reached")),
+                )),
+                Field("outcome", "choice", _t("处理结果", "Outcome"), choices=(
+                    Choice("reship", _t("重新派送", "Re-ship")),
+                    Choice("return", _t("退回发件人", "Return to sender")),
+                )),
+                _note(4),
+            ),
+            effect=_t("放行订单并记录重新派送或退回。", "Releases the order and records re-ship or return."),
+        ),
+        Playbook(
+            type="cancel_request",
+            title=_t("打单后取消请求", "Cancel requested after label"),
+            detect=_t("打单后买家在平台取消：需要拦截包裹。",
+                      "The buyer cancelled after the label was printed: the parcel must be pulled."),
+            guidance=(
+                _t("找到包裹，从待发区拿出。", "Find the parcel and take it out of the outgoing area."),
+                _t("撕下面单作废，商品放回库位；然后由客服办理退款。",
+                   "Void the label, return the goods to the shelf; the desk then approves the refund."),
+                _t("买家撤销取消：选择“继续发货”。", "Buyer withdrew the cancellation: choose \"ship anyway\"."),
+            ),
+            actions=(Action("return_to_shelf", _t("放回库位", "Return to shelf")),),
+            fields=(
+                Field("decision", "choice", _t("处理方式", "Decision"), choices=(
+                    Choice("pulled", _t("已拦截，等待退款", "Parcel pulled, refund to follow")),
+                    Choice("ship_anyway", _t("买家撤销取消，继续发货", "Buyer withdrew: ship anyway")),
+                )),
+                _note(2),
+            ),
+            effect=_t("放行订单并清除取消请求。", "Releases the order and clears the cancel request."),
+        ),
+    )
+}
+
+
+def playbook_for(hold_type: str) -> Playbook | None:
+    """The playbook of a hold type (``None`` for a type this version does not know)."""
+    return PLAYBOOKS.get(hold_type)
+
+
+def is_required(f: Field, values: Mapping[str, Any]) -> bool:
+    """Whether ``f`` must be filled, given the other values (``required_when``)."""
+    if f.required_when is not None:
+        other, wanted = f.required_when
+        return values.get(other) in wanted
+    return f.required
+
+
+def _filled(value: Any) -> bool:
+    if value is None or value is False:
+        return False
+    return not (isinstance(value, str) and not value.strip())
+
+
+def _allowed(f: Field, values: Mapping[str, Any], options: Options, playbook: Playbook) -> Collection[str] | None:
+    if f.kind == "sku":
+        return options.gift_skus if playbook.type == "gift_stock" else options.skus
+    if f.kind == "carrier":
+        # A manager who takes an escalation may send with any carrier (e.g. a special arrangement);
+        # everyone else must pick one that delivers there.
+        if values.get("decision") == "escalate":
+            return options.carriers
+        return options.covering_carriers
+    return None
+
+
+def check(playbook: Playbook, values: Mapping[str, Any], *, role: Role | str | None = None,
+          options: Options | None = None) -> list[Problem]:
+    """Every reason the resolution cannot be submitted, field by field (empty: it can).
+
+    Args:
+        playbook: the hold's playbook.
+        values: the resolution (field name -> value).
+        role: the resolving operator's role; ``None`` skips the role checks.
+        options: valid SKUs and carriers, when the caller knows them.
+    """
+    opts = options or Options()
+    problems: list[Problem] = []
+    if role is not None and not Role(role).at_least(playbook.release_role):
+        problems.append(Problem("", Text(
+            f"需要{_ROLE_ZH[playbook.release_role]}", f"needs {playbook.release_role.value}").both(), forbidden=True))
+    for f in playbook.fields:
+        value = values.get(f.name)
+        label = f.label
+        if not _filled(value):
+            if is_required(f, values):
+                problems.append(Problem(f.name, _missing(f).both()))
+            continue
+        if f.kind == "choice":
+            c = f.choice(value)
+            if c is None:
+                problems.append(Problem(f.name, Text(f"“{label.zh}”的选项无效", f"'{label.en}': not a valid choice").both()))
+            elif role is not None and c.needs_role is not None and not Role(role).at_least(c.needs_role):
+                problems.append(Problem(f.name, Text(
+                    f"“{c.label.zh}”需要{_ROLE_ZH[c.needs_role]}", f"'{c.label.en}' needs {c.needs_role.value}",
+                ).both(), forbidden=True))
+        elif f.kind == "text":
+            if not isinstance(value, str):
+                problems.append(Problem(f.name, Text(f"“{label.zh}”应为文字", f"'{label.en}' must be text").both()))
+            elif len(value.strip()) < f.min_length:
+                problems.append(Problem(f.name, Text(
+                    f"“{label.zh}”至少 {f.min_length} 个字", f"'{label.en}' needs at least {f.min_length} characters",
+                ).both()))
+        elif f.kind == "confirm":
+            if value is not True:
+                problems.append(Problem(f.name, _missing(f).both()))
+        elif f.kind == "phone":
+            if not isinstance(value, str) or not usable_phone(value):
+                problems.append(Problem(f.name, Text(
+                    f"“{label.zh}”不是可拨打的手机或座机号码", f"'{label.en}' is not a mobile or landline a courier can call",
+                ).both()))
+        elif f.kind in ("sku", "carrier"):
+            allowed = _allowed(f, values, opts, playbook)
+            if not isinstance(value, str) or (allowed is not None and value not in allowed):
+                problems.append(Problem(f.name, Text(
+                    f"“{label.zh}”不可用：{value}", f"'{label.en}' is not available: {value}").both()))
+    return problems
+
+
+def validate(playbook: Playbook, values: Mapping[str, Any], *, role: Role | str | None = None,
+             options: Options | None = None) -> list[str]:
+    """The plain-words reasons why Submit is locked (empty list: the resolution may be submitted).
+
+    The dialog shows these next to its Submit button; the hub refuses a ``hold_released`` whose
+    resolution still has any (``bad_payload``). Each reason is ``中文 / English``.
+    """
+    return [p.message for p in check(playbook, values, role=role, options=options)]
+
+
+def summary(playbook: Playbook, values: Mapping[str, Any]) -> str:
+    """A one-line ``reason`` for the audit, built from the resolution (Chinese / English)."""
+    zh: list[str] = []
+    en: list[str] = []
+    for f in playbook.fields:
+        value = values.get(f.name)
+        if not _filled(value):
+            continue
+        if f.kind == "choice":
+            c = f.choice(value)
+            zh.append(c.label.zh if c else str(value))
+            en.append(c.label.en if c else str(value))
+        elif f.kind == "confirm":
+            zh.append(f.label.zh)
+            en.append(f.label.en)
+        else:
+            zh.append(f"{f.label.zh}：{value}")
+            en.append(f"{f.label.en}: {value}")
+    text = Text("；".join(zh) or playbook.title.zh, "; ".join(en) or playbook.title.en)
+    return text.both()
+
+
+_ROLE_ZH = {Role.PACKER: "打包员", Role.DESK: "客服", Role.SUPERVISOR: "主管", Role.ADMIN: "管理员"}
+
+
+def _missing(f: Field) -> Text:
+    if f.kind == "confirm":
+        return Text(f"请勾选“{f.label.zh}”", f"tick '{f.label.en}'")
+    if f.kind in ("choice", "sku", "carrier"):
+        return Text(f"请选择{f.label.zh}", f"choose: {f.label.en}")
+    return Text(f"请填写{f.label.zh}", f"fill in: {f.label.en}")
+
+
+def _self_check() -> None:
+    """Every hold type has a playbook: a new type without guidance is a bug caught at import."""
+    missing = set(HOLD_TYPES) - set(PLAYBOOKS)
+    if missing:  # pragma: no cover - a programming error
+        raise RuntimeError(f"hold types without a playbook: {sorted(missing)}")
+
+
+_self_check()
