@@ -2,6 +2,7 @@
 
     python main.py                 the bench/desk app (starts an embedded hub if none is configured)
     python main.py --demo          the same, with demo orders loaded
+    python main.py --hub URL       use a site hub for this run (the settings dialog saves it)
     python main.py hub …           serve the order hub for a multi-bench site (see hub/__main__.py)
     python main.py sync …          headless sync for operations and tests (see core/sync/cli.py)
 """
@@ -21,16 +22,9 @@ def main(argv: list[str] | None = None) -> int:
         from core.sync.cli import main as sync_main
 
         return sync_main(argv[1:])
-    return run_embedded_hub(demo="--demo" in argv)
+    from ui.app import run
 
-
-def run_embedded_hub(*, demo: bool) -> int:
-    """Serve the hub on 127.0.0.1 with its SQLite file in the user data folder (demo orders if asked)."""
-    from hub.__main__ import main as hub_main
-
-    if demo:
-        hub_main(["demo", "300"])
-    return hub_main(["serve"])
+    return run(argv)
 
 
 if __name__ == "__main__":

@@ -55,6 +55,8 @@ class AppServices(QObject):
         self.engine = engine
         self.tasks = tasks or TaskRunner(self)
         self.operator: Operator | None = None
+        #: the shared ui.print_service.PrintService, set by the main window (dialogs reprint through it)
+        self.print_service: Any = None
         # Core events arrive on worker threads: hop to the GUI thread through queued signals.
         self.outbox.orders_changed.connect(self._relay_orders)
         if engine is not None:

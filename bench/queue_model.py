@@ -1,0 +1,183 @@
+"""Queue model at 100,000 orders: load, filter, sort, scan-to-open; GUI stall during a 10,000-change sync.
+
+    .venv/bin/python bench/queue_model.py [--orders 100000] [--changes 10000]
+
+Part 1 puts synthetic hub snapshots straight into a local store (``apply_snapshots``) and drives
+the real main window offscreen. Part 2 starts a real hub with N demo orders, and measures the
+longest gap between ticks of a 5 ms QTimer on the GUI thread while the sync engine downloads them
+and the window merges every change into its queues. Last line: ``name: value unit (target …)``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from PySide6.QtCore import QElapsedTimer, QEventLoop, QTimer  # noqa: E402
+from PySide6.QtWidgets import QApplication  # noqa: E402
+
+from bench._client_common import hub_with_orders  # noqa: E402
+from core.i18n import set_language  # noqa: E402
+from core.settings import load_settings  # noqa: E402
+from core.store import open_store  # noqa: E402
+from core.sync import SyncConfig, SyncEngine  # noqa: E402
+from tests.helpers.snapshots import snapshot  # noqa: E402
+from ui.main_window import MainWindow  # noqa: E402
+from ui.queue_model import Column, load_rows  # noqa: E402
+from ui.services import AppServices, Operator  # noqa: E402
+
+HOLD = {"hold_id": "h", "type": "gift_stock", "reason": "short", "raised_at": "2026-11-25T02:00:00Z",
+        "raised_by": "hub", "details": {}}
+
+
+def synthetic(i: int) -> dict[str, object]:
+    extra: dict[str, object] = {
+        "ship_by": f"2026-11-{25 + i % 3:02d}T{i % 24:02d}:{i % 60:02d}:00Z",
+        "recipient": {"name": f"客户{i}", "phone": f"13{i % 10}{(i * 7919) % 10**8:08d}", "province": "浙江省", "city": "杭州市",
+                      "district": "西湖区", "address": f"文三路 {i} 号", "postcode": ""},
+        "bench": ("B1", "B2", "B3", "VIP1")[i % 4],
+    }
+    if i % 20 == 0:
+        extra["holds"] = [dict(HOLD, hold_id=f"h{i}")]
+    if i % 50 == 0:
+        extra.update(lane="vip", flags=["vip"])
+    return snapshot(f"BL20261125-{i:06d}", **extra)
+
+
+def wait(signal: object, timeout_ms: int = 600_000) -> None:
+    loop = QEventLoop()
+    signal.connect(loop.quit)  # type: ignore[attr-defined]
+    QTimer.singleShot(timeout_ms, loop.quit)
+    loop.exec()
+
+
+def spin_until(cond: object, timeout_s: float = 600) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not cond() and time.monotonic() < deadline:  # type: ignore[operator]
+        QApplication.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 50)
+
+
+def part1(home: Path, n: int) -> dict[str, float]:
+    store = open_store(home / "big.sqlite3")
+    t = time.perf_counter()
+    for start in range(0, n, 5000):
+        with store.write() as conn:
+            store.apply_snapshots(conn, [synthetic(i) for i in range(start, min(n, start + 5000))])
+    print(f"insert {n} snapshots: {time.perf_counter() - t:.1f} s")
+    settings = load_settings(home / "settings.json")
+    settings.station, settings.bench = "DESK-1", ""
+    services = AppServices(settings, store, None)
+    services.set_operator(Operator("D001", "张丽", "desk"))
+    t = time.perf_counter()
+    rows = load_rows(store)
+    print(f"load_rows (SQL + JSON + flags, worker thread): {(time.perf_counter() - t) * 1000:.0f} ms, {len(rows)} rows")
+    t = time.perf_counter()
+    w = MainWindow(services)  # starts the load on the database worker
+    wait(w.loaded)
+    out = {"load": (time.perf_counter() - t) * 1000}
+    model = w.models["all"]
+    assert model.total == n, model.total
+    w.select_queue("all")
+    worst = 0.0
+    for text in ("000042", "客户777", "8000", "sf0123", "no-such-order"):
+        t = time.perf_counter()
+        w.search.setText(text)
+        worst = max(worst, (time.perf_counter() - t) * 1000)
+        print(f"  filter {text!r}: {model.rowCount()} rows")
+    w.search.setText("")
+    out["filter"] = worst
+    t = time.perf_counter()
+    model.sort(Column.RECIPIENT)
+    out["sort"] = (time.perf_counter() - t) * 1000
+    model.sort(Column.FLAGS)
+    target = f"BL20261125-{n // 2 + 7:06d}"
+    worst = 0.0
+    for oid in (target, f"BL20261125-{n - 3:06d}", "BL20261125-000011"):
+        timer = QElapsedTimer()
+        timer.start()
+        w.handle_scan(oid)
+        if w.pack_view is not None:
+            spin_until(lambda o=oid: w.pack_view.order is not None and w.pack_view.order.order_id == o)
+        worst = max(worst, timer.nsecsElapsed() / 1e6)
+        w.show_queue_page()
+    out["scan_to_open"] = worst
+    timer = QElapsedTimer()
+    timer.start()
+    w.select_order(target)
+    spin_until(lambda: w.detail.data is not None and w.detail.data.order is not None
+               and w.detail.data.order.order_id == target)
+    out["select_to_detail"] = timer.nsecsElapsed() / 1e6
+    services.shutdown()
+    return out
+
+
+def part2(home: Path, changes: int) -> float:
+    hub = hub_with_orders(home / "hub", changes)
+    try:
+        store = open_store(home / "sync.sqlite3")
+        settings = load_settings(home / "settings2.json")
+        settings.station, settings.bench = "DESK-2", ""
+        engine = SyncEngine(store, SyncConfig(hub.url, "DESK-2", None, settings.device_id))
+        info = engine.login("D001", "2222")
+        services = AppServices(settings, store, engine)
+        services.set_operator(Operator(info.operator, info.operator_name, info.role))
+        w = MainWindow(services)
+        wait(w.loaded)
+        gaps = {"max": 0.0}
+        clock = QElapsedTimer()
+        clock.start()
+        last = {"t": 0.0}
+
+        def tick() -> None:
+            now = clock.nsecsElapsed() / 1e6
+            gaps["max"] = max(gaps["max"], now - last["t"])
+            last["t"] = now
+
+        ticker = QTimer()
+        ticker.setInterval(5)
+        ticker.timeout.connect(tick)
+        ticker.start()
+        t = time.perf_counter()
+        engine.start()
+        spin_until(lambda: w.models["all"].total >= changes, 600)
+        print(f"sync of {changes} orders into the window: {time.perf_counter() - t:.1f} s, "
+              f"queue total {w.models['all'].total}")
+        ticker.stop()
+        services.shutdown()
+        return gaps["max"]
+    finally:
+        hub.stop()
+
+
+def main() -> int:
+    p = argparse.ArgumentParser()
+    p.add_argument("--orders", type=int, default=100_000)
+    p.add_argument("--changes", type=int, default=10_000)
+    args = p.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        home = Path(tmp)
+        os.environ["PACKDESK_HOME"] = str(home)
+        app = QApplication.instance() or QApplication([])
+        set_language("zh_CN")
+        r = part1(home, args.orders)
+        stall = part2(home, args.changes)
+        del app
+    print(f"queue load ({args.orders} orders, worker + model): {r['load']:.0f} ms")
+    print(f"filter by text (worst of 5): {r['filter']:.1f} ms (target < 50 ms)")
+    print(f"sort by a column: {r['sort']:.0f} ms")
+    print(f"scan-to-open in pack view (worst of 3): {r['scan_to_open']:.1f} ms (target < 100 ms)")
+    print(f"select-to-detail pane: {r['select_to_detail']:.1f} ms")
+    print(f"gui_stall_during_sync_{args.changes}: {stall:.0f} ms (target < 100 ms)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

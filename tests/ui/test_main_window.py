@@ -1,0 +1,108 @@
+"""Main window against a real hub: role limits, live changes from another bench, status bar offline/online."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import Qt
+
+from tests.helpers.hubapi import Session
+from tests.hubproc import HubProcess
+from tests.ui.conftest import StationFactory, load_demo
+from ui.main_window import MainWindow
+
+
+def window(qtbot: Any, services: Any) -> MainWindow:
+    w = MainWindow(services)
+    qtbot.addWidget(w)
+    with qtbot.waitSignal(w.loaded, timeout=10_000):
+        pass
+    return w
+
+
+def test_packer_sees_own_bench_desk_sees_all(qtbot: Any, demo_hub: HubProcess, station: StationFactory,
+                                             qt_warnings: list[str]) -> None:
+    packer = station(demo_hub.url, operator="P001", pin="1111", bench="B1")
+    w = window(qtbot, packer.services)
+    assert w.models["bench"].total > 0
+    assert {r.bench for m in w.models.values() for r in m._all} == {"B1"}
+    all_item = w.queue_list.item(5)
+    assert not all_item.flags() & Qt.ItemFlag.ItemIsEnabled and "own bench" in all_item.toolTip()
+    assert not w.settings_action.isEnabled() and "desk staff" in w.settings_action.toolTip()
+    w.select_queue("all")
+    assert w.current_queue != "all"
+
+    desk = station(demo_hub.url, operator="D001", pin="2222", bench="")
+    d = window(qtbot, desk.services)
+    assert d.current_queue == "all" and d.models["all"].total == 300
+    assert len({r.bench for r in d.models["all"]._all}) > 3
+    assert d.settings_action.isEnabled()
+    held = next(r for r in d.models["exceptions"]._all if r.held)
+    d.select_queue("exceptions")
+    assert d.select_order(held.order_id)
+    assert not d.print_action.isEnabled() and "held" in d.print_action.toolTip()
+    d.select_queue("to_print")
+    d.table.selectRow(0)
+    assert d.print_action.isEnabled()
+
+
+def test_search_box_filters_the_current_queue(qtbot: Any, demo_hub: HubProcess, station: StationFactory) -> None:
+    desk = station(demo_hub.url, operator="D001", pin="2222", bench="")
+    d = window(qtbot, desk.services)
+    target = d.models["all"]._all[17]
+    qtbot.keyClicks(d.search, target.order_id[-6:])
+    assert target.order_id in d.model.order_ids() and d.model.rowCount() < 10
+    with qtbot.waitSignal(d.detail.shown, timeout=5000):
+        d.select_order(target.order_id)
+    assert target.order_id in d.detail.text()
+
+
+def test_change_from_another_bench_appears_live(qtbot: Any, demo_hub: HubProcess, station: StationFactory,
+                                                qt_warnings: list[str]) -> None:
+    desk = station(demo_hub.url, operator="D001", pin="2222", bench="")
+    d = window(qtbot, desk.services)
+    desk.engine.start()
+    order = next(r for r in d.models["to_print"]._all if r.bench == "B2" and not r.held)
+    before = d.models["to_print"].total
+    other = Session(demo_hub.url, operator="P002", pin="1111", station="B2-live", bench="B2").login()
+    snap = other.get(f"/api/v1/orders/{order.order_id}").json()
+    other.send(other.action(order.order_id, "label_printed", {"job_id": "t1", "printer": "pdf"},
+                            base_version=snap["version"]))
+    qtbot.waitUntil(lambda: order.order_id not in d.models["to_print"]._by_id, timeout=10_000)
+    assert d.models["to_print"].total == before - 1
+    assert order.order_id in d.models["all"]._by_id
+    assert d.models["all"]._by_id[order.order_id].state == "label_printed"
+
+
+def test_status_bar_online_offline_online_with_pending(qtbot: Any, tmp_path: Path, station: StationFactory,
+                                                       qt_warnings: list[str]) -> None:
+    hub = HubProcess(tmp_path / "hub")
+    load_demo(hub, 60)
+    hub.start()
+    try:
+        st = station(hub.url, operator="D001", pin="2222", bench="")
+        d = window(qtbot, st.services)
+        st.engine.start()
+        bar = d.sync_status
+        qtbot.waitUntil(lambda: bar.state is not None and bar.state.status == "online", timeout=10_000)
+        assert "Online" in bar.text() and "0 pending" in bar.text()
+        hub.stop()
+        qtbot.waitUntil(lambda: bar.state is not None and bar.state.status == "offline", timeout=15_000)
+        assert "Offline" in bar.text()
+        order = next(r for r in d.models["to_print"]._all if not r.held)
+        st.services.perform(order.order_id, "hold_raised",
+                            {"type": "item_missing", "reason": "test", "details": {}})
+        qtbot.waitUntil(lambda: bar.state is not None and bar.state.pending == 1, timeout=10_000)
+        assert "1 pending" in bar.text()
+        qtbot.waitUntil(lambda: order.order_id in d.models["exceptions"]._by_id, timeout=5000)
+        bar.click()
+        assert bar.dialog is not None and bar.error_lines() and "reach" in bar.error_lines()[0]
+        bar.dialog.close()
+        hub.start()
+        st.engine.wake()
+        qtbot.waitUntil(lambda: bar.state is not None and bar.state.status == "online" and bar.state.pending == 0,
+                        timeout=20_000)
+        assert "0 pending" in bar.text()
+    finally:
+        hub.stop()

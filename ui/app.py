@@ -1,0 +1,225 @@
+"""Start the desktop app: logging, crash handler, settings, language, store, hub, login, window.
+
+Order matters: the language is set before the first widget exists (switching takes effect on
+restart); the local store is opened before anything else touches it, and a damaged or locked file
+stops the start with a plain message (exit code 2) and is left exactly as it is. With no hub
+configured, the embedded hub (:mod:`ui.embedded_hub`) starts as a child process — on a worker
+thread, with a progress dialog — and is stopped at exit.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import threading
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from PySide6.QtCore import QEventLoop, Qt, QTimer
+from PySide6.QtGui import QFont, QFontDatabase
+from PySide6.QtWidgets import QApplication, QDialog, QMessageBox, QProgressDialog
+
+from core import paths
+from core.errors import UserError
+from core.i18n import _, set_language
+from core.logsetup import setup_logging
+from core.settings import Settings, load_settings
+from core.store import LocalStore, StoreError, open_store
+from core.sync import SyncConfig, SyncEngine
+
+log = logging.getLogger("packdesk.ui.app")
+T = TypeVar("T")
+
+CJK_FONTS = ("WenQuanYi Micro Hei", "Microsoft YaHei", "SimHei", "Noto Sans CJK SC", "PingFang SC")
+BASE_PT = 12
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="packdesk", description="PackDesk bench and desk app")
+    p.add_argument("--demo", action="store_true", help="load demo orders into the built-in hub")
+    p.add_argument("--hub", metavar="URL", help="use this hub for this run (overrides the settings)")
+    return p
+
+
+def pick_font(app: QApplication) -> str:
+    """Use a CJK-capable font (Chinese must not render as boxes); returns the family used."""
+    families = set(QFontDatabase.families())
+    family = next((f for f in CJK_FONTS if f in families), "")
+    font = QFont(family) if family else app.font()
+    font.setPointSize(BASE_PT)
+    app.setFont(font)
+    log.info("UI font: %s", family or f"system default ({app.font().family()})")
+    return family
+
+
+def run_blocking(fn: Callable[[], T], label: str, parent: Any = None) -> T:
+    """Run a blocking call on a thread while a progress dialog keeps the GUI alive."""
+    result: dict[str, Any] = {}
+    loop = QEventLoop()
+    done = threading.Event()
+
+    def work() -> None:
+        try:
+            result["value"] = fn()
+        except BaseException as exc:  # handed back to the GUI thread below
+            result["error"] = exc
+        finally:
+            done.set()
+
+    dialog = QProgressDialog(label, "", 0, 0, parent)
+    dialog.setObjectName("startProgress")
+    dialog.setCancelButton(None)
+    dialog.setWindowModality(Qt.WindowModality.ApplicationModal)
+    dialog.setMinimumDuration(0)
+    dialog.show()
+    timer = QTimer()
+    timer.setInterval(50)
+    timer.timeout.connect(lambda: loop.quit() if done.is_set() else None)
+    thread = threading.Thread(target=work, name="packdesk-start", daemon=True)
+    thread.start()
+    timer.start()
+    loop.exec()
+    timer.stop()
+    dialog.close()
+    dialog.deleteLater()
+    if "error" in result:
+        raise result["error"]
+    return result["value"]
+
+
+class App:
+    """One run of the desktop app; the steps are methods so tests can drive them one by one."""
+
+    def __init__(self, argv: list[str]) -> None:
+        self.args = build_parser().parse_args(argv)
+        self.settings: Settings | None = None
+        self.store: LocalStore | None = None
+        self.hub: Any = None  # ui.embedded_hub.EmbeddedHub
+        self.services: Any = None  # ui.services.AppServices
+        self.window: Any = None
+        self.hub_url = ""
+
+    def prepare(self) -> QApplication:
+        self.log_file = setup_logging("app")
+        from ui import crash
+
+        signal = crash.install(paths.log_dir())
+        app = QApplication.instance() or QApplication(sys.argv[:1])
+        assert isinstance(app, QApplication)
+        app.setApplicationName("PackDesk")
+        app.setOrganizationName("PackDesk")
+        self.settings = load_settings()
+        if self.args.hub:
+            self.settings.hub_url = self.args.hub.rstrip("/")  # this run only; Settings saves it for good
+        set_language(self.settings.language)
+        pick_font(app)
+        signal.crashed.connect(self._crashed)
+        return app
+
+    def _crashed(self, _text: str) -> None:
+        from ui.errors import show_bug
+
+        show_bug(self.window, str(self.log_file))
+
+    def open_store(self) -> bool:
+        try:
+            self.store = open_store()
+        except StoreError as exc:
+            log.error("cannot open the local store: %s", exc.message)
+            QMessageBox.critical(None, _("PackDesk cannot start"), exc.message)
+            return False
+        return True
+
+    def first_run(self) -> bool:
+        assert self.settings is not None
+        if self.settings.station:
+            return True
+        from ui.first_run import FirstRunDialog
+
+        dialog = FirstRunDialog(self.settings)
+        ok = dialog.exec() == QDialog.DialogCode.Accepted
+        dialog.deleteLater()
+        if ok:
+            set_language(self.settings.language)  # widgets made from now on use the chosen language
+        return ok
+
+    def start_hub(self) -> bool:
+        assert self.settings is not None
+        if self.settings.hub_url:
+            self.hub_url = self.settings.hub_url
+            return True
+        from ui.embedded_hub import EmbeddedHub
+
+        hub = EmbeddedHub(paths.data_dir())
+        self.hub = hub
+        try:
+            if self.args.demo:
+                run_blocking(hub.load_demo, _("Loading demo orders…"))
+            self.hub_url = run_blocking(hub.start, _("Starting the built-in hub…"))
+        except UserError as exc:
+            QMessageBox.critical(None, _("PackDesk cannot start"), exc.message)
+            return False
+        return True
+
+    def make_services(self) -> None:
+        from ui.services import AppServices
+
+        assert self.settings is not None and self.store is not None
+        s = self.settings
+        engine = SyncEngine(self.store, SyncConfig(self.hub_url, s.station, s.bench or None, s.device_id))
+        self.services = AppServices(s, self.store, engine)
+
+    def login(self) -> bool:
+        from ui.login_dialog import LoginDialog
+
+        dialog = LoginDialog(self.services)
+        ok = dialog.exec() == QDialog.DialogCode.Accepted
+        if ok and dialog.result_value is not None and dialog.result_value.offline:
+            self.offline_login = True
+        dialog.deleteLater()
+        return ok
+
+    def show_main(self) -> None:
+        from ui.main_window import MainWindow
+
+        self.window = MainWindow(self.services)
+        if getattr(self, "offline_login", False):
+            self.window.message_label.setText(_("Offline login: the hub will check the PIN when it can be reached."))
+        self.services.engine.start()
+        self.window.show()
+
+    def shutdown(self) -> None:
+        """Stop sync, finish queued local writes, close the store, stop the embedded hub."""
+        try:
+            if self.window is not None:
+                self.window.close()
+            if self.services is not None:
+                # Do not wait for a long-poll in flight: its answer would be dropped anyway.
+                self.services.engine.stop(timeout_s=0.5)
+                self.services.shutdown()
+            elif self.store is not None:
+                self.store.close()
+        finally:
+            if self.hub is not None:
+                self.hub.stop()
+
+    def run(self) -> int:
+        app = self.prepare()
+        if not self.open_store():
+            return 2
+        try:
+            if not self.first_run() or not self.start_hub():
+                return 0 if self.hub is None else 1
+            self.make_services()
+            if not self.login():
+                return 0
+            self.show_main()
+            return int(app.exec())
+        finally:
+            self.shutdown()
+
+
+def run(argv: list[str]) -> int:
+    """The desktop app's entry point (``python main.py [--demo] [--hub URL]``)."""
+    return App(argv).run()

@@ -1,0 +1,562 @@
+"""The main window: queues with counts, search, order detail, scan field, pack page, sync status.
+
+Keyboard first: the scan field at the top keeps the keyboard whenever the user is not typing in
+another field; arrow keys and Page Up/Down in it move the queue's selection, Enter on an empty scan
+field opens the selected order (in pack mode, or its exception dialog in the Exceptions queue).
+A scan opens the scanned order in the pack page (a :class:`QStackedWidget`: queues ↔ pack).
+
+Data flow (STYLE.md §2–4): every queue is a :class:`ui.queue_model.QueueModel` over rows read
+in one SQL query on the database worker; ``services.orders_changed`` re-reads only the changed
+orders (coalesced while a read is in flight) and merges them into every queue.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from collections.abc import Callable
+from functools import partial
+from typing import Any
+
+from PySide6.QtCore import QEvent, QItemSelection, QObject, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QKeyEvent, QKeySequence
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QApplication,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QMainWindow,
+    QMessageBox,
+    QSplitter,
+    QStackedWidget,
+    QTableView,
+    QToolBar,
+    QVBoxLayout,
+    QWidget,
+)
+
+from core.i18n import N_, _
+from core.roles import Role
+from core.states import State
+from ui.flag_delegate import FlagDelegate
+from ui.order_detail import OrderDetail
+from ui.queue_model import (
+    Column,
+    QueueModel,
+    QueueRow,
+    all_orders,
+    done_queue,
+    exceptions_queue,
+    load_rows,
+    load_rows_by_id,
+    my_bench,
+    to_print_queue,
+    vip_queue,
+)
+from ui.scan import ScanField
+from ui.services import AppServices
+from ui.status_bar import SyncStatusButton
+
+log = logging.getLogger("packdesk.ui.main")
+
+TABLE_PT = 13
+FIGURE_PT = 17
+
+#: (key, label) of the queues, in Ctrl+1… order.
+QUEUES: list[tuple[str, str]] = [
+    ("bench", N_("My bench")),
+    ("vip", N_("VIP")),
+    ("exceptions", N_("Exceptions")),
+    ("to_print", N_("To print")),
+    ("done", N_("Packed / done today")),
+    ("all", N_("All benches")),
+]
+
+ROLE_NAMES = {"packer": N_("Packer"), "desk": N_("Desk"), "supervisor": N_("Supervisor"), "admin": N_("Admin")}
+
+PRINTABLE = frozenset({State.ALLOCATED.value, State.LABEL_PRINTED.value})
+
+
+def _optional(module: str, name: str) -> Any:
+    """A callable from a sibling module that may not be installed yet (built in parallel)."""
+    try:
+        return getattr(importlib.import_module(module), name)
+    except (ImportError, AttributeError):
+        return None
+
+
+class MainWindow(QMainWindow):
+    """The bench / desk window.
+
+    Args:
+        services: the app's service layer (store, engine, tasks, operator).
+        print_service: the shared print service (made here when the module exists).
+
+    Signals:
+        loaded(): a full load of the queues finished.
+        changes_applied(list): changed order IDs were merged into the queues.
+        current_order_changed(str): the selected order ("" when none).
+    """
+
+    loaded = Signal()
+    changes_applied = Signal(list)
+    current_order_changed = Signal(str)
+
+    def __init__(self, services: AppServices, print_service: Any = None, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("mainWindow")
+        self.services = services
+        self.settings = services.settings
+        if print_service is None:
+            cls = _optional("ui.print_service", "PrintService")
+            print_service = cls(services, self) if cls is not None else None
+        self.print_service = print_service
+        services.print_service = print_service  # the exception dialog reprints through it
+        self.models: dict[str, QueueModel] = {}
+        self.current_queue = "bench"
+        self._dirty: set[str] = set()
+        self._reading = False
+        self._loading = False
+        self._current_order = ""
+        self._build()
+        self._build_actions()
+        services.orders_changed.connect(self._orders_changed)
+        services.operator_changed.connect(lambda _op: self.apply_role())
+        services.tasks.failed.connect(self._task_failed)
+        QApplication.instance().focusChanged.connect(self._focus_changed)  # type: ignore[union-attr]
+        self.apply_role()
+        self.select_queue(self._first_queue())
+        self.reload()
+        self._tick = QTimer(self)
+        self._tick.setInterval(5 * 60 * 1000)  # overdue / at-risk move with the clock
+        self._tick.timeout.connect(self.reload)
+        self._tick.start()
+
+    # -- layout ---------------------------------------------------------------------------------
+    def _build(self) -> None:
+        self.setWindowTitle(_("PackDesk · {station}").format(station=self.settings.station or "—"))
+        central = QWidget(self)
+        root = QVBoxLayout(central)
+        root.setContentsMargins(6, 6, 6, 0)
+        top = QHBoxLayout()
+        self.scan = ScanField(central)
+        self.scan.setPlaceholderText(_("Scan an order, waybill or pick list…"))
+        self.scan.setStyleSheet("font-size: 18pt; padding: 4px; border: 3px solid #0d47a1;")
+        self.scan.scanned.connect(self.handle_scan)
+        self.scan.typed.connect(self.handle_scan)
+        self.scan.installEventFilter(self)
+        top.addWidget(self.scan, 3)
+        self.search = QLineEdit(central)
+        self.search.setObjectName("search")
+        self.search.setPlaceholderText(_("Search: order ID, channel order no, phone, name, waybill (Ctrl+F)"))
+        self.search.setClearButtonEnabled(True)
+        self.search.setStyleSheet("font-size: 14pt; padding: 4px;")
+        self.search.textChanged.connect(self._search_changed)
+        self.search.installEventFilter(self)
+        top.addWidget(self.search, 2)
+        self.operator_label = QLabel(central)
+        self.operator_label.setStyleSheet(f"font-size: {FIGURE_PT - 3}pt; font-weight: bold; padding: 0 8px;")
+        top.addWidget(self.operator_label)
+        root.addLayout(top)
+
+        self.stack = QStackedWidget(central)
+        root.addWidget(self.stack, 1)
+        self.queue_page = QSplitter(Qt.Orientation.Horizontal, self.stack)
+        self.queue_list = QListWidget(self.queue_page)
+        self.queue_list.setObjectName("queueList")
+        self.queue_list.setStyleSheet(f"QListWidget {{ font-size: {FIGURE_PT}pt; }} "
+                                      "QListWidget::item { padding: 10px 6px; }")
+        self.queue_list.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        for key, label in QUEUES:
+            item = QListWidgetItem(_(label))
+            item.setData(Qt.ItemDataRole.UserRole, key)
+            self.queue_list.addItem(item)
+            model = QueueModel(all_orders, key, parent=self)
+            model.count_changed.connect(lambda n, k=key: self._count_changed(k, n))
+            model.modelReset.connect(lambda k=key: self._model_reset(k))
+            self.models[key] = model
+        self.queue_list.currentRowChanged.connect(lambda row: self.select_queue(QUEUES[row][0]) if row >= 0 else None)
+        self.table = QTableView(self.queue_page)
+        self.table.setObjectName("queueTable")
+        font = self.table.font()
+        font.setPointSize(TABLE_PT)
+        self.table.setFont(font)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setAlternatingRowColors(True)
+        self.table.setSortingEnabled(False)  # the model sorts itself; header clicks call model.sort
+        self.table.setWordWrap(False)
+        vh = self.table.verticalHeader()
+        vh.setVisible(False)
+        vh.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+        vh.setDefaultSectionSize(int(TABLE_PT * 2.6))
+        hh = self.table.horizontalHeader()
+        hh.setSectionsClickable(True)
+        hh.setSortIndicatorShown(True)
+        hh.sortIndicatorChanged.connect(lambda col, order: self.table.model().sort(col, order))
+        hh.setStretchLastSection(False)
+        self.table.setItemDelegateForColumn(Column.FLAGS, FlagDelegate(self.table))
+        self.table.doubleClicked.connect(lambda _i: self.open_selected())
+        self.table.installEventFilter(self)
+        self.detail = OrderDetail(self.services, self.queue_page)
+        self.queue_page.addWidget(self.queue_list)
+        self.queue_page.addWidget(self.table)
+        self.queue_page.addWidget(self.detail)
+        self.queue_page.setStretchFactor(0, 0)
+        self.queue_page.setStretchFactor(1, 3)
+        self.queue_page.setStretchFactor(2, 2)
+        self.queue_page.setSizes([210, 740, 330])
+        self.stack.addWidget(self.queue_page)
+        pack_cls = _optional("ui.pack_view", "PackView")
+        self.pack_view: Any = None
+        if pack_cls is not None:
+            self.pack_view = pack_cls(self.services, self.print_service, self.stack)
+            self.stack.addWidget(self.pack_view)
+            self.pack_view.activated.connect(self.show_pack_page)
+            self.pack_view.closed.connect(self.show_queue_page)
+            self.pack_view.exception_requested.connect(self.open_exception)
+        self.setCentralWidget(central)
+        self.sync_status = SyncStatusButton(self.services, self)
+        self.statusBar().addPermanentWidget(self.sync_status)
+        self.message_label = QLabel(self)
+        self.statusBar().addWidget(self.message_label, 1)
+        self.resize(1280, 800)
+
+    def _build_actions(self) -> None:
+        bar = QToolBar(_("Actions"), self)
+        bar.setObjectName("actions")
+        bar.setMovable(False)
+        bar.setStyleSheet("QToolButton { font-size: 13pt; padding: 4px 10px; }")
+        self.addToolBar(bar)
+
+        def action(text: str, keys: str | QKeySequence.StandardKey | list[str], slot: Callable[[], Any],
+                   name: str, on_bar: bool = True) -> QAction:
+            act = QAction(text, self)
+            act.setObjectName(name)
+            if isinstance(keys, list):
+                act.setShortcuts([QKeySequence(k) for k in keys])
+            else:
+                act.setShortcut(QKeySequence(keys))
+            act.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+            act.triggered.connect(lambda _checked=False: slot())
+            self.addAction(act)
+            if on_bar:
+                bar.addAction(act)
+            return act
+
+        self.open_action = action(_("Open / pack (Enter)"), [], self.open_selected, "openAction")
+        self.print_action = action(_("Print label (Ctrl+P)"), "Ctrl+P", self.print_selected, "printAction")
+        self.refresh_action = action(_("Refresh (F5)"), "F5", self.refresh, "refreshAction")
+        self.search_action = action(_("Search (Ctrl+F)"), "Ctrl+F", self.focus_search, "searchAction", False)
+        self.settings_action = action(_("Settings"), "Ctrl+,", self.open_settings, "settingsAction")
+        self.help_action = action(_("Keys (F1)"), "F1", self.show_help, "helpAction")
+        self.queue_actions: list[QAction] = []
+        for n, (key, _label) in enumerate(QUEUES, start=1):
+            self.queue_actions.append(
+                action(f"Ctrl+{n}", f"Ctrl+{n}", partial(self.select_queue, key), f"queue{n}", False))
+        if self.print_service is None:
+            self.print_action.setEnabled(False)
+            self.print_action.setToolTip(_("Printing is not available in this build."))
+        self._update_actions()
+
+    # -- role -----------------------------------------------------------------------------------
+    @property
+    def role(self) -> Role:
+        try:
+            return Role(self.services.role)
+        except ValueError:
+            return Role.PACKER
+
+    def apply_role(self) -> None:
+        """Packers see their own bench only; desk and above see every bench. Rebuilds the scopes."""
+        op = self.services.operator
+        bench = self.settings.bench
+        packer = not self.role.at_least(Role.DESK)
+        scope = bench if (packer and bench) else None
+        filters = {"bench": my_bench(bench), "vip": vip_queue, "exceptions": exceptions_queue,
+                   "to_print": to_print_queue, "done": done_queue, "all": all_orders}
+        for key, model in self.models.items():
+            model.set_scope(filters[key], scope)
+        all_item = self.queue_list.item(len(QUEUES) - 1)
+        all_item.setFlags(all_item.flags() | Qt.ItemFlag.ItemIsEnabled if not packer
+                          else all_item.flags() & ~Qt.ItemFlag.ItemIsEnabled)
+        all_item.setToolTip("" if not packer else _("Packers see the orders of their own bench only."))
+        bench_item = self.queue_list.item(0)
+        bench_item.setToolTip(_("This PC has no bench (desk PC).") if not bench else "")
+        self.queue_actions[-1].setEnabled(not packer)
+        self.settings_action.setEnabled(self.role.at_least(Role.DESK))
+        self.settings_action.setToolTip(
+            _("Station settings") if self.role.at_least(Role.DESK)
+            else _("Only desk staff, supervisors and admins can change the station settings."))
+        who = f"{op.name} ({_(ROLE_NAMES.get(op.role, op.role))})" if op is not None else _("not logged in")
+        where = self.settings.bench or _("desk")
+        self.operator_label.setText(f"{who} · {where}")
+        if packer and self.current_queue == "all":
+            self.select_queue(self._first_queue())
+        if not self._loading and any(m.total for m in self.models.values()):
+            self.reload()
+
+    def _first_queue(self) -> str:
+        return "bench" if self.settings.bench else ("all" if self.role.at_least(Role.DESK) else "to_print")
+
+    # -- queues ---------------------------------------------------------------------------------
+    def select_queue(self, key: str) -> None:
+        row = next(i for i, (k, _l) in enumerate(QUEUES) if k == key)
+        item = self.queue_list.item(row)
+        if not item.flags() & Qt.ItemFlag.ItemIsEnabled:
+            self.message_label.setText(item.toolTip())
+            return
+        changed = key != self.current_queue or self.table.model() is None
+        self.current_queue = key
+        if self.queue_list.currentRow() != row:
+            self.queue_list.setCurrentRow(row)
+        if changed:
+            model = self.models[key]
+            model.set_filter_text(self.search.text())
+            self.table.setModel(model)
+            self.table.selectionModel().selectionChanged.connect(self._selection_changed)
+            hh = self.table.horizontalHeader()
+            hh.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+            for col, width in ((Column.FLAGS, 160), (Column.ORDER_ID, 190), (Column.STATE, 72), (Column.BENCH, 62),
+                               (Column.RECIPIENT, 84), (Column.ITEMS, 48), (Column.SHIP_BY, 110),
+                               (Column.SYNC, 84)):
+                self.table.setColumnWidth(col, width)
+            self.table.setColumnHidden(Column.BENCH, not self.role.at_least(Role.DESK))
+            self._reselect()
+
+    @property
+    def model(self) -> QueueModel:
+        return self.models[self.current_queue]
+
+    def _count_changed(self, key: str, n: int) -> None:
+        row = next(i for i, (k, _l) in enumerate(QUEUES) if k == key)
+        self.queue_list.item(row).setText(f"{_(QUEUES[row][1])}  ({n})")
+
+    def _search_changed(self, text: str) -> None:
+        self.model.set_filter_text(text)
+        self._reselect()
+
+    def _model_reset(self, key: str) -> None:
+        if key == self.current_queue:
+            QTimer.singleShot(0, self._reselect)
+
+    def _reselect(self) -> None:
+        """Keep the selected order selected across resets; else select the first row."""
+        model = self.model
+        row = model.row_of(self._current_order) if self._current_order else -1
+        if row < 0 and model.rowCount() > 0:
+            row = 0
+        if row >= 0:
+            self.table.selectRow(row)
+        else:
+            self._set_current("")
+
+    def _selection_changed(self, _sel: QItemSelection, _desel: QItemSelection) -> None:
+        rows = self.table.selectionModel().selectedRows()
+        row = self.model.row_at(rows[0].row()) if rows else None
+        self._set_current(row.order_id if row is not None else "")
+
+    def _set_current(self, order_id: str) -> None:
+        if order_id == self._current_order and (order_id == "" or self.detail.order_id == order_id):
+            return
+        self._current_order = order_id
+        self.detail.show_order(order_id or None)
+        self._update_actions()
+        self.current_order_changed.emit(order_id)
+
+    def selected_row(self) -> QueueRow | None:
+        rows = self.table.selectionModel().selectedRows() if self.table.selectionModel() else []
+        return self.model.row_at(rows[0].row()) if rows else None
+
+    def select_order(self, order_id: str) -> bool:
+        row = self.model.row_of(order_id)
+        if row < 0:
+            return False
+        self.table.selectRow(row)
+        self.table.scrollTo(self.model.index(row, 0))
+        return True
+
+    # -- loading --------------------------------------------------------------------------------
+    def reload(self) -> None:
+        """Read every order in one query on the database worker, then hand the rows to the queues."""
+        self._loading = True
+        store = self.services.store
+        self.services.tasks.run_db(lambda: load_rows(store), self._loaded)
+
+    def _loaded(self, rows: list[QueueRow]) -> None:
+        self._loading = False
+        for model in self.models.values():
+            model.set_rows(rows)
+        self._update_actions()
+        self.loaded.emit()
+
+    def _orders_changed(self, ids: list[str]) -> None:
+        self._dirty.update(ids)
+        if not self._reading:
+            self._read_dirty()
+
+    def _read_dirty(self) -> None:
+        ids, self._dirty = list(self._dirty), set()
+        if not ids:
+            return
+        self._reading = True
+        store = self.services.store
+        self.services.tasks.run_db(lambda: load_rows_by_id(store, ids), self._apply_changes,
+                                   lambda exc: self._read_failed(exc))
+
+    def _read_failed(self, exc: Any) -> None:
+        self._reading = False
+        log.warning("could not re-read changed orders: %s", exc)
+
+    def _apply_changes(self, changes: dict[str, QueueRow | None]) -> None:
+        self._reading = False
+        for model in self.models.values():
+            model.apply_changes(changes)
+        self._update_actions()
+        self.changes_applied.emit(list(changes))
+        if self._dirty:
+            self._read_dirty()
+
+    # -- actions --------------------------------------------------------------------------------
+    def _update_actions(self) -> None:
+        row = self.selected_row() if self.table.model() is not None else None
+        self.open_action.setEnabled(row is not None)
+        if self.print_service is None:
+            return
+        if row is None:
+            self.print_action.setEnabled(False)
+            self.print_action.setToolTip(_("Select an order first."))
+        elif row.held or row.conflict:
+            self.print_action.setEnabled(False)
+            self.print_action.setToolTip(_("This order is held: resolve its exception before printing."))
+        elif row.state not in PRINTABLE:
+            self.print_action.setEnabled(False)
+            self.print_action.setToolTip(_("A label can be printed only for an allocated order."))
+        else:
+            self.print_action.setEnabled(True)
+            self.print_action.setToolTip(_("Print the shipping label of the selected order (Ctrl+P)."))
+
+    def handle_scan(self, code: str) -> None:
+        """A scan (or a code keyed in) goes to the pack page, which opens the order."""
+        if self.pack_view is None:
+            if not self.select_order(code.strip().upper()):
+                self.search.setText(code)
+            return
+        self.pack_view.handle_scan(code)
+
+    def open_selected(self) -> None:
+        row = self.selected_row()
+        if row is None:
+            return
+        if self.current_queue == "exceptions" and (row.held or row.conflict):
+            self.open_exception(row.order_id, "")
+            return
+        self.open_order(row.order_id)
+
+    def open_order(self, order_id: str) -> None:
+        if self.pack_view is not None:
+            self.pack_view.open_order(order_id)
+            self.show_pack_page()
+        else:
+            self.select_order(order_id)
+
+    def open_exception(self, order_id: str, hold_id: str) -> None:
+        """The guided dialog for a hold (``hold_id`` "" picks the first hold, or the offline conflict)."""
+        opener = _optional("ui.exception_dialog", "open_exception_dialog")
+        if not hold_id:
+            order = self.services.store.get_order(order_id)
+            if order is not None and not order.has_conflict:
+                holds = order.snapshot.get("holds") or []
+                hold_id = str(holds[0].get("hold_id")) if holds else ""
+        if opener is None:
+            QMessageBox.information(self, _("Exception"), _("Order {order} is held. Resolve it at the desk.").format(
+                order=order_id))
+            return
+        opener(self.services, order_id, hold_id or None, self)
+
+    def print_selected(self) -> None:
+        row = self.selected_row()
+        if row is None or self.print_service is None or not self.print_action.isEnabled():
+            return
+        self.print_service.print_label(row.order_id, parent=self)
+
+    def refresh(self) -> None:
+        if self.services.engine is not None:
+            self.services.engine.wake()
+        self.reload()
+
+    def focus_search(self) -> None:
+        self.show_queue_page()
+        self.search.setFocus()
+        self.search.selectAll()
+
+    def open_settings(self) -> None:
+        if not self.role.at_least(Role.DESK):
+            return
+        from ui.settings_dialog import SettingsDialog
+
+        dialog = SettingsDialog(self.settings, self)
+        if dialog.exec() and dialog.needs_restart:
+            QMessageBox.information(self, _("Settings"), _("Saved. Restart PackDesk to apply the changes."))
+        dialog.deleteLater()
+
+    def show_help(self) -> None:
+        keys = [("F1", _("This list of keys")), ("Ctrl+F", _("Search")), ("F5", _("Refresh the queues and sync now")),
+                ("Ctrl+1…6", _("Switch queue")), ("↑ ↓ PgUp PgDn", _("Move in the queue")),
+                ("Enter", _("Open the selected order in pack mode (Exceptions: open the exception)")),
+                ("Ctrl+P", _("Print the selected order's label")), ("Esc", _("Back to the queues"))]
+        text = "<table>" + "".join(f"<tr><td><b>{k}</b>&nbsp;&nbsp;</td><td>{v}</td></tr>" for k, v in keys) + "</table>"
+        box = QMessageBox(QMessageBox.Icon.Information, _("Keyboard shortcuts"), text, QMessageBox.StandardButton.Ok,
+                          self)
+        box.setObjectName("helpBox")
+        box.setTextFormat(Qt.TextFormat.RichText)
+        box.open()
+
+    def _task_failed(self, exc: Any) -> None:
+        from ui.errors import show_error
+
+        show_error(self, exc)
+
+    # -- pages and focus ------------------------------------------------------------------------
+    def show_pack_page(self) -> None:
+        if self.pack_view is not None and self.stack.currentWidget() is not self.pack_view:
+            self.stack.setCurrentWidget(self.pack_view)
+            self.scan.setVisible(False)  # the pack page has its own scan field
+            self.pack_view.scan_field.setFocus()
+
+    def show_queue_page(self) -> None:
+        if self.stack.currentWidget() is not self.queue_page:
+            self.stack.setCurrentWidget(self.queue_page)
+            self.scan.setVisible(True)
+            self.scan.setFocus()
+
+    def _focus_changed(self, _old: QWidget | None, new: QWidget | None) -> None:
+        """Give the keyboard back to the scan field unless the user is typing somewhere else."""
+        if self.stack.currentWidget() is not self.queue_page or not self.isActiveWindow():
+            return
+        if new is None or new in (self.table, self.queue_list) or new is self:
+            QTimer.singleShot(0, self.scan.setFocus)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.KeyPress and isinstance(event, QKeyEvent):
+            key = event.key()
+            if watched is self.scan and key in (Qt.Key.Key_Up, Qt.Key.Key_Down, Qt.Key.Key_PageUp,
+                                                Qt.Key.Key_PageDown):
+                QApplication.sendEvent(self.table, QKeyEvent(event.type(), key, event.modifiers()))
+                return True
+            if key in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and (
+                    watched is self.table or (watched is self.scan and not self.scan.text().strip())):
+                self.open_selected()
+                return True
+            if watched is self.search and key == Qt.Key.Key_Escape:
+                self.search.clear()
+                self.scan.setFocus()
+                return True
+            if watched is self.search and key in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+                self.scan.setFocus()
+                return True
+        return super().eventFilter(watched, event)

@@ -1,0 +1,270 @@
+"""The order detail pane beside the queue: lines, recipient, holds, history, print journal.
+
+Why the reads are split: the order, its local audit and its print journal come from the local
+store on the database worker (one round trip, a few ms); the hub's audit is a network call on the
+network pool and arrives later — or never, when the hub is unreachable, in which case the pane
+says "offline" instead of waiting. A late answer for an order no longer shown is dropped.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QLabel, QScrollArea, QVBoxLayout, QWidget
+
+from core.errors import UserError
+from core.holds import hold_label
+from core.i18n import _, language
+from core.store import LocalOrder
+from core.sync import HubClient
+from core.timeutil import parse_iso, to_local, utcnow
+from ui.queue_model import display_icon, state_text
+from ui.services import AppServices
+
+log = logging.getLogger("packdesk.ui.detail")
+
+
+@dataclass
+class DetailData:
+    """Everything the pane shows from the local store (read on the database worker)."""
+
+    order: LocalOrder | None
+    local_audit: list[dict[str, Any]] = field(default_factory=list)
+    jobs: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _when(text: str | None) -> str:
+    dt = parse_iso(text)
+    return to_local(dt).strftime("%m-%d %H:%M") if dt is not None else ""
+
+
+def _age(text: str | None) -> str:
+    dt = parse_iso(text)
+    if dt is None:
+        return ""
+    minutes = int((utcnow() - dt).total_seconds() // 60)
+    if minutes < 60:
+        return _("{n} min").format(n=max(minutes, 0))
+    if minutes < 48 * 60:
+        return _("{n} h").format(n=minutes // 60)
+    return _("{n} days").format(n=minutes // 1440)
+
+
+def _e(value: Any) -> str:
+    return html.escape(str(value if value is not None else ""))
+
+
+class OrderDetail(QWidget):
+    """The detail pane. :meth:`show_order` loads an order; it repaints when the order changes.
+
+    Signals:
+        shown(str): the order ID now on screen (after the local read finished).
+    """
+
+    shown = Signal(str)
+
+    def __init__(self, services: AppServices, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("orderDetail")
+        self.services = services
+        self.order_id: str | None = None
+        self.data: DetailData | None = None
+        self.hub_audit: list[dict[str, Any]] | None = None
+        self.hub_audit_note = ""
+        scroll = QScrollArea(self)
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        self.body = QLabel()
+        self.body.setObjectName("detailBody")
+        self.body.setTextFormat(Qt.TextFormat.RichText)
+        self.body.setWordWrap(True)
+        self.body.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+        self.body.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.body.setMargin(8)
+        scroll.setWidget(self.body)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(scroll)
+        services.orders_changed.connect(self._orders_changed)
+        self.clear()
+
+    def clear(self) -> None:
+        self.order_id = None
+        self.data = None
+        hint = _("Select an order to see its details.")
+        self.body.setText(f"<p style='color:#666'>{_e(hint)}</p>")
+
+    # -- loading --------------------------------------------------------------------------------
+    def show_order(self, order_id: str | None, *, with_hub_audit: bool = True) -> None:
+        """Show an order (None clears the pane). Reads run off the GUI thread."""
+        if not order_id:
+            self.clear()
+            return
+        changed = order_id != self.order_id
+        self.order_id = order_id
+        if changed:
+            self.hub_audit = None
+            self.hub_audit_note = _("loading…")
+        store, journal = self.services.store, self.services.journal
+
+        def read() -> DetailData:
+            order = store.get_order(order_id)
+            if order is None:
+                return DetailData(None)
+            return DetailData(order, store.local_audit(order_id), journal.jobs(order_id, limit=50))
+
+        self.services.tasks.run_db(read, lambda d: self._loaded(order_id, d))
+        if changed and with_hub_audit:
+            self._fetch_hub_audit(order_id)
+
+    def _loaded(self, order_id: str, data: DetailData) -> None:
+        if order_id != self.order_id:
+            return  # the user moved on
+        self.data = data
+        self._render()
+        self.shown.emit(order_id)
+
+    def _fetch_hub_audit(self, order_id: str) -> None:
+        engine = self.services.engine
+        info = engine.login_info if engine is not None else None
+        state = self.services.sync_state()
+        if engine is None or info is None or (state is not None and state.status == "offline"):
+            self.hub_audit_note = _("offline: the hub's history is shown when the hub can be reached")
+            return
+        url, token = engine.config.hub_url, info.token
+
+        def fetch() -> list[dict[str, Any]]:
+            client = HubClient(url, connect_timeout_s=2.0, read_timeout_s=5.0)
+            client.token = token
+            try:
+                return client.order_audit(order_id)
+            finally:
+                client.close()
+
+        def failed(exc: UserError) -> None:
+            if order_id == self.order_id:
+                self.hub_audit_note = _("offline: the hub's history is shown when the hub can be reached")
+                log.info("hub audit for %s not available: %s", order_id, exc.message)
+                self._render()
+
+        self.services.tasks.run_net(fetch, lambda entries: self._hub_audit(order_id, entries), failed)
+
+    def _hub_audit(self, order_id: str, entries: list[dict[str, Any]]) -> None:
+        if order_id != self.order_id:
+            return
+        self.hub_audit = entries
+        self.hub_audit_note = ""
+        self._render()
+
+    def _orders_changed(self, ids: list[str]) -> None:
+        if self.order_id is not None and self.order_id in ids:
+            self.show_order(self.order_id, with_hub_audit=False)
+
+    # -- rendering ------------------------------------------------------------------------------
+    def text(self) -> str:
+        """The pane's plain text (tests and accessibility)."""
+        doc = self.body.text()
+        from PySide6.QtGui import QTextDocument
+
+        d = QTextDocument()
+        d.setHtml(doc)
+        return d.toPlainText()
+
+    def _render(self) -> None:
+        data = self.data
+        if data is None or data.order is None:
+            missing = _("Order {order} is not on this station.").format(order=self.order_id)
+            self.body.setText(f"<p>{_e(missing)}</p>")
+            return
+        o = data.order
+        s = o.snapshot
+        zh = language().startswith("zh")
+        # Words first: gettext extraction does not look inside f-strings.
+        t = {"bench": _("Bench"), "ship_by": _("Ship by"), "carrier": _("Carrier"),
+             "cancel": _("The buyer asked to cancel after the label was printed: pull the parcel."),
+             "items": _("Items"), "recipient": _("Recipient"), "holds": _("Holds"), "history": _("History"),
+             "this_station": _("this station"), "journal": _("Print journal"), "nothing": _("Nothing printed yet."),
+             "reprint": _("reprint")}
+        parts: list[str] = []
+        parts.append(f"<h2 style='margin:0'>{_e(o.order_id)}</h2>")
+        sync = ""
+        if o.has_conflict:
+            sync = " · <b style='color:#c62828'>⚡ " + _e(_("Conflict")) + "</b>"
+        elif o.pending:
+            sync = " · ⟳ " + _e(_("{n} pending").format(n=o.pending))
+        parts.append(
+            f"<p style='font-size:14pt'><b>{_e(state_text(o.state))}</b> · {_e(s.get('channel'))} "
+            f"{_e(s.get('channel_order_no'))} · {_e(t['bench'])} {_e(s.get('bench') or '—')}{sync}</p>")
+        ship = _when(s.get("ship_by"))
+        parts.append(f"<p>{_e(t['ship_by'])}: <b>{_e(ship or '—')}</b> · {_e(t['carrier'])}: "
+                     f"{_e(s.get('carrier') or '—')} {_e(s.get('waybill_no') or '')}</p>")
+        if o.conflict:
+            parts.append(f"<p style='background:#ffcdd2;padding:4px'>⚡ {_e(o.conflict.get('reason'))}</p>")
+        if s.get("cancel_requested"):
+            parts.append(f"<p style='background:#ffe0b2'>{_e(t['cancel'])}</p>")
+        # lines
+        parts.append(f"<h3>{_e(t['items'])}</h3><table cellspacing='0' cellpadding='3' border='1' "
+                     "style='border-collapse:collapse'>")
+        parts.append("<tr>" + "".join(f"<th>{_e(h)}</th>" for h in (_("SKU"), _("Name"), _("Bin"), _("Qty"), ""))
+                     + "</tr>")
+        for line in s.get("lines") or []:
+            gift = display_icon("🎁") + " " + _("Gift") if line.get("is_gift") else ""
+            parts.append(f"<tr><td>{_e(line.get('sku'))}</td><td>{_e(line.get('name'))}</td>"
+                         f"<td>{_e(line.get('bin'))}</td><td align='right'><b>{_e(line.get('qty'))}</b></td>"
+                         f"<td>{_e(gift)}</td></tr>")
+        parts.append("</table>")
+        rec = s.get("recipient") or {}
+        parts.append(f"<h3>{_e(t['recipient'])}</h3><p>{_e(rec.get('name'))} · {_e(rec.get('phone'))}<br>"
+                     f"{_e(rec.get('province'))}{_e(rec.get('city'))}{_e(rec.get('district'))}"
+                     f"{_e(rec.get('address'))}</p>")
+        for note, label in ((s.get("buyer_note"), _("Buyer note")), (s.get("seller_note"), _("Seller note"))):
+            if note:
+                parts.append(f"<p><i>{_e(label)}:</i> {_e(note)}</p>")
+        # holds
+        holds = s.get("holds") or []
+        if holds:
+            parts.append(f"<h3>⚠ {_e(t['holds'])}</h3><ul>")
+            for h in holds:
+                parts.append(
+                    f"<li style='background:#fff59d'><b>{_e(hold_label(str(h.get('type')), 'zh_CN' if zh else 'en'))}"
+                    f"</b>: {_e(h.get('reason'))} <span style='color:#555'>({_e(_age(h.get('raised_at')))})"
+                    "</span></li>")
+            parts.append("</ul>")
+        # history
+        parts.append(f"<h3>{_e(t['history'])}</h3><ul>")
+        entries: list[tuple[str, str]] = []
+        for a in data.local_audit:
+            entries.append((str(a.get("at") or ""), f"{_when(a.get('at'))} · {a.get('operator')} · {a.get('what')}"
+                            f" <i>({t['this_station']})</i>"))
+        for h in self.hub_audit or []:
+            move = f" {h.get('from_state') or ''}→{h.get('to_state') or ''}" if h.get("to_state") else ""
+            why = f" — {h.get('why')}" if h.get("why") else ""
+            entries.append((str(h.get("at") or ""), f"{_when(h.get('at'))} · {h.get('operator') or ''} · "
+                            f"{h.get('what')}{move}{why}"))
+        for _at, text in sorted(entries, key=lambda e: e[0]):  # stable: the hub's order within a second
+            parts.append(f"<li>{text}</li>")
+        parts.append("</ul>")
+        if self.hub_audit_note:
+            parts.append(f"<p style='color:#666'>{_e(self.hub_audit_note)}</p>")
+        # print journal
+        parts.append(f"<h3>{_e(t['journal'])}</h3>")
+        if not data.jobs:
+            parts.append(f"<p style='color:#666'>{_e(t['nothing'])}</p>")
+        else:
+            parts.append("<ul>")
+            for j in data.jobs:
+                ok = "✔" if j.get("ok") else "✘ " + str(j.get("error") or "")
+                reason = f" — {t['reprint']}: {j.get('reprint_reason')}" if j.get("reprint_reason") else ""
+                parts.append(f"<li>{_e(_when(j.get('at')))} · {_e(j.get('doc_type'))} · {_e(j.get('printer'))} · "
+                             f"{_e(ok)}{_e(reason)}</li>")
+            parts.append("</ul>")
+        self.body.setText("".join(parts))
+
+
+def format_time(dt: datetime | None) -> str:
+    return to_local(dt).strftime("%H:%M") if dt is not None else "—"
