@@ -205,6 +205,7 @@ class FirstRunDialog(QDialog):
         super().__init__(parent)
         self.setObjectName("firstRun")
         self.setWindowTitle(_("Set up this station"))
+        self.setMinimumWidth(720)  # room for a printer folder path without cutting it off
         self.settings = settings
         layout = QVBoxLayout(self)
         intro = QLabel(_("Welcome to PackDesk. Tell it which bench this PC serves and where it prints. "

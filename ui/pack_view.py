@@ -413,7 +413,9 @@ class PackView(QWidget):
                 icon, bg = "◐ " + _("Partly"), QColor("#fff9c4")
             else:
                 icon, bg = "○ " + _("To scan"), QColor("#ffffff")
-            name = str(line.get("name") or "") + (" (" + _("gift") + ")" if line.get("is_gift") else "")
+            name = str(line.get("name") or "")
+            if line.get("is_gift") and "赠品" not in name and "gift" not in name.lower():
+                name += " (" + _("gift") + ")"  # catalogue names often say 赠品 already
             cells = [icon, sku, name, str(line.get("bin") or ""), f"{got} / {need}"]
             for c, text in enumerate(cells):
                 item = QTableWidgetItem(text)

@@ -5,9 +5,13 @@ from __future__ import annotations
 import random
 import threading
 import time
+from pathlib import Path
 
+import pytest
+
+from tests.conftest import require_postgres
 from tests.helpers.hubapi import Session, demo
-from tests.hubproc import HubProcess
+from tests.hubproc import HubProcess, fresh_pg_database
 
 
 def desk(hub: HubProcess) -> Session:
@@ -120,16 +124,19 @@ def test_a_cursor_ahead_of_the_hub_is_refused(hub: HubProcess) -> None:
     assert r.status_code == 400 and r.json()["error"] == "bad_cursor"
 
 
-def test_a_change_through_one_hub_process_wakes_a_long_poll_on_another(tmp_path, db_url, backend) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.postgres
+def test_a_change_through_one_hub_process_wakes_a_long_poll_on_another(tmp_path: Path) -> None:
     """Several hub processes over one PostgreSQL: NOTIFY wakes the others' long-polls (the fallback
     poll is set to a minute here, so only the wake-up can answer within the test's bound)."""
-    import pytest
-
-    if backend != "postgres":
-        pytest.skip("several hub processes share one database on PostgreSQL only")
+    require_postgres()
     env = {"PACKDESK_HUB_LONGPOLL_FALLBACK": "60"}
-    a = HubProcess(tmp_path / "a", db_url=db_url, env=env).start()
-    b = HubProcess(tmp_path / "b", db_url=db_url, env=env).start()
+    with fresh_pg_database() as db_url:
+        a = HubProcess(tmp_path / "a", db_url=db_url, env=env).start()
+        b = HubProcess(tmp_path / "b", db_url=db_url, env=env).start()
+        _wake_across(a, b)
+
+
+def _wake_across(a: HubProcess, b: HubProcess) -> None:
     try:
         demo(b.url, 3, seed=12)
         watcher = desk(a)
