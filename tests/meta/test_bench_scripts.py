@@ -1,0 +1,38 @@
+"""The benchmark scripts still run (at toy sizes) and end with a `name: value unit (target …)` line.
+
+They are not timed here — figures come from running them at full size — but a script that broke
+since its last run must fail the suite, not the next person who wants a number.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+LAST_LINE = re.compile(r"^[a-z_0-9]+: .+ \(target .+\)$")
+
+SMALL = {
+    "hub_intake.py": ["--orders", "300"],
+    "propagation.py": ["--actions", "30"],
+    "sync_initial.py": ["--orders", "200"],
+    "replay.py": ["--actions", "200"],
+    "crash_replay.py": ["--rounds", "3"],
+    "queue_model.py": ["--orders", "2000", "--changes", "200"],
+    "labels.py": ["--labels", "10"],
+}
+
+
+@pytest.mark.parametrize("script", sorted(SMALL))
+def test_bench_script_runs_small_and_prints_its_figure(script: str, tmp_path: Path) -> None:
+    env = {**os.environ, "PACKDESK_HOME": str(tmp_path), "QT_QPA_PLATFORM": "offscreen"}
+    r = subprocess.run([sys.executable, str(ROOT / "bench" / script), *SMALL[script]], cwd=ROOT, env=env,
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-3000:]
+    last = r.stdout.strip().splitlines()[-1]
+    assert LAST_LINE.match(last), last
