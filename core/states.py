@@ -106,6 +106,26 @@ STATE_LABELS_ZH: dict[State, str] = {
 }
 
 
+STATE_LABELS_EN: dict[State, str] = {
+    S.PENDING_PAYMENT: "pending payment",
+    S.PAID: "paid",
+    S.ALLOCATED: "allocated",
+    S.LABEL_PRINTED: "label printed",
+    S.SHIPPED: "shipped",
+    S.DELIVERED: "delivered",
+    S.CLOSED: "closed",
+}
+
+
+def state_label(state: str, lang: str = "zh_CN") -> str:
+    """A state as people read it: 已分仓 in Chinese, "allocated" in English (unknown: as given)."""
+    try:
+        s = State(state)
+    except ValueError:
+        return state
+    return (STATE_LABELS_ZH if lang.startswith("zh") else STATE_LABELS_EN)[s]
+
+
 @dataclass(frozen=True)
 class Transition:
     """The outcome of a legal trigger: where the order goes and whether its label is voided."""

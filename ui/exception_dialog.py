@@ -45,6 +45,7 @@ from core.i18n import _
 from core.playbooks import PLAYBOOKS, Field, Options, Playbook, summary, validate
 from core.roles import Role
 from core.store import LocalOrder
+from printing.common import mask_phone as label_mask_phone
 from ui.errors import show_error
 from ui.services import AppServices
 
@@ -60,11 +61,8 @@ _LOCK_STYLE = "color: #b71c1c; font-weight: bold; font-size: 14pt;"
 
 
 def mask_phone(phone: str) -> str:
-    """``138****5678``: enough to read back to the buyer, not enough to copy off a screen photo."""
-    digits = "".join(ch for ch in phone if ch.isdigit())
-    if "*" in phone or len(digits) < 7:  # already masked by the channel, or too short to mask
-        return phone or "—"
-    return digits[:3] + "*" * (len(digits) - 7) + digits[-4:]
+    """The phone as labels show it (``138****5678``); "—" when there is none."""
+    return label_mask_phone(phone) or "—"
 
 
 @lru_cache(maxsize=1)

@@ -57,6 +57,7 @@ from core.scan_rules import (
     classify,
     normalise_code,
 )
+from core.states import state_label
 from core.store import LocalOrder
 from core.store.db import DONE_STATES
 from ui.print_service import PrintOutcome, PrintService
@@ -770,12 +771,4 @@ class PackView(QWidget):
 
 
 def _state_text(state: str) -> str:
-    return {
-        "pending_payment": _("pending payment"),
-        "paid": _("paid"),
-        "allocated": _("allocated"),
-        "label_printed": _("label printed"),
-        "shipped": _("shipped"),
-        "delivered": _("delivered"),
-        "closed": _("closed"),
-    }.get(state, state)
+    return state_label(state, language())

@@ -30,7 +30,7 @@ from PySide6.QtGui import QColor
 
 from core.flags import STYLES, Flag, order_flags, sort_key
 from core.i18n import _, language
-from core.states import STATE_LABELS_ZH, State
+from core.states import State, state_label
 from core.store import LocalStore
 from core.timeutil import DEFAULT_TZ, parse_iso, to_local, utcnow
 
@@ -525,9 +525,4 @@ class QueueModel(QAbstractTableModel):
 def state_text(state: str, *, zh: bool | None = None) -> str:
     """A state in the UI language (core.states.STATE_LABELS_ZH in Chinese)."""
     use_zh = language().startswith("zh") if zh is None else zh
-    if use_zh:
-        try:
-            return STATE_LABELS_ZH[State(state)]
-        except ValueError:
-            return state
-    return state.replace("_", " ")
+    return state_label(state, "zh_CN" if use_zh else "en")
