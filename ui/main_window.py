@@ -323,9 +323,15 @@ class MainWindow(QMainWindow):
             hh.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
             for col, width in ((Column.FLAGS, 160), (Column.ORDER_ID, 190), (Column.STATE, 72), (Column.BENCH, 62),
                                (Column.RECIPIENT, 84), (Column.ITEMS, 48), (Column.SHIP_BY, 110),
-                               (Column.SYNC, 84)):
+                               (Column.SYNC, 84), (Column.HOLD, 360)):
                 self.table.setColumnWidth(col, width)
             self.table.setColumnHidden(Column.BENCH, not self.role.at_least(Role.DESK))
+            # The Exceptions queue is worked by type and age; the other queues by ship-by.
+            exceptions = key == "exceptions"
+            self.table.setColumnHidden(Column.HOLD, not exceptions)
+            self.table.setColumnHidden(Column.ITEMS, exceptions)
+            if hh.visualIndex(Column.HOLD) != 1:
+                hh.moveSection(hh.visualIndex(Column.HOLD), 1)  # beside the flags, where the eye starts
             self._reselect()
 
     @property

@@ -29,6 +29,7 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelInd
 from PySide6.QtGui import QColor
 
 from core.flags import STYLES, Flag, order_flags, sort_key
+from core.holds import hold_label
 from core.i18n import _, language
 from core.states import State, state_label
 from core.store import LocalStore
@@ -51,6 +52,7 @@ class Column(IntEnum):
     ITEMS = 5
     SHIP_BY = 6
     SYNC = 7
+    HOLD = 8  # open holds: type, who raised them, age (shown in the Exceptions queue)
 
 
 #: Custom roles (the delegate and tests read these; never parse the display text).
@@ -82,6 +84,8 @@ class QueueRow:
     flags: tuple[Flag, ...]
     key: tuple[int, str, str, str]  # core.flags.sort_key
     search: str  # lowercase search keys joined with SEP
+    hold: str = ""  # "gift stock short (system) / …" in the UI language
+    hold_since: datetime | None = None  # when the oldest open hold was raised
 
 
 def row_from_snapshot(snap: dict[str, Any], *, pending: int, conflict: bool, now: datetime,
@@ -91,6 +95,10 @@ def row_from_snapshot(snap: dict[str, Any], *, pending: int, conflict: bool, now
     rec = snap.get("recipient") or {}
     phone = "".join(ch for ch in str(rec.get("phone") or "") if ch.isdigit())
     ship = parse_iso(snap.get("ship_by"))
+    holds = snap.get("holds") or []
+    lang = language()
+    hold = " / ".join(f"{hold_label(str(h.get('type')), lang)} ({_who(h.get('raised_by'))})" for h in holds)
+    raised = [t for t in (parse_iso(h.get("raised_at")) for h in holds) if t is not None]
     search = SEP.join((
         str(snap.get("order_id") or ""), str(snap.get("channel_order_no") or ""), phone,
         str(rec.get("name") or ""), str(snap.get("waybill_no") or ""),
@@ -108,6 +116,8 @@ def row_from_snapshot(snap: dict[str, Any], *, pending: int, conflict: bool, now
         flags=tuple(flags),
         key=sort_key(flags, snap),
         search=search,
+        hold=hold,
+        hold_since=min(raised) if raised else None,
     )
 
 
@@ -190,6 +200,8 @@ _COLUMN_KEYS: dict[Column, Callable[[QueueRow], Any]] = {
     Column.ITEMS: lambda r: (r.items, r.key),
     Column.SHIP_BY: lambda r: (r.key[1], r.key),
     Column.SYNC: lambda r: (-int(r.conflict), -r.pending, r.key),
+    # Oldest exception first: the one a customer has waited longest on.
+    Column.HOLD: lambda r: (r.hold_since is None, r.hold_since.isoformat() if r.hold_since else "", r.key),
 }
 
 
@@ -260,7 +272,7 @@ class QueueModel(QAbstractTableModel):
         self._headers = {
             Column.FLAGS: _("Flags"), Column.ORDER_ID: _("Order ID"), Column.STATE: _("State"),
             Column.BENCH: _("Bench"), Column.RECIPIENT: _("Recipient"), Column.ITEMS: _("Items"),
-            Column.SHIP_BY: _("Ship by"), Column.SYNC: _("Sync"),
+            Column.SHIP_BY: _("Ship by"), Column.SYNC: _("Sync"), Column.HOLD: _("Exception (raised by) · age"),
         }
         self._flag_words = {f: (STYLES[f].zh if self._zh else STYLES[f].en) for f in Flag}
 
@@ -512,6 +524,10 @@ class QueueModel(QAbstractTableModel):
             if r.pending:
                 return "⟳ " + _("Pending")
             return ""
+        if col == Column.HOLD:
+            if not r.hold:
+                return "⚡ " + _("Offline conflict") if r.conflict else ""
+            return f"{r.hold} · {age_text(r.hold_since)}" if r.hold_since else r.hold
         return ""
 
     def _sync_tip(self, r: QueueRow) -> str:
@@ -520,6 +536,21 @@ class QueueModel(QAbstractTableModel):
         if r.pending:
             return _("{n} action(s) not yet confirmed by the hub.").format(n=r.pending)
         return _("In step with the hub.")
+
+
+def _who(raised_by: Any) -> str:
+    """Who raised a hold: an operator code, or the hub's own rules ("system")."""
+    return _("system") if raised_by in (None, "", "system") else str(raised_by)
+
+
+def age_text(since: datetime, now: datetime | None = None) -> str:
+    """How long a hold has been open, in the words a clerk uses: 12 min, 3 h, 2 d."""
+    minutes = max(0, int(((now or utcnow()) - since).total_seconds() // 60))
+    if minutes < 60:
+        return _("{n} min").format(n=minutes)
+    if minutes < 48 * 60:
+        return _("{n} h").format(n=minutes // 60)
+    return _("{n} d").format(n=minutes // (24 * 60))
 
 
 def state_text(state: str, *, zh: bool | None = None) -> str:

@@ -40,3 +40,20 @@ def test_catalogues_compile_and_switch_language(tmp_path: Path, monkeypatch: pyt
     assert i18n.set_language("en") == "en"
     assert i18n._("Online") == "Online"
     assert i18n.set_language("klingon") == "en"
+
+
+@pytest.mark.parametrize("lang", ["zh_CN", "en"])
+def test_no_message_is_translated_two_ways_across_catalogue_files(lang: str) -> None:
+    from babel.messages.pofile import read_po
+
+    seen: dict[str, tuple[str, str]] = {}
+    clashes = []
+    for po in i18n.po_files(lang):
+        with po.open("rb") as f:
+            for m in read_po(f):
+                if not m.id:
+                    continue
+                first = seen.setdefault(m.id, (po.name, m.string))
+                if first[1] != m.string:
+                    clashes.append((m.id, first, (po.name, m.string)))
+    assert not clashes, clashes[:3]

@@ -208,3 +208,20 @@ def test_100k_rows_filter_sort_and_update(qtbot: Any) -> None:
     assert model.row_at(9499).key[0] == 4 and model.row_at(9500).order_id in changed
     # generous bounds: this is a correctness smoke, bench/queue_model.py reports the figures
     assert t1 - t0 < 2.0 and t2 - t1 < 1.0
+
+
+def test_exceptions_show_type_who_raised_it_and_age_oldest_first(qapp: Any) -> None:
+    from ui.queue_model import age_text
+
+    newer = dict(HOLD, hold_id="h2", type="scan_mismatch", raised_by="P001", raised_at="2026-11-25T05:40:00Z")
+    rows = [row(1, holds=[newer]), row(2, holds=[HOLD]), row(3, conflict=True)]
+    model = QueueModel(exceptions_queue)
+    model.set_rows(rows)
+    model.sort(Column.HOLD, Qt.SortOrder.AscendingOrder)
+    texts = [model.index(i, Column.HOLD).data() for i in range(3)]
+    assert texts[0].startswith("Gift stock short (hub)")  # raised 02:00, the oldest
+    assert texts[1].startswith("Scan mismatch (P001)")
+    assert "Offline conflict" in texts[2]
+    assert age_text(datetime(2026, 11, 25, 5, 40, tzinfo=UTC), NOW) == "20 min"
+    assert age_text(datetime(2026, 11, 25, 2, 0, tzinfo=UTC), NOW) == "4 h"
+    assert age_text(datetime(2026, 11, 20, 6, 0, tzinfo=UTC), NOW) == "5 d"
