@@ -107,6 +107,10 @@ def load_settings(path: str | Path | None = None, env: dict[str, str] | None = N
             settings.webhooks = [Webhook(**w) for w in json.loads(env["PACKDESK_HUB_WEBHOOKS"])]
         except (ValueError, TypeError) as exc:
             raise ValidationFailed(f"PACKDESK_HUB_WEBHOOKS is not a JSON list of webhooks: {exc}") from None
+    empty = sorted(c for c, secret in settings.channel_secrets.items() if not isinstance(secret, str) or not secret)
+    if empty:
+        raise ValidationFailed(f"channel_secrets for {', '.join(empty)} must be non-empty text: an empty secret "
+                               "would let anyone push orders.")
     if not settings.database_url:
         data = default_data_dir()
         data.mkdir(parents=True, exist_ok=True)
