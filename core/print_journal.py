@@ -15,7 +15,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from core.errors import ValidationFailed
+from core.errors import IllegalTransition, OrderHeld, ValidationFailed
 from core.outbox import Outbox, UnknownOrder
 from core.roles import Role
 from core.store import LocalOrder, LocalStore
@@ -61,6 +61,15 @@ class PrintRecord:
     ok: bool
     orders: list[LocalOrder]
     action_ids: list[str]
+    #: order ID -> why ``label_printed`` could not be queued although the label did print (the
+    #: order changed meanwhile, e.g. a hold arrived from the hub while the printer was busy)
+    not_marked: dict[str, str] = field(default_factory=dict)
+
+
+def _not_marked_text(not_marked: dict[str, str]) -> str | None:
+    if not not_marked:
+        return None
+    return "printed, not marked printed: " + "; ".join(f"{oid}: {why}" for oid, why in not_marked.items())
 
 
 class PrintJournal:
@@ -77,12 +86,20 @@ class PrintJournal:
 
     def reprints(self, order_ids: list[str]) -> list[str]:
         """Which of these orders already had a label (ask for a reprint reason *before* printing)."""
-        found = []
-        for oid in order_ids:
-            order = self.store.get_order(oid)
-            if order is not None and int(order.snapshot.get("label_count") or 0) > 0:
-                found.append(oid)
-        return found
+        with self.store.read() as conn:
+            return [oid for oid in order_ids if self._had_label(conn, oid)]
+
+    def _had_label(self, conn: Any, order_id: str) -> bool:
+        """A label was printed before: the hub counted one, or this station's journal holds one."""
+        order = self.store.get_order(order_id, conn)
+        if order is not None and int(order.snapshot.get("label_count") or 0) > 0:
+            return True
+        row = conn.exec_driver_sql(
+            "SELECT 1 FROM print_jobs WHERE doc_type = 'label' AND ok = 1 AND EXISTS "
+            "(SELECT 1 FROM json_each(print_jobs.order_ids) WHERE json_each.value = ?) LIMIT 1",
+            (order_id,),
+        ).first()
+        return row is not None
 
     def record_print(
         self,
@@ -112,16 +129,16 @@ class PrintJournal:
         reason = (reprint_reason or "").strip() or None
         now = iso(utcnow()) or ""
         changed: list[str] = []
+        not_marked: dict[str, str] = {}
         action_ids: list[str] = []
         seqs: list[int] = []
         with self.store.write() as conn:
             is_reprint = False
             if job.doc_type == "label":
                 for oid in job.order_ids:
-                    order = self.store.get_order(oid, conn)
-                    if order is None:
+                    if self.store.get_order(oid, conn) is None:
                         raise UnknownOrder(f"Order {oid} is not on this station.", details={"order_id": oid})
-                    if int(order.snapshot.get("label_count") or 0) > 0:
+                    if self._had_label(conn, oid):
                         is_reprint = True
                 if is_reprint and reason is None:
                     raise ReprintReasonRequired(
@@ -134,15 +151,21 @@ class PrintJournal:
                         assert order is not None
                         if order.state == "label_printed":
                             continue
-                        _updated, seq, action_id = self.outbox.perform_in(
-                            conn,
-                            oid,
-                            "label_printed",
-                            {"printer": job.printer, "job_id": job.job_id},
-                            operator,
-                            role=role,
-                            done_at=now,
-                        )
+                        try:
+                            _updated, seq, action_id = self.outbox.perform_in(
+                                conn,
+                                oid,
+                                "label_printed",
+                                {"printer": job.printer, "job_id": job.job_id},
+                                operator,
+                                role=role,
+                                done_at=now,
+                            )
+                        except (IllegalTransition, OrderHeld) as exc:
+                            # The label exists on paper: journal it whatever happened to the order,
+                            # so a reprint is recognised as one and nobody is told it did not print.
+                            not_marked[oid] = exc.message
+                            continue
                         changed.append(oid)
                         seqs.append(seq)
                         action_ids.append(action_id)
@@ -155,7 +178,7 @@ class PrintJournal:
                     json.dumps(job.order_ids),
                     job.printer,
                     int(job.ok),
-                    job.error,
+                    job.error or _not_marked_text(not_marked),
                     operator,
                     now,
                     reason,
@@ -186,7 +209,7 @@ class PrintJournal:
             self.outbox.orders_changed.emit(changed)
             for seq in seqs:
                 self.outbox.enqueued.emit(seq)
-        return PrintRecord(job.job_id, job.ok, orders, action_ids)
+        return PrintRecord(job.job_id, job.ok, orders, action_ids, not_marked)
 
     def jobs(self, order_id: str | None = None, limit: int = 200) -> list[dict[str, Any]]:
         """Journal entries, newest first (optionally those that include ``order_id``)."""

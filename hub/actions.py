@@ -21,6 +21,7 @@ from core.model import Recipient
 from core.playbooks import Options, check, playbook_for, summary
 from core.roles import Role
 from core.states import State, Trigger
+from core.timeutil import parse_iso
 from hub import db
 from hub.orders import change_address, confirm_payment, load_docs, void_label
 from hub.routing import Rules
@@ -127,6 +128,14 @@ def _one(w: Writer, rules: Rules, actor: Actor, a: dict[str, Any], docs: dict[st
     if base is not None and base > doc["version"]:
         return _answer(a, "rejected", doc, "bad_version",
                        f"base_version {base} is newer than the order's version {doc['version']}.")
+    if a.get("done_at") is not None:
+        try:
+            done = parse_iso(a["done_at"])
+        except ValueError:
+            done = None
+        if done is None:
+            return _answer(a, "rejected", doc, "bad_payload",
+                           f"done_at {a['done_at']!r} is not an ISO 8601 time (e.g. 2026-11-25T08:00:00Z).")
     stale = base is not None and base < doc["version"]
     # Work on a copy: a refused action must leave no trace, even on the in-memory doc.
     work = copy.deepcopy(doc)
@@ -210,7 +219,9 @@ def _resolution_effect(rules: Rules, doc: dict[str, Any], hold: dict[str, Any],
     """Change the order's lines as the resolution says (gift substitutes, gifts left out); returns what changed."""
     htype, decision = hold["type"], resolution.get("decision")
     if htype == "gift_stock":
-        short = {s.get("sku") for s in (hold.get("details") or {}).get("short", []) if isinstance(s, dict)}
+        listed = (hold.get("details") or {}).get("short")
+        short = {s["sku"] for s in (listed if isinstance(listed, list) else [])
+                 if isinstance(s, dict) and isinstance(s.get("sku"), str)}
         gift_lines = [ln for ln in doc["lines"] if ln.get("is_gift") and ln.get("sku") in short]
         if decision == "substitute":
             item = rules.catalogue.get(str(resolution.get("substitute_sku")))

@@ -13,7 +13,7 @@ import json
 import logging
 import time
 from collections.abc import AsyncIterator, Callable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
@@ -23,7 +23,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from sqlalchemy import func, or_, select
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -137,7 +137,7 @@ class Hub:
                     self.notifier.notify()
                     self.deliverer.wake()
                 return result
-            except OperationalError as exc:
+            except (OperationalError, IntegrityError) as exc:
                 if attempt == 4 or not _retryable(exc):
                     raise
                 log.info("retrying transaction after %s", type(exc.orig).__name__)
@@ -149,8 +149,15 @@ class Hub:
 
 
 def _retryable(exc: DBAPIError) -> bool:
+    """Worth running again from the start: a lost race, not a bad request.
+
+    A unique violation here means two requests raced to create the same thing (a retried push,
+    a retried action batch, a station's first login): the rerun sees the winner's committed row
+    and answers as for a repeat.
+    """
     name = type(exc.orig).__name__
-    return name in ("DeadlockDetected", "SerializationFailure") or "database is locked" in str(exc.orig)
+    return (name in ("DeadlockDetected", "SerializationFailure", "UniqueViolation")
+            or "database is locked" in str(exc.orig))
 
 
 def create_app(settings: HubSettings) -> FastAPI:
@@ -339,7 +346,8 @@ def create_app(settings: HubSettings) -> FastAPI:
                 for h in doc.get("holds", []):
                     holds[h["type"]] = holds.get(h["type"], 0) + 1
             day = local_day(utcnow(), settings.timezone)
-            start = datetime(day.year, day.month, day.day, tzinfo=ZoneInfo(settings.timezone))
+            # As UTC: SQLite drops a zone from the bound value and would compare local wall-clock time.
+            start = datetime(day.year, day.month, day.day, tzinfo=ZoneInfo(settings.timezone)).astimezone(UTC)
             a = db.audit.c
             per_hour: dict[str, int] = {}
             for (at,) in c.execute(select(a.at).where(a.what.in_(["shipped_by_station", "picked_up_by_carrier"]),

@@ -91,6 +91,8 @@ def login(services: AppServices, code: str, pin: str) -> LoginResult:
     except (HubUnauthorized, WrongStation) as exc:
         if isinstance(exc, WrongStation):
             raise
+        if exc.code not in ("unauthorized", "bad_credentials"):
+            raise  # refused for another reason (e.g. a packer on a desk station): the hub's own words
         raise WrongPin(_("Wrong operator code or PIN. Check them and try again.")) from exc
     except HubError as exc:
         # The hub cannot be reached (or is failing): offline login for an operator known here.

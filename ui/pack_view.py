@@ -589,6 +589,9 @@ class PackView(QWidget):
                          {"scans": scans, "verified": session.detail()})
 
     def _raise_hold(self, order_id: str, hold_type: str, reason: str, details: dict[str, Any]) -> None:
+        # Until done() runs, the order-changed echo of our own hold must not open the dialog too.
+        self._raising = True
+
         def done(order: LocalOrder) -> None:
             self._raising = False
             if self.order is None or self.order.order_id != order_id:
@@ -762,7 +765,7 @@ class PackView(QWidget):
         self._render_sync()
         self._render_holds()
         newly_held = bool(fresh.snapshot.get("holds")) or fresh.has_conflict
-        if self.phase == "scanning" and newly_held:
+        if self.phase == "scanning" and newly_held and not self._raising:
             self._block_if_held(fresh)
 
     def showEvent(self, event: Any) -> None:

@@ -376,12 +376,32 @@ class PrintService(QObject):
         def record() -> PrintRecord:
             return journal.record_print(entry, operator.code, reprint_reason=req.reprint_reason, role=operator.role)
 
-        self.services.tasks.run_db(record, lambda rec: self._recorded(req, result, rec),
-                                   lambda exc: self._fail(req, exc.message, result))
+        def not_recorded(exc: UserError) -> None:
+            if result.ok:  # on paper already: say so, and offer no retry that would print it twice
+                self._printed_but(req, result, exc.message)
+            else:
+                self._fail(req, exc.message, result)
+
+        self.services.tasks.run_db(record, lambda rec: self._recorded(req, result, rec), not_recorded)
+
+    def _printed_but(self, req: _Request, result: PrintResult, why: str) -> None:
+        text = _("{doc} printed, but the order could not be marked printed:\n{why}").format(
+            doc=_doc_name(req.doc_type), why=why)
+        self._set_status(text.replace("\n", " "))
+        outcome = PrintOutcome(False, req.doc_type, req.order_ids, req.job.job_id if req.job else "",
+                               result.printer, why, result)
+        self.last_outcome = outcome
+        self._show_error(req.parent, text, retry=False)
+        self.job_failed.emit(why)
+        if req.on_done is not None:
+            req.on_done(outcome)
 
     def _recorded(self, req: _Request, result: PrintResult, record: PrintRecord) -> None:
         if not result.ok:
             self._fail(req, result.message or _("The printer did not take the job."), result, record)
+            return
+        if record.not_marked:
+            self._printed_but(req, result, "\n".join(f"{oid}: {why}" for oid, why in record.not_marked.items()))
             return
         where = str(result.output_path) if result.output_path is not None else result.printer
         message = _("{doc} printed: {where}").format(doc=_doc_name(req.doc_type), where=where)
@@ -429,12 +449,17 @@ class PrintService(QObject):
         if retry:
             retry_btn = box.addButton(_("Retry"), QMessageBox.ButtonRole.AcceptRole)
             retry_btn.setObjectName("printRetry")
-            box.setDefaultButton(retry_btn)
+            retry_btn.setAutoDefault(False)
         close = box.addButton(_("Close"), QMessageBox.ButtonRole.RejectRole)
+        close.setAutoDefault(False)
         box.setEscapeButton(close)
         box.finished.connect(lambda _r: self._error_closed(box))
         self.error_box = box
-        box.open()
+        # Not modal and not focused: the scanner keeps typing into the bench's scan field, and a
+        # scan's Enter must never press Retry (that would print a label nobody asked for).
+        box.setWindowModality(Qt.WindowModality.NonModal)
+        box.setAttribute(Qt.WidgetAttribute.WA_ShowWithoutActivating)
+        box.show()
 
     def _error_closed(self, box: QMessageBox) -> None:
         clicked = box.clickedButton()

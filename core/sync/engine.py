@@ -187,11 +187,21 @@ class SyncEngine:
         self.wake()
 
     def login(self, operator: str, pin: str) -> LoginInfo:
-        """Log in now (network call; not on the GUI thread). Raises HubError on failure."""
+        """Log in now (network call; not on the GUI thread). Raises HubError on failure.
+
+        The previous operator's credentials stay until the new login succeeds: a refused attempt
+        must not leave the engine pushing the queue as nobody (or as someone refused).
+        """
         with self._auth_lock:
+            previous_credentials, previous_login = self._credentials, self._login
             self._credentials = Credentials(operator, pin)
             self._login = None
-        info = self._ensure_login(None)
+        try:
+            info = self._ensure_login(None)
+        except HubError:
+            with self._auth_lock:
+                self._credentials, self._login = previous_credentials, previous_login
+            raise
         self._update_state(operator=operator)
         self.wake()
         return info
@@ -224,6 +234,10 @@ class SyncEngine:
                     bench=self.config.bench,
                     device_id=self.config.device_id,
                 )
+            except HubRefused as exc:
+                # A refused *login* (e.g. a packer on a desk station) says nothing about the queued
+                # actions: it must never reach the batch-splitting that finalises them as rejected.
+                raise HubUnauthorized(exc.message, code=exc.code) from exc
             finally:
                 client.close()
             log.info(

@@ -6,7 +6,6 @@ from pathlib import Path
 
 import pytest
 
-from core.errors import OrderHeld
 from core.outbox import Outbox
 from core.print_journal import PrintJobResult, PrintJournal, ReprintReasonRequired
 from core.store import LocalStore, open_store
@@ -73,7 +72,9 @@ def test_pick_list_job_changes_no_order(store: LocalStore) -> None:
     assert store.pending_count() == 0 and journal.jobs()[0]["doc_type"] == "pick_list"
 
 
-def test_label_for_held_order_is_refused_with_nothing_written(store: LocalStore) -> None:
+def test_a_label_that_printed_for_an_order_held_meanwhile_is_journaled_but_not_marked(store: LocalStore) -> None:
+    """The print service refuses held orders up front; a hold that arrives while the printer is busy
+    must still leave the journal row (the label is on paper: a later print is a reprint)."""
     with store.write() as conn:
         store.apply_snapshots(
             conn,
@@ -95,6 +96,10 @@ def test_label_for_held_order_is_refused_with_nothing_written(store: LocalStore)
             ],
         )
     journal = PrintJournal(store, Outbox(store))
-    with pytest.raises(OrderHeld):
-        journal.record_print(PrintJobResult("label", [B, A], "ZD420", ok=True), "P001")
-    assert journal.jobs() == [] and store.pending_count() == 0
+    record = journal.record_print(PrintJobResult("label", [B, A], "ZD420", ok=True), "P001")
+    assert set(record.not_marked) == {A} and "hold" in record.not_marked[A]
+    jobs = journal.jobs()
+    assert len(jobs) == 1 and jobs[0]["ok"] and "not marked" in jobs[0]["error"]
+    assert store.pending_count() == 1  # B's label_printed only
+    assert store.get_order(A).state == "allocated"  # type: ignore[union-attr]
+    assert journal.reprints([A]) == [A]

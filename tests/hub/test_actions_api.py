@@ -173,3 +173,61 @@ def test_duplicate_action_id_inside_one_batch_is_applied_once(hub: HubProcess) -
     res = p.send(a1, a2)
     assert [r["outcome"] for r in res] == ["applied", "duplicate"]
     assert d.order(o["order_id"])["label_count"] == 1
+
+
+def test_a_bad_done_at_is_rejected_alone_and_the_rest_applies(hub: HubProcess) -> None:
+    _d, orders, p = setup(hub)
+    a, b = free_orders(orders, p.bench or "")[:2]
+    bad = p.action(a["order_id"], "step", {"step": "picked"}, base_version=a["version"])
+    bad["done_at"] = "yesterday"
+    good = p.action(b["order_id"], "step", {"step": "picked"}, base_version=b["version"])
+    r = p.send(bad, good)
+    assert [x["outcome"] for x in r] == ["rejected", "applied"]
+    assert r[0]["error"] == "bad_payload" and "done_at" in r[0]["reason"]
+
+
+def test_odd_hold_details_never_crash_a_release(hub: HubProcess) -> None:
+    d, orders, _p = setup(hub)
+    o = next(x for x in orders.values() if x["state"] == "allocated" and not x["holds"])
+    raised = d.do(o["order_id"], "hold_raised", {"type": "gift_stock", "reason": "short", "details": {"short": 5}},
+                  base_version=o["version"])
+    assert raised["outcome"] == "applied"
+    hold = raised["order"]["holds"][0]
+    r = d.do(o["order_id"], "hold_released", {"hold_id": hold["hold_id"], "reason": "ok",
+                                              "resolution": {"decision": "without_gift", "consent_by": "buyer"}})
+    assert r["outcome"] in ("applied", "rejected")
+
+
+def test_the_same_batch_sent_twice_at_once_is_applied_once(hub: HubProcess) -> None:
+    """A client that timed out retries while the first request is still running."""
+    d, orders, p = setup(hub)
+    o = free_orders(orders, p.bench or "")[0]
+    batch = [p.action(o["order_id"], "label_printed", {"printer": "pdf"}, base_version=o["version"])]
+    barrier = threading.Barrier(2)
+    answers: list[dict] = []
+
+    def go() -> None:
+        barrier.wait()
+        r = p.post("/api/v1/actions", {"actions": batch})
+        assert r.status_code == 200, r.text
+        answers.append(r.json()["results"][0])
+
+    threads = [threading.Thread(target=go) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(a["outcome"] for a in answers) == ["applied", "duplicate"]
+    assert d.order(o["order_id"])["label_count"] == 1
+
+
+def test_shipping_shows_in_the_supervisors_hourly_figures(hub: HubProcess) -> None:
+    _d, orders, p = setup(hub)
+    o = free_orders(orders, p.bench or "")[0]
+    v = p.do(o["order_id"], "label_printed", {"printer": "pdf"}, base_version=o["version"])["order"]["version"]
+    assert p.do(o["order_id"], "shipped_by_station", base_version=v)["outcome"] == "applied"
+    s = Session(hub.url, operator="S001", pin="3333", station="SUP-1", bench=None).login()
+    m = s.get("/api/v1/metrics/summary").json()
+    assert sum(m["shipped_per_hour"].values()) == 1
+    assert m["by_state"]["shipped"] == 1
+    assert p.get("/api/v1/metrics/summary").status_code == 403

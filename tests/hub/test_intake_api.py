@@ -142,3 +142,26 @@ def test_concurrent_pushes_on_a_fresh_day_get_unique_ids_and_all_land(hub: HubPr
     assert all(r.status_code == 200 for r in responses), [r.text for r in responses if r.status_code != 200]
     ids = [o["order_id"] for r in responses for o in r.json()["orders"]]
     assert len(ids) == len(set(ids)) == 160
+
+
+def test_the_same_new_order_pushed_twice_at_once_is_one_order(hub: HubProcess) -> None:
+    """Channels retry on a timeout while the first push is still being absorbed."""
+    import threading
+
+    body = intake_to_json(one(seed=77))
+    barrier = threading.Barrier(2)
+    got: list[requests.Response] = []
+
+    def go() -> None:
+        barrier.wait()
+        got.append(push(hub.url, "generic", body))
+
+    threads = [threading.Thread(target=go) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert [r.status_code for r in got] == [200, 200], [r.text for r in got]
+    results = [r.json()["orders"][0] for r in got]
+    assert results[0]["order_id"] == results[1]["order_id"]
+    assert sorted(r["created"] for r in results) == [False, True]

@@ -137,3 +137,35 @@ def test_stop_returns_promptly_during_a_long_poll(seeded_hub: HubProcess, make_s
     t0 = time.monotonic()
     st.engine.stop(timeout_s=5.0)
     assert time.monotonic() - t0 < 4.0 and not st.engine.running
+
+
+def test_a_refused_login_keeps_the_queue_and_the_previous_login(tmp_path, sqlite_hub) -> None:  # type: ignore[no-untyped-def]
+    """A packer trying to log in on a desk station is refused (403): that must not finalise the
+    desk's queued actions as rejected, nor replace the desk's working login."""
+    import pytest
+
+    from core.outbox import Outbox
+    from core.store import open_store
+    from core.sync import SyncConfig, SyncEngine
+    from core.sync.client import HubUnauthorized
+    from tests.helpers.hubapi import demo
+
+    demo(sqlite_hub.url, 5, seed=77)
+    store = open_store(tmp_path / "desk.sqlite3")
+    engine = SyncEngine(store, SyncConfig(sqlite_hub.url, "DESK-9", None, "dev-desk-9"))
+    try:
+        engine.login("D001", "2222")
+        engine.sync_once()
+        order = next(o for o in store.list_orders(state="allocated") if not o.snapshot.get("holds"))
+        Outbox(store).perform(order.order_id, "hold_raised", {"type": "scan_mismatch", "reason": "recount"},
+                              "D001", role="desk")
+        with pytest.raises(HubUnauthorized, match="bench"):
+            engine.login("P001", "1111")
+        assert store.pending_count() == 1
+        assert engine.login_info is not None and engine.login_info.operator == "D001"
+        engine.sync_once()
+        assert store.pending_count() == 0
+        assert store.get_order(order.order_id).snapshot["holds"]  # type: ignore[union-attr]
+    finally:
+        engine.stop()
+        store.close()

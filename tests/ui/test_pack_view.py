@@ -145,6 +145,13 @@ def test_conflict_blocks_with_empty_hold_id(qtbot: Any, pack_env: PackEnv) -> No
     assert sig.args == [OID, ""] and "cancelled at the hub" in view.hold_banner.text()
 
 
+def settle(env: PackEnv) -> None:
+    """Let queued database work and the signals it queued for the GUI thread all arrive."""
+    for _ in range(3):
+        env.services.tasks.wait_idle()
+        QApplication.processEvents()
+
+
 def test_three_wrong_scans_raise_scan_mismatch(qtbot: Any, pack_env: PackEnv) -> None:
     pack_env.seed(order_snap(1))
     view = make_view(qtbot, pack_env)
@@ -152,8 +159,12 @@ def test_three_wrong_scans_raise_scan_mismatch(qtbot: Any, pack_env: PackEnv) ->
     view.handle_scan("TEA-250")
     view.handle_scan("X-1")
     view.handle_scan("X-2")
+    asked: list[tuple[str, str]] = []
+    view.exception_requested.connect(lambda oid, hid: asked.append((oid, hid)))
     with qtbot.waitSignal(view.exception_requested, timeout=10000) as sig:
         view.handle_scan("X-3")
+    settle(pack_env)
+    assert len(asked) == 1, asked  # one dialog for one hold, not one per change notice
     order = pack_env.store.get_order(OID)
     assert order is not None
     hold = order.snapshot["holds"][0]
@@ -175,8 +186,12 @@ def test_report_problem_raises_item_missing(qtbot: Any, pack_env: PackEnv) -> No
     assert dlg is not None
     dlg.sku_box.setCurrentIndex(1)
     dlg.kind_box.setCurrentIndex(1)
+    asked: list[tuple[str, str]] = []
+    view.exception_requested.connect(lambda oid, hid: asked.append((oid, hid)))
     with qtbot.waitSignal(view.exception_requested, timeout=10000):
         dlg.accept()
+    settle(pack_env)
+    assert len(asked) == 1, asked
     hold = pack_env.store.get_order(OID).snapshot["holds"][0]  # type: ignore[union-attr]
     assert hold["type"] == "item_missing" and hold["details"]["sku"] == "CUP-01"
     assert hold["details"]["problem"] == "damaged" and "CUP-01" in hold["reason"]

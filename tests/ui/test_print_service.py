@@ -7,6 +7,7 @@ from typing import Any
 
 import pypdfium2 as pdfium
 import pytest
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QPushButton
 
 import ui.print_service as print_service_mod
@@ -62,6 +63,9 @@ def test_refusing_tcp_printer_then_retry_against_a_real_listener(qtbot: Any, pac
     assert "refused" in sig.args[0]
     assert service.error_box is not None and service.error_box.isVisible()
     assert "Nothing was marked printed" in service.error_box.text()
+    # The box must not take the scanner's keystrokes: a scan's Enter would otherwise press Retry.
+    assert not service.error_box.isModal() and service.error_box.defaultButton() is None
+    assert service.error_box.testAttribute(Qt.WidgetAttribute.WA_ShowWithoutActivating)
     order = pack_env.store.get_order(oid)
     assert order is not None and order.state == "allocated" and not order.is_pending
     assert [j["ok"] for j in pack_env.services.journal.jobs(oid)] == [False]
