@@ -28,7 +28,7 @@ def main() -> int:
     ap.add_argument("--actions", type=int, default=8, help="actions queued per round")
     ap.add_argument("--seed", type=int, default=1)
     args = ap.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as tmp:
         hub = hub_with_orders(Path(tmp) / "hub", 300)
         try:
             t0 = time.perf_counter()

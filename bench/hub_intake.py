@@ -78,7 +78,7 @@ def main() -> int:
     args = ap.parse_args()
     docs = [intake_to_json(o) for o in generate_orders(args.orders, seed=2026)]
     results: dict[str, float] = {}
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as tmp:
         home = Path(tmp)
         rate, raw = run_backend("sqlite", f"sqlite:///{home / 'hub.db'}", home, docs, args.batch, args.threads)
         print(f"sqlite:     intake {rate:8.0f} orders/s   raw Core insert {raw:8.0f} rows/s   ({args.orders} orders, "

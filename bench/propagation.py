@@ -73,7 +73,7 @@ def main() -> int:
     ap.add_argument("--two-hubs", action="store_true",
                     help="PostgreSQL only: act on one hub process, watch on another (LISTEN/NOTIFY wake-up)")
     args = ap.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as tmp:
         if args.db == "postgres":
             with fresh_pg_database() as url:
                 hub = HubProcess(Path(tmp) / "a", db_url=url).start()

@@ -162,7 +162,8 @@ def main() -> int:
     p.add_argument("--orders", type=int, default=100_000)
     p.add_argument("--changes", type=int, default=10_000)
     args = p.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
+    # A sync thread abandoned mid long-poll may still touch the store as the folder goes away.
+    with tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as tmp:
         home = Path(tmp)
         os.environ["PACKDESK_HOME"] = str(home)
         app = QApplication.instance() or QApplication([])

@@ -38,7 +38,7 @@ def main() -> int:
     ap.add_argument("--actions", type=int, default=10_000)
     args = ap.parse_args()
     per_order = len(STEPS) + 1  # four steps and the label
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as tmp:
         hub = hub_with_orders(Path(tmp) / "hub", max(2000, args.actions // per_order * 2))
         try:
             store = open_store(Path(tmp) / "desk.sqlite3")

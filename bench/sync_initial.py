@@ -25,7 +25,7 @@ def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--orders", type=int, default=10_000)
     args = ap.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as tmp:
         hub = hub_with_orders(Path(tmp) / "hub", args.orders)
         try:
             store = open_store(Path(tmp) / "desk.sqlite3")
