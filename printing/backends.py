@@ -33,7 +33,8 @@ class PrinterError(UserError):
     Attributes:
         printer: the printer's display name (host:port, queue name or folder).
         reason: a short stable code: ``unreachable``, ``refused``, ``timeout``, ``paper_out``,
-            ``paused``, ``head_open``, ``unsupported``, ``io_error``, ``not_found``, ``failed``.
+            ``paused``, ``head_open``, ``ribbon_out``, ``unsupported``, ``io_error``, ``not_found``,
+            ``failed``.
     """
 
     code = "printer_error"
@@ -141,14 +142,46 @@ class PdfFileBackend:
         )
 
 
+#: host:port of printers that did not answer ``~HS`` once: later jobs skip the status wait.
+_SILENT: set[tuple[str, int]] = set()
+
+
+def _parse_hs(data: bytes) -> dict[str, bool] | None:
+    """The flags of a ZPL ``~HS`` answer (three STX…ETX strings), or None if it is not one.
+
+    String 1 is ``aaa,b,c,…`` (b = paper out, c = paused); string 2 is ``mmm,n,o,p,…``
+    (o = head open, p = ribbon out).
+    """
+    strings = [s.strip(b"\x02\r\n") for s in data.split(b"\x03") if s.strip()]
+    if len(strings) < 2:
+        return None
+    s1, s2 = strings[0].split(b","), strings[1].split(b",")
+    try:
+        return {
+            "paper_out": s1[1] == b"1",
+            "paused": s1[2] == b"1",
+            "head_open": s2[2] == b"1",
+            "ribbon_out": s2[3] == b"1",
+        }
+    except IndexError:
+        return None
+
+
 class RawTcpBackend:
     """A networked thermal printer on raw TCP port 9100 (JetDirect / "RAW"), taking ZPL.
 
     Timeouts are the whole point: a printer that is off makes ``connect`` hang for a minute by
     default, and one that is paused or out of paper stops reading so ``send`` blocks forever.
-    With ``check_status`` the printer is asked ``~HS`` first; a ZPL printer answers with its paper
-    out / pause / head-open flags, so "out of paper" is reported before the job is lost. A printer
-    that does not answer the status query (many clones) is printed to anyway.
+
+    A job counts as printed only when the printer has *read all of it*: after the data we close
+    our sending side and wait for the printer to close its side, as the CUPS socket back-end
+    does (``waiteof``). Without that, a printer that accepts the connection but never reads
+    (hung, or buffering while out of labels) would still "succeed": a 20 KB label fits in the
+    kernel's socket buffers. With ``check_status`` the printer is first asked ``~HS`` on the same
+    connection; a ZPL printer answers with its paper out / pause / head-open / ribbon flags, so
+    "out of paper" is reported before the job is sent (a Zebra otherwise buffers the job and
+    prints it whenever a roll goes in). A printer that does not answer (many clones) is printed
+    to anyway, and not asked again in this process.
     """
 
     def __init__(
@@ -160,6 +193,7 @@ class RawTcpBackend:
         connect_timeout: float | None = None,
         check_status: bool = False,
         status_timeout: float = 1.0,
+        wait_eof: bool = True,
         accepts: tuple[str, ...] = (ZPL,),
         label: str = "",
     ) -> None:
@@ -168,6 +202,7 @@ class RawTcpBackend:
         self.connect_timeout = connect_timeout if connect_timeout is not None else timeout
         self.check_status = check_status
         self.status_timeout = status_timeout
+        self.wait_eof = wait_eof
         self.accepts = accepts
         self.label = label
 
@@ -205,31 +240,65 @@ class RawTcpBackend:
         sock.settimeout(self.timeout)
         return sock
 
-    def status(self) -> dict[str, bool] | None:
-        """The printer's ``~HS`` flags (paper_out, paused, head_open), or None if it does not say."""
-        sock = self._connect()
+    def _ask_status(self, sock: socket.socket) -> dict[str, bool] | None:
+        """Send ``~HS`` on an open connection and read the answer; None if the printer is silent."""
+        data = b""
         try:
             sock.settimeout(self.status_timeout)
             sock.sendall(b"~HS")
-            data = b""
             deadline = time.monotonic() + self.status_timeout
-            while data.count(b"\x03") < 2 and time.monotonic() < deadline:
+            while data.count(b"\x03") < 3 and time.monotonic() < deadline:
                 chunk = sock.recv(1024)
                 if not chunk:
                     break
                 data += chunk
         except (TimeoutError, OSError):
-            return None
+            pass
+        finally:
+            sock.settimeout(self.timeout)
+        return _parse_hs(data)
+
+    def status(self) -> dict[str, bool] | None:
+        """The printer's ``~HS`` flags (paper_out, paused, head_open, ribbon_out), or None if it
+        does not say."""
+        sock = self._connect()
+        try:
+            return self._ask_status(sock)
         finally:
             sock.close()
-        strings = [s.strip(b"\x02\r\n") for s in data.split(b"\x03") if s.strip()]
-        if len(strings) < 2:
-            return None
-        s1, s2 = strings[0].split(b","), strings[1].split(b",")
+
+    def _check(self, sock: socket.socket) -> None:
+        key = (self.host, self.port)
+        if key in _SILENT:
+            return
+        st = self._ask_status(sock)
+        if st is None:
+            _SILENT.add(key)
+            return
+        problems = (
+            ("paper_out", "is out of labels — load a new roll, then retry."),
+            ("head_open", "has its print head open — close it, then retry."),
+            ("ribbon_out", "is out of ribbon — load a new ribbon, then retry."),
+            ("paused", "is paused — press its pause/feed button, then retry."),
+        )
+        for flag, what in problems:
+            if st[flag]:
+                raise self._fail(what, flag)
+
+    def _await_eof(self, sock: socket.socket) -> None:
+        """Wait until the printer closes its side: it has read the whole job."""
         try:
-            return {"paper_out": s1[1] == b"1", "paused": s1[2] == b"1", "head_open": s2[2] == b"1"}
-        except IndexError:
-            return None
+            while sock.recv(4096):
+                pass  # back-channel chatter (status answers) is not our business here
+        except TimeoutError as exc:
+            raise self._fail(
+                f"took the connection but did not read the whole job within {self.timeout:g} s "
+                "(busy, paused, out of labels or jammed?). Nothing was marked printed — check "
+                "the printer; if no label came out, retry.",
+                "timeout",
+            ) from exc
+        except OSError:
+            pass  # a reset after our FIN: the printer closed without lingering, job read
 
     def send(self, job: PrintJob) -> PrintResult:
         if job.content_type not in self.accepts:
@@ -240,32 +309,29 @@ class RawTcpBackend:
             )
         started = utcnow()
         t0 = time.perf_counter()
-        if self.check_status:
-            st = self.status()
-            if st and st["paper_out"]:
-                raise self._fail("is out of labels — load a new roll, then retry.", "paper_out")
-            if st and st["head_open"]:
-                raise self._fail("has its print head open — close it, then retry.", "head_open")
-            if st and st["paused"]:
-                raise self._fail("is paused — press its pause/feed button, then retry.", "paused")
         sock = self._connect()
         sent = 0
         try:
-            for _ in range(job.copies):
-                sock.sendall(job.payload)
-                sent += len(job.payload)
-            sock.shutdown(socket.SHUT_WR)
-        except TimeoutError as exc:
-            raise self._fail(
-                f"stopped taking data after {self.timeout:g} s (out of paper, paused or "
-                "jammed?) — check it, then retry. Part of the job may have printed.",
-                "timeout",
-            ) from exc
-        except OSError as exc:
-            raise self._fail(
-                f"dropped the connection while printing ({exc.strerror or exc}) — check it, then retry.",
-                "failed",
-            ) from exc
+            if self.check_status:
+                self._check(sock)
+            try:
+                for _ in range(job.copies):
+                    sock.sendall(job.payload)
+                    sent += len(job.payload)
+                sock.shutdown(socket.SHUT_WR)
+            except TimeoutError as exc:
+                raise self._fail(
+                    f"stopped taking data after {self.timeout:g} s (out of paper, paused or "
+                    "jammed?) — check it, then retry. Part of the job may have printed.",
+                    "timeout",
+                ) from exc
+            except OSError as exc:
+                raise self._fail(
+                    f"dropped the connection while printing ({exc.strerror or exc}) — check it, then retry.",
+                    "failed",
+                ) from exc
+            if self.wait_eof:
+                self._await_eof(sock)
         finally:
             sock.close()
         return PrintResult(job.job_id, self.name, True, started, time.perf_counter() - t0, sent)

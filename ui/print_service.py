@@ -168,7 +168,9 @@ class PrintService(QObject):
             host, _sep, port = value[4:].rpartition(":")
             if not host or not port.isdigit():
                 host, port = value[4:], "9100"
-            backend = RawTcpBackend(host, int(port), TCP_TIMEOUT_S, connect_timeout=TCP_CONNECT_TIMEOUT_S)
+            # check_status: "out of labels" is said before the job is sent, not found out later.
+            backend = RawTcpBackend(host, int(port), TCP_TIMEOUT_S, connect_timeout=TCP_CONNECT_TIMEOUT_S,
+                                    check_status=True)
             return PrintTarget(backend, ZPL if doc_type == "label" else PDF)
         return PrintTarget(QtPrinterBackend(value, self._paper_mm(doc_type)), PDF)
 

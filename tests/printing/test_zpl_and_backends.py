@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import socket
 import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -37,7 +36,11 @@ def test_zpl_compression() -> None:
 
 
 class Listener:
-    """A fake networked printer on 127.0.0.1: records what it receives; can answer ~HS."""
+    """A fake networked printer on 127.0.0.1: records each job it reads; can answer ``~HS``.
+
+    ``read=False`` is a printer that accepts the connection and then never reads (hung, or
+    buffering while out of labels): it holds the connection until the test closes it.
+    """
 
     def __init__(self, status: bytes | None = None, read: bool = True) -> None:
         self.sock = socket.socket()
@@ -48,6 +51,7 @@ class Listener:
         self.status = status
         self.read = read
         self.done = threading.Event()
+        self.release = threading.Event()
         threading.Thread(target=self._serve, daemon=True).start()
 
     def _serve(self) -> None:
@@ -57,21 +61,22 @@ class Listener:
             except OSError:
                 return
             if not self.read:
-                time.sleep(5)
+                self.release.wait()
                 conn.close()
                 continue
             data = b""
+            answered = False
             while chunk := conn.recv(65536):
                 data += chunk
-                if data == b"~HS" and self.status is not None:
+                if self.status is not None and not answered and data.startswith(b"~HS"):
                     conn.sendall(self.status)
-                    break
-            if data != b"~HS":
-                self.received += data
-                self.done.set()
+                    answered = True
+            self.received += data.removeprefix(b"~HS")
+            self.done.set()
             conn.close()
 
     def close(self) -> None:
+        self.release.set()
         self.sock.close()
 
 
@@ -104,29 +109,73 @@ def test_refused_connection_is_a_clear_error() -> None:
     assert not result.ok and result.reason == "refused"
 
 
-def test_printer_that_stops_reading_times_out() -> None:
+def test_printer_that_never_reads_is_not_marked_printed() -> None:
+    # A real label is ~20 KB: it fits in the socket buffers, so sendall() alone would "succeed".
     printer = Listener(read=False)
     try:
         backend = RawTcpBackend("127.0.0.1", printer.port, timeout=0.5)
-        t0 = time.monotonic()
-        with pytest.raises(PrinterError) as err:
-            backend.send(_job(b"^XA" + b"0" * 50_000_000 + b"^XZ"))
-        assert err.value.reason == "timeout"
-        assert time.monotonic() - t0 < 5
-        assert "127.0.0.1" in err.value.message
+        result = try_send(backend, _job(label_zpl(make_order(1)).encode()))
+        assert not result.ok and result.reason == "timeout"
+        assert "127.0.0.1" in result.message and "retry" in result.message
     finally:
         printer.close()
 
 
-def test_paper_out_reported_before_printing() -> None:
-    hs = b"\x02030,1,0,1245,000,0,0,0,000,0,0,0\x03\r\n\x02000,0,0,0,0,2,4,0,00000000,1,000\x03\r\n\x021234,0\x03\r\n"
-    printer = Listener(status=hs)
+def test_printer_that_stops_reading_midway_times_out() -> None:
+    printer = Listener(read=False)
     try:
-        backend = RawTcpBackend("127.0.0.1", printer.port, timeout=1, check_status=True)
+        backend = RawTcpBackend("127.0.0.1", printer.port, timeout=0.5)
+        with pytest.raises(PrinterError) as err:
+            backend.send(_job(b"^XA" + b"0" * 50_000_000 + b"^XZ"))
+        assert err.value.reason == "timeout" and "Part of the job" in err.value.message
+    finally:
+        printer.close()
+
+
+HS_OK = b"\x02030,0,0,1245,000,0,0,0,000,0,0,0\x03\r\n\x02000,0,0,0,0,2,4,0,00000000,1,000\x03\r\n\x021234,0\x03\r\n"
+
+
+@pytest.mark.parametrize(
+    ("flag", "reason"), [((0, 1), "paper_out"), ((0, 2), "paused"), ((1, 2), "head_open"), ((1, 3), "ribbon_out")]
+)
+def test_status_problem_reported_before_printing(flag: tuple[int, int], reason: str) -> None:
+    strings = HS_OK.split(b"\x03")
+    fields = strings[flag[0]].split(b",")
+    fields[flag[1]] = b"1"
+    strings[flag[0]] = b",".join(fields)
+    printer = Listener(status=b"\x03".join(strings))
+    try:
+        backend = RawTcpBackend("127.0.0.1", printer.port, timeout=2, check_status=True)
         with pytest.raises(PrinterError) as err:
             backend.send(_job(b"^XA^XZ"))
-        assert err.value.reason == "paper_out"
-        assert printer.received == b""
+        assert err.value.reason == reason
+        assert printer.done.wait(2) and printer.received == b""  # the job was never sent
+    finally:
+        printer.close()
+
+
+def test_status_ok_then_job_on_the_same_connection() -> None:
+    printer = Listener(status=HS_OK)
+    try:
+        z = label_zpl(make_order(2)).encode()
+        backend = RawTcpBackend("127.0.0.1", printer.port, timeout=2, check_status=True)
+        assert backend.status() == {"paper_out": False, "paused": False, "head_open": False, "ribbon_out": False}
+        result = backend.send(_job(z))
+        assert result.ok and printer.done.wait(2) and printer.received == z
+    finally:
+        printer.close()
+
+
+def test_printer_silent_on_status_is_printed_to_and_not_asked_again() -> None:
+    from printing.backends import _SILENT
+
+    printer = Listener(status=None)
+    try:
+        backend = RawTcpBackend("127.0.0.1", printer.port, timeout=2, check_status=True, status_timeout=0.2)
+        assert backend.send(_job(b"^XA^FDone^FS^XZ")).ok
+        assert ("127.0.0.1", printer.port) in _SILENT
+        assert backend.send(_job(b"^XA^FDtwo^FS^XZ")).ok
+        assert printer.received == b"^XA^FDone^FS^XZ^XA^FDtwo^FS^XZ"
     finally:
         printer.close()
 

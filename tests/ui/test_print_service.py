@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import threading
 from typing import Any
 
@@ -79,7 +80,8 @@ def test_refusing_tcp_printer_then_retry_against_a_real_listener(qtbot: Any, pac
         qtbot.waitUntil(lambda: len(printer.jobs) == 1, timeout=5000)
     finally:
         printer.close()
-    assert printer.jobs[0].startswith(b"^XA") and oid.encode() in printer.jobs[0]
+    job = printer.jobs[0].removeprefix(b"~HS")  # the status query that precedes every ZPL job
+    assert job.startswith(b"^XA") and oid.encode() in job
     assert [j["ok"] for j in pack_env.services.journal.jobs(oid)] == [True, False]
     assert [t for t, _p in pack_env.outbox(oid)] == ["label_printed"]
 
@@ -189,3 +191,64 @@ def test_slip_and_preview(qtbot: Any, pack_env: PackEnv) -> None:
     dlg = service.preview(out.output_path.read_bytes())
     qtbot.addWidget(dlg)
     assert dlg.isVisible() and len(dlg.pages) >= 1  # type: ignore[attr-defined]
+
+
+class _StuckPrinter:
+    """A TCP "printer" that accepts and never reads (hung, or buffering while out of labels),
+    or, with ``status``, answers ``~HS`` with those flags and then reads nothing more."""
+
+    def __init__(self, status: bytes | None = None) -> None:
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(4)
+        self.port = self.sock.getsockname()[1]
+        self.status = status
+        self.got = b""
+        self.release = threading.Event()
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                conn, _addr = self.sock.accept()
+            except OSError:
+                return
+            with conn:
+                if self.status is not None:
+                    while chunk := conn.recv(65536):
+                        self.got += chunk
+                        if self.got.startswith(b"~HS"):
+                            conn.sendall(self.status)
+                else:
+                    self.release.wait()
+
+    def close(self) -> None:
+        self.release.set()
+        self.sock.close()
+
+
+HS_PAPER_OUT = (b"\x02030,1,0,1245,000,0,0,0,000,0,0,0\x03\r\n\x02000,0,0,0,0,2,4,0,00000000,1,000\x03\r\n"
+                b"\x021234,0\x03\r\n")
+
+
+@pytest.mark.parametrize("kind", ["hangs", "paper_out"])
+def test_hung_or_paper_out_tcp_printer_is_a_clear_error_and_marks_nothing(
+        qtbot: Any, pack_env: PackEnv, monkeypatch: pytest.MonkeyPatch, kind: str) -> None:
+    monkeypatch.setattr(print_service_mod, "TCP_TIMEOUT_S", 0.5)
+    printer = _StuckPrinter(HS_PAPER_OUT if kind == "paper_out" else None)
+    pack_env.settings.printers["label"] = f"tcp:127.0.0.1:{printer.port}"
+    pack_env.seed(order_snap(1, state="allocated"))
+    oid = "BL20261125-000001"
+    service = PrintService(pack_env.services)
+    try:
+        with qtbot.waitSignal(service.job_failed, timeout=20000) as sig:
+            service.print_label(oid)
+    finally:
+        printer.close()
+    assert ("out of labels" if kind == "paper_out" else "did not read the whole job") in sig.args[0]
+    assert service.error_box is not None and service.error_box.findChild(QPushButton, "printRetry") is not None
+    order = pack_env.store.get_order(oid)
+    assert order is not None and order.state == "allocated" and pack_env.outbox(oid) == []
+    assert [j["ok"] for j in pack_env.services.journal.jobs(oid)] == [False]
+    if kind == "paper_out":
+        assert printer.got == b"~HS"  # asked, and the label was never sent
