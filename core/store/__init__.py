@@ -14,6 +14,7 @@ from core.store.db import (
     StoreError,
     StoreLocked,
     StoreTooNew,
+    StoreUnwritable,
     open_store,
 )
 
@@ -25,5 +26,6 @@ __all__ = [
     "StoreError",
     "StoreLocked",
     "StoreTooNew",
+    "StoreUnwritable",
     "open_store",
 ]

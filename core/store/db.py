@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event
-from sqlalchemy.exc import DatabaseError, OperationalError
+from sqlalchemy.exc import DatabaseError
 
 from core.address import phone_tail
 from core.errors import UserError
@@ -55,6 +55,20 @@ class StoreLocked(StoreError):
 
 class StoreTooNew(StoreError):
     code = "store_too_new"
+
+
+class StoreUnwritable(StoreError):
+    """The disk is full, read-only or failing: the file is fine, the change just made was not saved."""
+
+    code = "store_unwritable"
+
+
+def _is_store_failure(exc: BaseException) -> bool:
+    """Whether a database exception is about the file (locked, damaged, disk), not a bug in our SQL."""
+    orig = exc.orig if isinstance(exc, DatabaseError) else exc
+    # sqlite3 raises plain DatabaseError for a damaged or foreign file, OperationalError for locks and
+    # disk trouble; IntegrityError, ProgrammingError & co. are bugs and must surface as such.
+    return type(orig) in (sqlite3.DatabaseError, sqlite3.OperationalError)
 
 
 KeepFn = Callable[[dict[str, Any]], bool]
@@ -201,8 +215,16 @@ class LocalStore:
                 raw = conn.connection.dbapi_connection
                 assert raw is not None
                 cur = raw.cursor()
-                cur.execute("SELECT count(*) FROM sqlite_master")
+                tables = int(cur.execute("SELECT count(*) FROM sqlite_master").fetchone()[0])
                 version = int(cur.execute("PRAGMA user_version").fetchone()[0])
+                if version == 0 and tables > 0:
+                    # Every PackDesk store has a user_version (the first migration sets it in the
+                    # same transaction as its tables): this is some other program's database.
+                    raise StoreCorrupt(
+                        f"The file {self.path} is a database, but not a PackDesk data file. It has not been "
+                        "changed; move it elsewhere (or set PACKDESK_HOME to another folder) and start again.",
+                        details={"path": str(self.path), "tables": tables},
+                    )
                 if version > migrations.LATEST:
                     raise StoreTooNew(
                         f"The local data file {self.path} was written by a newer PackDesk (format {version}, "
@@ -220,26 +242,55 @@ class LocalStore:
         except StoreError:
             self.engine.dispose()
             raise
-        except OperationalError as exc:
-            self.engine.dispose()
-            raise self._translate(exc) from exc
-        except DatabaseError as exc:
+        except (DatabaseError, sqlite3.DatabaseError) as exc:
+            # The raw cursor above raises sqlite3's own errors, SQLAlchemy calls raise wrapped ones.
             self.engine.dispose()
             raise self._translate(exc) from exc
 
-    def _translate(self, exc: DatabaseError) -> StoreError:
-        text = str(exc.orig) if exc.orig is not None else str(exc)
-        if isinstance(exc.orig, sqlite3.OperationalError) and "locked" in text:
+    def _translate(self, exc: DatabaseError | sqlite3.DatabaseError) -> StoreError:
+        orig = exc.orig if isinstance(exc, DatabaseError) else exc
+        text = str(orig) if orig is not None else str(exc)
+        low = text.lower()
+        where = {"path": str(self.path), "sqlite": text}
+        if isinstance(orig, sqlite3.OperationalError) and ("locked" in low or "busy" in low):
             return StoreLocked(
                 f"The local data file {self.path} is in use by another program (is PackDesk already open on "
                 "this PC?). Close it and try again.",
-                details={"path": str(self.path), "sqlite": text},
+                details=where,
+            )
+        if "is full" in low:
+            return StoreUnwritable(
+                f"The disk holding {self.path} is full: the last change was not saved (everything saved before "
+                "is safe). Free some disk space and do it again.",
+                code="store_disk_full",
+                details=where,
+            )
+        if "readonly" in low or "read-only" in low:
+            return StoreUnwritable(
+                f"The local data file {self.path} cannot be written (read-only file, folder or disk): the last "
+                "change was not saved. Check the file's permissions or the disk, then do it again.",
+                code="store_read_only",
+                details=where,
+            )
+        if "disk i/o" in low:
+            return StoreUnwritable(
+                f"The disk holding {self.path} reported an error (disk I/O error): the last change may not have "
+                "been saved. Check the disk (or ask support), then start PackDesk again; the file has been kept.",
+                code="store_io_error",
+                details=where,
+            )
+        if "unable to open" in low:
+            return StoreError(
+                f"The local data file {self.path} cannot be opened ({text}): check that its folder exists, is a "
+                "folder you may write to, and that the path is not a folder itself. Nothing was changed.",
+                code="store_unopenable",
+                details=where,
             )
         return StoreCorrupt(
             f"The local data file {self.path} is damaged or is not a PackDesk file ({text}). It has been left "
             "as it is; move it aside (or ask support to look at it) and start again to re-download the orders. "
             "Any actions not yet synced are only in that file.",
-            details={"path": str(self.path), "sqlite": text},
+            details=where,
         )
 
     def close(self) -> None:
@@ -257,7 +308,9 @@ class LocalStore:
         try:
             with self.engine.connect().execution_options(packdesk_begin="IMMEDIATE") as conn, conn.begin():
                 yield conn
-        except OperationalError as exc:
+        except DatabaseError as exc:
+            if not _is_store_failure(exc):
+                raise
             raise self._translate(exc) from exc
 
     @contextmanager
@@ -266,7 +319,9 @@ class LocalStore:
         try:
             with self.engine.connect() as conn, conn.begin():
                 yield conn
-        except OperationalError as exc:
+        except DatabaseError as exc:
+            if not _is_store_failure(exc):
+                raise
             raise self._translate(exc) from exc
 
     # -- meta --------------------------------------------------------------------------------

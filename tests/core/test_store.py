@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from pathlib import Path
 
 import pytest
 
 from core.outbox import Outbox
-from core.store import LocalStore, StoreCorrupt, StoreLocked, StoreTooNew, migrations, open_store
+from core.print_journal import PrintJournal
+from core.store import (
+    LocalStore,
+    StoreCorrupt,
+    StoreLocked,
+    StoreTooNew,
+    StoreUnwritable,
+    migrations,
+    open_store,
+)
 from tests.helpers.snapshots import snapshot
 
 
@@ -36,46 +46,97 @@ def test_store_in_user_data_folder_by_default(tmp_path: Path, monkeypatch: pytes
         s.close()
 
 
-def test_old_store_opens_after_upgrade_with_its_data(tmp_path: Path) -> None:
+#: The schema a version-1 client left on disk, frozen here as that client wrote it (not made by
+#: today's migration code, so an edited step or a step that assumes more than v1 had is caught).
+V1_STORE_SQL = """
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE orders (
+    order_id TEXT PRIMARY KEY, state TEXT NOT NULL, bench TEXT, waybill_no TEXT, channel_order_no TEXT,
+    phone_tail TEXT, name TEXT, ship_by TEXT, created_at TEXT, flags TEXT NOT NULL DEFAULT '',
+    severity INTEGER NOT NULL DEFAULT 0, hub_version INTEGER NOT NULL, hub_json TEXT NOT NULL,
+    local_json TEXT NOT NULL, pending INTEGER NOT NULL DEFAULT 0, conflict_json TEXT,
+    seen_gen INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX ix_orders_state ON orders(state);
+CREATE INDEX ix_orders_bench ON orders(bench);
+CREATE INDEX ix_orders_waybill ON orders(waybill_no);
+CREATE INDEX ix_orders_channel_no ON orders(channel_order_no);
+CREATE INDEX ix_orders_phone_tail ON orders(phone_tail);
+CREATE INDEX ix_orders_name ON orders(name);
+CREATE INDEX ix_orders_sort ON orders(severity DESC, ship_by, created_at);
+CREATE TABLE outbox (
+    seq INTEGER PRIMARY KEY, action_id TEXT NOT NULL UNIQUE, order_id TEXT NOT NULL, type TEXT NOT NULL,
+    payload TEXT NOT NULL, base_version INTEGER NOT NULL, operator TEXT NOT NULL, done_at TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0, last_error TEXT
+);
+CREATE INDEX ix_outbox_order ON outbox(order_id);
+CREATE TABLE conflicts (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, action_id TEXT NOT NULL, seq INTEGER NOT NULL,
+    order_id TEXT NOT NULL, type TEXT NOT NULL, payload TEXT NOT NULL, operator TEXT NOT NULL,
+    done_at TEXT NOT NULL, outcome TEXT NOT NULL, error TEXT, reason TEXT, snapshot_json TEXT,
+    at TEXT NOT NULL, resolved_at TEXT, resolved_by TEXT, resolution TEXT
+);
+CREATE INDEX ix_conflicts_order ON conflicts(order_id);
+PRAGMA user_version = 1;
+"""
+
+
+def write_v1_store(path: Path) -> dict[str, object]:
+    """A store file as client version 1 left it: an order, a queued action, an open conflict, a cursor."""
+    snap = snapshot()
+    conn = sqlite3.connect(path)
+    conn.executescript(V1_STORE_SQL)
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute(
+        "INSERT INTO orders(order_id, state, bench, hub_version, hub_json, local_json, pending) VALUES (?,?,?,?,?,?,1)",
+        (snap["order_id"], "allocated", "B1", 1, json.dumps(snap), json.dumps(snap)),
+    )
+    conn.execute(
+        "INSERT INTO outbox(seq, action_id, order_id, type, payload, base_version, operator, done_at)"
+        " VALUES (1, 'a-1', ?, 'step', '{\"step\": \"picked\"}', 1, 'P001', '2026-11-25T01:00:00Z')",
+        (snap["order_id"],),
+    )
+    conn.execute(
+        "INSERT INTO conflicts(action_id, seq, order_id, type, payload, operator, done_at, outcome, reason, at)"
+        " VALUES ('a-0', 0, ?, 'step', '{}', 'P001', '2026-11-24T01:00:00Z', 'rejected', 'old', '2026-11-24T02:00:00Z')",
+        (snap["order_id"],),
+    )
+    conn.execute("INSERT INTO meta VALUES ('next_seq', '2'), ('cursor', '42'), ('resync_gen', '3')")
+    conn.commit()
+    conn.close()
+    return snap
+
+
+def test_store_file_from_client_version_1_opens_upgraded_with_its_data(tmp_path: Path) -> None:
     path = tmp_path / "old.sqlite3"
-    # A store as version 1 of the client left it, with an order and a queued action.
-    raw = LocalStore.__new__(LocalStore)
-    from sqlalchemy import create_engine, event
-
-    engine = create_engine(f"sqlite:///{path}")
-    event.listen(engine, "connect", lambda c, _r: setattr(c, "isolation_level", None))
-    event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN"))
-    with engine.connect() as conn:
-        assert migrations.migrate(conn, target=1) == 1
-        with conn.begin():
-            import json
-
-            snap = snapshot()
-            conn.exec_driver_sql(
-                "INSERT INTO orders(order_id, state, hub_version, hub_json, local_json, pending) VALUES (?,?,?,?,?,1)",
-                (snap["order_id"], "allocated", 1, json.dumps(snap), json.dumps(snap)),
-            )
-            conn.exec_driver_sql(
-                "INSERT INTO outbox(seq, action_id, order_id, type, payload, base_version, operator, done_at)"
-                " VALUES (1, 'a-1', ?, 'step', '{\"step\": \"picked\"}', 1, 'P001', '2026-11-25T01:00:00Z')",
-                (snap["order_id"],),
-            )
-            conn.exec_driver_sql("INSERT INTO meta VALUES ('next_seq', '2'), ('cursor', '42')")
-    engine.dispose()
-    del raw
-
+    snap = write_v1_store(path)
     s = open_store(path)
     try:
         with s.read() as conn:
             assert migrations.user_version(conn) == migrations.LATEST
         assert s.cursor() == 42
         assert [a.action_id for a in s.pending_actions()] == ["a-1"]
-        order = s.get_order(snapshot()["order_id"])
+        assert s.conflict_count() == 1
+        order = s.get_order(snap["order_id"])
         assert order is not None and order.pending == 1
-        # The new tables work on the upgraded file.
+        # Everything a current client does works on the upgraded file: actions, snapshots, the
+        # print journal and the audit (tables v1 did not have), queue listing.
         Outbox(s).perform(order.order_id, "step", {"step": "verified"}, "P001")
         assert [a.seq for a in s.pending_actions()] == [1, 2]
         assert s.local_audit()[-1]["what"] == "step"
+        with s.write() as conn:
+            s.apply_snapshots(conn, [snapshot(version=2, seller_note="after upgrade")])
+        order = s.get_order(snap["order_id"])
+        assert order is not None and order.snapshot["seller_note"] == "after upgrade"
+        assert set(order.snapshot["steps"]) >= {"picked", "verified"}
+        assert [o.order_id for o in s.list_orders(bench="B1")] == [snap["order_id"]]
+        assert PrintJournal(s, Outbox(s)).jobs() == []
+    finally:
+        s.close()
+    # Opening it again (already upgraded) changes nothing and loses nothing.
+    s = open_store(path)
+    try:
+        assert s.pending_count() == 2 and s.cursor() == 42
     finally:
         s.close()
 
@@ -119,6 +180,66 @@ def test_locked_store_gets_clear_message_and_file_is_kept(tmp_path: Path) -> Non
         holder.close()
     s = open_store(path)
     s.close()
+
+
+def test_another_programs_database_is_refused_and_left_untouched(tmp_path: Path) -> None:
+    path = tmp_path / "bench.sqlite3"
+    conn = sqlite3.connect(path)
+    conn.execute("CREATE TABLE contacts (name TEXT)")
+    conn.execute("INSERT INTO contacts VALUES ('someone')")
+    conn.commit()
+    conn.close()
+    before = path.read_bytes()
+    with pytest.raises(StoreCorrupt, match="not a PackDesk data file"):
+        open_store(path)
+    assert path.read_bytes() == before  # not even switched to WAL
+
+
+def test_store_damaged_inside_is_reported_when_used_and_file_is_kept(tmp_path: Path) -> None:
+    path = tmp_path / "bench.sqlite3"
+    s = open_store(path)
+    with s.write() as conn:
+        s.apply_snapshots(conn, [snapshot(f"BL20261125-{i:06d}", seller_note="x" * 300) for i in range(1, 2000)])
+    s.close()
+    raw = bytearray(path.read_bytes())
+    page = 4096
+    for off in range(8 * page, len(raw) - page, 5 * page):  # scribble over every fifth page past the schema
+        raw[off : off + 512] = bytes(range(256)) * 2
+    path.write_bytes(bytes(raw))
+    before = path.read_bytes()
+    with pytest.raises(StoreCorrupt, match="damaged"):
+        damaged = open_store(path)  # a damaged schema page is found here ...
+        try:
+            damaged.list_orders()  # ... a damaged order page when the queue is read
+        finally:
+            damaged.close()
+    assert path.read_bytes() == before
+
+
+def test_full_disk_is_a_plain_message_and_the_action_is_not_half_written(tmp_path: Path) -> None:
+    path = tmp_path / "bench.sqlite3"
+    s = open_store(path)
+    with s.write() as conn:
+        s.apply_snapshots(conn, [snapshot(f"BL20261125-{i:06d}") for i in range(1, 4)])
+    outbox = Outbox(s)
+    outbox.perform("BL20261125-000001", "step", {"step": "picked"}, "P001")
+    # SQLite's own size limit stands in for a full disk: the same SQLITE_FULL error.
+    with pytest.raises(StoreUnwritable, match=r"disk .* is full") as info, s.write() as conn:
+        pages = int(conn.exec_driver_sql("PRAGMA page_count").scalar_one())
+        conn.exec_driver_sql(f"PRAGMA max_page_count = {pages}")
+        for i in range(500):
+            outbox.perform_in(
+                conn, "BL20261125-000002", "hold_raised", {"type": "scan_mismatch", "reason": f"r{i}" * 200}, "P001"
+            )
+    assert "damaged" not in info.value.message and info.value.code == "store_disk_full"
+    s.close()  # that connection keeps its limit; a fresh store has none
+    s = open_store(path)
+    try:
+        assert [a.type for a in s.pending_actions()] == ["step"]
+        order = s.get_order("BL20261125-000002")
+        assert order is not None and order.pending == 0 and not order.snapshot["holds"]
+    finally:
+        s.close()
 
 
 def test_newer_snapshot_replaces_older_never_the_reverse(store: LocalStore) -> None:
