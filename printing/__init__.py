@@ -12,7 +12,7 @@ from printing.label import mask_phone, render_label, render_labels, walking_orde
 from printing.picklist import render_picklist
 from printing.slip import render_slip
 from printing.templates import LabelTemplate, PickListTemplate, SlipTemplate
-from printing.zpl import label_zpl
+from printing.zpl import label_zpl, labels_zpl
 
 __all__ = [
     "LabelTemplate",
@@ -25,6 +25,7 @@ __all__ = [
     "SlipTemplate",
     "active_font_name",
     "label_zpl",
+    "labels_zpl",
     "mask_phone",
     "render_label",
     "render_labels",

@@ -18,9 +18,9 @@ import qrcode
 from barcode.codex import Code128
 from qrcode.constants import ERROR_CORRECT_M
 from reportlab.lib.units import mm
-from reportlab.pdfgen.canvas import Canvas
 
 from printing.fonts import font_name
+from printing.zpl_canvas import Surface, ZplCanvas
 
 #: One dot of a 203-dpi (8 dots/mm) thermal head, in points.
 DOT_203 = 72.0 / 203.0
@@ -102,7 +102,7 @@ def fit_module_dots(data: str, max_width: float, choices: tuple[int, ...] = (3, 
 
 
 def draw_code128(
-    c: Canvas,
+    c: Surface,
     data: str,
     x: float,
     y_top: float,
@@ -135,10 +135,13 @@ def draw_code128(
     bars_x = snap(x + quiet)
     bars_bottom = snap(y_top - bar_height)
     height = snap(y_top) - bars_bottom
-    path = c.beginPath()
-    for start, width in _bar_runs(data):
-        path.rect(bars_x + start * module, bars_bottom, width * module, height)
-    c.drawPath(path, stroke=0, fill=1)
+    if isinstance(c, ZplCanvas):
+        c.code128(data, bars_x, bars_bottom, height, module_dots)  # the printer draws its own bars
+    else:
+        path = c.beginPath()
+        for start, width in _bar_runs(data):
+            path.rect(bars_x + start * module, bars_bottom, width * module, height)
+        c.drawPath(path, stroke=0, fill=1)
     text_top = bars_bottom
     bottom = bars_bottom
     if text is not None:
@@ -164,12 +167,23 @@ def qr_matrix(data: str, error_correction: int = ERROR_CORRECT_M) -> tuple[tuple
     return tuple(tuple(bool(v) for v in row) for row in qr.get_matrix())
 
 
-def draw_qr(c: Canvas, data: str, x: float, y_top: float, size: float) -> float:
+@lru_cache(maxsize=2048)
+def qr_modules(data: str, error_correction: int = ERROR_CORRECT_M) -> int:
+    """How many modules wide the QR code of ``data`` is (version only: no mask evaluation)."""
+    qr = qrcode.QRCode(border=0, error_correction=error_correction)
+    qr.add_data(data)
+    qr.best_fit()
+    return 17 + 4 * int(qr.version)
+
+
+def draw_qr(c: Surface, data: str, x: float, y_top: float, size: float) -> float:
     """Draw a QR code of ``data`` as vectors, ``size`` points square, top-left at (x, y_top).
 
     The caller leaves a 4-module quiet zone around it (the size of the square excludes it).
     Returns the module size in points, so a test can check it is large enough to scan.
     """
+    if isinstance(c, ZplCanvas):
+        return c.qr(data, x, y_top, size, qr_modules(data))
     matrix = qr_matrix(data)
     n = len(matrix)
     module = size / n

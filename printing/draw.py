@@ -13,9 +13,9 @@ from functools import lru_cache
 
 from reportlab.lib.units import mm
 from reportlab.pdfbase.pdfmetrics import stringWidth
-from reportlab.pdfgen.canvas import Canvas
 
 from printing.fonts import font_name
+from printing.zpl_canvas import Surface
 
 
 @lru_cache(maxsize=65536)
@@ -147,7 +147,7 @@ def fit_box(
     return fit(text, width, max(1, int(height // (min_size * leading))), min_size, min_size, leading)
 
 
-def draw_lines(c: Canvas, fitted: Fitted, x: float, y_top: float) -> float:
+def draw_lines(c: Surface, fitted: Fitted, x: float, y_top: float) -> float:
     """Draw fitted lines with their first ascent at ``y_top``; returns the y below the last line."""
     c.setFont(font_name(), fitted.size)
     y = y_top - fitted.size * 0.88
@@ -158,7 +158,7 @@ def draw_lines(c: Canvas, fitted: Fitted, x: float, y_top: float) -> float:
 
 
 def boxed_text(
-    c: Canvas, text: str, x: float, y_top: float, size: float, *, inverse: bool = False, pad: float = 1.0 * mm
+    c: Surface, text: str, x: float, y_top: float, size: float, *, inverse: bool = False, pad: float = 1.0 * mm
 ) -> float:
     """Text in a rectangle (flags: VIP, 礼品 — readable without colour). Returns the box width.
 
@@ -179,7 +179,7 @@ def boxed_text(
 
 
 def hline(
-    c: Canvas, x0: float, x1: float, y: float, width: float = 0.8, dash: tuple[float, ...] = ()
+    c: Surface, x0: float, x1: float, y: float, width: float = 0.8, dash: tuple[float, ...] = ()
 ) -> None:
     """A horizontal rule (dashed for a tear line)."""
     c.setLineWidth(width)

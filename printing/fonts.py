@@ -52,6 +52,7 @@ class FontChoice:
     name: str  # the reportlab font name to draw with
     description: str  # human name, e.g. "WenQuanYi Micro Hei"
     path: Path | None  # None for the Latin-only fallback
+    index: int = 0  # subfont index in a .ttc collection
 
     @property
     def has_cjk(self) -> bool:
@@ -89,7 +90,7 @@ def cjk_font() -> FontChoice:
         if _choice is None:
             for path, index, description in _candidates():
                 if path.is_file() and _try_register(path, index):
-                    _choice = FontChoice(FONT_NAME, description, path)
+                    _choice = FontChoice(FONT_NAME, description, path, index)
                     log.info("documents use the CJK font %s (%s)", description, path)
                     break
             else:

@@ -25,6 +25,7 @@ from printing.common import carrier_name, item_summary, logo_image, mask_phone, 
 from printing.draw import boxed_text, draw_lines, ellipsize, fit, fit_box, hline, text_width
 from printing.fonts import font_name
 from printing.templates import LabelTemplate
+from printing.zpl_canvas import Surface
 
 __all__ = ["LABEL_SIZES", "mask_phone", "render_label", "render_labels", "walking_order"]
 
@@ -82,7 +83,7 @@ class _Label:
     """Draws one label page; holds the page geometry so the section methods stay small."""
 
     def __init__(
-        self, c: Canvas, order: Snapshot, size: str, tpl: LabelTemplate, now: datetime | None
+        self, c: Surface, order: Snapshot, size: str, tpl: LabelTemplate, now: datetime | None
     ) -> None:
         self.c = c
         self.o = order

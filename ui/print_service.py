@@ -45,7 +45,7 @@ from printing import (
     PrintJob,
     PrintResult,
     RawTcpBackend,
-    label_zpl,
+    labels_zpl,
     render_labels,
     render_picklist,
     render_slip,
@@ -244,12 +244,7 @@ class PrintService(QObject):
 
         def render(content_type: str, progress: Callable[[int, int], None] | None) -> bytes:
             if content_type == ZPL:
-                parts = []
-                for i, snap in enumerate(snaps, 1):
-                    parts.append(label_zpl(snap, size))
-                    if progress is not None:
-                        progress(i, len(snaps))
-                return "".join(parts).encode("utf-8")
+                return labels_zpl(snaps, size, progress=progress).encode("utf-8")
             return render_labels(snaps, size, progress=progress)
 
         req = _Request("label", [s["order_id"] for s in snaps], render, self.target_for("label"),

@@ -7,32 +7,93 @@ import threading
 from pathlib import Path
 
 import pytest
+import zpl_decode
 from orders import make_order
 
 from printing import PdfFileBackend, PrinterError, PrintJob, RawTcpBackend, label_zpl, try_send
 from printing.backends import ZPL
-from printing.zpl import _hex_row_compress
+from printing.zpl import hex_row_compress
 
 
 @pytest.mark.parametrize(
     ("size", "pw", "ll"), [("100x150", 800, 1200), ("100x180", 800, 1440), ("76x130", 608, 1040)]
 )
-def test_zpl_structure(size: str, pw: int, ll: int) -> None:
+def test_zpl_structure_and_sizes_in_dots(size: str, pw: int, ll: int) -> None:
     o = make_order(3, n_lines=5, gift=True, vip=True)
     z = label_zpl(o, size)
-    assert z.startswith("^XA") and z.rstrip().endswith("^XZ")
-    assert f"^PW{pw}" in z and f"^LL{ll}" in z
-    assert f"^BCN,144,N,N,N,A^FD{o['waybill_no']}^FS" in z or f"^FD{o['waybill_no']}^FS" in z
-    assert f"^FDMA,{o['order_id']}^FS" in z
-    assert "^GFA," in z  # Chinese text as bitmaps: no printer font needed
-    assert "^BY3" in z  # 3-dot module for the waybill
+    assert z.startswith("^XA^CI28") and z.rstrip().endswith("^XZ") and z.count("^XA") == 1
+    assert f"^PW{pw}^LL{ll}" in z
+    (label,) = zpl_decode.read(z)
+    kinds = sorted((s.kind, s.data) for s in label.symbols)
+    expected = [("code128", o["order_id"]), ("code128", o["waybill_no"]), ("qr", o["order_id"])]
+    if size == "100x180":  # the 收件联 stub repeats the waybill
+        expected.append(("code128", o["waybill_no"]))
+    assert kinds == sorted(expected)
+    waybills = [s for s in label.symbols if s.kind == "code128" and s.data == o["waybill_no"]]
+    assert waybills[0].module == 3  # 0.375 mm at 8 dots/mm
+
+
+@pytest.mark.parametrize("size", ["100x150", "100x180", "76x130"])
+def test_zpl_graphic_is_what_was_drawn_and_clear_of_every_barcode(size: str) -> None:
+    from reportlab.lib.units import mm
+
+    from printing.label import LABEL_SIZES, _Label
+    from printing.templates import LabelTemplate
+    from printing.zpl_canvas import ZplCanvas
+
+    o = make_order(1, n_lines=12, gift=True, vip=True, address=1, buyer_note="周末不在家，放快递柜，谢谢！")
+    w, h = LABEL_SIZES[size]
+    canvas = ZplCanvas((w * mm, h * mm))
+    _Label(canvas, o, size, LabelTemplate.load(), None).draw()
+    drawn = canvas.img.copy()
+    canvas.showPage()
+    (label,) = zpl_decode.read(canvas.zpl())
+    assert label.image.tobytes() == drawn.tobytes()  # compression and banding lose nothing
+    for s in label.symbols:
+        assert s.x >= 0 and s.x + s.w <= label.pw and s.y >= 0 and s.y + s.h <= label.ll, s
+        # Quiet zone: 10 modules either side of a Code 128, 2 modules around a QR (the label
+        # edge beyond the margin is blank too); no text, rule or box may reach into it.
+        q = 10 * s.module if s.kind == "code128" else 2 * s.module
+        assert zpl_decode.ink_in(label, (s.x - q, s.y - s.module, s.x + s.w + q, s.y + s.h + s.module)) == 0, s
+    # Chinese is in the graphic, not left to printer fonts: there is a lot of ink.
+    assert zpl_decode.ink_in(label, (0, 0, label.pw, label.ll)) > 10_000
+
+
+def test_zpl_follows_the_site_template(tmp_path: Path) -> None:
+    from printing import LabelTemplate
+
+    o = make_order(2)
+    site = tmp_path / "label.toml"
+    site.write_text('[page]\nmargins_mm = [6, 6, 6, 6]\n[fields]\nshow = ["carrier", "waybill_barcode", "recipient"]\n')
+    (full,) = zpl_decode.read(label_zpl(o))
+    (bare,) = zpl_decode.read(label_zpl(o, template=LabelTemplate.load(site)))
+    assert [s.data for s in bare.symbols] == [o["waybill_no"]]  # no order barcode, no QR
+    assert zpl_decode.ink_in(bare, (0, 0, 48, bare.ll)) == 0  # 6 mm left margin = 48 dots
+    assert zpl_decode.ink_in(bare, (0, 0, bare.pw, bare.ll)) < zpl_decode.ink_in(full, (0, 0, full.pw, full.ll))
+
+
+def test_batch_zpl_is_one_label_per_order_in_the_order_given() -> None:
+    from printing.zpl import labels_zpl
+
+    orders = [make_order(i) for i in (5, 2, 9)]
+    seen: list[tuple[int, int]] = []
+    labels = zpl_decode.read(labels_zpl(orders, progress=lambda d, t: seen.append((d, t))))
+    assert [next(s.data for s in lb.symbols if s.kind == "qr") for lb in labels] == [o["order_id"] for o in orders]
+    assert seen == [(1, 3), (2, 3), (3, 3)]
 
 
 def test_zpl_compression() -> None:
-    assert _hex_row_compress("0000") == ","
-    assert _hex_row_compress("FFFF0000") == "JF,"
-    assert _hex_row_compress("F" * 45) == "hKF"  # 40 (h) + 5 (K)
-    assert _hex_row_compress("0F0F") == "0F0F"
+    assert hex_row_compress("0000") == ","
+    assert hex_row_compress("FFFF0000") == "JF,"
+    assert hex_row_compress("F" * 45) == "hKF"  # 40 (h) + 5 (K)
+    assert hex_row_compress("0F0F") == "0F0F"
+    assert zpl_decode.decompress("JF,:", 4, 8) == bytes.fromhex("FFFF0000FFFF0000")
+
+
+def test_field_data_cannot_start_zpl_commands() -> None:
+    o = make_order(4, waybill_no="SF12^XZ~JR34", order_id="BL20260222-0000^1")
+    z = label_zpl(o)
+    assert "^XZ~JR" not in z and z.count("^XZ") == 1 and "~" not in z
 
 
 class Listener:
