@@ -224,8 +224,10 @@ class HubClient:
 
     def health(self) -> dict[str, Any]:
         data = self._request("GET", "/health", auth=False)
-        if not isinstance(data, dict):
-            raise HubMalformed("The hub's health answer is not an object.")
+        if not isinstance(data, dict) or data.get("status") != "ok" or not isinstance(data.get("head"), int):
+            raise HubMalformed(
+                f"The server at {self.base_url} answers, but not like a PackDesk hub (check the hub address)."
+            )
         return data
 
     def login(self, operator: str, pin: str, *, station: str, bench: str | None, device_id: str) -> LoginInfo:

@@ -17,14 +17,16 @@ from __future__ import annotations
 import logging
 import random
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, TypeVar
 
+from core.errors import UserError
 from core.events import Event
 from core.outbox import Outbox
-from core.store import LocalStore, OutboxAction
+from core.store import LocalStore, OutboxAction, StoreError
 from core.sync.client import (
     CursorExpired,
     HubAuthExpired,
@@ -130,10 +132,20 @@ class SyncConfig:
     batch_size: int = 500
     page_size: int = 1000
     long_poll_s: float = 25.0
+    #: at least this long between two pulls that brought nothing (a hub or proxy that answers a
+    #: long-poll at once must not turn the pull thread into a busy loop)
+    min_poll_interval_s: float = 1.0
     backoff_base_s: float = 0.5
     backoff_cap_s: float = 30.0
     connect_timeout_s: float = 3.0
     read_timeout_s: float = 30.0
+
+
+#: Whole-batch answers that are about what the actions contain (too big, fails validation): the
+#: batch is halved until the one action they are about is found, and that one is rejected. Any
+#: other 4xx for a whole batch (404 from a proxy, 403, 405, ...) says nothing about the actions:
+#: they all stay queued.
+SPLIT_STATUSES = frozenset({413, 422})
 
 
 class SyncEngine:
@@ -285,28 +297,33 @@ class SyncEngine:
             self._state = new
         self.sync_state_changed.emit(new)
 
+    def _counts(self) -> dict[str, int]:
+        """The pending and conflict counts, or nothing if the store cannot be read right now.
+
+        Called from the threads' error handling: a store problem there must not kill the thread.
+        """
+        try:
+            return {"pending": self.store.pending_count(), "conflicts": self.store.conflict_count()}
+        except StoreError as exc:
+            log.warning("Cannot read the sync counts: %s", exc.message)
+            return {}
+
     def refresh_counts(self) -> None:
         """Re-read the pending and conflict counts (after a local action)."""
-        self._update_state(pending=self.store.pending_count(), conflicts=self.store.conflict_count())
+        self._update_state(**self._counts())
 
     def _success(self) -> None:
         now = utcnow().replace(microsecond=0)
-        self._update_state(
-            status=ONLINE,
-            last_error=None,
-            last_success=now,
-            pending=self.store.pending_count(),
-            conflicts=self.store.conflict_count(),
-        )
+        self._update_state(status=ONLINE, last_error=None, last_success=now, **self._counts())
 
     def _failure(self, exc: Exception) -> None:
-        message = exc.message if isinstance(exc, HubError) else f"Sync problem: {exc}"
-        self._update_state(
-            status=OFFLINE,
-            last_error=message,
-            pending=self.store.pending_count(),
-            conflicts=self.store.conflict_count(),
-        )
+        if isinstance(exc, HubError):
+            message = exc.message
+        elif isinstance(exc, UserError):
+            message = f"Sync stopped by a local problem: {exc.message}"
+        else:
+            message = f"Sync problem: {exc}"
+        self._update_state(status=OFFLINE, last_error=message, **self._counts())
 
     def _changed(self, ids: list[str]) -> None:
         if ids:
@@ -332,8 +349,14 @@ class SyncEngine:
         try:
             answer = self._authed(client, lambda: client.post_actions([a.to_wire() for a in batch]))
         except HubRefused as exc:
-            # A 4xx for the whole batch: find the action it is about by halving, so one bad action
-            # never blocks the ones behind it; a single action refused outright is a rejection.
+            if exc.status not in SPLIT_STATUSES:
+                # About the request, not its actions (wrong URL behind a proxy, a filter, ...):
+                # finalising the actions as rejected would drop the whole queue. Keep them.
+                self.store.mark_attempt([a.seq for a in batch], exc.message)
+                raise
+            # The hub refused the batch for what it contains: find the action it is about by
+            # halving, so one bad action never blocks the ones behind it; a single action refused
+            # outright is a rejection (kept as a conflict record with the hub's words).
             if len(batch) > 1:
                 half = len(batch) // 2
                 return self._push_batch(client, batch[:half], report) + self._push_batch(
@@ -385,6 +408,10 @@ class SyncEngine:
                 report.pulled += len(page.orders)
             if page.next_after is None or not page.orders:
                 break
+            if after is not None and page.next_after <= after:
+                raise HubMalformed(
+                    f"The hub's order list went backwards ({after} → {page.next_after}); will try again."
+                )
             after = page.next_after
         if self._stop.is_set() or first_cursor is None:
             return
@@ -396,10 +423,14 @@ class SyncEngine:
 
     def pull_once(self, client: HubClient, *, wait_s: float = 0.0, report: SyncReport | None = None) -> bool:
         """Pull one page of changes (a full re-sync first if needed); returns whether more are waiting."""
+        return self._pull(client, wait_s, report)[0]
+
+    def _pull(self, client: HubClient, wait_s: float, report: SyncReport | None) -> tuple[bool, bool]:
+        """:meth:`pull_once`; returns (more waiting, whether anything came)."""
         cursor = self.store.cursor()
         if cursor is None:
             self.full_resync(client, report)
-            return not self._stop.is_set()
+            return not self._stop.is_set(), True
         try:
             page = self._authed(
                 client, lambda: client.changes(cursor, limit=self.config.page_size, wait_s=wait_s)
@@ -407,7 +438,7 @@ class SyncEngine:
         except CursorExpired:
             log.warning("Change feed cursor %d expired at the hub; full re-sync (outbox kept)", cursor)
             self.full_resync(client, report)
-            return not self._stop.is_set()
+            return not self._stop.is_set(), True
         except HubRefused as exc:
             if exc.code != "bad_cursor":
                 raise
@@ -418,13 +449,13 @@ class SyncEngine:
                 exc.message,
             )
             self.full_resync(client, report)
-            return not self._stop.is_set()
+            return not self._stop.is_set(), True
         if self._stop.is_set():
-            return False
+            return False, False
         now = iso(utcnow())
         with self.store.write() as conn:
             if self.store.get_meta(conn, "cursor") != str(cursor):
-                return True  # someone re-synced meanwhile; read again from the new cursor
+                return True, True  # someone re-synced meanwhile; read again from the new cursor
             changed = self.store.apply_snapshots(conn, [c["order"] for c in page.changes], keep=self._keep)
             self.store.set_meta(conn, "cursor", str(page.next_cursor))
             self.store.set_meta(conn, "last_success", now)
@@ -432,7 +463,9 @@ class SyncEngine:
         if report is not None:
             report.pulled += len(page.changes)
             report.cursor = page.next_cursor
-        return page.more
+        progressed = bool(page.changes) or page.next_cursor != cursor
+        # "more" without a single change or a cursor move would only ask for the same page again.
+        return page.more and progressed, progressed
 
     # -- one-shot --------------------------------------------------------------------------------
 
@@ -504,34 +537,51 @@ class SyncEngine:
         try:
             while not self._stop.is_set():
                 try:
-                    if role == "push":
-                        wake.clear()
-                        self.push_pending(client)
-                        self._set_failing(role, False)
-                        backoff.reset()
-                        wake.wait(5.0)
-                    else:
-                        more = self.pull_once(
-                            client, wait_s=0 if self._pull_failing else self.config.long_poll_s
-                        )
-                        self._set_failing(role, False)
-                        backoff.reset()
-                        if more:
-                            continue
-                except HubError as exc:
-                    log.warning("Sync %s failed: %s (%s)", role, exc.message, exc.details)
-                    self._set_failing(role, True, exc)
-                    delay = backoff.next_delay()
-                    if not exc.retryable:
-                        delay = max(delay, self.config.backoff_cap_s)
-                    wake.clear()
-                    self._stop.wait(delay) if role == "pull" else wake.wait(delay)
+                    self._step(role, client, wake, backoff)
                 except Exception as exc:
-                    log.exception("Unexpected error in sync %s thread", role)
-                    self._set_failing(role, True, exc)
-                    self._stop.wait(backoff.next_delay())
+                    # Whatever goes wrong (the hub, the store, a bug), the thread reports it, waits
+                    # and tries again: it never dies and never spins.
+                    delay = backoff.next_delay()
+                    if isinstance(exc, HubError):
+                        log.warning("Sync %s failed: %s (%s)", role, exc.message, exc.details)
+                        if not exc.retryable:
+                            delay = max(delay, self.config.backoff_cap_s)
+                    elif isinstance(exc, UserError):
+                        log.warning("Sync %s stopped by a local problem: %s", role, exc.message)
+                    else:
+                        log.exception("Unexpected error in sync %s thread", role)
+                    try:
+                        self._set_failing(role, True, exc)
+                    except Exception:
+                        log.exception("Could not report a sync %s failure", role)
+                    wake.clear()
+                    if role == "push" and isinstance(exc, HubError):
+                        wake.wait(delay)  # a new action retries at once
+                    else:
+                        self._stop.wait(delay)
         finally:
             client.close()
+
+    def _step(self, role: str, client: HubClient, wake: threading.Event, backoff: Backoff) -> None:
+        """One round of a worker thread: push the outbox then sleep, or one (long-)poll of the feed."""
+        if role == "push":
+            wake.clear()
+            self.push_pending(client)
+            self._set_failing(role, False)
+            backoff.reset()
+            wake.wait(5.0)
+            return
+        started = time.monotonic()
+        more, progressed = self._pull(
+            client, 0 if self._pull_failing else self.config.long_poll_s, None
+        )
+        self._set_failing(role, False)
+        backoff.reset()
+        if more or progressed:
+            return  # straight back to the feed: a change just came, more may be close behind
+        rest = self.config.min_poll_interval_s - (time.monotonic() - started)
+        if rest > 0:
+            self._stop.wait(rest)
 
     def _set_failing(self, role: str, failing: bool, exc: Exception | None = None) -> None:
         if role == "push":

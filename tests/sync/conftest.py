@@ -68,9 +68,10 @@ def make_station(tmp_path: Path) -> Iterator[Callable[..., Station]]:
         bench: str | None = "B1",
         operator: str = "P001",
         pin: str = "1111",
+        busy_timeout_s: float = 10.0,
         **cfg: Any,
     ) -> Station:
-        store = open_store(tmp_path / f"{name}.sqlite3")
+        store = open_store(tmp_path / f"{name}.sqlite3", busy_timeout_s=busy_timeout_s)
         engine = SyncEngine(
             store, fast_config(hub_url, station=name, bench=bench, device_id=f"dev-{name}", **cfg)
         )

@@ -10,7 +10,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 import requests
 
+from core.sync.client import HubError, HubMalformed
 from core.sync.engine import OFFLINE, ONLINE, Backoff
+from tests.helpers import hubapi
+from tests.helpers.snapshots import snapshot
 from tests.hubproc import HubProcess
 from tests.sync.conftest import Station, allocated, hub_action_counts, wait_until
 
@@ -22,6 +25,7 @@ class FaultyFront:
 
     def __init__(self, hub_url: str) -> None:
         self.fault: str | None = None
+        self.fault_path = "/api/v1/"  # only requests under this path get the fault
         self.hits = 0
         front = self
 
@@ -34,7 +38,8 @@ class FaultyFront:
             def _any(self) -> None:
                 n = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(n) if n else b""
-                fault = front.fault if not self.path.startswith("/api/v1/auth") else None
+                faulty = self.path.startswith(front.fault_path) and not self.path.startswith("/api/v1/auth")
+                fault = front.fault if faulty else None
                 if fault is not None:
                     front.hits += 1
                 with contextlib.suppress(OSError):
@@ -44,6 +49,8 @@ class FaultyFront:
                         self._send(200, b"<html>captive portal</html>")
                     elif fault == "truncated":
                         self._send(200, b'{"results": [{"action_id": ', length=400)
+                    elif fault == "404":
+                        self._send(404, b'{"error": "not_found", "message": "Not Found"}')
                     else:
                         headers = {
                             k: v
@@ -169,3 +176,162 @@ def test_a_refused_login_keeps_the_queue_and_the_previous_login(tmp_path, sqlite
     finally:
         engine.stop()
         store.close()
+
+
+def test_whole_batch_refused_by_something_in_front_of_the_hub_keeps_every_action(
+    seeded_hub: HubProcess, front: FaultyFront, make_station: MakeStation
+) -> None:
+    """A 404 for POST /actions (a proxy route missing, an old hub) is about the request, not the
+    actions: none of them may be finalised as rejected."""
+    st = make_station(front.url)
+    st.engine.sync_once()
+    ids = allocated(st.store, 3)
+    for oid in ids:
+        st.outbox.perform(oid, "step", {"step": "picked"}, "P001")
+    front.fault_path, front.fault = "/api/v1/actions", "404"
+    with pytest.raises(HubError, match="Not Found"):
+        st.engine.sync_once()
+    assert st.store.pending_count() == 3 and st.store.conflict_count() == 0
+    assert st.engine.state.status == OFFLINE and "Not Found" in str(st.engine.state.last_error)
+    assert all(a.attempts == 1 for a in st.store.pending_actions())
+    front.fault = None
+    assert st.engine.sync_once().outcomes == {"applied": 3}
+    assert sorted(hub_action_counts(seeded_hub.url, ids).values()) == [1, 1, 1]
+
+
+def test_an_action_too_big_for_the_hub_is_rejected_alone_and_the_rest_go_through(
+    seeded_hub: HubProcess, make_station: MakeStation
+) -> None:
+    st = make_station(seeded_hub.url)
+    st.engine.sync_once()
+    a, b, c = allocated(st.store, 3)
+    st.outbox.perform(a, "step", {"step": "picked"}, "P001")
+    huge = st.outbox.perform(
+        b, "hold_raised", {"type": "scan_mismatch", "reason": "photo", "details": {"blob": "x" * 3_000_000}}, "P001"
+    )
+    st.outbox.perform(c, "step", {"step": "picked"}, "P001")
+    report = st.engine.sync_once()
+    assert report.outcomes == {"applied": 2, "rejected": 1}
+    assert st.store.pending_count() == 0
+    [record] = st.store.conflicts(huge.order_id)
+    assert record["outcome"] == "rejected" and record["error"] == "payload_too_large"
+    assert "larger than" in record["reason"]
+    for oid in (a, c):
+        assert "picked" in st.store.get_order(oid).snapshot["steps"]  # type: ignore[union-attr]
+
+
+def test_a_locked_store_is_reported_and_the_threads_carry_on(
+    seeded_hub: HubProcess, make_station: MakeStation
+) -> None:
+    import sqlite3
+
+    st = make_station(seeded_hub.url, busy_timeout_s=0.05)
+    st.engine.sync_once()
+    oid = allocated(st.store, 1)[0]
+    holder = sqlite3.connect(st.store.path, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")  # another program writing: our writes wait, then give up
+    try:
+        st.engine.start()
+        desk = hubapi.Session(seeded_hub.url, operator="D001", pin="2222", station="DESK-1", bench=None).login()
+        desk.do(oid, "hold_raised", {"type": "gift_stock", "reason": "while locked"})
+        wait_until(lambda: "local problem" in str(st.engine.state.last_error), what="lock reported")
+        assert st.engine.state.status == OFFLINE and "in use by another program" in str(st.engine.state.last_error)
+        assert all(t.is_alive() for t in st.engine._threads)
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    wait_until(
+        lambda: any(h["reason"] == "while locked" for h in st.store.get_order(oid).snapshot["holds"]),  # type: ignore[union-attr]
+        what="change applied after the lock is gone",
+    )
+    wait_until(lambda: st.engine.state.status == ONLINE and st.engine.state.last_error is None, what="online")
+
+
+class InstantHub:
+    """A hub look-alike that answers every long-poll at once with nothing new (as some proxies do),
+    or with ``more: true`` and no progress; it records when each change-feed request came."""
+
+    def __init__(self, *, more: bool = False, snapshot_loop: bool = False) -> None:
+        self.polls: list[float] = []
+        self.snapshot_pages = 0
+        hub = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+            def _any(self) -> None:
+                import json
+                import time
+
+                n = int(self.headers.get("Content-Length") or 0)
+                if n:
+                    self.rfile.read(n)
+                if self.path.startswith("/api/v1/auth/login"):
+                    body: object = {
+                        "token": "t",
+                        "expires_at": "2099-01-01T00:00:00Z",
+                        "operator": {"code": "P001", "name": "P", "role": "packer"},
+                        "station": {"name": "B1-PC", "bench": "B1"},
+                        "device_id": "dev-B1-PC",
+                    }
+                elif self.path.startswith("/api/v1/sync/snapshot"):
+                    hub.snapshot_pages += 1
+                    if snapshot_loop:  # the same page again and again
+                        body = {"orders": [snapshot("BL20261125-000009")], "next_after": "BL20261125-000009", "cursor": 5}
+                    else:
+                        body = {"orders": [], "next_after": None, "cursor": 5}
+                elif self.path.startswith("/api/v1/changes"):
+                    hub.polls.append(time.monotonic())
+                    body = {"changes": [], "next_cursor": 5, "more": more}
+                else:
+                    body = {"results": [], "last_applied_seq": 0}
+                raw = json.dumps(body).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(raw)))
+                self.end_headers()
+                self.wfile.write(raw)
+
+            do_GET = do_POST = _any
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.mark.parametrize("more", [False, True])
+def test_a_hub_answering_long_polls_at_once_is_not_polled_in_a_busy_loop(
+    make_station: MakeStation, more: bool
+) -> None:
+    hub = InstantHub(more=more)
+    try:
+        st = make_station(hub.url, min_poll_interval_s=0.2)
+        st.engine.start()
+        wait_until(lambda: len(hub.polls) >= 6, what="a few polls")
+        st.engine.stop()
+        gaps = [b - a for a, b in zip(hub.polls, hub.polls[1:], strict=False)]
+        # A lower bound only (a busy loop polls thousands of times a second): never flaky.
+        assert min(gaps) >= 0.19, gaps
+    finally:
+        hub.close()
+
+
+def test_a_hub_repeating_the_same_snapshot_page_is_an_error_not_an_endless_download(
+    make_station: MakeStation,
+) -> None:
+    hub = InstantHub(snapshot_loop=True)
+    try:
+        st = make_station(hub.url)
+        with pytest.raises(HubMalformed, match="went backwards"):
+            st.engine.sync_once()
+        assert hub.snapshot_pages == 2 and st.store.cursor() is None  # no half-finished re-sync kept
+    finally:
+        hub.close()
