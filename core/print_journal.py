@@ -115,10 +115,14 @@ class PrintJournal:
         An order already in ``label_printed`` (same label printed again) gets no action: the
         journal row records the reprint.
 
+        A label that printed for an order that can no longer take ``label_printed`` (held, changed
+        or even gone from this station meanwhile, e.g. moved to another bench by a sync while the
+        printer was busy) is still journaled: it is listed in :attr:`PrintRecord.not_marked`.
+
         Raises:
             ValidationFailed: unknown document type, no orders, or no operator.
             ReprintReasonRequired: a label reprint without a reason (nothing is written).
-            UnknownOrder, IllegalTransition, OrderHeld: a label for an order that cannot take it.
+            UnknownOrder: a failed label job for an order this station does not have.
         """
         if job.doc_type not in DOC_TYPES:
             raise ValidationFailed(f"Unknown document type {job.doc_type!r}.", details={"field": "doc_type"})
@@ -136,7 +140,7 @@ class PrintJournal:
             is_reprint = False
             if job.doc_type == "label":
                 for oid in job.order_ids:
-                    if self.store.get_order(oid, conn) is None:
+                    if self.store.get_order(oid, conn) is None and not job.ok:
                         raise UnknownOrder(f"Order {oid} is not on this station.", details={"order_id": oid})
                     if self._had_label(conn, oid):
                         is_reprint = True
@@ -148,7 +152,13 @@ class PrintJournal:
                 if job.ok:
                     for oid in job.order_ids:
                         order = self.store.get_order(oid, conn)
-                        assert order is not None
+                        if order is None:
+                            # The label exists on paper; the order left this station meanwhile.
+                            not_marked[oid] = (
+                                f"Order {oid} is no longer on this station (moved or closed at the hub "
+                                "while the label printed); tell the desk a label exists for it."
+                            )
+                            continue
                         if order.state == "label_printed":
                             continue
                         try:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from core.outbox import Outbox
+from core.outbox import Outbox, UnknownOrder
 from core.print_journal import PrintJobResult, PrintJournal, ReprintReasonRequired
 from core.store import LocalStore, open_store
 from tests.helpers.snapshots import snapshot
@@ -103,3 +103,22 @@ def test_a_label_that_printed_for_an_order_held_meanwhile_is_journaled_but_not_m
     assert store.pending_count() == 1  # B's label_printed only
     assert store.get_order(A).state == "allocated"  # type: ignore[union-attr]
     assert journal.reprints([A]) == [A]
+
+
+def test_a_label_that_printed_for_an_order_gone_from_the_station_meanwhile_is_journaled(
+    store: LocalStore,
+) -> None:
+    """A sync may drop an order (moved to another bench) while its label prints: the journal row
+    must stay, or the paper label is forgotten and a second one would not count as a reprint."""
+    with store.write() as conn:
+        store.apply_snapshots(conn, [snapshot(A, version=5, bench="B2")], keep=lambda s: s.get("bench") == "B1")
+    assert store.get_order(A) is None
+    journal = PrintJournal(store, Outbox(store))
+    record = journal.record_print(PrintJobResult("label", [B, A], "ZD420", ok=True), "P001")
+    assert set(record.not_marked) == {A} and "no longer on this station" in record.not_marked[A]
+    [job] = journal.jobs(A)
+    assert job["ok"] and "not marked" in job["error"]
+    assert [a.order_id for a in store.pending_actions()] == [B]
+    assert journal.reprints([A]) == [A]
+    with pytest.raises(UnknownOrder):  # a failed job for an unknown order is still refused
+        journal.record_print(PrintJobResult("label", ["BL20261125-999999"], "ZD420", ok=False, error="x"), "P001")
