@@ -12,7 +12,7 @@ from reportlab.lib.utils import ImageReader
 
 from core.model import Snapshot, SnapshotLine
 from core.timeutil import to_local, utcnow
-from printing.draw import wrap
+from printing.draw import wrap, wrap_chips
 
 #: Carrier codes as the hub stores them → the name a courier and a customer recognise.
 CARRIER_NAMES = {
@@ -45,9 +45,9 @@ def mask_phone(phone: str) -> str:
     """Mask a phone number for a label: ``13812341234`` → ``138****1234``.
 
     Labels travel through many hands; Chinese platforms print the middle four digits masked. A
-    number the channel already masked (contains ``*``) is kept; a landline keeps its area code and
-    last four digits (``010-****5678``); an extension after the number is kept, since virtual
-    numbers need it. Anything shorter than 7 digits is printed as given.
+    number the channel already masked (contains ``*``) is kept; a landline keeps its area code,
+    last four digits and extension (``010-****5678``, ``0991-***4567-123``); an extension after a
+    mobile number is kept, since virtual numbers need it. Anything shorter than 7 digits is printed as given.
     """
     phone = phone.strip()
     if not phone or "*" in phone:
@@ -57,9 +57,13 @@ def mask_phone(phone: str) -> str:
     if re.fullmatch(r"(\+?86)?1\d{10}", digits):
         core = digits[-11:]
         return f"{core[:3]}****{core[-4:]}" + (sep + ext if ext else "")
+    landline = re.fullmatch(r"(\(?0\d{2,3}\)?[\s-]?)(\d{7,8})([-转#]\d{1,6})?", phone)
+    if landline:  # 010-12345678, 0991-1234567-123: keep area code and extension
+        area, number, extension = landline.group(1), landline.group(2), landline.group(3) or ""
+        return f"{area}{'*' * (len(number) - 4)}{number[-4:]}{extension}"
     if len(digits) < 7:
         return phone
-    # Landline: mask the four digits before the last four, keep the layout (area code, dashes).
+    # Anything else: mask the four digits before the last four, keep the layout.
     positions = [m.start() for m in _DIGITS.finditer(main)]
     hide = set(positions[-8:-4])
     return "".join("*" if i in hide else ch for i, ch in enumerate(main)) + (sep + ext if ext else "")
@@ -85,26 +89,33 @@ def total_units(lines: Sequence[SnapshotLine]) -> int:
 
 
 def item_summary(lines: Sequence[SnapshotLine], size: float, width: float, max_lines: int) -> str:
-    """``SKU×qty`` for each line, condensed to fit ``max_lines`` lines of ``width`` at ``size``.
+    """``SKU×qty`` for each line, laid out in at most ``max_lines`` lines of ``width`` at ``size``.
 
-    When not every line fits, the tail becomes ``等N件`` where N is the order's total units, so the
-    packer still sees how much should be in the box. Gift lines are marked ``(赠)``.
+    Each ``SKU×qty`` stays whole on one line (lines are joined with newlines). When not every
+    line fits, the tail becomes ``等N件`` where N is the order's total units, so the packer still
+    sees how much should be in the box; gift lines (marked ``(赠)``) are kept in a cut summary,
+    since a forgotten gift is the complaint.
     """
-    parts = [f"{ln['sku']}×{ln['qty']}" + ("(赠)" if ln["is_gift"] else "") for ln in lines]
-    if not parts:
+    def chip(ln: SnapshotLine) -> str:
+        return f"{ln['sku']}×{ln['qty']}" + ("(赠)" if ln["is_gift"] else "")
+
+    if not lines:
         return ""
-    total = total_units(lines)
-    full = " ".join(parts)
-    if len(wrap(full, size, width)) <= max_lines:
+    regular = [chip(ln) for ln in lines if not ln["is_gift"]]
+    gifts = [chip(ln) for ln in lines if ln["is_gift"]]
+    def laid(chips: list[str]) -> str | None:
+        text = "\n".join(wrap_chips(chips, size, width, sep=" "))
+        return text if len(wrap(text, size, width)) <= max_lines else None  # a chip wider than a line wraps
+
+    full = laid([chip(ln) for ln in lines])
+    if full is not None:
         return full
-    # Upper bound by characters, then step down until the wrapped text fits.
-    k = len(parts)
-    while k > 0:
-        text = " ".join(parts[:k]) + f" 等{total}件"
-        if len(wrap(text, size, width)) <= max_lines:
-            return text
-        k -= 1
-    return f"等{total}件"
+    tail = f"等{total_units(lines)}件"
+    for k in range(len(regular) - 1, -1, -1):
+        cut = laid([*regular[:k], *gifts, tail])
+        if cut is not None:
+            return cut
+    return "\n".join(wrap_chips([*gifts, tail], size, width, sep=" ")[:max_lines])
 
 
 @lru_cache(maxsize=8)

@@ -31,14 +31,20 @@ def text_width(text: str, size: float, font: str | None = None) -> float:
 
 #: Punctuation that must not begin a line (Chinese typesetting rule).
 _NO_LINE_START = frozenset("，。、；：！？）》」』”’,.;:!?)")
+#: Counters that must stay with the number before them: "888号", "3栋", "1203室", "2米".
+_UNITS = frozenset("号栋幢楼层室组弄单元户座期区米件包只双个瓶盒袋")
+#: Break at a space instead of mid-word when the last word is at most this many characters
+#: ("USB-C 快充数据线 2米 编织" wraps as "… 2米 / 编织", not "… 2米 编 / 织").
+_SHORT_TAIL = 4
 
 
 def _tokens(text: str) -> list[str]:
-    """Split into unbreakable pieces: ASCII word runs stay together, every other char stands alone."""
+    """Split into unbreakable pieces: ASCII word runs stay together (with a ``×n`` quantity),
+    every other char stands alone."""
     out: list[str] = []
     buf = ""
     for ch in text:
-        if ch.isascii() and (ch.isalnum() or ch in "-_#./×"):
+        if (ch.isascii() and (ch.isalnum() or ch in "-_#./*+")) or ch == "×":
             buf += ch
         else:
             if buf:
@@ -50,43 +56,65 @@ def _tokens(text: str) -> list[str]:
     return out
 
 
+def _carry(line: list[str], tok: str) -> int:
+    """How many tokens at the end of ``line`` must move down with ``tok`` (0: break before tok)."""
+    if len(line) < 2:
+        return 0
+    if tok in _NO_LINE_START or (tok in _UNITS and line[-1][-1:].isdigit()):
+        return 1  # "，" or "号" never starts a line: the token before goes down with it
+    if tok != " " and " " in line:
+        tail = len(line) - 1 - line[::-1].index(" ")  # index of the last space
+        moved = line[tail + 1 :]
+        if 0 < sum(len(t) for t in moved) + len(tok) <= _SHORT_TAIL and tail > 0:
+            return len(moved)
+    return 0
+
+
 def wrap(text: str, size: float, width: float, font: str | None = None) -> list[str]:
-    """Greedy wrap of ``text`` into lines no wider than ``width`` points (newlines respected)."""
+    """Greedy wrap of ``text`` into lines no wider than ``width`` points (newlines respected).
+
+    Chinese breaks between any two characters, except that a line never starts with closing
+    punctuation or a counter after a number (号, 室, 栋 …), and a short last word after a space
+    moves down whole. Latin runs (SKUs, house numbers) break only when longer than a line.
+    """
     f = font or font_name()
     lines: list[str] = []
     for para in text.split("\n"):
-        line = ""
+        line: list[str] = []
         line_w = 0.0
         for tok in _tokens(para):
             w = text_width(tok, size, f)
             if line_w + w <= width:
-                line += tok
+                line.append(tok)
                 line_w += w
                 continue
-            carry = ""
-            if tok in _NO_LINE_START and len(line) > 1:
-                # Kinsoku: "，" never starts a line — the last character goes down with it.
-                carry, line = line[-1], line[:-1]
-            if line.strip():
-                lines.append(line.rstrip())
-            line, line_w = carry, text_width(carry, size, f)
-            if carry:
-                line += tok
+            k = _carry(line, tok)
+            carried = line[len(line) - k :] if k else []
+            kept = line[: len(line) - k]
+            if "".join(kept).strip():
+                lines.append("".join(kept).rstrip())
+            line = [t for t in carried]
+            line_w = sum(text_width(t, size, f) for t in line)
+            if tok == " " and not line:
+                continue
+            if line_w + w <= width:
+                line.append(tok)
                 line_w += w
                 continue
-            if tok == " ":
-                continue
+            if line:  # carried text plus tok still too wide: give up the carry
+                lines.append("".join(line).rstrip())
+                line, line_w = [], 0.0
             if w <= width:
-                line, line_w = tok, w
+                line, line_w = [tok], w
                 continue
             for ch in tok:  # a token longer than a line: break it by character
                 cw = text_width(ch, size, f)
                 if line_w + cw > width and line:
-                    lines.append(line)
-                    line, line_w = "", 0.0
-                line += ch
+                    lines.append("".join(line))
+                    line, line_w = [], 0.0
+                line.append(ch)
                 line_w += cw
-        lines.append(line.rstrip())
+        lines.append("".join(line).rstrip())
     return lines
 
 

@@ -111,15 +111,24 @@ class _Label:
             c.drawImage(img, x, y - h, lw, h, mask="auto")
             x += lw + 1.5 * mm
         flags = _flags(self.o) if self.tpl.shows("flags") else []
-        # Flags right-aligned; measure first so the carrier name is ellipsized, never overlapped.
+        # Flags right-aligned; measure first so the carrier name is never overlapped. The carrier
+        # is what the courier sorts by: with many flags the flags shrink (to 7 pt) before the
+        # carrier name is shortened.
+        carrier = carrier_name(self.o["carrier"]) if self.tpl.shows("carrier") else ""
+        need = text_width(carrier, s.carrier) + 2 * mm if carrier else 0.0
         fsize = 10.0
-        fwidths = [text_width(t, fsize) + 2 * mm for t, _ in flags]
-        fx = self.x1 - sum(fwidths) - 1 * mm * max(0, len(flags) - 1)
-        if self.tpl.shows("carrier"):
-            c.setFont(self.font, s.carrier)
-            c.drawString(
-                x, y - s.carrier * 0.9, ellipsize(carrier_name(self.o["carrier"]), s.carrier, fx - x - 2 * mm)
-            )
+        while True:
+            fwidths = [text_width(t, fsize) + 2 * mm for t, _ in flags]
+            fx = self.x1 - sum(fwidths) - 1 * mm * max(0, len(flags) - 1)
+            if fx - x >= need or fsize <= 7.0:
+                break
+            fsize -= 0.5
+        if carrier:
+            csize = s.carrier
+            while text_width(carrier, csize) > fx - x - 2 * mm and csize > s.carrier * 0.7:
+                csize -= 0.5
+            c.setFont(self.font, csize)
+            c.drawString(x, y - s.carrier * 0.9, ellipsize(carrier, csize, fx - x - 2 * mm))
         for (text, inverse), fw in zip(flags, fwidths, strict=True):
             boxed_text(c, text, fx, y - (h - fsize * 1.25 - 1 * mm) / 2, fsize, inverse=inverse)
             fx += fw + 1 * mm
@@ -177,8 +186,14 @@ class _Label:
         width = self.x1 - x
         phone = mask_phone(r["phone"]) or "无电话"
         pw = text_width(phone, s.name)
+        # A long name (艾力·买买提江·…) shrinks a little before it is shortened; the phone never is.
+        room = width - pw - 3 * mm
+        nsize = s.name
+        while text_width(r["name"], nsize) > room and nsize > s.name * 0.7:
+            nsize -= 0.5
+        c.setFont(self.font, nsize)
+        c.drawString(x, y - s.name * 0.9, ellipsize(r["name"], nsize, room))
         c.setFont(self.font, s.name)
-        c.drawString(x, y - s.name * 0.9, ellipsize(r["name"], s.name, width - pw - 3 * mm))
         c.drawRightString(self.x1, y - s.name * 0.9, phone)
         y -= s.name * 1.3
         address = f"{r['province']}{r['city']}{r['district']}{r['address']}"
@@ -286,7 +301,7 @@ class _Label:
         reserve = self._items_height(3) + self._sender_height()
         y = self.recipient(y, max(20.0, y - codes_top - reserve - self.s.name * 1.3 - 6 * mm))
         y = self.sender(y)
-        self.items(y, 3)
+        self.items(y, self._lines_for(y - codes_top - 2 * mm))
         hline(self.c, self.x0, self.x1, codes_top + 1 * mm, width=0.5)
 
     def _two_part(self) -> None:
@@ -297,7 +312,7 @@ class _Label:
         y_sender_top = tear + self._sender_height() + self._items_height(2) + 3 * mm
         y = self.recipient(y, y - y_sender_top - self.s.name * 1.3 - 4 * mm)
         y = self.sender(y)
-        self.items(y, 2)
+        self.items(y, self._lines_for(y - tear - 4 * mm))
         hline(self.c, 0, self.W, tear, width=0.6, dash=(3, 2))
         c = self.c
         c.setFont(self.font, self.s.small)
@@ -312,6 +327,12 @@ class _Label:
         codes_top = self.order_codes(self.footer(), bar_mm=7, qr_mm=14)
         y = self.recipient(y, 2 * (self.s.addr_min + 1) * 1.2, addr_lines=2)
         self.items(y, max_lines=1 if y - codes_top < 14 * mm else 2)
+
+    def _lines_for(self, room: float) -> int:
+        """How many item-summary lines fit in ``room`` points (after the buyer note): the items
+        take whatever the address left, so a long order shows more of itself."""
+        room -= (self.s.small + 1) * 1.2 if self.o.get("buyer_note") else 0
+        return max(1, min(8, int(room // (self.s.items * 1.2))))
 
     def _items_height(self, lines: int) -> float:
         return (lines * self.s.items * 1.2 if self.tpl.shows("items") else 0) + (

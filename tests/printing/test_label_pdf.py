@@ -70,6 +70,8 @@ def test_mask_phone() -> None:
     assert mask_phone("010-12345678") == "010-****5678"
     assert mask_phone("13812341234-5678") == "138****1234-5678"
     assert mask_phone("138****1234") == "138****1234"
+    assert mask_phone("0991-12345678-123") == "0991-****5678-123"  # extension kept, not masked into
+    assert mask_phone("0571-8765432") == "0571-***5432"
     assert mask_phone("") == ""
 
 
@@ -88,6 +90,32 @@ def test_no_line_starts_with_chinese_comma() -> None:
         "四川省凉山彝族自治州木里藏族自治县水洛乡平翁村三组27号旁边小卖部，到了打电话，没人接", 12, 150
     )
     assert not any(line.startswith(("，", "。")) for line in lines[1:])
+
+
+def test_wrap_keeps_numbers_with_counters_and_short_words_whole() -> None:
+    for width in range(40, 90, 3):
+        lines = wrap("清水河镇江苏大道888号伊犁国际物流园区三组27号", 9.5, width)
+        assert not any(line.startswith("号") for line in lines), lines  # "888号", "27号" stay whole
+        assert all(text_width(line, 9.5) <= width + 0.01 for line in lines)
+    assert wrap("USB-C 快充数据线 2米 编织", 9.5, 100) == ["USB-C 快充数据线 2米", "编织"]
+    assert wrap("MASK-KN95×4 BOOK-9787×1", 9.5, 80) == ["MASK-KN95×4", "BOOK-9787×1"]
+
+
+def test_item_summary_keeps_each_item_whole_and_the_gift_when_cut() -> None:
+    o = make_order(5, n_lines=20, gift=True)
+    o["lines"][0]["sku"] = "VERYLONGSKU-ABCDEFGHIJKLMNOPQRSTUVWXYZ-0123456789"
+    s = item_summary(o["lines"], 9, 200, 3)
+    assert len(wrap(s, 9, 200)) <= 3 and s.endswith("件") and "(赠)" in s
+    for line in s.split("\n")[1:]:
+        assert all("×" in part or part.startswith("等") for part in line.split(" ")), line
+
+
+def test_many_flags_never_hide_the_carrier(tmp_path: Path) -> None:
+    o = make_order(5, vip=True, gift=True, cancel_requested=True, label_count=2, carrier=0)
+    o["carrier"] = "DEPPON"
+    for size in LABEL_SIZES:
+        text = pdf_text(render_label(o, size), tmp_path)
+        assert "德邦快递" in text and "补打2" in text and "拦截" in text, size
 
 
 def test_item_summary_truncates_with_total() -> None:
