@@ -313,11 +313,18 @@ def _apply(w: Writer, rules: Rules, actor: Actor, a: dict[str, Any], doc: dict[s
         bench = _need(p, "bench", str)
         if bench not in rules.benches:
             raise Rejected(f"Unknown bench '{bench}'; known: {', '.join(rules.benches)}.", code="bad_payload")
+        # A bench belongs to one warehouse (bench names are site-wide unique), so the bench says
+        # where the order goes; a 'warehouse' that contradicts it is refused, never stored.
+        warehouse = next(code for code, wh in rules.warehouses.items() if bench in (*wh.benches, *wh.vip_benches))
+        given = p.get("warehouse")
+        if given not in (None, "", warehouse):
+            raise Rejected(f"Bench {bench} belongs to warehouse {warehouse}, not {str(given)[:40]!r}.",
+                           code="bad_payload")
         old = {"bench": doc.get("bench"), "warehouse": doc.get("warehouse")}
         doc["bench"] = bench
-        if isinstance(p.get("warehouse"), str):
-            doc["warehouse"] = p["warehouse"]
-        w.transition(doc, Trigger.REALLOCATED, why=why, details={"old": old, "new": {"bench": bench}}, action_id=aid)
+        doc["warehouse"] = warehouse
+        w.transition(doc, Trigger.REALLOCATED, why=why, details={"old": old, "new": {"bench": bench, "warehouse": warehouse}},
+                     action_id=aid)
         return
     trig = Trigger(kind)
     t = w.transition(doc, trig, why=why, details={k: v for k, v in p.items() if k != "reason"}, action_id=aid)

@@ -14,13 +14,14 @@ import logging
 import time
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
+from urllib.parse import unquote_to_bytes
 from zoneinfo import ZoneInfo
 
 from fastapi import FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field, field_validator
 from sqlalchemy import func, or_, select
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
@@ -37,6 +38,7 @@ from hub.config import CHANNEL_NAMES, HubSettings
 from hub.intake import SIGNATURE_HEADER, parse_import, parse_push, verify_signature
 from hub.orders import intake, load_docs
 from hub.routing import Rules
+from hub.textcheck import check_text
 from hub.webhooks import Deliverer
 from hub.writer import Actor, Writer
 
@@ -90,23 +92,52 @@ class BodyLimit:
         await self.app(scope, limited, send)
 
 
+class UrlText:
+    """Refuse a NUL character in the path or query string before any handler sees it.
+
+    ``%00`` decodes to a NUL, which PostgreSQL refuses in every text comparison; without this a
+    lookup like ``GET /orders/%00`` was a 500 on PostgreSQL (``hub.textcheck``).
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and ("\x00" in scope.get("path", "")
+                                        or b"\x00" in unquote_to_bytes(scope.get("query_string") or b"")):
+            bad = error_response(400, "validation_failed", "The URL contains a NUL character (%00).",
+                                 {"field": "url"})
+            await bad(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+
+#: Request text the database can store (no NUL, no lone surrogate): a 422 naming the field otherwise.
+Text = Annotated[str, AfterValidator(check_text)]
+
+
 class LoginIn(BaseModel):
-    operator: str = Field(min_length=1, max_length=32)
-    pin: str = Field(min_length=1, max_length=16)
-    station: str = Field(min_length=1, max_length=64)
-    bench: str | None = Field(default=None, max_length=32)
-    device_id: str = Field(min_length=1, max_length=64)
+    operator: Text = Field(min_length=1, max_length=32)
+    pin: Text = Field(min_length=1, max_length=16)
+    station: Text = Field(min_length=1, max_length=64)
+    bench: Text | None = Field(default=None, max_length=32)
+    device_id: Text = Field(min_length=1, max_length=64)
 
 
 class ActionIn(BaseModel):
-    action_id: str = Field(min_length=1, max_length=64)
+    action_id: Text = Field(min_length=1, max_length=64)
     seq: int = Field(ge=1, le=2**62)
-    order_id: str = Field(min_length=1, max_length=32)
-    type: str = Field(min_length=1, max_length=32)
+    order_id: Text = Field(min_length=1, max_length=32)
+    type: Text = Field(min_length=1, max_length=32)
     payload: dict[str, Any] = Field(default_factory=dict)
     base_version: int | None = Field(default=None, ge=0, le=2**31)
-    operator: str | None = Field(default=None, max_length=32)
-    done_at: str | None = Field(default=None, max_length=40)
+    operator: Text | None = Field(default=None, max_length=32)
+    done_at: Text | None = Field(default=None, max_length=40)
+
+    @field_validator("payload")
+    @classmethod
+    def _storable_payload(cls, value: dict[str, Any]) -> dict[str, Any]:
+        return dict(check_text(value, "payload"))
 
 
 class ActionBatch(BaseModel):
@@ -185,6 +216,7 @@ def create_app(settings: HubSettings) -> FastAPI:
     app.state.hub = hub
     app.add_middleware(BodyLimit, default_limit=settings.max_body_bytes,
                        limits={"/api/v1/import": settings.max_import_bytes})
+    app.add_middleware(UrlText)
 
     @app.exception_handler(UserError)
     async def _user_error(_r: Request, exc: UserError) -> JSONResponse:
@@ -199,6 +231,11 @@ def create_app(settings: HubSettings) -> FastAPI:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_r: Request, exc: StarletteHTTPException) -> JSONResponse:
+        cause = exc.__cause__
+        if isinstance(cause, UserError):
+            # FastAPI wraps whatever stopped it reading a JSON body (our BodyLimit's 413 for a
+            # chunked upload that grew too large) in a generic 400; answer with the real reason.
+            return await _user_error(_r, cause)
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
         return error_response(exc.status_code, code, str(exc.detail))
 
@@ -214,7 +251,8 @@ def create_app(settings: HubSettings) -> FastAPI:
     @app.post("/api/v1/auth/login")
     def login(body: LoginIn) -> dict[str, Any]:
         return hub.tx(lambda c: auth.login(c, operator=body.operator, pin=body.pin, station=body.station,
-                                           bench=body.bench, device_id=body.device_id, ttl_s=settings.token_ttl_s))
+                                           bench=body.bench, device_id=body.device_id, ttl_s=settings.token_ttl_s,
+                                           benches=hub.rules.benches))
 
     @app.get("/api/v1/changes")
     async def changes(request: Request, cursor: int = Query(0, ge=0), limit: int = Query(500, ge=1, le=feed.MAX_LIMIT),

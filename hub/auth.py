@@ -11,6 +11,7 @@ import hashlib
 import hmac
 import logging
 import secrets
+from collections.abc import Collection
 from datetime import timedelta
 
 from sqlalchemy import delete, select
@@ -90,13 +91,23 @@ def _token_hash(token: str) -> str:
 
 
 def login(conn: Connection, *, operator: str, pin: str, station: str, bench: str | None, device_id: str,
-          ttl_s: int) -> dict[str, object]:
+          ttl_s: int, benches: Collection[str] | None = None) -> dict[str, object]:
+    """Check code + PIN and hand out a token for ``station``.
+
+    An unknown station is registered with ``bench`` (``""`` means none: a desk PC). When ``benches``
+    is given (the routing rules' benches), a new station must name one of them: a bench no order can
+    ever be routed to would leave its packer with an empty queue and no hint why.
+    """
+    bench = bench or None
     row = conn.execute(select(db.operators).where(db.operators.c.code == operator)).first()
     if row is None or not row.active or not check_pin(pin, row.pin_hash):
         raise AuthError("Operator code or PIN is wrong.", code="bad_credentials")
     st = conn.execute(select(db.stations).where(db.stations.c.name == station)).first()
     now = utcnow()
     if st is None:
+        if bench is not None and benches is not None and bench not in benches:
+            raise UserError(f"Bench {bench} is not in the routing rules; known benches: {', '.join(benches)}.",
+                            code="unknown_bench", details={"bench": bench, "known": list(benches)})
         conn.execute(db.stations.insert().values(name=station, bench=bench, created_at=now))
         st_bench = bench
     else:

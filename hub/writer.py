@@ -44,6 +44,7 @@ def public(doc: dict[str, Any]) -> dict[str, Any]:
 
 
 _TRIGGER_NAMES = frozenset(t.value for t in Trigger)
+RECIPIENT_NAME_LEN = 64  # orders.recipient_name
 
 
 class Writer:
@@ -210,7 +211,10 @@ class Writer:
             "channel_updated_at": parse_iso(d.get("_channel_updated_at")) or self.now,
             "state": d["state"], "version": d["version"], "bench": d.get("bench"),
             "warehouse": d.get("warehouse"), "waybill_no": d.get("waybill_no"),
-            "phone_tail": phone_tail(d["recipient"]["phone"]), "recipient_name": d["recipient"]["name"],
+            "phone_tail": phone_tail(d["recipient"]["phone"]),
+            # A search column (prefix match): the full name stays in ``doc``; a longer one must
+            # not overflow VARCHAR(64) on PostgreSQL.
+            "recipient_name": d["recipient"]["name"][:RECIPIENT_NAME_LEN],
             "held": bool(d.get("holds")), "created_at": parse_iso(d["created_at"]),
             "updated_at": self.now, "doc": public(d),
         }

@@ -17,6 +17,7 @@ from core.errors import UserError, ValidationFailed
 from core.model import IntakeOrder
 from hub.intake import douyin, generic, pinduoduo, wechat, xiaohongshu
 from hub.intake.fields import load_json
+from hub.textcheck import find_bad_text
 
 #: Upper bound on orders in one push: bigger batches are refused rather than held in memory.
 MAX_ORDERS_PER_PUSH = 1000
@@ -60,7 +61,8 @@ def parse_push(channel: str, body: bytes) -> list[IntakeOrder]:
 
     Raises:
         UnknownChannel: ``channel`` is not one of :data:`CHANNELS`.
-        ValidationFailed: not JSON, wrong envelope, or an order with a missing/wrong field;
+        ValidationFailed: not JSON, wrong envelope, or an order with a missing/wrong field or
+            with text no database can store (a NUL, a lone surrogate: ``hub.textcheck``);
             ``details`` is ``{"field": <path inside the order>, "index": <order's index or None>}``.
     """
     adapter = ADAPTERS.get(channel) if isinstance(channel, str) else None
@@ -94,8 +96,16 @@ def parse_push(channel: str, body: bytes) -> list[IntakeOrder]:
                 f"Order #{index + 1} of the push (index {index}): {exc.message}",
                 details={"field": _field(exc), "index": index},
             ) from None
-        if order is not None:
-            orders.append(order)
+        if order is None:
+            continue
+        bad_text = find_bad_text(order)
+        if bad_text is not None:
+            path, problem = bad_text
+            raise ValidationFailed(
+                f"Order #{index + 1} of the push (index {index}): Field '{path}' {problem}.",
+                details={"field": path, "index": index},
+            )
+        orders.append(order)
     return orders
 
 

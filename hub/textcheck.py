@@ -1,0 +1,78 @@
+"""Text the hub's databases can store: no NUL characters, no lone UTF-16 surrogates.
+
+PostgreSQL refuses a NUL (``\\u0000``) in any text value, and no database driver can encode a lone
+surrogate (``\\ud800``, which JSON allows as an escape) as UTF-8. Both arrive easily from a
+channel's JSON or a hand-written client, and without this check they surfaced as a 500 from deep
+inside the insert. Every way text enters the hub (intake, import, login, actions, query strings)
+runs through :func:`find_bad_text` first, so such input is a 4xx naming the field, and nothing is
+written.
+
+Other control characters are storable and are kept: a stray tab in a buyer's note must not cost
+the shop an order.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from typing import Any
+
+_BAD = re.compile("[\x00\ud800-\udfff]")
+#: Nesting deeper than this is not walked further (request bodies are size-limited anyway).
+_MAX_DEPTH = 64
+
+
+def text_problem(text: str) -> str | None:
+    """Why ``text`` cannot be stored, or None when it can."""
+    m = _BAD.search(text)
+    if m is None:
+        return None
+    if m.group() == "\x00":
+        return "contains a NUL character (\\u0000)"
+    return "contains a lone UTF-16 surrogate (broken Unicode)"
+
+
+def find_bad_text(value: Any, path: str = "") -> tuple[str, str] | None:
+    """The first unstorable string inside ``value`` (dict keys included), as ``(path, problem)``.
+
+    Walks dicts, lists, tuples and dataclasses; ``path`` is dotted with ``[i]`` for list items,
+    e.g. ``recipient.name`` or ``lines[2].sku``.
+    """
+    return _walk(value, path, 0)
+
+
+def _walk(value: Any, path: str, depth: int) -> tuple[str, str] | None:
+    if isinstance(value, str):
+        problem = text_problem(value)
+        return (path or "value", problem) if problem else None
+    if depth > _MAX_DEPTH:
+        return None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            sub = f"{path}.{key}" if path else str(key)
+            if isinstance(key, str) and (problem := text_problem(key)):
+                return (f"{path}.<key>" if path else "<key>", f"has a key that {problem}")
+            found = _walk(item, sub, depth + 1)
+            if found:
+                return found
+        return None
+    if isinstance(value, list | tuple):
+        for i, item in enumerate(value):
+            found = _walk(item, f"{path}[{i}]", depth + 1)
+            if found:
+                return found
+        return None
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        for f in dataclasses.fields(value):
+            found = _walk(getattr(value, f.name), f"{path}.{f.name}" if path else f.name, depth + 1)
+            if found:
+                return found
+    return None
+
+
+def check_text(value: Any, path: str = "") -> Any:
+    """``value`` unchanged, or ValueError naming the field (for pydantic validators)."""
+    found = find_bad_text(value, path)
+    if found:
+        raise ValueError(f"'{found[0]}' {found[1]}")
+    return value
