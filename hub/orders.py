@@ -168,9 +168,7 @@ def intake(w: Writer, rules: Rules, pushed: list[IntakeOrder]) -> list[dict[str,
             results.append(_result(doc, True))
             continue
         doc = found
-        known_time = parse_iso(doc["_channel_updated_at"])
-        known_rank = ChannelStatus(doc["_channel_status"]).rank
-        if o.status.rank < known_rank or (known_time is not None and o.channel_updated_at <= known_time):
+        if _stale(o, doc):
             results.append(_result(doc, False))  # duplicate or older push: nothing changes
             continue
         doc["_channel_updated_at"] = iso(o.channel_updated_at)
@@ -179,6 +177,23 @@ def intake(w: Writer, rules: Rules, pushed: list[IntakeOrder]) -> list[dict[str,
         _apply_status(w, rules, doc, o)
         results.append(_result(doc, False))
     return results
+
+
+def _stale(o: IntakeOrder, doc: dict[str, Any]) -> bool:
+    """Whether a push for a known order says nothing newer than what the hub has.
+
+    Older (by the channel's update time) or lower in status rank: stale. The *same* update time
+    with a higher status is news, not a repeat: channels stamp times in whole seconds (an order
+    created and paid within one second), and a push without an update time falls back to the
+    create time (a CSV re-import, a generic push), so its status moving on must still count.
+    """
+    known_time = parse_iso(doc["_channel_updated_at"])
+    known_rank = ChannelStatus(doc["_channel_status"]).rank
+    if o.status.rank < known_rank or known_time is None:
+        return o.status.rank < known_rank
+    if o.channel_updated_at == known_time:
+        return o.status.rank == known_rank
+    return o.channel_updated_at < known_time
 
 
 def _result(doc: dict[str, Any], created: bool) -> dict[str, Any]:

@@ -68,6 +68,43 @@ def test_unpaid_then_paid_moves_the_order_on(hub: HubProcess) -> None:
     assert d.order(oid)["state"] == "allocated"
 
 
+def test_status_moving_on_within_the_same_second_is_not_taken_for_a_repeat(hub: HubProcess) -> None:
+    """Channels stamp whole seconds, and a push without an update time falls back to the create
+    time: unpaid → paid → cancelled with one timestamp must still reach the last state."""
+    o = one(ChannelStatus.UNPAID, seed=21)
+    states = []
+    for status in (ChannelStatus.UNPAID, ChannelStatus.PAID, ChannelStatus.PAID, ChannelStatus.CANCELLED,
+                   ChannelStatus.PAID):
+        o.status = status
+        r = push(hub.url, "generic", intake_to_json(o))
+        assert r.status_code == 200, r.text
+        states.append(r.json()["orders"][0]["state"])
+    assert states == ["pending_payment", "allocated", "allocated", "closed", "closed"]
+    oid = r.json()["orders"][0]["order_id"]
+    whats = [e["what"] for e in desk(hub).get(f"/api/v1/orders/{oid}/audit").json()["entries"]]
+    assert whats.count("allocated") == 1 and whats.count("cancelled_by_buyer") == 1
+
+
+def test_a_douyin_order_created_and_paid_in_one_second_is_allocated(hub: HubProcess) -> None:
+    from pathlib import Path
+
+    fixture = Path(__file__).parent.parent / "fixtures" / "channels" / "douyin_push.json"
+    message = json.loads(fixture.read_text(encoding="utf-8"))[1]  # thin message + shop_order_detail
+    data = json.loads(message["data"])
+    detail = data["shop_order_detail"]
+    detail["order_id"] = data["p_id"] = "6920000000000000001"
+    detail.pop("main_status", None)
+    detail["update_time"] = detail["create_time"]
+    results = []
+    for tag, status in (("100", 1), ("101", 2)):
+        detail["order_status"] = data["order_status"] = status
+        r = push(hub.url, "douyin", [{**message, "tag": tag, "msg_id": f"m-{tag}", "data": json.dumps(data)}])
+        assert r.status_code == 200, r.text
+        results.append(r.json()["orders"][0])
+    assert results[0]["order_id"] == results[1]["order_id"]
+    assert [r["state"] for r in results] == ["pending_payment", "allocated"]
+
+
 def test_a_cancel_after_the_label_is_printed_becomes_a_request_not_a_silent_close(hub: HubProcess) -> None:
     o = one()
     oid = push(hub.url, "generic", intake_to_json(o)).json()["orders"][0]["order_id"]
