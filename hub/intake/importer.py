@@ -140,12 +140,13 @@ def parse_import(filename: str, data: bytes, *, default_channel: str = "import")
 
     Returns:
         Good orders with the row of their first line, and one :class:`RowError` per refused row.
-        A missing or unknown column gives a single ``RowError(row=1, …)`` and no orders.
 
     Raises:
-        ValidationFailed: empty, too large, not CSV/XLSX, or a corrupt file.
+        ValidationFailed: empty, too large, not CSV/XLSX, a corrupt file, or a header row with a
+            missing, unknown or repeated column (``details``: ``row``, ``missing``, ``unknown``,
+            ``duplicated``).
     """
-    if not data or not data.strip().strip(codecs.BOM_UTF8).strip():
+    if not data or not data.strip().strip(codecs.BOM_UTF8).strip() or data in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
         raise ValidationFailed("The file is empty. 文件是空的。", details={"file": filename})
     if len(data) > MAX_BYTES:
         raise ValidationFailed(
@@ -173,8 +174,15 @@ def parse_import(filename: str, data: bytes, *, default_channel: str = "import")
 
 
 def _decode(data: bytes, filename: str) -> str:
-    """UTF-8 (BOM or not) first, then GB18030 (a superset of GBK that Chinese Excel writes)."""
-    for encoding in ("utf-8-sig", "gb18030"):
+    """UTF-8 (BOM or not) first, then GB18030 (a superset of GBK that Chinese Excel writes).
+
+    A UTF-16 byte-order mark wins over both: Excel's "Unicode 文本 (*.txt)" export is UTF-16 LE
+    with a BOM, tab-separated.
+    """
+    encodings: tuple[str, ...] = ("utf-8-sig", "gb18030")
+    if data[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
+        encodings = ("utf-16",)
+    for encoding in encodings:
         try:
             text = data.decode(encoding)
         except UnicodeDecodeError:
@@ -184,7 +192,7 @@ def _decode(data: bytes, filename: str) -> str:
         if not any(ord(ch) < 32 and ch not in "\t\r\n" for ch in text) and "\ufffd" not in text:
             return text
     raise ValidationFailed(
-        f"'{filename}' is not a readable CSV text file (expected UTF-8 or GBK). 无法读取：不是 UTF-8 或 GBK 编码的 CSV 文件。",
+        f"'{filename}' is not a readable CSV text file (expected UTF-8, GBK or UTF-16). 无法读取：不是 UTF-8、GBK 或 UTF-16 编码的 CSV 文件。",
         details={"file": filename},
     )
 
@@ -270,11 +278,15 @@ def _read_rows(rows: list[tuple[int, list[Any]]], channel: str, filename: str) -
     if duplicated:
         problems.append("column(s) given twice 重复的列: " + ", ".join(duplicated))
     if problems:
+        # Not a row-level problem: without the right header no row can be read, so the whole
+        # file is refused (a 4xx), naming the columns to fix.
         accepted = "; ".join(_LABEL[k] for k in COLUMNS)
-        result.errors.append(
-            RowError(header_row, " | ".join(problems) + f". Accepted columns 可用列: {accepted}")
+        raise ValidationFailed(
+            f"'{filename}' row {header_row} is not a usable header: " + " | ".join(problems)
+            + f". Accepted columns 可用列: {accepted}",
+            details={"file": filename, "row": header_row, "missing": missing, "unknown": unknown,
+                     "duplicated": duplicated},
         )
-        return result
 
     groups: dict[str, list[tuple[int, dict[str, Any]]]] = {}
     for n, raw in rows[1:]:

@@ -10,7 +10,7 @@ import pytest
 
 from core.errors import ValidationFailed
 from core.model import ChannelStatus, IntakeOrder, OrderLine, Recipient
-from hub.intake import ImportResult, RowError, parse_import
+from hub.intake import ImportResult, parse_import
 
 HEADER = "订单号,收件人,手机,省,市,区,详细地址,SKU,商品名称,数量,单价,是否赠品,订单金额,下单时间,付款状态,定制包装,买家留言,最晚发货"
 ROWS = [
@@ -71,6 +71,12 @@ def test_csv_utf8_bom() -> None:
 
 def test_csv_gbk() -> None:
     check_good(parse_import("orders.csv", CSV_TEXT.encode("gbk")))
+
+
+def test_excel_unicode_text_export_is_utf16_with_tabs() -> None:
+    """Excel's "Unicode 文本 (*.txt)": UTF-16 LE with a BOM, tab-separated."""
+    text = CSV_TEXT.replace(",", "\t")
+    check_good(parse_import("orders.txt", text.encode("utf-16")), "orders.txt")
 
 
 def test_csv_tab_separated_and_english_headers() -> None:
@@ -185,19 +191,26 @@ def test_bad_rows_are_reported_good_rows_kept() -> None:
     assert "收件人/name" in by_row[13] and "differs" in by_row[13]
 
 
-def test_missing_required_column() -> None:
+def test_missing_required_column_refuses_the_file() -> None:
     text = "订单号,收件人,省,市,区,详细地址,SKU,数量,单价\nA1,张三,广东省,深圳市,南山区,路1号,S1,1,1\n"
-    result = parse_import("orders.csv", text.encode())
-    assert result.orders == []
-    assert len(result.errors) == 1
-    assert result.errors[0].row == 1 and "手机/phone" in result.errors[0].reason
+    with pytest.raises(ValidationFailed) as info:
+        parse_import("orders.csv", text.encode())
+    assert "手机/phone" in info.value.message and "row 1" in info.value.message
+    assert info.value.details == {"file": "orders.csv", "row": 1, "missing": ["手机/phone"], "unknown": [],
+                                  "duplicated": []}
+
+
+def test_a_file_without_a_header_row_is_refused() -> None:
+    with pytest.raises(ValidationFailed) as info:
+        parse_import("orders.csv", ROWS[0].encode())
+    assert "订单号/order_no" in info.value.details["missing"]
 
 
 def test_unknown_column() -> None:
     text = HEADER + ",快递公司\n" + ROWS[0] + ",顺丰\n"
-    result = parse_import("orders.csv", text.encode())
-    assert result.orders == [] and result.errors == [RowError(1, result.errors[0].reason)]
-    assert "快递公司" in result.errors[0].reason
+    with pytest.raises(ValidationFailed) as info:
+        parse_import("orders.csv", text.encode())
+    assert info.value.details["unknown"] == ["快递公司"] and "快递公司" in info.value.message
 
 
 @pytest.mark.parametrize("data", [b"", b"   \r\n", b"\xef\xbb\xbf", b"\r\n,,,\r\n"])
