@@ -31,6 +31,7 @@ from printing.templates import PickListTemplate
 PAPERS = {"A4": A4, "A5": A5}
 ROW_SIZE = 9.5  # body text, pt
 LEADING = ROW_SIZE * 1.25
+ORDERS_CONT = 7 * mm  # the orders section's continuation line
 
 
 @dataclass
@@ -53,15 +54,16 @@ class _Block:
 
 
 def _groups(orders: Sequence[Snapshot]) -> list[_Group]:
-    by_sku: dict[str, _Group] = {}
+    """One row per (SKU, bin): stock of one SKU kept in two bins is two stops on the walk, each
+    with its own count — one row naming only the first bin would send the picker to the wrong
+    shelf for the rest."""
+    by_sku: dict[tuple[str, str], _Group] = {}
     for slot, order in enumerate(orders, 1):
         for line in order["lines"]:
-            g = by_sku.get(line["sku"])
+            key = (line["sku"], line["bin"] or "")
+            g = by_sku.get(key)
             if g is None:
-                g = by_sku[line["sku"]] = _Group(
-                    line["sku"], line["name"], line["bin"], 0, [], line["is_gift"]
-                )
-            g.bin = g.bin or line["bin"]
+                g = by_sku[key] = _Group(line["sku"], line["name"], line["bin"], 0, [], line["is_gift"])
             g.total += line["qty"]
             if g.shares and g.shares[-1][1] == order["order_id"]:
                 s, oid, q = g.shares[-1]
@@ -261,34 +263,58 @@ class _PickList:
         c.drawString(self.x0, self.bottom - 5, f"{self.code}")
         c.drawRightString(self.x1, self.bottom - 5, f"第 {page}/{pages} 页")
 
-    def render(self) -> bytes:
+    def blocks(self) -> list[_Block]:
+        """Every row and order block of the document, in print order."""
         self.groups = _groups(self.orders)
         blocks: list[_Block] = []
         for i, g in enumerate(self.groups, 1):
             blocks.extend(self._row_blocks(i, g))
         blocks.extend(self._order_blocks())
-        # Paginate: first page has the tall header; each page with rows repeats the table head.
+        return blocks
+
+    def body_top(self, page: int, first: _Block | None) -> float:
+        """Where blocks start on ``page``: below the header, the table head (pages that start
+        with rows) or the orders section's "（续）" line (pages that start with orders)."""
+        y = self.top - (26 if page == 1 else 13) * mm
+        if first is not None and first.kind == "row":
+            y -= 5.5 * mm
+        elif first is not None and first.kind == "order" and page > 1:
+            y -= ORDERS_CONT
+        return y
+
+    @property
+    def floor(self) -> float:
+        return self.bottom + 4 * mm
+
+    def paginate(self, blocks: list[_Block]) -> list[list[_Block]]:
+        """Blocks into pages, whole: a block that does not fit starts the next page."""
         pages: list[list[_Block]] = [[]]
-        first_body = self.top - 26 * mm
-        other_body = self.top - 13 * mm
-        floor = self.bottom + 4 * mm
-        y = first_body - 5.5 * mm
+        y = self.body_top(1, blocks[0] if blocks else None)
         for k, b in enumerate(blocks):
             # A section title stays with the first block after it.
             need = b.height + (blocks[k + 1].height if b.kind == "title" and k + 1 < len(blocks) else 0)
-            if y - need < floor and pages[-1]:
+            if y - need < self.floor and pages[-1]:
                 pages.append([])
-                y = other_body - (5.5 * mm if b.kind == "row" else 0)
+                y = self.body_top(len(pages), b)
             pages[-1].append(b)
             y -= b.height
+        return pages
+
+    def render(self) -> bytes:
+        pages = self.paginate(self.blocks())
         buf = BytesIO()
         c = Canvas(buf, pagesize=(self.W, self.H), pageCompression=1, initialFontName=font_name())
         c.setTitle(f"Pick list {self.code}")
         c.setCreator("PackDesk")
         for n, page_blocks in enumerate(pages, 1):
             y = self._header(c, n, len(pages))
-            if page_blocks and page_blocks[0].kind == "row":
+            first = page_blocks[0] if page_blocks else None
+            if first is not None and first.kind == "row":
                 y = self._table_head(c, y)
+            elif first is not None and first.kind == "order" and n > 1:
+                c.setFont(self.font, 10)
+                c.drawString(self.x0, y - 5 * mm, "订单条码 Orders（续）— 扫码打开订单")
+                y -= ORDERS_CONT
             for b in page_blocks:
                 b.draw(c, y)
                 y -= b.height

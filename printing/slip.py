@@ -62,8 +62,10 @@ class _Slip:
         snd = self.tpl.sender
         yy = y - 7 * mm
         if self.tpl.shows("sender") and (snd.name or snd.address):
-            f = fit(f"{snd.name}  {snd.phone}  {snd.address}", right - x, 2, 8, 7)
-            yy = draw_lines(c, f, x, yy)
+            # Name and phone on one line, the address on the next: one run-on line wrapped a
+            # lone "仓" onto a line of its own.
+            yy = draw_lines(c, fit(f"{snd.name}  {snd.phone}", right - x, 1, 8, 7), x, yy)
+            yy = draw_lines(c, fit(snd.address, right - x, 2, 8, 7), x, yy)
         if qr:
             draw_qr(c, self.o["order_id"], self.x1 - qr, y, qr)
         y = min(yy, y - qr) - 2 * mm

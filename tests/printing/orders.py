@@ -51,6 +51,12 @@ GIFTS = [("GIFT-BAG", "品牌帆布袋（赠品）"), ("GIFT-CARD", "手写感�
 CARRIERS = [("SF", "SF"), ("ZTO", "7"), ("YTO", "YT"), ("JD", "JDV"), ("EMS", "11")]
 
 
+def bin_of(sku: str) -> str:
+    """The SKU's bin, as a catalogue has it: one place per SKU (aisle-shelf-level)."""
+    h = sum(ord(ch) * (i + 1) for i, ch in enumerate(sku))
+    return f"{'ABCD'[h % 4]}-{h % 29 + 1:02d}-{h % 6 + 1}"
+
+
 def make_line(sku: str, name: str, qty: int, bin_code: str, gift: bool = False) -> SnapshotLine:
     return {
         "sku": sku,
@@ -83,11 +89,7 @@ def make_order(
         sku, name = PRODUCTS[(seq + i) % len(PRODUCTS)]
         if i >= len(PRODUCTS):
             sku = f"{sku}-{i // len(PRODUCTS)}"
-        lines.append(
-            make_line(
-                sku, name, rnd.randint(1, 4), f"{'ABCD'[i % 4]}-{rnd.randint(1, 30):02d}-{rnd.randint(1, 6)}"
-            )
-        )
+        lines.append(make_line(sku, name, rnd.randint(1, 4), bin_of(sku)))
     if gift:
         lines.append(make_line(*GIFTS[seq % len(GIFTS)], qty=1, bin_code="Z-01-1", gift=True))
     code, prefix = CARRIERS[carrier if carrier is not None else seq % len(CARRIERS)]

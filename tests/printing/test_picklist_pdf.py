@@ -56,3 +56,30 @@ def test_thousand_line_batch_renders(tmp_path: Path) -> None:
     pdf = render_picklist(orders, "WV-BIG")
     text = pdf_text(pdf, tmp_path)
     assert text.count("第 ") >= 3 and "WV-BIG" in text
+
+
+def test_page_breaks_never_split_a_block_and_continue_the_orders_section(tmp_path: Path) -> None:
+    from printing.picklist import _PickList
+    from printing.templates import PickListTemplate
+
+    big = make_batch(80, 6)
+    pl = _PickList(big, "WV2", PickListTemplate.load(), None)
+    blocks = pl.blocks()
+    pages = pl.paginate(blocks)
+    assert [b for page in pages for b in page] == blocks  # every block once, in order
+    for n, page in enumerate(pages, 1):
+        room = pl.body_top(n, page[0]) - pl.floor
+        assert sum(b.height for b in page) <= room + 0.01, n  # whole blocks only
+    text = pdf_text(render_picklist(big, "WV2"), tmp_path)
+    order_pages = [p for p in text.split("\f") if "BL2026" in p and "库位" not in p]
+    assert order_pages and all("订单条码 Orders" in p for p in order_pages)
+
+
+def test_one_sku_in_two_bins_is_two_stops() -> None:
+    a, b = make_order(1, n_lines=1), make_order(2, n_lines=1)
+    b["lines"] = [dict(a["lines"][0], bin="D-30-6", qty=2)]  # type: ignore[list-item]
+    groups = _groups([a, b])
+    assert [(g.sku, g.bin, g.total) for g in groups] == [
+        (a["lines"][0]["sku"], a["lines"][0]["bin"], a["lines"][0]["qty"]),
+        (a["lines"][0]["sku"], "D-30-6", 2),
+    ]
