@@ -196,6 +196,7 @@ class SyncEngine:
             self._credentials = Credentials(operator, pin)
             self._login = None
         self._update_state(operator=operator)
+        self._pull_wake.set()  # a thread waiting out "nobody logged in" starts now
         self.wake()
 
     def login(self, operator: str, pin: str) -> LoginInfo:
@@ -215,6 +216,7 @@ class SyncEngine:
                 self._credentials, self._login = previous_credentials, previous_login
             raise
         self._update_state(operator=operator)
+        self._pull_wake.set()
         self.wake()
         return info
 
@@ -554,9 +556,10 @@ class SyncEngine:
                         self._set_failing(role, True, exc)
                     except Exception:
                         log.exception("Could not report a sync %s failure", role)
-                    wake.clear()
-                    if role == "push" and isinstance(exc, HubError):
-                        wake.wait(delay)  # a new action retries at once
+                    if isinstance(exc, HubError):
+                        # Set since this round began: a new action (push) or a new login retries
+                        # at once; stop() sets both.
+                        wake.wait(delay)
                     else:
                         self._stop.wait(delay)
         finally:
@@ -571,6 +574,7 @@ class SyncEngine:
             backoff.reset()
             wake.wait(5.0)
             return
+        wake.clear()
         started = time.monotonic()
         more, progressed = self._pull(
             client, 0 if self._pull_failing else self.config.long_poll_s, None

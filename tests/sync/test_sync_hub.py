@@ -247,3 +247,30 @@ def test_hub_answering_for_another_bench_is_reported_and_nothing_is_lost(
     assert st.store.pending_count() == 1
     st.engine.sync_once()
     assert st.store.pending_count() == 0
+
+
+def test_engine_started_before_anyone_logs_in_syncs_as_soon_as_someone_does(
+    seeded_hub: HubProcess, tmp_path: Path
+) -> None:
+    """Nobody logged in is a non-retryable failure (waits out the back-off cap); a login must not
+    have to wait for that, neither for the push nor for the pull."""
+    from core.outbox import Outbox
+    from core.store import open_store
+    from core.sync.engine import SyncEngine
+    from tests.sync.conftest import fast_config
+
+    store = open_store(tmp_path / "late-login.sqlite3")
+    engine = SyncEngine(store, fast_config(seeded_hub.url, backoff_cap_s=600.0))
+    try:
+        engine.start()
+        wait_until(lambda: "Nobody is logged in" in str(engine.state.last_error), what="not logged in")
+        engine.set_credentials("P001", "1111")
+        wait_until(lambda: store.cursor() is not None and store.count_orders() > 0, what="pulled after login")
+        oid = allocated(store, 1)[0]
+        Outbox(store).perform(oid, "step", {"step": "picked"}, "P001")
+        engine.wake()
+        wait_until(lambda: store.pending_count() == 0, what="pushed")
+        wait_until(lambda: engine.state.status == ONLINE, what="online")
+    finally:
+        engine.stop()
+        store.close()
