@@ -57,6 +57,10 @@ def read_changes(conn: Connection, actor: Actor, cursor: int, limit: int) -> dic
     if vis is not None:
         stmt = stmt.where(vis)
     rows = conn.execute(stmt.order_by(db.changes.c.seq).limit(limit)).all()
+    if db.read_counter(conn, "changes_pruned") > cursor:
+        # A prune committed between the first check and the read (PostgreSQL reads see each
+        # statement's own snapshot): the rows just read may have holes; never serve them.
+        return read_changes(conn, actor, cursor, limit)
     more = len(rows) == limit
     next_cursor = rows[-1].seq if more else top
     return {"changes": [{"seq": r.seq, "order_id": r.order_id, "order": r.doc} for r in rows],
