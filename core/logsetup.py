@@ -8,19 +8,16 @@ from __future__ import annotations
 
 import logging
 import logging.handlers
-import os
 from pathlib import Path
+
+from core import paths
 
 FORMAT = "%(asctime)s %(levelname)-7s %(name)s [%(threadName)s] %(message)s"
 
 
 def log_dir() -> Path:
-    home = os.environ.get("PACKDESK_HOME")
-    if home:
-        return Path(home) / "logs"
-    import platformdirs
-
-    return Path(platformdirs.user_log_dir("PackDesk", "PackDesk"))
+    """The one log folder (:func:`core.paths.log_dir`), shared with the crash log and the embedded hub."""
+    return paths.log_dir()
 
 
 def setup_logging(name: str, *, level: int = logging.INFO, console: bool = True) -> Path:
