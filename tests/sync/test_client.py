@@ -186,3 +186,23 @@ def test_login_checks_hub_answered_for_this_station(fake: FakeHub) -> None:
     fake.reply = send(200, {"token": "x"})
     with pytest.raises(HubMalformed, match="incomplete"):
         client(fake.url).login("P001", "1111", station="B1-PC", bench="B1", device_id="dev-1")
+
+
+def test_an_unreadable_snapshot_in_an_actions_answer_does_not_void_the_outcomes(fake: FakeHub) -> None:
+    """Otherwise the batch is resent for ever (same answer each time) and blocks the whole queue."""
+    fake.reply = send(
+        200,
+        {
+            "results": [
+                {"action_id": "a1", "outcome": "applied", "order": snapshot()},
+                {"action_id": "a2", "outcome": "rejected", "order": {"order_id": "X", "state": "teleported"}},
+            ],
+            "last_applied_seq": 2,
+        },
+    )
+    answer = client(fake.url).post_actions([])
+    assert [r["outcome"] for r in answer.results] == ["applied", "rejected"]
+    assert answer.results[0]["order"]["version"] == 1 and answer.results[1]["order"] is None
+    fake.reply = send(200, {"results": "nope"})
+    with pytest.raises(HubMalformed, match="incomplete"):
+        client(fake.url).post_actions([])
