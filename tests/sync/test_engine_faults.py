@@ -313,13 +313,14 @@ def test_a_hub_answering_long_polls_at_once_is_not_polled_in_a_busy_loop(
 ) -> None:
     hub = InstantHub(more=more)
     try:
-        st = make_station(hub.url, min_poll_interval_s=0.2)
+        st = make_station(hub.url, min_poll_interval_s=0.5)
         st.engine.start()
-        wait_until(lambda: len(hub.polls) >= 6, what="a few polls")
+        wait_until(lambda: len(hub.polls) >= 4, what="a few polls")
         st.engine.stop()
         gaps = [b - a for a, b in zip(hub.polls, hub.polls[1:], strict=False)]
-        # A lower bound only (a busy loop polls thousands of times a second): never flaky.
-        assert min(gaps) >= 0.19, gaps
+        # A loose lower bound only: a busy loop polls every few milliseconds, the engine every 0.5 s;
+        # half of that leaves room for any request latency on a loaded machine.
+        assert min(gaps) >= 0.25, gaps
     finally:
         hub.close()
 
