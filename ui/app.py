@@ -16,7 +16,7 @@ import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from PySide6.QtCore import QEventLoop, Qt, QTimer
+from PySide6.QtCore import QEventLoop, QLibraryInfo, QLocale, Qt, QTimer, QTranslator
 from PySide6.QtGui import QFont, QFontDatabase
 from PySide6.QtWidgets import QApplication, QDialog, QMessageBox, QProgressDialog
 
@@ -51,6 +51,32 @@ def pick_font(app: QApplication) -> str:
     app.setFont(font)
     log.info("UI font: %s", family or f"system default ({app.font().family()})")
     return family
+
+
+_qt_translator: QTranslator | None = None
+
+
+def use_language(app: QApplication, lang: str) -> str:
+    """Switch our catalogue and Qt's own words (OK, Cancel, Save in dialogs) to ``lang``.
+
+    Qt's standard buttons and context menus come from Qt's ``qtbase_<lang>.qm``, shipped with PySide6;
+    without it a Chinese dialog says "Save" and "Cancel". A missing file is logged, not fatal.
+    """
+    global _qt_translator
+    lang = set_language(lang)
+    if _qt_translator is not None:
+        app.removeTranslator(_qt_translator)
+        _qt_translator = None
+    QLocale.setDefault(QLocale(lang))
+    if lang != "en":
+        translator = QTranslator(app)
+        folder = QLibraryInfo.path(QLibraryInfo.LibraryPath.TranslationsPath)
+        if translator.load(f"qtbase_{lang}", folder):
+            app.installTranslator(translator)
+            _qt_translator = translator
+        else:
+            log.warning("Qt's own %s words not found in %s; standard buttons stay in English", lang, folder)
+    return lang
 
 
 def run_blocking(fn: Callable[[], T], label: str, parent: Any = None) -> T:
@@ -112,7 +138,7 @@ class App:
         self.settings = load_settings()
         if self.args.hub:
             self.settings.hub_url = self.args.hub.rstrip("/")  # this run only; Settings saves it for good
-        set_language(self.settings.language)
+        use_language(app, self.settings.language)
         pick_font(app)
         signal.crashed.connect(self._crashed)
         return app
@@ -141,7 +167,9 @@ class App:
         ok = dialog.exec() == QDialog.DialogCode.Accepted
         dialog.deleteLater()
         if ok:
-            set_language(self.settings.language)  # widgets made from now on use the chosen language
+            app = QApplication.instance()
+            assert isinstance(app, QApplication)
+            use_language(app, self.settings.language)  # widgets made from now on use the chosen language
         return ok
 
     def start_hub(self) -> bool:

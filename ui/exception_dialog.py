@@ -22,8 +22,8 @@ from functools import lru_cache
 from itertools import pairwise
 from typing import Any
 
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QFont, QGuiApplication
+from PySide6.QtCore import QSize, Qt
+from PySide6.QtGui import QFont, QGuiApplication, QShowEvent
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -58,6 +58,18 @@ TITLE_PT = 18
 # A style sheet on a label stops it inheriting the dialog's font size: every sheet says its size.
 _EN_STYLE = "color: #555555; font-size: 13pt;"
 _LOCK_STYLE = "color: #b71c1c; font-weight: bold; font-size: 14pt;"
+
+
+def fit_to_screen(widget: QWidget, width: int, height: int) -> QSize:
+    """``width`` × ``height``, shrunk to the screen the widget is on (a 1366×768 bench monitor).
+
+    A dialog taller than the screen hides its Submit button below the taskbar.
+    """
+    screen = widget.screen() or QGuiApplication.primaryScreen()
+    if screen is None:
+        return QSize(width, height)
+    room = screen.availableGeometry()
+    return QSize(min(width, room.width() - 40), min(height, room.height() - 60))
 
 
 def mask_phone(phone: str) -> str:
@@ -245,9 +257,20 @@ class ExceptionDialog(QDialog):
             self.reprint_box.setObjectName("reprintBox")
             self.reprint_box.setChecked(True)
             form_layout.addWidget(self.reprint_box)
-        right.addWidget(self._facts())
-        right.addWidget(form_box)
-        right.addStretch(1)
+        # The facts and the form scroll on a small screen; the lock reasons and the buttons never do.
+        right_body = QWidget()
+        right_col = QVBoxLayout(right_body)
+        right_col.setContentsMargins(0, 0, 0, 0)
+        right_col.addWidget(self._facts())
+        right_col.addWidget(form_box)
+        right_col.addStretch(1)
+        right_scroll = QScrollArea()
+        right_scroll.setWidgetResizable(True)
+        right_scroll.setFrameShape(QFrame.Shape.NoFrame)
+        right_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        right_scroll.setWidget(right_body)
+        right.addWidget(right_scroll, 1)
+        self._right_scroll = right_scroll
         self.role_label = QLabel()
         self.role_label.setObjectName("roleLine")
         self.role_label.setStyleSheet(_LOCK_STYLE)
@@ -282,7 +305,16 @@ class ExceptionDialog(QDialog):
             QWidget.setTabOrder(a, b)
         if chain:
             chain[0].setFocus()
-        self.resize(1240, 860)
+        self.resize(fit_to_screen(self, 1240, 860))
+
+    def showEvent(self, event: QShowEvent) -> None:
+        # The form column is never narrower than it needs (check boxes do not wrap): the guidance
+        # column gives way. Measured here, once the widgets are polished with the dialog's font.
+        body = self._right_scroll.widget()
+        if body is not None:
+            bar = self._right_scroll.verticalScrollBar().sizeHint().width()
+            self._right_scroll.setMinimumWidth(body.minimumSizeHint().width() + bar)
+        super().showEvent(event)
 
     def _guidance(self) -> QWidget:
         box = QGroupBox(_("What to do"))
@@ -369,12 +401,15 @@ class ExceptionDialog(QDialog):
     def _update(self, *_args: object) -> None:
         reasons = self.reasons()
         need = self.playbook.release_role
+        role_line = ""
         if not self.role.at_least(need):
-            self.role_label.setText(_ROLE_LINE.get(need, f"needs {need.value}"))
+            role_line = _ROLE_LINE.get(need, f"needs {need.value}")
+            self.role_label.setText(role_line)
             self.role_label.show()
         else:
             self.role_label.hide()
-        self.reasons_label.setText("\n".join(f"• {r}" for r in reasons))
+        # The role line stands above the list; the list says only what the fields still need.
+        self.reasons_label.setText("\n".join(f"• {r}" for r in reasons if r != role_line))
         self.submit_button.setEnabled(not reasons and not self.submitted)
 
     # -- submit ----------------------------------------------------------------------------------

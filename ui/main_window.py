@@ -19,7 +19,7 @@ from functools import partial
 from typing import Any
 
 from PySide6.QtCore import QEvent, QItemSelection, QObject, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QKeyEvent, QKeySequence
+from PySide6.QtGui import QAction, QFont, QFontMetrics, QKeyEvent, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QApplication,
@@ -54,6 +54,7 @@ from ui.queue_model import (
     load_rows,
     load_rows_by_id,
     my_bench,
+    state_text,
     to_print_queue,
     vip_queue,
 )
@@ -168,7 +169,7 @@ class MainWindow(QMainWindow):
         self.queue_page = QSplitter(Qt.Orientation.Horizontal, self.stack)
         self.queue_list = QListWidget(self.queue_page)
         self.queue_list.setObjectName("queueList")
-        self.queue_list.setStyleSheet(f"QListWidget {{ font-size: {FIGURE_PT}pt; }} "
+        self.queue_list.setStyleSheet(f"QListWidget {{ font-size: {FIGURE_PT - 2}pt; }} "
                                       "QListWidget::item { padding: 10px 6px; }")
         self.queue_list.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         for key, label in QUEUES:
@@ -209,7 +210,7 @@ class MainWindow(QMainWindow):
         self.queue_page.setStretchFactor(0, 0)
         self.queue_page.setStretchFactor(1, 3)
         self.queue_page.setStretchFactor(2, 2)
-        self.queue_page.setSizes([210, 740, 330])
+        self.queue_page.setSizes([180, 800, 300])
         self.stack.addWidget(self.queue_page)
         pack_cls = _optional("ui.pack_view", "PackView")
         self.pack_view: Any = None
@@ -321,10 +322,10 @@ class MainWindow(QMainWindow):
             self.table.selectionModel().selectionChanged.connect(self._selection_changed)
             hh = self.table.horizontalHeader()
             hh.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-            for col, width in ((Column.FLAGS, 160), (Column.ORDER_ID, 190), (Column.STATE, 72), (Column.BENCH, 62),
-                               (Column.RECIPIENT, 84), (Column.ITEMS, 48), (Column.SHIP_BY, 110),
-                               (Column.SYNC, 84), (Column.HOLD, 360)):
+            for col, width in self._column_widths(model).items():
                 self.table.setColumnWidth(col, width)
+            # The recipient takes what is left, so the columns fit the table without a side scroll.
+            hh.setSectionResizeMode(Column.RECIPIENT, QHeaderView.ResizeMode.Stretch)
             self.table.setColumnHidden(Column.BENCH, not self.role.at_least(Role.DESK))
             # The Exceptions queue is worked by type and age; the other queues by ship-by.
             exceptions = key == "exceptions"
@@ -333,6 +334,37 @@ class MainWindow(QMainWindow):
             if hh.visualIndex(Column.HOLD) != 1:
                 hh.moveSection(hh.visualIndex(Column.HOLD), 1)  # beside the flags, where the eye starts
             self._reselect()
+
+    def _column_widths(self, model: QueueModel) -> dict[Column, int]:
+        """Column widths from the table's font: wide enough for the header and a typical value.
+
+        Measured rather than fixed in pixels, so a larger system font or another language still fits;
+        ResizeToContents would measure every one of 100,000 rows.
+        """
+        fm = QFontMetrics(self.table.font())
+        header_fm = QFontMetrics(self.table.horizontalHeader().font())
+        pad = 14
+
+        def fit(col: Column, *samples: str) -> int:
+            header = str(model.headerData(col, Qt.Orientation.Horizontal) or "")
+            return max([header_fm.horizontalAdvance(header) + pad + 12]
+                       + [fm.horizontalAdvance(s) + pad for s in samples])
+
+        bold = QFont(self.table.font())
+        bold.setBold(True)
+        chip = QFontMetrics(bold)
+        return {
+            # Two chips side by side (the delegate folds a third into "+1").
+            Column.FLAGS: chip.horizontalAdvance("⚠ 异常") + chip.horizontalAdvance("❖ 赠品") + 40,
+            Column.ORDER_ID: fit(Column.ORDER_ID, "BL20261231-000000"),
+            Column.STATE: fit(Column.STATE, *(state_text(s) for s in State)),
+            Column.BENCH: fit(Column.BENCH, "VIP-B1"),
+            Column.RECIPIENT: fit(Column.RECIPIENT, "欧阳某某"),
+            Column.ITEMS: fit(Column.ITEMS, "999"),
+            Column.SHIP_BY: fit(Column.SHIP_BY, "12-31 23:59"),
+            Column.SYNC: fit(Column.SYNC, "⟳ " + _("Pending"), "⚡ " + _("Conflict")),
+            Column.HOLD: fit(Column.HOLD, "快递不覆盖（待协调）(系统) · 59 分钟"),
+        }
 
     @property
     def model(self) -> QueueModel:

@@ -19,7 +19,7 @@ from PySide6.QtWidgets import QLabel, QScrollArea, QVBoxLayout, QWidget
 
 from core.errors import UserError
 from core.holds import hold_label
-from core.i18n import _, language
+from core.i18n import N_, _, language
 from core.store import LocalOrder
 from core.sync import HubClient
 from core.timeutil import parse_iso, to_local, utcnow
@@ -57,6 +57,42 @@ def _age(text: str | None) -> str:
 
 def _e(value: Any) -> str:
     return html.escape(str(value if value is not None else ""))
+
+
+#: What an audit line records, in words (hub triggers, bench steps, this station's sync outcomes).
+AUDIT_WORDS: dict[str, str] = {
+    "created": N_("Order created"), "payment_confirmed": N_("Payment confirmed"),
+    "payment_timeout": N_("Payment timed out"), "cancelled_by_buyer": N_("Cancelled by the buyer"),
+    "allocated": N_("Allocated to a warehouse and bench"), "reallocated": N_("Moved to another bench"),
+    "label_printed": N_("Label printed"), "label_voided": N_("Label voided"),
+    "picked_up_by_carrier": N_("Picked up by the carrier"), "shipped_by_station": N_("Shipped from the bench"),
+    "delivered": N_("Delivered"), "delivery_failed": N_("Delivery failed"),
+    "returned_to_sender": N_("Returned to sender"), "refund_approved": N_("Refund approved"),
+    "return_received": N_("Return received"), "completed": N_("Completed"),
+    "address_changed": N_("Address changed"), "hold_raised": N_("Exception raised"),
+    "hold_released": N_("Exception resolved"), "cancel_after_shipment": N_("Buyer cancelled after shipment"),
+    "step:picked": N_("Picked"), "step:verified": N_("Items verified"), "step:packed": N_("Packed"),
+    "step:weighed": N_("Weighed"), "sync_conflict": N_("Refused by the hub (conflict)"),
+    "sync_rejected": N_("Refused by the hub"), "conflict_resolved": N_("Conflict handled"),
+}
+
+
+def audit_what(what: Any, details: Any = None) -> str:
+    """An audit line's ``what`` as people read it; an unknown word is shown as recorded."""
+    key = str(what or "")
+    if key == "step" and isinstance(details, dict):  # this station's own step: the step is in the payload
+        payload = details.get("payload")
+        if isinstance(payload, dict) and payload.get("step"):
+            key = f"step:{payload['step']}"
+    word = AUDIT_WORDS.get(key)
+    return _(word) if word else key
+
+
+def _moved(from_state: Any, to_state: Any) -> str:
+    """A move between states as " 已支付→已分仓"; nothing for a change within one state."""
+    if not to_state or from_state == to_state:
+        return ""
+    return f" {state_text(str(from_state)) if from_state else ''}→{state_text(str(to_state))}"
 
 
 class OrderDetail(QWidget):
@@ -207,16 +243,15 @@ class OrderDetail(QWidget):
             parts.append(f"<p style='background:#ffcdd2;padding:4px'>⚡ {_e(o.conflict.get('reason'))}</p>")
         if s.get("cancel_requested"):
             parts.append(f"<p style='background:#ffe0b2'>{_e(t['cancel'])}</p>")
-        # lines
-        parts.append(f"<h3>{_e(t['items'])}</h3><table cellspacing='0' cellpadding='3' border='1' "
-                     "style='border-collapse:collapse'>")
-        parts.append("<tr>" + "".join(f"<th>{_e(h)}</th>" for h in (_("SKU"), _("Name"), _("Bin"), _("Qty"), ""))
-                     + "</tr>")
+        # lines: one block each (the pane is narrow; a five-column table wrapped names letter by letter)
+        parts.append(f"<h3>{_e(t['items'])}</h3><table width='100%' cellspacing='0' cellpadding='3'>")
         for line in s.get("lines") or []:
-            gift = display_icon("🎁") + " " + _("Gift") if line.get("is_gift") else ""
-            parts.append(f"<tr><td>{_e(line.get('sku'))}</td><td>{_e(line.get('name'))}</td>"
-                         f"<td>{_e(line.get('bin'))}</td><td align='right'><b>{_e(line.get('qty'))}</b></td>"
-                         f"<td>{_e(gift)}</td></tr>")
+            gift = f" <span style='background:#bbdefb'>{_e(display_icon('🎁') + ' ' + _('Gift'))}</span>" \
+                if line.get("is_gift") else ""
+            where = " · ".join(_e(v) for v in (line.get("sku"), line.get("bin") and f"{_('Bin')} {line.get('bin')}")
+                               if v)
+            parts.append(f"<tr><td valign='top' style='white-space:nowrap'><b>{_e(line.get('qty'))} ×</b></td>"
+                         f"<td>{_e(line.get('name'))}{gift}<br><span style='color:#555'>{where}</span></td></tr>")
         parts.append("</table>")
         rec = s.get("recipient") or {}
         parts.append(f"<h3>{_e(t['recipient'])}</h3><p>{_e(rec.get('name'))} · {_e(rec.get('phone'))}<br>"
@@ -239,13 +274,15 @@ class OrderDetail(QWidget):
         parts.append(f"<h3>{_e(t['history'])}</h3><ul>")
         entries: list[tuple[str, str]] = []
         for a in data.local_audit:
-            entries.append((str(a.get("at") or ""), f"{_when(a.get('at'))} · {a.get('operator')} · {a.get('what')}"
-                            f" <i>({t['this_station']})</i>"))
+            entries.append((str(a.get("at") or ""),
+                            f"{_e(_when(a.get('at')))} · {_e(a.get('operator'))} · "
+                            f"{_e(audit_what(a.get('what'), a.get('details')))} <i>({_e(t['this_station'])})</i>"))
         for h in self.hub_audit or []:
-            move = f" {h.get('from_state') or ''}→{h.get('to_state') or ''}" if h.get("to_state") else ""
-            why = f" — {h.get('why')}" if h.get("why") else ""
-            entries.append((str(h.get("at") or ""), f"{_when(h.get('at'))} · {h.get('operator') or ''} · "
-                            f"{h.get('what')}{move}{why}"))
+            why = f" — {_e(h.get('why'))}" if h.get("why") else ""
+            entries.append((str(h.get("at") or ""),
+                            f"{_e(_when(h.get('at')))} · {_e(h.get('operator') or '')} · "
+                            f"<b>{_e(audit_what(h.get('what')))}</b>{_e(_moved(h.get('from_state'), h.get('to_state')))}"
+                            f"{why}"))
         for _at, text in sorted(entries, key=lambda e: e[0]):  # stable: the hub's order within a second
             parts.append(f"<li>{text}</li>")
         parts.append("</ul>")

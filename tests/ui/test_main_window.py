@@ -106,3 +106,38 @@ def test_status_bar_online_offline_online_with_pending(qtbot: Any, tmp_path: Pat
         assert "0 pending" in bar.text()
     finally:
         hub.stop()
+
+
+def test_detail_history_reads_in_words_and_shows_typed_text_literally(
+        qtbot: Any, demo_hub: HubProcess, station: StationFactory, qt_warnings: list[str]) -> None:
+    desk = station(demo_hub.url, operator="D001", pin="2222", bench="")
+    d = window(qtbot, desk.services)
+    order = next(r for r in d.models["to_print"]._all if not r.held)
+    desk.services.perform(order.order_id, "hold_raised",
+                          {"type": "item_missing", "reason": "<b>box</b> & tape", "details": {}})
+    qtbot.waitUntil(lambda: order.order_id in d.models["exceptions"]._by_id, timeout=5000)
+    d.select_queue("exceptions")
+    with qtbot.waitSignal(d.detail.shown, timeout=5000):
+        d.select_order(order.order_id)
+    qtbot.waitUntil(lambda: d.detail.hub_audit is not None, timeout=5000)
+    text = d.detail.text()
+    assert "Order created" in text and "Allocated to a warehouse and bench" in text
+    assert "paid→allocated" in text  # states in words, not pending_payment / label_printed codes
+    assert "Exception raised (this station)" in text
+    assert "<b>box</b> & tape" in text  # the operator's words, not markup
+
+
+def test_qt_standard_buttons_speak_the_chosen_language(qapp: Any, home: Path) -> None:
+    from PySide6.QtWidgets import QDialogButtonBox
+
+    from ui.app import use_language
+
+    try:
+        use_language(qapp, "zh_CN")
+        box = QDialogButtonBox(QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel)
+        words = {b.text().replace("&", "") for b in box.buttons()}
+        assert any("保存" in w for w in words) and any("取消" in w for w in words), words
+    finally:
+        use_language(qapp, "en")
+    box = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
+    assert box.buttons()[0].text().replace("&", "") == "Cancel"
