@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Protocol
 
 from core.errors import UserError
+from core.i18n import _
 from core.timeutil import utcnow
 
 PDF = "application/pdf"
@@ -132,8 +133,8 @@ class PdfFileBackend:
         except OSError as exc:
             tmp.unlink(missing_ok=True) if tmp.parent.exists() else None
             raise PrinterError(
-                f"Could not save to {self.directory}: {exc.strerror or exc}. Check the folder exists "
-                f"and is writable, then retry.",
+                _("Could not save to {folder}: {error}. Check the folder exists and is writable, then retry.").format(
+                    folder=self.directory, error=exc.strerror or exc),
                 printer=self.name,
                 reason="io_error",
             ) from exc
@@ -212,31 +213,33 @@ class RawTcpBackend:
         return f"{self.label} ({where})" if self.label else where
 
     def _fail(self, what: str, reason: str) -> PrinterError:
-        return PrinterError(f"Printer {self.name}: {what}", printer=self.name, reason=reason)
+        return PrinterError(_("Printer {printer}: {problem}").format(printer=self.name, problem=what),
+                            printer=self.name, reason=reason)
 
     def _connect(self) -> socket.socket:
         try:
             sock = socket.create_connection((self.host, self.port), timeout=self.connect_timeout)
         except ConnectionRefusedError as exc:
             raise self._fail(
-                "refused the connection — is it switched on and is port "
-                f"{self.port} (raw printing) enabled? Retry when it is ready.",
+                _("refused the connection — is it switched on and is port {port} (raw printing) enabled? "
+                  "Retry when it is ready.").format(port=self.port),
                 "refused",
             ) from exc
         except TimeoutError as exc:
             raise self._fail(
-                f"did not answer within {self.connect_timeout:g} s — check it is on and "
-                "on the network, then retry.",
+                _("did not answer within {seconds:g} s — check it is on and on the network, then retry.").format(
+                    seconds=self.connect_timeout),
                 "timeout",
             ) from exc
         except OSError as exc:
             if exc.errno in (errno.EHOSTUNREACH, errno.ENETUNREACH) or isinstance(exc, socket.gaierror):
                 raise self._fail(
-                    f"cannot be reached ({exc.strerror or exc}) — check the address and "
-                    "the network cable, then retry.",
+                    _("cannot be reached ({error}) — check the address and the network cable, then retry.").format(
+                        error=exc.strerror or exc),
                     "unreachable",
                 ) from exc
-            raise self._fail(f"connection failed: {exc.strerror or exc}. Retry.", "unreachable") from exc
+            raise self._fail(_("connection failed: {error}. Retry.").format(error=exc.strerror or exc),
+                             "unreachable") from exc
         sock.settimeout(self.timeout)
         return sock
 
@@ -276,10 +279,10 @@ class RawTcpBackend:
             _SILENT.add(key)
             return
         problems = (
-            ("paper_out", "is out of labels — load a new roll, then retry."),
-            ("head_open", "has its print head open — close it, then retry."),
-            ("ribbon_out", "is out of ribbon — load a new ribbon, then retry."),
-            ("paused", "is paused — press its pause/feed button, then retry."),
+            ("paper_out", _("is out of labels — load a new roll, then retry.")),
+            ("head_open", _("has its print head open — close it, then retry.")),
+            ("ribbon_out", _("is out of ribbon — load a new ribbon, then retry.")),
+            ("paused", _("is paused — press its pause/feed button, then retry.")),
         )
         for flag, what in problems:
             if st[flag]:
@@ -292,9 +295,9 @@ class RawTcpBackend:
                 pass  # back-channel chatter (status answers) is not our business here
         except TimeoutError as exc:
             raise self._fail(
-                f"took the connection but did not read the whole job within {self.timeout:g} s "
-                "(busy, paused, out of labels or jammed?). Nothing was marked printed — check "
-                "the printer; if no label came out, retry.",
+                _("took the connection but did not read the whole job within {seconds:g} s (busy, paused, "
+                  "out of labels or jammed?). Nothing was marked printed — check the printer; if no label "
+                  "came out, retry.").format(seconds=self.timeout),
                 "timeout",
             ) from exc
         except OSError:
@@ -303,8 +306,8 @@ class RawTcpBackend:
     def send(self, job: PrintJob) -> PrintResult:
         if job.content_type not in self.accepts:
             raise self._fail(
-                f"takes {', '.join(self.accepts)}, not {job.content_type}; choose a ZPL "
-                "document or another printer for this document type.",
+                _("takes {accepts}, not {content}; choose a ZPL document or another printer for this "
+                  "document type.").format(accepts=", ".join(self.accepts), content=job.content_type),
                 "unsupported",
             )
         started = utcnow()
@@ -315,19 +318,20 @@ class RawTcpBackend:
             if self.check_status:
                 self._check(sock)
             try:
-                for _ in range(job.copies):
+                for _copy in range(job.copies):
                     sock.sendall(job.payload)
                     sent += len(job.payload)
                 sock.shutdown(socket.SHUT_WR)
             except TimeoutError as exc:
                 raise self._fail(
-                    f"stopped taking data after {self.timeout:g} s (out of paper, paused or "
-                    "jammed?) — check it, then retry. Part of the job may have printed.",
+                    _("stopped taking data after {seconds:g} s (out of paper, paused or jammed?) — check it, "
+                      "then retry. Part of the job may have printed.").format(seconds=self.timeout),
                     "timeout",
                 ) from exc
             except OSError as exc:
                 raise self._fail(
-                    f"dropped the connection while printing ({exc.strerror or exc}) — check it, then retry.",
+                    _("dropped the connection while printing ({error}) — check it, then retry.").format(
+                        error=exc.strerror or exc),
                     "failed",
                 ) from exc
             if self.wait_eof:

@@ -18,6 +18,7 @@ from PySide6.QtCore import QMarginsF, QRectF, QSizeF
 from PySide6.QtGui import QImage, QPageLayout, QPageSize, QPainter
 from PySide6.QtPrintSupport import QPrinter, QPrinterInfo
 
+from core.i18n import _
 from core.timeutil import utcnow
 from printing.backends import PDF, PrinterError, PrintJob, PrintResult
 
@@ -67,8 +68,8 @@ def _setup(printer: QPrinter, name: str, paper_mm: tuple[float, float] | None) -
         layout = QPageLayout(size, QPageLayout.Orientation.Portrait, QMarginsF(0, 0, 0, 0))
         if not printer.setPageLayout(layout):
             raise PrinterError(
-                f"Printer {name} does not accept paper {paper_mm[0]:g}×{paper_mm[1]:g} mm — set that paper "
-                "size in the printer's driver, then retry.",
+                _("Printer {printer} does not accept paper {w:g}×{h:g} mm — set that paper size in the printer's "
+                  "driver, then retry.").format(printer=name, w=paper_mm[0], h=paper_mm[1]),
                 printer=name,
                 reason="unsupported",
             )
@@ -101,15 +102,15 @@ def print_pdf(
         info = QPrinterInfo.printerInfo(printer_name)
         if info.isNull():
             raise PrinterError(
-                f"Printer {printer_name} is not installed on this PC — choose another printer "
-                "in the station settings.",
+                _("Printer {printer} is not installed on this PC — choose another printer in the station "
+                  "settings.").format(printer=printer_name),
                 printer=name,
                 reason="not_found",
             )
         if info.state() == QPrinter.PrinterState.Error:
             raise PrinterError(
-                f"Printer {printer_name} reports an error (offline, out of paper or jammed) — "
-                "check it, then retry.",
+                _("Printer {printer} reports an error (offline, out of paper or jammed) — check it, then "
+                  "retry.").format(printer=printer_name),
                 printer=name,
                 reason="failed",
             )
@@ -124,7 +125,7 @@ def print_pdf(
     painter = QPainter()
     if not painter.begin(printer):
         raise PrinterError(
-            f"Printer {name} refused the job (offline or stopped?) — check it, then retry.",
+            _("Printer {printer} refused the job (offline or stopped?) — check it, then retry.").format(printer=name),
             printer=name,
             reason="refused",
         )
@@ -133,7 +134,8 @@ def print_pdf(
         for i, img in enumerate(pages):
             if i and not printer.newPage():
                 raise PrinterError(
-                    f"Printer {name} failed after page {i} — check it, then retry.",
+                    _("Printer {printer} failed after page {page} — check it, then retry.").format(
+                        printer=name, page=i),
                     printer=name,
                     reason="failed",
                 )
@@ -143,7 +145,7 @@ def print_pdf(
     finally:
         if not painter.end():
             raise PrinterError(
-                f"Printer {name} did not finish the job — check it, then retry.",
+                _("Printer {printer} did not finish the job — check it, then retry.").format(printer=name),
                 printer=name,
                 reason="failed",
             )
@@ -163,7 +165,8 @@ class QtPrinterBackend:
     def send(self, job: PrintJob) -> PrintResult:
         if job.content_type != PDF:
             raise PrinterError(
-                f"Printer {self.name} prints PDF documents, not {job.content_type}.",
+                _("Printer {printer} prints PDF documents, not {content}.").format(
+                    printer=self.name, content=job.content_type),
                 printer=self.name,
                 reason="unsupported",
             )

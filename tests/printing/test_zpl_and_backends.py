@@ -170,6 +170,24 @@ def test_refused_connection_is_a_clear_error() -> None:
     assert not result.ok and result.reason == "refused"
 
 
+def test_printer_errors_speak_the_bench_language(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from core import i18n
+
+    monkeypatch.setenv("PACKDESK_HOME", str(tmp_path))
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    i18n.set_language("zh_CN")
+    try:
+        with pytest.raises(PrinterError) as err:
+            RawTcpBackend("127.0.0.1", port, timeout=1, label="打单机1").send(_job(b"^XA^XZ"))
+    finally:
+        i18n.set_language("en")
+    assert err.value.message.startswith("打印机 打单机1") and "拒绝连接" in err.value.message
+    assert str(port) in err.value.message
+
+
 def test_printer_that_never_reads_is_not_marked_printed() -> None:
     # A real label is ~20 KB: it fits in the socket buffers, so sendall() alone would "succeed".
     printer = Listener(read=False)
