@@ -92,7 +92,9 @@ def main(argv: list[str], out: TextIO | None = None) -> int:
             )
             report = engine.sync_once()
         except HubError as exc:
-            print(f"offline: {exc.message}", file=out)
+            # "offline" is for trouble that passes (network, hub down or failing); a refused login
+            # or a hub that answers for another station needs someone to act.
+            print(f"{'offline' if exc.retryable else 'refused'}: {exc.message}", file=out)
             print(f"pending: {store.pending_count()} (kept, will be sent later)", file=out)
             return 1
         outcomes = ", ".join(f"{k} {v}" for k, v in sorted(report.outcomes.items())) or "none"

@@ -64,6 +64,13 @@ def test_sync_once_with_hub_down_keeps_actions_and_says_offline(home: Path) -> N
     assert code == 1 and "offline: Cannot reach the hub" in text
 
 
+def test_sync_once_with_a_wrong_pin_says_refused_not_offline(seeded_hub: HubProcess, home: Path) -> None:
+    code, text = run(
+        ["--once", "--hub", seeded_hub.url, "--station", "CLI-PC", "--bench", "B1", "--operator", "P001", "--pin", "9999"]
+    )
+    assert code == 1 and "refused: The hub refused the login" in text and "offline" not in text, text
+
+
 def test_status_without_hub_reads_local_store_only(home: Path) -> None:
     code, text = run(["--status"])
     assert code == 0 and "orders: 0" in text and "cursor: none (full sync needed)" in text
