@@ -839,8 +839,11 @@ class LocalStore:
             self.set_meta(conn, "cursor", None)
         return gen
 
-    def finish_full_resync(self, gen: int, cursor: int) -> list[str]:
-        """Drop orders the hub no longer lists for us (keeping any with pending work) and set the cursor."""
+    def finish_full_resync(self, gen: int, cursor: int, *, scope: str | None = None) -> list[str]:
+        """Drop orders the hub no longer lists for us (keeping any with pending work) and set the cursor.
+
+        ``scope`` names the view the copy was built for (``all``, ``bench:B1``), stored with the cursor.
+        """
         with self.write() as conn:
             gone = [
                 r[0]
@@ -852,6 +855,8 @@ class LocalStore:
             if gone:
                 conn.exec_driver_sql("DELETE FROM orders WHERE order_id = ?", [(g,) for g in gone])
             self.set_meta(conn, "cursor", str(cursor))
+            if scope is not None:
+                self.set_meta(conn, "cursor_scope", scope)
         return gone
 
 

@@ -277,6 +277,16 @@ class SyncEngine:
             client.token = info.token
             return call()
 
+    def _scope(self, info: LoginInfo) -> str:
+        """Which orders the hub shows this login: one bench's (a packer) or every bench's.
+
+        The cursor belongs to that view: a desk login after a packer's on the same PC would
+        otherwise continue the packer's bench-only feed and never see the other benches' orders.
+        """
+        if info.role == "packer" and self.config.bench:
+            return f"bench:{self.config.bench}"
+        return "all"
+
     def _keep(self, snap: dict[str, Any]) -> bool:
         """Whether an order belongs on this station: a packer sees only its own bench's orders."""
         info = self._login
@@ -396,6 +406,7 @@ class SyncEngine:
         """Download the whole working set, then continue from the first page's cursor."""
         log.info("Full re-sync from %s", self.config.hub_url)
         self._update_state(status=SYNCING)
+        scope = self._scope(self._ensure_login(None))
         gen = self.store.begin_full_resync()
         after: str | None = None
         first_cursor: int | None = None
@@ -417,7 +428,7 @@ class SyncEngine:
             after = page.next_after
         if self._stop.is_set() or first_cursor is None:
             return
-        gone = self.store.finish_full_resync(gen, first_cursor)
+        gone = self.store.finish_full_resync(gen, first_cursor, scope=scope)
         self._changed(gone)
         if report is not None:
             report.full_resync = True
@@ -431,6 +442,12 @@ class SyncEngine:
         """:meth:`pull_once`; returns (more waiting, whether anything came)."""
         cursor = self.store.cursor()
         if cursor is None:
+            self.full_resync(client, report)
+            return not self._stop.is_set(), True
+        scope = self._scope(self._ensure_login(None))
+        if self.store.meta("cursor_scope") != scope:
+            log.info("The login sees %s, the local copy was built for %s; full re-sync (outbox kept)",
+                     scope, self.store.meta("cursor_scope") or "an older client")
             self.full_resync(client, report)
             return not self._stop.is_set(), True
         try:

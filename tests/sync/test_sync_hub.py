@@ -232,6 +232,27 @@ def test_cursor_too_old_triggers_full_resync_that_keeps_the_outbox(
     assert st.store.order_ids() == working_set_ids(seeded_hub.url)
 
 
+def test_desk_login_on_a_bench_pc_gets_every_bench_and_a_packer_after_it_gets_one_again(
+    seeded_hub: HubProcess, make_station: MakeStation
+) -> None:
+    """The cursor belongs to what the login may see: continuing a packer's bench-only feed under a
+    desk login would show the desk 'all benches' with one bench's orders in it."""
+    st = make_station(seeded_hub.url)
+    st.engine.sync_once()
+    oid = allocated(st.store, 1)[0]
+    st.outbox.perform(oid, "step", {"step": "picked"}, "P001")
+    bench_only = st.store.order_ids()
+    st.engine.login("D001", "2222")
+    report = st.engine.sync_once()
+    assert report.full_resync and report.outcomes == {"applied": 1}
+    everything = working_set_ids(seeded_hub.url, operator="D001", pin="2222", station="CHECK-DESK", bench=None)
+    assert st.store.order_ids() == everything and len(everything) > len(bench_only)
+    assert st.engine.sync_once().full_resync is False  # once is enough
+    st.engine.login("P001", "1111")
+    assert st.engine.sync_once().full_resync
+    assert st.store.order_ids() == bench_only
+
+
 def test_hub_answering_for_another_bench_is_reported_and_nothing_is_lost(
     seeded_hub: HubProcess, make_station: MakeStation
 ) -> None:
