@@ -51,7 +51,7 @@ class Driver:
     def tick(self) -> None:
         app = QApplication.instance()
         assert isinstance(app, QApplication)
-        shown = {type(w).__name__: w for w in app.topLevelWidgets() if w.isVisible()}
+        shown: dict[str, Any] = {type(w).__name__: w for w in app.topLevelWidgets() if w.isVisible()}
         if self.window is None:
             if "FirstRunDialog" in shown:
                 first = shown["FirstRunDialog"]
