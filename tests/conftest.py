@@ -7,8 +7,9 @@ PostgreSQL tests skip with the reason when the server is not reachable, unless
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -63,3 +64,21 @@ def sqlite_hub(tmp_path: Path) -> Iterator[HubProcess]:
 @pytest.fixture
 def hub_url(sqlite_hub: HubProcess) -> str:
     return sqlite_hub.url
+
+
+#: Figures a test measures and the run should show (precision and recall of a rule, …).
+FIGURES = pytest.StashKey[list[str]]()
+
+
+@pytest.fixture
+def report_figure(request: pytest.FixtureRequest) -> Callable[[str], None]:
+    """``report_figure("rural rule: precision=…")`` prints the line in the run's summary, even with -q."""
+    return request.config.stash.setdefault(FIGURES, []).append
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    lines = config.stash.get(FIGURES, [])
+    if lines:
+        terminalreporter.section("figures measured by tests")
+        for line in lines:
+            terminalreporter.write_line(line)

@@ -8,6 +8,7 @@ docs/routing.md), so the printed figures are an honest estimate, not a fit.
 from __future__ import annotations
 
 import csv
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -32,7 +33,7 @@ def test_fixture_is_big_and_balanced() -> None:
     assert len(provinces) >= 28
 
 
-def test_rural_rule_precision_and_recall() -> None:
+def test_rural_rule_precision_and_recall(report_figure: Callable[[str], None]) -> None:
     rows = _rows()
     tp = fp = fn = 0
     misses: list[str] = []
@@ -48,9 +49,9 @@ def test_rural_rule_precision_and_recall() -> None:
             misses.append(f"false negative: {address}")
     p = tp / (tp + fp)
     r = tp / (tp + fn)
-    print(f"\nrural rule: precision={p:.3f} recall={r:.3f} n={len(rows)} (tp={tp} fp={fp} fn={fn})")
+    report_figure(f"rural rule: precision={p:.3f} recall={r:.3f} n={len(rows)} (tp={tp} fp={fp} fn={fn})")
     for line in misses:
-        print("  " + line)
+        report_figure("  " + line)
     assert p >= 0.97
     assert r >= 0.95
 
