@@ -40,6 +40,9 @@ log = logging.getLogger("packdesk.hub.db")
 
 metadata = MetaData()
 
+#: PostgreSQL advisory lock taken while migrating ("PackDesk" in ASCII, as a number).
+MIGRATION_LOCK_KEY = 0x5061636B4465736B
+
 orders = Table(
     "orders",
     metadata,
@@ -213,6 +216,10 @@ def migrate(engine: Engine) -> None:
     cfg = Config()
     cfg.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
     with engine.begin() as conn:
+        if is_postgres(conn):
+            # Several hub processes starting at once over one database: one migrates, the others
+            # wait here and then find the schema at head (instead of failing on CREATE TABLE).
+            conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": MIGRATION_LOCK_KEY})
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "head")
 

@@ -31,3 +31,31 @@ def test_the_migrated_schema_matches_the_table_definitions(db_url: str) -> None:
         assert diff == [], "hub/db.py changed without a migration: " + repr(diff)
     finally:
         engine.dispose()
+
+
+def test_hub_processes_starting_at_once_all_find_the_schema_at_head(db_url: str) -> None:
+    """Several hub processes over one database start together: none may fail on CREATE TABLE."""
+    import threading
+
+    engines = [db.make_engine(db_url) for _ in range(4)]
+    barrier = threading.Barrier(len(engines))
+    errors: list[BaseException] = []
+
+    def start(engine: object) -> None:
+        barrier.wait()
+        try:
+            db.migrate(engine)  # type: ignore[arg-type]
+        except BaseException as exc:  # collected: the assertion below names it
+            errors.append(exc)
+
+    threads = [threading.Thread(target=start, args=(e,)) for e in engines]
+    try:
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert errors == []
+        assert {t.name for t in db.metadata.sorted_tables} <= set(inspect(engines[0]).get_table_names())
+    finally:
+        for e in engines:
+            e.dispose()
