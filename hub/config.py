@@ -107,6 +107,8 @@ def load_settings(path: str | Path | None = None, env: dict[str, str] | None = N
             settings.webhooks = [Webhook(**w) for w in json.loads(env["PACKDESK_HUB_WEBHOOKS"])]
         except (ValueError, TypeError) as exc:
             raise ValidationFailed(f"PACKDESK_HUB_WEBHOOKS is not a JSON list of webhooks: {exc}") from None
+    for hook in settings.webhooks:
+        _check_webhook(hook)
     empty = sorted(c for c, secret in settings.channel_secrets.items() if not isinstance(secret, str) or not secret)
     if empty:
         raise ValidationFailed(f"channel_secrets for {', '.join(empty)} must be non-empty text: an empty secret "
@@ -116,6 +118,22 @@ def load_settings(path: str | Path | None = None, env: dict[str, str] | None = N
         data.mkdir(parents=True, exist_ok=True)
         settings.database_url = f"sqlite:///{data / 'hub.db'}"
     return settings
+
+
+def _check_webhook(hook: Webhook) -> None:
+    """A subscriber the delivery queue can store and sign for (``webhook_queue.subscriber`` is 64 wide)."""
+    name = hook.name if isinstance(hook.name, str) else ""
+    problems = []
+    if not 1 <= len(name) <= 64:
+        problems.append("name must be 1 to 64 characters")
+    if not isinstance(hook.url, str) or not hook.url.startswith(("http://", "https://")):
+        problems.append("url must start with http:// or https://")
+    if not isinstance(hook.secret, str) or not hook.secret:
+        problems.append("secret must be non-empty text (receivers check the HMAC signature with it)")
+    if not isinstance(hook.events, list) or not all(isinstance(e, str) for e in hook.events):
+        problems.append('events must be a list of trigger names, or ["*"]')
+    if problems:
+        raise ValidationFailed(f"Webhook {str(hook.name)[:64]!r}: {'; '.join(problems)}.")
 
 
 def _apply(settings: HubSettings, raw: dict[str, Any], where: str) -> None:

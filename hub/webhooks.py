@@ -97,11 +97,23 @@ class Deliverer:
             if rows:
                 conn.execute(update(db.webhook_queue).where(q.id.in_([r.id for r in rows]))
                              .values(next_attempt_at=utcnow() + lease))
-        for row in rows:
+        for i, row in enumerate(rows):
             if self._stop.is_set():
-                break  # the lease runs out and another round (or process) retries them
+                # Shutting down: hand the rows not tried back at once, so a restarted hub (or
+                # another process) sends them without waiting out the lease.
+                self._release([r.id for r in rows[i:]])
+                break
             self._deliver_one(hooks.get(row.subscriber), row)
         return bool(rows)
+
+    def _release(self, ids: list[int]) -> None:
+        q = db.webhook_queue.c
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(update(db.webhook_queue).where(q.id.in_(ids), q.delivered_at.is_(None))
+                             .values(next_attempt_at=utcnow()))
+        except Exception:  # the lease still expires: at worst they wait webhook_lease_s
+            log.exception("could not release %d claimed webhook events", len(ids))
 
     def _deliver_one(self, hook: Webhook | None, row: Any) -> None:
         q = db.webhook_queue.c

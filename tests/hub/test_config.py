@@ -28,6 +28,10 @@ def test_a_settings_file_is_read_and_the_environment_wins(tmp_path: Path) -> Non
     ("no_such_setting = 1", "no_such_setting"),
     ("port = ", "Cannot read"),
     ('[channel_secrets]\ndouyin = ""', "douyin"),
+    ('[[webhooks]]\nname = "%s"\nurl = "http://erp/h"\nsecret = "s"' % ("w" * 65), "1 to 64"),
+    ('[[webhooks]]\nname = "erp"\nurl = "ftp://erp/h"\nsecret = "s"', "http"),
+    ('[[webhooks]]\nname = "erp"\nurl = "http://erp/h"\nsecret = ""', "secret"),
+    ('[[webhooks]]\nname = "erp"\nurl = "http://erp/h"\nsecret = "s"\nevents = "shipped"', "events"),
 ])
 def test_bad_settings_are_refused_in_plain_words(tmp_path: Path, text: str, words: str) -> None:
     with pytest.raises(ValidationFailed, match=words):
