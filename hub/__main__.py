@@ -15,22 +15,36 @@ import sys
 from core.errors import UserError
 
 
+def _add_common(p: argparse.ArgumentParser, default: object) -> None:
+    p.add_argument("--config", metavar="FILE", default=default,
+                   help="hub settings TOML (also $PACKDESK_HUB_CONFIG; keys: see README.md)")
+    p.add_argument("--db", metavar="URL", default=default,
+                   help="database URL, e.g. sqlite:///hub.db or postgresql://user@host/db "
+                        "(default: hub.db in the user data folder; also $PACKDESK_HUB_DB)")
+    p.add_argument("--host", default=default, help="address to listen on (default 127.0.0.1; 0.0.0.0 for the LAN)")
+    p.add_argument("--port", type=int, default=default, help="TCP port (default 8765)")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="packdesk hub", description="PackDesk order hub")
-    p.add_argument("--config", help="hub settings TOML (also $PACKDESK_HUB_CONFIG)")
-    p.add_argument("--db", help="database URL, e.g. sqlite:///hub.db or postgresql://user@host/db")
-    p.add_argument("--host")
-    p.add_argument("--port", type=int)
-    sub = p.add_subparsers(dest="cmd")
-    sub.add_parser("serve", help="serve the HTTP API (default)")
-    sp = sub.add_parser("set-pin", help="create or update an operator")
-    sp.add_argument("code")
-    sp.add_argument("--name", required=True)
+    p = argparse.ArgumentParser(
+        prog="python main.py hub",
+        description="PackDesk order hub: the central order API that benches and desk PCs sync with.",
+        epilog="With no command the hub serves its HTTP API. Options may also follow the command "
+               "(python main.py hub serve --port 9000).")
+    _add_common(p, None)
+    # Sub-commands take the same options; SUPPRESS keeps one given before the command.
+    common = argparse.ArgumentParser(add_help=False)
+    _add_common(common, argparse.SUPPRESS)
+    sub = p.add_subparsers(dest="cmd", metavar="{serve,set-pin,demo}")
+    sub.add_parser("serve", parents=[common], help="serve the HTTP API (default)")
+    sp = sub.add_parser("set-pin", parents=[common], help="create or update an operator")
+    sp.add_argument("code", help="operator code, e.g. P003")
+    sp.add_argument("--name", required=True, help="the operator's name as shown on screen")
     sp.add_argument("--role", required=True, choices=["packer", "desk", "supervisor", "admin"])
-    sp.add_argument("--pin", required=True)
-    dp = sub.add_parser("demo", help="load N demo orders (through the intake path)")
-    dp.add_argument("n", type=int)
-    dp.add_argument("--seed", type=int, default=1)
+    sp.add_argument("--pin", required=True, help="4 to 8 digits")
+    dp = sub.add_parser("demo", parents=[common], help="load N demo orders (through the intake path)")
+    dp.add_argument("n", type=int, help="how many orders")
+    dp.add_argument("--seed", type=int, default=1, help="random seed (same seed, same orders)")
     return p
 
 
