@@ -181,6 +181,12 @@ class Warehouse:
 
 # --- the rules file --------------------------------------------------------------------------
 
+#: Column widths the rules' names end up in: orders.bench / orders.warehouse, the waybill counter
+#: key (``waybill:<carrier>``, 64) and orders.waybill_no (40, with a 10-digit number).
+MAX_NAME_LEN = 32
+MAX_CARRIER_LEN = 32
+MAX_WAYBILL_PREFIX_LEN = 20
+
 _TOP_KEYS = {"catalogue", "default_warehouse", "vip", "ship_by_hours", "gift_stock", "carriers", "warehouses"}
 _VIP_KEYS = {"threshold_yuan", "require_custom_packaging"}
 _SHIP_KEYS = {"vip", "normal"}
@@ -207,6 +213,11 @@ class _Checker:
             f"路由规则文件有误 / Routing rules file {self.source}: '{key}' {problem}",
             details={"file": self.source, "key": key},
         )
+
+    def fits(self, key: str, what: str, value: str, width: int) -> None:
+        """A name the hub stores in a column ``width`` characters wide (``hub/db.py``)."""
+        if not value.strip() or len(value) > width:
+            raise self.fail(key, f"has {what} {value!r}; it must be 1 to {width} characters.")
 
     def known(self, table: Mapping[str, Any], allowed: set[str], where: str) -> None:
         for key in table:
@@ -304,6 +315,7 @@ class Rules:
             where = f"carriers.{code}."
             if not isinstance(spec, dict):
                 raise c.fail(f"carriers.{code}", "must be a [carriers.CODE] section.")
+            c.fits(f"carriers.{code}", "the carrier code", code, MAX_CARRIER_LEN)
             c.known(spec, _CARRIER_KEYS, where)
             areas = []
             for text in c.str_list(spec, "not_covered", where, empty_ok=True, default=[]):
@@ -314,10 +326,14 @@ class Rules:
                         f"{where}not_covered",
                         f"has {text!r}; write an area as 省, 省/市 or 省/市/区县 (e.g. 新疆维吾尔自治区/阿勒泰地区).",
                     ) from None
+            prefix = c.get(spec, "waybill_prefix", str, where)
+            if len(prefix) > MAX_WAYBILL_PREFIX_LEN:
+                raise c.fail(f"{where}waybill_prefix",
+                             f"is {prefix!r}; at most {MAX_WAYBILL_PREFIX_LEN} characters (waybill numbers are 40 wide).")
             self.carrier_specs[code] = Carrier(
                 code=code,
                 name=c.get(spec, "name", str, where, default=code),
-                waybill_prefix=c.get(spec, "waybill_prefix", str, where),
+                waybill_prefix=prefix,
                 not_covered=tuple(areas),
             )
 
@@ -332,9 +348,12 @@ class Rules:
             if not isinstance(spec, dict):
                 raise c.fail(f"warehouses.{code}", "must be a [warehouses.CODE] section.")
             c.known(spec, _WAREHOUSE_KEYS, where)
+            c.fits(f"warehouses.{code}", "the warehouse code", code, MAX_NAME_LEN)
             provinces = c.str_list(spec, "provinces", where, empty_ok=True, default=[])
             benches = c.str_list(spec, "benches", where, empty_ok=False)
             vip_benches = c.str_list(spec, "vip_benches", where, empty_ok=True, default=[])
+            for bench in benches + vip_benches:
+                c.fits(f"{where}benches", "the bench name", bench, MAX_NAME_LEN)
             wh_carriers = c.str_list(spec, "carriers", where, empty_ok=False)
             for carrier in wh_carriers:
                 if carrier not in self.carrier_specs:

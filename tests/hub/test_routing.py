@@ -476,3 +476,13 @@ def test_missing_rules_file(tmp_path: Path) -> None:
     with pytest.raises(ValidationFailed) as e:
         Rules.load(tmp_path / "absent.toml")
     assert "absent.toml" in e.value.message
+
+
+@pytest.mark.parametrize(("old", "new", "key"), [
+    ('benches = ["B1", "B2"]', f'benches = ["B1", "{"B" * 33}"]', "warehouses.WH-B.benches"),
+    ("[warehouses.WH-B]", f"[warehouses.{'W' * 33}]", f"warehouses.{'W' * 33}"),
+])
+def test_names_wider_than_their_columns_are_refused(tmp_path: Path, old: str, new: str, key: str) -> None:
+    """A name the hub cannot store would otherwise fail every order routed to it, at the INSERT."""
+    err = bad(tmp_path, BASE.replace(old, new))
+    assert err.details["key"] == key and "characters" in err.message
