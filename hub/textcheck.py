@@ -74,5 +74,6 @@ def check_text(value: Any, path: str = "") -> Any:
     """``value`` unchanged, or ValueError naming the field (for pydantic validators)."""
     found = find_bad_text(value, path)
     if found:
-        raise ValueError(f"'{found[0]}' {found[1]}")
+        where, problem = found
+        raise ValueError(problem if isinstance(value, str) else f"'{where}' {problem}")
     return value
