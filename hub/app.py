@@ -38,7 +38,7 @@ from hub.config import CHANNEL_NAMES, HubSettings
 from hub.intake import SIGNATURE_HEADER, parse_import, parse_push, verify_signature
 from hub.orders import intake, load_docs
 from hub.routing import Rules
-from hub.textcheck import check_text
+from hub.textcheck import check_depth, check_text
 from hub.webhooks import Deliverer
 from hub.writer import Actor, Writer
 
@@ -137,7 +137,7 @@ class ActionIn(BaseModel):
     @field_validator("payload")
     @classmethod
     def _storable_payload(cls, value: dict[str, Any]) -> dict[str, Any]:
-        return dict(check_text(value, "payload"))
+        return dict(check_text(check_depth(value, "payload"), "payload"))
 
 
 class ActionBatch(BaseModel):
@@ -236,6 +236,12 @@ def create_app(settings: HubSettings) -> FastAPI:
             # FastAPI wraps whatever stopped it reading a JSON body (our BodyLimit's 413 for a
             # chunked upload that grew too large) in a generic 400; answer with the real reason.
             return await _user_error(_r, cause)
+        if exc.status_code == 400 and cause is not None:
+            # Anything else that stopped FastAPI reading the body: JSON nested too deeply for the
+            # parser, text that is not UTF-8.
+            return error_response(400, "validation_failed",
+                                  "The request body cannot be read as JSON (not UTF-8, or nested too deeply).",
+                                  {"field": "body"})
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
         return error_response(exc.status_code, code, str(exc.detail))
 

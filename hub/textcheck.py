@@ -9,6 +9,11 @@ written.
 
 Other control characters are storable and are kept: a stray tab in a buyer's note must not cost
 the shop an order.
+
+:func:`check_depth` bounds how deeply free-form JSON (an action's payload) may nest. A payload
+nested a few hundred levels deep was stored, and then every answer carrying that order (the
+order itself, the change feed for every client) failed to serialise: one request could stop all
+syncing.
 """
 
 from __future__ import annotations
@@ -76,4 +81,29 @@ def check_text(value: Any, path: str = "") -> Any:
     if found:
         where, problem = found
         raise ValueError(problem if isinstance(value, str) else f"'{where}' {problem}")
+    return value
+
+
+#: Nesting allowed in a client's free-form JSON (hold details, resolutions, step details).
+MAX_DEPTH = 16
+
+
+def nesting_depth(value: Any) -> int:
+    """How deeply dicts and lists nest in ``value`` (a scalar is 0, ``{"a": 1}`` is 1); iterative."""
+    deepest, stack = 0, [(value, 0)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, dict | list):
+            depth += 1
+            deepest = max(deepest, depth)
+            if depth > MAX_DEPTH:  # no need to look further
+                return depth
+            stack.extend((child, depth) for child in (node.values() if isinstance(node, dict) else node))
+    return deepest
+
+
+def check_depth(value: Any, path: str = "") -> Any:
+    """``value`` unchanged, or ValueError when it nests deeper than :data:`MAX_DEPTH`."""
+    if nesting_depth(value) > MAX_DEPTH:
+        raise ValueError(f"'{path or 'value'}' nests deeper than {MAX_DEPTH} levels")
     return value

@@ -150,3 +150,23 @@ def test_an_import_without_a_usable_header_is_a_4xx_naming_the_columns(hub: HubP
     body = check_4xx(r, "validation_failed")
     assert body["details"]["row"] == 1 and "订单号/order_no" in body["details"]["missing"]
     assert desk.get("/api/v1/health").json()["head"] == 0
+
+
+def test_deeply_nested_payloads_are_refused_before_they_can_poison_an_order(hub: HubProcess, desk: Session) -> None:
+    """A hold's details nested 300 deep used to be stored; then every answer carrying the order
+    (the order, the change feed for every client) failed to serialise: one action stopped all sync."""
+    [first] = demo(hub.url, 1, seed=10)
+    oid = first["order_id"]
+    before = desk.order(oid)
+    deep: Any = 1
+    for _ in range(300):
+        deep = {"a": deep}
+    action = desk.action(oid, "hold_raised", {"type": "scan_mismatch", "reason": "r", "details": deep})
+    body = check_4xx(raw_post(desk, "/api/v1/actions", {"actions": [action]}), "validation_failed")
+    assert "deeper" in body["message"]
+    assert desk.order(oid)["version"] == before["version"]
+    assert desk.get("/api/v1/changes", cursor=0).status_code == 200
+    # Deeper than the JSON parser goes: a clear 400 too.
+    r = desk.http.post(hub.url + "/api/v1/actions", data=b"[" * 100_000 + b"]" * 100_000, timeout=30,
+                       headers={**desk.headers, "Content-Type": "application/json"})
+    check_4xx(r, "validation_failed")
