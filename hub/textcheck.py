@@ -19,6 +19,7 @@ syncing.
 from __future__ import annotations
 
 import dataclasses
+import math
 import re
 from typing import Any
 
@@ -38,7 +39,8 @@ def text_problem(text: str) -> str | None:
 
 
 def find_bad_text(value: Any, path: str = "") -> tuple[str, str] | None:
-    """The first unstorable string inside ``value`` (dict keys included), as ``(path, problem)``.
+    """The first unstorable string (dict keys included) or non-finite number (NaN, Infinity)
+    inside ``value``, as ``(path, problem)``.
 
     Walks dicts, lists, tuples and dataclasses; ``path`` is dotted with ``[i]`` for list items,
     e.g. ``recipient.name`` or ``lines[2].sku``.
@@ -50,6 +52,9 @@ def _walk(value: Any, path: str, depth: int) -> tuple[str, str] | None:
     if isinstance(value, str):
         problem = text_problem(value)
         return (path or "value", problem) if problem else None
+    if isinstance(value, float) and not math.isfinite(value):
+        # Python's JSON reader takes NaN/Infinity (and 1e400 as inf); PostgreSQL's json refuses them.
+        return (path or "value", f"is {value!r}, not a finite number")
     if depth > _MAX_DEPTH:
         return None
     if isinstance(value, dict):

@@ -1,4 +1,4 @@
-"""Input no database can store, and bodies that grow too large while streaming: clear 4xx, nothing written.
+"""Input no database can store (NUL, lone surrogates, NaN), and bodies that grow too large while streaming: clear 4xx, nothing written.
 
 PostgreSQL refuses a NUL character in any text value and no driver can encode a lone surrogate;
 both used to reach the INSERT and come back as a 500. Each test runs on SQLite and PostgreSQL.
@@ -38,7 +38,7 @@ def raw_push(url: str, channel: str, payload: Any) -> requests.Response:
 
 
 def raw_post(session: Session, path: str, payload: Any) -> requests.Response:
-    body = json.dumps(payload, ensure_ascii=True).encode()
+    body = json.dumps(payload, ensure_ascii=True).encode()  # NaN/Infinity written as Python's JSON does
     return session.http.post(session.url + path, data=body, timeout=30,
                              headers={**session.headers, "Content-Type": "application/json"})
 
@@ -105,6 +105,8 @@ def test_actions_with_unstorable_text_are_refused_and_change_nothing(hub: HubPro
         desk.action(oid, "hold_raised", {"type": "scan_mismatch", "reason": bad}),
         desk.action(oid, "hold_raised", {"type": "scan_mismatch", "reason": "x", "details": {bad: 1}}),
         desk.action(oid, "address_changed", {"recipient": {**before["recipient"], "name": bad}}))]
+    actions += [desk.action(oid, "hold_raised", {"type": "scan_mismatch", "reason": "r", "details": {"x": number}})
+                for number in (float("nan"), float("inf"), float("-inf"))]
     for action in actions:
         body = check_4xx(raw_post(desk, "/api/v1/actions", {"actions": [action]}), "validation_failed")
         assert "actions.0" in body["message"]
