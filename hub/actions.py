@@ -307,7 +307,7 @@ def _apply(w: Writer, rules: Rules, actor: Actor, a: dict[str, Any], doc: dict[s
         return
     if kind == "payment_confirmed":
         doc["paid_at"] = doc.get("paid_at") or a.get("done_at")
-        confirm_payment(w, rules, doc, why=why or "payment confirmed by desk")
+        confirm_payment(w, rules, doc, why=why or "payment confirmed by desk", action_id=aid)
         return
     if kind == "reallocated":
         bench = _need(p, "bench", str)

@@ -83,7 +83,7 @@ def reserve_waybill(conn: Connection, rules: Rules, carrier: str, start: int) ->
     return f"{rules.waybill_prefixes.get(carrier, carrier)}{start + n}"
 
 
-def allocate(w: Writer, rules: Rules, doc: dict[str, Any]) -> None:
+def allocate(w: Writer, rules: Rules, doc: dict[str, Any], *, action_id: str | None = None) -> None:
     """paid → allocated: the routing rules pick warehouse, bench, lane and carrier and raise holds."""
     decision = route(doc_to_intake(doc), rules)
     doc["warehouse"] = decision.warehouse
@@ -102,16 +102,18 @@ def allocate(w: Writer, rules: Rules, doc: dict[str, Any]) -> None:
         doc["ship_by"] = iso(paid + timedelta(hours=decision.ship_by_hours))
     w.transition(doc, Trigger.ALLOCATED, why="routing rules",
                  details={"warehouse": decision.warehouse, "bench": decision.bench, "lane": decision.lane,
-                          "carrier": decision.carrier, "waybill_no": doc["waybill_no"]})
+                          "carrier": decision.carrier, "waybill_no": doc["waybill_no"]}, action_id=action_id)
     for hold in decision.holds:
-        w.raise_hold(doc, hold.type, hold.reason, dict(hold.details))
+        w.raise_hold(doc, hold.type, hold.reason, dict(hold.details), action_id=action_id)
 
 
-def confirm_payment(w: Writer, rules: Rules, doc: dict[str, Any], why: str) -> None:
+def confirm_payment(w: Writer, rules: Rules, doc: dict[str, Any], why: str, *,
+                    details: dict[str, Any] | None = None, action_id: str | None = None) -> None:
+    """pending_payment → paid → allocated, audited under the push's message or the client's action."""
     if not doc.get("paid_at"):
         doc["paid_at"] = iso(w.now)
-    w.transition(doc, Trigger.PAYMENT_CONFIRMED, why=why)
-    allocate(w, rules, doc)
+    w.transition(doc, Trigger.PAYMENT_CONFIRMED, why=why, details=details, action_id=action_id)
+    allocate(w, rules, doc, action_id=action_id)
 
 
 def load_docs(conn: Connection, order_ids: list[str], *, for_update: bool = False) -> dict[str, dict[str, Any]]:
@@ -204,17 +206,20 @@ def _result(doc: dict[str, Any], created: bool) -> dict[str, Any]:
 def _apply_status(w: Writer, rules: Rules, doc: dict[str, Any], o: IntakeOrder) -> None:
     state = State(doc["state"])
     doc["_channel_status"] = o.status.value
+    # Which channel message caused it: the audit line a person traces a push back by.
+    msg = {"message_id": o.message_id} if o.message_id else {}
     if o.status is ChannelStatus.PAID and state is State.PENDING_PAYMENT:
         doc["paid_at"] = iso(o.paid_at) if o.paid_at else None
-        confirm_payment(w, rules, doc, why=f"{o.channel}: paid")
+        confirm_payment(w, rules, doc, why=f"{o.channel}: paid", details=msg)
     elif o.status is ChannelStatus.CANCELLED:
         if state in (State.PENDING_PAYMENT, State.PAID, State.ALLOCATED):
-            w.transition(doc, Trigger.CANCELLED_BY_BUYER, why=f"{o.channel}: cancelled by buyer")
+            w.transition(doc, Trigger.CANCELLED_BY_BUYER, why=f"{o.channel}: cancelled by buyer", details=msg)
         elif state is State.LABEL_PRINTED and not doc.get("cancel_requested"):
             doc["cancel_requested"] = True
             w.raise_hold(doc, "cancel_request", CANCEL_REQUEST_REASON, {"channel": o.channel})
         elif state in (State.SHIPPED, State.DELIVERED):
-            w.note(doc, "cancel_after_shipment", why=f"{o.channel}: buyer cancelled after shipment; handle as a return")
+            w.note(doc, "cancel_after_shipment", why=f"{o.channel}: buyer cancelled after shipment; handle as a return",
+                   details=msg)
 
 
 def _apply_recipient_change(w: Writer, rules: Rules, doc: dict[str, Any], o: IntakeOrder) -> None:

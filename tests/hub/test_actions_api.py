@@ -231,3 +231,14 @@ def test_shipping_shows_in_the_supervisors_hourly_figures(hub: HubProcess) -> No
     assert sum(m["shipped_per_hour"].values()) == 1
     assert m["by_state"]["shipped"] == 1
     assert p.get("/api/v1/metrics/summary").status_code == 403
+
+
+def test_a_desk_payment_confirmation_is_audited_under_its_action_id(hub: HubProcess) -> None:
+    """Every audit line a client action causes, allocation and routing holds included, links back to it."""
+    d, orders, _ = setup(hub)
+    o = next(o for o in orders.values() if o["state"] == "pending_payment")
+    action = d.action(o["order_id"], "payment_confirmed", {"reason": "bank transfer seen"}, base_version=o["version"])
+    assert d.send(action)[0]["outcome"] == "applied"
+    entries = [e for e in audit(d, o["order_id"]) if e["what"] != "created"]
+    assert {e["what"] for e in entries} >= {"payment_confirmed", "allocated"}
+    assert {e["action_id"] for e in entries} == {action["action_id"]}

@@ -85,6 +85,18 @@ def test_status_moving_on_within_the_same_second_is_not_taken_for_a_repeat(hub: 
     assert whats.count("allocated") == 1 and whats.count("cancelled_by_buyer") == 1
 
 
+def test_each_status_push_is_audited_with_its_channel_message_id(hub: HubProcess) -> None:
+    o = one(ChannelStatus.UNPAID, seed=23)
+    for status, msg in ((ChannelStatus.UNPAID, "m-1"), (ChannelStatus.PAID, "m-2"), (ChannelStatus.CANCELLED, "m-3")):
+        o.status, o.message_id = status, msg
+        r = push(hub.url, "generic", intake_to_json(o))
+        assert r.status_code == 200, r.text
+    oid = r.json()["orders"][0]["order_id"]
+    by_what = {e["what"]: e for e in desk(hub).get(f"/api/v1/orders/{oid}/audit").json()["entries"]}
+    assert [by_what[w]["details"]["message_id"] for w in ("created", "payment_confirmed", "cancelled_by_buyer")] == [
+        "m-1", "m-2", "m-3"]
+
+
 def test_a_douyin_order_created_and_paid_in_one_second_is_allocated(hub: HubProcess) -> None:
     from pathlib import Path
 
