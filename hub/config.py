@@ -109,6 +109,7 @@ def load_settings(path: str | Path | None = None, env: dict[str, str] | None = N
             raise ValidationFailed(f"PACKDESK_HUB_WEBHOOKS is not a JSON list of webhooks: {exc}") from None
     for hook in settings.webhooks:
         _check_webhook(hook)
+    _check_site(settings)
     empty = sorted(c for c, secret in settings.channel_secrets.items() if not isinstance(secret, str) or not secret)
     if empty:
         raise ValidationFailed(f"channel_secrets for {', '.join(empty)} must be non-empty text: an empty secret "
@@ -118,6 +119,26 @@ def load_settings(path: str | Path | None = None, env: dict[str, str] | None = N
         data.mkdir(parents=True, exist_ok=True)
         settings.database_url = f"sqlite:///{data / 'hub.db'}"
     return settings
+
+
+def _check_site(settings: HubSettings) -> None:
+    """Settings every order depends on: wrong, they would fail each push (blamed on the channel)."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    from core.order_ids import PREFIX_RE
+
+    if not PREFIX_RE.match(settings.order_prefix):
+        raise ValidationFailed(f"order_prefix {settings.order_prefix!r} must be 1 to 6 capital letters A-Z "
+                               "(order IDs look like BL20260222-008632).")
+    try:
+        ZoneInfo(settings.timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValidationFailed(f"timezone {settings.timezone!r} is not a time zone name such as Asia/Shanghai.") from None
+    for name in ("port", "token_ttl_s", "change_retention_s", "max_body_bytes", "max_import_bytes", "webhook_lease_s"):
+        if getattr(settings, name) <= 0:
+            raise ValidationFailed(f"setting '{name}' must be more than 0, not {getattr(settings, name)}.")
+    if settings.longpoll_fallback_s <= 0:
+        raise ValidationFailed(f"setting 'longpoll_fallback_s' must be more than 0, not {settings.longpoll_fallback_s}.")
 
 
 def _check_webhook(hook: Webhook) -> None:

@@ -32,6 +32,11 @@ def test_a_settings_file_is_read_and_the_environment_wins(tmp_path: Path) -> Non
     ('[[webhooks]]\nname = "erp"\nurl = "ftp://erp/h"\nsecret = "s"', "http"),
     ('[[webhooks]]\nname = "erp"\nurl = "http://erp/h"\nsecret = ""', "secret"),
     ('[[webhooks]]\nname = "erp"\nurl = "http://erp/h"\nsecret = "s"\nevents = "shipped"', "events"),
+    ('order_prefix = "bl"', "order_prefix"),
+    ('order_prefix = "BL-"', "order_prefix"),
+    ('timezone = "Mars/Olympus"', "timezone"),
+    ("token_ttl_s = 0", "token_ttl_s"),
+    ("longpoll_fallback_s = 0.0", "longpoll_fallback_s"),
 ])
 def test_bad_settings_are_refused_in_plain_words(tmp_path: Path, text: str, words: str) -> None:
     with pytest.raises(ValidationFailed, match=words):
