@@ -24,6 +24,7 @@ log = logging.getLogger("packdesk.settings")
 
 DOC_TYPES = ("label", "pick_list", "packing_slip")
 LABEL_SIZES = ("100x150", "100x180", "76x130")
+WAVE_SIZES = tuple(range(1, 201))
 
 
 @dataclass(frozen=True)
@@ -66,6 +67,7 @@ SETTINGS: tuple[SettingSpec, ...] = (
         "printers", dict, dict, help="Default printer per document type: label, pick_list, packing_slip"
     ),
     SettingSpec("label_size", str, lambda: "100x150", LABEL_SIZES),
+    SettingSpec("wave_size", int, lambda: 20, WAVE_SIZES, help="Orders per printed wave (pick list + labels)"),
 )
 
 _SPECS = {spec.name: spec for spec in SETTINGS}
@@ -83,6 +85,7 @@ class Settings:
     bench_flow: str = "print-first"
     printers: dict[str, str] = field(default_factory=dict)
     label_size: str = "100x150"
+    wave_size: int = 20
     path: Path | None = field(default=None, compare=False, repr=False)
 
     def printer_for(self, doc_type: str) -> str | None:

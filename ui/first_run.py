@@ -169,6 +169,12 @@ class StationForm(QWidget):
         self.flow.addItem(_("Pack first (pick, verify, pack, then print)"), "pack-first")
         self.flow.setCurrentIndex(max(0, self.flow.findData(settings.bench_flow)))
         self.form.addRow(_("Bench flow"), self.flow)
+        self.wave_size = QSpinBox(self)
+        self.wave_size.setObjectName("waveSize")
+        self.wave_size.setRange(1, 200)
+        self.wave_size.setValue(settings.wave_size)
+        self.wave_size.setSuffix(_(" orders"))
+        self.form.addRow(_("Orders per printed wave"), self.wave_size)
         self.problem_label = QLabel(self)
         self.problem_label.setStyleSheet("color: #c62828; font-weight: bold;")
         self.form.addRow(self.problem_label)
@@ -195,6 +201,7 @@ class StationForm(QWidget):
         settings.printers = {doc: choice.value() for doc, choice in self.printers.items()}
         settings.label_size = str(self.label_size.currentData())
         settings.bench_flow = str(self.flow.currentData())
+        settings.wave_size = int(self.wave_size.value())
 
 
 class FirstRunDialog(QDialog):

@@ -251,6 +251,11 @@ class MainWindow(QMainWindow):
 
         self.open_action = action(_("Open / pack (Enter)"), [], self.open_selected, "openAction")
         self.print_action = action(_("Print label (Ctrl+P)"), "Ctrl+P", self.print_selected, "printAction")
+        self.wave_action = action(_("Print a wave (Ctrl+W)"), "Ctrl+W", self.print_wave, "waveAction")
+        self.picklist_action = action(_("Pick list (Ctrl+L)"), "Ctrl+L", self.print_picklist_selected,
+                                      "pickListAction")
+        self.slip_action = action(_("Packing slip (Ctrl+Shift+P)"), "Ctrl+Shift+P", self.print_slip_selected,
+                                  "slipAction")
         self.refresh_action = action(_("Refresh (F5)"), "F5", self.refresh, "refreshAction")
         self.search_action = action(_("Search (Ctrl+F)"), "Ctrl+F", self.focus_search, "searchAction", False)
         self.settings_action = action(_("Settings"), "Ctrl+,", self.open_settings, "settingsAction")
@@ -260,8 +265,9 @@ class MainWindow(QMainWindow):
             self.queue_actions.append(
                 action(f"Ctrl+{n}", f"Ctrl+{n}", partial(self.select_queue, key), f"queue{n}", False))
         if self.print_service is None:
-            self.print_action.setEnabled(False)
-            self.print_action.setToolTip(_("Printing is not available in this build."))
+            for act in (self.print_action, self.wave_action, self.picklist_action, self.slip_action):
+                act.setEnabled(False)
+                act.setToolTip(_("Printing is not available in this build."))
         self._update_actions()
 
     # -- role -----------------------------------------------------------------------------------
@@ -522,6 +528,49 @@ class MainWindow(QMainWindow):
             return
         self.print_service.print_label(row.order_id, parent=self)
 
+    def wave_orders(self) -> list[str]:
+        """The next wave: the first ``wave_size`` orders of To print, most urgent first (held ones are not in it).
+
+        For a packer that is its own bench's queue; the search box narrows it (e.g. to a name or a phone),
+        and a column the clerk sorted by orders it, as on screen.
+        """
+        model = self.models["to_print"]
+        model.set_filter_text(self.search.text())  # what the clerk would see on that queue
+        return model.order_ids()[: max(1, self.settings.wave_size)]
+
+    def print_wave(self) -> None:
+        """Print-first: the wave's pick list, then its labels in walking order. Pack-first: the pick list only.
+
+        The labels go only after the pick list printed: a packer must not stand with labels and no
+        list to pick by. A failed pick list shows its Retry; retried successfully, the labels follow.
+        """
+        if self.print_service is None:
+            return
+        ids = self.wave_orders()
+        if not ids:
+            self.message_label.setText(_("Nothing to print: the To print queue is empty."))
+            return
+        service = self.print_service
+
+        def after_list(outcome: Any) -> None:
+            if outcome.ok and self.settings.bench_flow == "print-first":
+                service.print_labels(list(outcome.order_ids), parent=self)
+
+        batch = service.print_picklist(ids, parent=self, on_done=after_list)
+        self.message_label.setText(_("Wave {batch}: {n} orders, pick list first, then labels.").format(
+            batch=batch, n=len(ids)) if self.settings.bench_flow == "print-first"
+            else _("Wave {batch}: pick list for {n} orders.").format(batch=batch, n=len(ids)))
+
+    def print_picklist_selected(self) -> None:
+        row = self.selected_row()
+        if row is not None and self.print_service is not None:
+            self.print_service.print_picklist([row.order_id], parent=self)
+
+    def print_slip_selected(self) -> None:
+        row = self.selected_row()
+        if row is not None and self.print_service is not None:
+            self.print_service.print_slip(row.order_id, parent=self)
+
     def refresh(self) -> None:
         if self.services.engine is not None:
             self.services.engine.wake()
@@ -546,7 +595,10 @@ class MainWindow(QMainWindow):
         keys = [("F1", _("This list of keys")), ("Ctrl+F", _("Search")), ("F5", _("Refresh the queues and sync now")),
                 ("Ctrl+1…6", _("Switch queue")), ("↑ ↓ PgUp PgDn", _("Move in the queue")),
                 ("Enter", _("Open the selected order in pack mode (Exceptions: open the exception)")),
-                ("Ctrl+P", _("Print the selected order's label")), ("Esc", _("Back to the queues"))]
+                ("Ctrl+P", _("Print the selected order's label")),
+                ("Ctrl+W", _("Print the next wave: pick list, then labels (print-first)")),
+                ("Ctrl+L", _("Print the selected order's pick list")),
+                ("Ctrl+Shift+P", _("Print the selected order's packing slip")), ("Esc", _("Back to the queues"))]
         text = "<table>" + "".join(f"<tr><td><b>{k}</b>&nbsp;&nbsp;</td><td>{v}</td></tr>" for k, v in keys) + "</table>"
         box = QMessageBox(QMessageBox.Icon.Information, _("Keyboard shortcuts"), text, QMessageBox.StandardButton.Ok,
                           self)

@@ -1,0 +1,94 @@
+"""Printing a wave from the main window: the pick list first, then the labels in the same walking order.
+
+Real hub, real PDFs in a folder printer, every barcode decoded back with zbarimg.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.hubproc import HubProcess
+from tests.printing.conftest import decode_pdf
+from tests.ui.conftest import StationFactory, load_demo
+from ui.main_window import MainWindow
+
+
+@pytest.fixture
+def bench_hub(tmp_path: Path) -> Any:
+    hub = HubProcess(tmp_path / "hub")
+    load_demo(hub, 120)
+    hub.start()
+    yield hub
+    hub.stop()
+
+
+def _window(qtbot: Any, services: Any) -> MainWindow:
+    w = MainWindow(services)
+    qtbot.addWidget(w)
+    w.show()
+    qtbot.waitUntil(lambda: w.models["to_print"].total > 0, timeout=15_000)
+    return w
+
+
+def _pages(pdf: Path, tmp_path: Path, prefix: str) -> list[list[str]]:
+    folder = tmp_path / pdf.stem
+    folder.mkdir()
+    return [[c for c in page if c.startswith(prefix)] for page in decode_pdf(pdf.read_bytes(), folder)]
+
+
+@pytest.mark.parametrize("flow", ["print-first", "pack-first"])
+def test_a_wave_prints_the_pick_list_then_labels_in_its_walking_order(
+        qtbot: Any, tmp_path: Path, bench_hub: HubProcess, station: StationFactory, flow: str) -> None:
+    st = station(bench_hub.url, operator="P001", pin="1111", bench="B1")
+    prints = tmp_path / "prints"
+    st.settings.printers = {doc: f"pdf:{prints}" for doc in ("label", "pick_list", "packing_slip")}
+    st.settings.wave_size = 3
+    st.settings.bench_flow = flow
+    w = _window(qtbot, st.services)
+    wave = w.wave_orders()
+    assert len(wave) == 3 and wave == w.models["to_print"].order_ids()[:3]  # most urgent first
+
+    statuses: list[str] = []
+    w.print_service.status_changed.connect(statuses.append)
+    with qtbot.waitSignal(w.print_service.job_finished, timeout=20_000,
+                          check_params_cb=lambda outcome: outcome.doc_type == "pick_list"):
+        w.wave_action.trigger()
+    # Whatever follows the pick list has started by now: the labels go out from its on_done.
+    started_labels = [t for t in statuses if t.startswith("Printing Label")]
+    picklist = next(prints.glob("picklist-*.pdf"))
+    (tmp_path / "pl").mkdir()
+    codes = sorted(c for page in decode_pdf(picklist.read_bytes(), tmp_path / "pl") for c in page)
+    batch = next(c for c in codes if not c.startswith("BL"))
+    assert set(wave) <= set(codes) and batch in w.message_label.text()
+
+    if flow == "pack-first":  # labels are printed after packing, one by one
+        assert not started_labels and not list(prints.glob("label-*.pdf"))
+        assert set(wave) <= set(w.models["to_print"].order_ids())
+        return
+    assert started_labels and "3" in started_labels[0]
+    qtbot.waitUntil(lambda: not set(wave) & set(w.models["to_print"].order_ids()), timeout=20_000)
+    labels = list(prints.glob("label-*.pdf"))
+    assert len(labels) == 1  # one job for the whole wave
+    label_order = [page[0] for page in _pages(labels[0], tmp_path, "BL")]
+    slots = st.services.journal.jobs(wave[0], limit=5)
+    assert sorted(label_order) == sorted(wave)
+    listed = next(j for j in slots if j["doc_type"] == "pick_list")
+    assert label_order == listed["order_ids"]  # labels come off the printer in the pick list's slot order
+    for oid in wave:
+        local = st.store.get_order(oid)
+        assert local is not None and local.state == "label_printed"
+
+
+def test_an_empty_to_print_queue_prints_no_wave(qtbot: Any, tmp_path: Path, bench_hub: HubProcess,
+                                                station: StationFactory) -> None:
+    st = station(bench_hub.url, operator="P001", pin="1111", bench="B1")
+    prints = tmp_path / "prints"
+    st.settings.printers = {doc: f"pdf:{prints}" for doc in ("label", "pick_list", "packing_slip")}
+    w = _window(qtbot, st.services)
+    w.search.setText("no-such-order-anywhere")
+    assert w.wave_orders() == []
+    w.wave_action.trigger()
+    assert "empty" in w.message_label.text() and not prints.exists()
