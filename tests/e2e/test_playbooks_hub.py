@@ -153,8 +153,10 @@ def set_field(dlg: ExceptionDialog, name: str, value: Any) -> None:
 
 
 def locked(dlg: ExceptionDialog) -> str:
+    """What the dialog says beside its locked Submit: the role line (if the role locks it) and the fields."""
     assert not dlg.submit_button.isEnabled()
-    text = dlg.reasons_label.text()
+    role = "" if dlg.role_label.isHidden() else dlg.role_label.text()
+    text = "\n".join(t for t in (role, dlg.reasons_label.text()) if t.strip())
     assert text.strip(), "a locked Submit must say why"
     return text
 
