@@ -77,13 +77,27 @@ def process_batch(conn: Connection, settings: Any, rules: Rules, actor: Actor,
     results: list[dict[str, Any]] = []
     new_rows: list[dict[str, Any]] = []
     seen_now: dict[str, dict[str, Any]] = {}
+    doers = _doers(conn, actor, {str(a.get("operator") or "") for a in actions if a["action_id"] not in stored})
     for a in actions:
         prior = stored.get(a["action_id"])
         if prior is not None or a["action_id"] in seen_now:
             first = dict(prior.response) if prior is not None else seen_now[a["action_id"]]
             results.append({**first, "outcome": "duplicate", "first_outcome": first["outcome"]})
             continue
-        res = _one(w, rules, actor, a, docs)
+        claimed = str(a.get("operator") or "") or actor.operator
+        doer = doers.get(claimed)
+        if doer is None:
+            res = _answer(a, "rejected", docs.get(a["order_id"]), "unknown_operator",
+                          f"Operator {claimed[:32]} has never logged in on station {actor.station}; the action "
+                          "cannot be credited to them. Log in as that operator on this station once, then retry.")
+        else:
+            w.actor = doer
+            w.context = {k: v for k, v in (("done_at", a.get("done_at")),
+                                           ("synced_by", actor.operator if doer is not actor else None)) if v}
+            try:
+                res = _one(w, rules, doer, a, docs)
+            finally:
+                w.actor, w.context = actor, {}
         seen_now[a["action_id"]] = res
         results.append(res)
         new_rows.append({"action_id": a["action_id"], "device_id": actor.device_id, "seq": a["seq"],
@@ -102,6 +116,30 @@ def process_batch(conn: Connection, settings: Any, rules: Rules, actor: Actor,
         conn.execute(update(db.devices).where(db.devices.c.device_id == actor.device_id)
                      .values(last_applied_seq=applied_seq, station=actor.station, updated_at=w.now))
     return {"results": results, "last_applied_seq": applied_seq}
+
+
+def _doers(conn: Connection, actor: Actor, claimed: set[str]) -> dict[str, Actor]:
+    """Who each action's ``operator`` is, as an actor with that operator's own role.
+
+    A bench pushes its whole outbox under whoever is logged in now, but each action was done by the
+    operator named in it — possibly hours ago, offline, before a shift change. The audit must say
+    who did it and the role checks must be theirs (a supervisor's sign-off queued on a bench stays
+    a supervisor's). An operator is credited only if they have logged in on this station: a bench
+    cannot put work in the name of someone who never stood at it.
+    """
+    doers = {actor.operator: actor}
+    others = sorted(c for c in claimed if c and c != actor.operator)
+    if not others:
+        return doers
+    sl, op = db.station_logins.c, db.operators.c
+    rows = conn.execute(
+        select(op.code, op.role).select_from(db.operators.join(
+            db.station_logins, (sl.operator == op.code) & (sl.station == actor.station)))
+        .where(op.code.in_(others))).all()
+    for code, role in rows:
+        doers[code] = Actor(operator=code, station=actor.station, role=role, bench=actor.bench,
+                            device_id=actor.device_id)
+    return doers
 
 
 def _answer(a: dict[str, Any], outcome: str, doc: dict[str, Any] | None, error: str | None = None,

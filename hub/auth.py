@@ -14,7 +14,7 @@ import secrets
 from collections.abc import Collection
 from datetime import timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.engine import Connection
 
 from core.errors import UserError
@@ -119,6 +119,10 @@ def login(conn: Connection, *, operator: str, pin: str, station: str, bench: str
     role = Role(row.role)
     if role is Role.PACKER and not st_bench:
         raise Forbidden(f"Station {station} has no bench; a packer must log in on a bench station.")
+    seen = update(db.station_logins).where(db.station_logins.c.station == station,
+                                           db.station_logins.c.operator == operator).values(last_login_at=now)
+    if conn.execute(seen).rowcount == 0:
+        conn.execute(db.station_logins.insert().values(station=station, operator=operator, last_login_at=now))
     token = secrets.token_urlsafe(32)
     expires = now + timedelta(seconds=ttl_s)
     conn.execute(delete(db.tokens).where(db.tokens.c.expires_at < now))

@@ -147,6 +147,16 @@ stations = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
 )
 
+#: Who has logged in on which station (kept for good, unlike tokens): an action a bench queued
+#: offline is credited to the operator who did it only if that operator logged in on the station.
+station_logins = Table(
+    "station_logins",
+    metadata,
+    Column("station", String(64), primary_key=True),
+    Column("operator", String(32), primary_key=True),
+    Column("last_login_at", DateTime(timezone=True), nullable=False),
+)
+
 tokens = Table(
     "tokens",
     metadata,

@@ -60,6 +60,9 @@ class Writer:
         self._prev_bench: dict[str, str | None] = {}
         self._audit: list[dict[str, Any]] = []
         self._events: list[dict[str, Any]] = []
+        #: Added to every audit line while set: a client action's own time (``done_at``) and, when
+        #: the operator who did it is not the one whose login pushed it, ``synced_by``.
+        self.context: dict[str, Any] = {}
 
     # -- recording -------------------------------------------------------------------------
     def checkpoint(self) -> tuple[Any, ...]:
@@ -147,7 +150,7 @@ class Writer:
         self._audit.append({
             "order_id": doc["order_id"], "at": self.now, "operator": self.actor.operator,
             "station": self.actor.station, "what": what, "from_state": from_state, "to_state": to_state,
-            "why": why or "", "action_id": action_id, "details": details,
+            "why": why or "", "action_id": action_id, "details": {**details, **self.context},
         })
         if self.settings.webhooks and what in _TRIGGER_NAMES:
             self._events.append({

@@ -279,10 +279,15 @@ class OrderDetail(QWidget):
                             f"{_e(audit_what(a.get('what'), a.get('details')))} <i>({_e(t['this_station'])})</i>"))
         for h in self.hub_audit or []:
             why = f" — {_e(h.get('why'))}" if h.get("why") else ""
-            entries.append((str(h.get("at") or ""),
-                            f"{_e(_when(h.get('at')))} · {_e(h.get('operator') or '')} · "
+            raw = h.get("details")
+            details: dict[str, Any] = raw if isinstance(raw, dict) else {}
+            at = str(details.get("done_at") or h.get("at") or "")  # when it was done, not when it synced
+            late = (" <span style='color:#555'>(" + _e(_("synced by {operator} at {at}").format(
+                operator=details["synced_by"], at=_when(h.get("at")))) + ")</span>") if details.get("synced_by") else ""
+            entries.append((at,
+                            f"{_e(_when(at))} · {_e(h.get('operator') or '')} · "
                             f"<b>{_e(audit_what(h.get('what')))}</b>{_e(_moved(h.get('from_state'), h.get('to_state')))}"
-                            f"{why}"))
+                            f"{why}{late}"))
         for _at, text in sorted(entries, key=lambda e: e[0]):  # stable: the hub's order within a second
             parts.append(f"<li>{text}</li>")
         parts.append("</ul>")

@@ -242,3 +242,54 @@ def test_a_desk_payment_confirmation_is_audited_under_its_action_id(hub: HubProc
     entries = [e for e in audit(d, o["order_id"]) if e["what"] != "created"]
     assert {e["what"] for e in entries} >= {"payment_confirmed", "allocated"}
     assert {e["action_id"] for e in entries} == {action["action_id"]}
+
+
+def test_work_queued_offline_is_credited_to_who_did_it_not_to_whoever_syncs_it(hub: HubProcess) -> None:
+    """A shift change before the network came back: P001's step, pushed under P002's login."""
+    d, orders, first = setup(hub)
+    o = free_orders(orders, first.bench or "")[0]
+    step = first.action(o["order_id"], "step", {"step": "picked"}, base_version=o["version"])
+    step["done_at"] = "2026-11-25T06:10:00Z"
+    second = Session(hub.url, operator="P002", pin="1111", station=first.station, bench=first.bench,
+                     device_id=first.device_id, seq=first.seq).login()
+    assert second.send(step)[0]["outcome"] == "applied"
+    entry = next(e for e in audit(d, o["order_id"]) if e["action_id"] == step["action_id"])
+    assert entry["operator"] == "P001" and entry["station"] == first.station
+    assert entry["details"]["synced_by"] == "P002" and entry["details"]["done_at"] == "2026-11-25T06:10:00Z"
+    assert d.order(o["order_id"])["steps"]["picked"]["by"] == "P001"
+    own = second.do(o["order_id"], "step", {"step": "verified"})
+    entry = next(e for e in audit(d, o["order_id"]) if e["action_id"] is not None and e["what"] == "step:verified")
+    assert own["outcome"] == "applied" and entry["operator"] == "P002" and "synced_by" not in entry["details"]
+
+
+def test_a_supervisor_sign_off_queued_on_a_bench_keeps_the_supervisors_role(hub: HubProcess) -> None:
+    """The supervisor signs at the bench PC and walks away; the packer's login pushes the release."""
+    d, orders, packer = setup(hub)
+    o = free_orders(orders, packer.bench or "")[0]
+    r = d.do(o["order_id"], "hold_raised", {"type": "vip_signoff", "reason": "needs sign-off"}, base_version=o["version"])
+    hold = r["order"]["holds"][0]
+    release = {"hold_id": hold["hold_id"], "reason": "signed", "resolution": {"packaging_checked": True}}
+    sup = Session(hub.url, operator="S001", pin="3333", station=packer.station, bench=packer.bench,
+                  device_id=packer.device_id, seq=packer.seq).login()
+    signed = sup.action(o["order_id"], "hold_released", release)
+    packer.seq = sup.seq
+    packer.login()
+    assert packer.send(signed)[0]["outcome"] == "applied"
+    entry = next(e for e in audit(d, o["order_id"]) if e["action_id"] == signed["action_id"])
+    assert (entry["operator"], entry["what"], entry["details"]["synced_by"]) == ("S001", "hold_released", "P001")
+
+
+def test_work_in_the_name_of_someone_who_never_logged_in_here_is_refused_and_changes_nothing(hub: HubProcess) -> None:
+    d, orders, packer = setup(hub)
+    o = free_orders(orders, packer.bench or "")[0]
+    r = d.do(o["order_id"], "hold_raised", {"type": "vip_signoff", "reason": "needs sign-off"}, base_version=o["version"])
+    hold = r["order"]["holds"][0]
+    forged = packer.action(o["order_id"], "hold_released", {"hold_id": hold["hold_id"], "reason": "signed",
+                                                           "resolution": {"packaging_checked": True}})
+    forged["operator"] = "S001"  # a supervisor, but one who has never stood at this bench
+    step = packer.action(o["order_id"], "step", {"step": "picked"})
+    results = packer.send(forged, step)
+    assert results[0]["outcome"] == "rejected" and results[0]["error"] == "unknown_operator"
+    assert "S001" in results[0]["reason"] and packer.station in results[0]["reason"]
+    assert results[1]["outcome"] == "rejected" and results[1]["error"] == "order_held"  # processed, not blocked
+    assert d.order(o["order_id"])["holds"] == r["order"]["holds"]

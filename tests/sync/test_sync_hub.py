@@ -253,6 +253,24 @@ def test_desk_login_on_a_bench_pc_gets_every_bench_and_a_packer_after_it_gets_on
     assert st.store.order_ids() == bench_only
 
 
+def test_after_a_shift_change_offline_work_reaches_the_hub_under_the_packer_who_did_it(
+    seeded_hub: HubProcess, make_station: MakeStation
+) -> None:
+    st = make_station(seeded_hub.url)
+    st.engine.sync_once()
+    oid = allocated(st.store, 1)[0]
+    seeded_hub.stop()
+    st.outbox.perform(oid, "step", {"step": "picked"}, "P001")
+    done_at = st.store.pending_actions()[0].done_at
+    seeded_hub.start()
+    st.engine.login("P002", "1111")  # the next shift logs in; then the network is back
+    assert st.engine.sync_once().outcomes == {"applied": 1}
+    admin = hubapi.Session(seeded_hub.url, operator="A001", pin="0000", station="AUDIT-PC", bench=None).login()
+    entry = next(e for e in admin.get(f"/api/v1/orders/{oid}/audit").json()["entries"] if e["what"] == "step:picked")
+    assert entry["operator"] == "P001" and entry["details"]["synced_by"] == "P002"
+    assert entry["details"]["done_at"] == done_at
+
+
 def test_hub_answering_for_another_bench_is_reported_and_nothing_is_lost(
     seeded_hub: HubProcess, make_station: MakeStation
 ) -> None:
