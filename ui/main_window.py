@@ -16,6 +16,7 @@ import importlib
 import logging
 from collections.abc import Callable
 from functools import partial
+from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QEvent, QItemSelection, QObject, Qt, QTimer, Signal
@@ -23,6 +24,7 @@ from PySide6.QtGui import QAction, QFont, QFontMetrics, QKeyEvent, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QApplication,
+    QFileDialog,
     QHBoxLayout,
     QHeaderView,
     QLabel,
@@ -30,15 +32,18 @@ from PySide6.QtWidgets import (
     QListWidget,
     QListWidgetItem,
     QMainWindow,
+    QMenu,
     QMessageBox,
     QSplitter,
     QStackedWidget,
     QTableView,
     QToolBar,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
 
+from core.errors import UserError
 from core.i18n import N_, _
 from core.roles import Role
 from core.states import State
@@ -254,12 +259,26 @@ class MainWindow(QMainWindow):
         self.wave_action = action(_("Print a wave (Ctrl+W)"), "Ctrl+W", self.print_wave, "waveAction")
         self.picklist_action = action(_("Pick list (Ctrl+L)"), "Ctrl+L", self.print_picklist_selected,
                                       "pickListAction")
-        self.slip_action = action(_("Packing slip (Ctrl+Shift+P)"), "Ctrl+Shift+P", self.print_slip_selected,
-                                  "slipAction")
+        self.slip_action = action(_("Packing slip"), "Ctrl+Shift+P", self.print_slip_selected,
+                                  "slipAction", False)
+        self.import_action = action(_("Import orders…"), "Ctrl+I", self.import_orders, "importAction",
+                                    False)
         self.refresh_action = action(_("Refresh (F5)"), "F5", self.refresh, "refreshAction")
         self.search_action = action(_("Search (Ctrl+F)"), "Ctrl+F", self.focus_search, "searchAction", False)
-        self.settings_action = action(_("Settings"), "Ctrl+,", self.open_settings, "settingsAction")
+        self.settings_action = action(_("Settings"), "Ctrl+,", self.open_settings, "settingsAction", False)
         self.help_action = action(_("Keys (F1)"), "F1", self.show_help, "helpAction")
+        # The bench's frequent actions stay on the bar; the desk's occasional ones sit under "More".
+        more = QMenu(self)
+        more.setObjectName("moreMenu")
+        more.setStyleSheet("QMenu { font-size: 13pt; }")
+        for act in (self.slip_action, self.import_action, self.settings_action):
+            more.addAction(act)
+        self.more_button = QToolButton(bar)
+        self.more_button.setObjectName("moreButton")
+        self.more_button.setText(_("More"))
+        self.more_button.setMenu(more)
+        self.more_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        bar.addWidget(self.more_button)
         self.queue_actions: list[QAction] = []
         for n, (key, _label) in enumerate(QUEUES, start=1):
             self.queue_actions.append(
@@ -295,6 +314,10 @@ class MainWindow(QMainWindow):
         bench_item = self.queue_list.item(0)
         bench_item.setToolTip(_("This PC has no bench (desk PC).") if not bench else "")
         self.queue_actions[-1].setEnabled(not packer)
+        self.import_action.setEnabled(self.role.at_least(Role.DESK))
+        self.import_action.setToolTip(
+            _("Import orders from an Excel or CSV file") if self.role.at_least(Role.DESK)
+            else _("Only desk staff and above import orders."))
         self.settings_action.setEnabled(self.role.at_least(Role.DESK))
         self.settings_action.setToolTip(
             _("Station settings") if self.role.at_least(Role.DESK)
@@ -560,6 +583,37 @@ class MainWindow(QMainWindow):
         self.message_label.setText(_("Wave {batch}: {n} orders, pick list first, then labels.").format(
             batch=batch, n=len(ids)) if self.settings.bench_flow == "print-first"
             else _("Wave {batch}: pick list for {n} orders.").format(batch=batch, n=len(ids)))
+
+    def import_orders(self, path: str | None = None) -> None:
+        """Desk: choose an Excel/CSV file and import it at the hub; the result lists every refused row."""
+        if not self.role.at_least(Role.DESK) or self.services.engine is None:
+            return
+        if path is None:
+            path, _filter = QFileDialog.getOpenFileName(
+                self, _("Import orders from Excel or CSV"), "", _("Order sheets (*.xlsx *.csv *.txt)"))
+        if not path:
+            return
+        from ui.import_dialog import ImportResultDialog, upload_orders
+
+        file = Path(path)
+        self.message_label.setText(_("Importing {file}…").format(file=file.name))
+        self.import_action.setEnabled(False)  # one import at a time
+
+        def done(answer: dict[str, Any]) -> None:
+            self.import_action.setEnabled(True)
+            self.message_label.setText("")
+            self.import_result = ImportResultDialog(file.name, answer, self)
+            self.import_result.open()
+
+        def failed(exc: UserError) -> None:
+            from ui.errors import show_error
+
+            self.import_action.setEnabled(True)
+            self.message_label.setText("")
+            show_error(self, exc, _("Import failed"))
+
+        engine = self.services.engine
+        self.services.tasks.run_net(lambda: upload_orders(engine, file), done, failed)
 
     def print_picklist_selected(self) -> None:
         row = self.selected_row()

@@ -149,11 +149,14 @@ class HubClient:
         path: str,
         *,
         json_body: Any = None,
+        body: bytes | None = None,
         params: dict[str, Any] | None = None,
         auth: bool = True,
         extra_wait_s: float = 0.0,
     ) -> Any:
         headers = {"Accept": "application/json"}
+        if body is not None:
+            headers["Content-Type"] = "application/octet-stream"
         if auth and self.token:
             headers["Authorization"] = f"Bearer {self.token}"
         url = self.base_url + API + path
@@ -162,6 +165,7 @@ class HubClient:
                 method,
                 url,
                 json=json_body,
+                data=body,
                 params=params,
                 headers=headers,
                 timeout=(self.connect_timeout_s, self.read_timeout_s + extra_wait_s),
@@ -332,6 +336,14 @@ class HubClient:
 
     def get_order(self, order_id: str) -> dict[str, Any]:
         return check_snapshot(self._request("GET", f"/orders/{order_id}"))
+
+    def import_orders(self, filename: str, content: bytes) -> dict[str, Any]:
+        """Send a CSV/XLSX file to ``/import``: ``{"imported", "orders", "errors": [{"row", "reason"}]}``."""
+        data = self._request("POST", "/import", body=content, params={"filename": filename})
+        if (not isinstance(data, dict) or not isinstance(data.get("imported"), int)
+                or not isinstance(data.get("errors"), list)):
+            raise HubMalformed("The hub's answer to the import is incomplete; check the orders before importing again.")
+        return data
 
     def order_audit(self, order_id: str) -> list[dict[str, Any]]:
         data = self._request("GET", f"/orders/{order_id}/audit")

@@ -277,6 +277,18 @@ class SyncEngine:
             client.token = info.token
             return call()
 
+    def call_hub(self, call: Callable[[HubClient], T], *, read_timeout_s: float | None = None) -> T:
+        """One request outside the sync loop (an import, a lookup) under this station's login.
+
+        Network call: never on the GUI thread. Logs in again once if the token has expired.
+        """
+        client = HubClient(self.config.hub_url, connect_timeout_s=self.config.connect_timeout_s,
+                           read_timeout_s=read_timeout_s or self.config.read_timeout_s)
+        try:
+            return self._authed(client, lambda: call(client))
+        finally:
+            client.close()
+
     def _scope(self, info: LoginInfo) -> str:
         """Which orders the hub shows this login: one bench's (a packer) or every bench's.
 
