@@ -27,6 +27,7 @@ from sqlalchemy.exc import DatabaseError
 from core.address import phone_tail
 from core.errors import UserError
 from core.flags import stored_rank
+from core.i18n import _
 from core.store import migrations
 from core.store.overlay import PendingAction, replay
 from core.timeutil import iso, utcnow
@@ -221,15 +222,16 @@ class LocalStore:
                     # Every PackDesk store has a user_version (the first migration sets it in the
                     # same transaction as its tables): this is some other program's database.
                     raise StoreCorrupt(
-                        f"The file {self.path} is a database, but not a PackDesk data file. It has not been "
-                        "changed; move it elsewhere (or set PACKDESK_HOME to another folder) and start again.",
+                        _("The file {path} is a database, but not a PackDesk data file. It has not been changed; "
+                          "move it elsewhere (or set PACKDESK_HOME to another folder) and start again.").format(
+                              path=self.path),
                         details={"path": str(self.path), "tables": tables},
                     )
                 if version > migrations.LATEST:
                     raise StoreTooNew(
-                        f"The local data file {self.path} was written by a newer PackDesk (format {version}, "
-                        f"this version reads up to {migrations.LATEST}). Update PackDesk on this PC; the file "
-                        "has not been changed.",
+                        _("The local data file {path} was written by a newer PackDesk (format {version}, this "
+                          "version reads up to {latest}). Update PackDesk on this PC; the file has not been "
+                          "changed.").format(path=self.path, version=version, latest=migrations.LATEST),
                         details={"path": str(self.path), "version": version},
                     )
                 mode = cur.execute("PRAGMA journal_mode = WAL").fetchone()[0]
@@ -254,42 +256,44 @@ class LocalStore:
         where = {"path": str(self.path), "sqlite": text}
         if isinstance(orig, sqlite3.OperationalError) and ("locked" in low or "busy" in low):
             return StoreLocked(
-                f"The local data file {self.path} is in use by another program (is PackDesk already open on "
-                "this PC?). Close it and try again.",
+                _("The local data file {path} is in use by another program (is PackDesk already open on this "
+                  "PC?). Close it and try again.").format(path=self.path),
                 details=where,
             )
         if "is full" in low:
             return StoreUnwritable(
-                f"The disk holding {self.path} is full: the last change was not saved (everything saved before "
-                "is safe). Free some disk space and do it again.",
+                _("The disk holding {path} is full: the last change was not saved (everything saved before is "
+                  "safe). Free some disk space and do it again.").format(path=self.path),
                 code="store_disk_full",
                 details=where,
             )
         if "readonly" in low or "read-only" in low:
             return StoreUnwritable(
-                f"The local data file {self.path} cannot be written (read-only file, folder or disk): the last "
-                "change was not saved. Check the file's permissions or the disk, then do it again.",
+                _("The local data file {path} cannot be written (read-only file, folder or disk): the last change "
+                  "was not saved. Check the file's permissions or the disk, then do it again.").format(path=self.path),
                 code="store_read_only",
                 details=where,
             )
         if "disk i/o" in low:
             return StoreUnwritable(
-                f"The disk holding {self.path} reported an error (disk I/O error): the last change may not have "
-                "been saved. Check the disk (or ask support), then start PackDesk again; the file has been kept.",
+                _("The disk holding {path} reported an error (disk I/O error): the last change may not have been "
+                  "saved. Check the disk (or ask support), then start PackDesk again; the file has been "
+                  "kept.").format(path=self.path),
                 code="store_io_error",
                 details=where,
             )
         if "unable to open" in low:
             return StoreError(
-                f"The local data file {self.path} cannot be opened ({text}): check that its folder exists, is a "
-                "folder you may write to, and that the path is not a folder itself. Nothing was changed.",
+                _("The local data file {path} cannot be opened ({error}): check that its folder exists, is a "
+                  "folder you may write to, and that the path is not a folder itself. Nothing was "
+                  "changed.").format(path=self.path, error=text),
                 code="store_unopenable",
                 details=where,
             )
         return StoreCorrupt(
-            f"The local data file {self.path} is damaged or is not a PackDesk file ({text}). It has been left "
-            "as it is; move it aside (or ask support to look at it) and start again to re-download the orders. "
-            "Any actions not yet synced are only in that file.",
+            _("The local data file {path} is damaged or is not a PackDesk file ({error}). It has been left as it "
+              "is; move it aside (or ask support to look at it) and start again to re-download the orders. Any "
+              "actions not yet synced are only in that file.").format(path=self.path, error=text),
             details=where,
         )
 
@@ -459,7 +463,7 @@ class LocalStore:
         args: list[Any] = []
         if state is not None:
             states = [state] if isinstance(state, str) else list(state)
-            where.append(f"state IN ({', '.join('?' for _ in states)})")
+            where.append(f"state IN ({', '.join('?' for _x in states)})")
             args += states
         if bench is not None:
             where.append("bench = ?")
@@ -498,7 +502,7 @@ class LocalStore:
         for i in range(0, len(ids), _CHUNK):
             chunk = ids[i : i + _CHUNK]
             rows = conn.exec_driver_sql(
-                f"SELECT * FROM outbox WHERE order_id IN ({', '.join('?' for _ in chunk)}) ORDER BY seq",
+                f"SELECT * FROM outbox WHERE order_id IN ({', '.join('?' for _x in chunk)}) ORDER BY seq",
                 tuple(chunk),
             ).all()
             for r in rows:
@@ -580,7 +584,7 @@ class LocalStore:
             chunk = ids[i : i + _CHUNK]
             for r in conn.exec_driver_sql(
                 f"SELECT order_id, hub_version, conflict_json, seen_gen FROM orders WHERE order_id IN "
-                f"({', '.join('?' for _ in chunk)})",
+                f"({', '.join('?' for _x in chunk)})",
                 tuple(chunk),
             ).all():
                 current[r.order_id] = (r.hub_version, r.conflict_json, r.seen_gen)
@@ -611,7 +615,7 @@ class LocalStore:
             conn.exec_driver_sql(self._UPSERT, list(rows.values()))
         if drop:
             conn.exec_driver_sql(
-                "DELETE FROM orders WHERE order_id IN (" + ", ".join("?" for _ in drop) + ")", tuple(drop)
+                "DELETE FROM orders WHERE order_id IN (" + ", ".join("?" for _x in drop) + ")", tuple(drop)
             )
         if seen_gen is not None:
             marks = [(seen_gen, oid) for oid in seen_only - rows.keys() - drop]
@@ -630,7 +634,7 @@ class LocalStore:
             chunk = ids[i : i + _CHUNK]
             for r in conn.exec_driver_sql(
                 f"SELECT order_id, hub_json, conflict_json, seen_gen FROM orders WHERE order_id IN "
-                f"({', '.join('?' for _ in chunk)})",
+                f"({', '.join('?' for _x in chunk)})",
                 tuple(chunk),
             ).all():
                 conflict = json.loads(r.conflict_json) if r.conflict_json else None

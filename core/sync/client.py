@@ -15,6 +15,7 @@ from typing import Any
 import requests
 
 from core.errors import UserError
+from core.i18n import _
 from core.states import State
 
 log = logging.getLogger("packdesk.sync")
@@ -118,7 +119,7 @@ def check_snapshot(snap: Any) -> dict[str, Any]:
         or not isinstance(snap.get("version"), int)
         or snap.get("state") not in _STATES
     ):
-        raise HubMalformed("The hub sent an order the client cannot read (missing ID, version or state).")
+        raise HubMalformed(_("The hub sent an order the client cannot read (missing ID, version or state)."))
     return snap
 
 
@@ -173,27 +174,27 @@ class HubClient:
             body = resp.content  # read it all here: a cut connection is a network error
         except (requests.exceptions.ChunkedEncodingError, requests.exceptions.ContentDecodingError) as exc:
             raise HubMalformed(
-                f"The hub's answer from {self.base_url} was cut off; will try again.", details=str(exc)
+                _("The hub's answer from {hub} was cut off; will try again.").format(hub=self.base_url), details=str(exc)
             ) from exc
         except requests.Timeout as exc:
             raise HubUnreachable(
-                f"The hub at {self.base_url} did not answer in time.", details=str(exc)
+                _("The hub at {hub} did not answer in time.").format(hub=self.base_url), details=str(exc)
             ) from exc
         except requests.RequestException as exc:
             raise HubUnreachable(
-                f"Cannot reach the hub at {self.base_url} (network or hub down).", details=str(exc)
+                _("Cannot reach the hub at {hub} (network or hub down).").format(hub=self.base_url), details=str(exc)
             ) from exc
         status = resp.status_code
         if status >= 500:
             raise HubServerError(
-                f"The hub had an internal error (HTTP {status}); will try again.",
+                _("The hub had an internal error (HTTP {status}); will try again.").format(status=status),
                 details=body[:500].decode("utf-8", "replace"),
             )
         try:
             data = resp.json()
         except ValueError as exc:
             raise HubMalformed(
-                f"The hub's answer (HTTP {status}) was cut off or is not JSON; will try again.",
+                _("The hub's answer (HTTP {status}) was cut off or is not JSON; will try again.").format(status=status),
                 details=body[:200].decode("utf-8", "replace"),
             ) from exc
         if 200 <= status < 300:
@@ -203,22 +204,22 @@ class HubClient:
         details = data.get("details") if isinstance(data, dict) else None
         if status == 401:
             if code == "token_expired":
-                raise HubAuthExpired("The login has expired; logging in again.", details=details)
+                raise HubAuthExpired(_("The login has expired; logging in again."), details=details)
             raise HubUnauthorized(
-                f"The hub refused the login: {message}", code=code or "unauthorized", details=details
+                _("The hub refused the login: {why}").format(why=message), code=code or "unauthorized", details=details
             )
         if status == 410:
             raise CursorExpired(
-                "The hub no longer has changes this far back; downloading all orders again.", details=details
+                _("The hub no longer has changes this far back; downloading all orders again."), details=details
             )
         if status in (408, 429):
-            raise HubServerError(f"The hub is busy (HTTP {status}); will try again.", details=details)
+            raise HubServerError(_("The hub is busy (HTTP {status}); will try again.").format(status=status), details=details)
         if status == 409 and code == "station_bench_mismatch":
             raise WrongStation(
-                f"The hub knows this station with another bench: {message}", code=code, details=details
+                _("The hub knows this station with another bench: {why}").format(why=message), code=code, details=details
             )
         raise HubRefused(
-            f"The hub refused the request: {message}",
+            _("The hub refused the request: {why}").format(why=message),
             code=code or f"http_{status}",
             details=details,
             status=status,
@@ -230,7 +231,7 @@ class HubClient:
         data = self._request("GET", "/health", auth=False)
         if not isinstance(data, dict) or data.get("status") != "ok" or not isinstance(data.get("head"), int):
             raise HubMalformed(
-                f"The server at {self.base_url} answers, but not like a PackDesk hub (check the hub address)."
+                _("The server at {hub} answers, but not like a PackDesk hub (check the hub address).").format(hub=self.base_url)
             )
         return data
 
@@ -262,17 +263,19 @@ class HubClient:
                 device_id=str(data.get("device_id") or device_id),
             )
         except (KeyError, TypeError) as exc:
-            raise HubMalformed("The hub's login answer is incomplete.") from exc
+            raise HubMalformed(_("The hub's login answer is incomplete.")) from exc
         if info.station != station or info.device_id != device_id or info.operator != operator:
             raise WrongStation(
-                f"The hub answered for station {info.station!r} (device {info.device_id}, operator {info.operator}), "
-                f"not for {station!r}. Check the hub address in the settings.",
+                _("The hub answered for station {theirs!r} (device {device}, operator {operator}), not for {ours!r}. "
+                  "Check the hub address in the settings.").format(theirs=info.station, device=info.device_id,
+                                                                   operator=info.operator, ours=station),
                 details={"station": info.station, "device_id": info.device_id},
             )
         if (bench or None) is not None and info.bench != bench:
             raise WrongStation(
-                f"The hub has station {station!r} on bench {info.bench!r}, but this PC is set up for bench {bench!r}. "
-                "Ask a supervisor to fix the station or the settings.",
+                _("The hub has station {station!r} on bench {theirs!r}, but this PC is set up for bench {ours!r}. "
+                  "Ask a supervisor to fix the station or the settings.").format(station=station, theirs=info.bench,
+                                                                                 ours=bench),
                 details={"bench": info.bench},
             )
         self.token = info.token
@@ -293,9 +296,9 @@ class HubClient:
                 snap = check_snapshot(c["order"])
                 changes.append({"seq": c.get("seq"), "order_id": snap["order_id"], "order": snap})
         except (KeyError, TypeError) as exc:
-            raise HubMalformed("The hub's change feed answer is incomplete.") from exc
+            raise HubMalformed(_("The hub's change feed answer is incomplete.")) from exc
         if next_cursor < cursor:
-            raise HubMalformed(f"The hub's change feed went backwards ({cursor} → {next_cursor}).")
+            raise HubMalformed(_("The hub's change feed went backwards ({old} → {new}).").format(old=cursor, new=next_cursor))
         return ChangesPage(changes, next_cursor, bool(data.get("more", False)))
 
     def snapshot(self, after: str | None = None, *, limit: int = 1000) -> SnapshotPage:
@@ -310,7 +313,7 @@ class HubClient:
             if not isinstance(cursor, int) or (next_after is not None and not isinstance(next_after, str)):
                 raise TypeError
         except (KeyError, TypeError) as exc:
-            raise HubMalformed("The hub's snapshot answer is incomplete.") from exc
+            raise HubMalformed(_("The hub's snapshot answer is incomplete.")) from exc
         return SnapshotPage(orders, next_after, cursor)
 
     def post_actions(self, actions: list[dict[str, Any]]) -> ActionsAnswer:
@@ -320,7 +323,7 @@ class HubClient:
             if not isinstance(results, list) or not all(isinstance(r, dict) for r in results):
                 raise TypeError
         except (KeyError, TypeError) as exc:
-            raise HubMalformed("The hub's answer to the actions is incomplete.") from exc
+            raise HubMalformed(_("The hub's answer to the actions is incomplete.")) from exc
         for r in results:
             if r.get("order") is not None:
                 try:
@@ -342,12 +345,12 @@ class HubClient:
         data = self._request("POST", "/import", body=content, params={"filename": filename})
         if (not isinstance(data, dict) or not isinstance(data.get("imported"), int)
                 or not isinstance(data.get("errors"), list)):
-            raise HubMalformed("The hub's answer to the import is incomplete; check the orders before importing again.")
+            raise HubMalformed(_("The hub's answer to the import is incomplete; check the orders before importing again."))
         return data
 
     def order_audit(self, order_id: str) -> list[dict[str, Any]]:
         data = self._request("GET", f"/orders/{order_id}/audit")
         entries = data.get("entries") if isinstance(data, dict) else None
         if not isinstance(entries, list):
-            raise HubMalformed("The hub's audit answer is incomplete.")
+            raise HubMalformed(_("The hub's audit answer is incomplete."))
         return entries

@@ -25,6 +25,7 @@ from typing import Any, TypeVar
 
 from core.errors import UserError
 from core.events import Event
+from core.i18n import _
 from core.outbox import Outbox
 from core.store import LocalStore, OutboxAction, StoreError
 from core.sync.client import (
@@ -237,7 +238,7 @@ class SyncEngine:
                 return self._login
             if self._credentials is None:
                 raise HubUnauthorized(
-                    "Nobody is logged in on this station; log in to sync.", code="not_logged_in"
+                    _("Nobody is logged in on this station; log in to sync."), code="not_logged_in"
                 )
             client = self._client()
             try:
@@ -366,7 +367,7 @@ class SyncEngine:
             done = self._push_batch(client, batch, report)
             total += done
             if done == 0:
-                raise HubMalformed("The hub's answer did not match the actions sent; will try again.")
+                raise HubMalformed(_("The hub's answer did not match the actions sent; will try again."))
         return total
 
     def _push_batch(self, client: HubClient, batch: list[OutboxAction], report: SyncReport | None) -> int:
@@ -435,7 +436,8 @@ class SyncEngine:
                 break
             if after is not None and page.next_after <= after:
                 raise HubMalformed(
-                    f"The hub's order list went backwards ({after} → {page.next_after}); will try again."
+                    _("The hub's order list went backwards ({old} → {new}); will try again.").format(
+                        old=after, new=page.next_after)
                 )
             after = page.next_after
         if self._stop.is_set() or first_cursor is None:

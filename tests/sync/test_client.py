@@ -206,3 +206,23 @@ def test_an_unreadable_snapshot_in_an_actions_answer_does_not_void_the_outcomes(
     fake.reply = send(200, {"results": "nope"})
     with pytest.raises(HubMalformed, match="incomplete"):
         client(fake.url).post_actions([])
+
+
+def test_sync_problems_read_in_the_stations_language(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    """The status bar shows these words to a Chinese-first bench: they must not be English there."""
+    import socket
+
+    from core import i18n
+
+    monkeypatch.setenv("PACKDESK_HOME", str(tmp_path))
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    i18n.set_language("zh_CN")
+    try:
+        with pytest.raises(HubUnreachable) as err:
+            HubClient(f"http://127.0.0.1:{port}", connect_timeout_s=1).health()
+    finally:
+        i18n.set_language("en")
+    assert err.value.message.startswith("连接不上订单中心") and str(port) in err.value.message
