@@ -189,6 +189,27 @@ def is_postgres(engine: Engine | Connection) -> bool:
     return engine.dialect.name == "postgresql"
 
 
+def _set_wal(cur: Any) -> None:
+    """Switch a SQLite file to WAL, waiting for others doing the same.
+
+    The switch needs the file to itself and SQLite answers "database is locked" at once rather than
+    waiting out the busy timeout, so processes opening a new hub file together (a hub and a
+    ``hub demo`` started side by side) take turns here.
+    """
+    import sqlite3
+    import time
+
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            cur.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+
+
 def make_engine(url: str) -> Engine:
     """Create the engine; SQLite gets WAL, a busy timeout and ``BEGIN IMMEDIATE`` transactions.
 
@@ -202,10 +223,10 @@ def make_engine(url: str) -> Engine:
         def _sqlite_connect(dbapi_conn: Any, _record: Any) -> None:
             dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
             cur = dbapi_conn.cursor()
-            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA busy_timeout=30000")
+            _set_wal(cur)
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.execute("PRAGMA foreign_keys=ON")
-            cur.execute("PRAGMA busy_timeout=30000")
             cur.close()
 
         @event.listens_for(engine, "begin")
