@@ -261,6 +261,8 @@ class MainWindow(QMainWindow):
                                       "pickListAction")
         self.slip_action = action(_("Packing slip"), "Ctrl+Shift+P", self.print_slip_selected,
                                   "slipAction", False)
+        self.preview_action = action(_("Preview label"), "Ctrl+Shift+L", self.preview_selected, "previewAction",
+                                     False)
         self.import_action = action(_("Import orders…"), "Ctrl+I", self.import_orders, "importAction",
                                     False)
         self.refresh_action = action(_("Refresh (F5)"), "F5", self.refresh, "refreshAction")
@@ -271,7 +273,7 @@ class MainWindow(QMainWindow):
         more = QMenu(self)
         more.setObjectName("moreMenu")
         more.setStyleSheet("QMenu { font-size: 13pt; }")
-        for act in (self.slip_action, self.import_action, self.settings_action):
+        for act in (self.preview_action, self.slip_action, self.import_action, self.settings_action):
             more.addAction(act)
         self.more_button = QToolButton(bar)
         self.more_button.setObjectName("moreButton")
@@ -284,7 +286,8 @@ class MainWindow(QMainWindow):
             self.queue_actions.append(
                 action(f"Ctrl+{n}", f"Ctrl+{n}", partial(self.select_queue, key), f"queue{n}", False))
         if self.print_service is None:
-            for act in (self.print_action, self.wave_action, self.picklist_action, self.slip_action):
+            for act in (self.print_action, self.wave_action, self.picklist_action, self.slip_action,
+                        self.preview_action):
                 act.setEnabled(False)
                 act.setToolTip(_("Printing is not available in this build."))
         self._update_actions()
@@ -620,6 +623,11 @@ class MainWindow(QMainWindow):
         if row is not None and self.print_service is not None:
             self.print_service.print_picklist([row.order_id], parent=self)
 
+    def preview_selected(self) -> None:
+        row = self.selected_row()
+        if row is not None and self.print_service is not None:
+            self.print_service.preview_label(row.order_id, parent=self)
+
     def print_slip_selected(self) -> None:
         row = self.selected_row()
         if row is not None and self.print_service is not None:
@@ -652,7 +660,8 @@ class MainWindow(QMainWindow):
                 ("Ctrl+P", _("Print the selected order's label")),
                 ("Ctrl+W", _("Print the next wave: pick list, then labels (print-first)")),
                 ("Ctrl+L", _("Print the selected order's pick list")),
-                ("Ctrl+Shift+P", _("Print the selected order's packing slip")), ("Esc", _("Back to the queues"))]
+                ("Ctrl+Shift+P", _("Print the selected order's packing slip")),
+                ("Ctrl+Shift+L", _("Preview the selected order's label (prints nothing)")), ("Esc", _("Back to the queues"))]
         text = "<table>" + "".join(f"<tr><td><b>{k}</b>&nbsp;&nbsp;</td><td>{v}</td></tr>" for k, v in keys) + "</table>"
         box = QMessageBox(QMessageBox.Icon.Information, _("Keyboard shortcuts"), text, QMessageBox.StandardButton.Ok,
                           self)

@@ -290,6 +290,27 @@ class PrintService(QObject):
         self._start(_Request("packing_slip", [order_id], render, self._pdf_target("packing_slip"), None,
                              on_done, parent))
 
+    def preview_label(self, order_id: str, *, parent: QWidget | None = None,
+                      on_shown: Callable[[QWidget], None] | None = None) -> None:
+        """Show the order's label as this station would print it; prints and records nothing.
+
+        Allowed for held orders too: a desk clerk checks an address change before releasing it.
+        The render runs on the pool (a label takes milliseconds, a slow font load longer).
+        """
+        orders, missing = self._load([order_id])
+        if missing:
+            self._show_error(parent, _("Order {order} is not on this station.").format(order=order_id), retry=False)
+            return
+        snap, size = orders[0].snapshot, self.services.settings.label_size
+
+        def shown(pdf: bytes) -> None:
+            dlg = self.preview(pdf, parent)
+            if on_shown is not None:
+                on_shown(dlg)
+
+        self.services.tasks.run_net(lambda: render_labels([snap], size), shown,  # type: ignore[list-item]
+                                    lambda exc: self._show_error(parent, exc.message, retry=False))
+
     def preview(self, doc: bytes, parent: QWidget | None = None) -> QWidget:
         """Show a PDF in a preview window (on demand, never on the bench's happy path)."""
         from ui.print_preview import PrintPreviewDialog

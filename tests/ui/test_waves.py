@@ -92,3 +92,30 @@ def test_an_empty_to_print_queue_prints_no_wave(qtbot: Any, tmp_path: Path, benc
     assert w.wave_orders() == []
     w.wave_action.trigger()
     assert "empty" in w.message_label.text() and not prints.exists()
+
+
+def test_label_preview_shows_the_label_and_prints_nothing(qtbot: Any, tmp_path: Path, bench_hub: HubProcess,
+                                                          station: StationFactory) -> None:
+    from PySide6.QtWidgets import QApplication
+
+    from ui.print_preview import PrintPreviewDialog
+
+    st = station(bench_hub.url, operator="P001", pin="1111", bench="B1")
+    prints = tmp_path / "prints"
+    st.settings.printers = {doc: f"pdf:{prints}" for doc in ("label", "pick_list", "packing_slip")}
+    w = _window(qtbot, st.services)
+    w.select_queue("to_print")
+    order_id = w.models["to_print"].order_ids()[0]
+    assert w.select_order(order_id)
+
+    def preview() -> PrintPreviewDialog | None:
+        return next((d for d in QApplication.topLevelWidgets()
+                     if isinstance(d, PrintPreviewDialog) and d.isVisible()), None)
+
+    w.preview_action.trigger()
+    qtbot.waitUntil(lambda: preview() is not None, timeout=15_000)
+    dlg = preview()
+    assert dlg is not None and len(dlg.pages) == 1 and dlg.pages[0].height() > dlg.pages[0].width()
+    dlg.close()
+    assert not prints.exists() and st.services.journal.jobs(order_id, limit=5) == []
+    assert st.store.get_order(order_id).state == "allocated"  # type: ignore[union-attr]
