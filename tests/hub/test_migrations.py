@@ -36,7 +36,6 @@ def test_the_migrated_schema_matches_the_table_definitions(db_url: str) -> None:
 def test_hub_processes_starting_at_once_all_find_the_schema_at_head(db_url: str) -> None:
     """Several hub processes over one database start together: none may fail on CREATE TABLE."""
     import threading
-
     import traceback
 
     engines = [db.make_engine(db_url) for _ in range(4)]

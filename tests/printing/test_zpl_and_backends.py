@@ -172,12 +172,10 @@ def test_refused_connection_is_a_clear_error() -> None:
 
 def test_printer_errors_speak_the_bench_language(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from core import i18n
+    from tests.hubproc import free_port
 
     monkeypatch.setenv("PACKDESK_HOME", str(tmp_path))
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
+    port = free_port()  # nothing listens there
     i18n.set_language("zh_CN")
     try:
         with pytest.raises(PrinterError) as err:

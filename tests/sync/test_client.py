@@ -210,15 +210,11 @@ def test_an_unreadable_snapshot_in_an_actions_answer_does_not_void_the_outcomes(
 
 def test_sync_problems_read_in_the_stations_language(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
     """The status bar shows these words to a Chinese-first bench: they must not be English there."""
-    import socket
-
     from core import i18n
+    from tests.hubproc import free_port
 
     monkeypatch.setenv("PACKDESK_HOME", str(tmp_path))
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
+    port = free_port()  # nothing listens there
     i18n.set_language("zh_CN")
     try:
         with pytest.raises(HubUnreachable) as err:
