@@ -12,6 +12,7 @@ orders (coalesced while a read is in flight) and merges them into every queue.
 
 from __future__ import annotations
 
+import gc
 import importlib
 import logging
 from collections.abc import Callable
@@ -50,6 +51,7 @@ from core.states import State
 from ui.flag_delegate import FlagDelegate
 from ui.order_detail import OrderDetail
 from ui.queue_model import (
+    BULK_THRESHOLD,
     Column,
     QueueModel,
     QueueRow,
@@ -85,6 +87,18 @@ QUEUES: list[tuple[str, str]] = [
 ROLE_NAMES = {"packer": N_("Packer"), "desk": N_("Desk"), "supervisor": N_("Supervisor"), "admin": N_("Admin")}
 
 PRINTABLE = frozenset({State.ALLOCATED.value, State.LABEL_PRINTED.value})
+
+
+def keep_out_of_gc_scans() -> None:
+    """Move what is alive now — the queues' rows, mostly — out of the cyclic collector's scans.
+
+    Measured with 100,000 orders: a full (generation 2) collection walked every queue row and took
+    100–190 ms, holding the GIL, so a sync on a worker thread still froze the window that long.
+    The rows are long-lived and free no cycles; frozen, they are still freed by reference counting
+    when a change replaces them, and a full collection only walks what came after. ``gc.freeze``
+    moves lists, it does not walk them: cheap enough after every load and bulk merge.
+    """
+    gc.freeze()
 
 
 def _optional(module: str, name: str) -> Any:
@@ -461,6 +475,7 @@ class MainWindow(QMainWindow):
         self._loading = False
         for model in self.models.values():
             model.set_rows(rows)
+        keep_out_of_gc_scans()
         self._update_actions()
         self.loaded.emit()
 
@@ -486,6 +501,8 @@ class MainWindow(QMainWindow):
         self._reading = False
         for model in self.models.values():
             model.apply_changes(changes)
+        if len(changes) > BULK_THRESHOLD:
+            keep_out_of_gc_scans()
         self._update_actions()
         self.changes_applied.emit(list(changes))
         if self._dirty:
