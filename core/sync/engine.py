@@ -572,6 +572,11 @@ class SyncEngine:
                 try:
                     self._step(role, client, wake, backoff)
                 except Exception as exc:
+                    if self._stop.is_set() and isinstance(exc, HubError):
+                        # Stopping cuts a long-poll in flight (the embedded hub stops with the app):
+                        # expected, not a sync problem to report.
+                        log.debug("Sync %s ended while stopping: %s", role, exc.message)
+                        break
                     # Whatever goes wrong (the hub, the store, a bug), the thread reports it, waits
                     # and tries again: it never dies and never spins.
                     delay = backoff.next_delay()
