@@ -373,10 +373,14 @@ class MainWindow(QMainWindow):
             # The recipient takes what is left, so the columns fit the table without a side scroll.
             hh.setSectionResizeMode(Column.RECIPIENT, QHeaderView.ResizeMode.Stretch)
             self.table.setColumnHidden(Column.BENCH, not self.role.at_least(Role.DESK))
-            # The Exceptions queue is worked by type and age; the other queues by ship-by.
+            # The Exceptions queue is worked by type and age; the other queues by ship-by. There the
+            # hold column takes the room of state, items, ship-by and sync (the detail pane has them,
+            # and overdue / at-risk / conflict are chips in the flags), so the row fits without a side
+            # scroll.
             exceptions = key == "exceptions"
             self.table.setColumnHidden(Column.HOLD, not exceptions)
-            self.table.setColumnHidden(Column.ITEMS, exceptions)
+            for col in (Column.STATE, Column.ITEMS, Column.SHIP_BY, Column.SYNC):
+                self.table.setColumnHidden(col, exceptions)
             if hh.visualIndex(Column.HOLD) != 1:
                 hh.moveSection(hh.visualIndex(Column.HOLD), 1)  # beside the flags, where the eye starts
             self._reselect()

@@ -88,6 +88,11 @@ def audit_what(what: Any, details: Any = None) -> str:
     return _(word) if word else key
 
 
+def _operator(code: Any) -> str:
+    """An audit line's operator: a code as recorded, the hub's own rules as "系统" / "system"."""
+    return _("system") if code in (None, "", "system") else str(code)
+
+
 def _moved(from_state: Any, to_state: Any) -> str:
     """A move between states as " 已支付→已分仓"; nothing for a change within one state."""
     if not to_state or from_state == to_state:
@@ -285,7 +290,7 @@ class OrderDetail(QWidget):
             late = (" <span style='color:#555'>(" + _e(_("synced by {operator} at {at}").format(
                 operator=details["synced_by"], at=_when(h.get("at")))) + ")</span>") if details.get("synced_by") else ""
             entries.append((at,
-                            f"{_e(_when(at))} · {_e(h.get('operator') or '')} · "
+                            f"{_e(_when(at))} · {_e(_operator(h.get('operator')))} · "
                             f"<b>{_e(audit_what(h.get('what')))}</b>{_e(_moved(h.get('from_state'), h.get('to_state')))}"
                             f"{why}{late}"))
         for _at, text in sorted(entries, key=lambda e: e[0]):  # stable: the hub's order within a second
