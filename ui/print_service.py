@@ -152,6 +152,9 @@ class PrintService(QObject):
         self.reprint_dialog: Any = None  # the open ReprintDialog (imported lazily)
         self.progress_dialog: QProgressDialog | None = None
         self._failed: _Request | None = None
+        #: orders whose label job is between sent and journaled: a second label for them now would
+        #: not yet count as a reprint (the journal has not seen the first) and would print twice
+        self._labels_flying: set[str] = set()
         self._progress.connect(self._on_progress, Qt.ConnectionType.QueuedConnection)
 
     # -- where ------------------------------------------------------------------------------------
@@ -290,8 +293,7 @@ class PrintService(QObject):
         self._start(_Request("packing_slip", [order_id], render, self._pdf_target("packing_slip"), None,
                              on_done, parent))
 
-    def preview_label(self, order_id: str, *, parent: QWidget | None = None,
-                      on_shown: Callable[[QWidget], None] | None = None) -> None:
+    def preview_label(self, order_id: str, *, parent: QWidget | None = None) -> None:
         """Show the order's label as this station would print it; prints and records nothing.
 
         Allowed for held orders too: a desk clerk checks an address change before releasing it.
@@ -304,9 +306,7 @@ class PrintService(QObject):
         snap, size = orders[0].snapshot, self.services.settings.label_size
 
         def shown(pdf: bytes) -> None:
-            dlg = self.preview(pdf, parent)
-            if on_shown is not None:
-                on_shown(dlg)
+            self.preview(pdf, parent)
 
         self.services.tasks.run_net(lambda: render_labels([snap], size), shown,  # type: ignore[list-item]
                                     lambda exc: self._show_error(parent, exc.message, retry=False))
@@ -344,6 +344,14 @@ class PrintService(QObject):
         if self.services.operator is None:
             self._refuse(req.doc_type, req.order_ids, _("Log in first."), req.parent, req.on_done)
             return
+        if req.doc_type == "label":
+            busy = [oid for oid in req.order_ids if oid in self._labels_flying]
+            if busy:
+                self._refuse("label", req.order_ids, _("The label of {order} is printing right now; wait for it "
+                                                       "before printing it again.").format(order=busy[0]),
+                             req.parent, req.on_done)
+                return
+            self._labels_flying.update(req.order_ids)
         if req.progress and req.job is None:
             self._open_progress(req)
         self._set_status(_("Printing {doc} for {n} order(s) on {printer}…").format(
@@ -369,13 +377,20 @@ class PrintService(QObject):
         self.services.tasks.run_net(work, lambda sent: self._sent(req, sent),
                                     lambda exc: self._sent_error(req, exc))
 
+    def _landed(self, req: _Request) -> None:
+        """The job is over (journaled, failed or cancelled): its orders may be printed again."""
+        if req.doc_type == "label":
+            self._labels_flying.difference_update(req.order_ids)
+
     def _sent_error(self, req: _Request, exc: UserError) -> None:
         self._close_progress()
+        self._landed(req)
         self._fail(req, exc.message, None)
 
     def _sent(self, req: _Request, sent: tuple[PrintJob, PrintResult] | None) -> None:
         self._close_progress()
         if sent is None:
+            self._landed(req)
             message = _("Cancelled: nothing was sent to the printer.")
             self._set_status(message)
             outcome = PrintOutcome(False, req.doc_type, req.order_ids, "", req.target.backend.name, message,
@@ -395,6 +410,7 @@ class PrintService(QObject):
             return journal.record_print(entry, operator.code, reprint_reason=req.reprint_reason, role=operator.role)
 
         def not_recorded(exc: UserError) -> None:
+            self._landed(req)
             if result.ok:  # on paper already: say so, and offer no retry that would print it twice
                 self._printed_but(req, result, exc.message)
             else:
@@ -415,6 +431,7 @@ class PrintService(QObject):
             req.on_done(outcome)
 
     def _recorded(self, req: _Request, result: PrintResult, record: PrintRecord) -> None:
+        self._landed(req)
         if not result.ok:
             self._fail(req, result.message or _("The printer did not take the job."), result, record)
             return

@@ -252,3 +252,21 @@ def test_hung_or_paper_out_tcp_printer_is_a_clear_error_and_marks_nothing(
     assert [j["ok"] for j in pack_env.services.journal.jobs(oid)] == [False]
     if kind == "paper_out":
         assert printer.got == b"~HS"  # asked, and the label was never sent
+
+
+def test_a_second_print_of_a_label_still_printing_is_refused_not_printed_twice(qtbot: Any,
+                                                                               pack_env: PackEnv) -> None:
+    """Ctrl+P twice, or a wave over an order a packer is printing: the journal has not seen the first
+    job yet, so the second would not count as a reprint and a second waybill label would come out."""
+    pack_env.seed(order_snap(1, state="allocated"))
+    service = PrintService(pack_env.services)
+    oid = "BL20261125-000001"
+    refused: list[PrintOutcome] = []
+    with qtbot.waitSignal(service.job_finished, timeout=20000):
+        service.print_label(oid)
+        service.print_label(oid, on_done=refused.append)  # while the first is still on its way
+    assert len(refused) == 1 and not refused[0].ok and "printing right now" in refused[0].message
+    service._close_error_box()
+    assert [j["ok"] for j in pack_env.services.journal.jobs(oid)] == [True]
+    assert len(list(pack_env.prints.glob("label-*.pdf"))) == 1
+    assert [t for t, _p in pack_env.outbox(oid)] == ["label_printed"]
