@@ -42,7 +42,7 @@ from PySide6.QtWidgets import (
 
 from core.errors import UserError
 from core.i18n import _
-from core.playbooks import PLAYBOOKS, Field, Options, Playbook, summary, validate
+from core.playbooks import PLAYBOOKS, Field, Options, Playbook, check, summary, validate
 from core.roles import Role
 from core.store import LocalOrder
 from printing.common import mask_phone as label_mask_phone
@@ -399,18 +399,14 @@ class ExceptionDialog(QDialog):
         return validate(self.playbook, self.form.values(), role=self.role, options=self.options)
 
     def _update(self, *_args: object) -> None:
-        reasons = self.reasons()
-        need = self.playbook.release_role
-        role_line = ""
-        if not self.role.at_least(need):
-            role_line = _ROLE_LINE.get(need, f"needs {need.value}")
-            self.role_label.setText(role_line)
-            self.role_label.show()
-        else:
-            self.role_label.hide()
-        # The role line stands above the list; the list says only what the fields still need.
-        self.reasons_label.setText("\n".join(f"• {r}" for r in reasons if r != role_line))
-        self.submit_button.setEnabled(not reasons and not self.submitted)
+        problems = check(self.playbook, self.form.values(), role=self.role, options=self.options)
+        # The operator's role stands on its own line above the list (it is not a field to fill);
+        # the list says only what the fields still need.
+        role_lines = [p.message for p in problems if p.forbidden and not p.field]
+        self.role_label.setText("\n".join(role_lines))
+        self.role_label.setVisible(bool(role_lines))
+        self.reasons_label.setText("\n".join(f"• {p.message}" for p in problems if p.field or not p.forbidden))
+        self.submit_button.setEnabled(not problems and not self.submitted)
 
     # -- submit ----------------------------------------------------------------------------------
     def _submit(self) -> None:
@@ -442,13 +438,6 @@ class ExceptionDialog(QDialog):
         self.submitted = False
         self._update()
         show_error(self, error)
-
-
-_ROLE_LINE = {
-    Role.DESK: "需要客服 / needs desk",
-    Role.SUPERVISOR: "需要主管 / needs supervisor",
-    Role.ADMIN: "需要管理员 / needs admin",
-}
 
 
 def _wrap(layout: QHBoxLayout) -> QWidget:
