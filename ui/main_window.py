@@ -45,7 +45,9 @@ from PySide6.QtWidgets import (
 )
 
 from core.errors import UserError
-from core.i18n import N_, _
+from core.flags import Flag
+from core.holds import HOLD_TYPES, hold_label
+from core.i18n import N_, _, language
 from core.roles import Role
 from core.states import State
 from ui.flag_delegate import FlagDelegate
@@ -96,8 +98,11 @@ def keep_out_of_gc_scans() -> None:
     100–190 ms, holding the GIL, so a sync on a worker thread still froze the window that long.
     The rows are long-lived and free no cycles; frozen, they are still freed by reference counting
     when a change replaces them, and a full collection only walks what came after. ``gc.freeze``
-    moves lists, it does not walk them: cheap enough after every load and bulk merge.
+    moves lists, it does not walk them: cheap enough after every load and bulk merge. The young
+    generations are collected first (they hold a few thousand objects at most), so fresh cyclic
+    garbage — a failed request's traceback, say — is freed rather than frozen for good.
     """
+    gc.collect(1)
     gc.freeze()
 
 
@@ -370,8 +375,6 @@ class MainWindow(QMainWindow):
             hh.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
             for col, width in self._column_widths(model).items():
                 self.table.setColumnWidth(col, width)
-            # The recipient takes what is left, so the columns fit the table without a side scroll.
-            hh.setSectionResizeMode(Column.RECIPIENT, QHeaderView.ResizeMode.Stretch)
             self.table.setColumnHidden(Column.BENCH, not self.role.at_least(Role.DESK))
             # The Exceptions queue is worked by type and age; the other queues by ship-by. There the
             # hold column takes the room of state, items, ship-by and sync (the detail pane has them,
@@ -381,6 +384,9 @@ class MainWindow(QMainWindow):
             self.table.setColumnHidden(Column.HOLD, not exceptions)
             for col in (Column.STATE, Column.ITEMS, Column.SHIP_BY, Column.SYNC):
                 self.table.setColumnHidden(col, exceptions)
+            # One column takes what is left, so the row fits without a side scroll: the hold text in
+            # the Exceptions queue (elided if it must), the recipient elsewhere.
+            hh.setSectionResizeMode(Column.HOLD if exceptions else Column.RECIPIENT, QHeaderView.ResizeMode.Stretch)
             if hh.visualIndex(Column.HOLD) != 1:
                 hh.moveSection(hh.visualIndex(Column.HOLD), 1)  # beside the flags, where the eye starts
             self._reselect()
@@ -403,9 +409,12 @@ class MainWindow(QMainWindow):
         bold = QFont(self.table.font())
         bold.setBold(True)
         chip = QFontMetrics(bold)
+        # The common pair (exception + gift); the delegate folds a further chip into "+1".
+        chips = [chip.horizontalAdvance(model.flag_text((f,))) for f in (Flag.EXCEPTION, Flag.GIFT)]
+        lang = "zh_CN" if language().startswith("zh") else "en"
+        hold = max((hold_label(t, lang) for t in HOLD_TYPES), key=fm.horizontalAdvance)
         return {
-            # Two chips side by side (the delegate folds a third into "+1").
-            Column.FLAGS: chip.horizontalAdvance("⚠ 异常") + chip.horizontalAdvance("❖ 赠品") + 40,
+            Column.FLAGS: sum(chips) + 40,
             Column.ORDER_ID: fit(Column.ORDER_ID, "BL20261231-000000"),
             Column.STATE: fit(Column.STATE, *(state_text(s) for s in State)),
             Column.BENCH: fit(Column.BENCH, "VIP-B1"),
@@ -413,7 +422,7 @@ class MainWindow(QMainWindow):
             Column.ITEMS: fit(Column.ITEMS, "999"),
             Column.SHIP_BY: fit(Column.SHIP_BY, "12-31 23:59"),
             Column.SYNC: fit(Column.SYNC, "⟳ " + _("Pending"), "⚡ " + _("Conflict")),
-            Column.HOLD: fit(Column.HOLD, "快递不覆盖（待协调）(系统) · 59 分钟"),
+            Column.HOLD: fit(Column.HOLD, f"{hold} ({_('system')}) · " + _("{n} min").format(n=59)),
         }
 
     @property
@@ -682,7 +691,8 @@ class MainWindow(QMainWindow):
                 ("Ctrl+W", _("Print the next wave: pick list, then labels (print-first)")),
                 ("Ctrl+L", _("Print the selected order's pick list")),
                 ("Ctrl+Shift+P", _("Print the selected order's packing slip")),
-                ("Ctrl+Shift+L", _("Preview the selected order's label (prints nothing)")), ("Esc", _("Back to the queues"))]
+                ("Ctrl+Shift+L", _("Preview the selected order's label (prints nothing)")),
+                ("Ctrl+I", _("Import orders from an Excel or CSV file")), ("Esc", _("Back to the queues"))]
         text = "<table>" + "".join(f"<tr><td><b>{k}</b>&nbsp;&nbsp;</td><td>{v}</td></tr>" for k, v in keys) + "</table>"
         box = QMessageBox(QMessageBox.Icon.Information, _("Keyboard shortcuts"), text, QMessageBox.StandardButton.Ok,
                           self)
