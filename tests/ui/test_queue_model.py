@@ -160,6 +160,24 @@ def test_few_changes_use_row_signals_not_reset(qtbot: Any) -> None:
     assert model.rowCount() == 0 and model.total == 8
 
 
+def test_typing_on_narrows_the_shown_rows_and_still_sees_changes_made_meanwhile(qtbot: Any) -> None:
+    model = QueueModel(all_orders, "all")
+    model.set_rows([row(i) for i in range(1, 40)])
+    model.set_filter_text("0000")  # BL20261125-000001 … 000039
+    assert model.rowCount() == 39
+    new = row(41)  # arrives while the clerk types
+    model.apply_changes({new.order_id: new})
+    model.set_filter_text("00004")  # one more character: only the rows already shown are searched
+    fresh = QueueModel(all_orders, "all")
+    fresh.set_rows([row(i) for i in range(1, 40)] + [new])
+    fresh.set_filter_text("00004")
+    assert model.order_ids() == fresh.order_ids() and new.order_id in model.order_ids()
+    assert len(model.order_ids()) < 39
+    model.set_filter_text("00003")  # not an extension of "00004": all rows again
+    fresh.set_filter_text("00003")
+    assert model.order_ids() == fresh.order_ids() and "BL20261125-000031" in model.order_ids()
+
+
 def test_user_sort_by_column_and_back(qtbot: Any) -> None:
     model = QueueModel(all_orders, "all")
     rows = [row(i, recipient={"name": n, "phone": "", "province": "", "city": "", "district": "",
