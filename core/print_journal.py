@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from core.errors import IllegalTransition, OrderHeld, ValidationFailed
+from core.i18n import _
 from core.outbox import Outbox, UnknownOrder
 from core.roles import Role
 from core.store import LocalOrder, LocalStore
@@ -154,10 +155,10 @@ class PrintJournal:
                         order = self.store.get_order(oid, conn)
                         if order is None:
                             # The label exists on paper; the order left this station meanwhile.
-                            not_marked[oid] = (
-                                f"Order {oid} is no longer on this station (moved or closed at the hub "
+                            not_marked[oid] = _(
+                                "Order {order} is no longer on this station (moved or closed at the hub "
                                 "while the label printed); tell the desk a label exists for it."
-                            )
+                            ).format(order=oid)
                             continue
                         if order.state == "label_printed":
                             continue

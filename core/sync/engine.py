@@ -345,9 +345,9 @@ class SyncEngine:
         if isinstance(exc, HubError):
             message = exc.message
         elif isinstance(exc, UserError):
-            message = f"Sync stopped by a local problem: {exc.message}"
+            message = _("Sync stopped by a local problem: {problem}").format(problem=exc.message)
         else:
-            message = f"Sync problem: {exc}"
+            message = _("Sync problem: {problem}").format(problem=exc)
         self._update_state(status=OFFLINE, last_error=message, **self._counts())
 
     def _changed(self, ids: list[str]) -> None:
@@ -458,10 +458,10 @@ class SyncEngine:
         if cursor is None:
             self.full_resync(client, report)
             return not self._stop.is_set(), True
-        scope = self._scope(self._ensure_login(None))
-        if self.store.meta("cursor_scope") != scope:
+        scope, built_for = self._scope(self._ensure_login(None)), self.store.meta("cursor_scope")
+        if built_for != scope:
             log.info("The login sees %s, the local copy was built for %s; full re-sync (outbox kept)",
-                     scope, self.store.meta("cursor_scope") or "an older client")
+                     scope, built_for or "an older client")
             self.full_resync(client, report)
             return not self._stop.is_set(), True
         try:
