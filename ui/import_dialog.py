@@ -58,8 +58,7 @@ def upload_orders(engine: SyncEngine, path: Path) -> dict[str, Any]:
         raise UserError(_("The hub cannot be reached ({error}). Importing needs the hub (it gives each order "
                           "its ID); nothing was imported. Try again when the status bar says online.").format(
                               error=exc.message)) from exc
-    engine.wake()  # the new orders come down the change feed
-    return answer
+    return answer  # the new orders reach the queues through the change feed's long-poll
 
 
 class ImportResultDialog(QDialog):

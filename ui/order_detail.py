@@ -21,7 +21,6 @@ from core.errors import UserError
 from core.holds import hold_label
 from core.i18n import N_, _, language
 from core.store import LocalOrder
-from core.sync import HubClient
 from core.timeutil import parse_iso, to_local, utcnow
 from ui.queue_model import display_icon, state_text
 from ui.services import AppServices
@@ -177,15 +176,9 @@ class OrderDetail(QWidget):
         if engine is None or info is None or (state is not None and state.status == "offline"):
             self.hub_audit_note = _("offline: the hub's history is shown when the hub can be reached")
             return
-        url, token = engine.config.hub_url, info.token
 
         def fetch() -> list[dict[str, Any]]:
-            client = HubClient(url, connect_timeout_s=2.0, read_timeout_s=5.0)
-            client.token = token
-            try:
-                return client.order_audit(order_id)
-            finally:
-                client.close()
+            return engine.call_hub(lambda c: c.order_audit(order_id), read_timeout_s=5.0)
 
         def failed(exc: UserError) -> None:
             if order_id == self.order_id:
