@@ -1,9 +1,18 @@
-"""``python -m hub`` / ``python main.py hub``: serve the hub, or manage operators.
+"""``python -m hub`` / ``python main.py hub``: serve the hub, or manage operators and stations.
 
 Usage:
-    python main.py hub [serve] [--host H] [--port P] [--db URL] [--config FILE]
+    python main.py hub [serve] [--host H] [--port P] [--db URL] [--config FILE] [--demo]
     python main.py hub set-pin CODE --name NAME --role packer|desk|supervisor|admin --pin PIN
-    python main.py hub demo N        # push N demo orders through intake
+    python main.py hub deactivate CODE
+    python main.py hub unlock CODE [--station NAME]     # lift a login lockout
+    python main.py hub station list [--status pending|approved|revoked]
+    python main.py hub station approve NAME [--bench B1] [--device ID]
+    python main.py hub station revoke NAME
+    python main.py hub station move NAME --bench B2
+    python main.py hub demo N [--demo]   # push N demo orders through intake (--demo: and the demo operators)
+
+``--demo`` makes a demo hub: demo channel secrets, demo operators, stations approved on first
+login. Never for a real site (docs/security.md).
 """
 
 from __future__ import annotations
@@ -23,6 +32,8 @@ def _add_common(p: argparse.ArgumentParser, default: object) -> None:
                         "(default: hub.db in the user data folder; also $PACKDESK_HUB_DB)")
     p.add_argument("--host", default=default, help="address to listen on (default 127.0.0.1; 0.0.0.0 for the LAN)")
     p.add_argument("--port", type=int, default=default, help="TCP port (default 8765)")
+    p.add_argument("--demo", action="store_true", default=default if default is not None else False,
+                   help="demo hub: demo secrets and operators, stations approved on first login (never for real)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -35,13 +46,31 @@ def build_parser() -> argparse.ArgumentParser:
     # Sub-commands take the same options; SUPPRESS keeps one given before the command.
     common = argparse.ArgumentParser(add_help=False)
     _add_common(common, argparse.SUPPRESS)
-    sub = p.add_subparsers(dest="cmd", metavar="{serve,set-pin,demo}")
+    sub = p.add_subparsers(dest="cmd", metavar="{serve,set-pin,deactivate,unlock,station,demo}")
     sub.add_parser("serve", parents=[common], help="serve the HTTP API (default)")
     sp = sub.add_parser("set-pin", parents=[common], help="create or update an operator")
     sp.add_argument("code", help="operator code, e.g. P003")
     sp.add_argument("--name", required=True, help="the operator's name as shown on screen")
     sp.add_argument("--role", required=True, choices=["packer", "desk", "supervisor", "admin"])
     sp.add_argument("--pin", required=True, help="4 to 8 digits")
+    de = sub.add_parser("deactivate", parents=[common], help="stop an operator's logins and end their tokens")
+    de.add_argument("code")
+    un = sub.add_parser("unlock", parents=[common], help="lift the login back-off/lockout of an operator code")
+    un.add_argument("code", nargs="?", help="operator code, e.g. P002")
+    un.add_argument("--station", help="also (or only) lift a station's")
+    st = sub.add_parser("station", parents=[common], help="list, approve, revoke or move stations")
+    st_sub = st.add_subparsers(dest="station_cmd", metavar="{list,approve,revoke,move}", required=True)
+    sl = st_sub.add_parser("list", parents=[common], help="every station with its status and request")
+    sl.add_argument("--status", choices=["pending", "approved", "revoked"])
+    sa = st_sub.add_parser("approve", parents=[common], help="let a station act (bound to the device that asked)")
+    sa.add_argument("name")
+    sa.add_argument("--bench", help="its bench (default: the one it asked for); '' for a desk PC")
+    sa.add_argument("--device", help="bind to this device id (default: the device that asked)")
+    sr = st_sub.add_parser("revoke", parents=[common], help="the station can do nothing; its tokens end now")
+    sr.add_argument("name")
+    sm = st_sub.add_parser("move", parents=[common], help="put a station on another bench")
+    sm.add_argument("name")
+    sm.add_argument("--bench", required=True, help="the new bench; '' for a desk PC")
     dp = sub.add_parser("demo", parents=[common], help="load N demo orders (through the intake path)")
     dp.add_argument("n", type=int, help="how many orders")
     dp.add_argument("--seed", type=int, default=1, help="random seed (same seed, same orders)")
@@ -62,8 +91,10 @@ def main(argv: list[str] | None = None) -> int:
             settings.host = args.host
         if args.port:
             settings.port = args.port
-        if args.cmd == "set-pin":
-            return _set_pin(settings, args)
+        if getattr(args, "demo", False):
+            settings.demo = True
+        if args.cmd in ("set-pin", "deactivate", "unlock", "station"):
+            return _manage(settings, args)
         if args.cmd == "demo":
             from hub.demo import load_demo
 
@@ -89,17 +120,51 @@ def serve(settings: object) -> int:
     return 0
 
 
-def _set_pin(settings: object, args: argparse.Namespace) -> int:
+def _manage(settings: object, args: argparse.Namespace) -> int:
+    """Operator and station commands, straight on the database (a hub may be serving meanwhile)."""
     from core.roles import Role
     from hub import auth, db
     from hub.config import HubSettings
+    from hub.routing import Rules
 
     assert isinstance(settings, HubSettings)
     engine = db.make_engine(settings.database_url)
     db.migrate(engine)
-    with engine.begin() as conn:
-        auth.set_operator(conn, args.code, args.name, Role(args.role), args.pin)
-    print(f"operator {args.code} saved")
+    benches = (Rules.load(settings.rules_path) if settings.rules_path else Rules.default()).benches
+    try:
+        with engine.begin() as conn:
+            if args.cmd == "set-pin":
+                auth.set_operator(conn, args.code, args.name, Role(args.role), args.pin)
+                print(f"operator {args.code} saved (any earlier login of {args.code} has ended)")
+            elif args.cmd == "deactivate":
+                auth.deactivate_operator(conn, args.code)
+                print(f"operator {args.code} deactivated; their tokens have ended")
+            elif args.cmd == "unlock":
+                auth.unlock(conn, operator=args.code, station=args.station)
+                print(f"unlocked {' and '.join(x for x in (args.code, args.station) if x)}")
+            elif args.station_cmd == "list":
+                rows = auth.list_stations(conn, args.status)
+                for r in rows:
+                    ask = (f"  asked by {r['requested_by']} at {r['requested_at']} for bench "
+                           f"{r['requested_bench'] or '-'} from device {r['requested_device_id']}"
+                           if r["requested_by"] else "")
+                    print(f"{r['name']:<20} {r['status']:<9} bench {r['bench'] or '-':<6} "
+                          f"device {r['device_id'] or '-'}{ask}")
+                if not rows:
+                    print("no stations")
+            elif args.station_cmd == "approve":
+                doc = auth.approve_station(conn, args.name, bench=args.bench, device_id=args.device, by="cli",
+                                           benches=benches, create=True)
+                print(f"station {doc['name']} approved on bench {doc['bench'] or '-'} "
+                      f"(device {doc['device_id'] or 'bound at its first login'})")
+            elif args.station_cmd == "revoke":
+                auth.revoke_station(conn, args.name, by="cli")
+                print(f"station {args.name} revoked; its tokens have ended")
+            else:
+                doc = auth.move_station(conn, args.name, bench=args.bench, by="cli", benches=benches)
+                print(f"station {doc['name']} now on bench {doc['bench'] or '-'}")
+    finally:
+        engine.dispose()
     return 0
 
 

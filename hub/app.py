@@ -52,6 +52,9 @@ STATUS_BY_CODE = {
     "forbidden": 403, "unknown_order": 404, "unknown_channel": 404, "not_found": 404,
     "station_bench_mismatch": 409, "conflict": 409, "illegal_transition": 409, "order_held": 409,
     "cursor_expired": 410, "payload_too_large": 413,
+    "token_revoked": 401, "station_pending": 403, "station_device_mismatch": 403, "station_revoked": 403,
+    "default_pin": 403, "no_operators": 403, "channel_not_configured": 403, "login_throttled": 429,
+    "login_locked": 429,
 }
 
 
@@ -144,6 +147,16 @@ class ActionBatch(BaseModel):
     actions: list[ActionIn] = Field(max_length=500)
 
 
+class StationBenchIn(BaseModel):
+    bench: Text | None = Field(default=None, max_length=32)
+    device_id: Text | None = Field(default=None, max_length=64)
+
+
+class UnlockIn(BaseModel):
+    operator: Text | None = Field(default=None, max_length=32)
+    station: Text | None = Field(default=None, max_length=64)
+
+
 class PruneIn(BaseModel):
     older_than_s: int = Field(ge=0)
 
@@ -197,10 +210,7 @@ def create_app(settings: HubSettings) -> FastAPI:
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         db.migrate(hub.engine)
-        if settings.seed_operators:
-            hub.tx(auth.seed_operators)
-        if settings.uses_demo_secrets:
-            log.warning("Some channels use demo intake secrets; set channel_secrets in the hub settings.")
+        _announce(hub)
         hub.notifier.bind(asyncio.get_running_loop())
         if db.is_postgres(hub.engine):
             hub.notifier.listen_postgres(hub.engine)
@@ -256,9 +266,70 @@ def create_app(settings: HubSettings) -> FastAPI:
 
     @app.post("/api/v1/auth/login")
     def login(body: LoginIn) -> dict[str, Any]:
-        return hub.tx(lambda c: auth.login(c, operator=body.operator, pin=body.pin, station=body.station,
-                                           bench=body.bench, device_id=body.device_id, ttl_s=settings.token_ttl_s,
-                                           benches=hub.rules.benches))
+        # A refusal comes back as a value: what it wrote (failure count, attempt, station request)
+        # is committed before the error answer goes out.
+        answer = hub.tx(lambda c: auth.attempt_login(c, settings, operator=body.operator, pin=body.pin,
+                                                     station=body.station, bench=body.bench,
+                                                     device_id=body.device_id, benches=hub.rules.benches))
+        if isinstance(answer, UserError):
+            raise answer
+        return answer
+
+    @app.post("/api/v1/auth/logout")
+    def logout(request: Request) -> dict[str, Any]:
+        return {"logged_out": hub.tx(lambda c: auth.logout(c, request.headers.get("authorization")))}
+
+    def _supervisor(c: Connection, request: Request) -> Actor:
+        actor = hub.actor(c, request)
+        auth.require(actor, Role.SUPERVISOR)
+        return actor
+
+    @app.get("/api/v1/stations")
+    def stations(request: Request, status: str | None = Query(None, pattern="^(pending|approved|revoked)$")
+                 ) -> dict[str, Any]:
+        def run(c: Connection) -> dict[str, Any]:
+            _supervisor(c, request)
+            return {"stations": auth.list_stations(c, status)}
+        return hub.tx(run)
+
+    @app.post("/api/v1/stations/{name}/approve")
+    def approve_station(request: Request, name: str, body: StationBenchIn) -> dict[str, Any]:
+        return hub.tx(lambda c: auth.approve_station(c, name, bench=body.bench, device_id=body.device_id,
+                                                     by=_supervisor(c, request).operator, benches=hub.rules.benches))
+
+    @app.post("/api/v1/stations/{name}/revoke")
+    def revoke_station(request: Request, name: str) -> dict[str, Any]:
+        return hub.tx(lambda c: auth.revoke_station(c, name, by=_supervisor(c, request).operator))
+
+    @app.post("/api/v1/stations/{name}/bench")
+    def move_station(request: Request, name: str, body: StationBenchIn) -> dict[str, Any]:
+        return hub.tx(lambda c: auth.move_station(c, name, bench=body.bench, by=_supervisor(c, request).operator,
+                                                  benches=hub.rules.benches))
+
+    def _admin(c: Connection, request: Request) -> Actor:
+        actor = hub.actor(c, request)
+        auth.require(actor, Role.ADMIN)
+        return actor
+
+    @app.post("/api/v1/admin/unlock")
+    def unlock(request: Request, body: UnlockIn) -> dict[str, Any]:
+        return hub.tx(lambda c: {"cleared": auth.unlock(c, operator=body.operator, station=body.station,
+                                                        by=_admin(c, request).operator)})
+
+    @app.get("/api/v1/admin/login-attempts")
+    def login_attempts(request: Request, operator: str | None = Query(None, max_length=32),
+                       limit: int = Query(200, ge=1, le=1000)) -> dict[str, Any]:
+        def run(c: Connection) -> dict[str, Any]:
+            _admin(c, request)
+            return {"attempts": auth.login_attempts(c, operator=operator, limit=limit)}
+        return hub.tx(run)
+
+    @app.post("/api/v1/admin/operators/{code}/deactivate")
+    def deactivate(request: Request, code: str) -> dict[str, Any]:
+        def run(c: Connection) -> dict[str, Any]:
+            auth.deactivate_operator(c, code, by=_admin(c, request).operator)
+            return {"operator": code, "active": False}
+        return hub.tx(run)
 
     @app.get("/api/v1/changes")
     async def changes(request: Request, cursor: int = Query(0, ge=0), limit: int = Query(500, ge=1, le=feed.MAX_LIMIT),
@@ -354,8 +425,13 @@ def create_app(settings: HubSettings) -> FastAPI:
     async def intake_push(channel: str, request: Request) -> dict[str, Any]:
         if channel not in CHANNEL_NAMES:
             raise UserError(f"Unknown channel '{channel}'; known: {', '.join(CHANNEL_NAMES)}.", code="unknown_channel")
+        secret = settings.secret_for(channel)
+        if secret is None:
+            raise UserError(f"This hub takes no pushes for channel '{channel}': no secret is configured for it "
+                            "(channel_secrets in the hub settings).", code="channel_not_configured",
+                            details={"channel": channel})
         body = await request.body()
-        verify_signature(settings.secret_for(channel), body, request.headers.get(SIGNATURE_HEADER))
+        verify_signature(secret, body, request.headers.get(SIGNATURE_HEADER))
         pushed = await run_in_threadpool(parse_push, channel, body)  # up to 1000 orders: off the event loop
         if channel == "generic" and any(o.channel in NAMED_CHANNELS for o in pushed):
             raise UserError("A generic push may not claim a shop channel's name; use that channel's own endpoint.",
@@ -414,6 +490,22 @@ def create_app(settings: HubSettings) -> FastAPI:
         return hub.tx(run)
 
     return app
+
+
+def _announce(hub: Hub) -> None:
+    """At start: seed a demo hub; say which channels are open and how a real hub gets its first admin."""
+    settings = hub.settings
+    if settings.demo:
+        if settings.seed_operators:
+            hub.tx(auth.seed_operators)
+        log.warning("DEMO hub: demo channel secrets, demo operators and stations approved on first login. "
+                    "Never use --demo for a real site (docs/security.md).")
+    elif not hub.tx(auth.has_operators):
+        log.warning("This hub has no operators. Create the first admin: python main.py hub set-pin A001 "
+                    "--name NAME --role admin --pin PIN")
+    open_ = settings.open_channels
+    log.info("intake open for: %s; refused (no secret): %s", ", ".join(open_) or "none",
+             ", ".join(c for c in CHANNEL_NAMES if c not in open_) or "none")
 
 
 async def _prune_loop(hub: Hub) -> None:

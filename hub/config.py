@@ -1,8 +1,9 @@
 """Hub settings: one declared list, read from a TOML file and environment variables.
 
 Environment wins over the file so tests and containers can point a hub at a database without
-writing a file. Defaults run a one-PC shop: SQLite in the user data folder, demo channel secrets
-(logged as a warning — a real site sets its own).
+writing a file. Defaults run a one-PC shop: SQLite in the user data folder. Only a demo hub
+(``demo = true`` or ``--demo``) takes the demo channel secrets and seeds the demo operators; a real
+hub refuses pushes for a channel without its own secret (docs/security.md).
 """
 
 from __future__ import annotations
@@ -53,17 +54,32 @@ class HubSettings:
     channel_secrets: dict[str, str] = field(default_factory=dict)
     webhooks: list[Webhook] = field(default_factory=list)
     rules_path: str = ""
-    seed_operators: bool = True
+    seed_operators: bool = True  # a demo hub only: seed auth.DEMO_OPERATORS into an empty hub
+    demo: bool = False
+    login_backoff_after: int = 5  # failed logins before each next try waits (1 s, 2 s, 4 s, … up to 60 s)
+    login_lockout_after: int = 10  # failed logins before the lockout
+    login_lockout_s: int = 15 * 60  # how long a lockout lasts unless an admin lifts it (hub unlock)
     waybill_start: int = 100000000
     webhook_lease_s: int = 60
     longpoll_fallback_s: float = 1.0
 
-    def secret_for(self, channel: str) -> bytes:
-        return self.channel_secrets.get(channel, f"demo-secret-{channel}").encode()
+    def secret_for(self, channel: str) -> bytes | None:
+        """The channel's intake secret; None when this hub takes no pushes for it.
+
+        The demo secrets are in the source for everyone to read, so only a demo hub accepts them.
+        """
+        if channel in self.channel_secrets:
+            return self.channel_secrets[channel].encode()
+        return f"demo-secret-{channel}".encode() if self.demo else None
 
     @property
     def uses_demo_secrets(self) -> bool:
-        return any(c not in self.channel_secrets for c in CHANNEL_NAMES)
+        return self.demo and any(c not in self.channel_secrets for c in CHANNEL_NAMES)
+
+    @property
+    def open_channels(self) -> list[str]:
+        """Channels whose pushes this hub takes (logged at start)."""
+        return [c for c in CHANNEL_NAMES if self.secret_for(c) is not None]
 
 
 _ENV = {
@@ -76,6 +92,7 @@ _ENV = {
     "PACKDESK_HUB_RULES": ("rules_path", str),
     "PACKDESK_HUB_WEBHOOK_LEASE": ("webhook_lease_s", int),
     "PACKDESK_HUB_LONGPOLL_FALLBACK": ("longpoll_fallback_s", float),
+    "PACKDESK_HUB_LOGIN_LOCKOUT": ("login_lockout_s", int),
 }
 
 
@@ -134,7 +151,8 @@ def _check_site(settings: HubSettings) -> None:
         ZoneInfo(settings.timezone)
     except (ZoneInfoNotFoundError, ValueError):
         raise ValidationFailed(f"timezone {settings.timezone!r} is not a time zone name such as Asia/Shanghai.") from None
-    for name in ("port", "token_ttl_s", "change_retention_s", "max_body_bytes", "max_import_bytes", "webhook_lease_s"):
+    for name in ("port", "token_ttl_s", "change_retention_s", "max_body_bytes", "max_import_bytes", "webhook_lease_s",
+                 "login_backoff_after", "login_lockout_after", "login_lockout_s"):
         if getattr(settings, name) <= 0:
             raise ValidationFailed(f"setting '{name}' must be more than 0, not {getattr(settings, name)}.")
     if settings.longpoll_fallback_s <= 0:

@@ -139,12 +139,60 @@ operators = Table(
     Column("active", Boolean, nullable=False, default=True),
 )
 
+#: A named PC. Only an ``approved`` station can act; it is bound to one ``device_id`` (a replaced PC
+#: needs approval again). A login on an unknown, revoked or re-bound station leaves its request in
+#: the ``requested_*`` columns for a supervisor to approve (docs/security.md).
 stations = Table(
     "stations",
     metadata,
     Column("name", String(64), primary_key=True),
     Column("bench", String(32)),
     Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("status", String(16), nullable=False, server_default="pending"),
+    Column("device_id", String(64)),
+    Column("requested_bench", String(32)),
+    Column("requested_device_id", String(64)),
+    Column("requested_by", String(32)),
+    Column("requested_at", DateTime(timezone=True)),
+    Column("approved_by", String(32)),
+    Column("approved_at", DateTime(timezone=True)),
+)
+
+#: Failed-login counters, one row per operator code given (``op:P001``) and per station
+#: (``st:B1-PC``): several hub processes and restarts share the back-off and the lockout.
+login_guard = Table(
+    "login_guard",
+    metadata,
+    Column("key", String(100), primary_key=True),
+    Column("failures", Integer, nullable=False, default=0),
+    Column("blocked_until", DateTime(timezone=True)),
+    Column("last_failure_at", DateTime(timezone=True)),
+)
+
+#: Every login attempt and its result (never the PIN): the trail an admin reads after a lockout.
+login_attempts = Table(
+    "login_attempts",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("operator", String(32), nullable=False),
+    Column("station", String(64), nullable=False),
+    Column("device_id", String(64), nullable=False),
+    Column("result", String(32), nullable=False),
+)
+Index("ix_login_attempts_at", login_attempts.c.at)
+Index("ix_login_attempts_operator", login_attempts.c.operator, login_attempts.c.id)
+
+#: Who approved, revoked or moved a station, unlocked a login, changed an operator (not per order).
+security_events = Table(
+    "security_events",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("actor", String(64), nullable=False),
+    Column("what", String(32), nullable=False),
+    Column("subject", String(64), nullable=False),
+    Column("details", JSON, nullable=False),
 )
 
 #: Who has logged in on which station (kept for good, unlike tokens): an action a bench queued
@@ -168,6 +216,8 @@ tokens = Table(
     Column("device_id", String(64), nullable=False),
     Column("expires_at", DateTime(timezone=True), nullable=False),
 )
+Index("ix_tokens_operator", tokens.c.operator)
+Index("ix_tokens_station", tokens.c.station)
 
 webhook_queue = Table(
     "webhook_queue",

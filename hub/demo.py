@@ -17,8 +17,9 @@ def load_demo(settings: HubSettings, n: int, *, seed: int = 1, batch: int = 500)
     rules = Rules.load(settings.rules_path) if settings.rules_path else Rules.default()
     orders = generate_orders(n, seed=seed)
     created = 0
-    with engine.begin() as conn:
-        auth.seed_operators(conn)
+    if settings.demo:  # demo operators only on a demo hub (--demo)
+        with engine.begin() as conn:
+            auth.seed_operators(conn)
     for i in range(0, len(orders), batch):
         with engine.begin() as conn:
             w = Writer(conn, settings, Actor.system("demo"))

@@ -2,6 +2,8 @@
 
 Tests cross real HTTP (STYLE.md §6): the hub is the same code a site runs, started with a temp
 database. ``kill()`` is SIGKILL, for crash tests; ``start()`` again reuses the port and database.
+Hubs start as demo hubs (``--demo``: demo operators and secrets, stations approved on first login)
+unless ``demo=False``; security tests start real hubs and make operators with :meth:`HubProcess.cli`.
 """
 
 from __future__ import annotations
@@ -32,8 +34,9 @@ def free_port() -> int:
 
 class HubProcess:
     def __init__(self, home: Path, *, port: int | None = None, db_url: str | None = None,
-                 env: dict[str, str] | None = None) -> None:
+                 env: dict[str, str] | None = None, demo: bool = True) -> None:
         self.home = Path(home)
+        self.demo = demo
         self.home.mkdir(parents=True, exist_ok=True)
         self.port = port or free_port()
         self.db_url = db_url or f"sqlite:///{self.home / 'hub.db'}"
@@ -46,7 +49,8 @@ class HubProcess:
         env = {**os.environ, "PACKDESK_HOME": str(self.home), "PYTHONPATH": str(ROOT), **self.env}
         log = open(self.log_path, "ab")  # noqa: SIM115 - the child writes to it for its whole life
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "hub", "--port", str(self.port), "--db", self.db_url],
+            [sys.executable, "-m", "hub", "--port", str(self.port), "--db", self.db_url,
+             *(["--demo"] if self.demo else [])],
             cwd=ROOT, env=env, stdout=log, stderr=log)
         log.close()
         deadline = time.monotonic() + timeout
@@ -59,6 +63,15 @@ class HubProcess:
             time.sleep(0.05)
         self.kill()
         raise RuntimeError(f"hub did not come up in {timeout}s:\n{self.log_path.read_text()[-3000:]}")
+
+    def cli(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        """Run ``python -m hub <args> --db <this hub's db>`` (set-pin, station approve, unlock, …)."""
+        env = {**os.environ, "PACKDESK_HOME": str(self.home), "PYTHONPATH": str(ROOT), **self.env}
+        r = subprocess.run([sys.executable, "-m", "hub", *args, "--db", self.db_url], cwd=ROOT, env=env,
+                           capture_output=True, text=True, timeout=120)
+        if check and r.returncode != 0:
+            raise RuntimeError(f"hub {' '.join(args)} exited with {r.returncode}: {r.stderr[-2000:]}")
+        return r
 
     def stop(self) -> None:
         if self.proc and self.proc.poll() is None:
@@ -85,8 +98,8 @@ class HubProcess:
 
 
 def start_hub(tmp_path: Path, *, port: int | None = None, db_url: str | None = None,
-              env: dict[str, str] | None = None) -> HubProcess:
-    return HubProcess(tmp_path, port=port, db_url=db_url, env=env).start()
+              env: dict[str, str] | None = None, demo: bool = True) -> HubProcess:
+    return HubProcess(tmp_path, port=port, db_url=db_url, env=env, demo=demo).start()
 
 
 def postgres_available() -> str | None:
