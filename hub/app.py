@@ -504,8 +504,9 @@ def _announce(hub: Hub) -> None:
         log.warning("This hub has no operators. Create the first admin: python main.py hub set-pin A001 "
                     "--name NAME --role admin --pin PIN")
     open_ = settings.open_channels
-    log.info("intake open for: %s; refused (no secret): %s", ", ".join(open_) or "none",
-             ", ".join(c for c in CHANNEL_NAMES if c not in open_) or "none")
+    refused = [c for c in CHANNEL_NAMES if c not in open_]
+    log.log(logging.WARNING if refused else logging.INFO, "intake open for: %s; refused (no secret): %s",
+            ", ".join(open_) or "none", ", ".join(refused) or "none")
 
 
 async def _prune_loop(hub: Hub) -> None:

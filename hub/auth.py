@@ -240,8 +240,8 @@ def approve_station(conn: Connection, name: str, *, bench: str | None, by: str, 
     row = conn.execute(select(db.stations).where(db.stations.c.name == name)).first()
     if row is None and not create:
         raise UserError(f"No station {name} has asked to be approved.", code="not_found", details={"station": name})
-    if bench is None:
-        bench = row.requested_bench if row is not None and row.status != "approved" else (row.bench if row else None)
+    if bench is None and row is not None:
+        bench = (row.requested_bench if row.status != "approved" else None) or row.bench
     bench = bench or None
     _check_bench(bench, benches)
     device = device_id or (row.requested_device_id if row is not None else None) or (row.device_id if row else None)
