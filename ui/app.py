@@ -179,11 +179,15 @@ class App:
             return True
         from ui.embedded_hub import EmbeddedHub
 
-        hub = EmbeddedHub(paths.data_dir())
+        hub = EmbeddedHub(paths.data_dir(), demo=self.args.demo)
         self.hub = hub
+        s = self.settings
         try:
             if self.args.demo:
                 run_blocking(hub.load_demo, _("Loading demo orders…"))
+            else:  # a real hub: this PC's own station is approved (docs/security.md)
+                run_blocking(lambda: hub.approve_local_station(s.station, s.bench or None, s.device_id),
+                             _("Starting the built-in hub…"))
             self.hub_url = run_blocking(hub.start, _("Starting the built-in hub…"))
         except UserError as exc:
             QMessageBox.critical(None, _("PackDesk cannot start"), exc.message)

@@ -5,8 +5,15 @@ database engine; in a separate process it cannot stall the GUI, a crash in it ca
 down, and stopping it is a plain SIGTERM. Its SQLite file lives in the user data folder
 (``<data dir>/hub.db``) and its log next to the app's.
 
-Blocking calls (:meth:`EmbeddedHub.start`, :meth:`EmbeddedHub.load_demo`) run on a worker thread;
-``ui/app.py`` shows a progress dialog meanwhile. Nothing here imports Qt.
+Blocking calls (:meth:`EmbeddedHub.start`, :meth:`EmbeddedHub.load_demo`,
+:meth:`EmbeddedHub.approve_local_station`) run on a worker thread; ``ui/app.py`` shows a progress
+dialog meanwhile. Nothing here imports Qt.
+
+Demo or real: with ``python main.py --demo`` the child is a demo hub (``--demo``: demo operators,
+stations approved on first login). Otherwise it is a real hub like a site's: no demo operators
+(the first admin is made with ``python main.py hub set-pin``), and this PC's own station is
+approved through the hub's CLI before it serves — the one PC of a one-PC shop is trusted by
+being the machine the hub's database lives on (docs/security.md).
 """
 
 from __future__ import annotations
@@ -51,15 +58,18 @@ class EmbeddedHub:
         data_dir: where ``hub.db`` lives (default: the user data folder).
         port: the port to serve on (default: a free one).
         home: ``PACKDESK_HOME`` for the child (default: this process's, if set).
+        demo: serve a demo hub (``--demo``); :meth:`load_demo` sets it too.
     """
 
-    def __init__(self, data_dir: Path | None = None, *, port: int | None = None, home: str | None = None) -> None:
+    def __init__(self, data_dir: Path | None = None, *, port: int | None = None, home: str | None = None,
+                 demo: bool = False) -> None:
         self.data_dir = Path(data_dir) if data_dir is not None else paths.data_dir()
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.port = port or free_port()
         self.db_url = f"sqlite:///{self.data_dir / 'hub.db'}"
         self.url = f"http://127.0.0.1:{self.port}"
         self.home = home if home is not None else os.environ.get(paths.HOME_ENV, "")
+        self.demo = demo
         self.proc: subprocess.Popen[bytes] | None = None
         self.log_path = paths.log_dir() / "embedded-hub.log"
 
@@ -72,14 +82,29 @@ class EmbeddedHub:
 
     def _cmd(self, *extra: str) -> list[str]:
         return [sys.executable, "-m", "hub", "--host", "127.0.0.1", "--port", str(self.port),
-                "--db", self.db_url, *extra]
+                "--db", self.db_url, *(["--demo"] if self.demo else []), *extra]
 
     def load_demo(self, n: int = DEMO_ORDERS, timeout_s: float = 300.0) -> str:
-        """Load ``n`` demo orders (idempotent: the same seed makes the same channel orders)."""
+        """Load ``n`` demo orders (idempotent: the same seed makes the same channel orders).
+
+        Demo orders come with the demo operators: from here on this is a demo hub.
+        """
+        self.demo = True
         r = subprocess.run(self._cmd("demo", str(n), "--seed", "1"), cwd=ROOT, env=self._env(),
                            capture_output=True, text=True, timeout=timeout_s)
         if r.returncode != 0:
             raise EmbeddedHubError(_("Could not load the demo orders: {err}").format(
+                err=(r.stderr or r.stdout).strip()[-500:]))
+        log.info("embedded hub: %s", r.stdout.strip())
+        return r.stdout.strip()
+
+    def approve_local_station(self, station: str, bench: str | None, device_id: str, timeout_s: float = 120.0) -> str:
+        """Approve this PC's own station on its bench, bound to this PC's device id (a real hub's
+        one PC must be usable without a supervisor elsewhere). Blocks: not on the GUI thread."""
+        r = subprocess.run(self._cmd("station", "approve", station, "--bench", bench or "", "--device", device_id),
+                           cwd=ROOT, env=self._env(), capture_output=True, text=True, timeout=timeout_s)
+        if r.returncode != 0:
+            raise EmbeddedHubError(_("Could not register this PC's station with the built-in hub: {err}").format(
                 err=(r.stderr or r.stdout).strip()[-500:]))
         log.info("embedded hub: %s", r.stdout.strip())
         return r.stdout.strip()

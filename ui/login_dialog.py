@@ -29,6 +29,8 @@ from ui.services import AppServices, Operator
 log = logging.getLogger("packdesk.ui.login")
 
 ITERATIONS = 120_000
+#: Login refusals that mean "wait for a supervisor", not "you typed something wrong".
+WAITING_CODES = frozenset({"station_pending", "station_device_mismatch"})
 META_PREFIX = "known_operator:"
 
 
@@ -167,7 +169,11 @@ class LoginDialog(QDialog):
 
     def _failed(self, exc: UserError) -> None:
         self.buttons.setEnabled(True)
-        self.message.setStyleSheet("color: #c62828; font-size: 13pt;")
+        # A station waiting for approval is not the operator's mistake: said calmly, in blue, with
+        # what to do (core.sync.client words it in the operator's language).
+        waiting = exc.code in WAITING_CODES
+        self.message.setStyleSheet(f"color: {'#1565c0' if waiting else '#c62828'}; font-size: 13pt;")
+        self.message.setProperty("waiting", waiting)
         self.message.setText(exc.message)
         self.pin.clear()
         self.pin.setFocus()

@@ -288,11 +288,13 @@ class MainWindow(QMainWindow):
         self.search_action = action(_("Search (Ctrl+F)"), "Ctrl+F", self.focus_search, "searchAction", False)
         self.settings_action = action(_("Settings"), "Ctrl+,", self.open_settings, "settingsAction", False)
         self.help_action = action(_("Keys (F1)"), "F1", self.show_help, "helpAction")
+        self.stations_action = action(_("Stations…"), [], self.open_stations, "stationsAction", False)
         # The bench's frequent actions stay on the bar; the desk's occasional ones sit under "More".
         more = QMenu(self)
         more.setObjectName("moreMenu")
         more.setStyleSheet("QMenu { font-size: 13pt; }")
-        for act in (self.preview_action, self.slip_action, self.import_action, self.settings_action):
+        for act in (self.preview_action, self.slip_action, self.import_action, self.settings_action,
+                    self.stations_action):
             more.addAction(act)
         self.more_button = QToolButton(bar)
         self.more_button.setObjectName("moreButton")
@@ -344,6 +346,10 @@ class MainWindow(QMainWindow):
         self.settings_action.setToolTip(
             _("Station settings") if self.role.at_least(Role.DESK)
             else _("Only desk staff, supervisors and admins can change the station settings."))
+        supervisor = self.role.at_least(Role.SUPERVISOR) and self.services.engine is not None
+        self.stations_action.setEnabled(supervisor)
+        self.stations_action.setToolTip(_("Approve or revoke bench and desk PCs") if supervisor
+                                        else _("Only supervisors and admins approve stations."))
         who = f"{op.name} ({_(ROLE_NAMES.get(op.role, op.role))})" if op is not None else _("not logged in")
         where = self.settings.bench or _("desk")
         self.operator_label.setText(f"{who} · {where}")
@@ -682,6 +688,16 @@ class MainWindow(QMainWindow):
         if dialog.exec() and dialog.needs_restart:
             QMessageBox.information(self, _("Settings"), _("Saved. Restart PackDesk to apply the changes."))
         dialog.deleteLater()
+
+    def open_stations(self) -> None:
+        """Supervisor: the stations waiting for approval (and the approved and revoked ones)."""
+        if not self.role.at_least(Role.SUPERVISOR) or self.services.engine is None:
+            return
+        from ui.stations_dialog import StationsDialog
+
+        self.stations_dialog = StationsDialog(self.services, parent=self)
+        self.stations_dialog.open()
+        self.stations_dialog.refresh()
 
     def show_help(self) -> None:
         keys = [("F1", _("This list of keys")), ("Ctrl+F", _("Search")), ("F5", _("Refresh the queues and sync now")),

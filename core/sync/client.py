@@ -77,6 +77,40 @@ class HubRefused(HubError):
         self.status = status
 
 
+class LoginRefused(HubRefused):
+    """The hub refused a login for a reason the operator can act on (the station waits for approval,
+    too many wrong PINs, …): the message is ours, in the operator's language; ``code`` is the hub's."""
+
+
+def _login_refusal(code: str | None, details: Any, status: int) -> LoginRefused | None:
+    """Our own words for the hub's login refusals (docs/security.md); None for any other answer."""
+    info = details if isinstance(details, dict) else {}
+    station = str(info.get("station") or "")
+    wait = info.get("retry_after_s")
+    if code == "station_pending":
+        text = _("This station ({station}) waits for a supervisor's approval. Ask a supervisor to approve it "
+                 "(PackDesk: More → Stations), then log in again.").format(station=station)
+    elif code == "station_device_mismatch":
+        text = _("Station {station} is registered to another PC. If this PC replaces it, ask a supervisor to "
+                 "approve the station again.").format(station=station)
+    elif code == "station_revoked":
+        text = _("Station {station} has been switched off by a supervisor; it can do nothing until it is "
+                 "approved again.").format(station=station)
+    elif code == "login_throttled":
+        text = _("Too many wrong PINs. Wait {s} seconds and try again.").format(s=wait if wait is not None else "?")
+    elif code == "login_locked":
+        text = _("Too many wrong PINs: this login is locked. Ask an admin to unlock it, or try again in "
+                 "{m} minutes.").format(m=(int(wait) + 59) // 60 if isinstance(wait, int) else "?")
+    elif code == "no_operators":
+        text = _("The hub has no operators yet. An admin creates the first one on the hub's PC: "
+                 "python main.py hub set-pin A001 --name NAME --role admin --pin PIN")
+    elif code == "default_pin":
+        text = _("This operator still has the demo PIN. Ask an admin to set a new PIN first.")
+    else:
+        return None
+    return LoginRefused(text, code=code, details=details, status=status)
+
+
 @dataclass(frozen=True)
 class LoginInfo:
     """Who is logged in, on which station (from ``POST /auth/login``)."""
@@ -202,6 +236,9 @@ class HubClient:
         code = data.get("error") if isinstance(data, dict) else None
         message = (data.get("message") if isinstance(data, dict) else None) or f"HTTP {status}"
         details = data.get("details") if isinstance(data, dict) else None
+        refusal = _login_refusal(code, details, status) if path == "/auth/login" else None
+        if refusal is not None:
+            raise refusal
         if status == 401:
             if code == "token_expired":
                 raise HubAuthExpired(_("The login has expired; logging in again."), details=details)
@@ -354,3 +391,29 @@ class HubClient:
         if not isinstance(entries, list):
             raise HubMalformed(_("The hub's audit answer is incomplete."))
         return entries
+
+    # -- stations (supervisor and above; docs/security.md) ---------------------------------------
+
+    def stations(self, status: str | None = None) -> list[dict[str, Any]]:
+        data = self._request("GET", "/stations", params={"status": status} if status else None)
+        rows = data.get("stations") if isinstance(data, dict) else None
+        if not isinstance(rows, list) or not all(isinstance(r, dict) and isinstance(r.get("name"), str) for r in rows):
+            raise HubMalformed(_("The hub's list of stations is incomplete."))
+        return rows
+
+    def approve_station(self, name: str, bench: str | None) -> dict[str, Any]:
+        """Let station ``name`` act on ``bench`` (None: the bench it asked for; "": a desk PC)."""
+        from urllib.parse import quote
+
+        data = self._request("POST", f"/stations/{quote(name, safe='')}/approve", json_body={"bench": bench})
+        if not isinstance(data, dict) or data.get("status") != "approved":
+            raise HubMalformed(_("The hub's answer to the approval is incomplete."))
+        return data
+
+    def revoke_station(self, name: str) -> dict[str, Any]:
+        from urllib.parse import quote
+
+        data = self._request("POST", f"/stations/{quote(name, safe='')}/revoke")
+        if not isinstance(data, dict) or data.get("status") != "revoked":
+            raise HubMalformed(_("The hub's answer to the revocation is incomplete."))
+        return data
