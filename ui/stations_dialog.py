@@ -50,6 +50,7 @@ class StationsDialog(QDialog):
         self.setWindowTitle(_("Stations"))
         self.services = services
         self.rows: list[dict[str, Any]] = []
+        self._note = ""
         layout = QVBoxLayout(self)
         intro = QLabel(_("A new bench or desk PC can do nothing until a supervisor approves it here. "
                          "The bench you approve is the only bench its packers see."), self)
@@ -157,15 +158,17 @@ class StationsDialog(QDialog):
             if self.bench.findData(b) < 0:
                 self.bench.addItem(b, b)
         pending = sum(1 for r in self.rows if r.get("status") == "pending")
-        self._say(_("{n} stations wait for approval.").format(n=pending) if pending
-                  else _("No station waits for approval."))
+        summary = (_("{n} stations wait for approval.").format(n=pending) if pending
+                   else _("No station waits for approval."))
+        self._say(f"{self._note} {summary}" if self._note else summary)
+        self._note = ""
         self.refresh_button.setEnabled(True)
         if pending:
             self.table.selectRow(0)
         self._selection_changed()
 
     def _changed(self, text: str) -> None:
-        self._say(text)
+        self._note = text  # kept in front of the refreshed list's summary
         self.refresh()
 
     def _failed(self, exc: UserError) -> None:
