@@ -513,6 +513,7 @@ async def _prune_loop(hub: Hub) -> None:
     while True:
         try:
             await run_in_threadpool(hub.tx, lambda c: feed.prune(c, timedelta(seconds=hub.settings.change_retention_s)))
+            await run_in_threadpool(hub.tx, auth.prune_login_records)
         except Exception:
             log.exception("pruning the change feed failed")
         await asyncio.sleep(3600)

@@ -182,6 +182,23 @@ def unlock(conn: Connection, *, operator: str | None = None, station: str | None
     return n
 
 
+def prune_login_records(conn: Connection, *, keep_attempts_s: int = 90 * 24 * 3600) -> int:
+    """Forget counters with nothing to hold against anyone, and login attempts older than 90 days.
+
+    Codes and station names in the guard table come from requests, so random ones would otherwise
+    grow it for ever; a counter is kept while it has failures less than a day old or a block running.
+    """
+    now = utcnow()
+    g = db.login_guard.c
+    day_ago = now - timedelta(days=1)
+    n = conn.execute(delete(db.login_guard).where(
+        (g.failures == 0) | ((g.last_failure_at < day_ago) & ((g.blocked_until.is_(None)) | (g.blocked_until < now))))
+    ).rowcount or 0
+    n += conn.execute(delete(db.login_attempts).where(
+        db.login_attempts.c.at < now - timedelta(seconds=keep_attempts_s))).rowcount or 0
+    return int(n)
+
+
 def _attempt(conn: Connection, now: datetime, operator: str, station: str, device_id: str, result: str) -> None:
     conn.execute(db.login_attempts.insert().values(at=now, operator=operator[:32], station=station[:64],
                                                    device_id=device_id[:64], result=result))

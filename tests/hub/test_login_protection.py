@@ -198,3 +198,32 @@ def test_logout_pin_change_role_change_and_deactivation_end_old_tokens(real_hub:
     assert r.status_code == 200, r.text
     assert call(real_hub, p2, "GET", "/api/v1/changes").status_code == 401
     assert login(real_hub, "P002", "B1-PC").json()["error"] == "bad_credentials"
+
+
+def test_old_login_records_are_pruned_but_a_running_lockout_is_kept(db_url: str) -> None:
+    from datetime import timedelta
+
+    from core.timeutil import utcnow
+
+    engine = db.make_engine(db_url)
+    try:
+        db.migrate(engine)
+        now = utcnow()
+        old = now - timedelta(days=2)
+        with engine.begin() as conn:
+            conn.execute(db.login_guard.insert(), [
+                {"key": "op:CLEARED", "failures": 0, "blocked_until": None, "last_failure_at": None},
+                {"key": "op:STALE", "failures": 3, "blocked_until": None, "last_failure_at": old},
+                {"key": "op:LOCKED", "failures": 10, "blocked_until": now + timedelta(minutes=5), "last_failure_at": old},
+                {"key": "op:RECENT", "failures": 2, "blocked_until": None, "last_failure_at": now},
+            ])
+            conn.execute(db.login_attempts.insert(), [
+                {"at": now - timedelta(days=100), "operator": "X", "station": "S", "device_id": "d", "result": "ok"},
+                {"at": now, "operator": "Y", "station": "S", "device_id": "d", "result": "ok"},
+            ])
+            assert auth.prune_login_records(conn) == 3
+            keys = {r[0] for r in conn.execute(db.login_guard.select().with_only_columns(db.login_guard.c.key))}
+            assert keys == {"op:LOCKED", "op:RECENT"}
+            assert [r.operator for r in conn.execute(db.login_attempts.select())] == ["Y"]
+    finally:
+        engine.dispose()
