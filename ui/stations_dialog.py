@@ -33,7 +33,7 @@ from ui.services import AppServices
 STATUS_NAMES = {"pending": N_("waiting for approval"), "approved": N_("approved"), "revoked": N_("revoked")}
 #: Pending first: they are why a supervisor opens this dialog.
 STATUS_ORDER = {"pending": 0, "approved": 1, "revoked": 2}
-HEADERS = (N_("Station"), N_("Status"), N_("Bench"), N_("Asked for bench"), N_("Asked by"), N_("Asked at"),
+HEADERS = (N_("Station"), N_("Status"), N_("Bench"), N_("Asked for bench"), N_("Asked or approved by"), N_("When"),
            N_("Device"))
 
 
@@ -138,6 +138,9 @@ class StationsDialog(QDialog):
         return self.rows[rows[0].row()] if rows else None
 
     def _show(self, rows: list[dict[str, Any]]) -> None:
+        before = self.selected()
+        # The rows change under the selection: clear it, so a button never acts on another station.
+        self.table.clearSelection()
         self.rows = sorted(rows, key=lambda r: (STATUS_ORDER.get(str(r.get("status")), 3), str(r["name"])))
         self.table.setRowCount(len(self.rows))
         for i, r in enumerate(self.rows):
@@ -163,8 +166,11 @@ class StationsDialog(QDialog):
         self._say(f"{self._note} {summary}" if self._note else summary)
         self._note = ""
         self.refresh_button.setEnabled(True)
+        names = [str(r["name"]) for r in self.rows]
         if pending:
             self.table.selectRow(0)
+        elif before is not None and before["name"] in names:
+            self.table.selectRow(names.index(before["name"]))
         self._selection_changed()
 
     def _changed(self, text: str) -> None:

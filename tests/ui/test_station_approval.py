@@ -25,6 +25,17 @@ from ui.services import AppServices
 from ui.stations_dialog import StationsDialog
 
 
+def _shot(widget: Any, folder: Path, name: str) -> None:
+    """Render the widget offscreen (to look at: set PACKDESK_SHOTS to a folder to keep the PNGs)."""
+    import os
+
+    image = widget.grab()
+    assert not image.isNull()
+    image.save(str(folder / f"{name}.png"))
+    if os.environ.get("PACKDESK_SHOTS"):
+        image.save(str(Path(os.environ["PACKDESK_SHOTS"]) / f"{name}.png"))
+
+
 def _pc(tmp_path: Path, hub_url: str, station: str, bench: str | None) -> AppServices:
     """A bench PC nobody has logged in on yet."""
     folder = tmp_path / f"pc-{uuid.uuid4().hex[:6]}"
@@ -57,12 +68,11 @@ def test_a_pending_station_says_so_and_a_supervisor_approves_it_in_the_app(
         dialog = _submit(qtbot, packer_pc, "P001")
         assert not dialog.result() and dialog.message.property("waiting") is True
         assert "waits for a supervisor's approval" in dialog.message.text(), dialog.message.text()
-        dialog.grab().save(str(tmp_path / "login-pending-en.png"))
+        _shot(dialog, tmp_path, "login-pending-en")
         set_language("zh_CN")
         zh = _submit(qtbot, packer_pc, "P001")
         assert "等待主管批准" in zh.message.text(), zh.message.text()
-        zh.grab().save(str(tmp_path / "login-pending-zh.png"))
-        zh.grab().save("/tmp/login-pending-zh.png")
+        _shot(zh, tmp_path, "login-pending-zh")
         set_language("en")
 
         sup = station(hub.url, operator="S001", pin=OPERATORS["S001"][2], bench="", name="SUP-PC", sync=False)
@@ -76,8 +86,7 @@ def test_a_pending_station_says_so_and_a_supervisor_approves_it_in_the_app(
         assert stations.table.item(0, 1).text() == "waiting for approval"
         assert stations.bench.currentText() == "B3" and stations.approve_button.isEnabled()
         assert "1 stations wait" in stations.message.text()
-        stations.grab().save(str(tmp_path / "stations.png"))
-        stations.grab().save("/tmp/stations.png")
+        _shot(stations, tmp_path, "stations")
         stations.approve_selected()
         qtbot.waitUntil(lambda: stations.refresh_button.isEnabled(), timeout=15_000)
         assert "Station B3-NEW approved on bench B3. No station waits" in stations.message.text()
@@ -93,13 +102,22 @@ def test_a_pending_station_says_so_and_a_supervisor_approves_it_in_the_app(
             ok.submit()
         assert ok.result_value is not None and not ok.result_value.offline
 
-        stations.table.selectRow([r["name"] for r in stations.rows].index("B3-NEW"))
+        selected = stations.selected()  # still the station acted on, though the rows were re-sorted
+        assert selected is not None and selected["name"] == "B3-NEW"
         stations.revoke_selected()
         qtbot.waitUntil(lambda: stations.refresh_button.isEnabled(), timeout=15_000)
         assert "B3-NEW revoked" in stations.message.text()
         assert {r["name"]: r["status"] for r in stations.rows}["B3-NEW"] == "revoked"
-        stations.grab().save(str(tmp_path / "stations-after.png"))
-        stations.grab().save("/tmp/stations-after.png")
+        selected = stations.selected()
+        assert selected is not None and selected["name"] == "B3-NEW"
+        _shot(stations, tmp_path, "stations-after")
+        set_language("zh_CN")
+        zh_stations = StationsDialog(sup.services)
+        qtbot.addWidget(zh_stations)
+        zh_stations._show(stations.rows)
+        assert zh_stations.table.item(0, 1).text() in ("已批准", "已停用")
+        _shot(zh_stations, tmp_path, "stations-zh")
+        set_language("en")
     finally:
         if packer_pc is not None:
             packer_pc.shutdown()
