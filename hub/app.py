@@ -324,6 +324,13 @@ def create_app(settings: HubSettings) -> FastAPI:
             return {"attempts": auth.login_attempts(c, operator=operator, limit=limit)}
         return hub.tx(run)
 
+    @app.get("/api/v1/admin/security-events")
+    def security_events(request: Request, limit: int = Query(200, ge=1, le=1000)) -> dict[str, Any]:
+        def run(c: Connection) -> dict[str, Any]:
+            _admin(c, request)
+            return {"events": auth.security_events(c, limit=limit)}
+        return hub.tx(run)
+
     @app.post("/api/v1/admin/operators/{code}/deactivate")
     def deactivate(request: Request, code: str) -> dict[str, Any]:
         def run(c: Connection) -> dict[str, Any]:

@@ -213,6 +213,12 @@ def login_attempts(conn: Connection, *, operator: str | None = None, limit: int 
              "result": r.result} for r in conn.execute(stmt)]
 
 
+def security_events(conn: Connection, *, limit: int = 200) -> list[dict[str, Any]]:
+    e = db.security_events.c
+    return [{"at": iso(as_utc(r.at)), "actor": r.actor, "what": r.what, "subject": r.subject, "details": r.details}
+            for r in conn.execute(select(db.security_events).order_by(e.id.desc()).limit(limit))]
+
+
 # -- stations ------------------------------------------------------------------------------------
 
 def station_doc(row: Any) -> dict[str, Any]:

@@ -117,6 +117,10 @@ def test_a_supervisor_logging_in_on_a_new_station_approves_it_for_their_device(r
     st = {s["name"]: s for s in call(real_hub, sup, "GET", "/api/v1/stations").json()["stations"]}["VIP-PC"]
     assert (st["status"], st["approved_by"], st["device_id"]) == ("approved", "S001", "vip-device")
     assert st["approved_at"]
+    admin = token(real_hub, "A001", "ADMIN-PC")
+    events = call(real_hub, admin, "GET", "/api/v1/admin/security-events").json()["events"]
+    assert {"actor": "S001", "what": "station_approved", "subject": "VIP-PC"}.items() <= next(
+        e for e in events if e["subject"] == "VIP-PC").items()
     assert login(real_hub, "P002", "VIP-PC", None, device="vip-device").status_code == 200
     # A replaced PC needs approval again: a supervisor approves the new device's request.
     r = login(real_hub, "P002", "VIP-PC", None, device="new-vip-device")
