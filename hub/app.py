@@ -133,6 +133,10 @@ class ActionIn(BaseModel):
     base_version: int | None = Field(default=None, ge=0, le=2**31)
     operator: Text | None = Field(default=None, max_length=32)
     done_at: Text | None = Field(default=None, max_length=40)
+    #: proof that ``operator`` wrote it on this device (core/action_sig.py); needed when that is
+    #: not the token's operator
+    key_id: Text | None = Field(default=None, max_length=32)
+    sig: Text | None = Field(default=None, max_length=64)
 
     @field_validator("payload")
     @classmethod
@@ -258,7 +262,7 @@ def create_app(settings: HubSettings) -> FastAPI:
     def login(body: LoginIn) -> dict[str, Any]:
         return hub.tx(lambda c: auth.login(c, operator=body.operator, pin=body.pin, station=body.station,
                                            bench=body.bench, device_id=body.device_id, ttl_s=settings.token_ttl_s,
-                                           benches=hub.rules.benches))
+                                           benches=hub.rules.benches, key_ttl_s=settings.action_key_ttl_s))
 
     @app.get("/api/v1/changes")
     async def changes(request: Request, cursor: int = Query(0, ge=0), limit: int = Query(500, ge=1, le=feed.MAX_LIMIT),

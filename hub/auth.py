@@ -20,7 +20,7 @@ from sqlalchemy.engine import Connection
 from core.errors import UserError
 from core.roles import Role
 from core.timeutil import as_utc, iso, utcnow
-from hub import db
+from hub import action_keys, db
 from hub.writer import Actor
 
 log = logging.getLogger("packdesk.hub.auth")
@@ -91,7 +91,8 @@ def _token_hash(token: str) -> str:
 
 
 def login(conn: Connection, *, operator: str, pin: str, station: str, bench: str | None, device_id: str,
-          ttl_s: int, benches: Collection[str] | None = None) -> dict[str, object]:
+          ttl_s: int, benches: Collection[str] | None = None,
+          key_ttl_s: int = action_keys.DEFAULT_TTL_S) -> dict[str, object]:
     """Check code + PIN and hand out a token for ``station``.
 
     An unknown station is registered with ``bench`` (``""`` means none: a desk PC). When ``benches``
@@ -129,7 +130,9 @@ def login(conn: Connection, *, operator: str, pin: str, station: str, bench: str
     conn.execute(db.tokens.insert().values(token_hash=_token_hash(token), operator=operator, role=role.value,
                                            station=station, bench=st_bench, device_id=device_id, expires_at=expires))
     return {"token": token, "expires_at": iso(expires), "operator": {"code": operator, "name": row.name, "role": role.value},
-            "station": {"name": station, "bench": st_bench}, "device_id": device_id}
+            "station": {"name": station, "bench": st_bench}, "device_id": device_id,
+            "action_key": action_keys.issue(conn, operator=operator, device_id=device_id, station=station, now=now,
+                                            ttl_s=key_ttl_s)}
 
 
 def authenticate(conn: Connection, authorization: str | None) -> Actor:
