@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from core.action_sig import sign
+from core.timeutil import iso, utcnow
 from tests.helpers.hubapi import Session, demo
 from tests.hubproc import HubProcess
 
@@ -58,6 +59,7 @@ class Site:
         """An action in S001's name, numbered in the packer's (the device's) seq."""
         action = self.packer.action(order_id, type_, payload)
         action["operator"] = "S001"
+        action["done_at"] = iso(utcnow())  # after S001's login gave the device its key
         return action
 
 
