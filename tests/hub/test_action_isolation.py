@@ -9,6 +9,7 @@ Now a refused answer carries only an order the caller may see, and the idempoten
 from __future__ import annotations
 
 import uuid
+from pathlib import Path
 from typing import Any
 
 from tests.helpers.hubapi import Session, demo
@@ -74,3 +75,36 @@ def test_another_devices_action_id_is_processed_as_this_devices_own_action(hub: 
     assert again["outcome"] == "duplicate" and again["order"]["order_id"] == theirs[0]["order_id"]
     mine_again = second.send(second.action(mine[0]["order_id"], "step", {"step": "picked"}, action_id=shared_id))[0]
     assert mine_again["outcome"] == "duplicate" and mine_again["order"]["order_id"] == mine[0]["order_id"]
+
+
+def test_upgrading_keeps_every_stored_answer_and_keys_them_per_device(db_url: str) -> None:
+    """Migration 0004 rebuilds action_results with the (device_id, action_id) key; no answer is lost."""
+    from alembic import command
+    from alembic.config import Config
+    from sqlalchemy import inspect, select
+
+    from core.timeutil import utcnow
+    from hub import db
+
+    engine = db.make_engine(db_url)
+    try:
+        cfg = Config()
+        cfg.set_main_option("script_location", str(Path(db.__file__).parent / "migrations"))
+        with engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "0002")
+        with engine.begin() as conn:  # the same columns before and after: only the key changes
+            conn.execute(db.action_results.insert().values(device_id="dev-1", action_id="a-1", seq=1, order_id="BL1",
+                                                           outcome="applied", at=utcnow(),
+                                                           response={"outcome": "applied"}))
+        db.migrate(engine)
+        with engine.begin() as conn:
+            rows = conn.execute(select(db.action_results.c.device_id, db.action_results.c.action_id,
+                                       db.action_results.c.response)).all()
+            assert [(r.device_id, r.action_id, r.response) for r in rows] == [("dev-1", "a-1", {"outcome": "applied"})]
+            conn.execute(db.action_results.insert().values(device_id="dev-2", action_id="a-1", seq=1, order_id="BL2",
+                                                           outcome="applied", at=utcnow(), response={}))
+        pk = inspect(engine).get_pk_constraint("action_results")["constrained_columns"]
+        assert sorted(pk) == ["action_id", "device_id"]
+    finally:
+        engine.dispose()
