@@ -149,8 +149,8 @@ stations = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
 )
 
-#: Who has logged in on which station (kept for good, unlike tokens): an action a bench queued
-#: offline is credited to the operator who did it only if that operator logged in on the station.
+#: Who has logged in on which station (kept for good, unlike tokens). Crediting offline work to
+#: the operator who did it now needs that operator's action-key signature (``action_keys``).
 station_logins = Table(
     "station_logins",
     metadata,
