@@ -183,7 +183,7 @@ class Outbox:
             return None, None
         try:
             expires, done = parse_iso(key["expires_at"]), parse_iso(wire["done_at"])
-        except ValueError:
+        except (ValueError, OverflowError):
             expires = done = None
         if expires is None or done is None or done >= expires:
             log.info("The action key of %s has expired; %s on %s goes unsigned", operator, wire["type"],
