@@ -16,13 +16,14 @@ from typing import Any
 
 from sqlalchemy import Connection
 
+from core.action_sig import sign
 from core.errors import UserError, ValidationFailed
 from core.events import Event
 from core.holds import raise_role, release_role
 from core.roles import Role
 from core.store import LocalOrder, LocalStore
 from core.store.overlay import LOCAL_HOLD_PREFIX, PendingAction, apply_local, validate_payload
-from core.timeutil import iso, utcnow
+from core.timeutil import iso, parse_iso, utcnow
 
 log = logging.getLogger("packdesk.outbox")
 
@@ -131,18 +132,25 @@ class Outbox:
         # Refuses illegal and held moves with the hub's own error classes; raises before any write.
         apply_local(order.snapshot, PendingAction(action_id, order_id, type, payload, operator, done_at))
         seq = self.store.next_seq(conn)
+        stored_payload = json.dumps(payload, ensure_ascii=False)
+        key_id, sig = self._signature(conn, operator, {
+            "action_id": action_id, "seq": seq, "order_id": order_id, "type": type,
+            "payload": json.loads(stored_payload), "base_version": order.hub_version, "operator": operator,
+            "done_at": done_at})
         conn.exec_driver_sql(
-            "INSERT INTO outbox(seq, action_id, order_id, type, payload, base_version, operator, done_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO outbox(seq, action_id, order_id, type, payload, base_version, operator, done_at, key_id, sig)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 seq,
                 action_id,
                 order_id,
                 type,
-                json.dumps(payload, ensure_ascii=False),
+                stored_payload,
                 order.hub_version,
                 operator,
                 done_at,
+                key_id,
+                sig,
             ),
         )
         self.store.audit(
@@ -159,6 +167,29 @@ class Outbox:
         assert updated is not None
         log.debug("Queued %s on %s as seq %d (%s)", type, order_id, seq, action_id)
         return updated, seq, action_id
+
+    def _signature(self, conn: Connection, operator: str, wire: dict[str, Any]) -> tuple[str | None, str | None]:
+        """(key_id, sig) by the operator's action key, or (None, None) without a usable key.
+
+        Signed now, while the operator who did it is the one logged in: the outbox may be pushed
+        later under someone else's login (a shift change while offline), and the hub credits the
+        action to this operator only with this proof (docs/security.md). The payload is signed as
+        it will be read back from the outbox, so the bytes the hub checks are the bytes signed. No
+        key (never logged in online on this PC) or an expired one: the action goes unsigned and
+        the hub credits it to whoever pushes it.
+        """
+        key = self.store.action_key(conn, operator)
+        if key is None:
+            return None, None
+        try:
+            expires, done = parse_iso(key["expires_at"]), parse_iso(wire["done_at"])
+        except (ValueError, OverflowError):
+            expires = done = None
+        if expires is None or done is None or done >= expires:
+            log.info("The action key of %s has expired; %s on %s goes unsigned", operator, wire["type"],
+                     wire["order_id"])
+            return None, None
+        return key["key_id"], sign(key["key"], wire)
 
     @staticmethod
     def _check_role(role: Role, order: LocalOrder, type: str, payload: dict[str, Any]) -> None:

@@ -1,7 +1,7 @@
 """Client actions: the bench's outbox arriving at the hub.
 
 Each action is answered ``applied``, ``duplicate``, ``conflict`` or ``rejected`` (docs/api.md), and
-every answer is stored under its ``action_id`` together with the device's ``last_applied_seq`` in
+every answer is stored under its device and ``action_id`` together with the device's ``last_applied_seq`` in
 the same transaction as the action's effect: a retried batch gets the first answers back and
 nothing happens twice, however the connection failed.
 """
@@ -22,7 +22,7 @@ from core.playbooks import Options, check, playbook_for, summary
 from core.roles import Role
 from core.states import State, Trigger
 from core.timeutil import parse_iso
-from hub import db
+from hub import action_keys, db
 from hub.orders import change_address, confirm_payment, load_docs, void_label
 from hub.routing import Rules
 from hub.writer import Actor, Writer, public
@@ -65,39 +65,35 @@ class Forbidden(UserError):
 
 def process_batch(conn: Connection, settings: Any, rules: Rules, actor: Actor,
                   actions: list[dict[str, Any]]) -> dict[str, Any]:
-    """Apply a device's batch in ``seq`` order inside the caller's transaction."""
+    """Apply a device's batch in ``seq`` order inside the caller's transaction.
+
+    Answers are stored per (device, ``action_id``): the idempotency key is the device's own, so
+    another device reusing an ``action_id`` gets its own action processed, never this one's answer.
+    """
     w = Writer(conn, settings, actor)
     actions = sorted(actions, key=lambda a: a["seq"])
     ids = [a["action_id"] for a in actions]
+    ar = db.action_results.c
     stored = {r.action_id: r for r in conn.execute(
-        select(db.action_results.c.action_id, db.action_results.c.outcome, db.action_results.c.response)
-        .where(db.action_results.c.action_id.in_(ids)))}
-    docs = load_docs(conn, sorted({a["order_id"] for a in actions if a["action_id"] not in stored}), for_update=True)
+        select(ar.action_id, ar.outcome, ar.response)
+        .where(ar.device_id == actor.device_id, ar.action_id.in_(ids)))}
+    fresh = [a for a in actions if a["action_id"] not in stored]
+    docs = load_docs(conn, sorted({a["order_id"] for a in fresh}), for_update=True)
     w.track(docs)
     results: list[dict[str, Any]] = []
     new_rows: list[dict[str, Any]] = []
     seen_now: dict[str, dict[str, Any]] = {}
-    doers = _doers(conn, actor, {str(a.get("operator") or "") for a in actions if a["action_id"] not in stored})
+    keys = action_keys.load(conn, (str(a.get("key_id") or "") for a in fresh))
+    roles = _roles(conn, {str(a.get("operator") or "") for a in fresh} - {actor.operator})
     for a in actions:
         prior = stored.get(a["action_id"])
         if prior is not None or a["action_id"] in seen_now:
             first = dict(prior.response) if prior is not None else seen_now[a["action_id"]]
             results.append({**first, "outcome": "duplicate", "first_outcome": first["outcome"]})
             continue
-        claimed = str(a.get("operator") or "") or actor.operator
-        doer = doers.get(claimed)
-        if doer is None:
-            res = _answer(a, "rejected", docs.get(a["order_id"]), "unknown_operator",
-                          f"Operator {claimed[:32]} has never logged in on station {actor.station}; the action "
-                          "cannot be credited to them. Log in as that operator on this station once, then retry.")
-        else:
-            w.actor = doer
-            w.context = {k: v for k, v in (("done_at", a.get("done_at")),
-                                           ("synced_by", actor.operator if doer is not actor else None)) if v}
-            try:
-                res = _one(w, rules, doer, a, docs)
-            finally:
-                w.actor, w.context = actor, {}
+        res = _credited(w, rules, actor, a, docs, keys, roles)
+        if res["outcome"] != "applied" and res["order"] is not None and not _may_see(actor, res["order"]):
+            res["order"] = None  # a refusal tells nothing about an order the caller may not see
         seen_now[a["action_id"]] = res
         results.append(res)
         new_rows.append({"action_id": a["action_id"], "device_id": actor.device_id, "seq": a["seq"],
@@ -118,28 +114,65 @@ def process_batch(conn: Connection, settings: Any, rules: Rules, actor: Actor,
     return {"results": results, "last_applied_seq": applied_seq}
 
 
-def _doers(conn: Connection, actor: Actor, claimed: set[str]) -> dict[str, Actor]:
-    """Who each action's ``operator`` is, as an actor with that operator's own role.
+def _may_see(actor: Actor, doc: dict[str, Any]) -> bool:
+    """The read rule of ``GET /orders/{id}`` and the change feed: a packer sees its own bench only."""
+    return actor.role != Role.PACKER.value or doc.get("bench") == actor.bench
 
-    A bench pushes its whole outbox under whoever is logged in now, but each action was done by the
-    operator named in it — possibly hours ago, offline, before a shift change. The audit must say
-    who did it and the role checks must be theirs (a supervisor's sign-off queued on a bench stays
-    a supervisor's). An operator is credited only if they have logged in on this station: a bench
-    cannot put work in the name of someone who never stood at it.
+
+def _roles(conn: Connection, codes: set[str]) -> dict[str, str]:
+    """The current role of each named operator that exists."""
+    codes = {c for c in codes if c}
+    if not codes:
+        return {}
+    op = db.operators.c
+    return {code: role for code, role in conn.execute(select(op.code, op.role).where(op.code.in_(sorted(codes))))}
+
+
+def _credited(w: Writer, rules: Rules, actor: Actor, a: dict[str, Any], docs: dict[str, dict[str, Any]],
+              keys: dict[str, action_keys.Key], roles: dict[str, str]) -> dict[str, Any]:
+    """Decide who an action is credited to, then apply it as them.
+
+    A bench pushes its whole outbox under whoever is logged in when the network is back, but each
+    action was done by the operator named in it — possibly hours ago, offline, before a shift
+    change. The name alone proves nothing (a packer could name a supervisor), so it counts only
+    with a signature by the action key that operator's own login gave this device, made within
+    the key's window (``hub/action_keys.py``). Proven: the action runs with that operator's role,
+    and — whatever that role is — at a bench station only on that bench's orders. Not proven: it
+    runs as the pushing login, which is credited, with the claimed name kept in the audit as
+    unverified. A signature that is there but wrong is refused outright (``bad_signature``): it
+    means tampering or a broken client, and guessing what was meant would hide either.
     """
-    doers = {actor.operator: actor}
-    others = sorted(c for c in claimed if c and c != actor.operator)
-    if not others:
-        return doers
-    sl, op = db.station_logins.c, db.operators.c
-    rows = conn.execute(
-        select(op.code, op.role).select_from(db.operators.join(
-            db.station_logins, (sl.operator == op.code) & (sl.station == actor.station)))
-        .where(op.code.in_(others))).all()
-    for code, role in rows:
-        doers[code] = Actor(operator=code, station=actor.station, role=role, bench=actor.bench,
-                            device_id=actor.device_id)
-    return doers
+    claimed = str(a.get("operator") or "") or actor.operator
+    signed = bool(a.get("key_id") or a.get("sig"))
+    if signed:
+        bad = action_keys.problem(keys.get(str(a.get("key_id") or "")), a, operator=claimed,
+                                  device_id=actor.device_id, check_window=claimed != actor.operator)
+        if bad is not None:
+            return _answer(a, "rejected", docs.get(a["order_id"]), "bad_signature", bad)
+    context: dict[str, Any] = {"done_at": a.get("done_at")}
+    doer, bench_bound, credited_to = actor, False, None
+    if claimed != actor.operator:
+        role = roles.get(claimed)
+        if signed and role is not None:
+            doer = Actor(operator=claimed, station=actor.station, role=role, bench=actor.bench,
+                         device_id=actor.device_id)
+            bench_bound = bool(actor.bench)
+            context.update(synced_by=actor.operator, action_key=a["key_id"])
+        else:
+            credited_to = actor.operator
+            context.update(claimed_operator=claimed[:32], operator_verified=False)
+    w.actor = doer
+    w.context = {k: v for k, v in context.items() if v is not None}
+    try:
+        res = _one(w, rules, doer, a, docs, bench_bound=bench_bound)
+    finally:
+        w.actor, w.context = actor, {}
+    if credited_to is not None:
+        res["credited_to"] = credited_to
+        if res["outcome"] != "applied" and res["reason"]:
+            res["reason"] += (f" (Done in the name of {claimed[:32]} without a valid signature from them, so it ran "
+                              f"as {actor.operator}.)")
+    return res
 
 
 def _answer(a: dict[str, Any], outcome: str, doc: dict[str, Any] | None, error: str | None = None,
@@ -148,7 +181,9 @@ def _answer(a: dict[str, Any], outcome: str, doc: dict[str, Any] | None, error: 
             "order": copy.deepcopy(public(doc)) if doc is not None else None, "error": error, "reason": reason}
 
 
-def _one(w: Writer, rules: Rules, actor: Actor, a: dict[str, Any], docs: dict[str, dict[str, Any]]) -> dict[str, Any]:
+def _one(w: Writer, rules: Rules, actor: Actor, a: dict[str, Any], docs: dict[str, dict[str, Any]], *,
+         bench_bound: bool = False) -> dict[str, Any]:
+    """Apply one action as ``actor``; ``bench_bound``: only on orders of the actor's bench, whatever the role."""
     doc = docs.get(a["order_id"])
     if doc is None:
         return _answer(a, "rejected", None, "unknown_order", f"Order {a['order_id']} does not exist at the hub.")
@@ -159,7 +194,7 @@ def _one(w: Writer, rules: Rules, actor: Actor, a: dict[str, Any], docs: dict[st
     if not role.at_least(ACTION_ROLE[kind]):
         return _answer(a, "rejected", doc, "forbidden",
                        f"A {role.value} may not do '{kind}'; it needs {ACTION_ROLE[kind].value} or above.")
-    if role is Role.PACKER and doc.get("bench") != actor.bench:
+    if (role is Role.PACKER or bench_bound) and doc.get("bench") != actor.bench:
         return _answer(a, "rejected", doc, "forbidden",
                        f"Order {doc['order_id']} belongs to bench {doc.get('bench')}, not {actor.bench}.")
     base = a.get("base_version")

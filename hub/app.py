@@ -136,6 +136,10 @@ class ActionIn(BaseModel):
     base_version: int | None = Field(default=None, ge=0, le=2**31)
     operator: Text | None = Field(default=None, max_length=32)
     done_at: Text | None = Field(default=None, max_length=40)
+    #: proof that ``operator`` wrote it on this device (core/action_sig.py); needed when that is
+    #: not the token's operator
+    key_id: Text | None = Field(default=None, max_length=32)
+    sig: Text | None = Field(default=None, max_length=64)
 
     @field_validator("payload")
     @classmethod

@@ -28,7 +28,7 @@ from sqlalchemy.engine import Connection
 from core.errors import UserError
 from core.roles import Role
 from core.timeutil import as_utc, iso, utcnow
-from hub import db
+from hub import action_keys, db
 from hub.config import HubSettings
 from hub.writer import Actor
 
@@ -377,7 +377,9 @@ def attempt_login(conn: Connection, settings: HubSettings, *, operator: str, pin
                                            station=station, bench=st.bench, device_id=device_id, expires_at=expires))
     _attempt(conn, now, operator, station, device_id, "ok")
     return {"token": token, "expires_at": iso(expires), "operator": {"code": operator, "name": row.name, "role": role.value},
-            "station": {"name": station, "bench": st.bench}, "device_id": device_id}
+            "station": {"name": station, "bench": st.bench}, "device_id": device_id,
+            "action_key": action_keys.issue(conn, operator=operator, device_id=device_id, station=station, now=now,
+                                            ttl_s=settings.action_key_ttl_s)}
 
 
 def _station_check(conn: Connection, settings: HubSettings, role: Role, operator: str, station: str,

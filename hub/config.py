@@ -48,6 +48,8 @@ class HubSettings:
     order_prefix: str = "BL"
     timezone: str = "Asia/Shanghai"
     token_ttl_s: int = 12 * 3600
+    #: how long a login's action key signs that operator's offline work (hub/action_keys.py)
+    action_key_ttl_s: int = 7 * 24 * 3600
     change_retention_s: int = 7 * 24 * 3600
     max_body_bytes: int = 2 * 1024 * 1024
     max_import_bytes: int = 20 * 1024 * 1024
@@ -88,6 +90,7 @@ _ENV = {
     "PACKDESK_HUB_PORT": ("port", int),
     "PACKDESK_HUB_PREFIX": ("order_prefix", str),
     "PACKDESK_HUB_TOKEN_TTL": ("token_ttl_s", int),
+    "PACKDESK_HUB_ACTION_KEY_TTL": ("action_key_ttl_s", int),
     "PACKDESK_HUB_RETENTION": ("change_retention_s", int),
     "PACKDESK_HUB_RULES": ("rules_path", str),
     "PACKDESK_HUB_WEBHOOK_LEASE": ("webhook_lease_s", int),
@@ -151,8 +154,9 @@ def _check_site(settings: HubSettings) -> None:
         ZoneInfo(settings.timezone)
     except (ZoneInfoNotFoundError, ValueError):
         raise ValidationFailed(f"timezone {settings.timezone!r} is not a time zone name such as Asia/Shanghai.") from None
-    for name in ("port", "token_ttl_s", "change_retention_s", "max_body_bytes", "max_import_bytes", "webhook_lease_s",
-                 "login_backoff_after", "login_lockout_after", "login_lockout_s"):
+    for name in ("port", "token_ttl_s", "action_key_ttl_s", "change_retention_s", "max_body_bytes",
+                 "max_import_bytes", "webhook_lease_s", "login_backoff_after", "login_lockout_after",
+                 "login_lockout_s"):
         if getattr(settings, name) <= 0:
             raise ValidationFailed(f"setting '{name}' must be more than 0, not {getattr(settings, name)}.")
     if settings.longpoll_fallback_s <= 0:

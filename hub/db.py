@@ -98,11 +98,13 @@ devices = Table(
     Column("updated_at", DateTime(timezone=True), nullable=False),
 )
 
+#: Each device's answers, by its own ``action_id``: the idempotency key is (device_id, action_id),
+#: so another device reusing an ``action_id`` gets its own action processed, never this one's answer.
 action_results = Table(
     "action_results",
     metadata,
+    Column("device_id", String(64), primary_key=True),
     Column("action_id", String(64), primary_key=True),
-    Column("device_id", String(64), nullable=False),
     Column("seq", BigInteger, nullable=False),
     Column("order_id", String(32)),
     Column("outcome", String(16), nullable=False),
@@ -195,8 +197,8 @@ security_events = Table(
     Column("details", JSON, nullable=False),
 )
 
-#: Who has logged in on which station (kept for good, unlike tokens): an action a bench queued
-#: offline is credited to the operator who did it only if that operator logged in on the station.
+#: Who has logged in on which station (kept for good, unlike tokens). Crediting offline work to
+#: the operator who did it now needs that operator's action-key signature (``action_keys``).
 station_logins = Table(
     "station_logins",
     metadata,
@@ -204,6 +206,21 @@ station_logins = Table(
     Column("operator", String(32), primary_key=True),
     Column("last_login_at", DateTime(timezone=True), nullable=False),
 )
+
+#: One per successful login (``hub/action_keys.py``): the secret a device signs that operator's
+#: outbox actions with, so work queued offline can be credited to them after a shift change.
+action_keys = Table(
+    "action_keys",
+    metadata,
+    Column("key_id", String(32), primary_key=True),
+    Column("operator", String(32), nullable=False),
+    Column("device_id", String(64), nullable=False),
+    Column("station", String(64), nullable=False),
+    Column("secret", String(64), nullable=False),
+    Column("issued_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+)
+Index("ix_action_keys_expires", action_keys.c.expires_at)
 
 tokens = Table(
     "tokens",

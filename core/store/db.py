@@ -39,6 +39,9 @@ DONE_STATES = frozenset({"shipped", "delivered", "closed"})
 
 _CHUNK = 900  # stay well under SQLite's bound-parameter limit
 
+#: ``meta`` key prefix of the action key stored per operator (``set_action_key``).
+ACTION_KEY_PREFIX = "action_key:"
+
 
 class StoreError(UserError):
     """The local store cannot be used; the message says why and what to do. The file is kept."""
@@ -124,9 +127,12 @@ class OutboxAction:
     operator: str
     done_at: str
     attempts: int = 0
+    #: the signature made when the action was written (None: no key for the operator then)
+    key_id: str | None = None
+    sig: str | None = None
 
     def to_wire(self) -> dict[str, Any]:
-        return {
+        wire: dict[str, Any] = {
             "action_id": self.action_id,
             "seq": self.seq,
             "order_id": self.order_id,
@@ -136,6 +142,9 @@ class OutboxAction:
             "operator": self.operator,
             "done_at": self.done_at,
         }
+        if self.key_id and self.sig:
+            wire["key_id"], wire["sig"] = self.key_id, self.sig
+        return wire
 
     def pending_action(self) -> PendingAction:
         return PendingAction(
@@ -154,6 +163,8 @@ def _row_action(row: Any) -> OutboxAction:
         operator=row.operator,
         done_at=row.done_at,
         attempts=row.attempts,
+        key_id=row.key_id,
+        sig=row.sig,
     )
 
 
@@ -348,6 +359,27 @@ class LocalStore:
     def meta(self, key: str) -> str | None:
         with self.read() as conn:
             return self.get_meta(conn, key)
+
+    def set_action_key(self, conn: Connection, operator: str, key: dict[str, str]) -> None:
+        """Keep the action key an online login gave this device for ``operator`` (the newest one only).
+
+        Kept beside the offline-login PIN records in ``meta``: the outbox signs each action with it
+        while the operator is logged in, online or offline (:mod:`core.action_sig`).
+        """
+        self.set_meta(conn, ACTION_KEY_PREFIX + operator, json.dumps(
+            {"key_id": key["key_id"], "key": key["key"], "expires_at": key["expires_at"]}))
+
+    def action_key(self, conn: Connection, operator: str) -> dict[str, str] | None:
+        """The stored action key for ``operator`` (``{"key_id", "key", "expires_at"}``), or None."""
+        raw = self.get_meta(conn, ACTION_KEY_PREFIX + operator)
+        if raw is None:
+            return None
+        try:
+            rec = json.loads(raw)
+            return {"key_id": str(rec["key_id"]), "key": str(rec["key"]), "expires_at": str(rec["expires_at"])}
+        except (ValueError, KeyError, TypeError):
+            log.warning("The action key stored for %s is unreadable; actions are sent unsigned", operator)
+            return None
 
     def cursor(self) -> int | None:
         """The change-feed cursor, or None when the station has never finished a full sync."""

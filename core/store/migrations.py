@@ -114,8 +114,14 @@ def _v2(conn: Connection) -> None:
         conn.exec_driver_sql(ddl)
 
 
+def _v3(conn: Connection) -> None:
+    """Each outbox action's signature by the key of the operator who wrote it (core/action_sig.py)."""
+    conn.exec_driver_sql("ALTER TABLE outbox ADD COLUMN key_id TEXT")
+    conn.exec_driver_sql("ALTER TABLE outbox ADD COLUMN sig TEXT")
+
+
 #: The migration steps, in order; index i takes the store to version i + 1.
-MIGRATIONS: tuple[Callable[[Connection], None], ...] = (_v1, _v2)
+MIGRATIONS: tuple[Callable[[Connection], None], ...] = (_v1, _v2, _v3)
 LATEST = len(MIGRATIONS)
 
 

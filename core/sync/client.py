@@ -9,7 +9,7 @@ taken from them: a truncated or odd answer is :class:`HubMalformed`, never half-
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import requests
@@ -123,6 +123,8 @@ class LoginInfo:
     station: str
     bench: str | None
     device_id: str
+    #: this login's action key ``{"key_id", "key", "expires_at"}`` (docs/api.md); None from an older hub
+    action_key: dict[str, str] | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True)
@@ -143,6 +145,14 @@ class SnapshotPage:
 class ActionsAnswer:
     results: list[dict[str, Any]]
     last_applied_seq: int | None
+
+
+def _action_key(raw: Any) -> dict[str, str] | None:
+    """The login answer's action key if it has the documented shape (else the actions go unsigned)."""
+    if not isinstance(raw, dict) or not all(isinstance(raw.get(k), str) and raw.get(k)
+                                            for k in ("key_id", "key", "expires_at")):
+        return None
+    return {"key_id": raw["key_id"], "key": raw["key"], "expires_at": raw["expires_at"]}
 
 
 def check_snapshot(snap: Any) -> dict[str, Any]:
@@ -298,6 +308,7 @@ class HubClient:
                 station=str(st["name"]),
                 bench=st.get("bench"),
                 device_id=str(data.get("device_id") or device_id),
+                action_key=_action_key(data.get("action_key")),
             )
         except (KeyError, TypeError) as exc:
             raise HubMalformed(_("The hub's login answer is incomplete.")) from exc

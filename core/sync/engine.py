@@ -262,6 +262,11 @@ class SyncEngine:
                 info.role,
                 info.station,
             )
+            if info.action_key is not None:
+                # Kept in the store (not only here): the operator's offline work, and work left in
+                # the outbox for the next shift's login to push, is signed with it.
+                with self.store.write() as conn:
+                    self.store.set_action_key(conn, info.operator, info.action_key)
             self._login = info
             return info
 

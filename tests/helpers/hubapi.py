@@ -48,6 +48,8 @@ class Session:
     token: str = ""
     seq: int = 0
     http: requests.Session = field(default_factory=requests.Session)
+    #: the action key of the last login (``{"key_id", "key", "expires_at"}``, docs/api.md)
+    action_key: dict[str, str] | None = None
 
     def login(self) -> Session:
         r = self.http.post(f"{self.url}/api/v1/auth/login", json={
@@ -55,6 +57,7 @@ class Session:
             "device_id": self.device_id}, timeout=10)
         assert r.status_code == 200, r.text
         self.token = r.json()["token"]
+        self.action_key = r.json().get("action_key")
         return self
 
     @property

@@ -8,6 +8,8 @@ import uuid
 
 import requests
 
+from core.action_sig import sign
+from core.timeutil import iso, utcnow
 from tests.helpers.hubapi import Session, demo
 from tests.hubproc import HubProcess
 
@@ -20,6 +22,11 @@ def setup(hub: HubProcess, n: int = 40) -> tuple[Session, dict[str, dict], Sessi
     target = next(o for o in orders.values() if o["state"] == "allocated" and not o["holds"])
     packer = Session(hub.url, station=f"{target['bench']}-PC", bench=target["bench"]).login()
     return d, orders, packer
+
+
+def signed(action: dict, key: dict[str, str] | None) -> dict:
+    assert key is not None
+    return {**action, "key_id": key["key_id"], "sig": sign(key["key"], action)}
 
 
 def free_orders(orders: dict[str, dict], bench: str) -> list[dict]:
@@ -249,13 +256,14 @@ def test_work_queued_offline_is_credited_to_who_did_it_not_to_whoever_syncs_it(h
     d, orders, first = setup(hub)
     o = free_orders(orders, first.bench or "")[0]
     step = first.action(o["order_id"], "step", {"step": "picked"}, base_version=o["version"])
-    step["done_at"] = "2026-11-25T06:10:00Z"
+    step["done_at"] = done_at = iso(utcnow())
+    step = signed(step, first.action_key)  # the proof that P001 did it (docs/security.md)
     second = Session(hub.url, operator="P002", pin="1111", station=first.station, bench=first.bench,
                      device_id=first.device_id, seq=first.seq).login()
     assert second.send(step)[0]["outcome"] == "applied"
     entry = next(e for e in audit(d, o["order_id"]) if e["action_id"] == step["action_id"])
     assert entry["operator"] == "P001" and entry["station"] == first.station
-    assert entry["details"]["synced_by"] == "P002" and entry["details"]["done_at"] == "2026-11-25T06:10:00Z"
+    assert entry["details"]["synced_by"] == "P002" and entry["details"]["done_at"] == done_at
     assert d.order(o["order_id"])["steps"]["picked"]["by"] == "P001"
     own = second.do(o["order_id"], "step", {"step": "verified"})
     entry = next(e for e in audit(d, o["order_id"]) if e["action_id"] is not None and e["what"] == "step:verified")
@@ -271,25 +279,28 @@ def test_a_supervisor_sign_off_queued_on_a_bench_keeps_the_supervisors_role(hub:
     release = {"hold_id": hold["hold_id"], "reason": "signed", "resolution": {"packaging_checked": True}}
     sup = Session(hub.url, operator="S001", pin="3333", station=packer.station, bench=packer.bench,
                   device_id=packer.device_id, seq=packer.seq).login()
-    signed = sup.action(o["order_id"], "hold_released", release)
+    sign_off = sup.action(o["order_id"], "hold_released", release)
+    sign_off["done_at"] = iso(utcnow())
+    sign_off = signed(sign_off, sup.action_key)
     packer.seq = sup.seq
     packer.login()
-    assert packer.send(signed)[0]["outcome"] == "applied"
-    entry = next(e for e in audit(d, o["order_id"]) if e["action_id"] == signed["action_id"])
+    assert packer.send(sign_off)[0]["outcome"] == "applied"
+    entry = next(e for e in audit(d, o["order_id"]) if e["action_id"] == sign_off["action_id"])
     assert (entry["operator"], entry["what"], entry["details"]["synced_by"]) == ("S001", "hold_released", "P001")
 
 
-def test_work_in_the_name_of_someone_who_never_logged_in_here_is_refused_and_changes_nothing(hub: HubProcess) -> None:
+def test_work_in_someone_elses_name_without_their_signature_runs_as_the_pusher_and_changes_nothing(
+        hub: HubProcess) -> None:
     d, orders, packer = setup(hub)
     o = free_orders(orders, packer.bench or "")[0]
     r = d.do(o["order_id"], "hold_raised", {"type": "vip_signoff", "reason": "needs sign-off"}, base_version=o["version"])
     hold = r["order"]["holds"][0]
     forged = packer.action(o["order_id"], "hold_released", {"hold_id": hold["hold_id"], "reason": "signed",
                                                            "resolution": {"packaging_checked": True}})
-    forged["operator"] = "S001"  # a supervisor, but one who has never stood at this bench
+    forged["operator"] = "S001"  # a supervisor's name, with no signature from S001's own login
     step = packer.action(o["order_id"], "step", {"step": "picked"})
     results = packer.send(forged, step)
-    assert results[0]["outcome"] == "rejected" and results[0]["error"] == "unknown_operator"
-    assert "S001" in results[0]["reason"] and packer.station in results[0]["reason"]
+    assert results[0]["outcome"] == "rejected" and results[0]["error"] == "forbidden"
+    assert results[0]["credited_to"] == packer.operator and "S001" in results[0]["reason"]
     assert results[1]["outcome"] == "rejected" and results[1]["error"] == "order_held"  # processed, not blocked
     assert d.order(o["order_id"])["holds"] == r["order"]["holds"]
