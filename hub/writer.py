@@ -4,6 +4,9 @@ Every change to an order — a trigger, a hold, a bench step — goes through :c
 applies the transition table (``core.states``), bumps the order's version, and collects the audit
 lines, change-feed rows and webhook events. :meth:`Writer.flush` writes them all just before the
 caller commits, taking the change counter last so its row lock is held as briefly as possible.
+
+Every change also checks the order's size (:data:`MAX_ORDER_BYTES`): four bench steps with
+1.9 MB notes once made a 7.6 MB order that every client then downloaded with each change.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from sqlalchemy import bindparam, text, update
 from sqlalchemy.engine import Connection
 
 from core.address import phone_tail
+from core.errors import UserError
 from core.states import State, Transition, Trigger, apply_trigger
 from core.timeutil import iso, utcnow
 from hub import db
@@ -45,6 +49,38 @@ def public(doc: dict[str, Any]) -> dict[str, Any]:
 
 _TRIGGER_NAMES = frozenset(t.value for t in Trigger)
 RECIPIENT_NAME_LEN = 64  # orders.recipient_name
+#: The largest order document (its JSON, UTF-8) a change may leave behind. A real order is 1-5 KB
+#: (100 lines is ~30 KB); 256 KB leaves room for long histories of holds and steps while keeping
+#: a change-feed page of such orders something a bench can download.
+MAX_ORDER_BYTES = 256 * 1024
+
+
+class OrderTooLarge(UserError):
+    """A change would make the order's document larger than :data:`MAX_ORDER_BYTES`."""
+
+    code = "order_too_large"
+
+
+def doc_bytes(doc: dict[str, Any]) -> int:
+    """The size of the order as served (compact JSON, UTF-8)."""
+    return len(json.dumps(public(doc), ensure_ascii=False, separators=(",", ":"), default=str).encode())
+
+
+#: How much an order already over the limit may still grow in one change: a state, a version,
+#: a bench step's stamp. Without it an order pushed over the limit by a long new address (set
+#: after its change was checked) could take no further step, not even the address fixed.
+ORDER_GROWTH_SLACK = 1024
+
+
+def check_size(doc: dict[str, Any], loaded_bytes: int = 0) -> None:
+    """Raise :class:`OrderTooLarge` when the order is over :data:`MAX_ORDER_BYTES` and has grown
+    by more than :data:`ORDER_GROWTH_SLACK` since it was loaded (``loaded_bytes``; 0 for a new one)."""
+    size = doc_bytes(doc)
+    if size > MAX_ORDER_BYTES and size > loaded_bytes + ORDER_GROWTH_SLACK:
+        raise OrderTooLarge(
+            f"Order {doc.get('order_id')} ({doc.get('channel')} {doc.get('channel_order_no')}) would be "
+            f"{size // 1024} KB, over the limit of {MAX_ORDER_BYTES // 1024} KB: shorten the notes or details.",
+            details={"order_id": doc.get("order_id"), "bytes": size, "limit": MAX_ORDER_BYTES})
 
 
 class Writer:
@@ -58,6 +94,7 @@ class Writer:
         self._new: dict[str, dict[str, Any]] = {}
         self._updated: dict[str, dict[str, Any]] = {}
         self._prev_bench: dict[str, str | None] = {}
+        self._loaded_bytes: dict[str, int] = {}
         self._audit: list[dict[str, Any]] = []
         self._events: list[dict[str, Any]] = []
         #: Added to every audit line while set: a client action's own time (``done_at``) and, when
@@ -91,6 +128,7 @@ class Writer:
         """Remember the benches orders had when loaded: a move away must reach the old bench too."""
         for oid, doc in docs.items():
             self._prev_bench.setdefault(oid, doc.get("bench"))
+            self._loaded_bytes.setdefault(oid, doc_bytes(doc))
 
     def transition(
         self,
@@ -139,11 +177,14 @@ class Writer:
         }
         self.transition(doc, Trigger.HOLD_RAISED, why=reason, details={"hold": hold}, action_id=action_id)
         doc["holds"].append(hold)
+        check_size(doc, self._loaded_bytes.get(doc["order_id"], 0))
         return hold
 
     def _bump(self, doc: dict[str, Any]) -> None:
+        """Every change passes here: a new version, and the size check (raises before anything is written)."""
         doc["version"] = int(doc.get("version", 0)) + 1
         doc["updated_at"] = iso(self.now)
+        check_size(doc, self._loaded_bytes.get(doc["order_id"], 0))
 
     def _record(self, doc: dict[str, Any], what: str, from_state: str | None, to_state: str, why: str,
                 details: dict[str, Any], action_id: str | None) -> None:
