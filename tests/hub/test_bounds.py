@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -303,3 +304,115 @@ def test_an_id_sent_as_a_number_keeps_its_digits_or_is_refused(hub: HubProcess, 
             doc, (1, "@data", "shop_order_detail", "order_id"), literal)), "validation_failed")
         assert body["details"]["field"] == "data.shop_order_detail.order_id", body
     assert [o["channel_order_no"] for o in desk.get("/api/v1/orders", q="1000").json()["orders"]] == []
+
+
+# -- a full disk (item 10a) ------------------------------------------------------------------------
+
+FULL_DISK_HELPER = Path(__file__).resolve().parents[1] / "helpers" / "full_disk"
+
+
+def _full_then_freed(hub: HubProcess, fill: Any, free: Any) -> None:
+    """Writes answer 503 storage_full while the database is full; reads work; space freed, writes work."""
+    desk = Session(hub.url, operator="D001", pin="2222", station="DESK-1", bench=None).login()
+    [first] = demo(hub.url, 1, seed=50)
+    fill()
+    for seed in range(51, 61):  # enough new orders to need new pages
+        r = signed_post(hub.url, "generic", json.dumps(
+            {"orders": [intake_to_json(o) for o in generate_orders(200, seed=seed)]}).encode())
+        if r.status_code != 200:
+            break
+    body = check_4xx_or_503(r)
+    assert body["error"] == "storage_full" and "disk is full" in body["message"], body
+    action = desk.action(first["order_id"], "hold_raised", {"type": "scan_mismatch", "reason": "r" * 1500,
+                                                            "details": {f"k{i}": "z" * 1500 for i in range(9)}})
+    acts = [desk.action(first["order_id"], "step", {"step": "picked", "detail": {"n": "q" * 1500}})
+            for _ in range(1)] + [action]
+    r = desk.post("/api/v1/actions", {"actions": acts})
+    assert r.status_code in (200, 503), r.text  # a small batch may still fit in a free page
+    # Reads keep working.
+    assert desk.get("/api/v1/health").status_code == 200
+    assert desk.get(f"/api/v1/orders/{first['order_id']}").status_code == 200
+    assert desk.get("/api/v1/orders", q="").status_code == 200
+    assert desk.get("/api/v1/changes", cursor=0).status_code == 200
+    free()
+    r = signed_post(hub.url, "generic", json.dumps(
+        {"orders": [intake_to_json(o) for o in generate_orders(200, seed=99)]}).encode())
+    assert r.status_code == 200, r.text
+    log = hub.log_path.read_text(errors="replace")
+    assert "storage full" in log and "Traceback" not in log, log[-3000:]
+
+
+def check_4xx_or_503(r: requests.Response) -> dict[str, Any]:
+    assert r.status_code == 503, (r.status_code, r.text[:300])
+    body: dict[str, Any] = r.json()
+    assert set(body) == {"error", "message", "details"}, body
+    return body
+
+
+def test_a_full_sqlite_database_answers_503_and_reads_keep_working(tmp_path: Path) -> None:
+    limit = tmp_path / "max_pages"
+    root = Path(__file__).resolve().parents[2]
+    hub = HubProcess(tmp_path / "hub", env={"PYTHONPATH": f"{FULL_DISK_HELPER}:{root}",
+                                            "PACKDESK_TEST_MAX_PAGES_FILE": str(limit)}).start()
+    try:
+        _full_then_freed(hub, lambda: limit.write_text("1"), limit.unlink)
+    finally:
+        hub.stop()
+
+
+def test_a_full_postgresql_tablespace_answers_503_and_reads_keep_working(tmp_path: Path) -> None:
+    """A real ``No space left on device``: the hub's database on a 24 MB tmpfs tablespace.
+
+    Needs root (to mount) and PostgreSQL on this machine (the tablespace is a local directory);
+    skipped otherwise, with the reason.
+    """
+    import os
+    import shutil
+    import subprocess
+
+    import psycopg
+
+    from tests.conftest import require_postgres
+    from tests.hubproc import PG_ADMIN_URL
+
+    require_postgres()
+    if os.geteuid() != 0 or shutil.which("mount") is None:
+        pytest.skip("needs root to mount a small tmpfs for the tablespace")
+    import tempfile
+
+    mnt = Path(tempfile.mkdtemp(prefix="packdesk-pgspace-", dir="/tmp"))  # the server's user must reach it
+    mnt.chmod(0o755)
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=24m", "tmpfs", str(mnt)], capture_output=True)
+    if mounted.returncode != 0:
+        mnt.rmdir()
+        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.decode()[:200]}")
+    name = f"packdesk_full_{uuid.uuid4().hex[:8]}"
+    hub: HubProcess | None = None
+    try:
+        shutil.chown(mnt, "postgres", "postgres")
+        with psycopg.connect(PG_ADMIN_URL, autocommit=True) as admin:
+            admin.execute(f"CREATE TABLESPACE {name} LOCATION '{mnt}'")
+            admin.execute(f'CREATE DATABASE "{name}" TABLESPACE {name}')
+        url = f"{PG_ADMIN_URL.rsplit('/', 1)[0]}/{name}"
+        hub = HubProcess(tmp_path / "hub", db_url=url).start()
+        filler = psycopg.connect(url, autocommit=True)
+
+        def fill() -> None:
+            filler.execute("CREATE TABLE filler (x text)")
+            with pytest.raises(psycopg.errors.DiskFull):
+                for _ in range(1000):
+                    filler.execute("INSERT INTO filler SELECT repeat(md5(i::text), 40) FROM generate_series(1, 2000) i")
+
+        def free() -> None:
+            filler.execute("DROP TABLE filler")
+
+        _full_then_freed(hub, fill, free)
+        filler.close()
+    finally:
+        if hub is not None:
+            hub.stop()
+        with psycopg.connect(PG_ADMIN_URL, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            admin.execute(f"DROP TABLESPACE IF EXISTS {name}")
+        subprocess.run(["umount", str(mnt)], check=True)
+        mnt.rmdir()
