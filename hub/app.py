@@ -208,7 +208,7 @@ class ActionBatch(BaseModel):
 
 
 class PruneIn(BaseModel):
-    older_than_s: int = Field(ge=0)
+    older_than_s: int = Field(ge=0, le=100 * 366 * 86400)  # a century: now minus more is no date
 
 
 class Hub:

@@ -23,34 +23,12 @@ from core.demo import generate_orders
 from core.model import intake_to_json
 from hub.intake import SIGNATURE_HEADER, sign
 from tests.helpers.hubapi import Session, demo
+from tests.helpers.rawjson import with_literal
 from tests.hubproc import HubProcess
 
 #: A request refused for its numbers must answer well within this (it took 39 s, or never).
 BOUND_S = 2.0
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "channels"
-RAW = "__RAW_NUMBER__"
-
-
-def with_literal(doc: Any, path: tuple[Any, ...], literal: str) -> bytes:
-    """``doc`` as JSON with the value at ``path`` replaced by a raw number literal.
-
-    A path element ``"@data"`` descends into a string field holding JSON (抖店/小红书 ``data``).
-    """
-    doc = json.loads(json.dumps(doc))
-    if "@data" in path:
-        i = path.index("@data")
-        outer, inner_path = path[:i], path[i + 1:]
-        node = doc
-        for key in outer:
-            node = node[key]
-        inner = with_literal(json.loads(node["data"]), inner_path, literal).decode()
-        node["data"] = RAW
-        return json.dumps(doc, ensure_ascii=False).replace(json.dumps(RAW), json.dumps(inner, ensure_ascii=False)).encode()
-    node = doc
-    for key in path[:-1]:
-        node = node[key]
-    node[path[-1]] = RAW
-    return json.dumps(doc, ensure_ascii=False).replace(json.dumps(RAW), literal).encode()
 
 
 def fixture(name: str) -> Any:
@@ -416,3 +394,13 @@ def test_a_full_postgresql_tablespace_answers_503_and_reads_keep_working(tmp_pat
             admin.execute(f"DROP TABLESPACE IF EXISTS {name}")
         subprocess.run(["umount", str(mnt)], check=True)
         mnt.rmdir()
+
+
+def test_a_long_run_of_digits_in_an_address_is_answered_in_milliseconds(hub: HubProcess, desk: Session) -> None:
+    """Found by tests/hub/test_fuzz_bounds.py: the apartment rule of core.address was quadratic in a digit run."""
+    row = IMPORT_CSV.splitlines()[1].split(",")
+    row[0], row[6] = "IMP-DIGITS", "9" * 10_000
+    data = (IMPORT_CSV.splitlines()[0] + "\n" + ",".join(row) + "\n").encode()
+    r, took = timed(lambda: desk.http.post(f"{hub.url}/api/v1/import", params={"filename": "o.csv"}, data=data,
+                                           headers=desk.headers, timeout=60))
+    assert r.status_code < 500 and took < BOUND_S, (r.status_code, took)
