@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import bindparam, text, update
+from sqlalchemy import bindparam, select, text, update
 from sqlalchemy.engine import Connection
 
 from core.address import phone_tail
@@ -72,11 +73,17 @@ def doc_bytes(doc: dict[str, Any]) -> int:
 ORDER_GROWTH_SLACK = 1024
 
 
-def check_size(doc: dict[str, Any], loaded_bytes: int = 0) -> None:
+def check_size(doc: dict[str, Any], loaded_bytes: Callable[[], int] = lambda: 0) -> None:
     """Raise :class:`OrderTooLarge` when the order is over :data:`MAX_ORDER_BYTES` and has grown
-    by more than :data:`ORDER_GROWTH_SLACK` since it was loaded (``loaded_bytes``; 0 for a new one)."""
+    by more than :data:`ORDER_GROWTH_SLACK` since it was loaded.
+
+    Args:
+        doc: the order as it is now.
+        loaded_bytes: its size when loaded (0 for a new order); asked only when ``doc`` is over
+            the limit, which is rare, so the common case costs one serialisation.
+    """
     size = doc_bytes(doc)
-    if size > MAX_ORDER_BYTES and size > loaded_bytes + ORDER_GROWTH_SLACK:
+    if size > MAX_ORDER_BYTES and size > loaded_bytes() + ORDER_GROWTH_SLACK:
         raise OrderTooLarge(
             f"Order {doc.get('order_id')} ({doc.get('channel')} {doc.get('channel_order_no')}) would be "
             f"{size // 1024} KB, over the limit of {MAX_ORDER_BYTES // 1024} KB: shorten the notes or details.",
@@ -94,7 +101,6 @@ class Writer:
         self._new: dict[str, dict[str, Any]] = {}
         self._updated: dict[str, dict[str, Any]] = {}
         self._prev_bench: dict[str, str | None] = {}
-        self._loaded_bytes: dict[str, int] = {}
         self._audit: list[dict[str, Any]] = []
         self._events: list[dict[str, Any]] = []
         #: Added to every audit line while set: a client action's own time (``done_at``) and, when
@@ -114,6 +120,8 @@ class Writer:
         self._prev_bench = prev
 
     def add_new(self, doc: dict[str, Any]) -> None:
+        """A new order, checked for size once here (what intake adds to it afterwards is the hub's own)."""
+        check_size(doc)
         self._new[doc["order_id"]] = doc
         self._prev_bench[doc["order_id"]] = None
 
@@ -128,7 +136,6 @@ class Writer:
         """Remember the benches orders had when loaded: a move away must reach the old bench too."""
         for oid, doc in docs.items():
             self._prev_bench.setdefault(oid, doc.get("bench"))
-            self._loaded_bytes.setdefault(oid, doc_bytes(doc))
 
     def transition(
         self,
@@ -177,14 +184,24 @@ class Writer:
         }
         self.transition(doc, Trigger.HOLD_RAISED, why=reason, details={"hold": hold}, action_id=action_id)
         doc["holds"].append(hold)
-        check_size(doc, self._loaded_bytes.get(doc["order_id"], 0))
+        self._check_size(doc)
         return hold
 
     def _bump(self, doc: dict[str, Any]) -> None:
         """Every change passes here: a new version, and the size check (raises before anything is written)."""
         doc["version"] = int(doc.get("version", 0)) + 1
         doc["updated_at"] = iso(self.now)
-        check_size(doc, self._loaded_bytes.get(doc["order_id"], 0))
+        self._check_size(doc)
+
+    def _check_size(self, doc: dict[str, Any]) -> None:
+        oid = doc["order_id"]
+        if oid not in self._new:  # a new order was checked whole in add_new
+            check_size(doc, lambda: self._stored_bytes(oid))
+
+    def _stored_bytes(self, order_id: str) -> int:
+        """The order's size as stored: what this transaction loaded (nothing is written before flush)."""
+        row = self.conn.execute(select(db.orders.c.doc).where(db.orders.c.order_id == order_id)).first()
+        return doc_bytes(row[0]) if row is not None else 0
 
     def _record(self, doc: dict[str, Any], what: str, from_state: str | None, to_state: str, why: str,
                 details: dict[str, Any], action_id: str | None) -> None:
