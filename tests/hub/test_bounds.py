@@ -404,3 +404,29 @@ def test_a_long_run_of_digits_in_an_address_is_answered_in_milliseconds(hub: Hub
     r, took = timed(lambda: desk.http.post(f"{hub.url}/api/v1/import", params={"filename": "o.csv"}, data=data,
                                            headers=desk.headers, timeout=60))
     assert r.status_code < 500 and took < BOUND_S, (r.status_code, took)
+
+
+def test_an_order_pushed_over_the_limit_still_takes_small_changes(hub: HubProcess, desk: Session) -> None:
+    """A new address is set after its change was checked, so it can carry an order past the limit;
+    such an order still takes changes that grow it a little (and any that shrink it), none that
+    grow it by more."""
+    [first] = demo(hub.url, 1, seed=62)
+    oid = first["order_id"]
+
+    def hold(note_chars: int) -> dict[str, Any]:
+        return desk.do(oid, "hold_raised", {"type": "scan_mismatch", "reason": "r",
+                                            "details": {"note": "长" * note_chars}})
+
+    for size in (1900, 600):  # fill to just under the limit: big holds, then small ones
+        while hold(size)["outcome"] == "applied":
+            pass
+    under = desk.order(oid)
+    recipient = {**under["recipient"], "city": "长" * 1600, "district": "长" * 1600, "address": "长" * 1600}
+    res = desk.do(oid, "address_changed", {"recipient": recipient, "reason": "buyer"})
+    assert res["outcome"] == "applied", res
+    over = desk.order(oid)
+    assert len(json.dumps(over, ensure_ascii=False, separators=(",", ":")).encode()) > 256 * 1024
+    assert (hold(5)["outcome"], hold(600)["error"]) == ("applied", "order_too_large")
+    res = desk.do(oid, "hold_released", {"hold_id": over["holds"][0]["hold_id"],
+                                         "resolution": {"recount": "matches", "reason": "scan error"}})
+    assert res["outcome"] == "applied", res
