@@ -96,7 +96,9 @@ _ESTATE_AFTER_RE = re.compile(r"^(?:小区|花园|公寓|苑|广场|大厦|家�
 _SUBDISTRICT_RE = re.compile(r"^[" + _CJK + r"]{1,8}?街道")
 _URBAN_VILLAGE_AFTER_RE = re.compile(r"^(?:[东西南北中]|[" + _NUM + r"]+号|[" + _CJK + r"]{1,3}[坊约巷里])")
 _NUMBERED_VILLAGE_RE = re.compile(r"(?:新|[" + _NUM + r"]+)$")  # 曹杨新村, 天山四村, 田林十二村
-_APARTMENT_RE = re.compile(r"\d+室|单元|\d+号楼|\d+[栋幢]|\d+楼\d|公寓|小区|花园|家园|大厦")
+# (?<!\d): a digit run is tried from its first digit only; "\d+室" alone was quadratic in a long run
+# of digits (a 6,000-digit address took 2.5 s).
+_APARTMENT_RE = re.compile(r"(?<!\d)\d+室|单元|(?<!\d)\d+号楼|(?<!\d)\d+[栋幢]|(?<!\d)\d+楼\d|公寓|小区|花园|家园|大厦")
 # 屯/庄/寨 count only as the last character of a place name: 前三屯, 李庄, 苗寨 - not 屯溪, 屯门.
 _SUFFIX_END_RE = re.compile(r"^(?:$|[" + _NUM + r"]|[东西南北]?(?:组|社|村|号|$))")
 _NOT_BEFORE_ZHUANG = set("山农茶酒饭钱布村")  # 山庄, 农庄, 茶庄, 村庄, 山寨 (not 李家庄: a village)

@@ -6,6 +6,10 @@ from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 DEFAULT_TZ = "Asia/Shanghai"
+#: The years :func:`parse_iso` accepts. Every time the hub stores is inside (now, or a channel's
+#: time within 2000-2100); a client's ``done_at`` of year 1 or 9999 is a broken clock, and the
+#: hub's arithmetic on it (ship-by = paid + hours) would overflow.
+MIN_YEAR, MAX_YEAR = 1900, 2999
 
 
 def utcnow() -> datetime:
@@ -27,9 +31,22 @@ def iso(dt: datetime | None) -> str | None:
 
 
 def parse_iso(text: str | None) -> datetime | None:
+    """An ISO 8601 time as aware UTC (None for empty).
+
+    Raises:
+        ValueError: not ISO 8601, or outside :data:`MIN_YEAR`-:data:`MAX_YEAR` in UTC. Never an
+            OverflowError: ``0001-01-01T00:00:00+01:00`` has no UTC instant, and callers (the
+            hub's per-action check) turn a ValueError into a clear refusal.
+    """
     if not text:
         return None
-    return to_utc(datetime.fromisoformat(text.replace("Z", "+00:00")))
+    try:
+        dt = to_utc(datetime.fromisoformat(text.replace("Z", "+00:00")))
+    except OverflowError:
+        raise ValueError(f"{text[:40]!r} is outside the years a clock can show") from None
+    if not MIN_YEAR <= dt.year <= MAX_YEAR:
+        raise ValueError(f"{text[:40]!r} is outside the years {MIN_YEAR}-{MAX_YEAR}")
+    return dt
 
 
 def local_day(dt: datetime, tz: str = DEFAULT_TZ) -> date:

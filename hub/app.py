@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import json
 import logging
 import time
@@ -21,6 +22,7 @@ from zoneinfo import ZoneInfo
 from fastapi import FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
 from pydantic import AfterValidator, BaseModel, Field, field_validator
 from sqlalchemy import func, or_, select
 from sqlalchemy.engine import Connection, Engine
@@ -36,22 +38,21 @@ from hub import auth, db, feed
 from hub.actions import process_batch
 from hub.config import CHANNEL_NAMES, HubSettings
 from hub.intake import SIGNATURE_HEADER, parse_import, parse_push, verify_signature
+from hub.intake.fields import NumberOutOfRange, bounded_loads
 from hub.orders import intake, load_docs
 from hub.routing import Rules
-from hub.textcheck import check_depth, check_text
+from hub.textcheck import check_depth, check_payload, check_text
 from hub.webhooks import Deliverer
 from hub.writer import Actor, Writer
 
 log = logging.getLogger("packdesk.hub.api")
 T = TypeVar("T")
 
-NAMED_CHANNELS = frozenset(c for c in CHANNEL_NAMES if c != "generic")
-
 STATUS_BY_CODE = {
     "unauthorized": 401, "token_expired": 401, "bad_credentials": 401, "bad_signature": 401,
     "forbidden": 403, "unknown_order": 404, "unknown_channel": 404, "not_found": 404,
     "station_bench_mismatch": 409, "conflict": 409, "illegal_transition": 409, "order_held": 409,
-    "cursor_expired": 410, "payload_too_large": 413,
+    "cursor_expired": 410, "payload_too_large": 413, "order_too_large": 422,
     "token_revoked": 401, "station_pending": 403, "station_device_mismatch": 403, "station_revoked": 403,
     "default_pin": 403, "no_operators": 403, "channel_not_configured": 403, "login_throttled": 429,
     "login_locked": 429,
@@ -115,6 +116,68 @@ class UrlText:
         await self.app(scope, receive, send)
 
 
+class BoundedJsonRequest(Request):
+    """A request whose JSON body is read with every number bounded at parse time (docs/api.md "Input rules").
+
+    Python's own reader turns ``1e999999999`` into infinity and reads a 4,000-digit integer; our
+    reader (:func:`hub.intake.fields.bounded_loads`) refuses both before any work. Whatever stops
+    the body being read (a number out of bounds, nesting deeper than the parser goes, bytes that
+    are not UTF-8) is a 422 ``validation_failed`` for the body, the status a bench's sync engine
+    answers by halving the batch until it finds the one action to reject.
+    """
+
+    async def json(self) -> Any:
+        if not hasattr(self, "_json"):
+            body = await self.body()
+            try:
+                self._json = bounded_loads(body, floats="float")
+            except json.JSONDecodeError:
+                raise  # FastAPI's own 422 with the position
+            except NumberOutOfRange as exc:
+                raise _body_error(f"the body {exc}") from None
+            except RecursionError:
+                raise _body_error("the body is nested too deeply to read") from None
+            except UnicodeDecodeError:
+                raise _body_error("the body is not UTF-8 text") from None
+        return self._json
+
+
+def _body_error(problem: str) -> RequestValidationError:
+    return RequestValidationError([{"type": "body_unreadable", "loc": ("body",), "msg": problem, "input": None}])
+
+
+class BoundedRoute(APIRoute):
+    """Every route reads its JSON body through :class:`BoundedJsonRequest`."""
+
+    def get_route_handler(self) -> Callable[[Request], Any]:
+        handler = super().get_route_handler()
+
+        async def bounded(request: Request) -> Any:
+            return await handler(BoundedJsonRequest(request.scope, request.receive))
+
+        return bounded
+
+
+def storage_full(exc: BaseException) -> bool:
+    """Whether ``exc`` says the database's disk (or the hub's own) is full.
+
+    SQLite: ``database or disk is full`` (SQLITE_FULL); PostgreSQL: ``DiskFull`` (SQLSTATE 53100,
+    "No space left on device"); the hub's own files: ``OSError(ENOSPC)``.
+    """
+    orig = getattr(exc, "orig", None)
+    for e in (exc, orig):
+        if e is None:
+            continue
+        if isinstance(e, OSError) and e.errno == errno.ENOSPC:
+            return True
+        if type(e).__name__ == "DiskFull" or getattr(e, "sqlstate", None) == "53100":
+            return True
+        text = str(e)
+        if "database or disk is full" in text or "No space left on device" in text:
+            return True
+    return False
+
+
 #: Request text the database can store (no NUL, no lone surrogate): a 422 naming the field otherwise.
 Text = Annotated[str, AfterValidator(check_text)]
 
@@ -144,7 +207,7 @@ class ActionIn(BaseModel):
     @field_validator("payload")
     @classmethod
     def _storable_payload(cls, value: dict[str, Any]) -> dict[str, Any]:
-        return dict(check_text(check_depth(value, "payload"), "payload"))
+        return dict(check_payload(check_text(check_depth(value, "payload"), "payload"), "payload"))
 
 
 class ActionBatch(BaseModel):
@@ -162,7 +225,7 @@ class UnlockIn(BaseModel):
 
 
 class PruneIn(BaseModel):
-    older_than_s: int = Field(ge=0)
+    older_than_s: int = Field(ge=0, le=100 * 366 * 86400)  # a century: now minus more is no date
 
 
 class Hub:
@@ -227,6 +290,7 @@ def create_app(settings: HubSettings) -> FastAPI:
         hub.engine.dispose()
 
     app = FastAPI(title="PackDesk hub", version="1", lifespan=lifespan)
+    app.router.route_class = BoundedRoute
     app.state.hub = hub
     app.add_middleware(BodyLimit, default_limit=settings.max_body_bytes,
                        limits={"/api/v1/import": settings.max_import_bytes})
@@ -246,6 +310,9 @@ def create_app(settings: HubSettings) -> FastAPI:
     @app.exception_handler(StarletteHTTPException)
     async def _http(_r: Request, exc: StarletteHTTPException) -> JSONResponse:
         cause = exc.__cause__
+        if isinstance(cause, RequestValidationError):
+            # Our body reader's refusal (BoundedJsonRequest), wrapped by FastAPI in a generic 400.
+            return await _validation(_r, cause)
         if isinstance(cause, UserError):
             # FastAPI wraps whatever stopped it reading a JSON body (our BodyLimit's 413 for a
             # chunked upload that grew too large) in a generic 400; answer with the real reason.
@@ -258,6 +325,18 @@ def create_app(settings: HubSettings) -> FastAPI:
                                   {"field": "body"})
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
         return error_response(exc.status_code, code, str(exc.detail))
+
+    @app.exception_handler(DBAPIError)
+    @app.exception_handler(OSError)
+    async def _storage(_r: Request, exc: Exception) -> JSONResponse:
+        if storage_full(exc):
+            # Not a bug and not the caller's fault: the site must free space. Nothing was written
+            # (the transaction rolled back); reads keep working; the bench keeps its outbox.
+            log.error("storage full: %s", getattr(exc, "orig", None) or exc)
+            return error_response(503, "storage_full",
+                                  "The hub's disk is full: nothing was saved. Free disk space on the hub's "
+                                  "database server, then try again.")
+        return await _bug(_r, exc)
 
     @app.exception_handler(Exception)
     async def _bug(_r: Request, exc: Exception) -> JSONResponse:
@@ -418,8 +497,10 @@ def create_app(settings: HubSettings) -> FastAPI:
             stmt = select(o.doc)
             text_q = q.strip()
             if text_q:
+                # A name prefix: %, _ and the escape character itself match only themselves.
+                prefix = text_q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
                 match = [o.order_id == text_q.upper(), o.channel_order_no == text_q, o.waybill_no == text_q,
-                         o.recipient_name.like(text_q.replace("%", "") + "%")]
+                         o.recipient_name.like(prefix + "%", escape="\\")]
                 if text_q.isdigit() and len(text_q) == 4:
                     match.append(o.phone_tail == text_q)
                 stmt = stmt.where(or_(*match))
@@ -444,13 +525,10 @@ def create_app(settings: HubSettings) -> FastAPI:
         body = await request.body()
         verify_signature(secret, body, request.headers.get(SIGNATURE_HEADER))
         pushed = await run_in_threadpool(parse_push, channel, body)  # up to 1000 orders: off the event loop
-        if channel == "generic" and any(o.channel in NAMED_CHANNELS for o in pushed):
-            raise UserError("A generic push may not claim a shop channel's name; use that channel's own endpoint.",
-                            code="validation_failed", details={"field": "channel"})
 
         def run(c: Connection) -> dict[str, Any]:
             w = Writer(c, settings, Actor.system(f"intake:{channel}"))
-            results = intake(w, hub.rules, pushed)
+            results = intake(w, hub.rules, pushed, source=channel)  # a channel touches only its own orders
             w.flush()
             return {"accepted": len(results), "orders": results}
         return await run_in_threadpool(hub.tx, run, notify=True)

@@ -14,11 +14,13 @@ from typing import Any
 from sqlalchemy import and_, or_, select
 from sqlalchemy.engine import Connection
 
+from core.errors import ValidationFailed
 from core.model import ChannelStatus, IntakeOrder, OrderLine, Recipient
 from core.order_ids import format_order_id
 from core.states import State, Trigger
 from core.timeutil import as_utc, iso, local_day, parse_iso
 from hub import db
+from hub.intake.generic import reserved_label
 from hub.routing import Rules, route
 from hub.writer import Writer
 
@@ -133,11 +135,28 @@ def load_docs(conn: Connection, order_ids: list[str], *, for_update: bool = Fals
     return out
 
 
-def intake(w: Writer, rules: Rules, pushed: list[IntakeOrder]) -> list[dict[str, Any]]:
+def intake(w: Writer, rules: Rules, pushed: list[IntakeOrder], *, source: str | None = None) -> list[dict[str, Any]]:
     """Absorb a channel push (one or many orders) in the caller's transaction.
 
+    Args:
+        source: the door the orders came through (``{channel}`` of the intake endpoint, "import").
+            A channel's orders belong to its secret: a source other than "generic" may carry only
+            orders of its own name, and "generic" only labels that are no other source's
+            (:func:`hub.intake.generic.reserved_label`). Otherwise a generic push labelled
+            "import" rewrote and cancelled imported orders.
+
     Returns one result per pushed order: ``{channel_order_no, order_id, state, created}``.
+
+    Raises:
+        ValidationFailed: an order of another source's channel (nothing is written).
     """
+    if source is not None:
+        for index, o in enumerate(pushed):
+            if (o.channel != source) if source != "generic" else reserved_label(o.channel):
+                raise ValidationFailed(
+                    f"Order #{index + 1} of the push names channel {o.channel!r}, which belongs to another "
+                    f"source; a {source} push may only carry its own orders.",
+                    details={"field": "channel", "index": index})
     conn = w.conn
     keys = {(o.channel, o.channel_order_no) for o in pushed}
     by_key: dict[tuple[str, str], dict[str, Any]] = {}

@@ -19,6 +19,7 @@ syncing.
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
 import re
 from typing import Any
@@ -111,4 +112,32 @@ def check_depth(value: Any, path: str = "") -> Any:
     """``value`` unchanged, or ValueError when it nests deeper than :data:`MAX_DEPTH`."""
     if nesting_depth(value) > MAX_DEPTH:
         raise ValueError(f"'{path or 'value'}' nests deeper than {MAX_DEPTH} levels")
+    return value
+
+
+#: The largest action payload (compact JSON, UTF-8) and the longest text inside one. A bench's
+#: real payloads are well under 2 KB (a step's details, a hold's reason, a resolution); without a
+#: cap four steps with 1.9 MB notes made a 7.6 MB order (docs/api.md "Input rules").
+MAX_PAYLOAD_BYTES = 16 * 1024
+MAX_FIELD_CHARS = 2000
+
+
+def check_payload(value: Any, path: str = "payload") -> Any:
+    """``value`` unchanged, or ValueError when a text in it (or a key) is longer than
+    :data:`MAX_FIELD_CHARS` or the whole is larger than :data:`MAX_PAYLOAD_BYTES` as JSON."""
+    stack: list[tuple[Any, str]] = [(value, path)]
+    while stack:
+        node, where = stack.pop()
+        if isinstance(node, str) and len(node) > MAX_FIELD_CHARS:
+            raise ValueError(f"'{where}' is longer than {MAX_FIELD_CHARS} characters")
+        if isinstance(node, dict):
+            for key, item in node.items():
+                if isinstance(key, str) and len(key) > MAX_FIELD_CHARS:
+                    raise ValueError(f"'{where}' has a key longer than {MAX_FIELD_CHARS} characters")
+                stack.append((item, f"{where}.{key}"))
+        elif isinstance(node, list):
+            stack.extend((item, f"{where}[{i}]") for i, item in enumerate(node))
+    size = len(json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str).encode())
+    if size > MAX_PAYLOAD_BYTES:
+        raise ValueError(f"'{path}' is {size} bytes as JSON, over the limit of {MAX_PAYLOAD_BYTES}")
     return value

@@ -4,19 +4,24 @@ Every change to an order — a trigger, a hold, a bench step — goes through :c
 applies the transition table (``core.states``), bumps the order's version, and collects the audit
 lines, change-feed rows and webhook events. :meth:`Writer.flush` writes them all just before the
 caller commits, taking the change counter last so its row lock is held as briefly as possible.
+
+Every change also checks the order's size (:data:`MAX_ORDER_BYTES`): four bench steps with
+1.9 MB notes once made a 7.6 MB order that every client then downloaded with each change.
 """
 
 from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import bindparam, text, update
+from sqlalchemy import bindparam, select, text, update
 from sqlalchemy.engine import Connection
 
 from core.address import phone_tail
+from core.errors import UserError
 from core.states import State, Transition, Trigger, apply_trigger
 from core.timeutil import iso, utcnow
 from hub import db
@@ -45,6 +50,44 @@ def public(doc: dict[str, Any]) -> dict[str, Any]:
 
 _TRIGGER_NAMES = frozenset(t.value for t in Trigger)
 RECIPIENT_NAME_LEN = 64  # orders.recipient_name
+#: The largest order document (its JSON, UTF-8) a change may leave behind. A real order is 1-5 KB
+#: (100 lines is ~30 KB); 256 KB leaves room for long histories of holds and steps while keeping
+#: a change-feed page of such orders something a bench can download.
+MAX_ORDER_BYTES = 256 * 1024
+
+
+class OrderTooLarge(UserError):
+    """A change would make the order's document larger than :data:`MAX_ORDER_BYTES`."""
+
+    code = "order_too_large"
+
+
+def doc_bytes(doc: dict[str, Any]) -> int:
+    """The size of the order as served (compact JSON, UTF-8)."""
+    return len(json.dumps(public(doc), ensure_ascii=False, separators=(",", ":"), default=str).encode())
+
+
+#: How much an order already over the limit may still grow in one change: a state, a version,
+#: a bench step's stamp. Without it an order pushed over the limit by a long new address (set
+#: after its change was checked) could take no further step, not even the address fixed.
+ORDER_GROWTH_SLACK = 1024
+
+
+def check_size(doc: dict[str, Any], loaded_bytes: Callable[[], int] = lambda: 0) -> None:
+    """Raise :class:`OrderTooLarge` when the order is over :data:`MAX_ORDER_BYTES` and has grown
+    by more than :data:`ORDER_GROWTH_SLACK` since it was loaded.
+
+    Args:
+        doc: the order as it is now.
+        loaded_bytes: its size when loaded (0 for a new order); asked only when ``doc`` is over
+            the limit, which is rare, so the common case costs one serialisation.
+    """
+    size = doc_bytes(doc)
+    if size > MAX_ORDER_BYTES and size > loaded_bytes() + ORDER_GROWTH_SLACK:
+        raise OrderTooLarge(
+            f"Order {doc.get('order_id')} ({doc.get('channel')} {doc.get('channel_order_no')}) would be "
+            f"{size // 1024} KB, over the limit of {MAX_ORDER_BYTES // 1024} KB: shorten the notes or details.",
+            details={"order_id": doc.get("order_id"), "bytes": size, "limit": MAX_ORDER_BYTES})
 
 
 class Writer:
@@ -77,6 +120,8 @@ class Writer:
         self._prev_bench = prev
 
     def add_new(self, doc: dict[str, Any]) -> None:
+        """A new order, checked for size once here (what intake adds to it afterwards is the hub's own)."""
+        check_size(doc)
         self._new[doc["order_id"]] = doc
         self._prev_bench[doc["order_id"]] = None
 
@@ -139,11 +184,24 @@ class Writer:
         }
         self.transition(doc, Trigger.HOLD_RAISED, why=reason, details={"hold": hold}, action_id=action_id)
         doc["holds"].append(hold)
+        self._check_size(doc)
         return hold
 
     def _bump(self, doc: dict[str, Any]) -> None:
+        """Every change passes here: a new version, and the size check (raises before anything is written)."""
         doc["version"] = int(doc.get("version", 0)) + 1
         doc["updated_at"] = iso(self.now)
+        self._check_size(doc)
+
+    def _check_size(self, doc: dict[str, Any]) -> None:
+        oid = doc["order_id"]
+        if oid not in self._new:  # a new order was checked whole in add_new
+            check_size(doc, lambda: self._stored_bytes(oid))
+
+    def _stored_bytes(self, order_id: str) -> int:
+        """The order's size as stored: what this transaction loaded (nothing is written before flush)."""
+        row = self.conn.execute(select(db.orders.c.doc).where(db.orders.c.order_id == order_id)).first()
+        return doc_bytes(row[0]) if row is not None else 0
 
     def _record(self, doc: dict[str, Any], what: str, from_state: str | None, to_state: str, why: str,
                 details: dict[str, Any], action_id: str | None) -> None:

@@ -54,7 +54,8 @@ def parse_push(channel: str, body: bytes) -> list[IntakeOrder]:
 
     Args:
         channel: one of :data:`CHANNELS` (the ``{channel}`` of ``POST /api/v1/intake/{channel}``).
-        body: the raw request body; JSON is parsed with ``parse_float=Decimal`` (money is never float).
+        body: the raw request body; JSON is parsed with ``parse_float=Decimal`` (money is never float)
+            and every number bounded in length and exponent (``fields.load_json``).
 
     Returns:
         The orders, in push order.

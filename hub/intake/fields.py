@@ -44,17 +44,97 @@ def bad(path: str, what: str) -> ValidationFailed:
     return ValidationFailed(f"Field '{path}' {what}.", details={"field": path})
 
 
-def load_json(data: bytes | str, path: str = "body") -> Any:
-    """Parse JSON with numbers that are never floats (``parse_float=Decimal``).
+#: The longest number literal a JSON body may carry, and the largest decimal exponent. No order,
+#: amount, quantity, time or id needs more (a unix time in ms is 13 digits, money 12); without
+#: these bounds ``1e1000000`` (11 bytes) cost the hub 39 s of CPU with the GIL held when a text
+#: field turned it into digits, and ``1e999999999`` never finished (docs/api.md "Input rules").
+MAX_NUMBER_LEN = 40
+MAX_EXPONENT = 30
+
+
+class JsonInt(int):
+    """A JSON integer that remembers how it was written, so an id sent as a number keeps its digits.
+
+    ``int("-0")`` is 0 and ``int("007")`` cannot occur in JSON, but ``-0`` can: a channel order
+    number sent as ``-0`` must be stored as "-0", never as a different order "0".
+    """
+
+    literal: str
+
+    def __new__(cls, literal: str) -> JsonInt:
+        obj = super().__new__(cls, literal)
+        obj.literal = literal
+        return obj
+
+
+class NumberOutOfRange(ValueError):
+    """A JSON number literal beyond :data:`MAX_NUMBER_LEN` characters or :data:`MAX_EXPONENT`."""
+
+
+def _short(literal: str) -> str:
+    return literal if len(literal) <= 24 else f"{literal[:12]}...{literal[-8:]} ({len(literal)} characters)"
+
+
+def _bounded_literal(literal: str) -> None:
+    if len(literal) > MAX_NUMBER_LEN:
+        raise NumberOutOfRange(
+            f"has a number {_short(literal)} longer than {MAX_NUMBER_LEN} characters; "
+            "send long ids and codes as JSON text")
+
+
+def bounded_float(literal: str, *, as_float: bool = False) -> Decimal | float:
+    """``parse_float`` hook: a Decimal (or float), refusing huge literals and exponents before any work.
 
     Raises:
-        ValidationFailed: not UTF-8/16/32 JSON, or nested too deep to parse.
+        NumberOutOfRange: the literal is too long, or its exponent is beyond :data:`MAX_EXPONENT`.
+    """
+    _bounded_literal(literal)
+    d = Decimal(literal)  # linear in the literal's length, which is at most MAX_NUMBER_LEN
+    exponent = d.as_tuple().exponent
+    if (d and not -MAX_EXPONENT <= d.adjusted() <= MAX_EXPONENT) or not (
+            isinstance(exponent, int) and -MAX_EXPONENT - MAX_NUMBER_LEN <= exponent <= MAX_EXPONENT):
+        raise NumberOutOfRange(
+            f"has a number {_short(literal)} beyond 10^±{MAX_EXPONENT}; no order field needs one")
+    return float(d) if as_float else d
+
+
+def bounded_int(literal: str) -> JsonInt:
+    """``parse_int`` hook: an int that keeps its literal (:class:`JsonInt`), refusing huge literals."""
+    _bounded_literal(literal)
+    return JsonInt(literal)
+
+
+def bounded_loads(data: bytes | str, *, floats: str = "decimal") -> Any:
+    """``json.loads`` with every number bounded at parse time (ints kept as :class:`JsonInt`).
+
+    Args:
+        data: the body.
+        floats: ``"decimal"`` (channel payloads: money is never float) or ``"float"`` (the hub's
+            own request models, whose free-form payloads are stored as JSON).
+
+    Raises:
+        NumberOutOfRange: a number is too long or too large/small.
+        RecursionError, ValueError: as ``json.loads``.
+
+    NaN and Infinity are left to the checks that name their field (``hub.textcheck``).
+    """
+    as_float = floats == "float"
+    return json.loads(data, parse_float=lambda s: bounded_float(s, as_float=as_float), parse_int=bounded_int)
+
+
+def load_json(data: bytes | str, path: str = "body") -> Any:
+    """Parse a channel's JSON: numbers never floats, and bounded in size (:func:`bounded_loads`).
+
+    Raises:
+        ValidationFailed: not UTF-8/16/32 JSON, nested too deep to parse, or a number out of bounds.
     """
     try:
-        return json.loads(data, parse_float=Decimal)
+        return bounded_loads(data)
     except RecursionError:
         raise bad(path, "is nested too deeply to be an order push") from None
-    except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError, int-digits limit
+    except NumberOutOfRange as exc:
+        raise bad(path, str(exc)) from None
+    except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError
         raise ValidationFailed(
             f"'{path}' is not valid JSON: {str(exc)[:120]}", details={"field": path}
         ) from None
@@ -120,13 +200,19 @@ def to_qty(value: Any, path: str) -> int:
 
 
 def to_text(value: Any, path: str, *, max_len: int = 2000) -> str:
-    """Text; numbers are accepted and written out (order ids arrive as numbers from some channels)."""
+    """Text; whole numbers are accepted and kept as written (order ids arrive as numbers from some channels).
+
+    A number with a fraction or an exponent (``1e3``, ``12.0``) is refused rather than rewritten:
+    "1000" would be another order number than the one the channel means.
+    """
     if isinstance(value, str):
         text = value.strip()
+    elif isinstance(value, JsonInt):
+        text = value.literal
     elif _is_int(value):
         text = str(value)
-    elif isinstance(value, Decimal) and value.is_finite() and value == value.to_integral_value():
-        text = str(int(value))
+    elif isinstance(value, Decimal):
+        raise bad(path, f"must be text or a whole number written in digits, not {_show(value)}")
     else:
         raise bad(path, f"must be text, not {_show(value)}")
     if len(text) > max_len:
