@@ -57,6 +57,8 @@ class HubSettings:
     waybill_start: int = 100000000
     webhook_lease_s: int = 60
     longpoll_fallback_s: float = 1.0
+    #: Test-only: 1 counts the hub's SQL statements by table and shows them in ``GET /health``.
+    count_statements: int = 0
 
     def secret_for(self, channel: str) -> bytes:
         return self.channel_secrets.get(channel, f"demo-secret-{channel}").encode()
@@ -76,6 +78,7 @@ _ENV = {
     "PACKDESK_HUB_RULES": ("rules_path", str),
     "PACKDESK_HUB_WEBHOOK_LEASE": ("webhook_lease_s", int),
     "PACKDESK_HUB_LONGPOLL_FALLBACK": ("longpoll_fallback_s", float),
+    "PACKDESK_HUB_COUNT_STATEMENTS": ("count_statements", int),
 }
 
 
