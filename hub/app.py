@@ -12,6 +12,7 @@ import contextlib
 import json
 import logging
 import re
+import threading
 import time
 from collections import Counter
 from collections.abc import AsyncIterator, Callable, Sequence
@@ -172,6 +173,7 @@ class Hub:
         self.tokens = longpoll.TokenCheck(self._check_tokens)
         #: Statements run, by the table they read or write (``count_statements``, a test-only setting).
         self.statements: Counter[str] | None = None
+        self._statements_lock = threading.Lock()
         if settings.count_statements:
             self.statements = Counter()
             for engine in (self.engine, self.reader):
@@ -180,7 +182,8 @@ class Hub:
     def _count_statement(self, _conn: Any, _cur: Any, statement: str, *_args: Any) -> None:
         assert self.statements is not None
         m = _STATEMENT_TABLE.search(statement)
-        self.statements[m.group(1).lower() if m else statement.split(None, 1)[0].upper()] += 1
+        with self._statements_lock:  # from many threads at once: none may go uncounted
+            self.statements[m.group(1).lower() if m else statement.split(None, 1)[0].upper()] += 1
 
     def read(self, fn: Callable[[Connection], T]) -> T:
         """Run ``fn`` in a read-only transaction (takes no write lock; a write in it fails)."""
@@ -463,7 +466,7 @@ def create_app(settings: HubSettings) -> FastAPI:
             auth.require(hub.actor(c, request), Role.ADMIN)
             return {"pruned": feed.prune(c, timedelta(seconds=body.older_than_s)),
                     "oldest_cursor": db.read_counter(c, "changes_pruned")}
-        return hub.tx(run)
+        return hub.tx(run, notify=True)  # the long-poll tail drops what was pruned
 
     return app
 

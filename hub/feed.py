@@ -272,9 +272,13 @@ class ChangeTail:
     async def refresh(self) -> None:
         """Read the changes committed since the last read (one or two statements) and wake their waiters."""
         after = self.head if self.start is not None else None
-        lo, top, rows = await self._read(lambda c: self._fetch(c, after))
+        lo, top, pruned, rows = await self._read(lambda c: self._fetch(c, after))
         if after is not None and lo == after and top >= self.head:
             self._rows.extend(rows)
+            assert self.start is not None
+            if pruned > self.start:  # what the table no longer keeps, the buffer does not serve
+                del self._rows[:pruned - self.start]
+                self.start = pruned
             touched = {k for r in rows for k in (r.bench or "", r.prev_bench or "")}
             wake_all = False
         else:  # first read, a jump past the buffer, a hole, or a head that went back: start again
@@ -295,23 +299,23 @@ class ChangeTail:
                 ev.set()
                 del self._events[key]
 
-    def _fetch(self, conn: Connection, after: int | None) -> tuple[int, int, list[_Row]]:
-        """(start, head, rows): the rows ``start < seq <= head``, or none with ``start == head``."""
+    def _fetch(self, conn: Connection, after: int | None) -> tuple[int, int, int, list[_Row]]:
+        """(start, head, pruned, rows): the rows ``start < seq <= head``, or none with ``start == head``."""
         c = db.counters.c
         values = dict(conn.execute(select(c.key, c.value).where(c.key.in_(["changes", "changes_pruned"]))).all())
         top = int(values.get("changes", 0))
         pruned = int(values.get("changes_pruned", 0))
         if after is None or after > top:
-            return top, top, []
+            return top, top, pruned, []
         lo = max(after, pruned, top - self.capacity)
         if lo >= top:
-            return top, top, []
+            return top, top, pruned, []
         ch = db.changes.c
         found = conn.execute(select(ch.seq, ch.order_id, ch.bench, ch.prev_bench, ch.doc)
                              .where(ch.seq > lo, ch.seq <= top).order_by(ch.seq)).all()
         if len(found) != top - lo or (found and int(found[0].seq) != lo + 1):
-            return top, top, []  # a prune cut in between the two statements
-        return lo, top, [_Row(int(r.seq), r.bench, r.prev_bench, dumps(_change(int(r.seq), r.order_id, r.doc)))
+            return top, top, pruned, []  # a prune cut in between the two statements
+        return lo, top, pruned, [_Row(int(r.seq), r.bench, r.prev_bench, dumps(_change(int(r.seq), r.order_id, r.doc)))
                          for r in found]
 
 

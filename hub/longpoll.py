@@ -50,6 +50,7 @@ class TokenCheck:
         self._cache: dict[str, tuple[int, Actor]] = {}
         self._pending: dict[str, tuple[str | None, asyncio.Future[Actor]]] = {}
         self._flush_due = False
+        self._flushing: set[asyncio.Task[None]] = set()  # the loop holds tasks weakly
 
     def _epoch(self) -> int:
         return int(time.monotonic() // self.recheck_s)
@@ -70,10 +71,15 @@ class TokenCheck:
             self._pending[key] = (authorization, fut)
             if not self._flush_due:
                 self._flush_due = True
-                asyncio.get_running_loop().call_later(_GATHER_S, lambda: asyncio.ensure_future(self._flush()))
+                asyncio.get_running_loop().call_later(_GATHER_S, self._start_flush)
         else:
             fut = pending[1]
         return await asyncio.shield(fut)
+
+    def _start_flush(self) -> None:
+        task = asyncio.ensure_future(self._flush())
+        self._flushing.add(task)
+        task.add_done_callback(self._flushing.discard)
 
     async def _flush(self) -> None:
         batch, self._pending, self._flush_due = self._pending, {}, False

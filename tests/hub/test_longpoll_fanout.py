@@ -208,6 +208,20 @@ def test_a_waiter_behind_the_buffer_reads_the_table_and_keeps_the_cursor_rules(t
     assert "Traceback" not in hub.errors_logged(), hub.log_path.read_text()[-4000:]
 
 
+def test_after_a_prune_the_buffer_serves_no_cursor_the_table_refuses(hub: HubProcess) -> None:
+    """Without a restart the buffer holds every change from 0; a prune must still end in 410."""
+    demo(hub.url, 20, seed=26)
+    d = desk(hub.url)
+    assert len(d.get("/api/v1/changes", cursor=0, wait=5).json()["changes"]) == 20  # from the buffer
+    admin = Session(hub.url, operator="A001", pin="0000", station="ADMIN", bench=None).login()
+    assert admin.post("/api/v1/admin/prune-changes", {"older_than_s": 0}).json()["oldest_cursor"] == 20
+    wait_until(lambda: d.get("/api/v1/changes", cursor=0, wait=1).status_code == 410, timeout=5,
+               what="410 on the long-poll path after the prune")
+    assert d.get("/api/v1/changes", cursor=19, wait=1).status_code == 410
+    page = d.get("/api/v1/changes", cursor=20, wait=1).json()
+    assert page == {"changes": [], "next_cursor": 20, "more": False}
+
+
 @pytest.mark.postgres
 def test_a_change_through_a_second_hub_process_wakes_the_right_waiters_in_the_first(tmp_path: Path) -> None:
     """Hub A's waiters, hub B's commits; A's fallback poll is a minute, so only NOTIFY can wake A."""
