@@ -85,6 +85,7 @@ class Client(threading.Thread):
         self.stop_ = stop
         self.seen: dict[tuple[str, int], float] = {}
         self.errors = 0
+        self.last_error = ""
         self.polls = 0
 
     def run(self) -> None:
@@ -94,10 +95,11 @@ class Client(threading.Thread):
                                           params={"cursor": self.cursor, "wait": 25}, timeout=60)
                 r.raise_for_status()
                 page = r.json()
-            except (requests.RequestException, ValueError):
+            except (requests.RequestException, ValueError) as exc:
                 if self.stop_.is_set():
                     return
                 self.errors += 1
+                self.last_error = repr(exc)[:300]
                 time.sleep(0.5)
                 continue
             now = time.perf_counter()
@@ -205,6 +207,9 @@ def run(url: str, pid: int, args: argparse.Namespace, benches: list[str]) -> dic
                    "desk_prop_p99": pct([max(0.0, p) for p in desk_prop], 0.99),
                    "missing": len(accepted) - len(prop), "client_errors": sum(c.errors for c in clients),
                    "polls": sum(c.polls for c in clients)}
+    errors = [c.last_error for c in clients if c.last_error]
+    if errors:
+        print(f"  client errors, e.g. {errors[0]}")
     return out
 
 
