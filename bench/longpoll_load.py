@@ -213,6 +213,12 @@ def run(url: str, pid: int, args: argparse.Namespace, benches: list[str]) -> dic
     return out
 
 
+def show_errors(hub: HubProcess) -> None:
+    """A 5xx is a bug: show what the hub logged about it."""
+    if hub.errors_logged():
+        print(f"  the hub logged errors:\n{hub.log_path.read_text(errors='replace')[-4000:]}")
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite")
@@ -239,6 +245,7 @@ def main() -> int:
                     out = run(hub.url, hub.proc.pid, args, benches)
                 finally:
                     hub.stop()
+                    show_errors(hub)
         else:
             hub = HubProcess(Path(tmp) / "hub", env=env).start()
             try:
@@ -246,6 +253,7 @@ def main() -> int:
                 out = run(hub.url, hub.proc.pid, args, benches)
             finally:
                 hub.stop()
+                show_errors(hub)
     load1, load5, _ = os.getloadavg()
     print(f"longpoll_load {args.db}: {args.clients} long-poll clients ({args.clients - args.desks} packers on as many "
           f"benches, {args.desks} desks), actions aimed at {args.rate:g}/s, {os.cpu_count()} CPUs, "
