@@ -12,19 +12,23 @@ import contextlib
 import errno
 import json
 import logging
+import re
+import threading
 import time
-from collections.abc import AsyncIterator, Callable
+from collections import Counter
+from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, TypeVar
 from urllib.parse import unquote_to_bytes
 from zoneinfo import ZoneInfo
 
+import anyio
 from fastapi import FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from fastapi.routing import APIRoute
 from pydantic import AfterValidator, BaseModel, Field, field_validator
-from sqlalchemy import func, or_, select
+from sqlalchemy import event, func, or_, select
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from starlette.concurrency import run_in_threadpool
@@ -34,7 +38,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from core.errors import UserError
 from core.roles import Role
 from core.timeutil import as_utc, iso, local_day, utcnow
-from hub import auth, db, feed
+from hub import auth, db, feed, longpoll
 from hub.actions import process_batch
 from hub.config import CHANNEL_NAMES, HubSettings
 from hub.intake import SIGNATURE_HEADER, parse_import, parse_push, verify_signature
@@ -229,14 +233,58 @@ class PruneIn(BaseModel):
 
 
 class Hub:
-    """What the handlers share: settings, engine, rules, the long-poll notifier, webhooks."""
+    """What the handlers share: settings, engines, rules, the long-poll notifier and tail, webhooks.
+
+    Two engines: ``engine`` for transactions that write (SQLite ``BEGIN IMMEDIATE``), ``reader``
+    for the GET handlers and long-polls (:meth:`read`), with its own pool and no write lock, so
+    readers and writers never queue behind each other. Long-poll database work also runs on its
+    own few threads (``longpoll_threads``), not the thread pool the write handlers run on.
+    """
 
     def __init__(self, settings: HubSettings) -> None:
         self.settings = settings
         self.engine: Engine = db.make_engine(settings.database_url)
+        self.reader: Engine = db.make_engine(settings.database_url, read_only=True)
         self.rules = Rules.load(settings.rules_path) if settings.rules_path else Rules.default()
         self.notifier = feed.Notifier()
         self.deliverer = Deliverer(self.engine, settings)
+        self.longpoll_threads: anyio.CapacityLimiter | None = None  # made on the event loop (lifespan)
+        self.tail = feed.ChangeTail(self.read_async, self.notifier, fallback_s=settings.longpoll_fallback_s)
+        self.tokens = longpoll.TokenCheck(self._check_tokens)
+        #: Statements run, by the table they read or write (``count_statements``, a test-only setting).
+        self.statements: Counter[str] | None = None
+        self._statements_lock = threading.Lock()
+        if settings.count_statements:
+            self.statements = Counter()
+            for engine in (self.engine, self.reader):
+                event.listen(engine, "before_cursor_execute", self._count_statement)
+
+    def _count_statement(self, _conn: Any, _cur: Any, statement: str, *_args: Any) -> None:
+        assert self.statements is not None
+        m = _STATEMENT_TABLE.search(statement)
+        with self._statements_lock:  # from many threads at once: none may go uncounted
+            self.statements[m.group(1).lower() if m else statement.split(None, 1)[0].upper()] += 1
+
+    def read(self, fn: Callable[[Connection], T]) -> T:
+        """Run ``fn`` in a read-only transaction (takes no write lock; a write in it fails)."""
+        with self.reader.begin() as conn:
+            return fn(conn)
+
+    async def read_async(self, fn: Callable[[Connection], T]) -> T:
+        """:meth:`read` on the long-poll threads, off the event loop."""
+        return await anyio.to_thread.run_sync(self.read, fn, limiter=self.longpoll_threads)
+
+    async def _check_tokens(self, headers: Sequence[str | None]) -> list[Actor | UserError]:
+        """Authenticate each header, all in one read transaction (long-polls' batched re-checks)."""
+        def run(conn: Connection) -> list[Actor | UserError]:
+            out: list[Actor | UserError] = []
+            for header in headers:
+                try:
+                    out.append(auth.authenticate(conn, header))
+                except UserError as exc:  # this caller's 401, handed back to it
+                    out.append(exc)
+            return out
+        return await self.read_async(run)
 
     def tx(self, fn: Callable[[Connection], T], *, notify: bool = False) -> T:
         """Run ``fn`` in one transaction, retrying a PostgreSQL deadlock/serialisation failure."""
@@ -259,6 +307,9 @@ class Hub:
         return auth.authenticate(conn, request.headers.get("authorization"))
 
 
+_STATEMENT_TABLE = re.compile(r'\b(?:FROM|INTO|UPDATE)\s+"?(\w+)', re.IGNORECASE)
+
+
 def _retryable(exc: DBAPIError) -> bool:
     """Worth running again from the start: a lost race, not a bad request.
 
@@ -279,15 +330,19 @@ def create_app(settings: HubSettings) -> FastAPI:
         db.migrate(hub.engine)
         _announce(hub)
         hub.notifier.bind(asyncio.get_running_loop())
+        hub.longpoll_threads = anyio.CapacityLimiter(8)
         if db.is_postgres(hub.engine):
             hub.notifier.listen_postgres(hub.engine)
         hub.deliverer.start()
         pruner = asyncio.create_task(_prune_loop(hub))
+        tail = asyncio.create_task(hub.tail.run())
         yield
         pruner.cancel()
+        tail.cancel()
         hub.notifier.close()
         await run_in_threadpool(hub.deliverer.stop)
         hub.engine.dispose()
+        hub.reader.dispose()
 
     app = FastAPI(title="PackDesk hub", version="1", lifespan=lifespan)
     app.router.route_class = BoundedRoute
@@ -345,7 +400,10 @@ def create_app(settings: HubSettings) -> FastAPI:
 
     @app.get("/api/v1/health")
     def health() -> dict[str, Any]:
-        return {"status": "ok", "db": hub.engine.dialect.name, "head": hub.tx(feed.head), "time": iso(utcnow())}
+        out = {"status": "ok", "db": hub.engine.dialect.name, "head": hub.read(feed.head), "time": iso(utcnow())}
+        if hub.statements is not None:
+            out["statements"] = dict(hub.statements)
+        return out
 
     @app.post("/api/v1/auth/login")
     def login(body: LoginIn) -> dict[str, Any]:
@@ -421,20 +479,17 @@ def create_app(settings: HubSettings) -> FastAPI:
             return {"operator": code, "active": False}
         return hub.tx(run)
 
-    @app.get("/api/v1/changes")
+    @app.get("/api/v1/changes", response_model=None)
     async def changes(request: Request, cursor: int = Query(0, ge=0), limit: int = Query(500, ge=1, le=feed.MAX_LIMIT),
-                      wait: float = Query(0, ge=0, le=30)) -> dict[str, Any]:
-        actor = await run_in_threadpool(hub.tx, lambda c: hub.actor(c, request))
-        deadline = time.monotonic() + wait
-        while True:
-            woken = hub.notifier.current()
-            page = await run_in_threadpool(hub.tx, lambda c, cur=cursor: feed.read_changes(c, actor, cur, limit))
-            remaining = deadline - time.monotonic()
-            if page["changes"] or remaining <= 0:
-                return page
-            cursor = page["next_cursor"]
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(woken.wait(), timeout=min(remaining, settings.longpoll_fallback_s))
+                      wait: float = Query(0, ge=0, le=30)) -> Response:
+        if wait <= 0:
+            page = await hub.read_async(lambda c: feed.read_changes(c, hub.actor(c, request), cursor, limit))
+            return Response(feed.dumps(page), media_type="application/json")
+
+        async def read_page(actor: Actor, cur: int, lim: int) -> feed.Page:
+            return feed.Page.of(await hub.read_async(lambda c: feed.read_changes(c, actor, cur, lim)))
+        return await longpoll.serve(hub.tail, hub.tokens, read_page, request.headers.get("authorization"),
+                                    cursor, limit, wait)
 
     @app.get("/api/v1/sync/snapshot")
     def snapshot(request: Request, after: str | None = Query(None, max_length=32),
@@ -446,7 +501,7 @@ def create_app(settings: HubSettings) -> FastAPI:
             # a client starting from that cursor would never see it.
             cursor = feed.head(c)
             return {**feed.working_set(c, actor, after, limit), "cursor": cursor}
-        return hub.tx(run)
+        return hub.read(run)
 
     @app.post("/api/v1/actions")
     def actions(request: Request, body: ActionBatch) -> dict[str, Any]:
@@ -461,7 +516,7 @@ def create_app(settings: HubSettings) -> FastAPI:
             actor = hub.actor(c, request)
             row = c.execute(select(db.devices.c.last_applied_seq).where(db.devices.c.device_id == actor.device_id)).first()
             return {"device_id": actor.device_id, "station": actor.station, "last_applied_seq": int(row[0]) if row else 0}
-        return hub.tx(run)
+        return hub.read(run)
 
     def _visible_doc(c: Connection, actor: Actor, order_id: str) -> dict[str, Any]:
         docs = load_docs(c, [order_id.strip().upper()])
@@ -474,7 +529,7 @@ def create_app(settings: HubSettings) -> FastAPI:
 
     @app.get("/api/v1/orders/{order_id}")
     def get_order(request: Request, order_id: str) -> dict[str, Any]:
-        return hub.tx(lambda c: _visible_doc(c, hub.actor(c, request), order_id))
+        return hub.read(lambda c: _visible_doc(c, hub.actor(c, request), order_id))
 
     @app.get("/api/v1/orders/{order_id}/audit")
     def get_audit(request: Request, order_id: str) -> dict[str, Any]:
@@ -486,7 +541,7 @@ def create_app(settings: HubSettings) -> FastAPI:
                 {"at": iso(as_utc(r.at)), "operator": r.operator, "station": r.station, "what": r.what,
                  "from_state": r.from_state, "to_state": r.to_state, "why": r.why, "action_id": r.action_id,
                  "details": r.details} for r in rows]}
-        return hub.tx(run)
+        return hub.read(run)
 
     @app.get("/api/v1/orders")
     def search(request: Request, q: str = Query("", max_length=64), state: str | None = Query(None, max_length=20),
@@ -511,7 +566,7 @@ def create_app(settings: HubSettings) -> FastAPI:
             elif bench:
                 stmt = stmt.where(o.bench == bench)
             return {"orders": [r[0] for r in c.execute(stmt.order_by(o.created_at.desc()).limit(limit))]}
-        return hub.tx(run)
+        return hub.read(run)
 
     @app.post("/api/v1/intake/{channel}")
     async def intake_push(channel: str, request: Request) -> dict[str, Any]:
@@ -568,7 +623,7 @@ def create_app(settings: HubSettings) -> FastAPI:
                 hour = as_utc(at).astimezone(ZoneInfo(settings.timezone)).strftime("%H:00")
                 per_hour[hour] = per_hour.get(hour, 0) + 1
             return {"by_state": by_state, "open_holds": holds, "shipped_per_hour": dict(sorted(per_hour.items()))}
-        return hub.tx(run)
+        return hub.read(run)
 
     @app.post("/api/v1/admin/prune-changes")
     def prune(request: Request, body: PruneIn) -> dict[str, Any]:
@@ -576,7 +631,7 @@ def create_app(settings: HubSettings) -> FastAPI:
             auth.require(hub.actor(c, request), Role.ADMIN)
             return {"pruned": feed.prune(c, timedelta(seconds=body.older_than_s)),
                     "oldest_cursor": db.read_counter(c, "changes_pruned")}
-        return hub.tx(run)
+        return hub.tx(run, notify=True)  # the long-poll tail drops what was pruned
 
     return app
 

@@ -64,6 +64,8 @@ class HubSettings:
     waybill_start: int = 100000000
     webhook_lease_s: int = 60
     longpoll_fallback_s: float = 1.0
+    #: Test-only: 1 counts the hub's SQL statements by table and shows them in ``GET /health``.
+    count_statements: int = 0
 
     def secret_for(self, channel: str) -> bytes | None:
         """The channel's intake secret; None when this hub takes no pushes for it.
@@ -96,6 +98,7 @@ _ENV = {
     "PACKDESK_HUB_WEBHOOK_LEASE": ("webhook_lease_s", int),
     "PACKDESK_HUB_LONGPOLL_FALLBACK": ("longpoll_fallback_s", float),
     "PACKDESK_HUB_LOGIN_LOCKOUT": ("login_lockout_s", int),
+    "PACKDESK_HUB_COUNT_STATEMENTS": ("count_statements", int),
 }
 
 

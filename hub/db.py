@@ -277,14 +277,23 @@ def _set_wal(cur: Any) -> None:
             time.sleep(0.05)
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str, *, read_only: bool = False) -> Engine:
     """Create the engine; SQLite gets WAL, a busy timeout and ``BEGIN IMMEDIATE`` transactions.
 
     ``BEGIN IMMEDIATE`` takes SQLite's write lock at the start of every transaction: two writers
     queue instead of both reading and then failing to upgrade ("database is locked").
+
+    ``read_only=True`` makes the engine of the hub's read path (GET handlers, the long-poll tail):
+    its own small pool, so readers never hold a connection a writer waits for; on SQLite a plain
+    deferred ``BEGIN`` under WAL (a snapshot of the last commit that takes no lock, so readers and
+    the one writer never queue behind each other) with ``query_only``; on PostgreSQL ``BEGIN READ
+    ONLY``. A write through it fails at once instead of taking a lock it was not built for. Commit
+    order still holds for its readers: a snapshot (SQLite) or a statement (PostgreSQL) sees a
+    prefix of the committed seqs, because seqs are taken under the counter's row lock.
     """
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False},
+                               **({"pool_size": 4, "max_overflow": 8} if read_only else {}))
 
         @event.listens_for(engine, "connect")
         def _sqlite_connect(dbapi_conn: Any, _record: Any) -> None:
@@ -294,15 +303,25 @@ def make_engine(url: str) -> Engine:
             _set_wal(cur)
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.execute("PRAGMA foreign_keys=ON")
+            if read_only:
+                cur.execute("PRAGMA query_only=ON")
             cur.close()
 
         @event.listens_for(engine, "begin")
         def _sqlite_begin(conn: Connection) -> None:
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
         return engine
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url[len("postgresql://") :]
+    if read_only:
+        engine = create_engine(url, pool_size=4, max_overflow=8, pool_pre_ping=True)
+
+        @event.listens_for(engine, "connect")
+        def _pg_read_only(dbapi_conn: Any, _record: Any) -> None:
+            dbapi_conn.read_only = True  # psycopg sends BEGIN READ ONLY: no extra round trip
+
+        return engine
     return create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
 
 

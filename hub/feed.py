@@ -6,14 +6,23 @@ to the head never skips a change — even when the rows in between were filtered
 
 Wake-ups: commits in this process set an :class:`asyncio.Event`; on PostgreSQL a LISTEN thread
 turns other processes' NOTIFYs into the same wake-up. The data always comes from the table; the
-wake-up is only a hint, and waiters re-check at least every second anyway.
+wake-up is only a hint, and the :class:`ChangeTail` re-checks every ``longpoll_fallback_s`` anyway.
+
+Long-polls are served by one :class:`ChangeTail` per process: on each wake-up ONE task reads the
+new committed rows into a bounded in-memory buffer and wakes only the waiters they concern, which
+filter the buffer for themselves without touching the database. A waiting long-poll costs no
+query, no connection and no thread until a change it may see commits (docs/sync.md).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import json
 import logging
 import threading
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -36,9 +45,17 @@ class CursorExpired(UserError):
 
 
 def _visible(actor: Actor) -> Any:
+    """The packer rule as SQL; :func:`_sees` is the same rule for the tail's buffer: keep them alike."""
     if actor.role == "packer":
         return or_(db.changes.c.bench == actor.bench, db.changes.c.prev_bench == actor.bench)
     return None
+
+
+def _sees(actor: Actor, bench: str | None, prev_bench: str | None) -> bool:
+    if actor.role == "packer":
+        # SQL's ``bench = NULL`` is never true: a packer without a bench sees nothing there either.
+        return actor.bench is not None and actor.bench in (bench, prev_bench)
+    return True
 
 
 def read_changes(conn: Connection, actor: Actor, cursor: int, limit: int) -> dict[str, Any]:
@@ -63,8 +80,17 @@ def read_changes(conn: Connection, actor: Actor, cursor: int, limit: int) -> dic
         return read_changes(conn, actor, cursor, limit)
     more = len(rows) == limit
     next_cursor = rows[-1].seq if more else top
-    return {"changes": [{"seq": r.seq, "order_id": r.order_id, "order": r.doc} for r in rows],
+    return {"changes": [_change(r.seq, r.order_id, r.doc) for r in rows],
             "next_cursor": next_cursor, "more": more}
+
+
+def _change(seq: int, order_id: str, doc: Any) -> dict[str, Any]:
+    return {"seq": seq, "order_id": order_id, "order": doc}
+
+
+def dumps(obj: Any) -> bytes:
+    """JSON as the hub's responses write it (FastAPI's JSONResponse settings)."""
+    return json.dumps(obj, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode()
 
 
 def head(conn: Connection) -> int:
@@ -147,6 +173,150 @@ class Notifier:
 
     def close(self) -> None:
         self._stop.set()
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """One answer of ``GET /changes``, already encoded: ``count`` changes, ``next_cursor``."""
+
+    body: bytes
+    count: int
+    next_cursor: int
+
+    @classmethod
+    def of(cls, page: dict[str, Any]) -> Page:
+        return cls(dumps(page), len(page["changes"]), int(page["next_cursor"]))
+
+
+@dataclass(frozen=True, slots=True)
+class _Row:
+    seq: int
+    bench: str | None
+    prev_bench: str | None
+    body: bytes  #: the change as served, encoded once for every waiter that sees it
+
+
+#: The key of the waiters that see every bench (desk, supervisor, admin).
+_ALL = "\x00all"
+
+
+class ChangeTail:
+    """The newest committed changes of the feed, read once per commit for all long-polls here.
+
+    The buffer holds exactly the changes with ``start < seq <= head``, contiguous: a reader that
+    finds a hole (a prune that committed between its two statements) drops what it read and
+    starts again empty at the head; waiters with an older cursor read the table as before, which
+    keeps 410 ``cursor_expired`` and 400 ``bad_cursor`` where they are decided. The buffer starts
+    empty at the head when the hub starts and keeps the last ``capacity`` changes.
+
+    Waiters sleep on an event per bench (one for those who see all benches); a batch of new rows
+    sets the events of the benches it touches (``bench`` and ``prev_bench``), so a commit on B1
+    does not wake B2's packers at all.
+    """
+
+    def __init__(self, read: Callable[[Callable[[Connection], Any]], Awaitable[Any]], wake: Notifier, *,
+                 fallback_s: float, capacity: int = 5000) -> None:
+        """Args:
+            read: runs a function with a read-only connection off the event loop.
+            wake: the hub's commit notifier (local commits and PostgreSQL NOTIFY).
+            fallback_s: re-read this often without a wake-up (a lost NOTIFY, another writer).
+        """
+        self._read = read
+        self._wake = wake
+        self.fallback_s = fallback_s
+        self.capacity = capacity
+        self.start: int | None = None
+        self.head = 0
+        self._rows: list[_Row] = []
+        self._events: dict[str, asyncio.Event] = {}
+
+    def event_for(self, actor: Actor) -> asyncio.Event:
+        """The event set when changes ``actor`` may see arrive (take it before checking the buffer)."""
+        key = (actor.bench or "") if actor.role == "packer" else _ALL
+        ev = self._events.get(key)
+        if ev is None:
+            ev = self._events[key] = asyncio.Event()
+        return ev
+
+    def page(self, actor: Actor, cursor: int, limit: int) -> Page | None:
+        """``GET /changes`` from the buffer, or None when ``cursor`` is outside it (read the table)."""
+        if self.start is None or not self.start <= cursor <= self.head:
+            return None
+        parts: list[bytes] = []
+        last = cursor
+        for i in range(cursor - self.start, len(self._rows)):
+            row = self._rows[i]
+            if not _sees(actor, row.bench, row.prev_bench):
+                continue
+            parts.append(row.body)
+            last = row.seq
+            if len(parts) == limit:
+                break
+        more = len(parts) == limit
+        next_cursor = last if more else self.head
+        body = b'{"changes":[%s],"next_cursor":%d,"more":%s}' % (b",".join(parts), next_cursor,
+                                                                   b"true" if more else b"false")
+        return Page(body, len(parts), next_cursor)
+
+    async def run(self) -> None:
+        """Until cancelled: wait for a commit (or the fallback tick), then read what it added."""
+        while True:
+            woken = self._wake.current()
+            try:
+                await self.refresh()
+            except Exception as exc:  # the database is away: waiters keep their cursors, retry next tick
+                log.warning("reading new changes failed (%s: %s); retrying", type(exc).__name__, exc)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(woken.wait(), timeout=self.fallback_s)
+
+    async def refresh(self) -> None:
+        """Read the changes committed since the last read (one or two statements) and wake their waiters."""
+        after = self.head if self.start is not None else None
+        lo, top, pruned, rows = await self._read(lambda c: self._fetch(c, after))
+        if after is not None and lo == after and top >= self.head:
+            self._rows.extend(rows)
+            assert self.start is not None
+            if pruned > self.start:  # what the table no longer keeps, the buffer does not serve
+                del self._rows[:pruned - self.start]
+                self.start = pruned
+            touched = {k for r in rows for k in (r.bench or "", r.prev_bench or "")}
+            wake_all = False
+        else:  # first read, a jump past the buffer, a hole, or a head that went back: start again
+            self._rows = rows
+            self.start = lo
+            touched = set()
+            wake_all = True
+        self.head = top
+        extra = len(self._rows) - self.capacity
+        if extra > 0:
+            del self._rows[:extra]
+            assert self.start is not None
+            self.start += extra
+        if not rows and not wake_all:
+            return
+        for key, ev in list(self._events.items()):
+            if wake_all or key == _ALL or key in touched:
+                ev.set()
+                del self._events[key]
+
+    def _fetch(self, conn: Connection, after: int | None) -> tuple[int, int, int, list[_Row]]:
+        """(start, head, pruned, rows): the rows ``start < seq <= head``, or none with ``start == head``."""
+        c = db.counters.c
+        values = dict(conn.execute(select(c.key, c.value).where(c.key.in_(["changes", "changes_pruned"]))).all())
+        top = int(values.get("changes", 0))
+        pruned = int(values.get("changes_pruned", 0))
+        if after is None or after > top:
+            return top, top, pruned, []
+        lo = max(after, pruned, top - self.capacity)
+        if lo >= top:
+            return top, top, pruned, []
+        ch = db.changes.c
+        found = conn.execute(select(ch.seq, ch.order_id, ch.bench, ch.prev_bench, ch.doc)
+                             .where(ch.seq > lo, ch.seq <= top).order_by(ch.seq)).all()
+        if len(found) != top - lo or (found and int(found[0].seq) != lo + 1):
+            return top, top, pruned, []  # a prune cut in between the two statements
+        return lo, top, pruned, [_Row(int(r.seq), r.bench, r.prev_bench, dumps(_change(int(r.seq), r.order_id, r.doc)))
+                         for r in found]
 
 
 def iso_now() -> str:
