@@ -395,6 +395,7 @@ def create_app(settings: HubSettings) -> FastAPI:
             # database between chunks instead of waiting for the whole file (500 orders: well
             # under a second of writing on a slow PC).
             chunk_size = 500
+            postgres = db.is_postgres(hub.engine)
             parts: list[str] = []
             imported = last_row = 0
             orders = file.orders()
@@ -412,6 +413,10 @@ def create_app(settings: HubSettings) -> FastAPI:
                         {"imported": imported, "last_row": last_row})
                 imported += len(results)
                 last_row = max(o.extra["rows"][-1] for _, o in chunk)
+                if not postgres:
+                    # SQLite has no queue for its write lock: a writer that found it taken retries
+                    # every 100 ms (the busy handler), and the next chunk would usually win again.
+                    time.sleep(0.1)
                 parts.append(json.dumps(results, ensure_ascii=False)[1:-1])
             errors = json.dumps([{"row": e.row, "reason": e.reason} for e in sorted(file.errors, key=lambda e: e.row)],
                                 ensure_ascii=False)
