@@ -149,6 +149,23 @@ def test_a_zip_bomb_is_refused_from_its_directory_before_it_is_unpacked(hub: Hub
     assert s.get("/api/v1/health").json()["head"] == 0
 
 
+def test_a_zip_of_thousands_of_parts_is_refused_from_its_end_record(hub: HubProcess) -> None:
+    """A workbook has a dozen parts; 5,000 make the directory itself costly to list."""
+    base = xlsx_with_sheet([SHEET_NS + inline_row(HEADER.split(",")),
+                            inline_row(csv_rows(1, "PARTS")[0].split(",")), SHEET_END])
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(base)) as src, zipfile.ZipFile(out, "w") as dst:
+        for info in src.infolist():
+            dst.writestr(info.filename, src.read(info.filename))
+        for i in range(5_000):
+            dst.writestr(f"xl/media/pad{i}.bin", b"")
+    s = desk(hub)
+    r = upload(s, "parts.xlsx", out.getvalue())
+    assert r.status_code == 413, r.text[:500]
+    assert r.json()["details"]["reason"] == "members" and r.json()["details"]["found"] > 5_000
+    assert upload(s, "parts.xlsx", base).json()["imported"] == 1  # the same workbook without the padding
+
+
 def test_a_zip_that_lies_about_a_member_size_cannot_unpack_more(hub: HubProcess) -> None:
     """The directory says the sheet is 2 KB; its deflate stream holds ~60 MB. zipfile stops at the
     declared size and the truncated sheet is a plain 400, never 60 MB of rows."""
