@@ -134,8 +134,9 @@ def main() -> int:
                 rates["postgresql"] = run_backend("postgresql", url, home, csv_data, args.rows, xlsx_data,
                                                   args.xlsx_rows)
     worst = min(rates.values())
-    print(f"import_large_rows_per_s: {worst:.0f} rows/s (target ≥ 1000 rows/s at the slower backend, i.e. 200,000 "
-          "rows in < 200 s, with single actions answering within a chunk's time)")
+    # The target is hub_intake's (the same write path): ≥ 500 orders/s, one order per row here.
+    print(f"import_large_rows_per_s: {worst:.0f} rows/s (target ≥ 500 rows/s at the slower backend, i.e. 200,000 "
+          "rows in < 400 s, with single actions answering within a chunk's time)")
     return 0
 
 
