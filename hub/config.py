@@ -53,6 +53,10 @@ class HubSettings:
     change_retention_s: int = 7 * 24 * 3600
     max_body_bytes: int = 2 * 1024 * 1024
     max_import_bytes: int = 20 * 1024 * 1024
+    #: Rows below the header one import may hold (a peak day is ~200k), and what an XLSX may unpack
+    #: to; over either the file is refused whole (413) before any order is written.
+    max_import_rows: int = 250_000
+    max_import_uncompressed_bytes: int = 200 * 1024 * 1024
     channel_secrets: dict[str, str] = field(default_factory=dict)
     webhooks: list[Webhook] = field(default_factory=list)
     rules_path: str = ""
@@ -159,7 +163,7 @@ def _check_site(settings: HubSettings) -> None:
         raise ValidationFailed(f"timezone {settings.timezone!r} is not a time zone name such as Asia/Shanghai.") from None
     for name in ("port", "token_ttl_s", "action_key_ttl_s", "change_retention_s", "max_body_bytes",
                  "max_import_bytes", "webhook_lease_s", "login_backoff_after", "login_lockout_after",
-                 "login_lockout_s"):
+                 "login_lockout_s", "max_import_rows", "max_import_uncompressed_bytes"):
         if getattr(settings, name) <= 0:
             raise ValidationFailed(f"setting '{name}' must be more than 0, not {getattr(settings, name)}.")
     if settings.longpoll_fallback_s <= 0:

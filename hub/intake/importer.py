@@ -7,6 +7,14 @@ number (header = row 1) and the column to fix, while good orders are kept.
 
 An order is imported whole or not at all: if one of its rows is bad, its other rows are reported
 as "not imported" too — packing half an order is worse than packing it a little later.
+
+A file is read in two passes so that a big one neither stalls the hub nor half-imports. The first
+(:func:`read_import`) refuses what cannot be read before anything is written: an XLSX whose zip
+would unpack to too much (checked from its directory before a byte is inflated, then enforced while
+inflating, since a directory can lie), the header row (checked before any other row is read), an
+unreadable row anywhere, more rows than the cap. It keeps each row compactly (pickled, only the
+columns the header named). The second (:meth:`ImportFile.orders`) turns rows into orders one at a
+time, so the caller can write them in bounded transactions.
 """
 
 from __future__ import annotations
@@ -14,19 +22,44 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import pickle
 import re
+import zipfile
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import IO, Any
 
-from core.errors import ValidationFailed
+from core.errors import UserError, ValidationFailed
 from core.model import ChannelStatus, IntakeOrder, OrderLine, Recipient
 from core.timeutil import utcnow
 from hub.intake.fields import MAX_FEN, to_flag, to_qty, to_time, yuan_text_to_fen
 
-#: Refuse files above this size before parsing (a peak day is ~86k orders; that is ~20 MB of CSV).
+#: Refuse files above this size before parsing (the hub's own body limit, 20 MB, is lower).
 MAX_BYTES = 50 * 1024 * 1024
+#: Default cap on rows below the header: a peak day is ~200k line items.
+MAX_ROWS = 250_000
+#: Default cap on what an XLSX may unpack to, all members together (a 250k-row sheet is ~160 MB).
+MAX_UNCOMPRESSED_BYTES = 200 * 1024 * 1024
+#: No spreadsheet has more rows than Excel's limit; past it even empty rows stop the read.
+ROW_NUMBER_LIMIT = 1_048_576
+#: Zip members: a workbook has a dozen; thousands are a trick to make the directory itself costly.
+MAX_MEMBERS = 500
+#: Compression ratio above which a member is a bomb, not a sheet (real sheets: ~5-20:1).
+MAX_RATIO = 100
+#: Members smaller than this are not checked for ratio (a tiny, very repetitive styles.xml is fine).
+RATIO_FLOOR = 1024 * 1024
+#: XML parts other than sheets and shared strings are parsed whole by openpyxl: keep them small.
+MAX_OTHER_XML = 8 * 1024 * 1024
+#: The most XML one row (or shared string) may take: openpyxl builds a row's element tree whole.
+MAX_RECORD_XML = 1024 * 1024
+
+
+class ImportTooLarge(UserError):
+    """A file that would unpack to, or holds, more than one import may take (413)."""
+
+    code = "payload_too_large"
 
 
 @dataclass
@@ -129,22 +162,42 @@ class _RowProblem(Exception):
     """A cell that cannot be read; becomes a RowError naming the column."""
 
 
-def parse_import(filename: str, data: bytes, *, default_channel: str = "import") -> ImportResult:
-    """Read orders from a CSV or XLSX file.
+def parse_import(filename: str, data: bytes, *, default_channel: str = "import", max_rows: int = MAX_ROWS,
+                 max_uncompressed_bytes: int = MAX_UNCOMPRESSED_BYTES) -> ImportResult:
+    """Read all orders from a CSV or XLSX file at once (small files, tests); see :func:`read_import`.
+
+    Returns:
+        Good orders with the row of their first line, and one :class:`RowError` per refused row.
+    """
+    file = read_import(filename, data, default_channel=default_channel, max_rows=max_rows,
+                       max_uncompressed_bytes=max_uncompressed_bytes)
+    result = ImportResult(orders=list(file.orders()))
+    result.errors = sorted(file.errors, key=lambda e: e.row)
+    return result
+
+
+def read_import(filename: str, data: bytes, *, default_channel: str = "import", max_rows: int = MAX_ROWS,
+                max_uncompressed_bytes: int = MAX_UNCOMPRESSED_BYTES) -> ImportFile:
+    """Check and read a CSV or XLSX file whole before any order is written (the first pass).
 
     Args:
         filename: the uploaded file's name; its extension picks the format (content is sniffed
             when the extension says nothing useful).
         data: the file's bytes.
         default_channel: the ``channel`` of the orders (their order numbers are unique per channel).
+        max_rows: most rows below the header.
+        max_uncompressed_bytes: most bytes an XLSX may unpack to.
 
     Returns:
-        Good orders with the row of their first line, and one :class:`RowError` per refused row.
+        The file's rows, ready for :meth:`ImportFile.orders`.
 
     Raises:
         ValidationFailed: empty, too large, not CSV/XLSX, a corrupt file, or a header row with a
             missing, unknown or repeated column (``details``: ``row``, ``missing``, ``unknown``,
             ``duplicated``).
+        ImportTooLarge: more rows than ``max_rows``, or an XLSX that would unpack to more than
+            ``max_uncompressed_bytes`` or unpacks suspiciously well (``details``: ``reason``,
+            ``limit`` and what was found).
     """
     if not data or not data.strip().strip(codecs.BOM_UTF8).strip() or data in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
         raise ValidationFailed("The file is empty. 文件是空的。", details={"file": filename})
@@ -159,63 +212,226 @@ def parse_import(filename: str, data: bytes, *, default_channel: str = "import")
             "Old Excel .xls files are not supported; save as .xlsx or CSV. 请另存为 .xlsx 或 CSV。",
             details={"file": filename},
         )
+    file = ImportFile(filename, default_channel, max_rows)
     if ext in ("xlsx", "xlsm") or (ext not in ("csv", "txt", "tsv") and data[:4] == b"PK\x03\x04"):
-        rows = _xlsx_rows(data, filename)
+        _read_xlsx(data, file, max_uncompressed_bytes)
     elif ext in ("csv", "txt", "tsv", ""):
-        rows = _csv_rows(data, filename)
+        _read_csv(data, file)
     else:
         raise ValidationFailed(
             f"'{filename}' is not a CSV or XLSX file. 只支持 CSV 或 XLSX 文件。", details={"file": filename}
         )
-    return _read_rows(rows, default_channel, filename)
+    if file.header_row == 0:
+        raise ValidationFailed("The file has no rows. 文件没有内容。", details={"file": filename})
+    return file
+
+
+class ImportFile:
+    """A file that passed the first pass: its header, its rows kept compactly, the row errors so far.
+
+    ``errors`` grows while :meth:`orders` runs (rows of refused orders); sort it by row at the end.
+    """
+
+    def __init__(self, filename: str, channel: str, max_rows: int) -> None:
+        self.filename = filename
+        self.channel = channel
+        self.max_rows = max_rows
+        self.header_row = 0
+        self.rows = 0  #: non-empty rows below the header
+        self.errors: list[RowError] = []
+        self._columns: tuple[str, ...] = ()
+        self._index: tuple[int, ...] = ()
+        self._kept: list[bytes] = []
+        # Orders whose rows are not all together: hash(order_no) → its last row. Hashes, not the
+        # numbers, so a 200k-order file costs ints here; a collision only makes an order wait.
+        self._seen: set[int] = set()
+        self._last_row: dict[int, int] = {}
+        self._prev = ""
+
+    # -- first pass -----------------------------------------------------------------------------
+    def _add(self, n: int, raw: list[Any] | tuple[Any, ...]) -> None:
+        """One row of the file, in order; the first non-empty one is the header."""
+        if n > ROW_NUMBER_LIMIT:
+            self._too_many(n)
+        if not any(_cell_text(c) for c in raw):
+            return
+        if not self.header_row:
+            self._header(n, raw)
+            return
+        self.rows += 1
+        if self.rows > self.max_rows:
+            self._too_many(n)
+        cells = tuple(raw[i] if i < len(raw) else None for i in self._index)
+        order_no = _cell_text(cells[0])
+        if not order_no:
+            self.errors.append(RowError(n, "订单号/order_no is empty. 订单号为空。"))
+            return
+        if len(order_no) > 64:
+            self.errors.append(RowError(n, "订单号/order_no is longer than 64 characters. 订单号过长。"))
+            return
+        h = hash(order_no)
+        if order_no != self._prev:
+            if h in self._seen:
+                self._last_row[h] = n
+            else:
+                self._seen.add(h)
+        elif h in self._last_row:
+            self._last_row[h] = n
+        self._prev = order_no
+        self._kept.append(pickle.dumps((n, order_no, cells), protocol=pickle.HIGHEST_PROTOCOL))
+
+    def _too_many(self, n: int) -> None:
+        raise ImportTooLarge(
+            f"'{self.filename}' has more than {self.max_rows} rows below the header (row {n} is past the limit); "
+            f"split it into files of at most {self.max_rows} rows. 行数超过 {self.max_rows}，请拆分文件。",
+            details={"file": self.filename, "reason": "rows", "limit": self.max_rows, "row": n},
+        )
+
+    def _header(self, header_row: int, header: list[Any] | tuple[Any, ...]) -> None:
+        columns: dict[str, int] = {}
+        unknown: list[str] = []
+        duplicated: list[str] = []
+        for i, cell in enumerate(header):
+            name = _norm_header(cell)
+            if not name:
+                continue
+            key = _ALIASES.get(name)
+            if key is None:
+                unknown.append(str(cell).strip())
+            elif key in columns:
+                duplicated.append(str(cell).strip())
+            else:
+                columns[key] = i
+        missing = [_LABEL[k] for k in REQUIRED if k not in columns]
+        problems = []
+        if missing:
+            problems.append("missing required column(s) 缺少必填列: " + ", ".join(missing))
+        if unknown:
+            problems.append("unknown column(s) 无法识别的列: " + ", ".join(unknown))
+        if duplicated:
+            problems.append("column(s) given twice 重复的列: " + ", ".join(duplicated))
+        if problems:
+            # Not a row-level problem: without the right header no row can be read, so the whole
+            # file is refused (a 4xx), naming the columns to fix.
+            accepted = "; ".join(_LABEL[k] for k in COLUMNS)
+            raise ValidationFailed(
+                f"'{self.filename}' row {header_row} is not a usable header: " + " | ".join(problems)
+                + f". Accepted columns 可用列: {accepted}",
+                details={"file": self.filename, "row": header_row, "missing": missing, "unknown": unknown,
+                         "duplicated": duplicated},
+            )
+        self.header_row = header_row
+        # order_no first: the first pass reads it from every row.
+        self._columns = ("order_no", *(k for k in columns if k != "order_no"))
+        self._index = tuple(columns[k] for k in self._columns)
+
+    # -- second pass ----------------------------------------------------------------------------
+    def orders(self) -> Iterator[tuple[int, IntakeOrder]]:
+        """Good orders with the row of their first line, each as soon as its last row is read.
+
+        Rows of refused orders go to :attr:`errors`. Orders come in the order they complete: file
+        order when each order's rows are together, as a sheet sorted by order number has them.
+        """
+        now = utcnow()
+        pending: dict[str, list[tuple[int, dict[str, Any]]]] = {}
+        current = ""
+        group: list[tuple[int, dict[str, Any]]] = []
+
+        def done(order_no: str, rows: list[tuple[int, dict[str, Any]]]) -> bool:
+            last = self._last_row.get(hash(order_no))
+            if last is not None and rows[-1][0] < last:
+                pending[order_no] = rows  # more rows of this order further down
+                return False
+            return True
+
+        for blob in self._kept:
+            n, order_no, cells = pickle.loads(blob)
+            if order_no != current:
+                if group and done(current, group):
+                    order = self._order(current, group, now)
+                    if order is not None:
+                        yield order
+                current = order_no
+                group = pending.pop(order_no, [])
+            group.append((n, dict(zip(self._columns, cells, strict=True))))
+        if group:
+            pending[current] = group
+        for order_no, rows in pending.items():
+            order = self._order(order_no, rows, now)
+            if order is not None:
+                yield order
+
+    def _order(self, order_no: str, rows: list[tuple[int, dict[str, Any]]],
+               now: datetime) -> tuple[int, IntakeOrder] | None:
+        try:
+            return rows[0][0], _order(order_no, rows, self.channel, self.filename, now, self.errors)
+        except _GroupRefused:
+            return None
 
 
 # --- reading files -------------------------------------------------------------------------------
 
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffd]")
 
-def _decode(data: bytes, filename: str) -> str:
+
+def _encoding(data: bytes, filename: str) -> str:
     """UTF-8 (BOM or not) first, then GB18030 (a superset of GBK that Chinese Excel writes).
 
     A UTF-16 byte-order mark wins over both: Excel's "Unicode 文本 (*.txt)" export is UTF-16 LE
-    with a BOM, tab-separated.
+    with a BOM, tab-separated. Decoded in slices, so a 20 MB file never exists as one string.
     """
     encodings: tuple[str, ...] = ("utf-8-sig", "gb18030")
     if data[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
         encodings = ("utf-16",)
+    step = 1 << 20
     for encoding in encodings:
+        decoder = codecs.getincrementaldecoder(encoding)()
         try:
-            text = data.decode(encoding)
+            for i in range(0, len(data), step):
+                # Decoding succeeding is not enough: random bytes decode as GB18030 too. Text files
+                # have no control characters besides tab and line breaks.
+                if _CONTROL.search(decoder.decode(data[i : i + step], final=i + step >= len(data))):
+                    break
+            else:
+                return encoding
         except UnicodeDecodeError:
             continue
-        # Decoding succeeding is not enough: random bytes decode as GB18030 too. Text files have no
-        # control characters besides tab and line breaks.
-        if not any(ord(ch) < 32 and ch not in "\t\r\n" for ch in text) and "\ufffd" not in text:
-            return text
     raise ValidationFailed(
         f"'{filename}' is not a readable CSV text file (expected UTF-8, GBK or UTF-16). 无法读取：不是 UTF-8、GBK 或 UTF-16 编码的 CSV 文件。",
         details={"file": filename},
     )
 
 
-def _csv_rows(data: bytes, filename: str) -> list[tuple[int, list[Any]]]:
-    text = _decode(data, filename)
-    first = text.split("\n", 1)[0]
+def _read_csv(data: bytes, file: ImportFile) -> None:
+    encoding = _encoding(data, file.filename)
+    text = io.TextIOWrapper(io.BytesIO(data), encoding=encoding, newline="")
+    first = text.readline()
+    text.seek(0)
     delimiter = max(",\t;", key=first.count) if any(d in first for d in ",\t;") else ","
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     try:
         # Row numbers count records, as Excel does, not physical lines (a quoted cell may span lines).
-        return [(n, row) for n, row in enumerate(reader, start=1)]
+        for n, row in enumerate(csv.reader(text, delimiter=delimiter), start=1):
+            file._add(n, row)
     except csv.Error as exc:
         raise ValidationFailed(
-            f"'{filename}' is not a valid CSV file: {exc}. CSV 格式错误。", details={"file": filename}
+            f"'{file.filename}' is not a valid CSV file: {exc}. CSV 格式错误。", details={"file": file.filename}
         ) from None
 
 
-def _xlsx_rows(data: bytes, filename: str) -> list[tuple[int, list[Any]]]:
-    import openpyxl  # imported here: only the import endpoint needs it
+def _read_xlsx(data: bytes, file: ImportFile, max_uncompressed: int) -> None:
+    from openpyxl.reader.excel import ExcelReader  # imported here: only the import endpoint needs it
 
+    filename = file.filename
+    _check_zip(data, filename, max_uncompressed)
     try:
-        book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+        # load_workbook(read_only=True), with every member read through a capped, checked stream.
+        reader = ExcelReader(io.BytesIO(data), read_only=True, data_only=True)
+        reader.archive.close()
+        reader.archive = _CheckedZip(io.BytesIO(data), filename, max_uncompressed)
+        reader.read()
+        book = reader.wb
+    except UserError:
+        raise
     except Exception as exc:
         # openpyxl reports a damaged file through many exception types (BadZipFile, KeyError,
         # InvalidFileException, XML parse errors…); all of them mean "cannot read this file".
@@ -226,11 +442,13 @@ def _xlsx_rows(data: bytes, filename: str) -> list[tuple[int, list[Any]]]:
     try:
         sheet = book.worksheets[0] if book.worksheets else None
         if sheet is None:
-            return []
-        rows = []
+            return
+        # The <dimension> a file declares can claim 16384 columns; rows are as wide as their cells.
+        sheet.reset_dimensions()
         for n, row in enumerate(sheet.iter_rows(values_only=True), start=1):
-            rows.append((n, list(row)))
-        return rows
+            file._add(n, row)
+    except UserError:
+        raise
     except Exception as exc:  # a corrupt sheet only surfaces while iterating (read-only mode is lazy)
         raise ValidationFailed(
             f"'{filename}' has an unreadable sheet ({type(exc).__name__}). 工作表无法读取。",
@@ -240,6 +458,158 @@ def _xlsx_rows(data: bytes, filename: str) -> list[tuple[int, list[Any]]]:
         book.close()
 
 
+def _too_large(filename: str, reason: str, what: str, limit: int, found: int, member: str) -> ImportTooLarge:
+    return ImportTooLarge(
+        f"'{filename}' is refused before unpacking: {what}. Save it again from Excel, or split it. "
+        "文件解压后过大或压缩异常（疑似压缩炸弹），请重新保存或拆分。",
+        details={"file": filename, "reason": reason, "limit": limit, "found": found, "member": member},
+    )
+
+
+def _check_zip(data: bytes, filename: str, max_uncompressed: int) -> None:
+    """Refuse a zip bomb from its directory alone: sizes, ratios and member count, nothing inflated."""
+    # The member count first, from the end record: a 20 MB directory of 400k tiny entries would
+    # cost zipfile a second and 200 MB just to list.
+    end = data.rfind(b"PK\x05\x06", max(0, len(data) - 22 - 65535))
+    count = int.from_bytes(data[end + 10 : end + 12], "little") if end >= 0 else 0
+    if count > MAX_MEMBERS:
+        raise _too_large(filename, "members", f"it holds {count} parts (at most {MAX_MEMBERS})",
+                         MAX_MEMBERS, count, "")
+    try:
+        infos = zipfile.ZipFile(io.BytesIO(data)).infolist()
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, EOFError):
+        raise ValidationFailed(
+            f"'{filename}' is not a readable XLSX file (its zip directory is damaged or missing). 无法读取 XLSX 文件（文件损坏？）。",
+            details={"file": filename},
+        ) from None
+    if len(infos) > MAX_MEMBERS:
+        raise _too_large(filename, "members", f"it holds {len(infos)} parts (at most {MAX_MEMBERS})",
+                         MAX_MEMBERS, len(infos), "")
+    total = 0
+    for info in infos:
+        name, size = info.filename, info.file_size
+        if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+            raise ValidationFailed(
+                f"'{filename}' uses a compression method Excel does not write ({name}). 压缩方式不受支持。",
+                details={"file": filename},
+            )
+        if size > RATIO_FLOOR and size > MAX_RATIO * max(info.compress_size, 1):
+            raise _too_large(filename, "compression_ratio",
+                             f"{name} would unpack {size // max(info.compress_size, 1)} times larger "
+                             f"(a real sheet: under {MAX_RATIO})", MAX_RATIO, size // max(info.compress_size, 1), name)
+        cap = max_uncompressed if _record_tag(name) or not name.endswith((".xml", ".rels")) else MAX_OTHER_XML
+        if size > cap:
+            raise _too_large(filename, "uncompressed_size", f"{name} would unpack to {size} bytes (at most {cap})",
+                             cap, size, name)
+        total += size
+    if total > max_uncompressed:
+        raise _too_large(filename, "uncompressed_size",
+                         f"it would unpack to {total} bytes (at most {max_uncompressed})", max_uncompressed, total, "")
+    if not any(i.filename.startswith("xl/worksheets/") and i.filename.endswith(".xml") for i in infos):
+        raise ValidationFailed(f"'{filename}' has no worksheet. XLSX 文件中没有工作表。", details={"file": filename})
+
+
+def _record_tag(member: str) -> bytes | None:
+    """The element openpyxl builds whole for ``member``, one at a time: a row, a shared string."""
+    if member.startswith("xl/worksheets/") and member.endswith(".xml"):
+        return b"row"
+    if member == "xl/sharedStrings.xml":
+        return b"si"
+    return None
+
+
+class _CheckedZip(zipfile.ZipFile):
+    """The workbook's zip, each member read through :class:`_CheckedMember`."""
+
+    def __init__(self, file: IO[bytes], filename: str, max_uncompressed: int) -> None:
+        super().__init__(file)
+        self.upload_name = filename
+        self.max_uncompressed = max_uncompressed
+
+    def open(self, name: Any, mode: Any = "r", pwd: bytes | None = None, *,
+             force_zip64: bool = False) -> Any:
+        raw = super().open(name, mode, pwd, force_zip64=force_zip64)
+        if mode != "r":
+            return raw
+        member = name.filename if isinstance(name, zipfile.ZipInfo) else str(name)
+        tag = _record_tag(member)
+        cap = self.max_uncompressed if tag or not member.endswith((".xml", ".rels")) else MAX_OTHER_XML
+        return _CheckedMember(raw, self.upload_name, member, cap, tag)
+
+
+class _CheckedMember:
+    """A member's inflated bytes, refused past ``cap`` whatever its header said, and — for sheets
+    and shared strings — refused when one row or string runs past :data:`MAX_RECORD_XML` bytes
+    (openpyxl builds each row's element tree whole: one row of millions of cells is gigabytes).
+
+    Row tags are found in the bytes as they stream by; CDATA and comments, which Excel never writes
+    in these parts, could hide a fake tag, so they are refused.
+    """
+
+    def __init__(self, raw: IO[bytes], filename: str, member: str, cap: int, tag: bytes | None) -> None:
+        self.raw = raw
+        self.filename = filename
+        self.member = member
+        self.cap = cap
+        self.read_bytes = 0
+        self.tag = re.compile(rb"<(?:/)?(?:[A-Za-z_][\w.\-]*:)?(" + tag + rb"|sheetData)[\s/>]") if tag else None
+        self.inside = tag == b"si"  # sheets: only rows inside <sheetData> count
+        self.since = 0  # bytes since the last row tag
+        self.tail = b""
+
+    def read(self, n: int = -1) -> bytes:
+        if n is None or n < 0:
+            parts = []
+            while chunk := self.read(1 << 16):
+                parts.append(chunk)
+            return b"".join(parts)
+        data = self.raw.read(n)
+        self.read_bytes += len(data)
+        if self.read_bytes > self.cap:
+            raise _too_large(self.filename, "uncompressed_size",
+                             f"{self.member} unpacks to more than {self.cap} bytes", self.cap, self.read_bytes,
+                             self.member)
+        if self.tag is not None and data:
+            self._scan(data)
+        return data
+
+    def _scan(self, data: bytes) -> None:
+        window = self.tail + data
+        if b"<![CDATA[" in window or b"<!--" in window:
+            raise ValidationFailed(
+                f"'{self.filename}' has XML that spreadsheet programs do not write (CDATA or comments in "
+                f"{self.member}). 工作表格式异常。", details={"file": self.filename})
+        last = None
+        for m in self.tag.finditer(window) if self.tag else ():
+            if m.start() < len(self.tail) and m.end() <= len(self.tail):
+                continue  # seen with the previous chunk
+            last = m
+            if m.group(1) == b"sheetData":  # <sheetData> opens; </sheetData> and <sheetData/> close
+                self.inside = window[m.start() + 1] != ord("/") and not m.group(0).endswith(b"/")
+        if last is not None:
+            self.since = len(window) - last.start()
+        else:
+            self.since += len(data)
+        if self.inside and self.since > MAX_RECORD_XML:
+            what = "one row" if self.tag and b"row" in self.tag.pattern else "one shared string"
+            raise _too_large(self.filename, "record_size",
+                             f"{what} of {self.member} takes more than {MAX_RECORD_XML} bytes",
+                             MAX_RECORD_XML, self.since, self.member)
+        self.tail = window[-64:]
+
+    def close(self) -> None:
+        self.raw.close()
+
+    def __enter__(self) -> _CheckedMember:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def readable(self) -> bool:
+        return True
+
+
 # --- rows to orders --------------------------------------------------------------------------------
 
 
@@ -247,68 +617,6 @@ def _norm_header(value: Any) -> str:
     text = "" if value is None else str(value)
     text = re.sub(r"[（(][^）)]*[）)]", "", text)  # "单价(元)" → "单价"
     return re.sub(r"[\s_*:：]", "", text.lower())
-
-
-def _read_rows(rows: list[tuple[int, list[Any]]], channel: str, filename: str) -> ImportResult:
-    result = ImportResult()
-    rows = [(n, r) for n, r in rows if any(_cell_text(c) for c in r)]
-    if not rows:
-        raise ValidationFailed("The file has no rows. 文件没有内容。", details={"file": filename})
-    header_row, header = rows[0]
-    columns: dict[str, int] = {}
-    unknown: list[str] = []
-    duplicated: list[str] = []
-    for i, cell in enumerate(header):
-        name = _norm_header(cell)
-        if not name:
-            continue
-        key = _ALIASES.get(name)
-        if key is None:
-            unknown.append(str(cell).strip())
-        elif key in columns:
-            duplicated.append(str(cell).strip())
-        else:
-            columns[key] = i
-    missing = [_LABEL[k] for k in REQUIRED if k not in columns]
-    problems = []
-    if missing:
-        problems.append("missing required column(s) 缺少必填列: " + ", ".join(missing))
-    if unknown:
-        problems.append("unknown column(s) 无法识别的列: " + ", ".join(unknown))
-    if duplicated:
-        problems.append("column(s) given twice 重复的列: " + ", ".join(duplicated))
-    if problems:
-        # Not a row-level problem: without the right header no row can be read, so the whole
-        # file is refused (a 4xx), naming the columns to fix.
-        accepted = "; ".join(_LABEL[k] for k in COLUMNS)
-        raise ValidationFailed(
-            f"'{filename}' row {header_row} is not a usable header: " + " | ".join(problems)
-            + f". Accepted columns 可用列: {accepted}",
-            details={"file": filename, "row": header_row, "missing": missing, "unknown": unknown,
-                     "duplicated": duplicated},
-        )
-
-    groups: dict[str, list[tuple[int, dict[str, Any]]]] = {}
-    for n, raw in rows[1:]:
-        cells = {key: (raw[i] if i < len(raw) else None) for key, i in columns.items()}
-        order_no = _cell_text(cells["order_no"])
-        if not order_no:
-            result.errors.append(RowError(n, "订单号/order_no is empty. 订单号为空。"))
-            continue
-        if len(order_no) > 64:
-            result.errors.append(RowError(n, "订单号/order_no is longer than 64 characters. 订单号过长。"))
-            continue
-        groups.setdefault(order_no, []).append((n, cells))
-
-    now = utcnow()
-    for order_no, group in groups.items():
-        try:
-            order = _order(order_no, group, channel, filename, now, result)
-        except _GroupRefused:
-            continue
-        result.orders.append((group[0][0], order))
-    result.errors.sort(key=lambda e: e.row)
-    return result
 
 
 class _GroupRefused(Exception):
@@ -321,7 +629,7 @@ def _order(
     channel: str,
     filename: str,
     now: datetime,
-    result: ImportResult,
+    errors: list[RowError],
 ) -> IntakeOrder:
     first_row, first = group[0]
     bad_rows: dict[int, str] = {}
@@ -351,7 +659,7 @@ def _order(
             reason = bad_rows.get(n) or (
                 f"Order {order_no} not imported because row(s) {rows_text} have errors. 订单 {order_no} 未导入：第 {rows_text} 行有错误。"
             )
-            result.errors.append(RowError(n, reason))
+            errors.append(RowError(n, reason))
         raise _GroupRefused
     created = head["created_at"] or now
     return IntakeOrder(

@@ -61,3 +61,20 @@ def test_packers_cannot_import(hub: HubProcess) -> None:
     p = Session(hub.url, station="B1-PC", bench="B1").login()
     r = upload(p, "orders.csv", (HEADER + GOOD).encode())
     assert r.status_code == 403 and r.json()["error"] == "forbidden"
+
+
+def test_rows_of_one_order_far_apart_still_make_one_whole_order(hub: HubProcess) -> None:
+    """Orders are written 500 per transaction as their last row is read: an order whose second line
+    comes 600 orders later is held back until then, not written half."""
+    others = [f"XL-{2000 + i},王芳,13700001111,广东省,广州市,天河区,天河路385号,SKU-TEA-001,西湖龙井 250g,1,99.90\n"
+              for i in range(600)]
+    second_line = GOOD.replace("SKU-TEA-001,西湖龙井 250g,2,128.00", "SKU-CUP-002,茶杯,1,30.00")
+    s = desk(hub)
+    r = upload(s, "apart.csv", (HEADER + GOOD + "".join(others) + second_line).encode())
+    assert r.status_code == 200, r.text[:500]
+    body = r.json()
+    assert body["imported"] == 601 and body["errors"] == []
+    [first] = [o for o in body["orders"] if o["channel_order_no"] == "XL-1001"]
+    order = s.order(first["order_id"])
+    assert [line["sku"] for line in order["lines"]] == ["SKU-TEA-001", "SKU-CUP-002"]
+    assert order["total_fen"] == 2 * 12800 + 3000

@@ -19,6 +19,7 @@ LAST_LINE = re.compile(r"^[a-z_0-9]+: .+ \(target .+\)$")
 
 SMALL = {
     "hub_intake.py": ["--orders", "300"],
+    "import_large.py": ["--rows", "2000", "--xlsx-rows", "300"],
     "propagation.py": ["--actions", "30"],
     "sync_initial.py": ["--orders", "200"],
     "replay.py": ["--actions", "200"],
