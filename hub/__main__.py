@@ -18,8 +18,11 @@ login. Never for a real site (docs/security.md).
 from __future__ import annotations
 
 import argparse
+import asyncio
+import contextlib
 import logging
 import sys
+from types import FrameType
 
 from core.errors import UserError
 
@@ -116,7 +119,22 @@ def serve(settings: object) -> int:
     app = create_app(settings)
     logging.getLogger("packdesk.hub").info("hub on http://%s:%d (%s)", settings.host, settings.port,
                                            settings.database_url.split("@")[-1])
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning", access_log=False)
+    hub = app.state.hub
+
+    class Server(uvicorn.Server):
+        """uvicorn's server that, asked to exit, first answers the hub's waiting long-polls.
+
+        uvicorn waits for open requests before stopping, and each long-poll holds one for up to
+        30 s: a hub with benches attached took that long to stop (``feed.ChangeTail.stop``).
+        """
+
+        def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+            with contextlib.suppress(RuntimeError):  # no loop running yet: nothing waits
+                asyncio.get_running_loop().call_soon_threadsafe(hub.tail.stop)
+            super().handle_exit(sig, frame)
+
+    Server(uvicorn.Config(app, host=settings.host, port=settings.port, log_level="warning",
+                          access_log=False)).run()
     return 0
 
 

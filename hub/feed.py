@@ -229,6 +229,20 @@ class ChangeTail:
         self.head = 0
         self._rows: list[_Row] = []
         self._events: dict[str, asyncio.Event] = {}
+        #: Set when the hub process is asked to stop: every waiter answers at once (see :meth:`stop`).
+        self.stopping = False
+
+    def stop(self) -> None:
+        """Answer every waiting long-poll now (on the event loop's thread).
+
+        uvicorn waits for open requests before it stops, and a long-poll holds one for up to 30 s:
+        without this a stopping hub (a restart, the app closing its embedded hub) hung that long.
+        A waiter answers with what it has, as at the end of its ``wait``; the client polls again.
+        """
+        self.stopping = True
+        for ev in self._events.values():
+            ev.set()
+        self._events.clear()
 
     def event_for(self, actor: Actor) -> asyncio.Event:
         """The event set when changes ``actor`` may see arrive (take it before checking the buffer)."""

@@ -112,7 +112,7 @@ async def serve(tail: ChangeTail, tokens: TokenCheck, read_page: Callable[[Actor
     deadline = time.monotonic() + wait
     read_table = True  # outside the buffer: read the table once, then again after each wake-up
     while True:
-        remaining = deadline - time.monotonic()
+        remaining = 0.0 if tail.stopping else deadline - time.monotonic()
         page = tail.page(actor, cursor, limit)
         if page is None and read_table:
             page = await read_page(actor, cursor, limit)

@@ -357,3 +357,37 @@ def test_reads_do_not_queue_behind_sqlites_write_lock(sqlite_hub: HubProcess) ->
     finally:
         lock.execute("ROLLBACK")
         lock.close()
+
+
+def test_a_stopping_hub_answers_its_waiting_long_polls_at_once(tmp_path: Path, db_url: str) -> None:
+    """SIGTERM must not wait out the long-polls (up to 30 s each): they answer, then the hub exits."""
+    proc = HubProcess(tmp_path / "hub", db_url=db_url, env={"PACKDESK_HUB_COUNT_STATEMENTS": "1"}).start()
+    try:
+        d = desk(proc.url, "DESK-STOP")
+        logged_in = _statements(d)
+        answers: list[requests.Response | Exception] = []
+
+        def poll() -> None:
+            try:
+                answers.append(d.get("/api/v1/changes", cursor=head(d), wait=30))
+            except requests.RequestException as exc:
+                answers.append(exc)
+
+        t = threading.Thread(target=poll, daemon=True)
+        t.start()
+        # head() and the long-poll each authenticate once: then the long-poll is in the hub.
+        wait_until(lambda: _statements(d).get("tokens", 0) - logged_in.get("tokens", 0) >= 2,
+                   what="the long-poll authenticated")
+        assert proc.proc is not None
+        t0 = time.monotonic()
+        proc.proc.terminate()
+        proc.proc.wait(20)
+        stopped_in = time.monotonic() - t0
+        t.join(5)
+    finally:
+        proc.kill()
+    assert answers and isinstance(answers[0], requests.Response), answers
+    assert answers[0].status_code == 200 and answers[0].json()["changes"] == [], answers[0].text
+    # uvicorn alone would have held the request for the whole 30 s wait.
+    assert stopped_in < 15, f"the hub took {stopped_in:.1f} s to stop"
+    assert "Traceback" not in proc.errors_logged(), proc.log_path.read_text()[-3000:]
