@@ -13,7 +13,7 @@ import hashlib
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,18 +23,8 @@ import requests
 from hub.longpoll import TOKEN_RECHECK_S
 from tests.conftest import require_postgres
 from tests.helpers.hubapi import Session, demo
+from tests.helpers.waiting import wait_until
 from tests.hubproc import HubProcess, fresh_pg_database
-
-
-def wait_until(pred: Callable[[], Any], timeout: float = 20.0, what: str = "condition") -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = pred()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(0.02)
 
 
 def desk(url: str, station: str = "DESK-1") -> Session:

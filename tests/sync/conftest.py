@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,18 +14,6 @@ from core.store import LocalStore, open_store
 from core.sync.engine import SyncConfig, SyncEngine
 from tests.helpers import hubapi
 from tests.hubproc import HubProcess
-
-
-def wait_until(pred: Callable[[], Any], timeout: float = 15.0, what: str = "condition") -> Any:
-    """Poll ``pred`` until it is truthy or the deadline passes (no fixed sleeps in tests)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = pred()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(0.02)
 
 
 @dataclass

@@ -14,8 +14,9 @@ from core.sync.client import HubError, HubMalformed
 from core.sync.engine import OFFLINE, ONLINE, Backoff
 from tests.helpers import hubapi
 from tests.helpers.snapshots import snapshot
+from tests.helpers.waiting import wait_until
 from tests.hubproc import HubProcess
-from tests.sync.conftest import Station, allocated, hub_action_counts, wait_until
+from tests.sync.conftest import Station, allocated, hub_action_counts
 
 MakeStation = Callable[..., Station]
 

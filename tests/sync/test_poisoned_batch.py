@@ -13,8 +13,9 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from tests.helpers import hubapi
+from tests.helpers.waiting import wait_until
 from tests.hubproc import HubProcess
-from tests.sync.conftest import Station, allocated, hub_action_counts, wait_until
+from tests.sync.conftest import Station, allocated, hub_action_counts
 
 MakeStation = Callable[..., Station]
 

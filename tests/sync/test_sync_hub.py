@@ -12,8 +12,9 @@ from core.sync.client import HubClient, HubError, WrongStation
 from core.sync.engine import OFFLINE, ONLINE, SyncState
 from tests.helpers import hubapi
 from tests.helpers.proxy import CuttingProxy
+from tests.helpers.waiting import wait_until
 from tests.hubproc import HubProcess, start_hub
-from tests.sync.conftest import Station, allocated, hub_action_counts, wait_until
+from tests.sync.conftest import Station, allocated, hub_action_counts
 
 MakeStation = Callable[..., Station]
 
