@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
+from core.states import DONE_STATES, FULFILMENT_STATES
 from core.timeutil import DEFAULT_TZ, local_day, parse_iso
 
 
@@ -46,8 +47,6 @@ STYLES: dict[Flag, FlagStyle] = {
 }
 NO_FLAG_SEVERITY = 8
 
-OPEN_WORK_STATES = ("paid", "allocated", "label_printed")
-
 
 def order_flags(order: dict[str, Any], *, now: datetime, warn_window: timedelta = timedelta(hours=2),
                 conflict: bool = False, tz: str = DEFAULT_TZ) -> list[Flag]:
@@ -68,7 +67,7 @@ def order_flags(order: dict[str, Any], *, now: datetime, warn_window: timedelta 
         flags.append(Flag.VIP)
     state = order.get("state")
     ship_by = parse_iso(order.get("ship_by"))
-    if ship_by is not None and state in OPEN_WORK_STATES:
+    if ship_by is not None and state in FULFILMENT_STATES:
         if now >= ship_by:
             flags.append(Flag.OVERDUE)
         elif now >= ship_by - warn_window:
@@ -77,7 +76,7 @@ def order_flags(order: dict[str, Any], *, now: datetime, warn_window: timedelta 
         flags.append(Flag.EXCEPTION)
     if "gift" in hub_flags or any(line.get("is_gift") for line in order.get("lines", [])):
         flags.append(Flag.GIFT)
-    if state in ("shipped", "closed"):
+    if state in DONE_STATES:
         updated = parse_iso(order.get("updated_at"))
         if updated is not None and local_day(updated, tz) == local_day(now, tz):
             flags.append(Flag.DONE)

@@ -51,6 +51,24 @@ T = Trigger
 #: Open states: an order in one of these is not finished.
 OPEN_STATES: frozenset[State] = frozenset(s for s in State if s is not State.CLOSED)
 
+#: Named groups of states. Every place that means one of these groups uses the name, never a
+#: literal list, so "which states count as done" has one answer.
+
+#: Bench-workable: the bench picks, verifies, packs and weighs orders in these states, and the pack
+#: view opens them. The same group is where a shipping label may be printed or reprinted.
+BENCH_STATES: frozenset[State] = frozenset({State.ALLOCATED, State.LABEL_PRINTED})
+
+#: Where a label may be printed (first print from allocated, reprint from label_printed).
+PRINTABLE_STATES: frozenset[State] = BENCH_STATES
+
+#: Fulfilment still ahead: paid but not yet shipped. Ship-by deadlines (overdue, at risk) count
+#: here, and an address may still change here.
+FULFILMENT_STATES: frozenset[State] = frozenset({State.PAID, State.ALLOCATED, State.LABEL_PRINTED})
+
+#: Done for the warehouse: the parcel has left (or the order ended). The "done" queue and flag.
+DONE_STATES: frozenset[State] = frozenset({State.SHIPPED, State.DELIVERED, State.CLOSED})
+
+
 #: (trigger, from-state) -> to-state. ``None`` as from-state is the creation of an order.
 #: Same-state entries (reallocated, delivery_failed, address_changed, holds) are real transitions:
 #: they bump the order's version and are audited.

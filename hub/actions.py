@@ -20,7 +20,7 @@ from core.holds import HOLD_TYPES, raise_role, release_role
 from core.model import Recipient
 from core.playbooks import Options, check, playbook_for, summary
 from core.roles import Role
-from core.states import State, Trigger
+from core.states import BENCH_STATES, FULFILMENT_STATES, Trigger
 from core.timeutil import parse_iso
 from hub import action_keys, db
 from hub.orders import change_address, confirm_payment, load_docs, void_label
@@ -30,7 +30,6 @@ from hub.writer import Actor, Writer, public
 log = logging.getLogger("packdesk.hub.actions")
 
 STEPS = ("picked", "verified", "packed", "weighed")
-STEP_STATES = (State.ALLOCATED.value, State.LABEL_PRINTED.value)
 
 #: The lowest role for each action type (packer actions are further limited to the own bench).
 ACTION_ROLE: dict[str, Role] = {
@@ -332,7 +331,7 @@ def _confirm_address(w: Writer, rules: Rules, doc: dict[str, Any], resolution: d
     phone = resolution.get("phone")
     if isinstance(phone, str) and phone.strip():
         new["phone"] = phone.strip()
-    if new != old and doc["state"] in (State.PAID.value, State.ALLOCATED.value, State.LABEL_PRINTED.value):
+    if new != old and doc["state"] in FULFILMENT_STATES:
         change_address(w, rules, doc, new, why="地址经买家确认 / address confirmed with the buyer", action_id=aid)
 
 
@@ -343,7 +342,7 @@ def _apply(w: Writer, rules: Rules, actor: Actor, a: dict[str, Any], doc: dict[s
         step = _need(p, "step", str)
         if step not in STEPS:
             raise Rejected(f"Unknown bench step '{step}'; expected one of {', '.join(STEPS)}.", code="bad_payload")
-        if doc["state"] not in STEP_STATES:
+        if doc["state"] not in BENCH_STATES:
             raise IllegalTransition(f"Bench step '{step}' needs the order allocated or label printed; it is {doc['state']}.")
         if doc["holds"]:
             raise OrderHeld(f"Bench step '{step}' is blocked: the order has an open hold.")

@@ -17,7 +17,7 @@ from sqlalchemy.engine import Connection
 from core.errors import ValidationFailed
 from core.model import ChannelStatus, IntakeOrder, OrderLine, Recipient
 from core.order_ids import format_order_id
-from core.states import State, Trigger
+from core.states import FULFILMENT_STATES, State, Trigger
 from core.timeutil import as_utc, iso, local_day, parse_iso
 from hub import db
 from hub.intake.generic import reserved_label
@@ -245,7 +245,7 @@ def _apply_recipient_change(w: Writer, rules: Rules, doc: dict[str, Any], o: Int
     r = o.recipient
     new = {"name": r.name, "phone": r.phone, "province": r.province, "city": r.city, "district": r.district,
            "address": r.address, "postcode": r.postcode}
-    if new == doc["recipient"] or doc["state"] not in ("paid", "allocated", "label_printed"):
+    if new == doc["recipient"] or doc["state"] not in FULFILMENT_STATES:
         return
     change_address(w, rules, doc, new, why=f"{o.channel}: address changed by buyer")
 

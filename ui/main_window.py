@@ -49,7 +49,7 @@ from core.flags import Flag
 from core.holds import HOLD_TYPES, hold_label
 from core.i18n import N_, _, language
 from core.roles import Role
-from core.states import State
+from core.states import PRINTABLE_STATES, State
 from ui.flag_delegate import FlagDelegate
 from ui.order_detail import OrderDetail
 from ui.queue_model import (
@@ -88,7 +88,6 @@ QUEUES: list[tuple[str, str]] = [
 
 ROLE_NAMES = {"packer": N_("Packer"), "desk": N_("Desk"), "supervisor": N_("Supervisor"), "admin": N_("Admin")}
 
-PRINTABLE = frozenset({State.ALLOCATED.value, State.LABEL_PRINTED.value})
 
 
 def keep_out_of_gc_scans() -> None:
@@ -539,7 +538,7 @@ class MainWindow(QMainWindow):
         elif row.held or row.conflict:
             self.print_action.setEnabled(False)
             self.print_action.setToolTip(_("This order is held: resolve its exception before printing."))
-        elif row.state not in PRINTABLE:
+        elif row.state not in PRINTABLE_STATES:
             self.print_action.setEnabled(False)
             self.print_action.setToolTip(_("A label can be printed only for an allocated order."))
         else:

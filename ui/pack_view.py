@@ -57,9 +57,8 @@ from core.scan_rules import (
     classify,
     normalise_code,
 )
-from core.states import state_label
+from core.states import BENCH_STATES, DONE_STATES, state_label
 from core.store import LocalOrder
-from core.store.db import DONE_STATES
 from ui.print_service import PrintOutcome, PrintService
 from ui.scan import ScanField
 from ui.services import AppServices
@@ -67,7 +66,6 @@ from ui.sounds import Sounds
 
 log = logging.getLogger("packdesk.ui.pack")
 
-BENCH_STATES = ("allocated", "label_printed")
 
 #: banner look per status: (background, text colour, icon). Never colour alone: icon + words too.
 BANNER_STYLES: dict[str, tuple[str, str, str]] = {

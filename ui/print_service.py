@@ -39,6 +39,7 @@ from core.errors import UserError
 from core.i18n import _
 from core.print_journal import PrintJobResult, PrintRecord
 from core.scan_rules import make_batch_id
+from core.states import PRINTABLE_STATES
 from core.store import LocalOrder
 from printing import (
     PdfFileBackend,
@@ -58,7 +59,6 @@ from ui.services import AppServices
 
 #: journal / settings document type -> printing.PrintJob document type
 JOB_DOC = {"label": "label", "pick_list": "picklist", "packing_slip": "slip"}
-LABEL_STATES = ("allocated", "label_printed")
 TCP_TIMEOUT_S = 5.0
 TCP_CONNECT_TIMEOUT_S = 3.0
 
@@ -201,7 +201,7 @@ class PrintService(QObject):
         if order.snapshot.get("holds"):
             return _("Order {order} is held: resolve its exception before printing the label.").format(
                 order=order.order_id)
-        if order.state not in LABEL_STATES:
+        if order.state not in PRINTABLE_STATES:
             return _("Order {order} is {state}: no shipping label can be printed for it.").format(
                 order=order.order_id, state=order.state)
         if not order.snapshot.get("waybill_no"):

@@ -31,7 +31,7 @@ from PySide6.QtGui import QColor
 from core.flags import STYLES, Flag, order_flags, sort_key
 from core.holds import hold_label
 from core.i18n import _, language
-from core.states import State, state_label
+from core.states import BENCH_STATES, State, state_label
 from core.store import LocalStore
 from core.timeutil import DEFAULT_TZ, parse_iso, to_local, utcnow
 
@@ -208,12 +208,11 @@ _COLUMN_KEYS: dict[Column, Callable[[QueueRow], Any]] = {
 # -- queue filters -------------------------------------------------------------------------------
 
 RowFilter = Callable[[QueueRow], bool]
-BENCH_WORK_STATES = frozenset({State.ALLOCATED.value, State.LABEL_PRINTED.value})
 
 
 def my_bench(bench: str) -> RowFilter:
     """This station's bench work (allocated / label printed); nothing on a desk PC."""
-    return lambda r: bool(bench) and r.bench == bench and r.state in BENCH_WORK_STATES
+    return lambda r: bool(bench) and r.bench == bench and r.state in BENCH_STATES
 
 
 def vip_queue(r: QueueRow) -> bool:

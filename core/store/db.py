@@ -28,6 +28,7 @@ from core.address import phone_tail
 from core.errors import UserError
 from core.flags import stored_rank
 from core.i18n import _
+from core.states import DONE_STATES
 from core.store import migrations
 from core.store.overlay import PendingAction, replay
 from core.timeutil import iso, utcnow
@@ -35,7 +36,6 @@ from core.timeutil import iso, utcnow
 log = logging.getLogger("packdesk.store")
 
 #: Orders in these states are "done" (green/grey in the queues).
-DONE_STATES = frozenset({"shipped", "delivered", "closed"})
 
 _CHUNK = 900  # stay well under SQLite's bound-parameter limit
 

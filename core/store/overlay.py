@@ -15,10 +15,9 @@ from typing import Any
 
 from core.errors import IllegalTransition, OrderHeld, ValidationFailed
 from core.holds import HOLD_TYPES
-from core.states import State, Trigger, apply_trigger
+from core.states import BENCH_STATES, State, Trigger, apply_trigger
 
 STEPS = ("picked", "verified", "packed", "weighed")
-BENCH_STATES = (State.ALLOCATED, State.LABEL_PRINTED)
 RECIPIENT_FIELDS = ("name", "phone", "province", "city", "district", "address")
 
 #: Every action type the hub accepts (docs/api.md "Actions").
