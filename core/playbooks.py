@@ -171,6 +171,51 @@ class Options:
     skus: Collection[str] | None = None
     carriers: Collection[str] | None = None
     covering_carriers: Collection[str] | None = None
+    #: how people read a code (SKU name, carrier name); a code without a name shows as itself
+    names: Mapping[str, str] | None = None
+
+    def to_wire(self) -> dict[str, Any]:
+        """The JSON shape the hub sends (``GET /orders/{id}/options``, a hold's ``details.options``).
+
+        A set that is not known is left out, so the receiver reads it back as ``None``.
+        """
+        out: dict[str, Any] = {}
+        for key in ("gift_skus", "skus", "carriers", "covering_carriers"):
+            value = getattr(self, key)
+            if value is not None:
+                out[key] = sorted(value)
+        if self.names is not None:
+            out["names"] = dict(sorted(self.names.items()))
+        return out
+
+    @classmethod
+    def from_wire(cls, data: Any) -> Options:
+        """Read :meth:`to_wire`'s shape; anything malformed counts as not known (the hub checks again)."""
+        if not isinstance(data, dict):
+            return cls()
+
+        def codes(key: str) -> frozenset[str] | None:
+            value = data.get(key)
+            if not isinstance(value, list):
+                return None
+            return frozenset(v for v in value if isinstance(v, str))
+
+        raw = data.get("names")
+        names = ({k: v for k, v in raw.items() if isinstance(k, str) and isinstance(v, str)}
+                 if isinstance(raw, dict) else None)
+        return cls(gift_skus=codes("gift_skus"), skus=codes("skus"), carriers=codes("carriers"),
+                   covering_carriers=codes("covering_carriers"), names=names)
+
+    def merged(self, other: Options) -> Options:
+        """These options with what ``other`` knows filled in where these do not know."""
+        names = {**(other.names or {}), **(self.names or {})} if (self.names or other.names) else None
+        return Options(
+            gift_skus=self.gift_skus if self.gift_skus is not None else other.gift_skus,
+            skus=self.skus if self.skus is not None else other.skus,
+            carriers=self.carriers if self.carriers is not None else other.carriers,
+            covering_carriers=self.covering_carriers if self.covering_carriers is not None else other.covering_carriers,
+            names=names,
+        )
 
 
 @dataclass(frozen=True)

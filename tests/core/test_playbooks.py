@@ -68,3 +68,17 @@ def test_conditional_fields_and_options() -> None:
     base = {"carrier": "SF", "reason": "区域经理安排"}
     assert [p.field for p in check(area, {**base, "decision": "other_carrier"}, options=opts)] == ["carrier"]
     assert check(area, {**base, "decision": "escalate"}, options=opts, role="supervisor") == []
+
+
+def test_options_round_trip_through_the_wire_shape_and_unknown_sets_stay_unknown() -> None:
+    from core.playbooks import Options
+
+    opts = Options(gift_skus={"G2", "G1"}, carriers={"SF"}, names={"G1": "小样", "SF": "顺丰"})
+    wire = opts.to_wire()
+    assert wire == {"gift_skus": ["G1", "G2"], "carriers": ["SF"], "names": {"G1": "小样", "SF": "顺丰"}}
+    back = Options.from_wire(wire)
+    assert set(back.gift_skus or ()) == {"G1", "G2"} and back.skus is None and back.covering_carriers is None
+    assert Options.from_wire("garbage") == Options()
+    assert Options.from_wire({"skus": "A1", "names": [1]}).skus is None
+    merged = Options(skus={"A1"}).merged(back)
+    assert merged.skus == {"A1"} and set(merged.gift_skus or ()) == {"G1", "G2"}
