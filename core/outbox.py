@@ -17,33 +17,16 @@ from typing import Any
 from sqlalchemy import Connection
 
 from core.action_sig import sign
+from core.actions import Forbidden as Forbidden  # re-exported: the bench's refusal is the table's
+from core.actions import check_bench_action, check_role
 from core.errors import UserError, ValidationFailed
 from core.events import Event
-from core.holds import raise_role, release_role
 from core.roles import Role
 from core.store import LocalOrder, LocalStore
-from core.store.overlay import LOCAL_HOLD_PREFIX, PendingAction, apply_local, validate_payload
+from core.store.overlay import LOCAL_HOLD_PREFIX, PendingAction, apply_local
 from core.timeutil import iso, parse_iso, utcnow
 
 log = logging.getLogger("packdesk.outbox")
-
-#: Actions only desk staff and above may do (docs/api.md).
-DESK_ACTIONS = frozenset(
-    {
-        "address_changed",
-        "cancelled_by_buyer",
-        "refund_approved",
-        "payment_confirmed",
-        "reallocated",
-        "picked_up_by_carrier",
-    }
-)
-
-
-class Forbidden(UserError):
-    """The operator's role may not do this (the hub would answer 403 ``forbidden``)."""
-
-    code = "forbidden"
 
 
 class UnknownOrder(UserError):
@@ -84,13 +67,15 @@ class Outbox:
             type: the action type (``step``, ``label_printed``, ``hold_raised``, … see docs/api.md).
             payload: the action's payload.
             operator: the logged-in operator's code.
-            role: the operator's role; when given, actions above it are refused here.
+            role: the operator's role; when given, actions above it are refused here
+                (:func:`core.actions.check_role`, the hub's own rule).
 
         Returns:
             the order as it now looks on this station (``pending`` > 0).
 
         Raises:
-            UnknownOrder, Forbidden, IllegalTransition, OrderHeld, ValidationFailed: nothing was written.
+            UnknownOrder, Forbidden, IllegalTransition, OrderHeld, ValidationFailed (a bad payload is
+            ``core.actions.BadPayload``, the hub's ``bad_payload``): nothing was written.
         """
         with self.store.write() as conn:
             order, seq, _action_id = self.perform_in(conn, order_id, type, payload, operator, role=role)
@@ -113,7 +98,7 @@ class Outbox:
         payload = dict(payload or {})
         if not operator:
             raise ValidationFailed("An action needs the operator who did it.", details={"field": "operator"})
-        validate_payload(type, payload)
+        check_bench_action(type, payload)
         order = self.store.get_order(order_id, conn)
         if order is None:
             raise UnknownOrder(
@@ -126,7 +111,7 @@ class Outbox:
                 details={"hold_id": payload.get("hold_id")},
             )
         if role is not None:
-            self._check_role(Role(role), order, type, payload)
+            check_role(role, type, payload, order.snapshot.get("holds", []))
         action_id = str(uuid.uuid4())
         done_at = done_at or iso(utcnow()) or ""
         # Refuses illegal and held moves with the hub's own error classes; raises before any write.
@@ -190,23 +175,3 @@ class Outbox:
                      wire["order_id"])
             return None, None
         return key["key_id"], sign(key["key"], wire)
-
-    @staticmethod
-    def _check_role(role: Role, order: LocalOrder, type: str, payload: dict[str, Any]) -> None:
-        need: Role | None = None
-        if type in DESK_ACTIONS:
-            need = Role.DESK
-        elif type == "hold_raised":
-            need = raise_role(str(payload.get("type")))
-        elif type == "hold_released":
-            hold = next(
-                (h for h in order.snapshot.get("holds", []) if h.get("hold_id") == payload.get("hold_id")),
-                None,
-            )
-            if hold is not None:
-                need = release_role(str(hold.get("type")))
-        if need is not None and not role.at_least(need):
-            raise Forbidden(
-                f"'{type}' needs a {need.value} or above; you are logged in as {role.value}.",
-                details={"type": type, "needed": need.value, "role": role.value},
-            )
