@@ -19,9 +19,9 @@ from typing import Any, Literal
 
 from core.errors import IllegalTransition, OrderHeld, UserError, ValidationFailed
 from core.holds import HOLD_TYPES, raise_role, release_role
-from core.i18n import _
+from core.i18n import N_, _, language
 from core.roles import Role
-from core.states import BENCH_STATES, State, Trigger
+from core.states import BENCH_STATES, State, Trigger, state_label
 
 #: The bench steps a ``step`` action may name, in the order the bench does them.
 STEPS: tuple[str, ...] = ("picked", "verified", "packed", "weighed")
@@ -99,6 +99,10 @@ class ActionSpec:
     fires: Trigger | Literal["step"]
     bench: bool = True
 
+
+#: How a refusal names a role (the role's code is in ``details``).
+ROLE_NAMES: dict[Role, str] = {Role.PACKER: N_("packer role"), Role.DESK: N_("desk role"),
+                               Role.SUPERVISOR: N_("supervisor role"), Role.ADMIN: N_("admin role")}
 
 _REASON = Field("reason")
 _OPTIONAL_REASON = Field("reason", required=False, allow_empty=True)
@@ -246,8 +250,8 @@ def check_role(role: Role | str, type_: str, payload: Mapping[str, Any],
     need = required_role(type_, payload, open_holds)
     if not have.at_least(need):
         raise Forbidden(
-            _("'{type}' needs the {needed} role or above; you are logged in as {role}.").format(
-                type=type_, needed=need.value, role=have.value),
+            _("'{type}' needs the {needed} or above; you are logged in with the {role}.").format(
+                type=type_, needed=_(ROLE_NAMES[need]), role=_(ROLE_NAMES[have])),
             details={"type": type_, "needed": need.value, "role": have.value})
 
 
@@ -264,7 +268,7 @@ def check_step(state: State | str, held: bool, step: str = "") -> None:
     if st not in BENCH_STATES:
         raise IllegalTransition(
             _("Bench step '{step}' needs the order allocated or label printed; it is {state}.").format(
-                step=step, state=st.value), details={"state": st.value, "trigger": "step"})
+                step=step, state=state_label(st.value, language())), details={"state": st.value, "trigger": "step"})
     if held:
         raise OrderHeld(
             _("Bench step '{step}' is blocked: the order has an open hold. Resolve the exception first.").format(
