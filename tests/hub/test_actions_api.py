@@ -41,7 +41,7 @@ def test_a_replayed_batch_gets_the_same_answers_and_has_no_second_effect(hub: Hu
     d, orders, p = setup(hub)
     o = free_orders(orders, p.bench or "")[0]
     batch = [p.action(o["order_id"], "step", {"step": "picked"}, base_version=o["version"]),
-             p.action(o["order_id"], "label_printed", {"printer": "pdf"}, base_version=o["version"])]
+             p.action(o["order_id"], "label_printed", {"printer": "pdf", "job_id": "j1"}, base_version=o["version"])]
     first = p.send(*batch)
     assert [r["outcome"] for r in first] == ["applied", "applied"]
     again = p.send(*batch)
@@ -60,8 +60,8 @@ def test_an_offline_action_on_a_cancelled_order_is_a_conflict_and_does_not_block
     d, orders, p = setup(hub)
     a, b = free_orders(orders, p.bench or "")[:2]
     assert d.do(a["order_id"], "cancelled_by_buyer", {"reason": "buyer asked"}, base_version=a["version"])["outcome"] == "applied"
-    results = p.send(p.action(a["order_id"], "label_printed", {"printer": "pdf"}, base_version=a["version"]),
-                     p.action(b["order_id"], "label_printed", {"printer": "pdf"}, base_version=b["version"]))
+    results = p.send(p.action(a["order_id"], "label_printed", {"printer": "pdf", "job_id": "j1"}, base_version=a["version"]),
+                     p.action(b["order_id"], "label_printed", {"printer": "pdf", "job_id": "j1"}, base_version=b["version"]))
     assert [r["outcome"] for r in results] == ["conflict", "applied"]
     assert results[0]["order"]["state"] == "closed"
     assert "closed" in results[0]["reason"]
@@ -109,7 +109,7 @@ def test_held_orders_cannot_be_printed_or_stepped(hub: HubProcess) -> None:
     held = p.do(o["order_id"], "hold_raised", {"type": "scan_mismatch", "reason": "wrong item"}, base_version=o["version"])
     assert held["outcome"] == "applied"
     v = held["order"]["version"]
-    for kind, payload in (("label_printed", {"printer": "pdf"}), ("step", {"step": "packed"})):
+    for kind, payload in (("label_printed", {"printer": "pdf", "job_id": "j1"}), ("step", {"step": "packed"})):
         r = p.do(o["order_id"], kind, payload, base_version=v)
         assert r["outcome"] == "rejected" and r["error"] == "order_held", r
     assert d.order(o["order_id"])["version"] == v
@@ -123,7 +123,7 @@ def test_two_benches_printing_the_same_order_at_once_apply_exactly_once(hub: Hub
     barrier = threading.Barrier(2)
 
     def go(s: Session) -> None:
-        act = s.action(o["order_id"], "label_printed", {"printer": "pdf"}, base_version=o["version"])
+        act = s.action(o["order_id"], "label_printed", {"printer": "pdf", "job_id": "j1"}, base_version=o["version"])
         barrier.wait()
         outcomes.append(s.send(act)[0]["outcome"])
 
@@ -175,7 +175,7 @@ def test_duplicate_action_id_inside_one_batch_is_applied_once(hub: HubProcess) -
     d, orders, p = setup(hub)
     o = free_orders(orders, p.bench or "")[0]
     aid = uuid.uuid4().hex
-    a1 = p.action(o["order_id"], "label_printed", {"printer": "pdf"}, base_version=o["version"], action_id=aid)
+    a1 = p.action(o["order_id"], "label_printed", {"printer": "pdf", "job_id": "j1"}, base_version=o["version"], action_id=aid)
     a2 = dict(a1, seq=a1["seq"] + 1)
     res = p.send(a1, a2)
     assert [r["outcome"] for r in res] == ["applied", "duplicate"]
@@ -209,7 +209,7 @@ def test_the_same_batch_sent_twice_at_once_is_applied_once(hub: HubProcess) -> N
     """A client that timed out retries while the first request is still running."""
     d, orders, p = setup(hub)
     o = free_orders(orders, p.bench or "")[0]
-    batch = [p.action(o["order_id"], "label_printed", {"printer": "pdf"}, base_version=o["version"])]
+    batch = [p.action(o["order_id"], "label_printed", {"printer": "pdf", "job_id": "j1"}, base_version=o["version"])]
     barrier = threading.Barrier(2)
     answers: list[dict] = []
 
@@ -231,7 +231,7 @@ def test_the_same_batch_sent_twice_at_once_is_applied_once(hub: HubProcess) -> N
 def test_shipping_shows_in_the_supervisors_hourly_figures(hub: HubProcess) -> None:
     _d, orders, p = setup(hub)
     o = free_orders(orders, p.bench or "")[0]
-    v = p.do(o["order_id"], "label_printed", {"printer": "pdf"}, base_version=o["version"])["order"]["version"]
+    v = p.do(o["order_id"], "label_printed", {"printer": "pdf", "job_id": "j1"}, base_version=o["version"])["order"]["version"]
     assert p.do(o["order_id"], "shipped_by_station", base_version=v)["outcome"] == "applied"
     s = Session(hub.url, operator="S001", pin="3333", station="SUP-1", bench=None).login()
     m = s.get("/api/v1/metrics/summary").json()
