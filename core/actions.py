@@ -158,6 +158,19 @@ def spec_for(type_: str) -> ActionSpec:
     return spec
 
 
+def trigger_for(type_: str) -> Trigger:
+    """The state-machine trigger an action fires.
+
+    Raises:
+        UnknownAction: no such action type.
+        ValueError: ``step``, which fires none (bench work changes no state).
+    """
+    fires = spec_for(type_).fires
+    if fires == "step":
+        raise ValueError("A bench step fires no trigger.")
+    return Trigger(fires)
+
+
 def _bad(message: str, field: str) -> BadPayload:
     return BadPayload(message, details={"field": field})
 

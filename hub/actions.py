@@ -24,6 +24,7 @@ from core.actions import (
     check_role,
     check_step,
     open_hold,
+    trigger_for,
 )
 from core.errors import IllegalTransition, OrderHeld, UserError
 from core.model import Recipient
@@ -358,7 +359,7 @@ def _apply(w: Writer, rules: Rules, actor: Actor, a: dict[str, Any], doc: dict[s
         w.transition(doc, Trigger.REALLOCATED, why=why, details={"old": old, "new": {"bench": bench, "warehouse": warehouse}},
                      action_id=aid)
         return
-    trig = Trigger(kind)
+    trig = trigger_for(kind)
     t = w.transition(doc, trig, why=why, details={k: v for k, v in p.items() if k != "reason"}, action_id=aid)
     if trig is Trigger.LABEL_PRINTED:
         doc["label_count"] = int(doc.get("label_count", 0)) + 1

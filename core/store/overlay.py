@@ -14,9 +14,9 @@ import copy
 from dataclasses import dataclass
 from typing import Any
 
-from core.actions import check_payload, check_step, open_hold
+from core.actions import check_payload, check_step, open_hold, trigger_for
 from core.errors import IllegalTransition, OrderHeld, ValidationFailed
-from core.states import State, Trigger, apply_trigger
+from core.states import State, apply_trigger
 
 #: Marks a hold raised on this bench that the hub has not numbered yet.
 LOCAL_HOLD_PREFIX = "local-"
@@ -61,7 +61,7 @@ def apply_local(snapshot: dict[str, Any], action: PendingAction) -> dict[str, An
         return new
     if action.type == "hold_released":
         open_hold(new.get("holds", []), p["hold_id"], new["order_id"])
-    tr = apply_trigger(state, Trigger(action.type), held=held)
+    tr = apply_trigger(state, trigger_for(action.type), held=held)
     new["state"] = tr.to_state.value
     if action.type == "label_printed":
         new["label_count"] = int(new.get("label_count") or 0) + 1

@@ -25,6 +25,7 @@ from core.actions import (
     check_step,
     open_hold,
     required_role,
+    trigger_for,
 )
 from core.errors import IllegalTransition, OrderHeld, ValidationFailed
 from core.outbox import Outbox
@@ -119,6 +120,10 @@ def test_the_table_has_every_type_the_hub_accepts_and_each_fires_its_trigger() -
     for kind, spec in ACTIONS.items():
         assert spec.type == kind
         assert spec.fires == ("step" if kind == "step" else Trigger(kind))
+        if kind != "step":
+            assert trigger_for(kind) is Trigger(kind)
+    with pytest.raises(ValueError):
+        trigger_for("step")
 
 
 @pytest.mark.parametrize("kind", sorted(GOOD))
