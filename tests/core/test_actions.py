@@ -7,7 +7,6 @@ table, so a rule dropped from the table fails a test instead of silently shrinki
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -28,12 +27,9 @@ from core.actions import (
     trigger_for,
 )
 from core.errors import IllegalTransition, OrderHeld, ValidationFailed
-from core.outbox import Outbox
 from core.roles import Role
 from core.states import Trigger
-from core.store import LocalStore, open_store
 from tests.helpers.hubapi import Session, demo
-from tests.helpers.snapshots import snapshot
 from tests.hubproc import HubProcess
 
 RECIPIENT = {"name": "王五", "phone": "13800000000", "province": "广东省", "city": "广州市", "district": "天河区",
@@ -241,42 +237,6 @@ def test_a_release_needs_the_hold_open() -> None:
     with pytest.raises(IllegalTransition) as info:
         open_hold([hold("h1", "gift_stock")], "h9", "BL1")
     assert info.value.details == {"field": "hold_id", "order_id": "BL1"}
-
-
-# --- the bench uses the table -------------------------------------------------------------------
-
-OID = "BL20261125-000001"
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> LocalStore:
-    s = open_store(tmp_path / "bench.sqlite3")
-    with s.write() as conn:
-        s.apply_snapshots(conn, [snapshot(OID, version=4)])
-    yield s
-    s.close()
-
-
-@pytest.mark.parametrize(("kind", "payload", "field"), [c for c in BAD if c[0] not in HUB_ONLY][::7])
-def test_the_outbox_refuses_a_bad_payload_with_the_shared_code(store: LocalStore, kind: str, payload: dict[str, Any],
-                                                               field: str) -> None:
-    with pytest.raises(BadPayload) as info:
-        Outbox(store).perform(OID, kind, payload, "D001", role="admin")
-    assert info.value.details["field"] == field
-    assert store.pending_count() == 0
-
-
-@pytest.mark.parametrize("kind", sorted(HUB_ONLY))
-def test_the_outbox_refuses_hub_only_types(store: LocalStore, kind: str) -> None:
-    with pytest.raises(NotABenchAction):
-        Outbox(store).perform(OID, kind, GOOD[kind], "D001", role="admin")
-    assert store.pending_count() == 0
-
-
-def test_the_outbox_applies_role_minimums_from_the_table(store: LocalStore) -> None:
-    with pytest.raises(Forbidden):
-        Outbox(store).perform(OID, "reallocated", {"bench": "B2"}, "P001", role="packer")
-    assert Outbox(store).perform(OID, "reallocated", {"bench": "B2"}, "D001", role="desk").snapshot["bench"] == "B2"
 
 
 # --- the hub refuses the same with the same codes ------------------------------------------------

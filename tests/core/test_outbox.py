@@ -109,23 +109,31 @@ def test_role_limits_match_the_hub(store: LocalStore) -> None:
         outbox.perform(OID, "cancelled_by_buyer", {"reason": "buyer asked"}, "P001", role="packer")
     with pytest.raises(Forbidden):
         outbox.perform(OID, "hold_raised", {"type": "vip_signoff", "reason": "x"}, "P001", role="packer")
+    with pytest.raises(Forbidden):
+        outbox.perform(OID, "reallocated", {"bench": "B2"}, "P001", role="packer")
     order = outbox.perform(OID, "cancelled_by_buyer", {"reason": "buyer asked"}, "D001", role="desk")
     assert order.state == "closed" and "done" in order.flags
 
 
 @pytest.mark.parametrize(
-    ("type_", "payload"),
+    ("type_", "payload", "code", "field"),
     [
-        ("step", {"step": "dance"}),
-        ("label_printed", {"printer": "p"}),
-        ("teleport", {}),
-        ("address_changed", {"recipient": {"name": "x"}, "reason": "r"}),
-        ("hold_raised", {"type": "nope", "reason": "r"}),
+        ("step", {"step": "dance"}, "bad_payload", "step"),
+        ("label_printed", {"printer": "p"}, "bad_payload", "job_id"),
+        ("teleport", {}, "unknown_action", "type"),
+        ("address_changed", {"recipient": {"name": "x"}, "reason": "r"}, "bad_payload", "recipient.phone"),
+        ("hold_raised", {"type": "nope", "reason": "r"}, "bad_payload", "type"),
+        ("reallocated", {"bench": 3}, "bad_payload", "bench"),
+        ("delivered", {}, "not_a_bench_action", "type"),  # a carrier fact: the hub's, never a bench's
+        ("completed", {"reason": "x"}, "not_a_bench_action", "type"),
     ],
 )
-def test_bad_payload_is_refused(store: LocalStore, type_: str, payload: dict[str, object]) -> None:
-    with pytest.raises(ValidationFailed):
-        Outbox(store).perform(OID, type_, payload, "P001")
+def test_bad_payload_is_refused(store: LocalStore, type_: str, payload: dict[str, object], code: str,
+                                field: str) -> None:
+    """The table's refusal (core/actions.py), with the code the hub gives for the same payload."""
+    with pytest.raises(ValidationFailed) as info:
+        Outbox(store).perform(OID, type_, payload, "P001", role="admin")
+    assert (info.value.code, info.value.details["field"]) == (code, field)
     assert store.pending_count() == 0
 
 
