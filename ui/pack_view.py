@@ -162,7 +162,6 @@ class PackView(QWidget):
     order_finished = Signal(str)
     exception_requested = Signal(str, str)
 
-
     def __init__(self, services: AppServices, print_service: PrintService | None = None,
                  parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -202,7 +201,7 @@ class PackView(QWidget):
 
     @property
     def busy(self) -> bool:
-        """A store read for a scan is under way (later scans wait for it)."""
+        """A store read for a scan (or an order to open) is under way; later scans wait for it."""
         return self._reads > 0
 
     # -- layout ---------------------------------------------------------------------------------
