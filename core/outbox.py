@@ -12,6 +12,8 @@ from __future__ import annotations
 import json
 import logging
 import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection
@@ -28,6 +30,22 @@ from core.timeutil import iso, parse_iso, utcnow
 
 log = logging.getLogger("packdesk.outbox")
 
+@dataclass(frozen=True)
+class OrdersChanged:
+    """What an ``orders_changed`` event says: which orders changed, and who started the change.
+
+    A view that did an action passes itself as ``initiator`` and skips the echo that names it: it
+    already has the updated order from the action's result, so re-reading would be a wasted round
+    trip (STYLE.md §20). Changes from the hub (sync engine) and the print journal have no initiator.
+
+    Attributes:
+        ids: the order IDs whose local view changed.
+        initiator: whoever asked for the change (any object; None when nobody on this screen did).
+    """
+
+    ids: list[str]
+    initiator: object | None = None
+
 
 class UnknownOrder(UserError):
     """The order is not in this station's store."""
@@ -43,13 +61,13 @@ class Outbox:
 
     Events:
         enqueued(int): an action was queued (its seq); the sync engine listens to push promptly.
-        orders_changed(list[str]): orders whose local view changed.
+        orders_changed(OrdersChanged): orders whose local view changed, and the initiator.
     """
 
     def __init__(self, store: LocalStore) -> None:
         self.store = store
         self.enqueued: Event[int] = Event("outbox.enqueued")
-        self.orders_changed: Event[list[str]] = Event("outbox.orders_changed")
+        self.orders_changed: Event[OrdersChanged] = Event("outbox.orders_changed")
 
     def perform(
         self,
@@ -59,6 +77,7 @@ class Outbox:
         operator: str,
         *,
         role: Role | str | None = None,
+        initiator: object | None = None,
     ) -> LocalOrder:
         """Do an action now: local order updated and action queued, in one transaction.
 
@@ -69,6 +88,7 @@ class Outbox:
             operator: the logged-in operator's code.
             role: the operator's role; when given, actions above it are refused here
                 (:func:`core.actions.check_role`, the hub's own rule).
+            initiator: who asked (passed on in the ``orders_changed`` event, see :class:`OrdersChanged`).
 
         Returns:
             the order as it now looks on this station (``pending`` > 0).
@@ -77,10 +97,45 @@ class Outbox:
             UnknownOrder, Forbidden, IllegalTransition, OrderHeld, ValidationFailed (a bad payload is
             ``core.actions.BadPayload``, the hub's ``bad_payload``): nothing was written.
         """
+        return self.perform_many(order_id, [(type, payload)], operator, role=role, initiator=initiator)
+
+    def perform_many(
+        self,
+        order_id: str,
+        actions: Sequence[tuple[str, dict[str, Any] | None]],
+        operator: str,
+        *,
+        role: Role | str | None = None,
+        initiator: object | None = None,
+    ) -> LocalOrder:
+        """Do several actions on one order, all or nothing, in one write transaction.
+
+        Finishing an order at the bench is ``step verified`` then ``step packed``: one transaction
+        means one worker round trip, one ``orders_changed`` event, and never a "verified but not
+        packed" order if the second is refused. Each action is checked against the order as the
+        ones before it left it.
+
+        Args:
+            order_id: the order.
+            actions: (type, payload) pairs, in the order they happen.
+            operator, role, initiator: as for :meth:`perform`.
+
+        Returns:
+            the order after the last action.
+
+        Raises:
+            UnknownOrder, Forbidden, IllegalTransition, OrderHeld, ValidationFailed: nothing was written.
+        """
+        if not actions:
+            raise ValidationFailed("No action to record.", details={"field": "actions"})
+        seqs: list[int] = []
         with self.store.write() as conn:
-            order, seq, _action_id = self.perform_in(conn, order_id, type, payload, operator, role=role)
-        self.orders_changed.emit([order_id])
-        self.enqueued.emit(seq)
+            for type_, payload in actions:
+                order, seq, _action_id = self.perform_in(conn, order_id, type_, payload, operator, role=role)
+                seqs.append(seq)
+        self.orders_changed.emit(OrdersChanged([order_id], initiator))
+        for seq in seqs:
+            self.enqueued.emit(seq)
         return order
 
     def perform_in(

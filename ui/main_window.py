@@ -497,7 +497,7 @@ class MainWindow(QMainWindow):
         self._update_actions()
         self.loaded.emit()
 
-    def _orders_changed(self, ids: list[str]) -> None:
+    def _orders_changed(self, ids: list[str], _initiator: object = None) -> None:
         self._dirty.update(ids)
         if not self._reading:
             self._read_dirty()

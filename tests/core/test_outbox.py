@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from core.errors import IllegalTransition, OrderHeld, ValidationFailed
-from core.outbox import Forbidden, Outbox, UnknownOrder
+from core.outbox import Forbidden, OrdersChanged, Outbox, UnknownOrder
 from core.store import LocalStore, open_store
 from tests.helpers.snapshots import snapshot
 
@@ -25,7 +25,7 @@ def store(tmp_path: Path) -> LocalStore:
 
 def test_perform_returns_updated_pending_order_and_queues_action(store: LocalStore) -> None:
     outbox = Outbox(store)
-    seen: list[list[str]] = []
+    seen: list[OrdersChanged] = []
     outbox.orders_changed.connect(seen.append)
     order = outbox.perform(OID, "label_printed", {"printer": "ZD420", "job_id": "j1"}, "P001")
     assert order.state == "label_printed" and order.snapshot["label_count"] == 1
@@ -33,7 +33,7 @@ def test_perform_returns_updated_pending_order_and_queues_action(store: LocalSto
     [action] = store.pending_actions()
     assert (action.seq, action.type, action.base_version, action.operator) == (1, "label_printed", 4, "P001")
     assert action.to_wire()["payload"] == {"printer": "ZD420", "job_id": "j1"}
-    assert seen == [[OID]]
+    assert seen == [OrdersChanged([OID], None)]
     assert store.local_audit(OID)[0]["action_id"] == action.action_id
 
 
@@ -172,3 +172,37 @@ def test_committed_action_survives_reopening_the_store(tmp_path: Path) -> None:
         assert s2.get_order(OID).pending == 1  # type: ignore[union-attr]
     finally:
         s2.close()
+
+
+def test_perform_many_is_one_transaction_one_event_and_carries_the_initiator(store: LocalStore) -> None:
+    outbox = Outbox(store)
+    seen: list[OrdersChanged] = []
+    queued: list[int] = []
+    outbox.orders_changed.connect(seen.append)
+    outbox.enqueued.connect(queued.append)
+    me = object()
+    order = outbox.perform_many(OID, [("step", {"step": "verified", "detail": {"TEA-250": 1}}),
+                                      ("step", {"step": "packed", "detail": {}})], "P001", role="packer",
+                                initiator=me)
+    assert {"verified", "packed"} <= set(order.snapshot["steps"]) and order.pending == 2
+    assert [(a.seq, a.payload["step"]) for a in store.pending_actions()] == [(1, "verified"), (2, "packed")]
+    assert seen == [OrdersChanged([OID], me)] and seen[0].initiator is me
+    assert queued == [1, 2]
+
+
+def test_perform_many_is_all_or_nothing(store: LocalStore) -> None:
+    """The second action is refused: the first, already applied inside the transaction, is not kept."""
+    outbox = Outbox(store)
+    seen: list[OrdersChanged] = []
+    outbox.orders_changed.connect(seen.append)
+    with pytest.raises(ValidationFailed):
+        outbox.perform_many(OID, [("step", {"step": "verified", "detail": {}}), ("step", {"step": "dance"})],
+                            "P001")
+    with pytest.raises(IllegalTransition):
+        outbox.perform_many(OID, [("step", {"step": "packed"}), ("shipped_by_station", {})], "P001")
+    assert store.pending_count() == 0 and store.local_audit() == [] and seen == []
+    order = store.get_order(OID)
+    assert order is not None and order.pending == 0 and not order.snapshot.get("steps")
+    assert store.meta("next_seq") is None  # no seq was used up either
+    with pytest.raises(ValidationFailed):
+        outbox.perform_many(OID, [], "P001")

@@ -119,7 +119,7 @@ def test_order_cancelled_at_hub_while_packed_offline_ends_in_conflict_without_bl
         == "applied"
     )
     changed: list[list[str]] = []
-    st.engine.orders_changed.connect(changed.append)
+    st.engine.orders_changed.connect(lambda change: changed.append(change.ids))
     report = st.engine.sync_once()
     assert report.outcomes == {"conflict": 1, "applied": 2}
     assert st.store.pending_count() == 0

@@ -36,8 +36,8 @@ def pack(qtbot: Any, w: MainWindow, order_id: str, lines: list[dict[str, Any]]) 
     w.handle_scan(order_id)
     qtbot.waitUntil(lambda: w.stack.currentWidget() is view, timeout=5000)
     wrong = "SKU-NOT-IN-THIS-ORDER"
-    w.handle_scan(wrong)
-    assert view.sounds.last_requested == "error"
+    w.handle_scan(wrong)  # not an item of the order: looked up in the store (database worker) first
+    qtbot.waitUntil(lambda: view.sounds.last_requested == "error", timeout=5000)
     assert wrong in view.banner_text.text() + view.reason_label.text()
     units = [line["sku"] for line in lines for _ in range(line["qty"])]
     with qtbot.waitSignal(view.order_finished, timeout=30_000):
