@@ -30,6 +30,7 @@ from core.timeutil import iso, parse_iso, utcnow
 
 log = logging.getLogger("packdesk.outbox")
 
+
 @dataclass(frozen=True)
 class OrdersChanged:
     """What an ``orders_changed`` event says: which orders changed, and who started the change.
