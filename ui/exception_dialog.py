@@ -293,7 +293,9 @@ class ExceptionDialog(QDialog):
         self.options = context.options
         #: a request for the hub's current choices is on its way (see :meth:`fetch_hub_options`)
         self.fetching_options = False
-        self._closed = False  # a plain attribute: still readable when a late answer finds the dialog gone
+        #: None while open; True once resolved (accepted), False if cancelled. A plain attribute: still
+        #: readable after the dialog is gone (it deletes itself when closed).
+        self.resolved: bool | None = None
         self.role = Role(services.role)
         self.submitted = False
         self.reprint_box: QCheckBox | None = None
@@ -503,18 +505,18 @@ class ExceptionDialog(QDialog):
         return True
 
     def done(self, result: int) -> None:
-        self._closed = True
+        self.resolved = result == QDialog.DialogCode.Accepted
         super().done(result)
 
     def _hub_options(self, fetched: Options) -> None:
-        if self._closed:
+        if self.resolved is not None:
             return  # the operator finished before the hub answered
         self.fetching_options = False
         self.set_options(fetched.merged(self.context.options))
         self.options_settled.emit(self.options)
 
     def _no_hub_options(self, exc: UserError) -> None:
-        if self._closed:
+        if self.resolved is not None:
             return
         self.fetching_options = False
         log.info("choices for %s not fetched from the hub (%s); offering the hold's own", self.order.order_id,
@@ -614,10 +616,10 @@ def open_exception_dialog(services: AppServices, order_id: str, hold_id: str | N
             return
         dialog = ExceptionDialog(services, found, parent)
 
-        def finished(code: int) -> None:
+        def finished(_code: int) -> None:
             dialog.deleteLater()
             if on_finished is not None:
-                on_finished(code == QDialog.DialogCode.Accepted)
+                on_finished(bool(dialog.resolved))
 
         dialog.finished.connect(finished)
         dialog.open()
