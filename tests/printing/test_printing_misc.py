@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from io import BytesIO
 from pathlib import Path
 
@@ -22,14 +20,6 @@ def test_font_is_a_cjk_truetype() -> None:
     assert (
         "WenQuanYi" in active_font_name() or "YaHei" in active_font_name() or "SimHei" in active_font_name()
     )
-
-
-def test_printing_imports_no_qt() -> None:
-    code = (
-        "import sys; import printing, printing.zpl, printing.backends; "
-        "assert not [m for m in sys.modules if m.startswith('PySide6')]"
-    )
-    subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
 
 
 def test_module_is_whole_dots_with_quiet_zone_and_text_clear_of_bars() -> None:
