@@ -13,8 +13,6 @@ from printing import LabelTemplate, active_font_name
 from printing.barcodes import DOT_203, QUIET_MODULES, code128_width, draw_code128, fit_module_dots
 from printing.templates import TemplateError
 
-ROOT = Path(__file__).resolve().parents[2]
-
 
 def test_font_is_a_cjk_truetype() -> None:
     assert (
