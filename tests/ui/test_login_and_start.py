@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 import requests
 
+from core.offline_login import check_offline
 from core.settings import load_settings
 from core.store import open_store
 from core.sync import SyncConfig, SyncEngine
@@ -16,7 +17,7 @@ from tests.hubproc import HubProcess, free_port
 from tests.ui.conftest import StationFactory
 from ui.embedded_hub import EmbeddedHub
 from ui.first_run import FirstRunDialog, known_benches
-from ui.login_dialog import LoginDialog, check_offline
+from ui.login_dialog import LoginDialog
 from ui.services import AppServices
 
 
