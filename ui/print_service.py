@@ -42,10 +42,8 @@ from core.scan_rules import make_batch_id
 from core.states import PRINTABLE_STATES
 from core.store import LocalOrder
 from printing import (
-    PdfFileBackend,
     PrintJob,
     PrintResult,
-    RawTcpBackend,
     labels_zpl,
     render_labels,
     render_picklist,
@@ -54,6 +52,7 @@ from printing import (
     walking_order,
 )
 from printing.backends import PDF, ZPL, PrintBackend
+from printing.targets import parse_printer
 from ui.print_qt import QtPrinterBackend
 from ui.services import AppServices
 
@@ -159,23 +158,15 @@ class PrintService(QObject):
 
     # -- where ------------------------------------------------------------------------------------
     def target_for(self, doc_type: str) -> PrintTarget:
-        """The configured printer for a document type (see the module docstring for the values)."""
-        value = (self.services.settings.printer_for(doc_type) or "").strip()
-        if not value:
-            folder = paths.data_dir() / "prints"
-            return PrintTarget(PdfFileBackend(folder), PDF,
-                               _("No printer set for this document: saved as PDF in {folder}.").format(folder=folder))
-        if value.startswith("pdf:"):
-            return PrintTarget(PdfFileBackend(Path(value[4:]).expanduser()), PDF)
-        if value.startswith("tcp:"):
-            host, _sep, port = value[4:].rpartition(":")
-            if not host or not port.isdigit():
-                host, port = value[4:], "9100"
-            # check_status: "out of labels" is said before the job is sent, not found out later.
-            backend = RawTcpBackend(host, int(port), TCP_TIMEOUT_S, connect_timeout=TCP_CONNECT_TIMEOUT_S,
-                                    check_status=True)
-            return PrintTarget(backend, ZPL if doc_type == "label" else PDF)
-        return PrintTarget(QtPrinterBackend(value, self._paper_mm(doc_type)), PDF)
+        """The configured printer for a document type (the values: :mod:`printing.targets`)."""
+        setting = parse_printer(self.services.settings.printer_for(doc_type))
+        folder = paths.data_dir() / "prints"
+        backend = setting.backend(folder, timeout_s=TCP_TIMEOUT_S, connect_timeout_s=TCP_CONNECT_TIMEOUT_S)
+        if backend is None:  # a system printer: handed a PDF through Qt
+            backend = QtPrinterBackend(setting.name, self._paper_mm(doc_type))
+        note = (_("No printer set for this document: saved as PDF in {folder}.").format(folder=folder)
+                if setting.kind == "unset" else "")
+        return PrintTarget(backend, setting.content_type(doc_type), note)
 
     def _paper_mm(self, doc_type: str) -> tuple[float, float] | None:
         if doc_type != "label":
