@@ -235,7 +235,7 @@ def test_without_known_choices_the_code_is_typed_and_the_hub_checks(services: Ap
 class _FakeHub(BaseHTTPRequestHandler):
     """Just enough hub for the dialog's options request: a login and ``GET /orders/{id}/options``."""
 
-    options: ClassVar[dict[str, Any]] = {}
+    options: ClassVar[dict[str, Any] | None] = {}  # None: an older hub without the endpoint (404)
     asked: ClassVar[list[str]] = []
 
     def log_message(self, *args: object) -> None:
@@ -264,6 +264,9 @@ class _FakeHub(BaseHTTPRequestHandler):
         oid = self.path[len(prefix):-len(suffix)]
         self.asked.append(oid)
         assert self.headers["Authorization"] == "Bearer t"
+        if self.options is None:
+            self._answer(404, {"error": "not_found", "message": "Not Found"})
+            return
         self._answer(200, {"order_id": oid, "options": self.options})
 
 
@@ -276,11 +279,14 @@ def fake_hub() -> Iterator[str]:
     server.server_close()
 
 
+@pytest.mark.parametrize("hub_has_endpoint", [True, False])
 def test_online_the_hubs_current_choices_refine_the_holds(tmp_path: Path, qapp: Any, qtbot: Any, fake_hub: str,
-                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+                                                          monkeypatch: pytest.MonkeyPatch,
+                                                          hub_has_endpoint: bool) -> None:
     monkeypatch.setenv("PACKDESK_HOME", str(tmp_path / "home"))
     # Since the hold was raised GIFT-PEN-02 ran out and GIFT-CUP-03 came in; the hold knows the names.
-    _FakeHub.options = Options(gift_skus={"GIFT-BAG-01", "GIFT-CUP-03"}, names={"GIFT-CUP-03": "茶杯 (赠品)"}).to_wire()
+    _FakeHub.options = Options(gift_skus={"GIFT-BAG-01", "GIFT-CUP-03"},
+                               names={"GIFT-CUP-03": "茶杯 (赠品)"}).to_wire() if hub_has_endpoint else None
     _FakeHub.asked = []
     store = open_store(tmp_path / "online.sqlite3")
     engine = SyncEngine(store, SyncConfig(hub_url=fake_hub, station="DESK-1", bench=None, device_id="dev-1",
@@ -301,8 +307,10 @@ def test_online_the_hubs_current_choices_refine_the_holds(tmp_path: Path, qapp: 
         sku.setCurrentIndex(sku.findData("GIFT-BAG-01"))  # chosen before the hub answered: stays chosen
         qtbot.waitUntil(lambda: not dlg.fetching_options, timeout=10_000)
         assert _FakeHub.asked == [GIFT_OID]
-        assert combo_items(dlg, "substitute_sku") == [
-            (None, "— choose —"), ("GIFT-BAG-01", "GIFT-BAG-01  品牌帆布袋 (赠品)"), ("GIFT-CUP-03", "GIFT-CUP-03  茶杯 (赠品)")]
+        offered = [("GIFT-BAG-01", "GIFT-BAG-01  品牌帆布袋 (赠品)")]
+        offered += ([("GIFT-CUP-03", "GIFT-CUP-03  茶杯 (赠品)")] if hub_has_endpoint
+                    else [("GIFT-PEN-02", "GIFT-PEN-02  签字笔 (赠品)")])  # no answer: the hold's own
+        assert combo_items(dlg, "substitute_sku") == [(None, "— choose —"), *offered]
         assert sku.currentData() == "GIFT-BAG-01"
         dlg.reject()
     finally:
