@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import io
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -88,14 +86,6 @@ def test_corrupt_store_is_reported_and_kept(home: Path) -> None:
     code, text = run(["--status"])
     assert code == 2 and "damaged" in text
     assert (data / "bench.sqlite3").read_bytes() == b"garbage" * 1000
-
-
-def test_core_sync_and_store_import_no_qt() -> None:
-    code = (
-        "import sys, core.sync, core.sync.cli, core.store, core.outbox, core.print_journal, core.settings;"
-        "assert not [m for m in sys.modules if m.startswith('PySide6')]"
-    )
-    subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).resolve().parents[2])
 
 
 def test_status_against_a_server_that_is_not_a_hub_says_so(home: Path) -> None:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
+from collections.abc import Iterator
 from typing import Any
 
 import pypdfium2 as pdfium
@@ -19,11 +21,30 @@ from ui.print_service import PrintOutcome, PrintService
 __all__ = ["pack_env"]  # the fixture, re-exported for pytest
 
 
-def outcome_of(qtbot: Any, service: PrintService, start: Any, timeout: int = 20000) -> PrintOutcome:
+def test_the_store_is_never_read_on_the_gui_thread(qtbot: Any, pack_env: PackEnv,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """ui/services.py: widgets never call the store; the print service reads on the database worker."""
+    pack_env.seed(order_snap(1, state="allocated"), order_snap(2, state="allocated"))
+    store = pack_env.services.store
+    real_read = store.read
+    readers: list[int] = []
+
+    @contextlib.contextmanager
+    def spy() -> Iterator[Any]:
+        readers.append(threading.get_ident())
+        with real_read() as conn:
+            yield conn
+
+    monkeypatch.setattr(store, "read", spy)
+    service = PrintService(pack_env.services)
     got: list[PrintOutcome] = []
-    start(got.append)
-    qtbot.waitUntil(lambda: bool(got), timeout=timeout)
-    return got[0]
+    service.print_label("BL20261125-000001", on_done=got.append)
+    service.print_labels(["BL20261125-000002"], on_done=got.append)
+    service.print_picklist(["BL20261125-000001", "BL20261125-000002"], on_done=got.append)
+    service.print_slip("BL20261125-000001", on_done=got.append)
+    qtbot.waitUntil(lambda: len(got) == 4, timeout=20000)
+    assert all(o.ok for o in got), [o.message for o in got]
+    assert readers and threading.get_ident() not in readers
 
 
 def test_label_to_pdf_folder_then_journal_and_label_printed_queued(qtbot: Any, pack_env: PackEnv) -> None:
@@ -150,6 +171,7 @@ def test_reprint_requires_a_reason(qtbot: Any, pack_env: PackEnv) -> None:
     oid = "BL20261125-000001"
     service = PrintService(pack_env.services)
     service.print_label(oid)
+    qtbot.waitUntil(lambda: service.reprint_dialog is not None)  # asked once the journal was read
     dlg = service.reprint_dialog
     assert dlg is not None and dlg.isVisible()
     assert not dlg.submit.isEnabled() and dlg.hint.text()
@@ -165,8 +187,12 @@ def test_reprint_requires_a_reason(qtbot: Any, pack_env: PackEnv) -> None:
 def test_reprint_cancelled_prints_nothing(qtbot: Any, pack_env: PackEnv) -> None:
     pack_env.seed(order_snap(1))
     service = PrintService(pack_env.services)
-    out = outcome_of(qtbot, service, lambda cb: (service.print_label("BL20261125-000001", on_done=cb),
-                                                 service.reprint_dialog.reject()))
+    got: list[PrintOutcome] = []
+    service.print_label("BL20261125-000001", on_done=got.append)
+    qtbot.waitUntil(lambda: service.reprint_dialog is not None)
+    service.reprint_dialog.reject()
+    qtbot.waitUntil(lambda: bool(got))
+    out = got[0]
     assert out.cancelled and pack_env.services.journal.jobs() == []
 
 

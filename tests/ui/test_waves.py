@@ -56,8 +56,8 @@ def test_a_wave_prints_the_pick_list_then_labels_in_its_walking_order(
     with qtbot.waitSignal(w.print_service.job_finished, timeout=20_000,
                           check_params_cb=lambda outcome: outcome.doc_type == "pick_list"):
         w.wave_action.trigger()
-    # Whatever follows the pick list has started by now: the labels go out from its on_done.
-    started_labels = [t for t in statuses if t.startswith("Printing Label")]
+    # The labels go out from the pick list's on_done: their batch (and its progress) has begun by now.
+    labels_begun = w.print_service.progress_dialog is not None
     picklist = next(prints.glob("picklist-*.pdf"))
     (tmp_path / "pl").mkdir()
     codes = sorted(c for page in decode_pdf(picklist.read_bytes(), tmp_path / "pl") for c in page)
@@ -65,10 +65,14 @@ def test_a_wave_prints_the_pick_list_then_labels_in_its_walking_order(
     assert set(wave) <= set(codes) and batch in w.message_label.text()
 
     if flow == "pack-first":  # labels are printed after packing, one by one
-        assert not started_labels and not list(prints.glob("label-*.pdf"))
+        assert not labels_begun and not [t for t in statuses if t.startswith("Printing Label")]
+        assert not list(prints.glob("label-*.pdf"))
         assert set(wave) <= set(w.models["to_print"].order_ids())
         return
-    assert started_labels and "3" in started_labels[0]
+    assert labels_begun
+    qtbot.waitUntil(lambda: any(t.startswith("Printing Label") for t in statuses), timeout=20_000)
+    started_labels = [t for t in statuses if t.startswith("Printing Label")]
+    assert "3" in started_labels[0]
     qtbot.waitUntil(lambda: not set(wave) & set(w.models["to_print"].order_ids()), timeout=20_000)
     labels = list(prints.glob("label-*.pdf"))
     assert len(labels) == 1  # one job for the whole wave
