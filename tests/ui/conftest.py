@@ -5,7 +5,7 @@
   takes a few seconds). Stations get unique names so tests never collide on it.
 * ``station``: a factory for an :class:`AppServices` over a temp store and a logged-in SyncEngine
   that has done one full sync.
-* ``qt_warnings``: fails the test on Qt warnings nobody expected (STYLE.md §15).
+* Qt warnings fail every test (pytest-qt ``qt_log_level_fail`` in pyproject.toml, STYLE.md §15).
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from PySide6.QtCore import QtMsgType, qInstallMessageHandler
 
 from core.i18n import set_language
 from core.settings import Settings, load_settings
@@ -28,23 +27,12 @@ from core.sync import SyncConfig, SyncEngine
 from tests.hubproc import ROOT, HubProcess
 from ui.services import AppServices, Operator
 
-#: Qt messages that are environment noise here, not bugs in the app.
-BENIGN = ("propagateSizeHints", "QFont::setPointSize", "This plugin does not support", "Populating font family")
-
 
 @pytest.fixture
-def qt_warnings() -> Iterator[list[str]]:
-    seen: list[str] = []
-
-    def handler(kind: QtMsgType, _ctx: Any, message: str) -> None:
-        if kind in (QtMsgType.QtWarningMsg, QtMsgType.QtCriticalMsg, QtMsgType.QtFatalMsg) and not any(
-                b in message for b in BENIGN):
-            seen.append(message)
-
-    previous = qInstallMessageHandler(handler)
-    yield seen
-    qInstallMessageHandler(previous)
-    assert not seen, f"unexpected Qt warnings: {seen}"
+def qt_warnings() -> list[str]:
+    """Kept for tests that still ask for it: every test now fails on a Qt warning
+    (``qt_log_level_fail = "WARNING"`` and ``qt_log_ignore`` in pyproject.toml, STYLE.md §15)."""
+    return []
 
 
 @pytest.fixture
