@@ -14,7 +14,9 @@ same clock in the hub process as in the test, so the test can tell where the hub
 
 from __future__ import annotations
 
+import threading
 import time
+from collections.abc import Callable
 
 from hub.longpoll import TOKEN_RECHECK_S
 from tests.helpers.hubapi import Session
@@ -48,3 +50,25 @@ def inside_an_epoch(margin_s: float = 2.0) -> float:
     wait_until(lambda: 0.5 <= time.monotonic() % TOKEN_RECHECK_S <= TOKEN_RECHECK_S - margin_s,
                timeout=TOKEN_RECHECK_S + 1, what="the middle of a token re-check epoch")
     return next_recheck(time.monotonic())
+
+
+def assert_woken(watcher: Session, cursor: int, change: Callable[[], object], wait: float = 20) -> None:
+    """``watcher`` long-polls from ``cursor`` (its first long-poll this epoch); once it waits at the
+    hub, ``change()`` commits one change it may see. The poll must answer with that change before
+    the next token re-check: only the wake-up can (the hub runs with :data:`WAKE_TEST_ENV`)."""
+    got: dict[str, float] = {}
+
+    def poll() -> None:
+        page = watcher.get("/api/v1/changes", cursor=cursor, wait=wait).json()
+        got["at"] = time.monotonic()
+        got["n"] = len(page["changes"])
+
+    before = token_lookups(watcher)
+    t = threading.Thread(target=poll, name="long-poll")
+    t.start()
+    wait_for_waiter(watcher, before)
+    epoch_end = inside_an_epoch()
+    change()
+    t.join(wait + 10)
+    assert got.get("n") == 1, got
+    assert got["at"] < epoch_end, "answered by the token re-check, not woken by the change"

@@ -11,7 +11,7 @@ import pytest
 
 from tests.conftest import require_postgres
 from tests.helpers.hubapi import Session, demo
-from tests.helpers.longpoll import WAKE_TEST_ENV, inside_an_epoch, token_lookups, wait_for_waiter
+from tests.helpers.longpoll import WAKE_TEST_ENV, assert_woken
 from tests.hubproc import HubProcess, fresh_pg_database
 
 
@@ -77,23 +77,9 @@ def test_a_long_poll_is_woken_by_a_change(tmp_path: Path, db_url: str) -> None:
         actor = desk(hub)
         head = d.get("/api/v1/health").json()["head"]
         o = d.get("/api/v1/orders").json()["orders"][0]
-        got: dict[str, float] = {}
-
-        def poll() -> None:
-            page = d.get("/api/v1/changes", cursor=head, wait=20).json()
-            got["at"] = time.monotonic()
-            got["n"] = len(page["changes"])
-
-        before = token_lookups(d)
-        t = threading.Thread(target=poll)
-        t.start()
-        wait_for_waiter(d, before)
-        epoch_end = inside_an_epoch()
-        actor.do(o["order_id"], "hold_raised", {"type": "address_change", "reason": "check"},
-                 base_version=o["version"])
-        t.join(25)
-        assert got["n"] == 1
-        assert got["at"] < epoch_end, "answered by the token re-check, not woken by the change"
+        assert_woken(d, head, lambda: actor.do(o["order_id"], "hold_raised",
+                                               {"type": "address_change", "reason": "check"},
+                                               base_version=o["version"]))
     finally:
         hub.stop()
     assert "Traceback" not in hub.errors_logged(), hub.log_path.read_text()[-4000:]
@@ -155,22 +141,9 @@ def _wake_across(a: HubProcess, b: HubProcess) -> None:
         actor = desk(b)
         head = watcher.get("/api/v1/health").json()["head"]
         o = actor.get("/api/v1/orders").json()["orders"][0]
-        got: dict[str, float] = {}
-
-        def poll() -> None:
-            page = watcher.get("/api/v1/changes", cursor=head, wait=30).json()
-            got["at"] = time.monotonic()
-            got["n"] = len(page["changes"])
-
-        before = token_lookups(watcher)
-        t = threading.Thread(target=poll)
-        t.start()
-        wait_for_waiter(watcher, before)
-        epoch_end = inside_an_epoch()
-        actor.do(o["order_id"], "hold_raised", {"type": "address_change", "reason": "x"}, base_version=o["version"])
-        t.join(40)
-        assert got["n"] == 1
-        assert got["at"] < epoch_end, "answered by the token re-check, not woken by NOTIFY"
+        assert_woken(watcher, head, lambda: actor.do(o["order_id"], "hold_raised",
+                                                     {"type": "address_change", "reason": "x"},
+                                                     base_version=o["version"]), wait=30)
     finally:
         a.stop()
         b.stop()
