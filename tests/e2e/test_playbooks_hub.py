@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -21,10 +22,13 @@ from PySide6.QtWidgets import QCheckBox, QComboBox, QLineEdit
 
 from core.errors import IllegalTransition, OrderHeld
 from core.model import ChannelStatus, IntakeOrder, OrderLine, Recipient
+from core.settings import load_settings
+from core.store import open_store
+from core.sync.engine import SyncConfig, SyncEngine
 from tests.helpers.hubapi import Session, push_orders
-from tests.helpers.station import Station, app_station
 from tests.hubproc import HubProcess
 from ui.exception_dialog import ExceptionDialog, build_exception_dialog
+from ui.services import AppServices, Operator
 
 ROLES = {"P001": ("1111", "packer", "B1"), "D001": ("2222", "desk", None), "S001": ("3333", "supervisor", None)}
 
@@ -38,6 +42,21 @@ def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HubProcess]:
     assert "Traceback" not in proc.errors_logged(), proc.log_path.read_text()[-4000:]
 
 
+@dataclass
+class Station:
+    services: AppServices
+    engine: SyncEngine
+    code: str
+
+    def sync(self) -> None:
+        self.engine.sync_once()
+
+    def order(self, oid: str) -> Any:
+        order = self.services.store.get_order(oid)
+        assert order is not None, oid
+        return order
+
+
 @pytest.fixture
 def station(tmp_path: Path, hub: HubProcess, qapp: Any,
             monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[str], Station]]:
@@ -47,15 +66,22 @@ def station(tmp_path: Path, hub: HubProcess, qapp: Any,
     def make(code: str) -> Station:
         pin, role, bench = ROLES[code]
         name = f"{code}-{uuid.uuid4().hex[:6]}"
-        st = app_station(tmp_path / name, hub.url, name=name, bench=bench, operator=code, pin=pin, role=role,
-                         login=False, printers=("label",), long_poll_s=0.5, backoff_base_s=0.05,
-                         backoff_cap_s=0.2)
+        store = open_store(tmp_path / f"{name}.sqlite3")
+        engine = SyncEngine(store, SyncConfig(hub_url=hub.url, station=name, bench=bench, device_id=f"dev-{name}",
+                                              long_poll_s=0.5, backoff_base_s=0.05, backoff_cap_s=0.2,
+                                              connect_timeout_s=1.0, read_timeout_s=10.0))
+        engine.set_credentials(code, pin)
+        settings = load_settings(tmp_path / f"{name}-settings.json")
+        settings.printers = {"label": f"pdf:{tmp_path / 'prints'}"}
+        services = AppServices(settings, store, engine)
+        services.set_operator(Operator(code, code, role))
+        st = Station(services, engine, code)
         made.append(st)
         return st
 
     yield make
     for st in made:
-        st.close()
+        st.services.shutdown()
 
 
 def session(hub: HubProcess, code: str) -> Session:
@@ -97,9 +123,9 @@ def hold_of(st: Station, oid: str, htype: str) -> dict[str, Any]:
 def assert_blocked(st: Station, hub: HubProcess, oid: str) -> None:
     """The bench can neither pack nor print: refused locally, and by the hub too."""
     with pytest.raises(OrderHeld):
-        st.services.outbox.perform(oid, "label_printed", {"printer": "pdf", "job_id": "j1"}, st.operator)
+        st.services.outbox.perform(oid, "label_printed", {"printer": "pdf", "job_id": "j1"}, st.code)
     with pytest.raises(OrderHeld):
-        st.services.outbox.perform(oid, "step", {"step": "packed"}, st.operator)
+        st.services.outbox.perform(oid, "step", {"step": "packed"}, st.code)
     desk = session(hub, "D001")
     r = desk.do(oid, "label_printed", {"printer": "pdf", "job_id": "j1"})
     assert r["outcome"] == "rejected" and r["error"] == "order_held", r
@@ -155,7 +181,7 @@ def released_then_printed(st: Station, hub: HubProcess, oid: str, hold_id: str) 
     hub_order = session(hub, "D001").order(oid)
     assert all(h["hold_id"] != hold_id for h in hub_order["holds"]), hub_order["holds"]
     assert not hub_order["holds"]
-    st.services.outbox.perform(oid, "label_printed", {"printer": "pdf", "job_id": uuid.uuid4().hex}, st.operator)
+    st.services.outbox.perform(oid, "label_printed", {"printer": "pdf", "job_id": uuid.uuid4().hex}, st.code)
     st.sync()
     assert st.services.store.conflicts(oid) == []
     after = session(hub, "D001").order(oid)
