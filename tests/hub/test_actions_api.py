@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import threading
-import time
 import uuid
 
 import requests
 
 from core.action_sig import sign
 from core.timeutil import iso, utcnow
+from tests.helpers.clock import HubClock
 from tests.helpers.hubapi import Session, demo
 from tests.hubproc import HubProcess
 
@@ -137,11 +137,14 @@ def test_two_benches_printing_the_same_order_at_once_apply_exactly_once(hub: Hub
 
 
 def test_expired_tokens_and_garbage_tokens_get_401(tmp_path, db_url) -> None:  # type: ignore[no-untyped-def]
-    hub = HubProcess(tmp_path / "h", db_url=db_url, env={"PACKDESK_HUB_TOKEN_TTL": "1"}).start()
+    clock = HubClock(tmp_path / "clock")
+    hub = HubProcess(tmp_path / "h", db_url=db_url, env={"PACKDESK_HUB_TOKEN_TTL": "60", **clock.env()}).start()
     try:
         s = Session(hub.url).login()
         assert s.get("/api/v1/changes").status_code == 200
-        time.sleep(1.2)
+        clock.advance(59)
+        assert s.get("/api/v1/changes").status_code == 200  # a second before the end: still valid
+        clock.advance(1.5)
         r = s.get("/api/v1/changes")
         assert r.status_code == 401 and r.json()["error"] == "token_expired"
         r = requests.get(f"{hub.url}/api/v1/changes", headers={"Authorization": "Bearer nonsense"})

@@ -297,10 +297,10 @@ def test_engine_started_before_anyone_logs_in_syncs_as_soon_as_someone_does(
     from core.outbox import Outbox
     from core.store import open_store
     from core.sync.engine import SyncEngine
-    from tests.sync.conftest import fast_config
+    from tests.helpers.station import sync_config
 
     store = open_store(tmp_path / "late-login.sqlite3")
-    engine = SyncEngine(store, fast_config(seeded_hub.url, backoff_cap_s=600.0))
+    engine = SyncEngine(store, sync_config(seeded_hub.url, backoff_cap_s=600.0))
     try:
         engine.start()
         wait_until(lambda: "Nobody is logged in" in str(engine.state.last_error), what="not logged in")

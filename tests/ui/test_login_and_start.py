@@ -152,6 +152,7 @@ def test_app_start_with_demo_and_embedded_hub(qtbot: Any, home: Path, monkeypatc
     assert hub is not None and not hub.running
 
 
+@pytest.mark.allow_error_log(match="cannot open the local store")
 def test_locked_or_damaged_store_stops_the_start_and_keeps_the_file(home: Path, monkeypatch: pytest.MonkeyPatch,
                                                                     qapp: Any) -> None:
     import ui.app as app_mod

@@ -8,8 +8,9 @@ from typing import Any
 from PySide6.QtCore import Qt
 
 from tests.helpers.hubapi import Session
+from tests.helpers.station import start_demo_hub
 from tests.hubproc import HubProcess
-from tests.ui.conftest import StationFactory, load_demo
+from tests.ui.conftest import StationFactory
 from ui.main_window import MainWindow
 
 
@@ -77,9 +78,7 @@ def test_change_from_another_bench_appears_live(qtbot: Any, demo_hub: HubProcess
 
 def test_status_bar_online_offline_online_with_pending(qtbot: Any, tmp_path: Path, station: StationFactory,
                                                        qt_warnings: list[str]) -> None:
-    hub = HubProcess(tmp_path / "hub")
-    load_demo(hub, 60)
-    hub.start()
+    hub = start_demo_hub(tmp_path / "hub", 60)
     try:
         st = station(hub.url, operator="D001", pin="2222", bench="")
         d = window(qtbot, st.services)

@@ -15,8 +15,9 @@ from PySide6.QtWidgets import QApplication
 from core.store import open_store
 from core.sync.engine import SyncConfig, SyncEngine
 from tests.helpers import hubapi
+from tests.helpers.printer import closed_port
 from tests.hubproc import HubProcess
-from tests.ui.conftest_pack import PackEnv, closed_port, order_snap, pack_env
+from tests.ui.conftest_pack import PackEnv, order_snap, pack_env
 from ui.pack_view import PackView
 from ui.print_service import PrintService
 from ui.services import AppServices, Operator

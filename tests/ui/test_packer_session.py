@@ -13,17 +13,9 @@ from typing import Any
 import pytest
 
 from tests.helpers.hubapi import Session
-from tests.hubproc import HubProcess
-from tests.ui.conftest import StationFactory, load_demo
+from tests.helpers.station import open_window, start_demo_hub
+from tests.ui.conftest import StationFactory
 from ui.main_window import MainWindow
-
-
-def open_window(qtbot: Any, services: Any) -> MainWindow:
-    w = MainWindow(services)
-    qtbot.addWidget(w)
-    w.show()
-    qtbot.waitUntil(lambda: w.models["bench"].total > 0, timeout=15_000)
-    return w
 
 
 def workable(w: MainWindow) -> Any:
@@ -49,9 +41,7 @@ def pack(qtbot: Any, w: MainWindow, order_id: str, lines: list[dict[str, Any]]) 
 @pytest.mark.parametrize("offline", [False, True], ids=["online", "hub-stopped"])
 def test_a_packer_packs_an_order_from_scan_to_hub(qtbot: Any, tmp_path: Path, station: StationFactory,
                                                   offline: bool) -> None:
-    hub = HubProcess(tmp_path / "hub")
-    load_demo(hub, 120)
-    hub.start()
+    hub = start_demo_hub(tmp_path / "hub", 120)
     try:
         st = station(hub.url, operator="P001", pin="1111", bench="B1")
         w = open_window(qtbot, st.services)

@@ -10,27 +10,17 @@ from typing import Any
 
 import pytest
 
+from tests.helpers.station import open_window, start_demo_hub
 from tests.hubproc import HubProcess
 from tests.printing.conftest import decode_pdf
-from tests.ui.conftest import StationFactory, load_demo
-from ui.main_window import MainWindow
+from tests.ui.conftest import StationFactory
 
 
 @pytest.fixture
 def bench_hub(tmp_path: Path) -> Any:
-    hub = HubProcess(tmp_path / "hub")
-    load_demo(hub, 120)
-    hub.start()
+    hub = start_demo_hub(tmp_path / "hub", 120)
     yield hub
     hub.stop()
-
-
-def _window(qtbot: Any, services: Any) -> MainWindow:
-    w = MainWindow(services)
-    qtbot.addWidget(w)
-    w.show()
-    qtbot.waitUntil(lambda: w.models["to_print"].total > 0, timeout=15_000)
-    return w
 
 
 def _pages(pdf: Path, tmp_path: Path, prefix: str) -> list[list[str]]:
@@ -47,7 +37,7 @@ def test_a_wave_prints_the_pick_list_then_labels_in_its_walking_order(
     st.settings.printers = {doc: f"pdf:{prints}" for doc in ("label", "pick_list", "packing_slip")}
     st.settings.wave_size = 3
     st.settings.bench_flow = flow
-    w = _window(qtbot, st.services)
+    w = open_window(qtbot, st.services, "to_print")
     wave = w.wave_orders()
     assert len(wave) == 3 and wave == w.models["to_print"].order_ids()[:3]  # most urgent first
 
@@ -91,7 +81,7 @@ def test_an_empty_to_print_queue_prints_no_wave(qtbot: Any, tmp_path: Path, benc
     st = station(bench_hub.url, operator="P001", pin="1111", bench="B1")
     prints = tmp_path / "prints"
     st.settings.printers = {doc: f"pdf:{prints}" for doc in ("label", "pick_list", "packing_slip")}
-    w = _window(qtbot, st.services)
+    w = open_window(qtbot, st.services, "to_print")
     w.search.setText("no-such-order-anywhere")
     assert w.wave_orders() == []
     w.wave_action.trigger()
@@ -107,7 +97,7 @@ def test_label_preview_shows_the_label_and_prints_nothing(qtbot: Any, tmp_path: 
     st = station(bench_hub.url, operator="P001", pin="1111", bench="B1")
     prints = tmp_path / "prints"
     st.settings.printers = {doc: f"pdf:{prints}" for doc in ("label", "pick_list", "packing_slip")}
-    w = _window(qtbot, st.services)
+    w = open_window(qtbot, st.services, "to_print")
     w.select_queue("to_print")
     order_id = w.models["to_print"].order_ids()[0]
     assert w.select_order(order_id)
