@@ -98,18 +98,27 @@ def hub_url(sqlite_hub: HubProcess) -> str:
     return sqlite_hub.url
 
 
-#: Figures a test measures and the run should show (precision and recall of a rule, …).
-FIGURES = pytest.StashKey[list[str]]()
+#: Figures tests measured that the run should show (precision and recall of a rule, …).
+_FIGURE_LINES: list[str] = []
 
 
 @pytest.fixture
 def report_figure(request: pytest.FixtureRequest) -> Callable[[str], None]:
-    """``report_figure("rural rule: precision=…")`` prints the line in the run's summary, even with -q."""
-    return request.config.stash.setdefault(FIGURES, []).append
+    """``report_figure("rural rule: precision=…")`` prints the line in the run's summary, even with -q.
+
+    The line travels on the test's report (``user_properties``), so it reaches the summary from a
+    pytest-xdist worker process as well as from a plain run.
+    """
+    return lambda line: request.node.user_properties.append(("figure", line))
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if report.when == "teardown":
+        _FIGURE_LINES.extend(str(v) for k, v in report.user_properties if k == "figure")
 
 
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
-    lines = config.stash.get(FIGURES, [])
+    lines = _FIGURE_LINES
     if lines:
         terminalreporter.section("figures measured by tests")
         for line in lines:
