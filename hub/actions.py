@@ -17,12 +17,12 @@ from sqlalchemy.engine import Connection
 
 from core.errors import IllegalTransition, OrderHeld, UserError
 from core.holds import HOLD_TYPES, raise_role, release_role
-from core.model import Recipient
-from core.playbooks import Options, check, playbook_for, summary
+from core.playbooks import check, playbook_for, summary
 from core.roles import Role
 from core.states import BENCH_STATES, FULFILMENT_STATES, Trigger
 from core.timeutil import parse_iso
 from hub import action_keys, db
+from hub.options import playbook_options
 from hub.orders import change_address, confirm_payment, load_docs, void_label
 from hub.routing import Rules
 from hub.writer import Actor, Writer, public
@@ -238,18 +238,6 @@ def _need(payload: dict[str, Any], key: str, typ: type) -> Any:
 def _dict(payload: dict[str, Any], key: str) -> dict[str, Any]:
     value = payload.get(key)
     return value if isinstance(value, dict) else {}
-
-
-def playbook_options(rules: Rules, doc: dict[str, Any]) -> Options:
-    """What the routing rules allow for this order: gift SKUs in stock, SKUs, carriers (covering it)."""
-    try:
-        recipient = Recipient(**doc["recipient"])
-        covering = {code for code, spec in rules.carrier_specs.items() if spec.covers(recipient)}
-    except (TypeError, KeyError):
-        covering = set()
-    gifts = {sku for sku, item in rules.catalogue.items() if item.is_gift and rules.gift_stock.get(sku, 1) > 0}
-    return Options(gift_skus=gifts, skus=set(rules.catalogue), carriers=set(rules.carrier_specs),
-                   covering_carriers=covering)
 
 
 def _release_hold(w: Writer, rules: Rules, actor: Actor, doc: dict[str, Any], hold: dict[str, Any],
