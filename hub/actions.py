@@ -27,12 +27,12 @@ from core.actions import (
     trigger_for,
 )
 from core.errors import IllegalTransition, OrderHeld, UserError
-from core.model import Recipient
-from core.playbooks import Options, check, playbook_for, summary
+from core.playbooks import check, playbook_for, summary
 from core.roles import Role
 from core.states import FULFILMENT_STATES, Trigger
 from core.timeutil import parse_iso
 from hub import action_keys, db
+from hub.options import playbook_options
 from hub.orders import change_address, confirm_payment, load_docs, void_label
 from hub.routing import Rules
 from hub.writer import Actor, Writer, public
@@ -217,18 +217,6 @@ def _one(w: Writer, rules: Rules, actor: Actor, a: dict[str, Any], docs: dict[st
 def _dict(payload: dict[str, Any], key: str) -> dict[str, Any]:
     value = payload.get(key)
     return value if isinstance(value, dict) else {}
-
-
-def playbook_options(rules: Rules, doc: dict[str, Any]) -> Options:
-    """What the routing rules allow for this order: gift SKUs in stock, SKUs, carriers (covering it)."""
-    try:
-        recipient = Recipient(**doc["recipient"])
-        covering = {code for code, spec in rules.carrier_specs.items() if spec.covers(recipient)}
-    except (TypeError, KeyError):
-        covering = set()
-    gifts = {sku for sku, item in rules.catalogue.items() if item.is_gift and rules.gift_stock.get(sku, 1) > 0}
-    return Options(gift_skus=gifts, skus=set(rules.catalogue), carriers=set(rules.carrier_specs),
-                   covering_carriers=covering)
 
 
 def _release_hold(w: Writer, rules: Rules, actor: Actor, doc: dict[str, Any], hold: dict[str, Any],

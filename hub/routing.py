@@ -28,6 +28,7 @@ from core.address import needs_rural_phone_check
 from core.demo import CatalogueItem, load_catalogue
 from core.errors import ValidationFailed
 from core.model import IntakeOrder, Recipient
+from hub.options import carrier_options, gift_options
 
 __all__ = [
     "HOLD_CARRIER_AREA",
@@ -491,7 +492,9 @@ def route(order: IntakeOrder, rules: Rules) -> RoutingDecision:
             if sku in rules.gift_stock and rules.gift_stock[sku] < qty
         ]
         if short:
-            holds.append(HoldSpec(HOLD_GIFT_STOCK, _REASON_GIFT, {"short": short}))
+            # The choices the desk's dialog offers (gift SKUs in stock): the desk has no rules file.
+            holds.append(HoldSpec(HOLD_GIFT_STOCK, _REASON_GIFT,
+                                  {"short": short, "options": gift_options(rules).to_wire()}))
 
     carrier = next((c for c in warehouse.carriers if rules.carrier_specs[c].covers(r)), None)
     if carrier is None:
@@ -500,7 +503,8 @@ def route(order: IntakeOrder, rules: Rules) -> RoutingDecision:
                 HOLD_CARRIER_AREA,
                 _REASON_AREA,
                 {"tried": list(warehouse.carriers), "warehouse": warehouse.code,
-                 "province": r.province, "city": r.city, "district": r.district},
+                 "province": r.province, "city": r.city, "district": r.district,
+                 "options": carrier_options(rules, r).to_wire()},
             )
         )  # fmt: skip
 
