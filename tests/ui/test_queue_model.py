@@ -11,6 +11,7 @@ from PySide6.QtCore import Qt
 
 from core.flags import STYLES, Flag
 from core.i18n import set_language
+from core.queues import QueueRow, all_orders, exceptions_queue, row_from_snapshot, to_print_queue
 from tests.helpers.snapshots import snapshot
 from ui.queue_model import (
     FLAG_COLOURS_ROLE,
@@ -21,14 +22,6 @@ from ui.queue_model import (
     STRIPED_ROLE,
     Column,
     QueueModel,
-    QueueRow,
-    all_orders,
-    done_queue,
-    exceptions_queue,
-    my_bench,
-    row_from_snapshot,
-    to_print_queue,
-    vip_queue,
 )
 
 NOW = datetime(2026, 11, 25, 6, 0, tzinfo=UTC)  # 14:00 in Shanghai
@@ -98,18 +91,11 @@ def test_chinese_state_and_flag_words(qtbot: Any) -> None:
     assert model.headerData(Column.ORDER_ID, Qt.Orientation.Horizontal) == "订单号"
 
 
-def test_queue_filters() -> None:
+def test_bench_scope_keeps_other_benches_out() -> None:
+    # The queue filters themselves are core.queues' (tests/core/test_queues.py).
     rows = sample()
     extra = row(20, bench="B2")
     allrows = [*rows.values(), extra]
-    assert {r.order_id for r in allrows if my_bench("B1")(r)} == {r.order_id for n, r in rows.items() if n != "done"}
-    assert not any(my_bench("")(r) for r in allrows)
-    assert [r.order_id for r in allrows if vip_queue(r)] == [rows["vip"].order_id]
-    assert {r.order_id for r in allrows if exceptions_queue(r)} == {rows["conflict"].order_id,
-                                                                  rows["exception"].order_id}
-    assert rows["exception"].order_id not in {r.order_id for r in allrows if to_print_queue(r)}
-    assert rows["pending"].order_id not in {r.order_id for r in allrows if to_print_queue(r)}
-    assert [r.order_id for r in allrows if done_queue(r)] == [rows["done"].order_id]
     scoped = QueueModel(all_orders, "all", bench_scope="B1")
     scoped.set_rows(allrows)
     assert extra.order_id not in scoped.order_ids() and scoped.total == len(rows)
