@@ -1,5 +1,9 @@
 """The bench's local store: one SQLite file, opened through SQLAlchemy.
 
+:class:`LocalStore` is the entry point: it opens (and upgrades, :mod:`core.store.migrations`) the
+file, hands out read and write transactions, turns SQLite failures into plain messages, and offers
+the calls the app makes. The SQL of each table is in that table's module (:mod:`core.store`).
+
 It holds every order this station sees (the last hub snapshot *and* the local view with pending
 actions replayed on it), the change-feed cursor, the outbox, conflicts, the print journal and the
 audit of local actions. WAL with ``synchronous=FULL``: a committed action survives a crash or a
@@ -23,26 +27,18 @@ from sqlalchemy.exc import DatabaseError
 
 from core.errors import UserError
 from core.i18n import _
-from core.store import audit, conflicts, meta, migrations, orders, outbox
-from core.store.meta import ACTION_KEY_PREFIX
+from core.store import audit as _audit
+from core.store import conflicts as _conflicts
+from core.store import meta as _meta
+from core.store import migrations
+from core.store import orders as _orders
+from core.store import outbox as _outbox
 from core.store.orders import KeepFn, LocalOrder
 from core.store.outbox import OutboxAction
 from core.timeutil import iso, utcnow
 
 log = logging.getLogger("packdesk.store")
 
-__all__ = [
-    "ACTION_KEY_PREFIX",
-    "LocalOrder",
-    "LocalStore",
-    "OutboxAction",
-    "StoreCorrupt",
-    "StoreError",
-    "StoreLocked",
-    "StoreTooNew",
-    "StoreUnwritable",
-    "open_store",
-]
 
 
 class StoreError(UserError):
@@ -233,134 +229,85 @@ class LocalStore:
 
     # -- meta and operators --------------------------------------------------------------------
 
-    @staticmethod
-    def get_meta(conn: Connection, key: str) -> str | None:
-        return meta.get(conn, key)
-
-    @staticmethod
-    def set_meta(conn: Connection, key: str, value: str | None) -> None:
-        meta.put(conn, key, value)
+    # Statements inside the caller's transaction are the table modules' own functions.
+    get_meta = staticmethod(_meta.get)
+    set_meta = staticmethod(_meta.put)  #: None removes the key
+    set_action_key = staticmethod(_meta.set_action_key)
+    action_key = staticmethod(_meta.action_key)
+    next_seq = staticmethod(_meta.next_seq)
 
     def meta(self, key: str) -> str | None:
         with self.read() as conn:
-            return meta.get(conn, key)
-
-    def set_action_key(self, conn: Connection, operator: str, key: dict[str, str]) -> None:
-        """Keep the action key an online login gave this device for ``operator`` (the newest one only).
-
-        Kept beside the offline-login PIN records in ``meta``: the outbox signs each action with it
-        while the operator is logged in, online or offline (:mod:`core.action_sig`).
-        """
-        meta.set_action_key(conn, operator, key)
-
-    def action_key(self, conn: Connection, operator: str) -> dict[str, str] | None:
-        """The stored action key for ``operator`` (``{"key_id", "key", "expires_at"}``), or None."""
-        return meta.action_key(conn, operator)
+            return _meta.get(conn, key)
 
     def cursor(self) -> int | None:
         """The change-feed cursor, or None when the station has never finished a full sync."""
         with self.read() as conn:
-            return meta.cursor(conn)
-
-    def next_seq(self, conn: Connection) -> int:
-        """Take the device's next outbox seq (inside the caller's write transaction)."""
-        return meta.next_seq(conn)
+            return _meta.cursor(conn)
 
     # -- audit -------------------------------------------------------------------------------
 
-    @staticmethod
-    def audit(
-        conn: Connection,
-        operator: str,
-        what: str,
-        *,
-        order_id: str | None = None,
-        action_id: str | None = None,
-        details: dict[str, Any] | None = None,
-        at: str | None = None,
-    ) -> None:
-        """Append to the local audit inside the caller's write transaction."""
-        audit.add(conn, operator, what, order_id=order_id, action_id=action_id, details=details, at=at)
+    audit = staticmethod(_audit.add)  #: append to the local audit, inside the caller's write transaction
 
     def local_audit(self, order_id: str | None = None) -> list[dict[str, Any]]:
         with self.read() as conn:
-            return audit.entries(conn, order_id)
+            return _audit.entries(conn, order_id)
 
     # -- orders ------------------------------------------------------------------------------
 
     def get_order(self, order_id: str, conn: Connection | None = None) -> LocalOrder | None:
         if conn is not None:
-            return orders.get(conn, order_id)
+            return _orders.get(conn, order_id)
         with self.read() as c:
-            return orders.get(c, order_id)
+            return _orders.get(c, order_id)
 
     def hub_snapshot(self, order_id: str, conn: Connection | None = None) -> dict[str, Any] | None:
         """The last snapshot the hub sent for an order (without local pending changes)."""
         if conn is not None:
-            return orders.hub_snapshot(conn, order_id)
+            return _orders.hub_snapshot(conn, order_id)
         with self.read() as c:
-            return orders.hub_snapshot(c, order_id)
+            return _orders.hub_snapshot(c, order_id)
 
-    def order_views(self, order_ids: Iterable[str] | None = None) -> list[orders.ViewRow]:
+    def order_views(self, order_ids: Iterable[str] | None = None) -> list[_orders.ViewRow]:
         """Every order's local view, or these orders' (what :mod:`core.queues` builds rows from)."""
         with self.read() as conn:
-            return orders.views(conn, order_ids)
+            return _orders.views(conn, order_ids)
 
     def find_by_code(self, code: str) -> str | None:
         """The order whose waybill number or channel order number is ``code``, or None."""
         with self.read() as conn:
-            return orders.find_by_code(conn, code)
+            return _orders.find_by_code(conn, code)
 
     def count_orders(self) -> int:
         with self.read() as conn:
-            return orders.count(conn)
+            return _orders.count(conn)
 
     def order_ids(self) -> set[str]:
         with self.read() as conn:
-            return orders.ids(conn)
+            return _orders.ids(conn)
 
-    @staticmethod
-    def apply_snapshots(
-        conn: Connection,
-        snapshots: Iterable[dict[str, Any]],
-        *,
-        keep: KeepFn | None = None,
-        seen_gen: int | None = None,
-    ) -> list[str]:
-        """Take hub snapshots into the store (inside the caller's write transaction).
-
-        See :func:`core.store.orders.apply_snapshots`. Returns the IDs of orders whose local view
-        changed or that were dropped.
-        """
-        return orders.apply_snapshots(conn, snapshots, keep=keep, seen_gen=seen_gen)
-
-    @staticmethod
-    def refresh_views(conn: Connection, order_ids: Iterable[str]) -> list[str]:
-        """Rebuild the local view of orders from their hub base and the outbox (caller's transaction)."""
-        return orders.refresh_views(conn, order_ids)
+    apply_snapshots = staticmethod(_orders.apply_snapshots)
+    refresh_views = staticmethod(_orders.refresh_views)
 
     # -- outbox ------------------------------------------------------------------------------
 
-    @staticmethod
-    def queue_action(conn: Connection, action: OutboxAction) -> None:
-        """Append an action to the outbox (inside the caller's write transaction)."""
-        outbox.insert(conn, action)
+    queue_action = staticmethod(_outbox.insert)  #: append an action, inside the caller's write transaction
 
     def pending_actions(self, limit: int = 500) -> list[OutboxAction]:
         """The oldest queued actions, in seq order."""
         with self.read() as conn:
-            return outbox.pending(conn, limit)
+            return _outbox.pending(conn, limit)
 
     def pending_count(self) -> int:
         with self.read() as conn:
-            return outbox.count(conn)
+            return _outbox.count(conn)
 
     def mark_attempt(self, seqs: list[int], error: str | None) -> None:
         """Remember that a batch was sent without a final answer (and why), for support."""
         if not seqs:
             return
         with self.write() as conn:
-            outbox.mark_attempt(conn, seqs, error)
+            _outbox.mark_attempt(conn, seqs, error)
 
     def apply_results(
         self, sent: list[OutboxAction], results: list[dict[str, Any]], *, keep: KeepFn | None = None
@@ -409,11 +356,11 @@ class LocalStore:
                 finished += 1
                 touched.append(action.order_id)
                 if effective in ("conflict", "rejected"):
-                    conflicts.record(conn, action, str(effective), r, snap if isinstance(snap, dict) else None, now)
-            outbox.delete(conn, done_seqs)
-            changed = orders.apply_snapshots(conn, snaps, keep=keep)
+                    _conflicts.record(conn, action, str(effective), r, snap if isinstance(snap, dict) else None, now)
+            _outbox.delete(conn, done_seqs)
+            changed = _orders.apply_snapshots(conn, snaps, keep=keep)
             rest = [oid for oid in dict.fromkeys(touched) if oid not in set(changed)]
-            changed += orders.refresh_views(conn, rest)
+            changed += _orders.refresh_views(conn, rest)
         return list(dict.fromkeys(changed)), finished
 
     # -- conflicts ---------------------------------------------------------------------------
@@ -421,19 +368,19 @@ class LocalStore:
     def conflicts(self, order_id: str | None = None, *, unresolved_only: bool = True) -> list[dict[str, Any]]:
         """Recorded conflicts and rejections (newest last)."""
         with self.read() as conn:
-            return conflicts.listed(conn, order_id, unresolved_only=unresolved_only)
+            return _conflicts.listed(conn, order_id, unresolved_only=unresolved_only)
 
     def conflict_count(self) -> int:
         with self.read() as conn:
-            return conflicts.unresolved_count(conn)
+            return _conflicts.unresolved_count(conn)
 
     def resolve_conflict(self, order_id: str, operator: str, resolution: str) -> LocalOrder | None:
         """Mark an order's conflicts as dealt with (after the guided dialog) and clear its flag."""
         now = iso(utcnow())
         with self.write() as conn:
-            conflicts.resolve(conn, order_id, operator, resolution, now)
-            orders.refresh_views(conn, [order_id])
-            audit.add(
+            _conflicts.resolve(conn, order_id, operator, resolution, now)
+            _orders.refresh_views(conn, [order_id])
+            _audit.add(
                 conn,
                 operator,
                 "conflict_resolved",
@@ -441,14 +388,14 @@ class LocalStore:
                 details={"resolution": resolution},
                 at=now,
             )
-            return orders.get(conn, order_id)
+            return _orders.get(conn, order_id)
 
     # -- full re-sync ------------------------------------------------------------------------
 
     def begin_full_resync(self) -> int:
         """Start a full re-sync: forget the cursor and return this pass's generation number."""
         with self.write() as conn:
-            return meta.next_resync_gen(conn)
+            return _meta.next_resync_gen(conn)
 
     def finish_full_resync(self, gen: int, cursor: int, *, scope: str | None = None) -> list[str]:
         """Drop orders the hub no longer lists for us (keeping any with pending work) and set the cursor.
@@ -456,12 +403,12 @@ class LocalStore:
         ``scope`` names the view the copy was built for (``all``, ``bench:B1``), stored with the cursor.
         """
         with self.write() as conn:
-            gone = orders.unseen(conn, gen)
+            gone = _orders.unseen(conn, gen)
             if gone:
-                orders.delete(conn, gone)
-            meta.put(conn, "cursor", str(cursor))
+                _orders.delete(conn, gone)
+            _meta.put(conn, "cursor", str(cursor))
             if scope is not None:
-                meta.put(conn, "cursor_scope", scope)
+                _meta.put(conn, "cursor_scope", scope)
         return gone
 
 

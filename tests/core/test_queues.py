@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -23,38 +22,15 @@ from core.queues import (
     my_bench,
     needle,
     queue_filter,
-    row_from_snapshot,
     to_print_queue,
     vip_queue,
 )
 from core.states import DONE_STATES, State
 from core.store import LocalStore, open_store
+from tests.helpers.queue_rows import GIFT_LINE, HOLD, NOW, TODAY, row, sample
 from tests.helpers.snapshots import snapshot
 
-NOW = datetime(2026, 11, 25, 6, 0, tzinfo=UTC)  # 14:00 in Shanghai
-HOLD = {"hold_id": "h1", "type": "gift_stock", "reason": "gift short", "raised_at": "2026-11-25T02:00:00Z",
-        "raised_by": "hub", "details": {}}
-GIFT_LINE = {"sku": "G1", "name": "赠品", "qty": 1, "unit_price_fen": 0, "is_gift": True, "bin": "C-1"}
-TODAY = "2026-11-25T03:00:00Z"  # 11:00 in Shanghai, the site's day of NOW
 YESTERDAY = "2026-11-24T03:00:00Z"
-
-
-def row(seq: int, *, pending: int = 0, conflict: bool = False, **extra: Any) -> QueueRow:
-    return row_from_snapshot(snapshot(f"BL20261125-{seq:06d}", **extra), pending=pending, conflict=conflict, now=NOW)
-
-
-def sample() -> dict[str, QueueRow]:
-    return {
-        "plain": row(1, ship_by="2026-11-26T01:00:00Z"),
-        "conflict": row(2, conflict=True),
-        "vip": row(3, lane="vip", flags=["vip"]),
-        "overdue": row(4, ship_by="2026-11-25T05:00:00Z"),
-        "at_risk": row(5, ship_by="2026-11-25T07:00:00Z"),
-        "exception": row(6, holds=[HOLD]),
-        "gift": row(7, lines=[GIFT_LINE]),
-        "done": row(8, state="shipped", updated_at=TODAY),
-        "pending": row(9, pending=2, state="label_printed"),
-    }
 
 
 def ids(rows: list[QueueRow], keep: Any) -> set[str]:

@@ -11,8 +11,8 @@ from PySide6.QtCore import Qt
 
 from core.flags import STYLES, Flag
 from core.i18n import set_language
-from core.queues import QueueRow, all_orders, exceptions_queue, row_from_snapshot, to_print_queue
-from tests.helpers.snapshots import snapshot
+from core.queues import QueueRow, all_orders, exceptions_queue, to_print_queue
+from tests.helpers.queue_rows import HOLD, NOW, row, sample
 from ui.queue_model import (
     FLAG_COLOURS_ROLE,
     FLAG_ICONS_ROLE,
@@ -24,33 +24,10 @@ from ui.queue_model import (
     QueueModel,
 )
 
-NOW = datetime(2026, 11, 25, 6, 0, tzinfo=UTC)  # 14:00 in Shanghai
-HOLD = {"hold_id": "h1", "type": "gift_stock", "reason": "gift short", "raised_at": "2026-11-25T02:00:00Z",
-        "raised_by": "hub", "details": {}}
-GIFT_LINE = {"sku": "G1", "name": "赠品", "qty": 1, "unit_price_fen": 0, "is_gift": True, "bin": "C-1"}
-
-
-def row(seq: int, *, pending: int = 0, conflict: bool = False, **extra: Any) -> QueueRow:
-    return row_from_snapshot(snapshot(f"BL20261125-{seq:06d}", **extra), pending=pending, conflict=conflict, now=NOW)
-
 
 @pytest.fixture(autouse=True)
 def english(qapp: Any, home: Any) -> None:
     set_language("en")
-
-
-def sample() -> dict[str, QueueRow]:
-    return {
-        "plain": row(1, ship_by="2026-11-26T01:00:00Z"),
-        "conflict": row(2, conflict=True),
-        "vip": row(3, lane="vip", flags=["vip"]),
-        "overdue": row(4, ship_by="2026-11-25T05:00:00Z"),
-        "at_risk": row(5, ship_by="2026-11-25T07:00:00Z"),
-        "exception": row(6, holds=[HOLD]),
-        "gift": row(7, lines=[GIFT_LINE]),
-        "done": row(8, state="shipped", updated_at="2026-11-25T03:00:00Z"),
-        "pending": row(9, pending=2, state="label_printed"),
-    }
 
 
 def test_rows_sort_by_flag_severity_then_ship_by(qtbot: Any) -> None:
