@@ -19,6 +19,7 @@ No Qt here.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -32,6 +33,7 @@ from core.store import LocalStore
 from core.timeutil import DEFAULT_TZ, parse_iso, to_local, utcnow
 
 SEP = "\x1f"  # between search fields, so a search never matches across two fields
+_NOT_DIGITS = re.compile(r"\D")
 
 
 @dataclass(slots=True)
@@ -66,7 +68,7 @@ def search_text(snap: dict[str, Any]) -> str:
     "139-0000-4321" (the phone tail a customer reads out).
     """
     rec = snap.get("recipient") or {}
-    phone = "".join(ch for ch in str(rec.get("phone") or "") if ch.isdigit())
+    phone = _NOT_DIGITS.sub("", str(rec.get("phone") or ""))
     return SEP.join((
         str(snap.get("order_id") or ""), str(snap.get("channel_order_no") or ""), phone,
         str(rec.get("name") or ""), str(snap.get("waybill_no") or ""),
