@@ -20,6 +20,11 @@ T = TypeVar("T")
 class Event(Generic[T]):
     """A list of callbacks taking one value. A failing callback is logged, never propagated.
 
+    Not propagated because the emitter (the sync thread, an outbox write) must not fail for a
+    listener's bug; logged at ERROR on ``packdesk.events`` with the traceback, so the bug is seen:
+    in the app by the log, in the test suite by the bug watch that fails the test
+    (tests/conftest.py ``_bug_watch``).
+
     Args:
         name: shown in logs when a callback fails.
     """

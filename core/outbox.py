@@ -12,38 +12,40 @@ from __future__ import annotations
 import json
 import logging
 import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection
 
 from core.action_sig import sign
+from core.actions import Forbidden as Forbidden  # re-exported: the bench's refusal is the table's
+from core.actions import check_bench_action, check_role
 from core.errors import UserError, ValidationFailed
 from core.events import Event
-from core.holds import raise_role, release_role
 from core.roles import Role
 from core.store import LocalOrder, LocalStore, OutboxAction
-from core.store.overlay import LOCAL_HOLD_PREFIX, PendingAction, apply_local, validate_payload
+from core.store.overlay import LOCAL_HOLD_PREFIX, PendingAction, apply_local
 from core.timeutil import iso, parse_iso, utcnow
 
 log = logging.getLogger("packdesk.outbox")
 
-#: Actions only desk staff and above may do (docs/api.md).
-DESK_ACTIONS = frozenset(
-    {
-        "address_changed",
-        "cancelled_by_buyer",
-        "refund_approved",
-        "payment_confirmed",
-        "reallocated",
-        "picked_up_by_carrier",
-    }
-)
 
+@dataclass(frozen=True)
+class OrdersChanged:
+    """What an ``orders_changed`` event says: which orders changed, and who started the change.
 
-class Forbidden(UserError):
-    """The operator's role may not do this (the hub would answer 403 ``forbidden``)."""
+    A view that did an action passes itself as ``initiator`` and skips the echo that names it: it
+    already has the updated order from the action's result, so re-reading would be a wasted round
+    trip (STYLE.md §20). Changes from the hub (sync engine) and the print journal have no initiator.
 
-    code = "forbidden"
+    Attributes:
+        ids: the order IDs whose local view changed.
+        initiator: whoever asked for the change (any object; None when nobody on this screen did).
+    """
+
+    ids: list[str]
+    initiator: object | None = None
 
 
 class UnknownOrder(UserError):
@@ -60,13 +62,13 @@ class Outbox:
 
     Events:
         enqueued(int): an action was queued (its seq); the sync engine listens to push promptly.
-        orders_changed(list[str]): orders whose local view changed.
+        orders_changed(OrdersChanged): orders whose local view changed, and the initiator.
     """
 
     def __init__(self, store: LocalStore) -> None:
         self.store = store
         self.enqueued: Event[int] = Event("outbox.enqueued")
-        self.orders_changed: Event[list[str]] = Event("outbox.orders_changed")
+        self.orders_changed: Event[OrdersChanged] = Event("outbox.orders_changed")
 
     def perform(
         self,
@@ -76,6 +78,7 @@ class Outbox:
         operator: str,
         *,
         role: Role | str | None = None,
+        initiator: object | None = None,
     ) -> LocalOrder:
         """Do an action now: local order updated and action queued, in one transaction.
 
@@ -84,18 +87,56 @@ class Outbox:
             type: the action type (``step``, ``label_printed``, ``hold_raised``, … see docs/api.md).
             payload: the action's payload.
             operator: the logged-in operator's code.
-            role: the operator's role; when given, actions above it are refused here.
+            role: the operator's role; when given, actions above it are refused here
+                (:func:`core.actions.check_role`, the hub's own rule).
+            initiator: who asked (passed on in the ``orders_changed`` event, see :class:`OrdersChanged`).
 
         Returns:
             the order as it now looks on this station (``pending`` > 0).
 
         Raises:
+            UnknownOrder, Forbidden, IllegalTransition, OrderHeld, ValidationFailed (a bad payload is
+            ``core.actions.BadPayload``, the hub's ``bad_payload``): nothing was written.
+        """
+        return self.perform_many(order_id, [(type, payload)], operator, role=role, initiator=initiator)
+
+    def perform_many(
+        self,
+        order_id: str,
+        actions: Sequence[tuple[str, dict[str, Any] | None]],
+        operator: str,
+        *,
+        role: Role | str | None = None,
+        initiator: object | None = None,
+    ) -> LocalOrder:
+        """Do several actions on one order, all or nothing, in one write transaction.
+
+        Finishing an order at the bench is ``step verified`` then ``step packed``: one transaction
+        means one worker round trip, one ``orders_changed`` event, and never a "verified but not
+        packed" order if the second is refused. Each action is checked against the order as the
+        ones before it left it.
+
+        Args:
+            order_id: the order.
+            actions: (type, payload) pairs, in the order they happen.
+            operator, role, initiator: as for :meth:`perform`.
+
+        Returns:
+            the order after the last action.
+
+        Raises:
             UnknownOrder, Forbidden, IllegalTransition, OrderHeld, ValidationFailed: nothing was written.
         """
+        if not actions:
+            raise ValidationFailed("No action to record.", details={"field": "actions"})
+        seqs: list[int] = []
         with self.store.write() as conn:
-            order, seq, _action_id = self.perform_in(conn, order_id, type, payload, operator, role=role)
-        self.orders_changed.emit([order_id])
-        self.enqueued.emit(seq)
+            for type_, payload in actions:
+                order, seq, _action_id = self.perform_in(conn, order_id, type_, payload, operator, role=role)
+                seqs.append(seq)
+        self.orders_changed.emit(OrdersChanged([order_id], initiator))
+        for seq in seqs:
+            self.enqueued.emit(seq)
         return order
 
     def perform_in(
@@ -113,7 +154,7 @@ class Outbox:
         payload = dict(payload or {})
         if not operator:
             raise ValidationFailed("An action needs the operator who did it.", details={"field": "operator"})
-        validate_payload(type, payload)
+        check_bench_action(type, payload)
         order = self.store.get_order(order_id, conn)
         if order is None:
             raise UnknownOrder(
@@ -126,7 +167,7 @@ class Outbox:
                 details={"hold_id": payload.get("hold_id")},
             )
         if role is not None:
-            self._check_role(Role(role), order, type, payload)
+            check_role(role, type, payload, order.snapshot.get("holds", []))
         action_id = str(uuid.uuid4())
         done_at = done_at or iso(utcnow()) or ""
         # Refuses illegal and held moves with the hub's own error classes; raises before any write.
@@ -176,23 +217,3 @@ class Outbox:
                      wire["order_id"])
             return None, None
         return key["key_id"], sign(key["key"], wire)
-
-    @staticmethod
-    def _check_role(role: Role, order: LocalOrder, type: str, payload: dict[str, Any]) -> None:
-        need: Role | None = None
-        if type in DESK_ACTIONS:
-            need = Role.DESK
-        elif type == "hold_raised":
-            need = raise_role(str(payload.get("type")))
-        elif type == "hold_released":
-            hold = next(
-                (h for h in order.snapshot.get("holds", []) if h.get("hold_id") == payload.get("hold_id")),
-                None,
-            )
-            if hold is not None:
-                need = release_role(str(hold.get("type")))
-        if need is not None and not role.at_least(need):
-            raise Forbidden(
-                f"'{type}' needs a {need.value} or above; you are logged in as {role.value}.",
-                details={"type": type, "needed": need.value, "role": role.value},
-            )

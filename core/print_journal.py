@@ -16,7 +16,7 @@ from typing import Any
 
 from core.errors import IllegalTransition, OrderHeld, ValidationFailed
 from core.i18n import _
-from core.outbox import Outbox, UnknownOrder
+from core.outbox import OrdersChanged, Outbox, UnknownOrder
 from core.roles import Role
 from core.store import LocalOrder, LocalStore, journal
 from core.timeutil import iso, utcnow
@@ -207,7 +207,7 @@ class PrintJournal:
                 "Print job %s (%s on %s) failed: %s", job.job_id, job.doc_type, job.printer, job.error
             )
         if changed:
-            self.outbox.orders_changed.emit(changed)
+            self.outbox.orders_changed.emit(OrdersChanged(changed, None))
             for seq in seqs:
                 self.outbox.enqueued.emit(seq)
         return PrintRecord(job.job_id, job.ok, orders, action_ids, not_marked)

@@ -15,12 +15,22 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.engine import Connection
 
+from core.actions import (
+    ACTIONS,
+    RECIPIENT_FIELDS,
+    BadPayload,
+    Forbidden,
+    check_payload,
+    check_role,
+    check_step,
+    open_hold,
+    trigger_for,
+)
 from core.errors import IllegalTransition, OrderHeld, UserError
-from core.holds import HOLD_TYPES, raise_role, release_role
 from core.model import Recipient
 from core.playbooks import Options, check, playbook_for, summary
 from core.roles import Role
-from core.states import BENCH_STATES, FULFILMENT_STATES, Trigger
+from core.states import FULFILMENT_STATES, Trigger
 from core.timeutil import parse_iso
 from hub import action_keys, db
 from hub.orders import change_address, confirm_payment, load_docs, void_label
@@ -28,39 +38,6 @@ from hub.routing import Rules
 from hub.writer import Actor, Writer, public
 
 log = logging.getLogger("packdesk.hub.actions")
-
-STEPS = ("picked", "verified", "packed", "weighed")
-
-#: The lowest role for each action type (packer actions are further limited to the own bench).
-ACTION_ROLE: dict[str, Role] = {
-    "step": Role.PACKER,
-    "label_printed": Role.PACKER,
-    "label_voided": Role.PACKER,
-    "shipped_by_station": Role.PACKER,
-    "hold_raised": Role.PACKER,  # then per hold type: core.holds.raise_role
-    "hold_released": Role.PACKER,  # then per hold type: core.holds.release_role
-    "picked_up_by_carrier": Role.DESK,
-    "address_changed": Role.DESK,
-    "cancelled_by_buyer": Role.DESK,
-    "refund_approved": Role.DESK,
-    "payment_confirmed": Role.DESK,
-    "payment_timeout": Role.DESK,
-    "reallocated": Role.DESK,
-    "delivered": Role.DESK,
-    "delivery_failed": Role.DESK,
-    "returned_to_sender": Role.DESK,
-    "return_received": Role.DESK,
-    "completed": Role.DESK,
-}
-
-
-class Rejected(UserError):
-    code = "rejected"
-
-
-class Forbidden(UserError):
-    code = "forbidden"
-
 
 def process_batch(conn: Connection, settings: Any, rules: Rules, actor: Actor,
                   actions: list[dict[str, Any]]) -> dict[str, Any]:
@@ -188,11 +165,12 @@ def _one(w: Writer, rules: Rules, actor: Actor, a: dict[str, Any], docs: dict[st
         return _answer(a, "rejected", None, "unknown_order", f"Order {a['order_id']} does not exist at the hub.")
     kind = a["type"]
     role = Role(actor.role)
-    if kind not in ACTION_ROLE:
+    spec = ACTIONS.get(kind)
+    if spec is None:
         return _answer(a, "rejected", doc, "unknown_action", f"Unknown action type '{kind}'.")
-    if not role.at_least(ACTION_ROLE[kind]):
+    if not role.at_least(spec.role):
         return _answer(a, "rejected", doc, "forbidden",
-                       f"A {role.value} may not do '{kind}'; it needs {ACTION_ROLE[kind].value} or above.")
+                       f"A {role.value} may not do '{kind}'; it needs {spec.role.value} or above.")
     if (role is Role.PACKER or bench_bound) and doc.get("bench") != actor.bench:
         return _answer(a, "rejected", doc, "forbidden",
                        f"Order {doc['order_id']} belongs to bench {doc.get('bench')}, not {actor.bench}.")
@@ -208,6 +186,14 @@ def _one(w: Writer, rules: Rules, actor: Actor, a: dict[str, Any], docs: dict[st
         if done is None:
             return _answer(a, "rejected", doc, "bad_payload",
                            f"done_at {a['done_at']!r} is not an ISO 8601 time (e.g. 2026-11-25T08:00:00Z).")
+    payload = a.get("payload") or {}
+    try:
+        # The bench's own rules (core/actions.py): the same payload refused with the same code, and
+        # the role minimum per hold type (core/holds.py) for raising and releasing holds.
+        check_payload(kind, payload)
+        check_role(role, kind, payload, doc["holds"])
+    except UserError as exc:
+        return _answer(a, "rejected", doc, exc.code, exc.message)
     stale = base is not None and base < doc["version"]
     # Work on a copy: a refused action must leave no trace, even on the in-memory doc.
     work = copy.deepcopy(doc)
@@ -226,13 +212,6 @@ def _one(w: Writer, rules: Rules, actor: Actor, a: dict[str, Any], docs: dict[st
         return _answer(a, "rejected", doc, exc.code, exc.message)
     docs[a["order_id"]] = work
     return _answer(a, "applied", work)
-
-
-def _need(payload: dict[str, Any], key: str, typ: type) -> Any:
-    value = payload.get(key)
-    if not isinstance(value, typ) or (isinstance(value, str) and not value.strip()):
-        raise Rejected(f"The action's payload needs '{key}' ({typ.__name__}).", code="bad_payload")
-    return value
 
 
 def _dict(payload: dict[str, Any], key: str) -> dict[str, Any]:
@@ -267,8 +246,9 @@ def _release_hold(w: Writer, rules: Rules, actor: Actor, doc: dict[str, Any], ho
             text = "; ".join(f"'{p.field}': {p.message}" if p.field else p.message for p in problems)
             if any(p.forbidden for p in problems):
                 raise Forbidden(f"Hold {hold['hold_id']} ({hold['type']}) cannot be released by a {actor.role}: {text}")
-            raise Rejected(f"The resolution of hold {hold['hold_id']} ({hold['type']}) is incomplete: {text}",
-                           code="bad_payload", details={"fields": [p.field for p in problems]})
+            fields = [p.field for p in problems]
+            raise BadPayload(f"The resolution of hold {hold['hold_id']} ({hold['type']}) is incomplete: {text}",
+                             details={"field": next((f for f in fields if f), "resolution"), "fields": fields})
         why = why or summary(pb, resolution)
     effect = _resolution_effect(rules, doc, hold, resolution)
     doc["holds"] = [h for h in doc["holds"] if h["hold_id"] != hold["hold_id"]]
@@ -339,42 +319,23 @@ def _apply(w: Writer, rules: Rules, actor: Actor, a: dict[str, Any], doc: dict[s
     kind, p, aid = a["type"], a.get("payload") or {}, a["action_id"]
     why = str(p.get("reason") or "")
     if kind == "step":
-        step = _need(p, "step", str)
-        if step not in STEPS:
-            raise Rejected(f"Unknown bench step '{step}'; expected one of {', '.join(STEPS)}.", code="bad_payload")
-        if doc["state"] not in BENCH_STATES:
-            raise IllegalTransition(f"Bench step '{step}' needs the order allocated or label printed; it is {doc['state']}.")
-        if doc["holds"]:
-            raise OrderHeld(f"Bench step '{step}' is blocked: the order has an open hold.")
+        step = p["step"]
+        check_step(doc["state"], bool(doc["holds"]), step)
         detail = _dict(p, "detail")
         doc["steps"][step] = {**detail, "by": actor.operator, "station": actor.station, "at": a.get("done_at")}
         w.note(doc, f"step:{step}", details=detail, action_id=aid)
         return
     if kind == "hold_raised":
-        htype = _need(p, "type", str)
-        if htype not in HOLD_TYPES:
-            raise Rejected(f"Unknown hold type '{htype}'.", code="bad_payload")
-        need = raise_role(htype)
-        if not Role(actor.role).at_least(need):
-            raise Forbidden(f"Raising a '{htype}' hold needs {need.value} or above.")
-        w.raise_hold(doc, htype, _need(p, "reason", str), _dict(p, "details"), action_id=aid)
+        w.raise_hold(doc, p["type"], p["reason"], _dict(p, "details"), action_id=aid)
         return
     if kind == "hold_released":
-        hold_id = _need(p, "hold_id", str)
-        hold = next((h for h in doc["holds"] if h["hold_id"] == hold_id), None)
-        if hold is None:
-            raise IllegalTransition(f"Hold {hold_id} is not open on order {doc['order_id']} (already released?).")
-        need = release_role(hold["type"])
-        if not Role(actor.role).at_least(need):
-            raise Forbidden(f"Releasing a '{hold['type']}' hold needs {need.value} or above.")
+        hold = dict(open_hold(doc["holds"], p["hold_id"], doc["order_id"]))
         _release_hold(w, rules, actor, doc, hold, _dict(p, "resolution"), why, aid)
         return
     if kind == "address_changed":
-        recipient = _need(p, "recipient", dict)
-        keys = ("name", "phone", "province", "city", "district", "address")
-        if any(not isinstance(recipient.get(k), str) for k in keys):
-            raise Rejected("The new recipient needs name, phone, province, city, district and address.", code="bad_payload")
-        change_address(w, rules, doc, {**{k: recipient[k] for k in keys}, "postcode": str(recipient.get("postcode", ""))},
+        recipient = p["recipient"]
+        change_address(w, rules, doc, {**{k: recipient[k] for k in RECIPIENT_FIELDS},
+                                       "postcode": str(recipient.get("postcode", ""))},
                        why=why or "address changed", action_id=aid)
         return
     if kind == "payment_confirmed":
@@ -382,23 +343,23 @@ def _apply(w: Writer, rules: Rules, actor: Actor, a: dict[str, Any], doc: dict[s
         confirm_payment(w, rules, doc, why=why or "payment confirmed by desk", action_id=aid)
         return
     if kind == "reallocated":
-        bench = _need(p, "bench", str)
-        if bench not in rules.benches:
-            raise Rejected(f"Unknown bench '{bench}'; known: {', '.join(rules.benches)}.", code="bad_payload")
+        bench = p["bench"]
+        if bench not in rules.benches:  # the site's benches: only the hub knows them
+            raise BadPayload(f"Unknown bench '{bench}'; known: {', '.join(rules.benches)}.", details={"field": "bench"})
         # A bench belongs to one warehouse (bench names are site-wide unique), so the bench says
         # where the order goes; a 'warehouse' that contradicts it is refused, never stored.
         warehouse = next(code for code, wh in rules.warehouses.items() if bench in (*wh.benches, *wh.vip_benches))
         given = p.get("warehouse")
         if given not in (None, "", warehouse):
-            raise Rejected(f"Bench {bench} belongs to warehouse {warehouse}, not {str(given)[:40]!r}.",
-                           code="bad_payload")
+            raise BadPayload(f"Bench {bench} belongs to warehouse {warehouse}, not {str(given)[:40]!r}.",
+                             details={"field": "warehouse"})
         old = {"bench": doc.get("bench"), "warehouse": doc.get("warehouse")}
         doc["bench"] = bench
         doc["warehouse"] = warehouse
         w.transition(doc, Trigger.REALLOCATED, why=why, details={"old": old, "new": {"bench": bench, "warehouse": warehouse}},
                      action_id=aid)
         return
-    trig = Trigger(kind)
+    trig = trigger_for(kind)
     t = w.transition(doc, trig, why=why, details={k: v for k, v in p.items() if k != "reason"}, action_id=aid)
     if trig is Trigger.LABEL_PRINTED:
         doc["label_count"] = int(doc.get("label_count", 0)) + 1

@@ -11,6 +11,12 @@ Submitting queues a ``hold_released`` action through :meth:`AppServices.perform`
 offline, synced, idempotent). An order's local offline conflict (no hub hold: ``hold_id`` empty)
 is resolved on this station with ``LocalStore.resolve_conflict`` on the database worker.
 
+The choices offered (gifts in stock, carriers that cover the address, their names) come from the
+hub, never from a rules file shipped with the client: the hold's ``details.options`` as the hub
+raised it (works offline), refined when online by ``GET /orders/{id}/options`` on the network pool
+(the site's stock and carriers now). Knowing neither, the fields take any code and the hub checks.
+Everything the dialog shows is read on the database worker (:func:`read_exception`) before it opens.
+
 Everything is built from ``core/playbooks.py``; nothing here knows a hold type except for the
 optional label reprint after an address change (playbook action ``reprint_label``).
 """
@@ -18,11 +24,12 @@ optional label reprint after an address change (playbook action ``reprint_label`
 from __future__ import annotations
 
 import logging
-from functools import lru_cache
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from itertools import pairwise
 from typing import Any
 
-from PySide6.QtCore import QSize, Qt
+from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QFont, QGuiApplication, QShowEvent
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -44,9 +51,11 @@ from core.errors import UserError
 from core.i18n import _
 from core.playbooks import PLAYBOOKS, Field, Options, Playbook, check, summary, validate
 from core.roles import Role
-from core.store import LocalOrder
+from core.store import LocalOrder, LocalStore
+from core.sync import SyncEngine
 from printing.common import mask_phone as label_mask_phone
 from ui.errors import show_error
+from ui.print_service import PrintService
 from ui.services import AppServices
 
 log = logging.getLogger("packdesk.ui.exception_dialog")
@@ -77,29 +86,61 @@ def mask_phone(phone: str) -> str:
     return label_mask_phone(phone) or "—"
 
 
-@lru_cache(maxsize=1)
-def _rules() -> Any:
-    """The routing rules this client ships with (gift stock, carriers, coverage); None if unreadable.
+def hold_options(hold: dict[str, Any] | None) -> Options:
+    """The choices the hub sent with the hold (``details.options``); ``Options()`` when it sent none."""
+    details = (hold or {}).get("details")
+    return Options.from_wire(details.get("options") if isinstance(details, dict) else None)
 
-    The hub checks again with the site's own rules; these only fill the dialog's choices.
+
+def fetch_options(engine: SyncEngine, order_id: str) -> Options:
+    """The hub's current choices for the order (network call: run it on the network pool)."""
+    return Options.from_wire(engine.call_hub(lambda c: c.order_options(order_id), read_timeout_s=5.0))
+
+
+@dataclass(frozen=True)
+class ExceptionContext:
+    """Everything the dialog shows, read on the database worker (:func:`read_exception`).
+
+    Attributes:
+        order: the order as this station has it.
+        hold: the hold to resolve (None: the order's local offline conflict).
+        playbook: the hold's playbook.
+        options: the choices known so far (the hold's ``details.options``).
+        conflicts: the offline conflict's refused actions (offline conflict only).
     """
-    try:
-        from hub.routing import Rules
 
-        return Rules.default()
-    except Exception:  # choices are a convenience; the hub decides
-        log.warning("routing rules not readable here; the dialog offers free codes", exc_info=True)
-        return None
+    order: LocalOrder
+    hold: dict[str, Any] | None
+    playbook: Playbook
+    options: Options = field(default_factory=Options)
+    conflicts: tuple[dict[str, Any], ...] = ()
 
 
-def order_options(snapshot: dict[str, Any]) -> Options:
-    """Valid SKUs and carriers for this order, computed the way the hub computes them."""
-    rules = _rules()
-    if rules is None:
-        return Options()
-    from hub.actions import playbook_options
+def read_exception(store: LocalStore, order_id: str, hold_id: str | None, *,
+                   pick_first: bool = False) -> ExceptionContext | str:
+    """What the dialog for ``hold_id`` needs, or plain words saying why there is nothing to resolve.
 
-    return playbook_options(rules, snapshot)
+    A store read: run it on the database worker. ``hold_id`` None or ``""`` means the order's local
+    offline conflict; ``pick_first`` picks the offline conflict if there is one, else the first hold.
+    """
+    order = store.get_order(order_id)
+    if order is None:
+        return _("Order {order} is not on this station.").format(order=order_id)
+    holds = order.snapshot.get("holds") or []
+    if pick_first and not hold_id and not order.has_conflict and holds:
+        hold_id = str(holds[0].get("hold_id") or "")
+    if not hold_id:
+        if not order.has_conflict:
+            return _("Order {order} has no offline conflict to resolve.").format(order=order_id)
+        return ExceptionContext(order, None, PLAYBOOKS["offline_conflict"],
+                                conflicts=tuple(store.conflicts(order_id)))
+    hold = next((h for h in holds if h.get("hold_id") == hold_id), None)
+    if hold is None:
+        return _("This exception on order {order} is already resolved.").format(order=order_id)
+    playbook = PLAYBOOKS.get(str(hold.get("type")))
+    if playbook is None:
+        return _("This version of PackDesk does not know this exception type: {type}").format(type=hold.get("type"))
+    return ExceptionContext(order, dict(hold), playbook, hold_options(hold))
 
 
 def _bilingual(text_zh: str, text_en: str, *, pt: int = BODY_PT, bold: bool = False) -> QLabel:
@@ -119,6 +160,7 @@ class _Form:
     def __init__(self, playbook: Playbook, order: LocalOrder, options: Options, on_change: Any) -> None:
         self.playbook = playbook
         self.widgets: dict[str, QWidget] = {}
+        self.fields = {f.name: f for f in playbook.fields}
         self.layout = QFormLayout()
         self.layout.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
         for f in playbook.fields:
@@ -144,10 +186,9 @@ class _Form:
             return box
         if f.kind in ("choice", "sku", "carrier"):
             combo = QComboBox()
-            combo.addItem(_("— choose —"), None)
-            for value, text in self._items(f, self.playbook, options):
-                combo.addItem(text, value)
+            self._fill(combo, f, options)
             combo.currentIndexChanged.connect(on_change)
+            combo.editTextChanged.connect(on_change)
             return combo
         edit = QLineEdit()
         if f.name == "confirmed_address":
@@ -157,22 +198,60 @@ class _Form:
         edit.textChanged.connect(on_change)
         return edit
 
+    def _fill(self, combo: QComboBox, f: Field, options: Options) -> None:
+        """The choices; when nothing is known here (no hub answer, no hold details) the code is typed in."""
+        free = f.kind != "choice" and not self._known(f, options)
+        combo.setEditable(free)
+        if free:
+            line = combo.lineEdit()
+            if line is not None:
+                line.setPlaceholderText(_("Type the code (the hub checks it)"))
+            return
+        combo.addItem(_("— choose —"), None)
+        for value, text in self._items(f, self.playbook, options):
+            combo.addItem(text, value)
+
+    def _known(self, f: Field, options: Options) -> bool:
+        if f.kind == "sku":
+            return (options.gift_skus if self.playbook.type == "gift_stock" else options.skus) is not None
+        return options.carriers is not None or options.covering_carriers is not None
+
+    def set_options(self, options: Options) -> None:
+        """Offer new SKU / carrier choices (the hub's answer came in); a choice still offered stays chosen."""
+        for name, w in self.widgets.items():
+            f = self.fields[name]
+            if f.kind not in ("sku", "carrier") or not isinstance(w, QComboBox):
+                continue
+            current = w.currentText().strip() if w.isEditable() else w.currentData()
+            w.blockSignals(True)
+            try:
+                w.clear()
+                self._fill(w, f, options)
+                if w.isEditable():
+                    w.setEditText(current or "")
+                else:
+                    w.setCurrentIndex(max(0, w.findData(current)) if current else 0)
+            finally:
+                w.blockSignals(False)
+
     @staticmethod
     def _items(f: Field, playbook: Playbook, options: Options) -> list[tuple[str, str]]:
         if f.kind == "choice":
             return [(c.value, f"{c.label.zh} / {c.label.en}") for c in f.choices]
-        rules = _rules()
-        catalogue = rules.catalogue if rules is not None else {}
+        names = options.names or {}
+
+        def shown(code: str) -> str:
+            return f"{code}  {names[code]}" if names.get(code) else code
+
         if f.kind == "sku":
             pool = options.gift_skus if playbook.type == "gift_stock" else options.skus
-            return [(sku, f"{sku}  {catalogue[sku].name}" if sku in catalogue else sku) for sku in sorted(pool or ())]
-        # carriers: every carrier the rules know, saying which ones deliver to this area
+            return [(sku, shown(sku)) for sku in sorted(pool or ())]
+        # carriers: every carrier the hub knows, saying which ones deliver to this area
         covering = set(options.covering_carriers or ())
         out = []
-        for code in sorted(options.carriers or ()):
-            name = rules.carrier_specs[code].name if rules is not None else code
+        for code in sorted(set(options.carriers or ()) | covering):
             mark = _("covers this area") if code in covering else _("does not cover this area")
-            out.append((code, f"{code}  {name} — {mark}"))
+            out.append((code, f"{shown(code)} — {mark}"))
         return out
 
     def values(self) -> dict[str, Any]:
@@ -181,7 +260,10 @@ class _Form:
             if isinstance(w, QCheckBox):
                 out[name] = w.isChecked()
             elif isinstance(w, QComboBox):
-                if w.currentData() is not None:
+                if w.isEditable():
+                    if w.currentText().strip():
+                        out[name] = w.currentText().strip()
+                elif w.currentData() is not None:
                     out[name] = w.currentData()
             elif isinstance(w, QLineEdit) and w.text().strip():
                 out[name] = w.text().strip()
@@ -193,22 +275,33 @@ class ExceptionDialog(QDialog):
 
     Attributes (for tests and the keyboard): ``submit_button``, ``cancel_button``, ``reasons_label``,
     ``role_label``, ``form`` (field widgets by name), ``reprint_box`` (address change only).
+
+    Signals:
+        options_settled(object): the hub's choices came in (or could not be had): the offered
+            :class:`core.playbooks.Options` are final.
     """
 
-    def __init__(self, services: AppServices, order: LocalOrder, hold: dict[str, Any] | None,
-                 playbook: Playbook, parent: QWidget | None = None) -> None:
+    options_settled = Signal(object)
+
+    def __init__(self, services: AppServices, context: ExceptionContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.services = services
-        self.order = order
-        self.hold = hold
-        self.playbook = playbook
-        self.options = order_options(order.snapshot)
+        self.context = context
+        self.order = context.order
+        self.hold = context.hold
+        self.playbook = context.playbook
+        self.options = context.options
+        #: a request for the hub's current choices is on its way (see :meth:`fetch_hub_options`)
+        self.fetching_options = False
+        #: None while open; True once resolved (accepted), False if cancelled. A plain attribute: still
+        #: readable after the dialog is gone (it deletes itself when closed).
+        self.resolved: bool | None = None
         self.role = Role(services.role)
         self.submitted = False
         self.reprint_box: QCheckBox | None = None
         self.setObjectName("exceptionDialog")
         self.setModal(True)
-        self.setWindowTitle(f"{playbook.title.zh} / {playbook.title.en} — {order.order_id}")
+        self.setWindowTitle(f"{self.playbook.title.zh} / {self.playbook.title.en} — {self.order.order_id}")
         font = QFont(self.font())
         font.setPointSize(BODY_PT)
         self.setFont(font)
@@ -252,7 +345,7 @@ class ExceptionDialog(QDialog):
         self.form = _Form(pb, self.order, self.options, self._update)
         form_layout = QVBoxLayout(form_box)
         form_layout.addLayout(self.form.layout)
-        if any(a.name == "reprint_label" for a in pb.actions) and _print_service_available():
+        if any(a.name == "reprint_label" for a in pb.actions):
             self.reprint_box = QCheckBox(_("Reprint the label after release"))
             self.reprint_box.setObjectName("reprintBox")
             self.reprint_box.setChecked(True)
@@ -330,7 +423,7 @@ class ExceptionDialog(QDialog):
         """Offline conflict: what was done here, why the hub refused it, where the order stands now."""
         box = QGroupBox(_("What happened"))
         lay = QVBoxLayout(box)
-        for c in self.services.store.conflicts(self.order.order_id):
+        for c in self.context.conflicts:
             text = _("{action} done offline by {operator} at {at} was {outcome} by the hub: {reason}").format(
                 action=c.get("type"), operator=c.get("operator"), at=c.get("done_at"),
                 outcome=c.get("outcome"), reason=c.get("reason"))
@@ -393,6 +486,49 @@ class ExceptionDialog(QDialog):
             form.addRow("", esc)
         return box
 
+    # -- the hub's choices -----------------------------------------------------------------------
+    def fetch_hub_options(self) -> bool:
+        """Ask the hub for the order's current choices (network pool); False when offline (nothing asked).
+
+        The hold's own ``details.options`` stay in use until the answer comes; a failed request
+        keeps them (the hub checks the release again anyway).
+        """
+        engine = self.services.engine
+        state = self.services.sync_state()
+        if (engine is None or engine.login_info is None or self.playbook.local
+                or (state is not None and state.status == "offline")
+                or not any(f.kind in ("sku", "carrier") for f in self.playbook.fields)):
+            return False
+        oid = self.order.order_id
+        self.fetching_options = True
+        self.services.tasks.run_net(lambda: fetch_options(engine, oid), self._hub_options, self._no_hub_options)
+        return True
+
+    def done(self, result: int) -> None:
+        self.resolved = result == QDialog.DialogCode.Accepted
+        super().done(result)
+
+    def _hub_options(self, fetched: Options) -> None:
+        if self.resolved is not None:
+            return  # the operator finished before the hub answered
+        self.fetching_options = False
+        self.set_options(fetched.merged(self.context.options))
+        self.options_settled.emit(self.options)
+
+    def _no_hub_options(self, exc: UserError) -> None:
+        if self.resolved is not None:
+            return
+        self.fetching_options = False
+        log.info("choices for %s not fetched from the hub (%s); offering the hold's own", self.order.order_id,
+                 exc.message)
+        self.options_settled.emit(self.options)
+
+    def set_options(self, options: Options) -> None:
+        """Offer these SKU / carrier choices and check the form against them."""
+        self.options = options
+        self.form.set_options(options)
+        self._update()
+
     # -- lock ------------------------------------------------------------------------------------
     def reasons(self) -> list[str]:
         """Why Submit is locked right now (empty: it may be submitted)."""
@@ -447,61 +583,48 @@ def _wrap(layout: QHBoxLayout) -> QWidget:
     return w
 
 
-def _print_service_available() -> bool:
-    try:
-        import ui.print_service  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
 def _reprint(services: AppServices, order_id: str, parent: QWidget | None) -> None:
     """Queue the new label (address changed: new address, new waybill) through the print service."""
-    from ui.print_service import PrintService
-
-    service = getattr(services, "print_service", None)
+    service = services.print_service
     if not isinstance(service, PrintService):
         service = PrintService(services, services)  # parented: lives as long as the services
     service.print_label(order_id, parent=parent, reprint_reason="地址变更 / address changed")
 
 
-def build_exception_dialog(services: AppServices, order_id: str, hold_id: str | None,
-                           parent: QWidget | None = None) -> ExceptionDialog | None:
-    """The dialog for one hold (or the order's offline conflict), not yet shown; None if nothing to resolve.
+def open_exception_dialog(services: AppServices, order_id: str, hold_id: str | None, parent: QWidget | None, *,
+                          pick_first: bool = False,
+                          on_opened: Callable[[ExceptionDialog], None] | None = None,
+                          on_finished: Callable[[bool], None] | None = None) -> None:
+    """Open the guided dialog for ``hold_id`` on ``order_id`` (modal, not blocking the event loop).
 
-    Says why in a message box when there is nothing to resolve (order not here, hold already released).
+    The order is read on the database worker; the dialog opens when it is back (or a message box
+    says why there is nothing to resolve), then asks the hub for its current choices when online.
+
+    Args:
+        hold_id: the hold; None or ``""`` means the order's local offline conflict (playbook 8).
+        pick_first: no ``hold_id`` given: the offline conflict if any, else the order's first hold.
+        on_opened: called with the dialog once it is shown (tests drive it).
+        on_finished: called with True when the hold was resolved, False otherwise.
     """
-    order = services.store.get_order(order_id)
-    if order is None:
-        show_error(parent, _("Order {order} is not on this station.").format(order=order_id))
-        return None
-    if not hold_id:
-        if not order.has_conflict:
-            show_error(parent, _("Order {order} has no offline conflict to resolve.").format(order=order_id))
-            return None
-        return ExceptionDialog(services, order, None, PLAYBOOKS["offline_conflict"], parent)
-    hold = next((h for h in order.snapshot.get("holds") or [] if h.get("hold_id") == hold_id), None)
-    if hold is None:
-        show_error(parent, _("This exception on order {order} is already resolved.").format(order=order_id))
-        return None
-    playbook = PLAYBOOKS.get(str(hold.get("type")))
-    if playbook is None:
-        show_error(parent, _("This version of PackDesk does not know this exception type: {type}").format(
-            type=hold.get("type")))
-        return None
-    return ExceptionDialog(services, order, hold, playbook, parent)
+    store = services.store
 
+    def ready(found: ExceptionContext | str) -> None:
+        if isinstance(found, str):
+            show_error(parent, found)
+            if on_finished is not None:
+                on_finished(False)
+            return
+        dialog = ExceptionDialog(services, found, parent)
 
-def open_exception_dialog(services: AppServices, order_id: str, hold_id: str | None,
-                          parent: QWidget | None) -> bool:
-    """Show the guided dialog for ``hold_id`` on ``order_id`` (modal); True if it was resolved.
+        def finished(_code: int) -> None:
+            dialog.deleteLater()
+            if on_finished is not None:
+                on_finished(bool(dialog.resolved))
 
-    ``hold_id`` None or ``""`` means the order's local offline conflict (playbook 8).
-    """
-    dialog = build_exception_dialog(services, order_id, hold_id, parent)
-    if dialog is None:
-        return False
-    try:
-        return bool(dialog.exec() == QDialog.DialogCode.Accepted)
-    finally:
-        dialog.deleteLater()
+        dialog.finished.connect(finished)
+        dialog.open()
+        dialog.fetch_hub_options()
+        if on_opened is not None:
+            on_opened(dialog)
+
+    services.tasks.run_db(lambda: read_exception(store, order_id, hold_id, pick_first=pick_first), ready)

@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 from core import paths
 from core.i18n import LANGUAGES, _
 from core.settings import DOC_TYPES, LABEL_SIZES, Settings
+from printing.targets import PrinterSetting, parse_printer
 from ui.print_qt import available_printers
 
 RULES_FILE = Path(__file__).resolve().parents[1] / "resources" / "rules" / "default.toml"
@@ -86,17 +87,16 @@ class PrinterChoice(QWidget):
         self._update()
 
     def set_value(self, value: str) -> None:
-        if value.startswith("pdf:"):
+        setting = parse_printer(value)
+        if setting.kind == "pdf":
             self.kind.setCurrentIndex(self.kind.findData(self.PDF))
-            self.folder.setText(value[4:])
-        elif value.startswith("tcp:"):
-            host, _sep, port = value[4:].rpartition(":")
+            self.folder.setText(str(setting.folder or ""))
+        elif setting.kind == "tcp":
             self.kind.setCurrentIndex(self.kind.findData(self.TCP))
-            self.host.setText(host)
-            if port.isdigit():
-                self.port.setValue(int(port))
-        elif value and self.kind.findData("sys:" + value) >= 0:
-            self.kind.setCurrentIndex(self.kind.findData("sys:" + value))
+            self.host.setText(setting.host)
+            self.port.setValue(setting.port)
+        elif setting.kind == "system" and self.kind.findData("sys:" + setting.name) >= 0:
+            self.kind.setCurrentIndex(self.kind.findData("sys:" + setting.name))
         else:
             # Unset or a printer no longer installed: Save as PDF is the safe default.
             self.kind.setCurrentIndex(self.kind.findData(self.PDF))
@@ -110,10 +110,10 @@ class PrinterChoice(QWidget):
     def value(self) -> str:
         kind = self.kind.currentData()
         if kind == self.PDF:
-            return "pdf:" + (self.folder.text().strip() or str(paths.data_dir() / "prints"))
+            return PrinterSetting("pdf", folder=Path(self.folder.text().strip() or paths.data_dir() / "prints")).value()
         if kind == self.TCP:
-            return f"tcp:{self.host.text().strip()}:{self.port.value()}"
-        return str(kind)[4:]
+            return PrinterSetting("tcp", host=self.host.text().strip(), port=self.port.value()).value()
+        return PrinterSetting("system", name=str(kind)[4:]).value()
 
     def problem(self) -> str | None:
         if self.kind.currentData() == self.TCP and not self.host.text().strip():

@@ -1,113 +1,34 @@
-"""Login: operator code + PIN, checked by the hub — or, offline, against this station's memory.
+"""The login dialog: operator code + PIN, checked by the hub or, offline, by this station's memory.
 
-Why offline login: a bench must keep packing when the network drops at 9 am. An operator who has
-logged in successfully on *this* station before may log in while the hub is unreachable; the station
-keeps a salted PBKDF2 hash of the PIN with the operator's name and role (in the local store's meta
-table, never the PIN itself). The sync engine still gets the credentials (in memory) and logs in
-for real when the hub comes back; the hub then checks the PIN again. An operator the station has
-never seen is refused while offline.
+The rules (who may log in offline, the PIN hash kept in the store) are in :mod:`core.offline_login`;
+this dialog runs its two steps on the task runner — the hub on the network pool, the store on the
+database worker (the store's single writer) — and shows the outcome.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import json
 import logging
-import os
 from dataclasses import dataclass
 
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QFormLayout, QLabel, QLineEdit, QVBoxLayout, QWidget
 
 from core.errors import UserError
 from core.i18n import _
-from core.store import LocalStore
-from core.sync import HubError, HubUnauthorized, LoginInfo, WrongStation
-from core.timeutil import iso, utcnow
+from core.offline_login import HubAnswer, LoginResult, finish_login, hub_login
 from ui.services import AppServices, Operator
 
 log = logging.getLogger("packdesk.ui.login")
 
-ITERATIONS = 120_000
 #: Login refusals that mean "wait for a supervisor", not "you typed something wrong".
 WAITING_CODES = frozenset({"station_pending", "station_device_mismatch"})
-META_PREFIX = "known_operator:"
-
-
-def _hash(pin: str, salt: bytes, iterations: int) -> bytes:
-    return hashlib.pbkdf2_hmac("sha256", pin.encode("utf-8"), salt, iterations)
-
-
-def remember_operator(store: LocalStore, info: LoginInfo, pin: str) -> None:
-    """After a successful hub login: keep a salted hash of the PIN with name and role (not the PIN)."""
-    salt = os.urandom(16)
-    record = {"code": info.operator, "name": info.operator_name, "role": info.role, "salt": salt.hex(),
-              "iterations": ITERATIONS, "hash": _hash(pin, salt, ITERATIONS).hex(), "last_login": iso(utcnow())}
-    with store.write() as conn:
-        store.set_meta(conn, META_PREFIX + info.operator, json.dumps(record))
-
-
-def check_offline(store: LocalStore, code: str, pin: str) -> Operator | None:
-    """The operator if ``code`` logged in here before with this PIN; None otherwise."""
-    raw = store.meta(META_PREFIX + code)
-    if raw is None:
-        return None
-    try:
-        rec = json.loads(raw)
-        expected = bytes.fromhex(rec["hash"])
-        got = _hash(pin, bytes.fromhex(rec["salt"]), int(rec["iterations"]))
-    except (ValueError, KeyError, TypeError):
-        log.warning("offline login record for %s is unreadable; ignoring it", code)
-        return None
-    if not hmac.compare_digest(expected, got):
-        return None
-    return Operator(code, str(rec.get("name") or code), str(rec.get("role") or "packer"))
-
-
-class OfflineRefused(UserError):
-    code = "offline_login_refused"
-
-
-class WrongPin(UserError):
-    code = "wrong_pin"
 
 
 @dataclass(frozen=True)
-class LoginResult:
+class LoggedIn:
+    """Who logged in (as the services know operators) and whether it was offline."""
+
     operator: Operator
     offline: bool
-
-
-def login(services: AppServices, code: str, pin: str) -> LoginResult:
-    """Log in on the hub, or offline for a known operator. Blocking: runs on the network pool."""
-    engine = services.engine
-    store = services.store
-    if engine is None:
-        op = check_offline(store, code, pin)
-        if op is None:
-            raise OfflineRefused(_("There is no hub to check the PIN, and operator {code} has not logged in on "
-                                   "this station before.").format(code=code))
-        return LoginResult(op, True)
-    try:
-        info = engine.login(code, pin)
-    except (HubUnauthorized, WrongStation) as exc:
-        if isinstance(exc, WrongStation):
-            raise
-        if exc.code not in ("unauthorized", "bad_credentials"):
-            raise  # refused for another reason (e.g. a packer on a desk station): the hub's own words
-        raise WrongPin(_("Wrong operator code or PIN. Check them and try again.")) from exc
-    except HubError as exc:
-        # The hub cannot be reached (or is failing): offline login for an operator known here.
-        op = check_offline(store, code, pin)
-        if op is None:
-            raise OfflineRefused(_("The hub cannot be reached ({why}) and operator {code} has not logged in on "
-                                   "this station before (or the PIN is wrong). Offline login is only for "
-                                   "operators who logged in here before.").format(why=exc.message, code=code)) from exc
-        engine.set_credentials(code, pin)  # the engine logs in for real when the hub is back
-        log.info("offline login for %s (%s)", code, op.role)
-        return LoginResult(op, True)
-    remember_operator(store, info, pin)
-    return LoginResult(Operator(info.operator, info.operator_name or info.operator, info.role), False)
 
 
 class LoginDialog(QDialog):
@@ -118,7 +39,7 @@ class LoginDialog(QDialog):
         self.setObjectName("loginDialog")
         self.setWindowTitle(_("Log in"))
         self.services = services
-        self.result_value: LoginResult | None = None
+        self.result_value: LoggedIn | None = None
         layout = QVBoxLayout(self)
         station = services.settings.station or "—"
         bench = services.settings.bench or _("desk")
@@ -159,11 +80,18 @@ class LoginDialog(QDialog):
         self.message.setStyleSheet("color: #1565c0; font-size: 13pt;")
         self.message.setText(_("Logging in…"))
         self.buttons.setEnabled(False)
-        self.services.tasks.run_net(lambda: login(self.services, code, pin), self._done, self._failed)
+        engine = self.services.engine
+        self.services.tasks.run_net(lambda: hub_login(engine, code, pin), lambda answer: self._hub_answered(
+            code, pin, answer), self._failed)
+
+    def _hub_answered(self, code: str, pin: str, answer: HubAnswer) -> None:
+        store, engine = self.services.store, self.services.engine
+        self.services.tasks.run_db(lambda: finish_login(store, engine, code, pin, answer), self._done, self._failed)
 
     def _done(self, result: LoginResult) -> None:
-        self.result_value = result
-        self.services.set_operator(result.operator)
+        op = result.operator
+        self.result_value = LoggedIn(Operator(op.code, op.name, op.role), result.offline)
+        self.services.set_operator(self.result_value.operator)
         self.buttons.setEnabled(True)
         super().accept()
 

@@ -13,7 +13,6 @@ orders (coalesced while a read is in flight) and merges them into every queue.
 from __future__ import annotations
 
 import gc
-import importlib
 import logging
 from collections.abc import Callable
 from functools import partial
@@ -51,8 +50,11 @@ from core.i18n import N_, _, language
 from core.queues import QueueRow, all_orders, load_rows, load_rows_by_id, queue_filter
 from core.roles import Role
 from core.states import PRINTABLE_STATES, State
+from ui.exception_dialog import open_exception_dialog
 from ui.flag_delegate import FlagDelegate
 from ui.order_detail import OrderDetail
+from ui.pack_view import PackView
+from ui.print_service import PrintService
 from ui.queue_model import BULK_THRESHOLD, Column, QueueModel, state_text
 from ui.scan import ScanField
 from ui.services import AppServices
@@ -92,20 +94,12 @@ def keep_out_of_gc_scans() -> None:
     gc.freeze()
 
 
-def _optional(module: str, name: str) -> Any:
-    """A callable from a sibling module that may not be installed yet (built in parallel)."""
-    try:
-        return getattr(importlib.import_module(module), name)
-    except (ImportError, AttributeError):
-        return None
-
-
 class MainWindow(QMainWindow):
     """The bench / desk window.
 
     Args:
         services: the app's service layer (store, engine, tasks, operator).
-        print_service: the shared print service (made here when the module exists).
+        print_service: the shared print service (made here when not given).
 
     Signals:
         loaded(): a full load of the queues finished.
@@ -117,16 +111,14 @@ class MainWindow(QMainWindow):
     changes_applied = Signal(list)
     current_order_changed = Signal(str)
 
-    def __init__(self, services: AppServices, print_service: Any = None, parent: QWidget | None = None) -> None:
+    def __init__(self, services: AppServices, print_service: PrintService | None = None,
+                 parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("mainWindow")
         self.services = services
         self.settings = services.settings
-        if print_service is None:
-            cls = _optional("ui.print_service", "PrintService")
-            print_service = cls(services, self) if cls is not None else None
-        self.print_service = print_service
-        services.print_service = print_service  # the exception dialog reprints through it
+        self.print_service = print_service if print_service is not None else PrintService(services, self)
+        services.print_service = self.print_service  # the exception dialog reprints through it
         self.models: dict[str, QueueModel] = {}
         self.current_queue = "bench"
         self._dirty: set[str] = set()
@@ -222,14 +214,11 @@ class MainWindow(QMainWindow):
         self.queue_page.setStretchFactor(2, 2)
         self.queue_page.setSizes([180, 800, 300])
         self.stack.addWidget(self.queue_page)
-        pack_cls = _optional("ui.pack_view", "PackView")
-        self.pack_view: Any = None
-        if pack_cls is not None:
-            self.pack_view = pack_cls(self.services, self.print_service, self.stack)
-            self.stack.addWidget(self.pack_view)
-            self.pack_view.activated.connect(self.show_pack_page)
-            self.pack_view.closed.connect(self.show_queue_page)
-            self.pack_view.exception_requested.connect(self.open_exception)
+        self.pack_view = PackView(self.services, self.print_service, self.stack)
+        self.stack.addWidget(self.pack_view)
+        self.pack_view.activated.connect(self.show_pack_page)
+        self.pack_view.closed.connect(self.show_queue_page)
+        self.pack_view.exception_requested.connect(self.open_exception)
         self.setCentralWidget(central)
         self.sync_status = SyncStatusButton(self.services, self)
         self.statusBar().addPermanentWidget(self.sync_status)
@@ -292,11 +281,6 @@ class MainWindow(QMainWindow):
         for n, (key, _label) in enumerate(QUEUES, start=1):
             self.queue_actions.append(
                 action(f"Ctrl+{n}", f"Ctrl+{n}", partial(self.select_queue, key), f"queue{n}", False))
-        if self.print_service is None:
-            for act in (self.print_action, self.wave_action, self.picklist_action, self.slip_action,
-                        self.preview_action):
-                act.setEnabled(False)
-                act.setToolTip(_("Printing is not available in this build."))
         self._update_actions()
 
     # -- role -----------------------------------------------------------------------------------
@@ -482,7 +466,7 @@ class MainWindow(QMainWindow):
         self._update_actions()
         self.loaded.emit()
 
-    def _orders_changed(self, ids: list[str]) -> None:
+    def _orders_changed(self, ids: list[str], _initiator: object = None) -> None:
         self._dirty.update(ids)
         if not self._reading:
             self._read_dirty()
@@ -515,8 +499,6 @@ class MainWindow(QMainWindow):
     def _update_actions(self) -> None:
         row = self.selected_row() if self.table.model() is not None else None
         self.open_action.setEnabled(row is not None)
-        if self.print_service is None:
-            return
         if row is None:
             self.print_action.setEnabled(False)
             self.print_action.setToolTip(_("Select an order first."))
@@ -532,10 +514,6 @@ class MainWindow(QMainWindow):
 
     def handle_scan(self, code: str) -> None:
         """A scan (or a code keyed in) goes to the pack page, which opens the order."""
-        if self.pack_view is None:
-            if not self.select_order(code.strip().upper()):
-                self.search.setText(code)
-            return
         self.pack_view.handle_scan(code)
 
     def open_selected(self) -> None:
@@ -548,29 +526,16 @@ class MainWindow(QMainWindow):
         self.open_order(row.order_id)
 
     def open_order(self, order_id: str) -> None:
-        if self.pack_view is not None:
-            self.pack_view.open_order(order_id)
-            self.show_pack_page()
-        else:
-            self.select_order(order_id)
+        self.pack_view.open_order(order_id)
+        self.show_pack_page()
 
     def open_exception(self, order_id: str, hold_id: str) -> None:
         """The guided dialog for a hold (``hold_id`` "" picks the first hold, or the offline conflict)."""
-        opener = _optional("ui.exception_dialog", "open_exception_dialog")
-        if not hold_id:
-            order = self.services.store.get_order(order_id)
-            if order is not None and not order.has_conflict:
-                holds = order.snapshot.get("holds") or []
-                hold_id = str(holds[0].get("hold_id")) if holds else ""
-        if opener is None:
-            QMessageBox.information(self, _("Exception"), _("Order {order} is held. Resolve it at the desk.").format(
-                order=order_id))
-            return
-        opener(self.services, order_id, hold_id or None, self)
+        open_exception_dialog(self.services, order_id, hold_id or None, self, pick_first=not hold_id)
 
     def print_selected(self) -> None:
         row = self.selected_row()
-        if row is None or self.print_service is None or not self.print_action.isEnabled():
+        if row is None or not self.print_action.isEnabled():
             return
         self.print_service.print_label(row.order_id, parent=self)
 
@@ -590,8 +555,6 @@ class MainWindow(QMainWindow):
         The labels go only after the pick list printed: a packer must not stand with labels and no
         list to pick by. A failed pick list shows its Retry; retried successfully, the labels follow.
         """
-        if self.print_service is None:
-            return
         ids = self.wave_orders()
         if not ids:
             self.message_label.setText(_("Nothing to print: the To print queue is empty."))
@@ -640,17 +603,17 @@ class MainWindow(QMainWindow):
 
     def print_picklist_selected(self) -> None:
         row = self.selected_row()
-        if row is not None and self.print_service is not None:
+        if row is not None:
             self.print_service.print_picklist([row.order_id], parent=self)
 
     def preview_selected(self) -> None:
         row = self.selected_row()
-        if row is not None and self.print_service is not None:
+        if row is not None:
             self.print_service.preview_label(row.order_id, parent=self)
 
     def print_slip_selected(self) -> None:
         row = self.selected_row()
-        if row is not None and self.print_service is not None:
+        if row is not None:
             self.print_service.print_slip(row.order_id, parent=self)
 
     def refresh(self) -> None:
@@ -707,7 +670,7 @@ class MainWindow(QMainWindow):
 
     # -- pages and focus ------------------------------------------------------------------------
     def show_pack_page(self) -> None:
-        if self.pack_view is not None and self.stack.currentWidget() is not self.pack_view:
+        if self.stack.currentWidget() is not self.pack_view:
             self.stack.setCurrentWidget(self.pack_view)
             self.scan.setVisible(False)  # the pack page has its own scan field
             self.pack_view.scan_field.setFocus()

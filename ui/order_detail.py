@@ -195,7 +195,7 @@ class OrderDetail(QWidget):
         self.hub_audit_note = ""
         self._render()
 
-    def _orders_changed(self, ids: list[str]) -> None:
+    def _orders_changed(self, ids: list[str], _initiator: object = None) -> None:
         if self.order_id is not None and self.order_id in ids:
             self.show_order(self.order_id, with_hub_audit=False)
 

@@ -4,6 +4,14 @@ Everything here is for a packer standing at a bench with a scanner in one hand: 
 always has focus, every answer is colour + icon + text + a tone (never colour alone), fonts are
 readable from a step back, and the happy path needs no mouse and no dialog.
 
+What a scan means and what happens next is decided by :class:`core.packing.PackFlow` (the
+phases, the verified+packed → print → ship chain, the wrong-scan limit, batches); this widget
+only draws its :class:`core.packing.Outcome` and runs the work it asks for: store reads on the
+database worker (``services.tasks.run_db``; the GUI thread never reads the store), outbox actions
+through ``services.perform_many`` (finishing an order is one transaction), labels through the
+print service. Scans that arrive while a read is under way wait their turn, so they are answered
+in the order they were made.
+
 * No order open: an order ID, waybill number or channel order number opens that order (from the
   local store); a pick-list batch barcode opens the batch's first unfinished order.
 * An order open: an item code is verified against the order's lines (:class:`core.scan_rules.PackSession`);
@@ -16,12 +24,15 @@ readable from a step back, and the happy path needs no mouse and no dialog.
 * A held order (or one with an offline conflict) cannot be packed: its holds are shown and the
   main window is asked to open the guided exception dialog. Three wrong scans raise a
   ``scan_mismatch`` hold; F9 reports an item missing or damaged (``item_missing``).
+
+The view passes itself as the initiator of its actions and skips their ``orders_changed`` echo:
+the action's result already carries the updated order.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from collections import deque
 from typing import Any
 
 from PySide6.QtCore import Qt, QTimer, Signal
@@ -47,17 +58,19 @@ from PySide6.QtWidgets import (
 from core.errors import UserError
 from core.holds import hold_label
 from core.i18n import _, language
-from core.scan_rules import (
-    WRONG_SCAN_LIMIT,
-    PackSession,
-    ScanKind,
-    ScanResult,
-    Verdict,
-    batch_order_ids,
-    classify,
-    normalise_code,
+from core.packing import (
+    Batch,
+    Found,
+    Lookup,
+    Outcome,
+    PackFlow,
+    Phase,
+    PrintLabel,
+    Record,
+    look_up,
+    state_text,
 )
-from core.states import BENCH_STATES, DONE_STATES, state_label
+from core.scan_rules import PackSession, ScanKind, normalise_code
 from core.store import LocalOrder
 from ui.print_service import PrintOutcome, PrintService
 from ui.scan import ScanField
@@ -81,14 +94,6 @@ BANNER_PT = 30
 REASON_PT = 20
 LINE_PT = 20
 HEADER_PT = 24
-
-
-@dataclass
-class Batch:
-    """A pick-list batch being packed: its ID and orders in slot order."""
-
-    batch_id: str
-    order_ids: list[str]
 
 
 class ProblemDialog(QDialog):
@@ -164,20 +169,40 @@ class PackView(QWidget):
         self.services = services
         self.print_service = print_service or PrintService(services, self)
         self.sounds = Sounds(self)
-        self.order: LocalOrder | None = None
-        self.session: PackSession | None = None
-        self.sessions: dict[str, PackSession] = {}
-        self.batch: Batch | None = None
-        #: idle | scanning | blocked | finishing | print_failed | done
-        self.phase = "idle"
+        self.flow = PackFlow(lambda: services.settings.bench_flow)
         self.status_kind = "idle"
         self.problem_dialog: ProblemDialog | None = None
-        self._raising = False
         self.flashing = False
+        #: scans (or orders to open) waiting for the store read in flight to be answered
+        self._queue: deque[str | Lookup] = deque()
+        self._reads = 0
         self._build()
         self.sounds.requested.connect(self._flash)
         services.orders_changed.connect(self._orders_changed)
         self._show_idle()
+
+    # -- the flow's state, for drawing (and tests) -----------------------------------------------
+    @property
+    def order(self) -> LocalOrder | None:
+        return self.flow.order
+
+    @property
+    def session(self) -> PackSession | None:
+        return self.flow.session
+
+    @property
+    def batch(self) -> Batch | None:
+        return self.flow.batch
+
+    @property
+    def phase(self) -> Phase:
+        """idle | scanning | blocked | finishing | print_failed | done (see :class:`core.packing.Phase`)."""
+        return self.flow.phase
+
+    @property
+    def busy(self) -> bool:
+        """A store read for a scan (or an order to open) is under way; later scans wait for it."""
+        return self._reads > 0
 
     # -- layout ---------------------------------------------------------------------------------
     def _build(self) -> None:
@@ -303,6 +328,9 @@ class PackView(QWidget):
 
     def _show_idle(self) -> None:
         self._set_banner("idle", _("Scan an order or pick list to start packing"))
+        self._clear_order()
+
+    def _clear_order(self) -> None:
         self.order_label.setText("")
         self.info_label.setText("")
         self.sync_label.setText("")
@@ -319,10 +347,11 @@ class PackView(QWidget):
         self.retry_button.setEnabled(has and self.phase == "print_failed")
         self.close_button.setEnabled(has)
 
+
     def _render_order(self, highlight: str | None = None) -> None:
         order, session = self.order, self.session
         if order is None or session is None:
-            self._show_idle()
+            self._clear_order()
             return
         snap = order.snapshot
         self.order_label.setText(order.order_id)
@@ -338,7 +367,7 @@ class PackView(QWidget):
             _("Channel no. {no}").format(no=snap.get("channel_order_no", "")),
             str(rec.get("name") or ""),
             f"{snap.get('carrier') or ''} {snap.get('waybill_no') or ''}".strip(),
-            _("State: {state}").format(state=_state_text(order.state)),
+            _("State: {state}").format(state=state_text(order.state)),
         ]
         if snap.get("buyer_note"):
             parts.append(_("Buyer note: {note}").format(note=snap["buyer_note"]))
@@ -364,14 +393,13 @@ class PackView(QWidget):
             " border-radius: 4px;")
 
     def _render_batch(self) -> None:
-        batch = self.batch
-        if batch is None or self.order is None or self.order.order_id not in batch.order_ids:
+        progress = self.flow.batch_progress()
+        if progress is None:
             self.batch_label.setText("")
             return
-        slot = batch.order_ids.index(self.order.order_id) + 1
-        done = sum(1 for oid in batch.order_ids if self._is_finished(oid))
+        batch_id, slot, done, total = progress
         self.batch_label.setText(_("Batch {batch} · slot #{slot} · {done}/{total} done").format(
-            batch=batch.batch_id, slot=slot, done=done, total=len(batch.order_ids)))
+            batch=batch_id, slot=slot, done=done, total=total))
 
     def _render_holds(self) -> None:
         order = self.order
@@ -432,192 +460,94 @@ class PackView(QWidget):
         self.total_label.setText(_("Scanned {done} of {total} units").format(
             done=session.verified_units, total=session.total_units))
 
+
+    # -- outcomes ---------------------------------------------------------------------------------
+    def _draw(self, outcome: Outcome) -> None:
+        """Show one answer of the flow, emit what it says, and start the work it asks for."""
+        if self.order is not None:
+            self._render_order(outcome.highlight)
+        else:
+            self._clear_order()
+        if outcome.banner is not None:
+            self._set_banner(outcome.banner, outcome.text, outcome.reason)
+            colour = "#000000" if outcome.banner == "held" else "#b71c1c"
+            self.reason_label.setStyleSheet(f"font-size: {REASON_PT}pt; font-weight: bold; color: {colour};")
+        if outcome.tone is not None:
+            getattr(self.sounds, outcome.tone)()
+        if outcome.activated:
+            self.activated.emit()
+        if outcome.exception is not None:
+            self.exception_requested.emit(*outcome.exception)
+        if outcome.finished:
+            self.order_finished.emit(outcome.finished)
+        for work in outcome.work:
+            self._start(work)
+
+    def _start(self, work: Lookup | Record | PrintLabel) -> None:
+        if isinstance(work, Lookup):
+            self._reads += 1
+            store = self.services.store
+            self.services.tasks.run_db(lambda: look_up(store, work), self._found,
+                                       lambda exc: self._read_failed(work, exc))
+        elif isinstance(work, Record):
+            self._record(work)
+        else:
+            oid = work.order_id
+            self.print_service.print_label(oid, parent=self, on_done=lambda out: self._printed(oid, out))
+
+    def _found(self, found: Found) -> None:
+        self._reads -= 1
+        self._draw(self.flow.found(found))
+        self._drain()
+
+    def _read_failed(self, lookup: Lookup, exc: UserError) -> None:
+        self._reads -= 1
+        self._draw(self.flow.lookup_failed(lookup, exc.message))
+        self._drain()
+
+    def _record(self, record: Record) -> None:
+        def failed(exc: UserError) -> None:
+            self._draw(self.flow.record_failed(record, exc.message))
+
+        try:
+            self.services.perform_many(record.order_id, record.actions, initiator=self,
+                                       on_done=lambda order: self._draw(self.flow.recorded(record, order)),
+                                       on_error=failed)
+        except UserError as exc:
+            failed(exc)
+
+    def _printed(self, order_id: str, outcome: PrintOutcome) -> None:
+        self._draw(self.flow.printed(order_id, outcome.ok, outcome.message))
+
     # -- scans ------------------------------------------------------------------------------------
     def handle_scan(self, code: str) -> None:
         """Answer one scan (see the module docstring for what each kind of code does)."""
         code = normalise_code(code)
         if not code:
             return
-        lines = self.order.snapshot.get("lines") if self.order is not None else None
-        what = classify(code, self.services.store, lines)
-        if what.kind == ScanKind.BATCH:
-            self._open_batch(what.value)
-        elif what.kind in (ScanKind.ORDER_ID, ScanKind.WAYBILL):
-            if self.order is not None and what.value == self.order.order_id:
-                if self.phase == "scanning":  # e.g. the box's own label scanned: not an error
-                    self._set_banner("ready", _("Order {order} is already open: scan its items").format(
-                        order=what.value))
-                return
-            if self.batch is not None and what.value not in self.batch.order_ids:
-                self.batch = None
-            self.open_order(what.value)
-        elif what.kind == ScanKind.ITEM:
-            self._verify(code)
-        else:
-            self._error(_("Not found: {code}").format(code=code),
-                        _("No order, waybill, pick list or item on this station has this code. "
-                          "Check the barcode, or sync and scan again."))
+        self._queue.append(code)
+        self._drain()
 
     def open_order(self, order_id: str) -> None:
         """Open an order for packing (held and conflicted orders are shown but blocked)."""
-        order = self.services.store.get_order(order_id.strip().upper())
-        if order is None:
-            self._error(_("Not found: {code}").format(code=order_id),
-                        _("This order is not on this station (another bench, or not synced yet)."))
-            return
-        self.order = order
-        self.session = self.sessions.setdefault(order.order_id, PackSession.from_snapshot(order.snapshot))
-        self.activated.emit()
-        if self._block_if_held(order):
-            return
-        steps = order.snapshot.get("steps") or {}
-        if order.state in DONE_STATES:
-            self.phase = "done"
-            self._render_order()
-            self._error(_("Order {order} is already {state}").format(order=order.order_id,
-                                                                     state=_state_text(order.state)),
-                        _("Nothing to pack. Scan the next order."))
-            return
-        if order.state not in BENCH_STATES:
-            self.phase = "blocked"
-            self._render_order()
-            self._error(_("Order {order} cannot be packed yet").format(order=order.order_id),
-                        _("It is {state}; only allocated orders are packed.").format(state=_state_text(order.state)))
-            return
-        if "packed" in steps:
-            self.session.counted = dict(self.session.expected)
-            self.phase = "print_failed"
-            self._render_order()
-            self._set_banner("ready", _("{order} is already packed").format(order=order.order_id),
-                             _("Press F5 to print the label (if needed) and ship it."))
-            self._update_buttons()
-            return
-        self.phase = "scanning"
-        self._render_order()
-        self._set_banner("ready", _("Scan the items of {order}").format(order=order.order_id))
-        self.sounds.ok()
-        if self.session.is_complete:  # every unit counted earlier, then switched away
-            self._finish()
+        self._queue.append(Lookup(ScanKind.ORDER_ID, order_id.strip().upper()))
+        self._drain()
 
-    def _block_if_held(self, order: LocalOrder) -> bool:
-        holds = order.snapshot.get("holds") or []
-        if not holds and not order.has_conflict:
-            return False
-        self.phase = "blocked"
-        self._render_order()
-        self._set_banner("held", _("On hold: {order} cannot be packed").format(order=order.order_id),
-                         "")
-        self.reason_label.setText(_("Resolve the exception first; scanning items is blocked."))
-        self.reason_label.setStyleSheet(f"font-size: {REASON_PT}pt; font-weight: bold; color: #000000;")
-        self.reason_label.show()
-        self.sounds.error()
-        hold_id = "" if order.has_conflict else str(holds[0].get("hold_id") or "")
-        self.exception_requested.emit(order.order_id, hold_id)
-        return True
+    def _drain(self) -> None:
+        """Answer waiting scans in order; stop while a store read is under way."""
+        while self._queue and not self.busy:
+            item = self._queue.popleft()
+            if isinstance(item, Lookup):
+                self._start(item)
+            else:
+                self._draw(self.flow.scan(item))
 
-    def _open_batch(self, batch_id: str) -> None:
-        ids = batch_order_ids(self.services.store, batch_id)
-        if not ids:
-            self._error(_("Not found: {code}").format(code=batch_id),
-                        _("This pick list was not printed on this station."))
-            return
-        self.batch = Batch(batch_id, ids)
-        nxt = next((oid for oid in ids if not self._is_finished(oid)), None)
-        if nxt is None:
-            self.activated.emit()
-            self._set_banner("done", _("Batch {batch} is complete").format(batch=batch_id))
-            self.sounds.done()
-            return
-        self.open_order(nxt)
-
-    def _is_finished(self, order_id: str) -> bool:
-        order = self.services.store.get_order(order_id)
-        if order is None:
-            return True
-        return order.state not in BENCH_STATES or "packed" in (order.snapshot.get("steps") or {})
-
-    def _verify(self, code: str) -> None:
-        order, session = self.order, self.session
-        if order is None or session is None:
-            return
-        if self.phase == "blocked":
-            self._error(_("Order is on hold: item not counted"),
-                        _("Resolve the exception first; scanning items is blocked."))
-            return
-        if self.phase in ("finishing", "print_failed", "done"):
-            self._error(_("Order {order} is already complete").format(order=order.order_id),
-                        _("Item not counted. Scan the next order."))
-            return
-        result = session.scan(code)
-        self._render_lines(result.sku if result.counted else None)
-        if result.counted:
-            self._answer_ok(result)
-            if result.verdict == Verdict.COMPLETE:
-                self._finish()
-            return
-        title = _("Wrong item") if result.verdict == Verdict.WRONG_ITEM else _("Too many")
-        self._error(f"{title}: {result.sku}", result.reason)
-        if len(session.wrong_scans) >= WRONG_SCAN_LIMIT:
-            self._raise_mismatch()
-
-    def _answer_ok(self, result: ScanResult) -> None:
-        assert self.session is not None
-        name = self.session.names.get(result.sku, "")
-        self._set_banner("ok", _("OK {sku} {name} ({done}/{need})").format(
-            sku=result.sku, name=name, done=result.done, need=result.need))
-        if result.verdict != Verdict.COMPLETE:
-            self.sounds.ok()
-
-    def _error(self, text: str, reason: str = "") -> None:
-        self._set_banner("error", text, reason)
-        self.reason_label.setStyleSheet(f"font-size: {REASON_PT}pt; font-weight: bold; color: #b71c1c;")
-        self.sounds.error()
-
-    # -- holds ------------------------------------------------------------------------------------
-    def _raise_mismatch(self) -> None:
-        order, session = self.order, self.session
-        if order is None or session is None or self._raising:
-            return
-        scans = list(session.wrong_scans)
-        session.wrong_scans.clear()
-        self._raising = True
-        reason = _("{n} wrong scans at the bench: {codes}").format(
-            n=len(scans), codes=", ".join(s["code"] for s in scans))
-        self._raise_hold(order.order_id, "scan_mismatch", reason,
-                         {"scans": scans, "verified": session.detail()})
-
-    def _raise_hold(self, order_id: str, hold_type: str, reason: str, details: dict[str, Any]) -> None:
-        # Until done() runs, the order-changed echo of our own hold must not open the dialog too.
-        self._raising = True
-
-        def done(order: LocalOrder) -> None:
-            self._raising = False
-            if self.order is None or self.order.order_id != order_id:
-                return
-            self.order = order
-            hold = next((h for h in reversed(order.snapshot.get("holds") or []) if h.get("type") == hold_type),
-                        None)
-            self.phase = "blocked"
-            self._render_order()
-            self._set_banner("held", _("On hold: {what}").format(what=hold_label(hold_type, language())), reason)
-            self.reason_label.setStyleSheet(f"font-size: {REASON_PT}pt; font-weight: bold; color: #000000;")
-            self.exception_requested.emit(order_id, str(hold.get("hold_id")) if hold else "")
-
-        def failed(exc: UserError) -> None:
-            self._raising = False
-            self._error(_("Could not raise the hold"), exc.message)
-
-        try:
-            self.services.perform(order_id, "hold_raised", {"type": hold_type, "reason": reason, "details": details},
-                                  on_done=done, on_error=failed)
-        except UserError as exc:
-            failed(exc)
-
+    # -- keys -------------------------------------------------------------------------------------
     def report_problem(self) -> None:
         """F9: an item is missing or damaged at pick — raise ``item_missing`` with the chosen SKU."""
         order = self.order
         if order is None:
-            self._error(_("No order open"), _("Scan an order first."))
+            self._draw(self.flow.need_order() or Outcome())
             return
         dlg = ProblemDialog(list(order.snapshot.get("lines") or []), self)
         self.problem_dialog = dlg
@@ -628,114 +558,21 @@ class PackView(QWidget):
             self.scan_field.setFocus()
             if code != QDialog.DialogCode.Accepted or self.order is None:
                 return
-            self._raise_hold(self.order.order_id, "item_missing", dlg.reason(),
-                             {"sku": dlg.sku(), "problem": dlg.kind(),
-                              "verified": self.session.detail() if self.session else {}})
+            self._draw(self.flow.report_problem(dlg.sku(), dlg.kind(), dlg.reason()))
 
         dlg.finished.connect(finished)
         dlg.open()
 
-    # -- finishing --------------------------------------------------------------------------------
-    def _finish(self) -> None:
-        order, session = self.order, self.session
-        assert order is not None and session is not None
-        self.phase = "finishing"
-        self._update_buttons()
-        self.sounds.done()
-        self._set_banner("working", _("All {n} units verified — recording…").format(n=session.total_units))
-        oid = order.order_id
-        detail = session.detail()
-
-        def packed(updated: LocalOrder) -> None:
-            self._refresh(updated)
-            self._after_packed(updated)
-
-        def verified(updated: LocalOrder) -> None:
-            self._refresh(updated)
-            self._perform(oid, "step", {"step": "packed", "detail": {}}, packed)
-
-        self._perform(oid, "step", {"step": "verified", "detail": detail}, verified)
-
     def retry_finish(self) -> None:
         """F5: after a failed print (or for an order packed earlier), print if needed and ship."""
-        if self.order is None or self.phase != "print_failed":
-            return
-        self.phase = "finishing"
-        self._update_buttons()
-        self._after_packed(self.order)
+        outcome = self.flow.retry()
+        if outcome is not None:
+            self._draw(outcome)
 
-    def _after_packed(self, order: LocalOrder) -> None:
-        if order.state == "label_printed":
-            self._ship(order.order_id)
-            return
-        if self.services.settings.bench_flow == "print-first":
-            text = _("Label was not printed yet — printing it now")
-        else:
-            text = _("Packed — printing the label")
-        self._set_banner("working", text)
-        oid = order.order_id
-        self.print_service.print_label(oid, parent=self, on_done=lambda outcome: self._printed(oid, outcome))
-
-    def _printed(self, order_id: str, outcome: PrintOutcome) -> None:
-        if self.order is None or self.order.order_id != order_id:
-            if outcome.ok:  # switched away meanwhile: still hand it over
-                self._perform(order_id, "shipped_by_station", {}, lambda _o: self.order_finished.emit(order_id))
-            return
-        if outcome.ok:
-            self._ship(order_id)
-            return
-        self.phase = "print_failed"
-        self._update_buttons()
-        self._error(_("Label did not print — not shipped"),
-                    outcome.message + "\n" + _("Fix the printer, then press F5 to retry."))
-
-    def _ship(self, order_id: str) -> None:
-        self._set_banner("working", _("Handing over {order}…").format(order=order_id))
-        self._perform(order_id, "shipped_by_station", {}, lambda o: self._shipped(o))
-
-    def _shipped(self, order: LocalOrder) -> None:
-        oid = order.order_id
-        self.sessions.pop(oid, None)
-        if self.order is not None and self.order.order_id == oid:
-            self.order = order
-            self.phase = "done"
-            self._render_order()
-        self._set_banner("done", _("Done: {order} packed and shipped").format(order=oid),
-                         "")
-        self.sounds.done()
-        self.order_finished.emit(oid)
-        if self.batch is not None and oid in self.batch.order_ids:
-            nxt = next((o for o in self.batch.order_ids if not self._is_finished(o)), None)
-            if nxt is not None:
-                self.open_order(nxt)
-                self._set_banner("ready", _("{done} done ✔ — next: {order}. Scan its items").format(
-                    done=oid, order=nxt))
-            else:
-                self._set_banner("done", _("Batch {batch} is complete").format(batch=self.batch.batch_id))
-
-    def _perform(self, order_id: str, type_: str, payload: dict[str, Any], then: Any) -> None:
-        def failed(exc: UserError) -> None:
-            if self.order is not None and self.order.order_id == order_id:
-                self.phase = "print_failed" if type_ == "shipped_by_station" else "blocked"
-                self._update_buttons()
-            self._error(_("Could not record this step"), exc.message)
-
-        try:
-            self.services.perform(order_id, type_, payload, on_done=then, on_error=failed)
-        except UserError as exc:
-            failed(exc)
-
-    def _refresh(self, order: LocalOrder) -> None:
-        if self.order is not None and self.order.order_id == order.order_id:
-            self.order = order
-            self._render_sync()
-            self._render_batch()
-
-    # -- other actions ------------------------------------------------------------------------
     def print_label(self) -> None:
         """F7: print (or reprint, with a reason) the open order's label."""
         if self.order is None:
-            self._error(_("No order open"), _("Scan an order first."))
+            self._draw(self.flow.need_order() or Outcome())
             return
         self.print_service.print_label(self.order.order_id, parent=self)
 
@@ -743,33 +580,33 @@ class PackView(QWidget):
         """Esc: close the open order (its partial count stays in memory)."""
         if self.order is None:
             return
-        self.order = None
-        self.session = None
-        self.batch = None
-        self.phase = "idle"
+        self.flow.close()
         self._show_idle()
         self.closed.emit()
         self.scan_field.setFocus()
 
-    def _orders_changed(self, ids: list[str]) -> None:
-        """A change from this station or the hub: keep the open order's header and holds current."""
-        order = self.order
-        if order is None or order.order_id not in ids:
+    # -- changes from elsewhere -------------------------------------------------------------------
+    def _orders_changed(self, ids: list[str], initiator: object = None) -> None:
+        """A change from this station or the hub: keep the open order's header, holds and batch current.
+
+        Our own actions' echoes are skipped: their result already gave us the updated order.
+        """
+        if initiator is self:
             return
-        fresh = self.services.store.get_order(order.order_id)
-        if fresh is None:
+        wanted = sorted(self.flow.watched() & set(ids))
+        if not wanted:
             return
-        self.order = fresh
-        self._render_sync()
-        self._render_holds()
-        newly_held = bool(fresh.snapshot.get("holds")) or fresh.has_conflict
-        if self.phase == "scanning" and newly_held and not self._raising:
-            self._block_if_held(fresh)
+        store = self.services.store
+        self.services.tasks.run_db(lambda: [o for o in (store.get_order(oid) for oid in wanted) if o is not None],
+                                   self._changed, lambda exc: log.warning("could not re-read %s: %s", wanted, exc))
+
+    def _changed(self, orders: list[LocalOrder]) -> None:
+        outcomes = [out for out in (self.flow.order_changed(o) for o in orders) if out is not None]
+        for outcome in outcomes:
+            self._draw(outcome)
+        if not outcomes and self.order is not None:
+            self._render_batch()
 
     def showEvent(self, event: Any) -> None:
         super().showEvent(event)
         self.scan_field.setFocus()
-
-
-def _state_text(state: str) -> str:
-    return state_label(state, language())

@@ -3,8 +3,9 @@
 One call per document (:meth:`PrintService.print_label`, :meth:`~PrintService.print_labels`,
 :meth:`~PrintService.print_picklist`, :meth:`~PrintService.print_slip`):
 
-1. checks on the GUI thread, from the local store (cheap indexed reads): the order exists, is not
-   held, can take a label; a label printed before needs a reason (:class:`ui.reprint_dialog.ReprintDialog`);
+1. reads the orders (and, for labels, which were printed before) on the database worker, then checks
+   on the GUI thread: the order exists, is not held, can take a label; a label printed before needs
+   a reason (:class:`ui.reprint_dialog.ReprintDialog`);
 2. renders and sends on the task runner's network pool (a thermal printer or a system printer can
    hang for seconds; the GUI must not);
 3. records the result with :meth:`core.print_journal.PrintJournal.record_print` on the database
@@ -37,15 +38,13 @@ from PySide6.QtWidgets import QMessageBox, QProgressDialog, QWidget
 from core import paths
 from core.errors import UserError
 from core.i18n import _
-from core.print_journal import PrintJobResult, PrintRecord
+from core.print_journal import PrintJobResult, PrintJournal, PrintRecord
 from core.scan_rules import make_batch_id
 from core.states import PRINTABLE_STATES
-from core.store import LocalOrder
+from core.store import LocalOrder, LocalStore
 from printing import (
-    PdfFileBackend,
     PrintJob,
     PrintResult,
-    RawTcpBackend,
     labels_zpl,
     render_labels,
     render_picklist,
@@ -54,6 +53,7 @@ from printing import (
     walking_order,
 )
 from printing.backends import PDF, ZPL, PrintBackend
+from printing.targets import parse_printer
 from ui.print_qt import QtPrinterBackend
 from ui.services import AppServices
 
@@ -127,6 +127,39 @@ class _Request:
     progress: bool = False
 
 
+@dataclass(frozen=True)
+class _Orders:
+    """What :func:`read_orders` found: the orders asked for, in order, and which are not here."""
+
+    asked: list[str]
+    found: list[LocalOrder]
+    missing: list[str]
+    reprints: list[str] = dataclasses.field(default_factory=list)
+
+
+def read_orders(store: LocalStore, journal: PrintJournal, order_ids: list[str], *, reprints: bool = False) -> _Orders:
+    """The orders to print, and (``reprints``) which already had a label. Store reads: the database worker."""
+    found: list[LocalOrder] = []
+    missing: list[str] = []
+    with store.read() as conn:
+        for oid in order_ids:
+            order = store.get_order(oid, conn)
+            if order is None:
+                missing.append(oid)
+            else:
+                found.append(order)
+    return _Orders(list(order_ids), found, missing, reprinted(journal, order_ids) if reprints else [])
+
+
+def reprinted(journal: PrintJournal, order_ids: Sequence[str]) -> list[str]:
+    """Which of these orders already had a label (label count, or a printed label in the journal)."""
+    found = set(journal.reprints(list(order_ids)))
+    for oid in order_ids:
+        if oid not in found and any(j["ok"] and j["doc_type"] == "label" for j in journal.jobs(oid, limit=20)):
+            found.add(oid)
+    return [oid for oid in order_ids if oid in found]
+
+
 class PrintService(QObject):
     """Prints the bench's documents through the task runner and the print journal.
 
@@ -159,23 +192,15 @@ class PrintService(QObject):
 
     # -- where ------------------------------------------------------------------------------------
     def target_for(self, doc_type: str) -> PrintTarget:
-        """The configured printer for a document type (see the module docstring for the values)."""
-        value = (self.services.settings.printer_for(doc_type) or "").strip()
-        if not value:
-            folder = paths.data_dir() / "prints"
-            return PrintTarget(PdfFileBackend(folder), PDF,
-                               _("No printer set for this document: saved as PDF in {folder}.").format(folder=folder))
-        if value.startswith("pdf:"):
-            return PrintTarget(PdfFileBackend(Path(value[4:]).expanduser()), PDF)
-        if value.startswith("tcp:"):
-            host, _sep, port = value[4:].rpartition(":")
-            if not host or not port.isdigit():
-                host, port = value[4:], "9100"
-            # check_status: "out of labels" is said before the job is sent, not found out later.
-            backend = RawTcpBackend(host, int(port), TCP_TIMEOUT_S, connect_timeout=TCP_CONNECT_TIMEOUT_S,
-                                    check_status=True)
-            return PrintTarget(backend, ZPL if doc_type == "label" else PDF)
-        return PrintTarget(QtPrinterBackend(value, self._paper_mm(doc_type)), PDF)
+        """The configured printer for a document type (the values: :mod:`printing.targets`)."""
+        setting = parse_printer(self.services.settings.printer_for(doc_type))
+        folder = paths.data_dir() / "prints"
+        backend = setting.backend(folder, timeout_s=TCP_TIMEOUT_S, connect_timeout_s=TCP_CONNECT_TIMEOUT_S)
+        if backend is None:  # a system printer: handed a PDF through Qt
+            backend = QtPrinterBackend(setting.name, self._paper_mm(doc_type))
+        note = (_("No printer set for this document: saved as PDF in {folder}.").format(folder=folder)
+                if setting.kind == "unset" else "")
+        return PrintTarget(backend, setting.content_type(doc_type), note)
 
     def _paper_mm(self, doc_type: str) -> tuple[float, float] | None:
         if doc_type != "label":
@@ -184,18 +209,14 @@ class PrintService(QObject):
         return float(w), float(h)
 
     # -- what -------------------------------------------------------------------------------------
-    def _load(self, order_ids: Sequence[str]) -> tuple[list[LocalOrder], list[str]]:
-        store = self.services.store
-        found: list[LocalOrder] = []
-        missing: list[str] = []
-        with store.read() as conn:
-            for oid in order_ids:
-                order = store.get_order(oid, conn)
-                if order is None:
-                    missing.append(oid)
-                else:
-                    found.append(order)
-        return found, missing
+    def _read(self, order_ids: Sequence[str], then: Callable[[_Orders], None], *, reprints: bool = False) -> None:
+        """Read the orders on the database worker (never on the GUI thread), then ``then(found)`` on it."""
+        store, journal, ids = self.services.store, self.services.journal, list(order_ids)
+        def failed(exc: UserError) -> None:
+            self._close_progress()
+            self._show_error(None, exc.message, retry=False)
+
+        self.services.tasks.run_db(lambda: read_orders(store, journal, ids, reprints=reprints), then, failed)
 
     def _label_problem(self, order: LocalOrder) -> str | None:
         if order.snapshot.get("holds"):
@@ -208,15 +229,6 @@ class PrintService(QObject):
             return _("Order {order} has no waybill number yet: wait for sync, then print.").format(
                 order=order.order_id)
         return None
-
-    def needs_reprint_reason(self, order_ids: Sequence[str]) -> list[str]:
-        """Which of these orders already had a label (label count, or a printed label in the journal)."""
-        found = set(self.services.journal.reprints(list(order_ids)))
-        for oid in order_ids:
-            if oid not in found and any(j["ok"] and j["doc_type"] == "label"
-                                        for j in self.services.journal.jobs(oid, limit=20)):
-                found.add(oid)
-        return [oid for oid in order_ids if oid in found]
 
     # -- public calls -----------------------------------------------------------------------------
     def print_label(self, order_id: str, *, parent: QWidget | None = None, reprint_reason: str | None = None,
@@ -231,18 +243,28 @@ class PrintService(QObject):
 
     def _labels(self, order_ids: list[str], *, parent: QWidget | None, reprint_reason: str | None,
                 on_done: OnDone | None, batch: bool) -> None:
-        orders, missing = self._load(order_ids)
-        problems = [_("Order {order} is not on this station.").format(order=oid) for oid in missing]
-        problems += [p for p in (self._label_problem(o) for o in orders) if p]
+        cancel = threading.Event()
+        if batch:  # said at once: the orders are read first, on the database worker
+            self._open_progress(len(order_ids), cancel, parent)
+        self._read(order_ids, lambda read: self._labels_read(read, parent=parent, reprint_reason=reprint_reason,
+                                                             on_done=on_done, batch=batch, cancel=cancel),
+                   reprints=True)
+
+    def _labels_read(self, read: _Orders, *, parent: QWidget | None, reprint_reason: str | None,
+                     on_done: OnDone | None, batch: bool, cancel: threading.Event) -> None:
+        order_ids = read.asked
+        problems = [_("Order {order} is not on this station.").format(order=oid) for oid in read.missing]
+        problems += [p for p in (self._label_problem(o) for o in read.found) if p]
         if problems:
+            self._close_progress()
             self._refuse("label", order_ids, "\n".join(problems), parent, on_done)
             return
-        reprints = self.needs_reprint_reason(order_ids)
-        if reprints and not (reprint_reason or "").strip():
-            self._ask_reason(reprints, parent, lambda reason: self._labels(
+        if read.reprints and not (reprint_reason or "").strip():
+            self._close_progress()
+            self._ask_reason(read.reprints, parent, lambda reason: self._labels(
                 order_ids, parent=parent, reprint_reason=reason, on_done=on_done, batch=batch), order_ids, on_done)
             return
-        snaps = walking_order([o.snapshot for o in orders])  # type: ignore[misc]
+        snaps = walking_order([o.snapshot for o in read.found])  # type: ignore[misc]
         size = self.services.settings.label_size
 
         def render(content_type: str, progress: Callable[[int, int], None] | None) -> bytes:
@@ -251,7 +273,7 @@ class PrintService(QObject):
             return render_labels(snaps, size, progress=progress)
 
         req = _Request("label", [s["order_id"] for s in snaps], render, self.target_for("label"),
-                       reprint_reason, on_done, parent, progress=batch)
+                       reprint_reason, on_done, parent, progress=batch, cancel=cancel)
         self._start(req)
 
     def print_picklist(self, order_ids: list[str], *, parent: QWidget | None = None,
@@ -261,13 +283,17 @@ class PrintService(QObject):
         The journal keeps the job under the batch ID with the orders in slot (walking) order, so
         scanning the pick list's barcode at the bench opens the batch.
         """
-        orders, missing = self._load(order_ids)
-        snaps = walking_order([o.snapshot for o in orders])  # type: ignore[misc]
-        batch_id = make_batch_id() if len(snaps) > 1 else (snaps[0]["order_id"] if snaps else "")
-        if missing or not snaps:
-            text = "\n".join(_("Order {order} is not on this station.").format(order=oid) for oid in missing)
-            self._refuse("pick_list", order_ids, text or _("No orders to print."), parent, on_done)
-            return batch_id
+        ids = list(order_ids)
+        batch_id = make_batch_id() if len(ids) > 1 else (ids[0] if ids else "")
+        self._read(ids, lambda read: self._picklist_read(read, batch_id, parent, on_done))
+        return batch_id
+
+    def _picklist_read(self, read: _Orders, batch_id: str, parent: QWidget | None, on_done: OnDone | None) -> None:
+        snaps = walking_order([o.snapshot for o in read.found])  # type: ignore[misc]
+        if read.missing or not snaps:
+            text = "\n".join(_("Order {order} is not on this station.").format(order=oid) for oid in read.missing)
+            self._refuse("pick_list", read.asked, text or _("No orders to print."), parent, on_done)
+            return
         code = batch_id if len(snaps) > 1 else None
 
         def render(_content_type: str, _progress: Callable[[int, int], None] | None) -> bytes:
@@ -276,16 +302,17 @@ class PrintService(QObject):
         req = _Request("pick_list", [s["order_id"] for s in snaps], render, self._pdf_target("pick_list"),
                        None, on_done, parent, batch_id=code)
         self._start(req)
-        return batch_id
 
     def print_slip(self, order_id: str, *, parent: QWidget | None = None, on_done: OnDone | None = None) -> None:
         """Print one order's packing slip."""
-        orders, missing = self._load([order_id])
-        if missing:
+        self._read([order_id], lambda read: self._slip_read(read, order_id, parent, on_done))
+
+    def _slip_read(self, read: _Orders, order_id: str, parent: QWidget | None, on_done: OnDone | None) -> None:
+        if read.missing:
             self._refuse("packing_slip", [order_id], _("Order {order} is not on this station.").format(
                 order=order_id), parent, on_done)
             return
-        snap = orders[0].snapshot
+        snap = read.found[0].snapshot
 
         def render(_content_type: str, _progress: Callable[[int, int], None] | None) -> bytes:
             return render_slip(snap)  # type: ignore[arg-type]
@@ -299,11 +326,13 @@ class PrintService(QObject):
         Allowed for held orders too: a desk clerk checks an address change before releasing it.
         The render runs on the pool (a label takes milliseconds, a slow font load longer).
         """
-        orders, missing = self._load([order_id])
-        if missing:
+        self._read([order_id], lambda read: self._preview_read(read, order_id, parent))
+
+    def _preview_read(self, read: _Orders, order_id: str, parent: QWidget | None) -> None:
+        if read.missing:
             self._show_error(parent, _("Order {order} is not on this station.").format(order=order_id), retry=False)
             return
-        snap, size = orders[0].snapshot, self.services.settings.label_size
+        snap, size = read.found[0].snapshot, self.services.settings.label_size
 
         def shown(pdf: bytes) -> None:
             self.preview(pdf, parent)
@@ -341,19 +370,17 @@ class PrintService(QObject):
         return dataclasses.replace(target, content_type=PDF)
 
     def _start(self, req: _Request) -> None:
+        """Render and send on the network pool (a batch's progress dialog is already open: :meth:`_labels`)."""
         if self.services.operator is None:
-            self._refuse(req.doc_type, req.order_ids, _("Log in first."), req.parent, req.on_done)
+            self._refuse_start(req, _("Log in first."))
             return
         if req.doc_type == "label":
             busy = [oid for oid in req.order_ids if oid in self._labels_flying]
             if busy:
-                self._refuse("label", req.order_ids, _("The label of {order} is printing right now; wait for it "
-                                                       "before printing it again.").format(order=busy[0]),
-                             req.parent, req.on_done)
+                self._refuse_start(req, _("The label of {order} is printing right now; wait for it "
+                                          "before printing it again.").format(order=busy[0]))
                 return
             self._labels_flying.update(req.order_ids)
-        if req.progress and req.job is None:
-            self._open_progress(req)
         self._set_status(_("Printing {doc} for {n} order(s) on {printer}…").format(
             doc=_doc_name(req.doc_type), n=len(req.order_ids), printer=req.target.backend.name))
 
@@ -376,6 +403,11 @@ class PrintService(QObject):
 
         self.services.tasks.run_net(work, lambda sent: self._sent(req, sent),
                                     lambda exc: self._sent_error(req, exc))
+
+    def _refuse_start(self, req: _Request, message: str) -> None:
+        if req.progress:
+            self._close_progress()
+        self._refuse(req.doc_type, req.order_ids, message, req.parent, req.on_done)
 
     def _landed(self, req: _Request) -> None:
         """The job is over (journaled, failed or cancelled): its orders may be printed again."""
@@ -531,17 +563,17 @@ class PrintService(QObject):
         dlg.finished.connect(finished)
         dlg.open()
 
-    def _open_progress(self, req: _Request) -> None:
+    def _open_progress(self, n: int, cancel: threading.Event, parent: QWidget | None) -> None:
         self._close_progress()
-        dlg = QProgressDialog(_("Rendering {n} labels in walking order…").format(n=len(req.order_ids)),
-                              _("Cancel"), 0, len(req.order_ids), req.parent)
+        dlg = QProgressDialog(_("Rendering {n} labels in walking order…").format(n=n),
+                              _("Cancel"), 0, n, parent)
         dlg.setObjectName("printProgress")
         dlg.setWindowTitle(_("Printing labels"))
         dlg.setMinimumDuration(0)
         dlg.setAutoClose(False)
         dlg.setAutoReset(False)
         dlg.setValue(0)
-        dlg.canceled.connect(req.cancel.set)
+        dlg.canceled.connect(cancel.set)
         self.progress_dialog = dlg
         dlg.show()
 

@@ -8,14 +8,14 @@ GUI thread (core events fire on worker threads).
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from PySide6.QtCore import QObject, Qt, Signal
 
 from core.errors import UserError
-from core.outbox import Outbox
+from core.outbox import OrdersChanged, Outbox
 from core.print_journal import PrintJournal
 from core.settings import Settings
 from core.store import LocalOrder, LocalStore
@@ -36,12 +36,14 @@ class AppServices(QObject):
     """Everything the widgets need, in one place.
 
     Signals:
-        orders_changed(list): order IDs whose local view changed (from this station or the hub).
+        orders_changed(list, object): (order IDs whose local view changed, initiator) — the
+            initiator is whatever a view passed to :meth:`perform` (None for the hub's changes and
+            the print journal's), so a view can skip the echo of its own action.
         sync_state_changed(object): a :class:`core.sync.SyncState`.
         operator_changed(object): the logged-in :class:`Operator` (or None after logout).
     """
 
-    orders_changed = Signal(list)
+    orders_changed = Signal(list, object)
     sync_state_changed = Signal(object)
     operator_changed = Signal(object)
 
@@ -66,11 +68,11 @@ class AppServices(QObject):
         self._orders_relay.connect(self.orders_changed, Qt.ConnectionType.QueuedConnection)
         self._state_relay.connect(self.sync_state_changed, Qt.ConnectionType.QueuedConnection)
 
-    _orders_relay = Signal(list)
+    _orders_relay = Signal(list, object)
     _state_relay = Signal(object)
 
-    def _relay_orders(self, ids: list[str]) -> None:
-        self._orders_relay.emit(list(ids))
+    def _relay_orders(self, change: OrdersChanged) -> None:
+        self._orders_relay.emit(list(change.ids), change.initiator)
 
     def _relay_state(self, state: SyncState) -> None:
         self._state_relay.emit(state)
@@ -87,12 +89,24 @@ class AppServices(QObject):
     # -- actions ----------------------------------------------------------------------------------
     def perform(self, order_id: str, type_: str, payload: dict[str, Any] | None = None, *,
                 on_done: Callable[[LocalOrder], None] | None = None,
-                on_error: Callable[[UserError], None] | None = None) -> None:
-        """Do a user action: local change + outbox row in one transaction, on the database worker."""
+                on_error: Callable[[UserError], None] | None = None,
+                initiator: object | None = None) -> None:
+        """Do a user action: local change + outbox row in one transaction, on the database worker.
+
+        ``initiator`` comes back with the ``orders_changed`` echo (a view passes itself to skip it).
+        """
+        self.perform_many(order_id, [(type_, payload)], on_done=on_done, on_error=on_error, initiator=initiator)
+
+    def perform_many(self, order_id: str, actions: Sequence[tuple[str, dict[str, Any] | None]], *,
+                     on_done: Callable[[LocalOrder], None] | None = None,
+                     on_error: Callable[[UserError], None] | None = None,
+                     initiator: object | None = None) -> None:
+        """Several actions on one order, all or nothing, in one transaction on the database worker."""
         if self.operator is None:
             raise UserError("Log in first.", code="not_logged_in")
         code, role = self.operator.code, self.operator.role
-        self.tasks.run_db(lambda: self.outbox.perform(order_id, type_, payload, code, role=role),
+        todo = list(actions)
+        self.tasks.run_db(lambda: self.outbox.perform_many(order_id, todo, code, role=role, initiator=initiator),
                           on_done, on_error)
 
     def sync_state(self) -> SyncState | None:

@@ -7,6 +7,11 @@
 Results come back to the GUI thread through a queued Signal; a worker never touches a widget.
 A :class:`core.errors.UserError` goes to the failure callback (default: shown in plain words);
 anything else is a bug: logged with its traceback and reported by the crash handler.
+
+After :meth:`TaskRunner.shutdown` the runner takes no more work: a late ``run_db``/``run_net``
+(a window reloading from a signal that arrived while the app closed) is dropped with a debug log
+and gets a cancelled future, and results still queued for the GUI thread are not delivered — a
+closing window must not raise, nor call back into widgets that are going away.
 """
 
 from __future__ import annotations
@@ -44,6 +49,7 @@ class TaskRunner(QObject):
         self._db = ThreadPoolExecutor(1, thread_name_prefix="db")
         self._net = ThreadPoolExecutor(4, thread_name_prefix="net")
         self._in_flight = 0
+        self._closed = False
         self._finished.connect(self._deliver, Qt.ConnectionType.QueuedConnection)
 
     def run_db(self, fn: Callable[[], T], on_success: Callable[[T], None] | None = None,
@@ -58,6 +64,11 @@ class TaskRunner(QObject):
 
     def _submit(self, pool: ThreadPoolExecutor, fn: Callable[[], T], on_success: Callable[[T], None] | None,
                 on_failure: Callable[[UserError], None] | None) -> Future[T]:
+        if self._closed:
+            log.debug("task runner shut down: %r not run", fn)
+            dropped: Future[T] = Future()
+            dropped.cancel()
+            return dropped
         self._in_flight += 1
         self.busy_changed.emit(self._in_flight)
 
@@ -80,14 +91,26 @@ class TaskRunner(QObject):
         self._in_flight -= 1
         self.busy_changed.emit(self._in_flight)
         callback, value = item
+        if self._closed:
+            log.debug("task runner shut down: result for %r not delivered", callback)
+            return
         if callback is not None:
             callback(value)
 
     def wait_idle(self, timeout_s: float = 10.0) -> None:
         """Block until queued database work has run (shutdown and tests only)."""
+        if self._closed:
+            return
         self._db.submit(lambda: None).result(timeout_s)
 
+    @property
+    def closed(self) -> bool:
+        """True once :meth:`shutdown` has run: new work is dropped."""
+        return self._closed
+
     def shutdown(self) -> None:
+        """Finish queued database writes, cancel network work; later submits are no-ops."""
+        self._closed = True
         self._db.shutdown(wait=True)
         self._net.shutdown(wait=False, cancel_futures=True)
 

@@ -388,6 +388,19 @@ class HubClient:
     def get_order(self, order_id: str) -> dict[str, Any]:
         return check_snapshot(self._request("GET", f"/orders/{order_id}"))
 
+    def order_options(self, order_id: str) -> dict[str, Any]:
+        """``GET /orders/{id}/options``: the choices a hold's dialog may offer, in ``Options.to_wire()`` shape.
+
+        Asked by the exception dialog when online, so a desk offers the site's gifts in stock and
+        carriers, not a copy of the rules shipped with the client. Decode with
+        ``core.playbooks.Options.from_wire``.
+        """
+        data = self._request("GET", f"/orders/{order_id}/options")
+        options = data.get("options") if isinstance(data, dict) else None
+        if not isinstance(options, dict):
+            raise HubMalformed(_("The hub's answer with the order's choices is incomplete."))
+        return options
+
     def import_orders(self, filename: str, content: bytes) -> dict[str, Any]:
         """Send a CSV/XLSX file to ``/import``: ``{"imported", "orders", "errors": [{"row", "reason"}]}``."""
         data = self._request("POST", "/import", body=content, params={"filename": filename})

@@ -26,7 +26,7 @@ from typing import Any, TypeVar
 from core.errors import UserError
 from core.events import Event
 from core.i18n import _
-from core.outbox import Outbox
+from core.outbox import OrdersChanged, Outbox
 from core.store import LocalStore, OutboxAction, StoreError
 from core.sync.client import (
     CursorExpired,
@@ -157,14 +157,15 @@ class SyncEngine:
         config: hub address, station, bench, device and timing.
 
     Events:
-        orders_changed(list[str]): order IDs whose local view changed (or that were dropped).
+        orders_changed(OrdersChanged): order IDs whose local view changed (or that were dropped);
+            the initiator is always None (the hub's changes: no view on this station started them).
         sync_state_changed(SyncState): online/offline/syncing, pending count, last success/error.
     """
 
     def __init__(self, store: LocalStore, config: SyncConfig) -> None:
         self.store = store
         self.config = config
-        self.orders_changed: Event[list[str]] = Event("orders_changed")
+        self.orders_changed: Event[OrdersChanged] = Event("orders_changed")
         self.sync_state_changed: Event[SyncState] = Event("sync_state_changed")
         self._credentials: Credentials | None = None
         self._login: LoginInfo | None = None
@@ -357,7 +358,7 @@ class SyncEngine:
 
     def _changed(self, ids: list[str]) -> None:
         if ids:
-            self.orders_changed.emit(ids)
+            self.orders_changed.emit(OrdersChanged(list(ids), None))
 
     # -- push ------------------------------------------------------------------------------------
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from core.errors import IllegalTransition, OrderHeld, ValidationFailed
-from core.outbox import Forbidden, Outbox, UnknownOrder
+from core.outbox import Forbidden, OrdersChanged, Outbox, UnknownOrder
 from core.store import LocalStore, open_store
 from tests.helpers.snapshots import snapshot
 
@@ -25,7 +25,7 @@ def store(tmp_path: Path) -> LocalStore:
 
 def test_perform_returns_updated_pending_order_and_queues_action(store: LocalStore) -> None:
     outbox = Outbox(store)
-    seen: list[list[str]] = []
+    seen: list[OrdersChanged] = []
     outbox.orders_changed.connect(seen.append)
     order = outbox.perform(OID, "label_printed", {"printer": "ZD420", "job_id": "j1"}, "P001")
     assert order.state == "label_printed" and order.snapshot["label_count"] == 1
@@ -33,7 +33,7 @@ def test_perform_returns_updated_pending_order_and_queues_action(store: LocalSto
     [action] = store.pending_actions()
     assert (action.seq, action.type, action.base_version, action.operator) == (1, "label_printed", 4, "P001")
     assert action.to_wire()["payload"] == {"printer": "ZD420", "job_id": "j1"}
-    assert seen == [[OID]]
+    assert seen == [OrdersChanged([OID], None)]
     assert store.local_audit(OID)[0]["action_id"] == action.action_id
 
 
@@ -109,23 +109,31 @@ def test_role_limits_match_the_hub(store: LocalStore) -> None:
         outbox.perform(OID, "cancelled_by_buyer", {"reason": "buyer asked"}, "P001", role="packer")
     with pytest.raises(Forbidden):
         outbox.perform(OID, "hold_raised", {"type": "vip_signoff", "reason": "x"}, "P001", role="packer")
+    with pytest.raises(Forbidden):
+        outbox.perform(OID, "reallocated", {"bench": "B2"}, "P001", role="packer")
     order = outbox.perform(OID, "cancelled_by_buyer", {"reason": "buyer asked"}, "D001", role="desk")
     assert order.state == "closed" and "done" in order.flags
 
 
 @pytest.mark.parametrize(
-    ("type_", "payload"),
+    ("type_", "payload", "code", "field"),
     [
-        ("step", {"step": "dance"}),
-        ("label_printed", {"printer": "p"}),
-        ("teleport", {}),
-        ("address_changed", {"recipient": {"name": "x"}, "reason": "r"}),
-        ("hold_raised", {"type": "nope", "reason": "r"}),
+        ("step", {"step": "dance"}, "bad_payload", "step"),
+        ("label_printed", {"printer": "p"}, "bad_payload", "job_id"),
+        ("teleport", {}, "unknown_action", "type"),
+        ("address_changed", {"recipient": {"name": "x"}, "reason": "r"}, "bad_payload", "recipient.phone"),
+        ("hold_raised", {"type": "nope", "reason": "r"}, "bad_payload", "type"),
+        ("reallocated", {"bench": 3}, "bad_payload", "bench"),
+        ("delivered", {}, "not_a_bench_action", "type"),  # a carrier fact: the hub's, never a bench's
+        ("completed", {"reason": "x"}, "not_a_bench_action", "type"),
     ],
 )
-def test_bad_payload_is_refused(store: LocalStore, type_: str, payload: dict[str, object]) -> None:
-    with pytest.raises(ValidationFailed):
-        Outbox(store).perform(OID, type_, payload, "P001")
+def test_bad_payload_is_refused(store: LocalStore, type_: str, payload: dict[str, object], code: str,
+                                field: str) -> None:
+    """The table's refusal (core/actions.py), with the code the hub gives for the same payload."""
+    with pytest.raises(ValidationFailed) as info:
+        Outbox(store).perform(OID, type_, payload, "P001", role="admin")
+    assert (info.value.code, info.value.details["field"]) == (code, field)
     assert store.pending_count() == 0
 
 
@@ -164,3 +172,37 @@ def test_committed_action_survives_reopening_the_store(tmp_path: Path) -> None:
         assert s2.get_order(OID).pending == 1  # type: ignore[union-attr]
     finally:
         s2.close()
+
+
+def test_perform_many_is_one_transaction_one_event_and_carries_the_initiator(store: LocalStore) -> None:
+    outbox = Outbox(store)
+    seen: list[OrdersChanged] = []
+    queued: list[int] = []
+    outbox.orders_changed.connect(seen.append)
+    outbox.enqueued.connect(queued.append)
+    me = object()
+    order = outbox.perform_many(OID, [("step", {"step": "verified", "detail": {"TEA-250": 1}}),
+                                      ("step", {"step": "packed", "detail": {}})], "P001", role="packer",
+                                initiator=me)
+    assert {"verified", "packed"} <= set(order.snapshot["steps"]) and order.pending == 2
+    assert [(a.seq, a.payload["step"]) for a in store.pending_actions()] == [(1, "verified"), (2, "packed")]
+    assert seen == [OrdersChanged([OID], me)] and seen[0].initiator is me
+    assert queued == [1, 2]
+
+
+def test_perform_many_is_all_or_nothing(store: LocalStore) -> None:
+    """The second action is refused: the first, already applied inside the transaction, is not kept."""
+    outbox = Outbox(store)
+    seen: list[OrdersChanged] = []
+    outbox.orders_changed.connect(seen.append)
+    with pytest.raises(ValidationFailed):
+        outbox.perform_many(OID, [("step", {"step": "verified", "detail": {}}), ("step", {"step": "dance"})],
+                            "P001")
+    with pytest.raises(IllegalTransition):
+        outbox.perform_many(OID, [("step", {"step": "packed"}), ("shipped_by_station", {})], "P001")
+    assert store.pending_count() == 0 and store.local_audit() == [] and seen == []
+    order = store.get_order(OID)
+    assert order is not None and order.pending == 0 and not order.snapshot.get("steps")
+    assert store.meta("next_seq") is None  # no seq was used up either
+    with pytest.raises(ValidationFailed):
+        outbox.perform_many(OID, [], "P001")

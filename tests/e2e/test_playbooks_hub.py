@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -27,7 +27,7 @@ from core.store import open_store
 from core.sync.engine import SyncConfig, SyncEngine
 from tests.helpers.hubapi import Session, push_orders
 from tests.hubproc import HubProcess
-from ui.exception_dialog import ExceptionDialog, build_exception_dialog
+from ui.exception_dialog import ExceptionDialog, open_exception_dialog
 from ui.services import AppServices, Operator
 
 ROLES = {"P001": ("1111", "packer", "B1"), "D001": ("2222", "desk", None), "S001": ("3333", "supervisor", None)}
@@ -47,6 +47,7 @@ class Station:
     services: AppServices
     engine: SyncEngine
     code: str
+    dialogs: list[ExceptionDialog] = field(default_factory=list)
 
     def sync(self) -> None:
         self.engine.sync_once()
@@ -81,6 +82,9 @@ def station(tmp_path: Path, hub: HubProcess, qapp: Any,
 
     yield make
     for st in made:
+        for dlg in st.dialogs:
+            if dlg.resolved is None:
+                dlg.reject()
         st.services.shutdown()
 
 
@@ -132,10 +136,13 @@ def assert_blocked(st: Station, hub: HubProcess, oid: str) -> None:
 
 
 def dialog(st: Station, qtbot: Any, oid: str, hold_id: str | None) -> ExceptionDialog:
-    dlg = build_exception_dialog(st.services, oid, hold_id)
-    assert dlg is not None
-    qtbot.addWidget(dlg)
-    dlg.show()
+    """The dialog as the app opens it, once the hub's current choices are in (when it can be reached)."""
+    opened: list[ExceptionDialog] = []
+    open_exception_dialog(st.services, oid, hold_id, None, on_opened=opened.append)
+    qtbot.waitUntil(lambda: bool(opened), timeout=10000)
+    dlg = opened[0]
+    st.dialogs.append(dlg)  # closed at teardown if a test leaves it open (it deletes itself when closed)
+    qtbot.waitUntil(lambda: not dlg.fetching_options, timeout=10000)
     return dlg
 
 
@@ -171,7 +178,7 @@ def fill_and_submit(dlg: ExceptionDialog, qtbot: Any, values: dict[str, Any]) ->
     assert dlg.submit_button.isEnabled(), dlg.reasons_label.text()
     assert dlg.reasons_label.text() == ""
     dlg.submit_button.click()
-    qtbot.waitUntil(lambda: dlg.result() == dlg.DialogCode.Accepted, timeout=10000)
+    qtbot.waitUntil(lambda: dlg.resolved is True, timeout=10000)
 
 
 def released_then_printed(st: Station, hub: HubProcess, oid: str, hold_id: str) -> dict[str, Any]:

@@ -29,13 +29,15 @@ OPERATORS = {
 }
 
 
-def start_real_hub(home: Path, db_url: str, **settings: Any) -> HubProcess:
-    """A non-demo hub whose only configured channel is ``generic``; ``settings`` go into its TOML."""
+def start_real_hub(home: Path, db_url: str, *, env: dict[str, str] | None = None, **settings: Any) -> HubProcess:
+    """A non-demo hub whose only configured channel is ``generic``; ``settings`` go into its TOML,
+    ``env`` into its environment (a :class:`tests.helpers.clock.HubClock`, say)."""
     home.mkdir(parents=True, exist_ok=True)
     lines = [f"{k} = {v!r}" if not isinstance(v, str) else f'{k} = "{v}"' for k, v in settings.items()]
     lines += ["[channel_secrets]", f'generic = "{GENERIC_SECRET}"']
     (home / "hub.toml").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return HubProcess(home, db_url=db_url, demo=False, env={"PACKDESK_HUB_CONFIG": str(home / "hub.toml")}).start()
+    return HubProcess(home, db_url=db_url, demo=False,
+                      env={"PACKDESK_HUB_CONFIG": str(home / "hub.toml"), **(env or {})}).start()
 
 
 def add_operators(hub: HubProcess, codes: tuple[str, ...] = tuple(OPERATORS)) -> None:

@@ -39,7 +39,7 @@ def test_a_refused_action_on_another_benchs_order_does_not_carry_that_order(hub:
     victim = theirs[0]
     r = packer.post("/api/v1/actions", {"actions": [
         packer.action(victim["order_id"], "step", {"step": "picked"}, base_version=victim["version"]),
-        packer.action(victim["order_id"], "label_printed", {"printer": "pdf"}, base_version=0),
+        packer.action(victim["order_id"], "label_printed", {"printer": "pdf", "job_id": "j1"}, base_version=0),
         packer.action(victim["order_id"], "cancelled_by_buyer", {"reason": "x"}),  # above a packer's role too
         packer.action(victim["order_id"], "no_such_action", {}),
     ]})

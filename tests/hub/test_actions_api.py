@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import threading
-import time
 import uuid
 
 import requests
 
 from core.action_sig import sign
 from core.timeutil import iso, utcnow
+from tests.helpers.clock import HubClock
 from tests.helpers.hubapi import Session, demo
 from tests.hubproc import HubProcess
 
@@ -41,7 +41,7 @@ def test_a_replayed_batch_gets_the_same_answers_and_has_no_second_effect(hub: Hu
     d, orders, p = setup(hub)
     o = free_orders(orders, p.bench or "")[0]
     batch = [p.action(o["order_id"], "step", {"step": "picked"}, base_version=o["version"]),
-             p.action(o["order_id"], "label_printed", {"printer": "pdf"}, base_version=o["version"])]
+             p.action(o["order_id"], "label_printed", {"printer": "pdf", "job_id": "j1"}, base_version=o["version"])]
     first = p.send(*batch)
     assert [r["outcome"] for r in first] == ["applied", "applied"]
     again = p.send(*batch)
@@ -60,8 +60,8 @@ def test_an_offline_action_on_a_cancelled_order_is_a_conflict_and_does_not_block
     d, orders, p = setup(hub)
     a, b = free_orders(orders, p.bench or "")[:2]
     assert d.do(a["order_id"], "cancelled_by_buyer", {"reason": "buyer asked"}, base_version=a["version"])["outcome"] == "applied"
-    results = p.send(p.action(a["order_id"], "label_printed", {"printer": "pdf"}, base_version=a["version"]),
-                     p.action(b["order_id"], "label_printed", {"printer": "pdf"}, base_version=b["version"]))
+    results = p.send(p.action(a["order_id"], "label_printed", {"printer": "pdf", "job_id": "j1"}, base_version=a["version"]),
+                     p.action(b["order_id"], "label_printed", {"printer": "pdf", "job_id": "j1"}, base_version=b["version"]))
     assert [r["outcome"] for r in results] == ["conflict", "applied"]
     assert results[0]["order"]["state"] == "closed"
     assert "closed" in results[0]["reason"]
@@ -109,7 +109,7 @@ def test_held_orders_cannot_be_printed_or_stepped(hub: HubProcess) -> None:
     held = p.do(o["order_id"], "hold_raised", {"type": "scan_mismatch", "reason": "wrong item"}, base_version=o["version"])
     assert held["outcome"] == "applied"
     v = held["order"]["version"]
-    for kind, payload in (("label_printed", {"printer": "pdf"}), ("step", {"step": "packed"})):
+    for kind, payload in (("label_printed", {"printer": "pdf", "job_id": "j1"}), ("step", {"step": "packed"})):
         r = p.do(o["order_id"], kind, payload, base_version=v)
         assert r["outcome"] == "rejected" and r["error"] == "order_held", r
     assert d.order(o["order_id"])["version"] == v
@@ -123,7 +123,7 @@ def test_two_benches_printing_the_same_order_at_once_apply_exactly_once(hub: Hub
     barrier = threading.Barrier(2)
 
     def go(s: Session) -> None:
-        act = s.action(o["order_id"], "label_printed", {"printer": "pdf"}, base_version=o["version"])
+        act = s.action(o["order_id"], "label_printed", {"printer": "pdf", "job_id": "j1"}, base_version=o["version"])
         barrier.wait()
         outcomes.append(s.send(act)[0]["outcome"])
 
@@ -137,11 +137,14 @@ def test_two_benches_printing_the_same_order_at_once_apply_exactly_once(hub: Hub
 
 
 def test_expired_tokens_and_garbage_tokens_get_401(tmp_path, db_url) -> None:  # type: ignore[no-untyped-def]
-    hub = HubProcess(tmp_path / "h", db_url=db_url, env={"PACKDESK_HUB_TOKEN_TTL": "1"}).start()
+    clock = HubClock(tmp_path / "clock")
+    hub = HubProcess(tmp_path / "h", db_url=db_url, env={"PACKDESK_HUB_TOKEN_TTL": "60", **clock.env()}).start()
     try:
         s = Session(hub.url).login()
         assert s.get("/api/v1/changes").status_code == 200
-        time.sleep(1.2)
+        clock.advance(59)
+        assert s.get("/api/v1/changes").status_code == 200  # a second before the end: still valid
+        clock.advance(1.5)
         r = s.get("/api/v1/changes")
         assert r.status_code == 401 and r.json()["error"] == "token_expired"
         r = requests.get(f"{hub.url}/api/v1/changes", headers={"Authorization": "Bearer nonsense"})
@@ -175,7 +178,7 @@ def test_duplicate_action_id_inside_one_batch_is_applied_once(hub: HubProcess) -
     d, orders, p = setup(hub)
     o = free_orders(orders, p.bench or "")[0]
     aid = uuid.uuid4().hex
-    a1 = p.action(o["order_id"], "label_printed", {"printer": "pdf"}, base_version=o["version"], action_id=aid)
+    a1 = p.action(o["order_id"], "label_printed", {"printer": "pdf", "job_id": "j1"}, base_version=o["version"], action_id=aid)
     a2 = dict(a1, seq=a1["seq"] + 1)
     res = p.send(a1, a2)
     assert [r["outcome"] for r in res] == ["applied", "duplicate"]
@@ -209,7 +212,7 @@ def test_the_same_batch_sent_twice_at_once_is_applied_once(hub: HubProcess) -> N
     """A client that timed out retries while the first request is still running."""
     d, orders, p = setup(hub)
     o = free_orders(orders, p.bench or "")[0]
-    batch = [p.action(o["order_id"], "label_printed", {"printer": "pdf"}, base_version=o["version"])]
+    batch = [p.action(o["order_id"], "label_printed", {"printer": "pdf", "job_id": "j1"}, base_version=o["version"])]
     barrier = threading.Barrier(2)
     answers: list[dict] = []
 
@@ -231,7 +234,7 @@ def test_the_same_batch_sent_twice_at_once_is_applied_once(hub: HubProcess) -> N
 def test_shipping_shows_in_the_supervisors_hourly_figures(hub: HubProcess) -> None:
     _d, orders, p = setup(hub)
     o = free_orders(orders, p.bench or "")[0]
-    v = p.do(o["order_id"], "label_printed", {"printer": "pdf"}, base_version=o["version"])["order"]["version"]
+    v = p.do(o["order_id"], "label_printed", {"printer": "pdf", "job_id": "j1"}, base_version=o["version"])["order"]["version"]
     assert p.do(o["order_id"], "shipped_by_station", base_version=v)["outcome"] == "applied"
     s = Session(hub.url, operator="S001", pin="3333", station="SUP-1", bench=None).login()
     m = s.get("/api/v1/metrics/summary").json()

@@ -123,7 +123,7 @@ def test_a_cancel_after_the_label_is_printed_becomes_a_request_not_a_silent_clos
     d = desk(hub)
     order = d.order(oid)
     packer = Session(hub.url, operator="P001", pin="1111", station=f"{order['bench']}-PC", bench=order["bench"]).login()
-    assert packer.do(oid, "label_printed", {"printer": "pdf"}, base_version=order["version"])["outcome"] == "applied"
+    assert packer.do(oid, "label_printed", {"printer": "pdf", "job_id": "j1"}, base_version=order["version"])["outcome"] == "applied"
     o.status = ChannelStatus.CANCELLED
     o.channel_updated_at = o.created_at + timedelta(hours=1)
     push(hub.url, "generic", intake_to_json(o))

@@ -16,25 +16,31 @@ import requests
 
 from core.roles import Role
 from hub import auth, db
+from tests.helpers.clock import HubClock
 from tests.helpers.hubapi import push
 from tests.hub.realhub import GENERIC_SECRET, OPERATORS, add_operators, call, login, start_real_hub, token
 from tests.hubproc import HubProcess
 
 
 @pytest.fixture
-def real_hub(tmp_path: Path, db_url: str) -> Iterator[HubProcess]:
+def hub_clock(tmp_path: Path) -> HubClock:
+    return HubClock(tmp_path / "clock")
+
+
+@pytest.fixture
+def real_hub(tmp_path: Path, db_url: str, hub_clock: HubClock) -> Iterator[HubProcess]:
     # Small thresholds so a test reaches the lockout in a few tries: back-off from the 3rd failure, lockout at the 4th.
-    hub = start_real_hub(tmp_path / "hub", db_url, login_backoff_after=3, login_lockout_after=4)
+    hub = start_real_hub(tmp_path / "hub", db_url, env=hub_clock.env(), login_backoff_after=3, login_lockout_after=4)
     yield hub
     hub.stop()
     assert "Traceback" not in hub.errors_logged(), hub.log_path.read_text()[-4000:]
 
 
-def _wait_out(hub: HubProcess, code: str, station: str) -> None:
-    """Until the back-off has passed (the hub's own retry_after_s says how long; a clock, not a guess)."""
+def _wait_out(clock: HubClock, hub: HubProcess, code: str, station: str) -> None:
+    """Move the hub's clock past the back-off (the hub's own retry_after_s says how far)."""
     r = login(hub, code, station, pin="0000")
     assert r.status_code == 429 and r.json()["error"] == "login_throttled", r.text
-    time.sleep(r.json()["details"]["retry_after_s"] + 0.05)
+    clock.advance(r.json()["details"]["retry_after_s"] + 0.05)
 
 
 def test_a_channel_without_its_own_secret_is_refused_and_demo_secrets_do_nothing(real_hub: HubProcess) -> None:
@@ -71,7 +77,8 @@ def test_an_operator_left_with_a_demo_pin_from_an_old_hub_cannot_log_in(real_hub
     assert r.status_code == 403 and r.json()["error"] == "default_pin", r.text
 
 
-def test_wrong_pins_back_off_then_lock_out_across_a_restart_until_an_admin_unlocks(real_hub: HubProcess) -> None:
+def test_wrong_pins_back_off_then_lock_out_across_a_restart_until_an_admin_unlocks(real_hub: HubProcess,
+                                                                                  hub_clock: HubClock) -> None:
     add_operators(real_hub)
     assert login(real_hub, "S001", "B2-PC", "B2").status_code == 200  # the B2 PC is approved
     tries = ["0001", "0002", "0003"]
@@ -82,7 +89,7 @@ def test_wrong_pins_back_off_then_lock_out_across_a_restart_until_an_admin_unloc
     r = login(real_hub, "P002", "B2-PC")
     assert r.status_code == 429 and r.json()["error"] == "login_throttled", r.text
     assert r.json()["details"]["retry_after_s"] >= 1
-    _wait_out(real_hub, "P002", "B2-PC")
+    _wait_out(hub_clock, real_hub, "P002", "B2-PC")
     assert login(real_hub, "P002", "B2-PC", pin="0004").json()["error"] == "bad_credentials"
     # Locked out now, and still after a restart (the counters are in the database).
     real_hub.restart()

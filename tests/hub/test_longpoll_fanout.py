@@ -22,7 +22,9 @@ import requests
 
 from hub.longpoll import TOKEN_RECHECK_S
 from tests.conftest import require_postgres
+from tests.helpers.clock import HubClock
 from tests.helpers.hubapi import Session, demo
+from tests.helpers.longpoll import token_lookups, wait_for_waiter
 from tests.helpers.waiting import wait_until
 from tests.hubproc import HubProcess, fresh_pg_database
 
@@ -298,8 +300,9 @@ def test_database_work_per_commit_does_not_grow_with_the_number_of_waiters(count
 
 @pytest.mark.parametrize("how", ["revoked", "expired"])
 def test_a_token_that_ends_stops_long_polling_within_seconds(tmp_path: Path, db_url: str, how: str) -> None:
-    ttl = 4 if how == "expired" else 3600
-    hub = HubProcess(tmp_path / "hub", db_url=db_url, env={"PACKDESK_HUB_TOKEN_TTL": str(ttl)}).start()
+    clock = HubClock(tmp_path / "clock")
+    hub = HubProcess(tmp_path / "hub", db_url=db_url, env={"PACKDESK_HUB_TOKEN_TTL": "3600", "PACKDESK_HUB_COUNT_STATEMENTS": "1",
+                                                                 **clock.env()}).start()
     try:
         d = desk(hub.url)
         top = head(d)
@@ -309,12 +312,16 @@ def test_a_token_that_ends_stops_long_polling_within_seconds(tmp_path: Path, db_
             r = d.get("/api/v1/changes", cursor=top, wait=30)
             got["status"], got["body"], got["at"] = r.status_code, r.json(), time.monotonic()
 
+        before = token_lookups(d)
         t = threading.Thread(target=poll)
         t.start()
+        wait_for_waiter(d, before)
         if how == "revoked":
             # What a log-out or a PIN change does to the token (another branch adds those calls).
             run_sql(hub, "DELETE FROM tokens WHERE token_hash = ?", (hashlib.sha256(d.token.encode()).hexdigest(),))
-        ended = time.monotonic() if how == "revoked" else time.monotonic() + ttl
+        else:
+            clock.advance(3601)  # the hub's clock, past the token's end
+        ended = time.monotonic()
         t.join(40)
         assert got["status"] == 401, got
         assert got["body"]["error"] == ("unauthorized" if how == "revoked" else "token_expired")

@@ -5,55 +5,43 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import threading
-import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
 from core.states import Trigger
+from tests.helpers.fake_http import FakeHTTPServer
 from tests.helpers.hubapi import Session, demo
+from tests.helpers.printer import FakePrinter
+from tests.helpers.waiting import wait_until
 from tests.hubproc import HubProcess, free_port
 
 SECRET = "wh-secret"
 
 
-class Receiver:
+class Receiver(FakeHTTPServer):
     """An HTTP receiver that fails the first ``fail_first`` requests, then records events."""
 
     def __init__(self, port: int, fail_first: int = 0) -> None:
-        self.port = port
         self.fail_left = fail_first
         self.events: dict[str, dict[str, Any]] = {}
         self.requests = 0
         self.bad_signatures = 0
-        recv = self
+        super().__init__(self._respond, port=port)
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                recv.requests += 1
-                if recv.fail_left > 0:
-                    recv.fail_left -= 1
-                    self.send_response(500)
-                    self.end_headers()
-                    return
-                want = "sha256=" + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
-                if self.headers["X-PackDesk-Signature"] != want:
-                    recv.bad_signatures += 1
-                recv.events[self.headers["X-PackDesk-Event-Id"]] = json.loads(body)
-                self.send_response(204)
-                self.end_headers()
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+    def _respond(self, h: BaseHTTPRequestHandler, body: bytes) -> None:
+        self.requests += 1
+        if self.fail_left > 0:
+            self.fail_left -= 1
+            h.send_response(500)
+            h.end_headers()
+            return
+        want = "sha256=" + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
+        if h.headers["X-PackDesk-Signature"] != want:
+            self.bad_signatures += 1
+        self.events[h.headers["X-PackDesk-Event-Id"]] = json.loads(body)
+        h.send_response(204)
+        h.end_headers()
 
 
 def expected_events(hub: HubProcess) -> set[tuple[str, str, int]]:
@@ -77,15 +65,6 @@ def received(recv: Receiver) -> set[tuple[str, str, int]]:
     return out
 
 
-def wait_until(cond: Any, timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if cond():
-            return True
-        time.sleep(0.1)
-    return False
-
-
 def hub_with_webhook(tmp_path: Path, db_url: str, port: int) -> HubProcess:
     hooks = json.dumps([{"name": "erp", "url": f"http://127.0.0.1:{port}/hook", "secret": SECRET}])
     return HubProcess(tmp_path / "hub", db_url=db_url,
@@ -99,7 +78,7 @@ def test_a_receiver_that_fails_first_gets_every_event_signed_once_it_recovers(tm
     try:
         demo(hub.url, 4, seed=21)
         want = expected_events(hub)
-        assert wait_until(lambda: received(recv) >= want, 30), (len(received(recv)), len(want))
+        wait_until(lambda: received(recv) >= want, 30, what="every event delivered")
         assert received(recv) == want
         assert recv.bad_signatures == 0
         assert recv.requests > len(recv.events)  # the failures were retried
@@ -112,16 +91,18 @@ def test_a_receiver_that_fails_first_gets_every_event_signed_once_it_recovers(tm
 
 def test_a_hub_killed_mid_delivery_delivers_everything_after_restart(tmp_path: Path, db_url: str) -> None:
     port = free_port()
-    hub = hub_with_webhook(tmp_path, db_url, port)  # receiver not up yet: deliveries fail
+    hub = hub_with_webhook(tmp_path, db_url, port)
     recv = None
     try:
-        demo(hub.url, 5, seed=22)
-        want = expected_events(hub)
-        time.sleep(0.5)
-        hub.kill()
+        # The receiver's port accepts and never answers: the hub is killed with a delivery in flight.
+        with FakePrinter(port, read=False) as silent:
+            demo(hub.url, 5, seed=22)
+            want = expected_events(hub)
+            wait_until(lambda: silent.connections > 0, 30, what="the hub delivering an event")
+            hub.kill()
         recv = Receiver(port)
         hub.start()
-        assert wait_until(lambda: received(recv) >= want, 40), (len(received(recv)), len(want))
+        wait_until(lambda: received(recv) >= want, 40, what="every event delivered after the restart")
         assert received(recv) == want
     finally:
         hub.stop()

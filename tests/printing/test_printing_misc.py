@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from io import BytesIO
 from pathlib import Path
 
@@ -15,21 +13,11 @@ from printing import LabelTemplate, active_font_name
 from printing.barcodes import DOT_203, QUIET_MODULES, code128_width, draw_code128, fit_module_dots
 from printing.templates import TemplateError
 
-ROOT = Path(__file__).resolve().parents[2]
-
 
 def test_font_is_a_cjk_truetype() -> None:
     assert (
         "WenQuanYi" in active_font_name() or "YaHei" in active_font_name() or "SimHei" in active_font_name()
     )
-
-
-def test_printing_imports_no_qt() -> None:
-    code = (
-        "import sys; import printing, printing.zpl, printing.backends; "
-        "assert not [m for m in sys.modules if m.startswith('PySide6')]"
-    )
-    subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
 
 
 def test_module_is_whole_dots_with_quiet_zone_and_text_clear_of_bars() -> None:

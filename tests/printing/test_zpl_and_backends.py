@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import socket
-import threading
 from pathlib import Path
 
 import pytest
@@ -13,6 +11,7 @@ from orders import make_order
 from printing import PdfFileBackend, PrinterError, PrintJob, RawTcpBackend, label_zpl, try_send
 from printing.backends import ZPL
 from printing.zpl import hex_row_compress
+from tests.helpers.printer import FakePrinter, closed_port
 
 
 @pytest.mark.parametrize(
@@ -96,57 +95,12 @@ def test_field_data_cannot_start_zpl_commands() -> None:
     assert "^XZ~JR" not in z and z.count("^XZ") == 1 and "~" not in z
 
 
-class Listener:
-    """A fake networked printer on 127.0.0.1: records each job it reads; can answer ``~HS``.
-
-    ``read=False`` is a printer that accepts the connection and then never reads (hung, or
-    buffering while out of labels): it holds the connection until the test closes it.
-    """
-
-    def __init__(self, status: bytes | None = None, read: bool = True) -> None:
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(5)
-        self.port = self.sock.getsockname()[1]
-        self.received = b""
-        self.status = status
-        self.read = read
-        self.done = threading.Event()
-        self.release = threading.Event()
-        threading.Thread(target=self._serve, daemon=True).start()
-
-    def _serve(self) -> None:
-        while True:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                return
-            if not self.read:
-                self.release.wait()
-                conn.close()
-                continue
-            data = b""
-            answered = False
-            while chunk := conn.recv(65536):
-                data += chunk
-                if self.status is not None and not answered and data.startswith(b"~HS"):
-                    conn.sendall(self.status)
-                    answered = True
-            self.received += data.removeprefix(b"~HS")
-            self.done.set()
-            conn.close()
-
-    def close(self) -> None:
-        self.release.set()
-        self.sock.close()
-
-
 def _job(payload: bytes, copies: int = 1) -> PrintJob:
     return PrintJob("label", ("BL20260222-000001",), payload, ZPL, copies)
 
 
 def test_zpl_job_reaches_tcp_listener() -> None:
-    printer = Listener()
+    printer = FakePrinter()
     try:
         z = label_zpl(make_order(1)).encode()
         result = RawTcpBackend("127.0.0.1", printer.port, timeout=2).send(_job(z, copies=2))
@@ -158,10 +112,7 @@ def test_zpl_job_reaches_tcp_listener() -> None:
 
 
 def test_refused_connection_is_a_clear_error() -> None:
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()  # nothing listens there now
+    port = closed_port()  # nothing listens there
     backend = RawTcpBackend("127.0.0.1", port, timeout=1, label="打单机1")
     with pytest.raises(PrinterError) as err:
         backend.send(_job(b"^XA^XZ"))
@@ -188,7 +139,7 @@ def test_printer_errors_speak_the_bench_language(tmp_path: Path, monkeypatch: py
 
 def test_printer_that_never_reads_is_not_marked_printed() -> None:
     # A real label is ~20 KB: it fits in the socket buffers, so sendall() alone would "succeed".
-    printer = Listener(read=False)
+    printer = FakePrinter(read=False)
     try:
         backend = RawTcpBackend("127.0.0.1", printer.port, timeout=0.5)
         result = try_send(backend, _job(label_zpl(make_order(1)).encode()))
@@ -199,7 +150,7 @@ def test_printer_that_never_reads_is_not_marked_printed() -> None:
 
 
 def test_printer_that_stops_reading_midway_times_out() -> None:
-    printer = Listener(read=False)
+    printer = FakePrinter(read=False)
     try:
         backend = RawTcpBackend("127.0.0.1", printer.port, timeout=0.5)
         with pytest.raises(PrinterError) as err:
@@ -220,7 +171,7 @@ def test_status_problem_reported_before_printing(flag: tuple[int, int], reason: 
     fields = strings[flag[0]].split(b",")
     fields[flag[1]] = b"1"
     strings[flag[0]] = b",".join(fields)
-    printer = Listener(status=b"\x03".join(strings))
+    printer = FakePrinter(status=b"\x03".join(strings))
     try:
         backend = RawTcpBackend("127.0.0.1", printer.port, timeout=2, check_status=True)
         with pytest.raises(PrinterError) as err:
@@ -232,7 +183,7 @@ def test_status_problem_reported_before_printing(flag: tuple[int, int], reason: 
 
 
 def test_status_ok_then_job_on_the_same_connection() -> None:
-    printer = Listener(status=HS_OK)
+    printer = FakePrinter(status=HS_OK)
     try:
         z = label_zpl(make_order(2)).encode()
         backend = RawTcpBackend("127.0.0.1", printer.port, timeout=2, check_status=True)
@@ -246,7 +197,7 @@ def test_status_ok_then_job_on_the_same_connection() -> None:
 def test_printer_silent_on_status_is_printed_to_and_not_asked_again() -> None:
     from printing.backends import _SILENT
 
-    printer = Listener(status=None)
+    printer = FakePrinter(status=None)
     try:
         backend = RawTcpBackend("127.0.0.1", printer.port, timeout=2, check_status=True, status_timeout=0.2)
         assert backend.send(_job(b"^XA^FDone^FS^XZ")).ok
@@ -259,12 +210,9 @@ def test_printer_silent_on_status_is_printed_to_and_not_asked_again() -> None:
 
 def test_retry_after_failure_sends_the_same_job() -> None:
     job = _job(b"^XA^FDretry^FS^XZ")
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
+    port = closed_port()
     assert not try_send(RawTcpBackend("127.0.0.1", port, timeout=1), job).ok
-    printer = Listener()
+    printer = FakePrinter()
     try:
         result = try_send(RawTcpBackend("127.0.0.1", printer.port, timeout=1), job)
         assert printer.done.wait(2)

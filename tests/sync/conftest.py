@@ -3,70 +3,27 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from core.outbox import Outbox
 from core.queues import load_rows
-from core.store import LocalStore, open_store
-from core.sync.engine import SyncConfig, SyncEngine
+from core.store import LocalStore
 from tests.helpers import hubapi
+from tests.helpers.station import Station, bench_station
 from tests.hubproc import HubProcess
 
-
-@dataclass
-class Station:
-    store: LocalStore
-    outbox: Outbox
-    engine: SyncEngine
-    operator: str
-
-    def close(self) -> None:
-        self.engine.stop()
-        self.store.close()
-
-
-def fast_config(hub_url: str, **over: Any) -> SyncConfig:
-    base: dict[str, Any] = {
-        "hub_url": hub_url,
-        "station": "B1-PC",
-        "bench": "B1",
-        "device_id": "dev-b1",
-        "long_poll_s": 1.0,
-        "backoff_base_s": 0.05,
-        "backoff_cap_s": 0.3,
-        "connect_timeout_s": 1.0,
-        "read_timeout_s": 10.0,
-    }
-    base.update(over)
-    return SyncConfig(**base)
+__all__ = ["Station"]  # the sync tests import it from here
 
 
 @pytest.fixture
 def make_station(tmp_path: Path) -> Iterator[Callable[..., Station]]:
+    """``make_station(hub_url, name=, bench=, operator=, pin=, busy_timeout_s=, **sync_config)``."""
     made: list[Station] = []
 
-    def make(
-        hub_url: str,
-        *,
-        name: str = "B1-PC",
-        bench: str | None = "B1",
-        operator: str = "P001",
-        pin: str = "1111",
-        busy_timeout_s: float = 10.0,
-        **cfg: Any,
-    ) -> Station:
-        store = open_store(tmp_path / f"{name}.sqlite3", busy_timeout_s=busy_timeout_s)
-        engine = SyncEngine(
-            store, fast_config(hub_url, station=name, bench=bench, device_id=f"dev-{name}", **cfg)
-        )
-        engine.set_credentials(operator, pin)
-        outbox = Outbox(store)
-        engine.watch_outbox(outbox)
-        st = Station(store, outbox, engine, operator)
+    def make(hub_url: str, **kw: Any) -> Station:
+        st = bench_station(tmp_path, hub_url, **kw)
         made.append(st)
         return st
 

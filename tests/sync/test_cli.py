@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import io
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -91,36 +89,9 @@ def test_corrupt_store_is_reported_and_kept(home: Path) -> None:
     assert (data / "bench.sqlite3").read_bytes() == b"garbage" * 1000
 
 
-def test_core_sync_and_store_import_no_qt() -> None:
-    code = (
-        "import sys, core.sync, core.sync.cli, core.store, core.outbox, core.print_journal, core.settings;"
-        "assert not [m for m in sys.modules if m.startswith('PySide6')]"
-    )
-    subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).resolve().parents[2])
-
-
 def test_status_against_a_server_that_is_not_a_hub_says_so(home: Path) -> None:
-    import json
-    import threading
-    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+    from tests.helpers.fake_http import FakeHTTPServer, send_json
 
-    class NotAHub(BaseHTTPRequestHandler):
-        def log_message(self, *args: object) -> None:
-            pass
-
-        def do_GET(self) -> None:
-            raw = json.dumps({"detail": "some other web app"}).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(raw)))
-            self.end_headers()
-            self.wfile.write(raw)
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), NotAHub)
-    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
-    try:
-        code, text = run(["--status", "--hub", f"http://127.0.0.1:{server.server_address[1]}"])
-    finally:
-        server.shutdown()
-        server.server_close()
+    with FakeHTTPServer(lambda h, _body: send_json(h, 200, {"detail": "some other web app"})) as server:
+        code, text = run(["--status", "--hub", server.url])
     assert code == 1 and "not like a PackDesk hub" in text and "hub: online" not in text, text

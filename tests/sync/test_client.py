@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import contextlib
-import json
-import threading
 from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import pytest
 
@@ -21,57 +18,26 @@ from core.sync.client import (
     HubUnreachable,
     WrongStation,
 )
+from tests.helpers.fake_http import FakeHTTPServer, send_json
 from tests.helpers.snapshots import snapshot
+from tests.hubproc import free_port
 
 Reply = Callable[[BaseHTTPRequestHandler], None]
 
 
 def send(status: int, body: object | bytes, *, length: int | None = None) -> Reply:
-    raw = body if isinstance(body, bytes) else json.dumps(body).encode()
-
     def reply(h: BaseHTTPRequestHandler) -> None:
-        h.send_response(status)
-        h.send_header("Content-Type", "application/json")
-        h.send_header("Content-Length", str(length if length is not None else len(raw)))
-        h.end_headers()
-        h.wfile.write(raw)
-        h.wfile.flush()
-        if length is not None:
-            h.close_connection = True
+        send_json(h, status, body, length=length)
 
     return reply
 
 
-class FakeHub:
+class FakeHub(FakeHTTPServer):
+    """Answers every request with ``reply`` (set by each test)."""
+
     def __init__(self) -> None:
         self.reply: Reply = send(200, {})
-        self.seen: list[str] = []
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args: object) -> None:
-                pass
-
-            def _any(self) -> None:
-                n = int(self.headers.get("Content-Length") or 0)
-                if n:
-                    self.rfile.read(n)
-                fake.seen.append(f"{self.command} {self.path}")
-                with contextlib.suppress(OSError):  # the client may have given up (timeout test)
-                    fake.reply(self)
-
-            do_GET = do_POST = _any
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(
-            target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        ).start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        super().__init__(lambda h, _body: self.reply(h))
 
 
 @pytest.fixture
@@ -88,11 +54,7 @@ def client(url: str) -> HubClient:
 
 
 def test_nothing_listening_is_unreachable_in_plain_words() -> None:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     with pytest.raises(HubUnreachable, match="Cannot reach the hub"):
         client(f"http://127.0.0.1:{port}").changes(0)
 
@@ -131,17 +93,22 @@ def test_faulty_change_feed_answers_are_typed(
 
 
 def test_slow_hub_is_a_timeout_not_a_hang(fake: FakeHub) -> None:
-    import time
+    import threading
+
+    answer = threading.Event()  # the hub answers only once the client has given up
 
     def slow(h: BaseHTTPRequestHandler) -> None:
-        time.sleep(1.5)
+        answer.wait(30)
         send(200, {"changes": [], "next_cursor": 5})(h)
 
     fake.reply = slow
     c = HubClient(fake.url, connect_timeout_s=1.0, read_timeout_s=0.3)
     c.token = "t"
-    with pytest.raises(HubUnreachable, match="did not answer in time"):
-        c.changes(5)
+    try:
+        with pytest.raises(HubUnreachable, match="did not answer in time"):
+            c.changes(5)
+    finally:
+        answer.set()
 
 
 def test_good_change_page_is_parsed(fake: FakeHub) -> None:

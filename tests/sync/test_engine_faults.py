@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import contextlib
-import threading
+import time
 from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import pytest
 import requests
@@ -14,6 +13,7 @@ from core.queues import load_rows
 from core.sync.client import HubError, HubMalformed
 from core.sync.engine import OFFLINE, ONLINE, Backoff
 from tests.helpers import hubapi
+from tests.helpers.fake_http import FakeHTTPServer, send_json
 from tests.helpers.snapshots import snapshot
 from tests.helpers.waiting import wait_until
 from tests.hubproc import HubProcess
@@ -22,70 +22,33 @@ from tests.sync.conftest import Station, allocated, hub_action_counts
 MakeStation = Callable[..., Station]
 
 
-class FaultyFront:
+class FaultyFront(FakeHTTPServer):
     """Forwards to the real hub, or answers with a fault (``fault`` = None | 500 | garbage | truncated)."""
 
     def __init__(self, hub_url: str) -> None:
+        self.hub_url = hub_url
         self.fault: str | None = None
         self.fault_path = "/api/v1/"  # only requests under this path get the fault
         self.hits = 0
-        front = self
+        super().__init__(self._respond, http11=True)
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-            def _any(self) -> None:
-                n = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(n) if n else b""
-                faulty = self.path.startswith(front.fault_path) and not self.path.startswith("/api/v1/auth")
-                fault = front.fault if faulty else None
-                if fault is not None:
-                    front.hits += 1
-                with contextlib.suppress(OSError):
-                    if fault == "500":
-                        self._send(500, b'{"error": "internal"}')
-                    elif fault == "garbage":
-                        self._send(200, b"<html>captive portal</html>")
-                    elif fault == "truncated":
-                        self._send(200, b'{"results": [{"action_id": ', length=400)
-                    elif fault == "404":
-                        self._send(404, b'{"error": "not_found", "message": "Not Found"}')
-                    else:
-                        headers = {
-                            k: v
-                            for k, v in self.headers.items()
-                            if k.lower() in ("authorization", "content-type")
-                        }
-                        r = requests.request(
-                            self.command, hub_url + self.path, data=body, headers=headers, timeout=40
-                        )
-                        self._send(r.status_code, r.content)
-
-            def _send(self, status: int, raw: bytes, length: int | None = None) -> None:
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(length if length is not None else len(raw)))
-                if length is not None:
-                    self.send_header("Connection", "close")
-                    self.close_connection = True
-                self.end_headers()
-                self.wfile.write(raw)
-
-            do_GET = do_POST = _any
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(
-            target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        ).start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+    def _respond(self, h: BaseHTTPRequestHandler, body: bytes) -> None:
+        faulty = h.path.startswith(self.fault_path) and not h.path.startswith("/api/v1/auth")
+        fault = self.fault if faulty else None
+        if fault is not None:
+            self.hits += 1
+        if fault == "500":
+            send_json(h, 500, b'{"error": "internal"}')
+        elif fault == "garbage":
+            send_json(h, 200, b"<html>captive portal</html>")
+        elif fault == "truncated":
+            send_json(h, 200, b'{"results": [{"action_id": ', length=400)
+        elif fault == "404":
+            send_json(h, 404, b'{"error": "not_found", "message": "Not Found"}')
+        else:
+            headers = {k: v for k, v in h.headers.items() if k.lower() in ("authorization", "content-type")}
+            r = requests.request(h.command, self.hub_url + h.path, data=body, headers=headers, timeout=40)
+            send_json(h, r.status_code, r.content)
 
 
 @pytest.fixture
@@ -249,64 +212,38 @@ def test_a_locked_store_is_reported_and_the_threads_carry_on(
     wait_until(lambda: st.engine.state.status == ONLINE and st.engine.state.last_error is None, what="online")
 
 
-class InstantHub:
+class InstantHub(FakeHTTPServer):
     """A hub look-alike that answers every long-poll at once with nothing new (as some proxies do),
     or with ``more: true`` and no progress; it records when each change-feed request came."""
 
     def __init__(self, *, more: bool = False, snapshot_loop: bool = False) -> None:
         self.polls: list[float] = []
         self.snapshot_pages = 0
-        hub = self
+        self.more = more
+        self.snapshot_loop = snapshot_loop
+        super().__init__(self._respond, http11=True)
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-            def _any(self) -> None:
-                import json
-                import time
-
-                n = int(self.headers.get("Content-Length") or 0)
-                if n:
-                    self.rfile.read(n)
-                if self.path.startswith("/api/v1/auth/login"):
-                    body: object = {
-                        "token": "t",
-                        "expires_at": "2099-01-01T00:00:00Z",
-                        "operator": {"code": "P001", "name": "P", "role": "packer"},
-                        "station": {"name": "B1-PC", "bench": "B1"},
-                        "device_id": "dev-B1-PC",
-                    }
-                elif self.path.startswith("/api/v1/sync/snapshot"):
-                    hub.snapshot_pages += 1
-                    if snapshot_loop:  # the same page again and again
-                        body = {"orders": [snapshot("BL20261125-000009")], "next_after": "BL20261125-000009", "cursor": 5}
-                    else:
-                        body = {"orders": [], "next_after": None, "cursor": 5}
-                elif self.path.startswith("/api/v1/changes"):
-                    hub.polls.append(time.monotonic())
-                    body = {"changes": [], "next_cursor": 5, "more": more}
-                else:
-                    body = {"results": [], "last_applied_seq": 0}
-                raw = json.dumps(body).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(raw)))
-                self.end_headers()
-                self.wfile.write(raw)
-
-            do_GET = do_POST = _any
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+    def _respond(self, h: BaseHTTPRequestHandler, _body: bytes) -> None:
+        if h.path.startswith("/api/v1/auth/login"):
+            body: object = {
+                "token": "t",
+                "expires_at": "2099-01-01T00:00:00Z",
+                "operator": {"code": "P001", "name": "P", "role": "packer"},
+                "station": {"name": "B1-PC", "bench": "B1"},
+                "device_id": "dev-B1-PC",
+            }
+        elif h.path.startswith("/api/v1/sync/snapshot"):
+            self.snapshot_pages += 1
+            if self.snapshot_loop:  # the same page again and again
+                body = {"orders": [snapshot("BL20261125-000009")], "next_after": "BL20261125-000009", "cursor": 5}
+            else:
+                body = {"orders": [], "next_after": None, "cursor": 5}
+        elif h.path.startswith("/api/v1/changes"):
+            self.polls.append(time.monotonic())
+            body = {"changes": [], "next_cursor": 5, "more": self.more}
+        else:
+            body = {"results": [], "last_applied_seq": 0}
+        send_json(h, 200, body)
 
 
 @pytest.mark.parametrize("more", [False, True])

@@ -120,7 +120,7 @@ def test_order_cancelled_at_hub_while_packed_offline_ends_in_conflict_without_bl
         == "applied"
     )
     changed: list[list[str]] = []
-    st.engine.orders_changed.connect(changed.append)
+    st.engine.orders_changed.connect(lambda change: changed.append(change.ids))
     report = st.engine.sync_once()
     assert report.outcomes == {"conflict": 1, "applied": 2}
     assert st.store.pending_count() == 0
@@ -298,10 +298,10 @@ def test_engine_started_before_anyone_logs_in_syncs_as_soon_as_someone_does(
     from core.outbox import Outbox
     from core.store import open_store
     from core.sync.engine import SyncEngine
-    from tests.sync.conftest import fast_config
+    from tests.helpers.station import sync_config
 
     store = open_store(tmp_path / "late-login.sqlite3")
-    engine = SyncEngine(store, fast_config(seeded_hub.url, backoff_cap_s=600.0))
+    engine = SyncEngine(store, sync_config(seeded_hub.url, backoff_cap_s=600.0))
     try:
         engine.start()
         wait_until(lambda: "Nobody is logged in" in str(engine.state.last_error), what="not logged in")

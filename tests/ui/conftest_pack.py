@@ -7,8 +7,6 @@ outbox). ``seed`` puts hand-made hub snapshots into the store.
 
 from __future__ import annotations
 
-import socket
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -69,39 +67,3 @@ def pack_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, qapp: Any) -> Iter
     env = PackEnv(home, settings, store, services, prints)
     yield env
     services.shutdown()
-
-
-class Listener:
-    """A real TCP "printer" on 127.0.0.1 that keeps every job it receives."""
-
-    def __init__(self, port: int = 0) -> None:
-        self.sock = socket.socket()
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.bind(("127.0.0.1", port))
-        self.sock.listen(4)
-        self.port = self.sock.getsockname()[1]
-        self.jobs: list[bytes] = []
-        self._thread = threading.Thread(target=self._serve, daemon=True)
-        self._thread.start()
-
-    def _serve(self) -> None:
-        while True:
-            try:
-                conn, _addr = self.sock.accept()
-            except OSError:
-                return
-            with conn:
-                data = b""
-                while chunk := conn.recv(65536):
-                    data += chunk
-                self.jobs.append(data)
-
-    def close(self) -> None:
-        self.sock.close()
-
-
-def closed_port() -> int:
-    """A port nothing listens on (connecting is refused at once)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])

@@ -1,23 +1,30 @@
-"""The guided dialog on its own (no hub): lock, reasons, role line, keyboard, readability, outbox payload.
+"""The guided dialog on its own (no hub): lock, reasons, role line, keyboard, readability, outbox payload,
+and where its choices come from (the hold's details; the hub's options endpoint, here a tiny fake hub).
 
 End-to-end runs against a real hub are in tests/e2e/test_playbooks_hub.py.
 """
 
 from __future__ import annotations
 
+import json
+import threading
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QApplication, QComboBox, QLabel, QLineEdit, QWidget
 
 import ui.exception_dialog as mod
+from core.i18n import _
+from core.playbooks import Options
 from core.settings import load_settings
 from core.store import open_store
+from core.sync import SyncConfig, SyncEngine, SyncState
 from tests.helpers.snapshots import snapshot
-from ui.exception_dialog import ExceptionDialog, build_exception_dialog, mask_phone, open_exception_dialog
+from ui.exception_dialog import ExceptionDialog, mask_phone, open_exception_dialog, read_exception
 from ui.services import AppServices, Operator
 
 OID = "BL20261125-000042"
@@ -25,6 +32,19 @@ HOLD = {"hold_id": "h-rural", "type": "rural_no_phone", "reason": "农村地址�
         "raised_at": "2026-11-25T01:00:00Z", "raised_by": "system", "details": {}}
 RECIPIENT = {"name": "李桂兰", "phone": "", "province": "河南省", "city": "周口市", "district": "郸城县",
              "address": "汲冢镇丁楼村3组", "postcode": ""}
+
+
+OPEN: list[ExceptionDialog] = []
+
+
+@pytest.fixture(autouse=True)
+def _close_dialogs() -> Iterator[None]:
+    """Dialogs delete themselves when closed (so not qtbot.addWidget); one a test left open is closed here."""
+    yield
+    while OPEN:
+        dlg = OPEN.pop()
+        if dlg.resolved is None:
+            dlg.reject()
 
 
 @pytest.fixture
@@ -39,12 +59,21 @@ def services(tmp_path: Path, qapp: Any, monkeypatch: pytest.MonkeyPatch) -> Iter
     svc.shutdown()
 
 
-def make(services: AppServices, qtbot: Any) -> ExceptionDialog:
-    dlg = build_exception_dialog(services, OID, "h-rural")
-    assert dlg is not None
-    qtbot.addWidget(dlg)
-    dlg.show()
+def make(services: AppServices, qtbot: Any, oid: str = OID, hold_id: str = "h-rural") -> ExceptionDialog:
+    """Open the dialog the way the app does (the order read on the database worker)."""
+    opened: list[ExceptionDialog] = []
+    open_exception_dialog(services, oid, hold_id, None, on_opened=opened.append)
+    qtbot.waitUntil(lambda: bool(opened), timeout=5000)
+    dlg = opened[0]
+    OPEN.append(dlg)
+    assert dlg.isVisible() and dlg.isModal()
     return dlg
+
+
+def combo_items(dlg: ExceptionDialog, name: str) -> list[tuple[Any, str]]:
+    combo = dlg.form.widgets[name]
+    assert isinstance(combo, QComboBox)
+    return [(combo.itemData(i), combo.itemText(i)) for i in range(combo.count())]
 
 
 def fill(dlg: ExceptionDialog) -> None:
@@ -66,7 +95,7 @@ def test_locked_until_complete_then_enter_submits_hold_released(services: AppSer
     fill(dlg)
     assert dlg.submit_button.isEnabled() and dlg.reasons_label.text() == ""
     qtbot.keyClick(dlg, Qt.Key.Key_Return)
-    qtbot.waitUntil(lambda: dlg.result() == dlg.DialogCode.Accepted, timeout=5000)
+    qtbot.waitUntil(lambda: dlg.resolved is True, timeout=5000)
     [action] = services.store.pending_actions()
     assert action.type == "hold_released"
     assert action.payload["hold_id"] == "h-rural"
@@ -81,7 +110,7 @@ def test_escape_cancels_and_tab_starts_at_the_first_field(services: AppServices,
     dlg.activateWindow()
     assert dlg.focusWidget() is dlg.form.widgets["confirmed_via"]
     qtbot.keyClick(dlg, Qt.Key.Key_Escape)
-    assert dlg.result() == dlg.DialogCode.Rejected and not dlg.isVisible()
+    assert dlg.resolved is False
     assert services.store.pending_count() == 0
 
 
@@ -104,22 +133,185 @@ def test_packer_sees_needs_desk_and_no_submit(services: AppServices, qtbot: Any)
     assert not dlg.submit_button.isEnabled()
 
 
-def test_open_exception_dialog_is_modal_and_returns_whether_resolved(services: AppServices, qtbot: Any) -> None:
+def test_open_exception_dialog_is_modal_and_says_whether_resolved(services: AppServices, qtbot: Any) -> None:
+    finished: list[bool] = []
+
     def drive() -> None:
         dlg = QApplication.activeModalWidget()
         assert isinstance(dlg, ExceptionDialog)
         fill(dlg)
         dlg.submit_button.click()
 
-    QTimer.singleShot(0, drive)
-    assert open_exception_dialog(services, OID, "h-rural", None) is True
+    open_exception_dialog(services, OID, "h-rural", None, on_opened=lambda _d: QTimer.singleShot(0, drive),
+                          on_finished=finished.append)
+    qtbot.waitUntil(lambda: bool(finished), timeout=5000)
+    assert finished == [True]
 
 
-def test_nothing_to_resolve_says_why(services: AppServices, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_nothing_to_resolve_says_why(services: AppServices, qtbot: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     shown: list[str] = []
+    finished: list[bool] = []
     monkeypatch.setattr(mod, "show_error", lambda _parent, text, *a: shown.append(str(text)))
-    assert open_exception_dialog(services, OID, "gone", None) is False
-    assert open_exception_dialog(services, OID, "", None) is False
-    assert open_exception_dialog(services, "BL20261125-999999", "x", None) is False
+    for oid, hold_id in ((OID, "gone"), (OID, ""), ("BL20261125-999999", "x")):
+        open_exception_dialog(services, oid, hold_id, None, on_finished=finished.append)
+    qtbot.waitUntil(lambda: len(finished) == 3, timeout=5000)
+    assert finished == [False, False, False]
     assert ["already resolved" in shown[0], "no offline conflict" in shown[1], "not on this station" in shown[2]] == [
         True, True, True]
+
+
+def test_pick_first_opens_the_first_hold(services: AppServices) -> None:
+    found = read_exception(services.store, OID, None, pick_first=True)
+    assert not isinstance(found, str) and found.hold is not None and found.hold["hold_id"] == "h-rural"
+    assert isinstance(read_exception(services.store, OID, None), str)  # without it: the offline conflict only
+
+
+# -- where the choices come from ---------------------------------------------------------------------
+
+GIFT_OID = "BL20261125-000043"
+CARRIER_OID = "BL20261125-000044"
+GIFT_OPTIONS = Options(gift_skus={"GIFT-BAG-01", "GIFT-PEN-02"},
+                       names={"GIFT-BAG-01": "品牌帆布袋 (赠品)", "GIFT-PEN-02": "签字笔 (赠品)"})
+CARRIER_OPTIONS = Options(carriers={"SF", "YTO", "EMS"}, covering_carriers={"EMS"},
+                          names={"SF": "顺丰速运", "YTO": "圆通速递", "EMS": "中国邮政 EMS"})
+
+
+def hold(hold_id: str, htype: str, options: Options | None) -> dict[str, Any]:
+    return {"hold_id": hold_id, "type": htype, "reason": "test", "raised_at": "2026-11-25T01:00:00Z",
+            "raised_by": "system", "details": {"options": options.to_wire()} if options is not None else {}}
+
+
+def seed(services: AppServices, oid: str, *holds: dict[str, Any]) -> None:
+    store = services.store
+    with store.write() as conn:
+        store.apply_snapshots(conn, [snapshot(oid, holds=list(holds))])
+
+
+def test_gift_choices_and_names_come_from_the_hold_details(services: AppServices, qtbot: Any) -> None:
+    seed(services, GIFT_OID, hold("h-gift", "gift_stock", GIFT_OPTIONS))
+    dlg = make(services, qtbot, GIFT_OID, "h-gift")
+    assert not dlg.fetching_options  # no hub here: nothing asked
+    assert combo_items(dlg, "substitute_sku") == [
+        (None, "— choose —"), ("GIFT-BAG-01", "GIFT-BAG-01  品牌帆布袋 (赠品)"), ("GIFT-PEN-02", "GIFT-PEN-02  签字笔 (赠品)")]
+    combo = dlg.form.widgets["decision"]
+    assert isinstance(combo, QComboBox)
+    combo.setCurrentIndex(combo.findData("substitute"))
+    consent = dlg.form.widgets["consent_by"]
+    assert isinstance(consent, QLineEdit)
+    consent.setText("买家 lgl")
+    assert not dlg.submit_button.isEnabled()  # the substitute is still to choose
+    sku = dlg.form.widgets["substitute_sku"]
+    assert isinstance(sku, QComboBox)
+    sku.setCurrentIndex(sku.findData("GIFT-PEN-02"))
+    assert dlg.submit_button.isEnabled(), dlg.reasons_label.text()
+
+
+def test_carriers_say_which_cover_the_area(services: AppServices, qtbot: Any) -> None:
+    seed(services, CARRIER_OID, hold("h-car", "carrier_area", CARRIER_OPTIONS))
+    dlg = make(services, qtbot, CARRIER_OID, "h-car")
+    items = dict(combo_items(dlg, "carrier"))
+    assert set(items) == {None, "EMS", "SF", "YTO"}
+    assert items["EMS"] == f"EMS  中国邮政 EMS — {_('covers this area')}"
+    assert items["SF"] == f"SF  顺丰速运 — {_('does not cover this area')}"
+
+
+def test_without_known_choices_the_code_is_typed_and_the_hub_checks(services: AppServices, qtbot: Any) -> None:
+    seed(services, GIFT_OID, hold("h-gift", "gift_stock", None))  # an older hub: no details.options
+    dlg = make(services, qtbot, GIFT_OID, "h-gift")
+    sku = dlg.form.widgets["substitute_sku"]
+    assert isinstance(sku, QComboBox) and sku.isEditable() and sku.count() == 0
+    combo = dlg.form.widgets["decision"]
+    assert isinstance(combo, QComboBox)
+    combo.setCurrentIndex(combo.findData("substitute"))
+    consent = dlg.form.widgets["consent_by"]
+    assert isinstance(consent, QLineEdit)
+    consent.setText("买家 lgl")
+    assert not dlg.submit_button.isEnabled()
+    sku.setEditText("GIFT-ANY-9")
+    assert dlg.submit_button.isEnabled(), dlg.reasons_label.text()
+    assert dlg.form.values()["substitute_sku"] == "GIFT-ANY-9"
+
+
+class _FakeHub(BaseHTTPRequestHandler):
+    """Just enough hub for the dialog's options request: a login and ``GET /orders/{id}/options``."""
+
+    options: ClassVar[dict[str, Any] | None] = {}  # None: an older hub without the endpoint (404)
+    asked: ClassVar[list[str]] = []
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+    def _answer(self, status: int, body: dict[str, Any]) -> None:
+        raw = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(raw)))
+        self.end_headers()
+        self.wfile.write(raw)
+
+    def do_POST(self) -> None:
+        req = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        assert self.path == "/api/v1/auth/login"
+        self._answer(200, {"token": "t", "expires_at": "", "device_id": req["device_id"],
+                           "operator": {"code": req["operator"], "name": "客服", "role": "desk"},
+                           "station": {"name": req["station"], "bench": None}})
+
+    def do_GET(self) -> None:
+        prefix, suffix = "/api/v1/orders/", "/options"
+        if not (self.path.startswith(prefix) and self.path.endswith(suffix)):
+            self._answer(404, {"error": "not_found", "message": "no such route"})
+            return
+        oid = self.path[len(prefix):-len(suffix)]
+        self.asked.append(oid)
+        assert self.headers["Authorization"] == "Bearer t"
+        if self.options is None:
+            self._answer(404, {"error": "not_found", "message": "Not Found"})
+            return
+        self._answer(200, {"order_id": oid, "options": self.options})
+
+
+@pytest.fixture
+def fake_hub() -> Iterator[str]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _FakeHub)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.mark.parametrize("hub_has_endpoint", [True, False])
+def test_online_the_hubs_current_choices_refine_the_holds(tmp_path: Path, qapp: Any, qtbot: Any, fake_hub: str,
+                                                          monkeypatch: pytest.MonkeyPatch,
+                                                          hub_has_endpoint: bool) -> None:
+    monkeypatch.setenv("PACKDESK_HOME", str(tmp_path / "home"))
+    # Since the hold was raised GIFT-PEN-02 ran out and GIFT-CUP-03 came in; the hold knows the names.
+    _FakeHub.options = Options(gift_skus={"GIFT-BAG-01", "GIFT-CUP-03"},
+                               names={"GIFT-CUP-03": "茶杯 (赠品)"}).to_wire() if hub_has_endpoint else None
+    _FakeHub.asked = []
+    store = open_store(tmp_path / "online.sqlite3")
+    engine = SyncEngine(store, SyncConfig(hub_url=fake_hub, station="DESK-1", bench=None, device_id="dev-1",
+                                          connect_timeout_s=1.0, read_timeout_s=5.0))
+    engine.login("D001", "2222")
+    services = AppServices(load_settings(tmp_path / "settings.json"), store, engine)
+    try:
+        services.set_operator(Operator("D001", "客服", "desk"))
+        monkeypatch.setattr(services, "sync_state", lambda: SyncState(status="online"))
+        seed(services, GIFT_OID, hold("h-gift", "gift_stock", GIFT_OPTIONS))
+        opened: list[ExceptionDialog] = []
+        open_exception_dialog(services, GIFT_OID, "h-gift", None, on_opened=opened.append)
+        qtbot.waitUntil(lambda: bool(opened), timeout=5000)
+        dlg = opened[0]
+        OPEN.append(dlg)
+        sku = dlg.form.widgets["substitute_sku"]
+        assert isinstance(sku, QComboBox)
+        sku.setCurrentIndex(sku.findData("GIFT-BAG-01"))  # chosen before the hub answered: stays chosen
+        qtbot.waitUntil(lambda: not dlg.fetching_options, timeout=10_000)
+        assert _FakeHub.asked == [GIFT_OID]
+        offered = [("GIFT-BAG-01", "GIFT-BAG-01  品牌帆布袋 (赠品)")]
+        offered += ([("GIFT-CUP-03", "GIFT-CUP-03  茶杯 (赠品)")] if hub_has_endpoint
+                    else [("GIFT-PEN-02", "GIFT-PEN-02  签字笔 (赠品)")])  # no answer: the hold's own
+        assert combo_items(dlg, "substitute_sku") == [(None, "— choose —"), *offered]
+        assert sku.currentData() == "GIFT-BAG-01"
+        dlg.reject()
+    finally:
+        services.shutdown()

@@ -8,8 +8,9 @@ from typing import Any
 from PySide6.QtCore import Qt
 
 from tests.helpers.hubapi import Session
+from tests.helpers.station import start_demo_hub
 from tests.hubproc import HubProcess
-from tests.ui.conftest import StationFactory, load_demo
+from tests.ui.conftest import StationFactory
 from ui.main_window import MainWindow
 
 
@@ -77,9 +78,7 @@ def test_change_from_another_bench_appears_live(qtbot: Any, demo_hub: HubProcess
 
 def test_status_bar_online_offline_online_with_pending(qtbot: Any, tmp_path: Path, station: StationFactory,
                                                        qt_warnings: list[str]) -> None:
-    hub = HubProcess(tmp_path / "hub")
-    load_demo(hub, 60)
-    hub.start()
+    hub = start_demo_hub(tmp_path / "hub", 60)
     try:
         st = station(hub.url, operator="D001", pin="2222", bench="")
         d = window(qtbot, st.services)
@@ -141,3 +140,39 @@ def test_qt_standard_buttons_speak_the_chosen_language(qapp: Any, home: Path) ->
         use_language(qapp, "en")
     box = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
     assert box.buttons()[0].text().replace("&", "") == "Cancel"
+
+
+def test_enter_in_exceptions_opens_the_dialog_of_the_first_hold(qtbot: Any, home: Path) -> None:
+    """Read on the database worker (no hold picked on the GUI thread); choices from the hold's details."""
+    from PySide6.QtWidgets import QApplication, QComboBox
+
+    from core.playbooks import Options
+    from core.settings import load_settings
+    from core.store import open_store
+    from tests.helpers.snapshots import snapshot
+    from ui.exception_dialog import ExceptionDialog
+    from ui.services import AppServices, Operator
+
+    oid = "BL20261125-000077"
+    holds = [{"hold_id": f"h-{n}", "type": "gift_stock", "reason": "赠品缺货", "raised_at": "2026-11-25T01:00:00Z",
+              "raised_by": "system", "details": {"options": Options(gift_skus={f"GIFT-{n}"}).to_wire()}}
+             for n in (1, 2)]
+    store = open_store(home / "bench.sqlite3")
+    with store.write() as conn:
+        store.apply_snapshots(conn, [snapshot(oid, holds=holds)])
+    services = AppServices(load_settings(home / "settings.json"), store, None)
+    try:
+        services.set_operator(Operator("D001", "客服", "desk"))
+        w = window(qtbot, services)
+        w.select_queue("exceptions")
+        assert w.select_order(oid)
+        w.open_selected()
+        qtbot.waitUntil(lambda: isinstance(QApplication.activeModalWidget(), ExceptionDialog), timeout=10_000)
+        dlg = QApplication.activeModalWidget()
+        assert isinstance(dlg, ExceptionDialog) and dlg.hold is not None and dlg.hold["hold_id"] == "h-1"
+        sku = dlg.form.widgets["substitute_sku"]
+        assert isinstance(sku, QComboBox) and [sku.itemData(i) for i in range(sku.count())] == [None, "GIFT-1"]
+        dlg.reject()
+        w.close()
+    finally:
+        services.shutdown()

@@ -16,8 +16,9 @@ from core.queues import load_rows
 from core.store import open_store
 from core.sync.engine import SyncConfig, SyncEngine
 from tests.helpers import hubapi
+from tests.helpers.printer import closed_port
 from tests.hubproc import HubProcess
-from tests.ui.conftest_pack import PackEnv, closed_port, order_snap, pack_env
+from tests.ui.conftest_pack import PackEnv, order_snap, pack_env
 from ui.pack_view import PackView
 from ui.print_service import PrintService
 from ui.services import AppServices, Operator
@@ -36,6 +37,12 @@ def make_view(qtbot: Any, env: PackEnv) -> PackView:
     view.resize(1100, 760)
     view.show()
     return view
+
+
+def answered(qtbot: Any, view: PackView) -> None:
+    """Wait until the view has answered the scans so far: a code that is not an item of the open order
+    (an order, a waybill, a wrong item) is looked up in the store on the database worker first."""
+    qtbot.waitUntil(lambda: not view.busy, timeout=10000)
 
 
 def steps(env: PackEnv, order_id: str = OID) -> list[Any]:
@@ -59,6 +66,7 @@ def test_scripted_pack_print_first(qtbot: Any, pack_env: PackEnv) -> None:
     assert view.table.item(0, 4).text() == "1 / 2"
 
     view.handle_scan("SOCK-9")  # wrong item: red, reason, nothing counted
+    answered(qtbot, view)
     assert view.status_kind == "error" and view.banner_icon.text() == "✖"
     assert "SOCK-9" in view.reason_label.text() and view.reason_label.isVisibleTo(view)
     assert view.sounds.last_requested == "error"
@@ -179,7 +187,8 @@ def test_three_wrong_scans_raise_scan_mismatch(qtbot: Any, pack_env: PackEnv) ->
 def test_report_problem_raises_item_missing(qtbot: Any, pack_env: PackEnv) -> None:
     pack_env.seed(order_snap(1))
     view = make_view(qtbot, pack_env)
-    view.handle_scan(OID)
+    with qtbot.waitSignal(view.activated):
+        view.handle_scan(OID)
     view.activateWindow()
     qtbot.waitUntil(view.isActiveWindow)
     QTest.keyClick(view.scan_field, Qt.Key.Key_F9)
@@ -202,22 +211,27 @@ def test_unknown_code_and_unknown_order(qtbot: Any, pack_env: PackEnv) -> None:
     view = make_view(qtbot, pack_env)
     with qtbot.assertNotEmitted(view.activated):
         view.handle_scan("NOPE-123")
+        answered(qtbot, view)
     assert view.status_kind == "error" and "NOPE-123" in view.banner_text.text()
     assert view.sounds.last_requested == "error"
     view.handle_scan("BL20261125-999999")
+    answered(qtbot, view)
     assert view.status_kind == "error" and view.order is None
 
 
 def test_waybill_and_channel_no_open_the_order_and_switching_keeps_counts(qtbot: Any, pack_env: PackEnv) -> None:
     pack_env.seed(order_snap(1), order_snap(2))
     view = make_view(qtbot, pack_env)
-    view.handle_scan("SF000001")  # waybill
+    with qtbot.waitSignal(view.activated):
+        view.handle_scan("SF000001")  # waybill
     assert view.order is not None and view.order.order_id == OID
     view.handle_scan("TEA-250")
-    view.handle_scan("C000002")  # channel order no of the second order: switch, ask nothing
+    with qtbot.waitSignal(view.activated):
+        view.handle_scan("C000002")  # channel order no of the second order: switch, ask nothing
     assert view.order is not None and view.order.order_id == "BL20261125-000002"
     assert view.session is not None and view.session.verified_units == 0
-    view.handle_scan(OID)
+    with qtbot.waitSignal(view.activated):
+        view.handle_scan(OID)
     assert view.session is not None and view.session.verified_units == 1
     assert pack_env.outbox() == []  # nothing recorded until an order completes
 
@@ -225,7 +239,8 @@ def test_waybill_and_channel_no_open_the_order_and_switching_keeps_counts(qtbot:
 def test_esc_closes_the_order(qtbot: Any, pack_env: PackEnv) -> None:
     pack_env.seed(order_snap(1))
     view = make_view(qtbot, pack_env)
-    view.handle_scan(OID)
+    with qtbot.waitSignal(view.activated):
+        view.handle_scan(OID)
     view.activateWindow()
     qtbot.waitUntil(view.isActiveWindow)
     with qtbot.waitSignal(view.closed):
@@ -286,8 +301,10 @@ def test_screenshots(qtbot: Any, pack_env: PackEnv, tmp_path: Path) -> None:
         view.handle_scan("BL20261125-008632")
         view.handle_scan("TEA-LJ-250")
         view.handle_scan("CUP-GL-01")
+        answered(qtbot, view)
         mid = _grab(qtbot, view, "pack-mode.png", tmp_path)
         view.handle_scan("SOCK-M-BLK")
+        answered(qtbot, view)
         wrong = _grab(qtbot, view, "pack-wrong-scan.png", tmp_path)
         assert mid.stat().st_size < 300_000 and wrong.stat().st_size < 300_000
         app.setFont(old)

@@ -13,17 +13,9 @@ from typing import Any
 import pytest
 
 from tests.helpers.hubapi import Session
-from tests.hubproc import HubProcess
-from tests.ui.conftest import StationFactory, load_demo
+from tests.helpers.station import open_window, start_demo_hub
+from tests.ui.conftest import StationFactory
 from ui.main_window import MainWindow
-
-
-def open_window(qtbot: Any, services: Any) -> MainWindow:
-    w = MainWindow(services)
-    qtbot.addWidget(w)
-    w.show()
-    qtbot.waitUntil(lambda: w.models["bench"].total > 0, timeout=15_000)
-    return w
 
 
 def workable(w: MainWindow) -> Any:
@@ -36,8 +28,8 @@ def pack(qtbot: Any, w: MainWindow, order_id: str, lines: list[dict[str, Any]]) 
     w.handle_scan(order_id)
     qtbot.waitUntil(lambda: w.stack.currentWidget() is view, timeout=5000)
     wrong = "SKU-NOT-IN-THIS-ORDER"
-    w.handle_scan(wrong)
-    assert view.sounds.last_requested == "error"
+    w.handle_scan(wrong)  # not an item of the order: looked up in the store (database worker) first
+    qtbot.waitUntil(lambda: view.sounds.last_requested == "error", timeout=5000)
     assert wrong in view.banner_text.text() + view.reason_label.text()
     units = [line["sku"] for line in lines for _ in range(line["qty"])]
     with qtbot.waitSignal(view.order_finished, timeout=30_000):
@@ -49,9 +41,7 @@ def pack(qtbot: Any, w: MainWindow, order_id: str, lines: list[dict[str, Any]]) 
 @pytest.mark.parametrize("offline", [False, True], ids=["online", "hub-stopped"])
 def test_a_packer_packs_an_order_from_scan_to_hub(qtbot: Any, tmp_path: Path, station: StationFactory,
                                                   offline: bool) -> None:
-    hub = HubProcess(tmp_path / "hub")
-    load_demo(hub, 120)
-    hub.start()
+    hub = start_demo_hub(tmp_path / "hub", 120)
     try:
         st = station(hub.url, operator="P001", pin="1111", bench="B1")
         w = open_window(qtbot, st.services)

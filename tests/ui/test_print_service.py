@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import socket
+import contextlib
 import threading
+from collections.abc import Iterator
 from typing import Any
 
 import pypdfium2 as pdfium
@@ -13,17 +14,37 @@ from PySide6.QtWidgets import QPushButton
 
 import ui.print_service as print_service_mod
 from core.scan_rules import batch_order_ids, looks_like_batch_id
-from tests.ui.conftest_pack import Listener, PackEnv, closed_port, order_snap, pack_env
+from tests.helpers.printer import FakePrinter, closed_port
+from tests.ui.conftest_pack import PackEnv, order_snap, pack_env
 from ui.print_service import PrintOutcome, PrintService
 
 __all__ = ["pack_env"]  # the fixture, re-exported for pytest
 
 
-def outcome_of(qtbot: Any, service: PrintService, start: Any, timeout: int = 20000) -> PrintOutcome:
+def test_the_store_is_never_read_on_the_gui_thread(qtbot: Any, pack_env: PackEnv,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """ui/services.py: widgets never call the store; the print service reads on the database worker."""
+    pack_env.seed(order_snap(1, state="allocated"), order_snap(2, state="allocated"))
+    store = pack_env.services.store
+    real_read = store.read
+    readers: list[int] = []
+
+    @contextlib.contextmanager
+    def spy() -> Iterator[Any]:
+        readers.append(threading.get_ident())
+        with real_read() as conn:
+            yield conn
+
+    monkeypatch.setattr(store, "read", spy)
+    service = PrintService(pack_env.services)
     got: list[PrintOutcome] = []
-    start(got.append)
-    qtbot.waitUntil(lambda: bool(got), timeout=timeout)
-    return got[0]
+    service.print_label("BL20261125-000001", on_done=got.append)
+    service.print_labels(["BL20261125-000002"], on_done=got.append)
+    service.print_picklist(["BL20261125-000001", "BL20261125-000002"], on_done=got.append)
+    service.print_slip("BL20261125-000001", on_done=got.append)
+    qtbot.waitUntil(lambda: len(got) == 4, timeout=20000)
+    assert all(o.ok for o in got), [o.message for o in got]
+    assert readers and threading.get_ident() not in readers
 
 
 def test_label_to_pdf_folder_then_journal_and_label_printed_queued(qtbot: Any, pack_env: PackEnv) -> None:
@@ -71,7 +92,7 @@ def test_refusing_tcp_printer_then_retry_against_a_real_listener(qtbot: Any, pac
     assert order is not None and order.state == "allocated" and not order.is_pending
     assert [j["ok"] for j in pack_env.services.journal.jobs(oid)] == [False]
 
-    printer = Listener(port)  # the printer is switched on
+    printer = FakePrinter(port)  # the printer is switched on
     try:
         retry = service.error_box.findChild(QPushButton, "printRetry")
         assert retry is not None
@@ -150,6 +171,7 @@ def test_reprint_requires_a_reason(qtbot: Any, pack_env: PackEnv) -> None:
     oid = "BL20261125-000001"
     service = PrintService(pack_env.services)
     service.print_label(oid)
+    qtbot.waitUntil(lambda: service.reprint_dialog is not None)  # asked once the journal was read
     dlg = service.reprint_dialog
     assert dlg is not None and dlg.isVisible()
     assert not dlg.submit.isEnabled() and dlg.hint.text()
@@ -165,8 +187,12 @@ def test_reprint_requires_a_reason(qtbot: Any, pack_env: PackEnv) -> None:
 def test_reprint_cancelled_prints_nothing(qtbot: Any, pack_env: PackEnv) -> None:
     pack_env.seed(order_snap(1))
     service = PrintService(pack_env.services)
-    out = outcome_of(qtbot, service, lambda cb: (service.print_label("BL20261125-000001", on_done=cb),
-                                                 service.reprint_dialog.reject()))
+    got: list[PrintOutcome] = []
+    service.print_label("BL20261125-000001", on_done=got.append)
+    qtbot.waitUntil(lambda: service.reprint_dialog is not None)
+    service.reprint_dialog.reject()
+    qtbot.waitUntil(lambda: bool(got))
+    out = got[0]
     assert out.cancelled and pack_env.services.journal.jobs() == []
 
 
@@ -193,40 +219,6 @@ def test_slip_and_preview(qtbot: Any, pack_env: PackEnv) -> None:
     assert dlg.isVisible() and len(dlg.pages) >= 1  # type: ignore[attr-defined]
 
 
-class _StuckPrinter:
-    """A TCP "printer" that accepts and never reads (hung, or buffering while out of labels),
-    or, with ``status``, answers ``~HS`` with those flags and then reads nothing more."""
-
-    def __init__(self, status: bytes | None = None) -> None:
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(4)
-        self.port = self.sock.getsockname()[1]
-        self.status = status
-        self.got = b""
-        self.release = threading.Event()
-        threading.Thread(target=self._serve, daemon=True).start()
-
-    def _serve(self) -> None:
-        while True:
-            try:
-                conn, _addr = self.sock.accept()
-            except OSError:
-                return
-            with conn:
-                if self.status is not None:
-                    while chunk := conn.recv(65536):
-                        self.got += chunk
-                        if self.got.startswith(b"~HS"):
-                            conn.sendall(self.status)
-                else:
-                    self.release.wait()
-
-    def close(self) -> None:
-        self.release.set()
-        self.sock.close()
-
-
 HS_PAPER_OUT = (b"\x02030,1,0,1245,000,0,0,0,000,0,0,0\x03\r\n\x02000,0,0,0,0,2,4,0,00000000,1,000\x03\r\n"
                 b"\x021234,0\x03\r\n")
 
@@ -235,7 +227,7 @@ HS_PAPER_OUT = (b"\x02030,1,0,1245,000,0,0,0,000,0,0,0\x03\r\n\x02000,0,0,0,0,2,
 def test_hung_or_paper_out_tcp_printer_is_a_clear_error_and_marks_nothing(
         qtbot: Any, pack_env: PackEnv, monkeypatch: pytest.MonkeyPatch, kind: str) -> None:
     monkeypatch.setattr(print_service_mod, "TCP_TIMEOUT_S", 0.5)
-    printer = _StuckPrinter(HS_PAPER_OUT if kind == "paper_out" else None)
+    printer = FakePrinter(status=HS_PAPER_OUT) if kind == "paper_out" else FakePrinter(read=False)
     pack_env.settings.printers["label"] = f"tcp:127.0.0.1:{printer.port}"
     pack_env.seed(order_snap(1, state="allocated"))
     oid = "BL20261125-000001"
@@ -251,7 +243,7 @@ def test_hung_or_paper_out_tcp_printer_is_a_clear_error_and_marks_nothing(
     assert order is not None and order.state == "allocated" and pack_env.outbox(oid) == []
     assert [j["ok"] for j in pack_env.services.journal.jobs(oid)] == [False]
     if kind == "paper_out":
-        assert printer.got == b"~HS"  # asked, and the label was never sent
+        assert printer.raw == b"~HS"  # asked, and the label was never sent
 
 
 def test_a_second_print_of_a_label_still_printing_is_refused_not_printed_twice(qtbot: Any,

@@ -10,27 +10,17 @@ from typing import Any
 
 import pytest
 
+from tests.helpers.station import open_window, start_demo_hub
 from tests.hubproc import HubProcess
 from tests.printing.conftest import decode_pdf
-from tests.ui.conftest import StationFactory, load_demo
-from ui.main_window import MainWindow
+from tests.ui.conftest import StationFactory
 
 
 @pytest.fixture
 def bench_hub(tmp_path: Path) -> Any:
-    hub = HubProcess(tmp_path / "hub")
-    load_demo(hub, 120)
-    hub.start()
+    hub = start_demo_hub(tmp_path / "hub", 120)
     yield hub
     hub.stop()
-
-
-def _window(qtbot: Any, services: Any) -> MainWindow:
-    w = MainWindow(services)
-    qtbot.addWidget(w)
-    w.show()
-    qtbot.waitUntil(lambda: w.models["to_print"].total > 0, timeout=15_000)
-    return w
 
 
 def _pages(pdf: Path, tmp_path: Path, prefix: str) -> list[list[str]]:
@@ -47,7 +37,7 @@ def test_a_wave_prints_the_pick_list_then_labels_in_its_walking_order(
     st.settings.printers = {doc: f"pdf:{prints}" for doc in ("label", "pick_list", "packing_slip")}
     st.settings.wave_size = 3
     st.settings.bench_flow = flow
-    w = _window(qtbot, st.services)
+    w = open_window(qtbot, st.services, "to_print")
     wave = w.wave_orders()
     assert len(wave) == 3 and wave == w.models["to_print"].order_ids()[:3]  # most urgent first
 
@@ -56,8 +46,8 @@ def test_a_wave_prints_the_pick_list_then_labels_in_its_walking_order(
     with qtbot.waitSignal(w.print_service.job_finished, timeout=20_000,
                           check_params_cb=lambda outcome: outcome.doc_type == "pick_list"):
         w.wave_action.trigger()
-    # Whatever follows the pick list has started by now: the labels go out from its on_done.
-    started_labels = [t for t in statuses if t.startswith("Printing Label")]
+    # The labels go out from the pick list's on_done: their batch (and its progress) has begun by now.
+    labels_begun = w.print_service.progress_dialog is not None
     picklist = next(prints.glob("picklist-*.pdf"))
     (tmp_path / "pl").mkdir()
     codes = sorted(c for page in decode_pdf(picklist.read_bytes(), tmp_path / "pl") for c in page)
@@ -65,10 +55,14 @@ def test_a_wave_prints_the_pick_list_then_labels_in_its_walking_order(
     assert set(wave) <= set(codes) and batch in w.message_label.text()
 
     if flow == "pack-first":  # labels are printed after packing, one by one
-        assert not started_labels and not list(prints.glob("label-*.pdf"))
+        assert not labels_begun and not [t for t in statuses if t.startswith("Printing Label")]
+        assert not list(prints.glob("label-*.pdf"))
         assert set(wave) <= set(w.models["to_print"].order_ids())
         return
-    assert started_labels and "3" in started_labels[0]
+    assert labels_begun
+    qtbot.waitUntil(lambda: any(t.startswith("Printing Label") for t in statuses), timeout=20_000)
+    started_labels = [t for t in statuses if t.startswith("Printing Label")]
+    assert "3" in started_labels[0]
     qtbot.waitUntil(lambda: not set(wave) & set(w.models["to_print"].order_ids()), timeout=20_000)
     labels = list(prints.glob("label-*.pdf"))
     assert len(labels) == 1  # one job for the whole wave
@@ -87,7 +81,7 @@ def test_an_empty_to_print_queue_prints_no_wave(qtbot: Any, tmp_path: Path, benc
     st = station(bench_hub.url, operator="P001", pin="1111", bench="B1")
     prints = tmp_path / "prints"
     st.settings.printers = {doc: f"pdf:{prints}" for doc in ("label", "pick_list", "packing_slip")}
-    w = _window(qtbot, st.services)
+    w = open_window(qtbot, st.services, "to_print")
     w.search.setText("no-such-order-anywhere")
     assert w.wave_orders() == []
     w.wave_action.trigger()
@@ -103,7 +97,7 @@ def test_label_preview_shows_the_label_and_prints_nothing(qtbot: Any, tmp_path: 
     st = station(bench_hub.url, operator="P001", pin="1111", bench="B1")
     prints = tmp_path / "prints"
     st.settings.printers = {doc: f"pdf:{prints}" for doc in ("label", "pick_list", "packing_slip")}
-    w = _window(qtbot, st.services)
+    w = open_window(qtbot, st.services, "to_print")
     w.select_queue("to_print")
     order_id = w.models["to_print"].order_ids()[0]
     assert w.select_order(order_id)

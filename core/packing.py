@@ -1,0 +1,557 @@
+"""The pack flow at the bench as a plain object: a scan goes in, an outcome comes out (no Qt).
+
+A packer scans an order (or a waybill, a channel order number, a pick-list batch), then each
+item; a complete order is recorded as ``step verified`` + ``step packed`` in one transaction,
+its label is printed if it is not yet, and it is handed over (``shipped_by_station``). Three
+wrong scans raise a ``scan_mismatch`` hold; a reported problem raises ``item_missing``.
+
+:class:`PackFlow` decides all of that and holds the phase; it never touches the store, the
+printer or the screen. Each call returns an :class:`Outcome`: what the banner says (kind, text,
+reason), which tone to play, which signals the view should emit, and the work to queue
+(:class:`Lookup` a store read, :class:`Record` outbox actions, :class:`PrintLabel`). The view
+runs that work off the GUI thread and hands the result back (:meth:`PackFlow.found`,
+:meth:`PackFlow.recorded`, :meth:`PackFlow.record_failed`, :meth:`PackFlow.printed`), which
+gives the next outcome. :func:`look_up` is the one store read the flow asks for; it is pure, so
+the view runs it on the database worker. Which code is what and whether an item belongs in the
+box is :mod:`core.scan_rules`; this module only sequences it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from core.holds import hold_label
+from core.i18n import _, language
+from core.scan_rules import (
+    WRONG_SCAN_LIMIT,
+    PackSession,
+    ScanKind,
+    Verdict,
+    batch_order_ids,
+    classify,
+    find_order_by_code,
+    normalise_code,
+)
+from core.states import BENCH_STATES, DONE_STATES, state_label
+from core.store import LocalOrder, LocalStore
+
+
+class Phase(StrEnum):
+    """Where the open order is in the flow (a StrEnum: compares equal to its value)."""
+
+    IDLE = "idle"  # no order open
+    SCANNING = "scanning"  # items are being verified
+    BLOCKED = "blocked"  # held, conflicted, not yet workable, or a step could not be recorded
+    FINISHING = "finishing"  # verified + packed / print / hand-over under way
+    PRINT_FAILED = "print_failed"  # packed, label not printed (or hand-over refused): F5 retries
+    DONE = "done"  # shipped (or already done when opened)
+
+
+class Purpose(StrEnum):
+    """What a :class:`Record` is for, so its result is routed to the right next step."""
+
+    FINISH = "finish"  # step verified + step packed
+    SHIP = "ship"  # shipped_by_station
+    HOLD = "hold"  # hold_raised
+
+
+@dataclass(frozen=True)
+class Lookup:
+    """A store read the flow needs before it can answer a scan (run :func:`look_up` on the DB worker).
+
+    Attributes:
+        kind: ``ORDER_ID`` (that order), ``BATCH`` (the batch's orders) or ``UNKNOWN`` (a waybill or
+            channel order number; if none, the code is a wrong item or not found).
+        code: the normalised code (order ID, batch ID, or the scan as typed).
+        after: for the next order of a batch: the order just handed over ("" otherwise).
+    """
+
+    kind: ScanKind
+    code: str
+    after: str = ""
+
+
+@dataclass(frozen=True)
+class Found:
+    """What :func:`look_up` read.
+
+    Attributes:
+        lookup: the request.
+        order: the order found (for a batch: its first unfinished order), or None.
+        batch: a batch's order IDs in slot order (None: never printed here, or not a batch lookup).
+        finished: which of the batch's orders are finished (packed or past the bench).
+    """
+
+    lookup: Lookup
+    order: LocalOrder | None = None
+    batch: list[str] | None = None
+    finished: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class Record:
+    """Outbox actions to record on one order, all in one transaction (``Outbox.perform_many``).
+
+    Attributes:
+        order_id: the order.
+        actions: (type, payload) pairs in order.
+        purpose: what the result goes on to (see :class:`Purpose`).
+        reason: a hold's reason (shown on the banner once the hold is raised).
+    """
+
+    order_id: str
+    actions: tuple[tuple[str, dict[str, Any]], ...]
+    purpose: Purpose
+    reason: str = ""
+
+    @property
+    def hold_type(self) -> str:
+        return str(self.actions[0][1].get("type", "")) if self.purpose == Purpose.HOLD else ""
+
+
+@dataclass(frozen=True)
+class PrintLabel:
+    """Print the order's shipping label; report back with :meth:`PackFlow.printed`."""
+
+    order_id: str
+
+
+Work = Lookup | Record | PrintLabel
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One answer of the flow, for the view to draw and carry out.
+
+    Attributes:
+        banner: the banner's kind (``idle``, ``ready``, ``ok``, ``done``, ``error``, ``held``,
+            ``working``), or None to leave the banner as it is.
+        text: the banner's big line.
+        reason: the line under it (why, and what to do).
+        tone: ``ok``, ``error``, ``done``, or None for no sound.
+        work: what to queue, in order.
+        phase: the flow's phase after this answer.
+        highlight: the SKU whose line to highlight (the item just counted).
+        activated: an order (or batch) was opened: show the pack page.
+        exception: (order_id, hold_id) to open the guided exception dialog for ("" = the conflict).
+        finished: the order just handed over ("" if none).
+    """
+
+    banner: str | None = None
+    text: str = ""
+    reason: str = ""
+    tone: str | None = None
+    work: tuple[Work, ...] = ()
+    phase: Phase = Phase.IDLE
+    highlight: str | None = None
+    activated: bool = False
+    exception: tuple[str, str] | None = None
+    finished: str = ""
+
+
+@dataclass
+class Batch:
+    """A pick-list batch being packed: its ID, orders in slot order, and which are finished."""
+
+    batch_id: str
+    order_ids: list[str]
+    finished: set[str] = field(default_factory=set)
+
+    def next_open(self) -> str | None:
+        return next((oid for oid in self.order_ids if oid not in self.finished), None)
+
+
+def is_finished(order: LocalOrder) -> bool:
+    """Nothing left to pack: past the bench, or packed already (a batch skips it)."""
+    return order.state not in BENCH_STATES or "packed" in (order.snapshot.get("steps") or {})
+
+
+def look_up(store: LocalStore, lookup: Lookup) -> Found:
+    """Read what ``lookup`` asks for (pure reads; the view runs this on the database worker)."""
+    if lookup.kind == ScanKind.BATCH:
+        ids = batch_order_ids(store, lookup.code)
+        if not ids:
+            return Found(lookup)
+        finished: set[str] = set()
+        first: LocalOrder | None = None
+        with store.read() as conn:
+            for oid in ids:
+                order = store.get_order(oid, conn)
+                if order is None or is_finished(order):
+                    finished.add(oid)
+                elif first is None:
+                    first = order
+        return Found(lookup, first, ids, frozenset(finished))
+    if lookup.kind == ScanKind.ORDER_ID:
+        return Found(lookup, store.get_order(lookup.code.strip().upper()))
+    found = find_order_by_code(store, lookup.code)
+    return Found(lookup, store.get_order(found) if found is not None else None)
+
+
+def state_text(state: str) -> str:
+    """An order state in the screen's language."""
+    return state_label(state, language())
+
+
+class PackFlow:
+    """The pack flow of one bench: the open order, its verify count, the batch, the phase.
+
+    Args:
+        bench_flow: returns the station's ``bench_flow`` setting (``print-first`` / ``pack-first``),
+            read when a label is due, so a changed setting applies to the next order.
+
+    Attributes:
+        order: the open order as last seen (None: nothing open).
+        session: the open order's verify count (:class:`core.scan_rules.PackSession`).
+        sessions: every count started on this bench, by order ID (a partial count survives a switch).
+        batch: the pick-list batch being packed, if any.
+        phase: see :class:`Phase`.
+        raising: a hold is being recorded (no second one until it is answered).
+    """
+
+    def __init__(self, bench_flow: Callable[[], str] = lambda: "print-first") -> None:
+        self.bench_flow = bench_flow
+        self.order: LocalOrder | None = None
+        self.session: PackSession | None = None
+        self.sessions: dict[str, PackSession] = {}
+        self.batch: Batch | None = None
+        self.phase = Phase.IDLE
+        self.raising = False
+
+    # -- what the view asks -----------------------------------------------------------------------
+    @property
+    def order_id(self) -> str | None:
+        return self.order.order_id if self.order is not None else None
+
+    def batch_progress(self) -> tuple[str, int, int, int] | None:
+        """(batch ID, slot of the open order, finished, total) when the open order is in the batch."""
+        batch, oid = self.batch, self.order_id
+        if batch is None or oid is None or oid not in batch.order_ids:
+            return None
+        done = sum(1 for o in batch.order_ids if o in batch.finished)
+        return batch.batch_id, batch.order_ids.index(oid) + 1, done, len(batch.order_ids)
+
+    def watched(self) -> set[str]:
+        """The orders whose changes (from elsewhere) the flow wants to see: the open one and the batch's."""
+        ids = set(self.batch.order_ids) if self.batch is not None else set()
+        if self.order is not None:
+            ids.add(self.order.order_id)
+        return ids
+
+    def need_order(self) -> Outcome | None:
+        """The answer to F7/F9 with no order open (None when one is open)."""
+        if self.order is not None:
+            return None
+        return self._error(_("No order open"), _("Scan an order first."))
+
+    # -- scans ------------------------------------------------------------------------------------
+    def scan(self, code: str) -> Outcome:
+        """Answer one scan, or ask for the store read that answers it (``Outcome.work`` a :class:`Lookup`).
+
+        An item of the open order is answered at once (the count is in memory); an order ID, a batch
+        ID, and any other code (a waybill or channel number, else a wrong item) need a read first.
+        """
+        code = normalise_code(code)
+        if not code:
+            return self._same()
+        lines = self.order.snapshot.get("lines") if self.order is not None else None
+        what = classify(code, None, lines)
+        if what.kind == ScanKind.BATCH:
+            return self._ask(Lookup(ScanKind.BATCH, what.value))
+        if what.kind == ScanKind.ORDER_ID:
+            if what.value == self.order_id:
+                return self._same_order()
+            return self._ask(Lookup(ScanKind.ORDER_ID, what.value))
+        if what.kind == ScanKind.ITEM and self.session is not None and what.value in self.session.expected:
+            return self._verify(code)
+        return self._ask(Lookup(ScanKind.UNKNOWN, code))
+
+    def found(self, found: Found) -> Outcome:
+        """The answer to a scan once its :class:`Lookup` has been read."""
+        lookup = found.lookup
+        if lookup.kind == ScanKind.BATCH:
+            return self._open_batch(found)
+        order = found.order
+        if lookup.kind == ScanKind.ORDER_ID:
+            if lookup.after:
+                return self._next_in_batch(lookup, order)
+            self._leave_batch_unless(lookup.code)
+            if order is None:
+                return self._error(_("Not found: {code}").format(code=lookup.code),
+                                   _("This order is not on this station (another bench, or not synced yet)."))
+            return self.open(order)
+        if order is not None:  # a waybill or channel order number
+            if order.order_id == self.order_id:
+                return self._same_order()
+            self._leave_batch_unless(order.order_id)
+            return self.open(order)
+        if self.session is not None:  # with an order open, any other code is an item (a wrong one)
+            return self._verify(lookup.code)
+        return self._error(_("Not found: {code}").format(code=lookup.code),
+                           _("No order, waybill, pick list or item on this station has this code. "
+                             "Check the barcode, or sync and scan again."))
+
+    def lookup_failed(self, lookup: Lookup, message: str) -> Outcome:
+        """The store could not be read for a scan: say so; nothing changed."""
+        return self._error(_("Not found: {code}").format(code=lookup.code), message)
+
+    def open(self, order: LocalOrder) -> Outcome:
+        """Open an order for packing (held, conflicted, done and not-yet-workable orders are shown but blocked)."""
+        self.order = order
+        self.session = self.sessions.setdefault(order.order_id, PackSession.from_snapshot(order.snapshot))
+        self._note(order)
+        oid = order.order_id
+        if order.snapshot.get("holds") or order.has_conflict:
+            return self._blocked_by_hold(order, activated=True)
+        if order.state in DONE_STATES:
+            self.phase = Phase.DONE
+            return self._error(_("Order {order} is already {state}").format(order=oid, state=state_text(order.state)),
+                               _("Nothing to pack. Scan the next order."), activated=True)
+        if order.state not in BENCH_STATES:
+            self.phase = Phase.BLOCKED
+            return self._error(_("Order {order} cannot be packed yet").format(order=oid),
+                               _("It is {state}; only allocated orders are packed.").format(
+                                   state=state_text(order.state)), activated=True)
+        if "packed" in (order.snapshot.get("steps") or {}):
+            self.session.counted = dict(self.session.expected)
+            self.phase = Phase.PRINT_FAILED
+            return Outcome("ready", _("{order} is already packed").format(order=oid),
+                           _("Press F5 to print the label (if needed) and ship it."), phase=self.phase,
+                           activated=True)
+        self.phase = Phase.SCANNING
+        if self.session.is_complete:  # every unit counted earlier, then switched away
+            return self._finish(activated=True)
+        return Outcome("ready", _("Scan the items of {order}").format(order=oid), tone="ok", phase=self.phase,
+                       activated=True)
+
+    def close(self) -> None:
+        """Esc: nothing open any more (the partial count stays in :attr:`sessions`)."""
+        self.order = None
+        self.session = None
+        self.batch = None
+        self.phase = Phase.IDLE
+
+    # -- holds ------------------------------------------------------------------------------------
+    def report_problem(self, sku: str, problem: str, reason: str) -> Outcome:
+        """F9 answered: raise ``item_missing`` for ``sku`` (``problem``: missing / damaged)."""
+        if self.order is None:
+            return self._same()
+        details = {"sku": sku, "problem": problem, "verified": self.session.detail() if self.session else {}}
+        return self._raise_hold("item_missing", reason, details)
+
+    def _raise_mismatch(self) -> tuple[Work, ...]:
+        session = self.session
+        if session is None or self.raising:
+            return ()
+        scans = list(session.wrong_scans)
+        session.wrong_scans.clear()
+        reason = _("{n} wrong scans at the bench: {codes}").format(
+            n=len(scans), codes=", ".join(s["code"] for s in scans))
+        return self._raise_hold("scan_mismatch", reason, {"scans": scans, "verified": session.detail()}).work
+
+    def _raise_hold(self, hold_type: str, reason: str, details: dict[str, Any]) -> Outcome:
+        assert self.order is not None
+        self.raising = True
+        payload = {"type": hold_type, "reason": reason, "details": details}
+        return self._same(work=(Record(self.order.order_id, (("hold_raised", payload),), Purpose.HOLD, reason),))
+
+    def _blocked_by_hold(self, order: LocalOrder, *, activated: bool = False) -> Outcome:
+        self.phase = Phase.BLOCKED
+        holds = order.snapshot.get("holds") or []
+        hold_id = "" if order.has_conflict else str(holds[0].get("hold_id") or "")
+        return Outcome("held", _("On hold: {order} cannot be packed").format(order=order.order_id),
+                       _("Resolve the exception first; scanning items is blocked."), tone="error",
+                       phase=self.phase, activated=activated, exception=(order.order_id, hold_id))
+
+    # -- results of queued work -------------------------------------------------------------------
+    def recorded(self, record: Record, order: LocalOrder) -> Outcome:
+        """A :class:`Record` was written; ``order`` is the order as it now is."""
+        self._note(order)
+        if record.purpose == Purpose.HOLD:
+            return self._held(record, order)
+        if record.purpose == Purpose.SHIP:
+            return self._shipped(order)
+        return self._after_packed(order)
+
+    def record_failed(self, record: Record, message: str) -> Outcome:
+        """A :class:`Record` was refused (nothing written): say why; the order waits for the packer."""
+        if record.purpose == Purpose.HOLD:
+            self.raising = False
+            return self._error(_("Could not raise the hold"), message)
+        if record.order_id == self.order_id:
+            self.phase = Phase.PRINT_FAILED if record.purpose == Purpose.SHIP else Phase.BLOCKED
+        return self._error(_("Could not record this step"), message)
+
+    def printed(self, order_id: str, ok: bool, message: str = "") -> Outcome:
+        """The label job of ``order_id`` ended: hand it over if it printed, else wait for F5."""
+        if order_id != self.order_id:
+            if ok:  # switched away meanwhile: still hand it over
+                return self._same(work=(self._ship_record(order_id),))
+            return self._same()
+        if ok:
+            return self._ship(order_id)
+        self.phase = Phase.PRINT_FAILED
+        return self._error(_("Label did not print — not shipped"),
+                           message + "\n" + _("Fix the printer, then press F5 to retry."))
+
+    def retry(self) -> Outcome | None:
+        """F5: after a failed print (or for an order packed earlier), print if needed and ship."""
+        if self.order is None or self.phase != Phase.PRINT_FAILED:
+            return None
+        self.phase = Phase.FINISHING
+        return self._after_packed(self.order)
+
+    def order_changed(self, order: LocalOrder) -> Outcome | None:
+        """An order changed elsewhere (the hub, a dialog, the printer): keep what is shown current.
+
+        Returns None when the open order is not the one changed; a newly held open order being
+        scanned is blocked and the exception dialog asked for.
+        """
+        self._note(order)
+        if order.order_id != self.order_id:
+            return None
+        newly_held = bool(order.snapshot.get("holds")) or order.has_conflict
+        if self.phase == Phase.SCANNING and newly_held and not self.raising:
+            return self._blocked_by_hold(order)
+        return self._same()
+
+    # -- steps ------------------------------------------------------------------------------------
+    def _verify(self, code: str) -> Outcome:
+        order, session = self.order, self.session
+        assert order is not None and session is not None
+        if self.phase == Phase.BLOCKED:
+            return self._error(_("Order is on hold: item not counted"),
+                               _("Resolve the exception first; scanning items is blocked."))
+        if self.phase in (Phase.FINISHING, Phase.PRINT_FAILED, Phase.DONE):
+            return self._error(_("Order {order} is already complete").format(order=order.order_id),
+                               _("Item not counted. Scan the next order."))
+        result = session.scan(code)
+        if result.counted:
+            if result.verdict == Verdict.COMPLETE:
+                return self._finish(highlight=result.sku)
+            name = session.names.get(result.sku, "")
+            return Outcome("ok", _("OK {sku} {name} ({done}/{need})").format(
+                sku=result.sku, name=name, done=result.done, need=result.need), tone="ok", phase=self.phase,
+                highlight=result.sku)
+        title = _("Wrong item") if result.verdict == Verdict.WRONG_ITEM else _("Too many")
+        work = self._raise_mismatch() if len(session.wrong_scans) >= WRONG_SCAN_LIMIT else ()
+        return self._error(f"{title}: {result.sku}", result.reason, work=work)
+
+    def _finish(self, *, highlight: str | None = None, activated: bool = False) -> Outcome:
+        order, session = self.order, self.session
+        assert order is not None and session is not None
+        self.phase = Phase.FINISHING
+        actions = (("step", {"step": "verified", "detail": session.detail()}),
+                   ("step", {"step": "packed", "detail": {}}))
+        return Outcome("working", _("All {n} units verified — recording…").format(n=session.total_units),
+                       tone="done", work=(Record(order.order_id, actions, Purpose.FINISH),), phase=self.phase,
+                       highlight=highlight, activated=activated)
+
+    def _after_packed(self, order: LocalOrder) -> Outcome:
+        if order.state == "label_printed":
+            return self._ship(order.order_id)
+        if self.bench_flow() == "print-first":
+            text = _("Label was not printed yet — printing it now")
+        else:
+            text = _("Packed — printing the label")
+        return Outcome("working", text, work=(PrintLabel(order.order_id),), phase=self.phase)
+
+    def _ship_record(self, order_id: str) -> Record:
+        return Record(order_id, (("shipped_by_station", {}),), Purpose.SHIP)
+
+    def _ship(self, order_id: str) -> Outcome:
+        return Outcome("working", _("Handing over {order}…").format(order=order_id),
+                       work=(self._ship_record(order_id),), phase=self.phase)
+
+    def _shipped(self, order: LocalOrder) -> Outcome:
+        oid = order.order_id
+        self.sessions.pop(oid, None)
+        if oid != self.order_id:  # handed over after the packer switched to another order
+            return self._same(finished=oid)
+        self.phase = Phase.DONE
+        batch = self.batch
+        if batch is not None and oid in batch.order_ids:
+            nxt = batch.next_open()
+            if nxt is not None:
+                return Outcome("done", _("Done: {order} packed and shipped").format(order=oid), tone="done",
+                               phase=self.phase, finished=oid,
+                               work=(Lookup(ScanKind.ORDER_ID, nxt, after=oid),))
+            return Outcome("done", _("Batch {batch} is complete").format(batch=batch.batch_id), tone="done",
+                           phase=self.phase, finished=oid)
+        return Outcome("done", _("Done: {order} packed and shipped").format(order=oid), tone="done",
+                       phase=self.phase, finished=oid)
+
+    def _held(self, record: Record, order: LocalOrder) -> Outcome:
+        self.raising = False
+        if order.order_id != self.order_id:
+            return self._same()
+        hold_type = record.hold_type
+        hold = next((h for h in reversed(order.snapshot.get("holds") or []) if h.get("type") == hold_type), None)
+        self.phase = Phase.BLOCKED
+        return Outcome("held", _("On hold: {what}").format(what=hold_label(hold_type, language())), record.reason,
+                       phase=self.phase, exception=(order.order_id, str(hold.get("hold_id")) if hold else ""))
+
+    # -- batches ----------------------------------------------------------------------------------
+    def _open_batch(self, found: Found) -> Outcome:
+        code = found.lookup.code
+        if not found.batch:
+            return self._error(_("Not found: {code}").format(code=code),
+                               _("This pick list was not printed on this station."))
+        self.batch = Batch(code, list(found.batch), set(found.finished))
+        if found.order is None:
+            return Outcome("done", _("Batch {batch} is complete").format(batch=code), tone="done", phase=self.phase,
+                           activated=True)
+        return self.open(found.order)
+
+    def _next_in_batch(self, lookup: Lookup, order: LocalOrder | None) -> Outcome:
+        batch = self.batch
+        if batch is None:  # the packer left the batch meanwhile
+            return self._same()
+        if order is None or is_finished(order):  # finished elsewhere since we last saw it
+            batch.finished.add(lookup.code)
+            nxt = batch.next_open()
+            if nxt is None:
+                return Outcome("done", _("Batch {batch} is complete").format(batch=batch.batch_id),
+                               phase=self.phase)
+            return self._same(work=(Lookup(ScanKind.ORDER_ID, nxt, after=lookup.after),))
+        outcome = self.open(order)
+        if self.phase != Phase.SCANNING or outcome.work:
+            return outcome
+        return Outcome("ready", _("{done} done ✔ — next: {order}. Scan its items").format(
+            done=lookup.after, order=order.order_id), tone=outcome.tone, phase=self.phase, activated=True)
+
+    def _leave_batch_unless(self, order_id: str) -> None:
+        if self.batch is not None and order_id not in self.batch.order_ids:
+            self.batch = None
+
+    # -- helpers ----------------------------------------------------------------------------------
+    def _note(self, order: LocalOrder) -> None:
+        """Remember the latest look of an order we show (the open one, a batch's)."""
+        if order.order_id == self.order_id:
+            self.order = order
+        batch = self.batch
+        if batch is not None and order.order_id in batch.order_ids:
+            if is_finished(order):
+                batch.finished.add(order.order_id)
+            else:
+                batch.finished.discard(order.order_id)
+
+    def _ask(self, lookup: Lookup) -> Outcome:
+        return self._same(work=(lookup,))
+
+    def _same_order(self) -> Outcome:
+        if self.phase == Phase.SCANNING:  # e.g. the box's own label scanned: not an error
+            return Outcome("ready", _("Order {order} is already open: scan its items").format(order=self.order_id),
+                           phase=self.phase)
+        return self._same()
+
+    def _same(self, *, work: tuple[Work, ...] = (), finished: str = "") -> Outcome:
+        """No new banner: only the work (if any) and the phase."""
+        return Outcome(work=work, phase=self.phase, finished=finished)
+
+    def _error(self, text: str, reason: str = "", *, work: tuple[Work, ...] = (), activated: bool = False
+               ) -> Outcome:
+        return Outcome("error", text, reason, tone="error", work=work, phase=self.phase, activated=activated)
