@@ -85,6 +85,16 @@ def matches(row: QueueRow, needle_: str) -> bool:
     return not needle_ or needle_ in row.search
 
 
+def search(rows: list[QueueRow], needle_: str) -> list[QueueRow]:
+    """The rows :func:`matches` finds, in their order (``rows`` itself when there is no search).
+
+    The same test as :func:`matches`, written inline: 100,000 rows per keystroke.
+    """
+    if not needle_:
+        return rows
+    return [r for r in rows if needle_ in r.search]
+
+
 # -- rows ----------------------------------------------------------------------------------------
 
 def row_from_snapshot(snap: dict[str, Any], *, pending: int, conflict: bool, now: datetime,

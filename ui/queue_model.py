@@ -29,7 +29,7 @@ from PySide6.QtGui import QColor
 
 from core.flags import STYLES, Flag
 from core.i18n import _, language
-from core.queues import QueueRow, RowFilter, in_scope, matches, needle, queue_order
+from core.queues import QueueRow, RowFilter, in_scope, matches, needle, queue_order, search
 from core.states import state_label
 from core.timeutil import utcnow
 
@@ -263,10 +263,7 @@ class QueueModel(QAbstractTableModel):
         return matches(row, self._needle)
 
     def _apply_needle(self, rows: list[QueueRow]) -> list[QueueRow]:
-        if not self._needle:
-            return rows
-        text = self._needle
-        return [r for r in rows if matches(r, text)]
+        return search(rows, self._needle)
 
     def set_filter_text(self, text: str) -> None:
         """Show only rows whose order ID, channel order no, phone, name or waybill contain ``text``."""

@@ -22,6 +22,7 @@ from core.queues import (
     my_bench,
     needle,
     queue_filter,
+    search,
     to_print_queue,
     vip_queue,
 )
@@ -131,6 +132,7 @@ def test_search_by_id_channel_no_phone_name_and_waybill(text: str, expect: set[i
     rows = [row(1), row(2, recipient=LI_SI)]
     found = {int(r.order_id[-6:]) for r in rows if matches(r, needle(text))}
     assert found == expect
+    assert search(rows, needle(text)) == [r for r in rows if int(r.order_id[-6:]) in expect]  # same rule, in order
 
 
 def test_search_never_matches_across_two_fields() -> None:
