@@ -26,12 +26,13 @@ from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from bench._client_common import hub_with_orders  # noqa: E402
 from core.i18n import set_language  # noqa: E402
+from core.queues import load_rows  # noqa: E402
 from core.settings import load_settings  # noqa: E402
 from core.store import open_store  # noqa: E402
 from core.sync import SyncConfig, SyncEngine  # noqa: E402
 from tests.helpers.snapshots import snapshot  # noqa: E402
 from ui.main_window import MainWindow  # noqa: E402
-from ui.queue_model import Column, load_rows  # noqa: E402
+from ui.queue_model import Column  # noqa: E402
 from ui.services import AppServices, Operator  # noqa: E402
 
 HOLD = {"hold_id": "h", "type": "gift_stock", "reason": "short", "raised_at": "2026-11-25T02:00:00Z",

@@ -20,6 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench._client_common import hub_with_orders
 from core.outbox import Outbox
+from core.queues import load_rows
 from core.store import open_store
 from core.sync.client import HubClient
 from core.sync.engine import SyncConfig, SyncEngine
@@ -49,7 +50,7 @@ def main() -> int:
             engine.sync_once()
             hub.stop()  # the outage
             outbox = Outbox(store)
-            orders = [o.order_id for o in store.list_orders(state="allocated") if not o.snapshot["holds"]]
+            orders = [r.order_id for r in load_rows(store) if r.state == "allocated" and not r.held]
             t0 = time.perf_counter()
             done = 0
             used: list[str] = []

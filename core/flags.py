@@ -48,6 +48,35 @@ STYLES: dict[Flag, FlagStyle] = {
 NO_FLAG_SEVERITY = 8
 
 
+def is_done(state: object) -> bool:
+    """Whether an order in ``state`` is done for the warehouse (:data:`core.states.DONE_STATES`).
+
+    The one rule: the queues' "done" flag and queue are this plus "today" (:func:`order_flags`),
+    the VIP queue leaves these out, a :class:`core.store.LocalOrder` carries ``done`` for them.
+    """
+    return state in DONE_STATES
+
+
+def local_flags(view: dict[str, Any], pending: int, conflict: dict[str, Any] | None) -> tuple[str, ...]:
+    """The flags a local order carries without a clock: the hub's plus what this station knows.
+
+    Hub flags (``vip``, ``gift``…), then ``conflict`` (an unresolved refusal), ``exception`` (an open
+    hold), ``cancel_requested``, ``pending`` (actions not yet answered) and ``done`` (:func:`is_done`).
+    """
+    flags = [f for f in view.get("flags") or [] if isinstance(f, str)]
+    if conflict is not None:
+        flags.append("conflict")
+    if view.get("holds"):
+        flags.append("exception")
+    if view.get("cancel_requested"):
+        flags.append("cancel_requested")
+    if pending:
+        flags.append("pending")
+    if is_done(view.get("state")):
+        flags.append("done")
+    return tuple(flags)
+
+
 def order_flags(order: dict[str, Any], *, now: datetime, warn_window: timedelta = timedelta(hours=2),
                 conflict: bool = False, tz: str = DEFAULT_TZ) -> list[Flag]:
     """The flags of one order snapshot, most severe first.
@@ -76,24 +105,11 @@ def order_flags(order: dict[str, Any], *, now: datetime, warn_window: timedelta 
         flags.append(Flag.EXCEPTION)
     if "gift" in hub_flags or any(line.get("is_gift") for line in order.get("lines", [])):
         flags.append(Flag.GIFT)
-    if state in DONE_STATES:
+    if is_done(state):
         updated = parse_iso(order.get("updated_at"))
         if updated is not None and local_day(updated, tz) == local_day(now, tz):
             flags.append(Flag.DONE)
     return sorted(flags, key=lambda f: STYLES[f].severity)
-
-
-def stored_rank(names: list[str] | tuple[str, ...]) -> int:
-    """A rank that sorts DESCENDING like :func:`severity` ascending, for flags kept in SQL.
-
-    The local store keeps the flags that do not depend on the clock; names that are not flags
-    (``pending``, ``cancel_requested``) are ignored.
-    """
-    known = [Flag(n) for n in names if n in _FLAG_VALUES]
-    return 100 - severity(known)
-
-
-_FLAG_VALUES = frozenset(f.value for f in Flag)
 
 
 def severity(flags: list[Flag]) -> int:

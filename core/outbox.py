@@ -24,7 +24,7 @@ from core.actions import check_bench_action, check_role
 from core.errors import UserError, ValidationFailed
 from core.events import Event
 from core.roles import Role
-from core.store import LocalOrder, LocalStore
+from core.store import LocalOrder, LocalStore, OutboxAction
 from core.store.overlay import LOCAL_HOLD_PREFIX, PendingAction, apply_local
 from core.timeutil import iso, parse_iso, utcnow
 
@@ -178,22 +178,8 @@ class Outbox:
             "action_id": action_id, "seq": seq, "order_id": order_id, "type": type,
             "payload": json.loads(stored_payload), "base_version": order.hub_version, "operator": operator,
             "done_at": done_at})
-        conn.exec_driver_sql(
-            "INSERT INTO outbox(seq, action_id, order_id, type, payload, base_version, operator, done_at, key_id, sig)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                seq,
-                action_id,
-                order_id,
-                type,
-                stored_payload,
-                order.hub_version,
-                operator,
-                done_at,
-                key_id,
-                sig,
-            ),
-        )
+        self.store.queue_action(conn, OutboxAction(
+            seq, action_id, order_id, type, payload, order.hub_version, operator, done_at, key_id=key_id, sig=sig))
         self.store.audit(
             conn,
             operator,

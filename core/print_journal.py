@@ -9,7 +9,6 @@ had one (``label_count`` > 0) is a reprint and needs a reason.
 
 from __future__ import annotations
 
-import json
 import logging
 import uuid
 from dataclasses import dataclass, field
@@ -19,7 +18,7 @@ from core.errors import IllegalTransition, OrderHeld, ValidationFailed
 from core.i18n import _
 from core.outbox import OrdersChanged, Outbox, UnknownOrder
 from core.roles import Role
-from core.store import LocalOrder, LocalStore
+from core.store import LocalOrder, LocalStore, journal
 from core.timeutil import iso, utcnow
 
 log = logging.getLogger("packdesk.printing")
@@ -95,12 +94,7 @@ class PrintJournal:
         order = self.store.get_order(order_id, conn)
         if order is not None and int(order.snapshot.get("label_count") or 0) > 0:
             return True
-        row = conn.exec_driver_sql(
-            "SELECT 1 FROM print_jobs WHERE doc_type = 'label' AND ok = 1 AND EXISTS "
-            "(SELECT 1 FROM json_each(print_jobs.order_ids) WHERE json_each.value = ?) LIMIT 1",
-            (order_id,),
-        ).first()
-        return row is not None
+        return journal.label_printed_here(conn, order_id)
 
     def record_print(
         self,
@@ -180,22 +174,18 @@ class PrintJournal:
                         changed.append(oid)
                         seqs.append(seq)
                         action_ids.append(action_id)
-            conn.exec_driver_sql(
-                "INSERT INTO print_jobs(job_id, doc_type, order_ids, printer, ok, error, operator, at, reprint_reason,"
-                " action_ids) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    job.job_id,
-                    job.doc_type,
-                    json.dumps(job.order_ids),
-                    job.printer,
-                    int(job.ok),
-                    job.error or _not_marked_text(not_marked),
-                    operator,
-                    now,
-                    reason,
-                    json.dumps(action_ids),
-                ),
-            )
+            journal.insert(conn, journal.JobRow(
+                job_id=job.job_id,
+                doc_type=job.doc_type,
+                order_ids=list(job.order_ids),
+                printer=job.printer,
+                ok=job.ok,
+                error=job.error or _not_marked_text(not_marked),
+                operator=operator,
+                at=now,
+                reprint_reason=reason,
+                action_ids=action_ids,
+            ))
             self.store.audit(
                 conn,
                 operator,
@@ -224,19 +214,5 @@ class PrintJournal:
 
     def jobs(self, order_id: str | None = None, limit: int = 200) -> list[dict[str, Any]]:
         """Journal entries, newest first (optionally those that include ``order_id``)."""
-        sql = "SELECT * FROM print_jobs"
-        args: tuple[Any, ...] = ()
-        if order_id is not None:
-            sql += " WHERE EXISTS (SELECT 1 FROM json_each(print_jobs.order_ids) WHERE json_each.value = ?)"
-            args = (order_id,)
-        sql += f" ORDER BY at DESC, rowid DESC LIMIT {int(limit)}"
         with self.store.read() as conn:
-            rows = conn.exec_driver_sql(sql, args).all()
-        out = []
-        for r in rows:
-            d = dict(r._mapping)
-            d["order_ids"] = json.loads(d["order_ids"])
-            d["action_ids"] = json.loads(d["action_ids"])
-            d["ok"] = bool(d["ok"])
-            out.append(d)
-        return out
+            return journal.jobs(conn, order_id, limit)

@@ -14,7 +14,6 @@ never be read as an order ID (``<PREFIX><YYYYMMDD>-<6 digits>``).
 
 from __future__ import annotations
 
-import json
 import re
 import secrets
 from collections.abc import Iterable, Mapping
@@ -25,7 +24,7 @@ from typing import Any
 
 from core.i18n import _
 from core.order_ids import looks_like_order_id
-from core.store import LocalStore
+from core.store import LocalStore, journal
 from core.timeutil import to_local, utcnow
 
 BATCH_ID_RE = re.compile(r"^PB-\d{8}-[0-9A-F]{6}$")
@@ -87,13 +86,7 @@ def item_codes(line: Mapping[str, Any]) -> set[str]:
 
 def find_order_by_code(store: LocalStore, code: str) -> str | None:
     """The order whose waybill number or channel order number is ``code`` (indexed lookups)."""
-    with store.read() as conn:
-        row = conn.exec_driver_sql(
-            "SELECT order_id FROM orders WHERE waybill_no = ? UNION SELECT order_id FROM orders "
-            "WHERE channel_order_no = ? LIMIT 1",
-            (code, code),
-        ).first()
-    return None if row is None else str(row[0])
+    return store.find_by_code(code)
 
 
 def batch_order_ids(store: LocalStore, batch_id: str) -> list[str] | None:
@@ -103,12 +96,7 @@ def batch_order_ids(store: LocalStore, batch_id: str) -> list[str] | None:
     failed print is ``<batch>.<n>``, since job IDs are unique).
     """
     with store.read() as conn:
-        row = conn.exec_driver_sql(
-            "SELECT order_ids FROM print_jobs WHERE doc_type = ? AND (job_id = ? OR job_id LIKE ?) "
-            "ORDER BY ok DESC, at DESC LIMIT 1",
-            (PICK_LIST_DOC, batch_id, batch_id + ".%"),
-        ).first()
-    return None if row is None else [str(x) for x in json.loads(row[0])]
+        return journal.batch_order_ids(conn, PICK_LIST_DOC, batch_id)
 
 
 def classify(code: str, store: LocalStore | None = None, open_lines: Iterable[Mapping[str, Any]] | None = None

@@ -47,6 +47,7 @@ from core.errors import UserError
 from core.flags import Flag
 from core.holds import HOLD_TYPES, hold_label
 from core.i18n import N_, _, language
+from core.queues import QueueRow, all_orders, load_rows, load_rows_by_id, queue_filter
 from core.roles import Role
 from core.states import PRINTABLE_STATES, State
 from ui.exception_dialog import open_exception_dialog
@@ -54,21 +55,7 @@ from ui.flag_delegate import FlagDelegate
 from ui.order_detail import OrderDetail
 from ui.pack_view import PackView
 from ui.print_service import PrintService
-from ui.queue_model import (
-    BULK_THRESHOLD,
-    Column,
-    QueueModel,
-    QueueRow,
-    all_orders,
-    done_queue,
-    exceptions_queue,
-    load_rows,
-    load_rows_by_id,
-    my_bench,
-    state_text,
-    to_print_queue,
-    vip_queue,
-)
+from ui.queue_model import BULK_THRESHOLD, Column, QueueModel, state_text
 from ui.scan import ScanField
 from ui.services import AppServices
 from ui.status_bar import SyncStatusButton
@@ -310,10 +297,8 @@ class MainWindow(QMainWindow):
         bench = self.settings.bench
         packer = not self.role.at_least(Role.DESK)
         scope = bench if (packer and bench) else None
-        filters = {"bench": my_bench(bench), "vip": vip_queue, "exceptions": exceptions_queue,
-                   "to_print": to_print_queue, "done": done_queue, "all": all_orders}
         for key, model in self.models.items():
-            model.set_scope(filters[key], scope)
+            model.set_scope(queue_filter(key, bench), scope)
         all_item = self.queue_list.item(len(QUEUES) - 1)
         all_item.setFlags(all_item.flags() | Qt.ItemFlag.ItemIsEnabled if not packer
                           else all_item.flags() & ~Qt.ItemFlag.ItemIsEnabled)

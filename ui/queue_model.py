@@ -8,8 +8,9 @@ milliseconds. So each queue keeps two lists of light :class:`QueueRow` objects:
 * ``_rows`` — what the view shows: ``_all`` filtered by the search box (the same list object when
   there is no search text).
 
-Rows are built off the GUI thread (:func:`load_rows`, :func:`load_rows_by_id`, run on the task
-runner's database worker) from one SQL query; the model only takes finished lists. A few changed
+Rows, flags, the queue filters and search are :mod:`core.queues` (built off the GUI thread by
+``load_rows`` / ``load_rows_by_id`` on the task runner's database worker); the model only takes
+finished lists and presents them: columns, display text, colours, sorting. A few changed
 orders are merged in with row-level signals (the view keeps its selection and scroll position);
 a big batch (a sync page) is merged with list operations and one reset, which is cheaper than
 thousands of single-row signals.
@@ -18,29 +19,24 @@ thousands of single-row signals.
 from __future__ import annotations
 
 import bisect
-import json
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from enum import IntEnum
 from typing import Any
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
 from PySide6.QtGui import QColor
 
-from core.flags import STYLES, Flag, order_flags, sort_key
-from core.holds import hold_label
+from core.flags import STYLES, Flag
 from core.i18n import _, language
-from core.states import BENCH_STATES, State, state_label
-from core.store import LocalStore
-from core.timeutil import DEFAULT_TZ, parse_iso, to_local, utcnow
+from core.queues import QueueRow, RowFilter, in_scope, matches, needle, queue_order, search
+from core.states import state_label
+from core.timeutil import utcnow
 
 Index = QModelIndex | QPersistentModelIndex
 
 #: Above this many changed orders at once, merge with list operations and one reset.
 BULK_THRESHOLD = 200
-
-SEP = "\x1f"  # between search fields, so a search never matches across two fields
 
 
 class Column(IntEnum):
@@ -65,95 +61,6 @@ SORT_KEY_ROLE = Qt.ItemDataRole.UserRole + 6  # core.flags.sort_key tuple
 STRIPED_ROLE = Qt.ItemDataRole.UserRole + 7  # bool: conflict (drawn striped)
 
 
-@dataclass(slots=True)
-class QueueRow:
-    """One order as a queue shows it: only what the columns, sorting and filtering need.
-
-    Built once per change (off the GUI thread); 100,000 of them are a few tens of MB.
-    """
-
-    order_id: str
-    state: str
-    bench: str
-    recipient: str
-    items: int
-    ship_by: str  # site-local "MM-DD HH:MM" or ""
-    pending: int
-    conflict: bool
-    held: bool
-    flags: tuple[Flag, ...]
-    key: tuple[int, str, str, str]  # core.flags.sort_key
-    search: str  # lowercase search keys joined with SEP
-    hold: str = ""  # "gift stock short (system) / …" in the UI language
-    hold_since: datetime | None = None  # when the oldest open hold was raised
-
-
-def row_from_snapshot(snap: dict[str, Any], *, pending: int, conflict: bool, now: datetime,
-                      tz: str = DEFAULT_TZ, warn_window: timedelta = timedelta(hours=2)) -> QueueRow:
-    """Build a row from a local view; time-based flags (overdue / at risk / done today) use ``now``."""
-    flags = order_flags(snap, now=now, warn_window=warn_window, conflict=conflict, tz=tz)
-    rec = snap.get("recipient") or {}
-    phone = "".join(ch for ch in str(rec.get("phone") or "") if ch.isdigit())
-    ship = parse_iso(snap.get("ship_by"))
-    holds = snap.get("holds") or []
-    lang = language()
-    hold = " / ".join(f"{hold_label(str(h.get('type')), lang)} ({_who(h.get('raised_by'))})" for h in holds)
-    raised = [t for t in (parse_iso(h.get("raised_at")) for h in holds) if t is not None]
-    search = SEP.join((
-        str(snap.get("order_id") or ""), str(snap.get("channel_order_no") or ""), phone,
-        str(rec.get("name") or ""), str(snap.get("waybill_no") or ""),
-    )).lower()
-    return QueueRow(
-        order_id=str(snap["order_id"]),
-        state=str(snap.get("state") or ""),
-        bench=str(snap.get("bench") or ""),
-        recipient=str(rec.get("name") or ""),
-        items=sum(int(line.get("qty") or 0) for line in snap.get("lines") or []),
-        ship_by=to_local(ship, tz).strftime("%m-%d %H:%M") if ship is not None else "",
-        pending=pending,
-        conflict=conflict,
-        held=bool(snap.get("holds")),
-        flags=tuple(flags),
-        key=sort_key(flags, snap),
-        search=search,
-        hold=hold,
-        hold_since=min(raised) if raised else None,
-    )
-
-
-_SELECT = "SELECT order_id, local_json, pending, conflict_json IS NOT NULL AS conflict FROM orders"
-
-
-def load_rows(store: LocalStore, *, now: datetime | None = None, tz: str = DEFAULT_TZ) -> list[QueueRow]:
-    """Every order of the local store as queue rows, sorted by queue order (one SQL query).
-
-    Runs on a worker thread: ~100,000 JSON documents are parsed here, never on the GUI thread.
-    """
-    when = now or utcnow()
-    with store.read() as conn:
-        raw = conn.exec_driver_sql(_SELECT).all()
-    rows = [row_from_snapshot(json.loads(r[1]), pending=int(r[2]), conflict=bool(r[3]), now=when, tz=tz)
-            for r in raw]
-    rows.sort(key=_default_key)
-    return rows
-
-
-def load_rows_by_id(store: LocalStore, order_ids: Iterable[str], *, now: datetime | None = None,
-                    tz: str = DEFAULT_TZ) -> dict[str, QueueRow | None]:
-    """Re-read only the given orders; an ID mapped to None is gone from the store (dropped)."""
-    ids = list(dict.fromkeys(order_ids))
-    when = now or utcnow()
-    found: dict[str, QueueRow | None] = dict.fromkeys(ids)
-    with store.read() as conn:
-        for i in range(0, len(ids), 900):
-            chunk = ids[i:i + 900]
-            sql = f"{_SELECT} WHERE order_id IN ({', '.join('?' for _ in chunk)})"
-            for r in conn.exec_driver_sql(sql, tuple(chunk)).all():
-                found[r[0]] = row_from_snapshot(json.loads(r[1]), pending=int(r[2]), conflict=bool(r[3]),
-                                                now=when, tz=tz)
-    return found
-
-
 _EMOJI_FONTS = ("Noto Color Emoji", "Segoe UI Emoji", "Apple Color Emoji", "Twemoji", "EmojiOne")
 _EMOJI_FALLBACK = {"🎁": "❖"}
 _has_emoji: bool | None = None
@@ -168,10 +75,6 @@ def display_icon(icon: str) -> str:
         families = set(QFontDatabase.families())
         _has_emoji = any(f in families for f in _EMOJI_FONTS)
     return icon if _has_emoji else _EMOJI_FALLBACK.get(icon, icon)
-
-
-def _default_key(row: QueueRow) -> Any:
-    return row.key
 
 
 class _Desc:
@@ -205,39 +108,6 @@ _COLUMN_KEYS: dict[Column, Callable[[QueueRow], Any]] = {
 }
 
 
-# -- queue filters -------------------------------------------------------------------------------
-
-RowFilter = Callable[[QueueRow], bool]
-
-
-def my_bench(bench: str) -> RowFilter:
-    """This station's bench work (allocated / label printed); nothing on a desk PC."""
-    return lambda r: bool(bench) and r.bench == bench and r.state in BENCH_STATES
-
-
-def vip_queue(r: QueueRow) -> bool:
-    return Flag.VIP in r.flags and Flag.DONE not in r.flags and r.state != State.CLOSED.value
-
-
-def exceptions_queue(r: QueueRow) -> bool:
-    """Orders with an open hold or a local conflict."""
-    return r.held or r.conflict
-
-
-def to_print_queue(r: QueueRow) -> bool:
-    """Allocated, not held: a label can be printed now."""
-    return r.state == State.ALLOCATED.value and not r.held
-
-
-def done_queue(r: QueueRow) -> bool:
-    """Shipped or closed today (site day)."""
-    return Flag.DONE in r.flags
-
-
-def all_orders(_r: QueueRow) -> bool:
-    return True
-
-
 # -- the model -----------------------------------------------------------------------------------
 
 class QueueModel(QAbstractTableModel):
@@ -266,7 +136,7 @@ class QueueModel(QAbstractTableModel):
         self._needle = ""
         self._sort_column = Column.FLAGS
         self._sort_order = Qt.SortOrder.AscendingOrder
-        self._key: Callable[[QueueRow], Any] = _default_key
+        self._key: Callable[[QueueRow], Any] = queue_order
         self._zh = language().startswith("zh")
         self._headers = {
             Column.FLAGS: _("Flags"), Column.ORDER_ID: _("Order ID"), Column.STATE: _("State"),
@@ -277,9 +147,7 @@ class QueueModel(QAbstractTableModel):
 
     # -- loading -------------------------------------------------------------------------------
     def accepts(self, row: QueueRow) -> bool:
-        if self.bench_scope is not None and row.bench != self.bench_scope:
-            return False
-        return self._filter(row)
+        return in_scope(row, self.bench_scope) and self._filter(row)
 
     def set_scope(self, row_filter: RowFilter | None = None, bench_scope: str | None = None) -> None:
         """Change the queue's filter or bench scope (after a login); call :meth:`set_rows` next."""
@@ -392,24 +260,21 @@ class QueueModel(QAbstractTableModel):
 
     # -- search ---------------------------------------------------------------------------------
     def _matches(self, row: QueueRow) -> bool:
-        return not self._needle or self._needle in row.search
+        return matches(row, self._needle)
 
     def _apply_needle(self, rows: list[QueueRow]) -> list[QueueRow]:
-        if not self._needle:
-            return rows
-        needle = self._needle
-        return [r for r in rows if needle in r.search]
+        return search(rows, self._needle)
 
     def set_filter_text(self, text: str) -> None:
         """Show only rows whose order ID, channel order no, phone, name or waybill contain ``text``."""
-        needle = text.strip().lower()
-        if needle == self._needle:
+        wanted = needle(text)
+        if wanted == self._needle:
             return
         # Typing one more character narrows what is shown already (kept in step with every change),
         # instead of scanning all 100,000 rows again on each keystroke.
-        narrowing = bool(self._needle) and self._needle in needle and self._rows is not self._all
+        narrowing = bool(self._needle) and self._needle in wanted and self._rows is not self._all
         self.beginResetModel()
-        self._needle = needle
+        self._needle = wanted
         self._rows = self._apply_needle(self._rows if narrowing else self._all)
         self.endResetModel()
 
@@ -424,7 +289,7 @@ class QueueModel(QAbstractTableModel):
         if col == self._sort_column and order == self._sort_order:
             return
         self._sort_column, self._sort_order = col, order
-        self._key = _default_key if col == Column.FLAGS else _COLUMN_KEYS[col]
+        self._key = queue_order if col == Column.FLAGS else _COLUMN_KEYS[col]
         keyfn = self._sort_key_fn()
         self.layoutAboutToBeChanged.emit()
         old_persistent = self.persistentIndexList()
@@ -538,11 +403,6 @@ class QueueModel(QAbstractTableModel):
         if r.pending:
             return _("{n} action(s) not yet confirmed by the hub.").format(n=r.pending)
         return _("In step with the hub.")
-
-
-def _who(raised_by: Any) -> str:
-    """Who raised a hold: an operator code, or the hub's own rules ("system")."""
-    return _("system") if raised_by in (None, "", "system") else str(raised_by)
 
 
 def age_text(since: datetime, now: datetime | None = None) -> str:

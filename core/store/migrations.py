@@ -120,8 +120,27 @@ def _v3(conn: Connection) -> None:
     conn.exec_driver_sql("ALTER TABLE outbox ADD COLUMN sig TEXT")
 
 
+#: Columns of ``orders`` that only ``LocalStore.list_orders`` read (filter, sort, search in SQL)
+#: while the queues computed the same from the local view: dropped in v4, with their indexes.
+_V4_DEAD_INDEXES = ("ix_orders_state", "ix_orders_bench", "ix_orders_phone_tail", "ix_orders_name",
+                    "ix_orders_sort", "ix_orders_lane")
+_V4_DEAD_COLUMNS = ("state", "bench", "phone_tail", "name", "ship_by", "created_at", "flags", "severity", "lane")
+
+
+def _v4(conn: Connection) -> None:
+    """Queues, flags and search come from the local view (core/queues.py): their copies in columns go.
+
+    Dropping a column rewrites the table once; every upsert after that writes 9 columns and 3
+    indexes instead of 18 and 9. SQLite refuses to drop an indexed column, so the indexes go first.
+    """
+    for index in _V4_DEAD_INDEXES:
+        conn.exec_driver_sql(f"DROP INDEX IF EXISTS {index}")
+    for column in _V4_DEAD_COLUMNS:
+        conn.exec_driver_sql(f"ALTER TABLE orders DROP COLUMN {column}")
+
+
 #: The migration steps, in order; index i takes the store to version i + 1.
-MIGRATIONS: tuple[Callable[[Connection], None], ...] = (_v1, _v2, _v3)
+MIGRATIONS: tuple[Callable[[Connection], None], ...] = (_v1, _v2, _v3, _v4)
 LATEST = len(MIGRATIONS)
 
 

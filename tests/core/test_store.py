@@ -7,9 +7,11 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+from sqlalchemy import create_engine
 
 from core.outbox import Outbox
 from core.print_journal import PrintJournal
+from core.queues import load_rows
 from core.store import (
     LocalStore,
     StoreCorrupt,
@@ -129,7 +131,7 @@ def test_store_file_from_client_version_1_opens_upgraded_with_its_data(tmp_path:
         order = s.get_order(snap["order_id"])
         assert order is not None and order.snapshot["seller_note"] == "after upgrade"
         assert set(order.snapshot["steps"]) >= {"picked", "verified"}
-        assert [o.order_id for o in s.list_orders(bench="B1")] == [snap["order_id"]]
+        assert [r.order_id for r in load_rows(s) if r.bench == "B1"] == [snap["order_id"]]
         assert PrintJournal(s, Outbox(s)).jobs() == []
     finally:
         s.close()
@@ -210,7 +212,7 @@ def test_store_damaged_inside_is_reported_when_used_and_file_is_kept(tmp_path: P
     with pytest.raises(StoreCorrupt, match="damaged"):
         damaged = open_store(path)  # a damaged schema page is found here ...
         try:
-            damaged.list_orders()  # ... a damaged order page when the queue is read
+            load_rows(damaged)  # ... a damaged order page when the queue is read
         finally:
             damaged.close()
     assert path.read_bytes() == before
@@ -282,43 +284,7 @@ def test_order_moved_to_other_bench_is_dropped_unless_work_is_pending(store: Loc
     assert store.order_ids() == {"BL20261125-000002"}
 
 
-def test_search_by_id_waybill_phone_tail_and_name(store: LocalStore) -> None:
-    with store.write() as conn:
-        store.apply_snapshots(
-            conn,
-            [
-                snapshot("BL20261125-000001"),
-                snapshot(
-                    "BL20261125-000002",
-                    recipient={
-                        "name": "李四",
-                        "phone": "139-0000-4321",
-                        "province": "",
-                        "city": "",
-                        "district": "",
-                        "address": "",
-                        "postcode": "",
-                    },
-                ),
-            ],
-        )
-    assert [o.order_id for o in store.list_orders(q="bl20261125-000002")] == ["BL20261125-000002"]
-    assert [o.order_id for o in store.list_orders(q="4321")] == ["BL20261125-000002"]
-    assert [o.order_id for o in store.list_orders(q="李")] == ["BL20261125-000002"]
-    assert [o.order_id for o in store.list_orders(q="SF000001")] == ["BL20261125-000001"]
-    assert len(store.list_orders(state="allocated", bench="B1")) == 2
-
-
-def test_queue_order_puts_conflicts_and_vip_first(store: LocalStore) -> None:
-    with store.write() as conn:
-        store.apply_snapshots(
-            conn,
-            [
-                snapshot("BL20261125-000001"),
-                snapshot("BL20261125-000002", flags=["vip"], ship_by="2026-11-27T00:00:00Z"),
-            ],
-        )
-    assert [o.order_id for o in store.list_orders()] == ["BL20261125-000002", "BL20261125-000001"]
+# Search and queue order are core.queues' (tests/core/test_queues.py): the store keeps no copy.
 
 
 def test_full_resync_drops_orders_gone_from_working_set_but_keeps_pending(store: LocalStore) -> None:
@@ -335,3 +301,80 @@ def test_full_resync_drops_orders_gone_from_working_set_but_keeps_pending(store:
     assert store.order_ids() == {"BL20261125-000001", "BL20261125-000003"}
     assert store.cursor() == 25
     assert store.pending_count() == 1
+
+
+#: The ``orders`` columns of format v3 that v4 dropped: only ``list_orders`` read them.
+DEAD_COLUMNS = {"state", "bench", "phone_tail", "name", "ship_by", "created_at", "flags", "severity", "lane"}
+
+
+def orders_columns(s: LocalStore) -> set[str]:
+    with s.read() as conn:
+        return {r[1] for r in conn.exec_driver_sql("PRAGMA table_info(orders)").all()}
+
+
+def orders_indexes(s: LocalStore) -> set[str]:
+    with s.read() as conn:
+        return {r[0] for r in conn.exec_driver_sql(
+            "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'orders' AND sql IS NOT NULL").all()}
+
+
+def test_orders_table_keeps_no_copy_of_queue_columns(store: LocalStore) -> None:
+    assert orders_columns(store) == {"order_id", "waybill_no", "channel_order_no", "hub_version", "hub_json",
+                                     "local_json", "pending", "conflict_json", "seen_gen"}
+    assert orders_indexes(store) == {"ix_orders_waybill", "ix_orders_channel_no"}  # scan-to-open
+
+
+def test_store_format_3_upgrades_to_4_dropping_dead_columns_and_keeping_every_order(tmp_path: Path) -> None:
+    path = tmp_path / "v3.sqlite3"
+    # Build a version-3 file with the migration steps as they were released, then fill it the way a
+    # version-3 client did (all 18 columns).
+    engine = create_engine(f"sqlite:///{path}")
+    with engine.connect() as conn:
+        conn.connection.dbapi_connection.isolation_level = None  # type: ignore[union-attr]
+        assert migrations.migrate(conn, target=3) == 3
+    engine.dispose()
+    snaps = [snapshot("BL20261125-000001", waybill_no="SF1"),
+             snapshot("BL20261125-000002", flags=["vip"], lane="vip", state="label_printed")]
+    conn3 = sqlite3.connect(path)
+    for snap in snaps:
+        conn3.execute(
+            "INSERT INTO orders(order_id, state, bench, waybill_no, channel_order_no, phone_tail, name, ship_by,"
+            " created_at, flags, severity, hub_version, hub_json, local_json, pending, conflict_json, seen_gen, lane)"
+            " VALUES (?, ?, 'B1', ?, ?, '8000', '张三', ?, ?, ?, 99, 1, ?, ?, 0, NULL, 2, ?)",
+            (snap["order_id"], snap["state"], snap["waybill_no"], snap["channel_order_no"], snap["ship_by"],
+             snap["created_at"], " ".join(snap["flags"]), json.dumps(snap), json.dumps(snap), snap["lane"]),
+        )
+    conn3.execute("INSERT INTO meta VALUES ('cursor', '7')")
+    conn3.commit()
+    conn3.close()
+    s = open_store(path)
+    try:
+        with s.read() as conn:
+            assert migrations.user_version(conn) == migrations.LATEST == 4
+        assert not orders_columns(s) & DEAD_COLUMNS
+        assert orders_indexes(s) == {"ix_orders_waybill", "ix_orders_channel_no"}
+        assert s.order_ids() == {"BL20261125-000001", "BL20261125-000002"} and s.cursor() == 7
+        vip = s.get_order("BL20261125-000002")
+        assert vip is not None and vip.state == "label_printed" and "vip" in vip.flags
+        rows = load_rows(s)
+        assert [r.order_id for r in rows] == ["BL20261125-000002", "BL20261125-000001"]  # VIP first
+        assert s.find_by_code("SF1") == "BL20261125-000001"  # the scan lookup kept its column
+        with s.write() as conn:  # and the store takes snapshots and actions as a new one does
+            s.apply_snapshots(conn, [snapshot("BL20261125-000001", version=2, waybill_no="SF1b")])
+        Outbox(s).perform("BL20261125-000001", "step", {"step": "picked"}, "P001")
+        order = s.get_order("BL20261125-000001")
+        assert order is not None and order.hub_version == 2 and order.pending == 1
+        assert s.find_by_code("SF1b") == "BL20261125-000001" and s.find_by_code("SF1") is None
+    finally:
+        s.close()
+
+
+def test_local_order_flags_say_what_this_station_knows(store: LocalStore) -> None:
+    with store.write() as conn:
+        store.apply_snapshots(conn, [snapshot("BL20261125-000001", flags=["vip", "gift"], holds=[{
+            "hold_id": "h1", "type": "gift_stock", "reason": "short", "raised_at": "2026-11-25T02:00:00Z",
+            "raised_by": "hub", "details": {}}]), snapshot("BL20261125-000002", state="delivered")])
+    order = store.get_order("BL20261125-000001")
+    assert order is not None and order.flags == ("vip", "gift", "exception")
+    done = store.get_order("BL20261125-000002")
+    assert done is not None and done.flags == ("done",)

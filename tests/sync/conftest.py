@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from core.queues import load_rows
 from core.store import LocalStore
 from tests.helpers import hubapi
 from tests.helpers.station import Station, bench_station
@@ -40,7 +41,7 @@ def seeded_hub(sqlite_hub: HubProcess) -> HubProcess:
 
 def allocated(store: LocalStore, n: int) -> list[str]:
     """``n`` of the station's allocated orders without holds (bench work possible)."""
-    ids = [o.order_id for o in store.list_orders(state="allocated") if not o.snapshot.get("holds")]
+    ids = [r.order_id for r in load_rows(store) if r.state == "allocated" and not r.held]
     assert len(ids) >= n, f"need {n} workable orders on the bench, have {len(ids)}"
     return ids[:n]
 

@@ -24,6 +24,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from core.outbox import Outbox
+from core.queues import load_rows
+from core.states import FULFILMENT_STATES
 from core.store import open_store
 from core.sync.client import HubClient, HubError
 from core.sync.engine import SyncConfig, SyncEngine
@@ -64,7 +66,7 @@ def main(argv: list[str]) -> int:
         return 0
     if store.cursor() is None:
         engine.full_resync(client)
-    orders = [o.order_id for o in store.list_orders(state=["allocated", "label_printed", "paid"])]
+    orders = [r.order_id for r in load_rows(store) if r.state in FULFILMENT_STATES]
     if not orders:
         print("no orders", flush=True)
         return 3

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from core.outbox import Outbox
+from core.queues import load_rows
 from core.store import open_store
 from core.sync.cli import main
 from tests.hubproc import HubProcess, free_port
@@ -47,7 +48,7 @@ def test_sync_once_pulls_pushes_and_reports(
     assert "logged in: P001 (packer) on CLI-PC bench B1" in text
     assert "(full re-sync)" in text and "pending: 0" in text
     store = open_store()
-    oid = next(o.order_id for o in store.list_orders(state="allocated") if not o.snapshot["holds"])
+    oid = next(r.order_id for r in load_rows(store) if r.state == "allocated" and not r.held)
     Outbox(store).perform(oid, "step", {"step": "picked"}, "P001")
     store.close()
     code, text = run(args)

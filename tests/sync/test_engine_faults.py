@@ -9,6 +9,7 @@ from http.server import BaseHTTPRequestHandler
 import pytest
 import requests
 
+from core.queues import load_rows
 from core.sync.client import HubError, HubMalformed
 from core.sync.engine import OFFLINE, ONLINE, Backoff
 from tests.helpers import hubapi
@@ -127,7 +128,7 @@ def test_a_refused_login_keeps_the_queue_and_the_previous_login(tmp_path, sqlite
     try:
         engine.login("D001", "2222")
         engine.sync_once()
-        order = next(o for o in store.list_orders(state="allocated") if not o.snapshot.get("holds"))
+        order = next(r for r in load_rows(store) if r.state == "allocated" and not r.held)
         Outbox(store).perform(order.order_id, "hold_raised", {"type": "scan_mismatch", "reason": "recount"},
                               "D001", role="desk")
         with pytest.raises(HubUnauthorized, match="bench"):

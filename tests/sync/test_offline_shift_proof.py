@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from core.queues import load_rows
 from tests.helpers import hubapi
 from tests.hubproc import HubProcess
 from tests.sync.conftest import Station, allocated
@@ -30,8 +31,8 @@ def test_a_supervisors_offline_sign_off_pushed_by_the_next_packer_counts_as_the_
     st = make_station(seeded_hub.url, operator="S001", pin="3333")
     st.engine.login("S001", "3333")  # the supervisor's online login leaves an action key on this PC
     st.engine.sync_once()
-    oid, other = [o.order_id for o in st.store.list_orders(state="allocated")  # a supervisor sees every bench
-                  if o.bench == "B1" and not o.snapshot.get("holds")][:2]
+    oid, other = [r.order_id for r in load_rows(st.store)  # a supervisor sees every bench
+                  if r.state == "allocated" and r.bench == "B1" and not r.held][:2]
     desk = hubapi.Session(seeded_hub.url, operator="D001", pin="2222", station="DESK-1", bench=None).login()
     order = desk.order(oid)
     raised = desk.do(oid, "hold_raised", {"type": "vip_signoff", "reason": "needs sign-off"},

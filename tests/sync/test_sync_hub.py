@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 import requests
 
+from core.queues import load_rows
 from core.sync.client import HubClient, HubError, WrongStation
 from core.sync.engine import OFFLINE, ONLINE, SyncState
 from tests.helpers import hubapi
@@ -38,7 +39,7 @@ def test_fresh_station_pulls_its_whole_working_set(seeded_hub: HubProcess, make_
     report = st.engine.sync_once()
     assert report.full_resync
     assert st.store.order_ids() == working_set_ids(seeded_hub.url)
-    assert all(o.bench == "B1" for o in st.store.list_orders())
+    assert all(r.bench == "B1" for r in load_rows(st.store))
     assert st.store.cursor() is not None and st.engine.state.status == ONLINE
 
 

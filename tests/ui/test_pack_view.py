@@ -12,6 +12,7 @@ from PySide6.QtGui import QFont
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
+from core.queues import load_rows
 from core.store import open_store
 from core.sync.engine import SyncConfig, SyncEngine
 from tests.helpers import hubapi
@@ -332,8 +333,8 @@ def test_end_to_end_with_a_real_hub(qtbot: Any, tmp_path: Path, sqlite_hub: HubP
         engine.start()
 
         def workable() -> list[Any]:
-            return [o for o in store.list_orders(state="allocated", bench="B1")
-                    if not o.snapshot.get("holds") and not o.is_pending]
+            return [store.get_order(r.order_id) for r in load_rows(store)
+                    if r.state == "allocated" and r.bench == "B1" and not r.held and not r.pending]
 
         qtbot.waitUntil(lambda: bool(workable()), timeout=30000)
         order = workable()[0]

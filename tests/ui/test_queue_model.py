@@ -11,7 +11,8 @@ from PySide6.QtCore import Qt
 
 from core.flags import STYLES, Flag
 from core.i18n import set_language
-from tests.helpers.snapshots import snapshot
+from core.queues import QueueRow, all_orders, exceptions_queue, to_print_queue
+from tests.helpers.queue_rows import HOLD, NOW, row, sample
 from ui.queue_model import (
     FLAG_COLOURS_ROLE,
     FLAG_ICONS_ROLE,
@@ -21,43 +22,12 @@ from ui.queue_model import (
     STRIPED_ROLE,
     Column,
     QueueModel,
-    QueueRow,
-    all_orders,
-    done_queue,
-    exceptions_queue,
-    my_bench,
-    row_from_snapshot,
-    to_print_queue,
-    vip_queue,
 )
-
-NOW = datetime(2026, 11, 25, 6, 0, tzinfo=UTC)  # 14:00 in Shanghai
-HOLD = {"hold_id": "h1", "type": "gift_stock", "reason": "gift short", "raised_at": "2026-11-25T02:00:00Z",
-        "raised_by": "hub", "details": {}}
-GIFT_LINE = {"sku": "G1", "name": "赠品", "qty": 1, "unit_price_fen": 0, "is_gift": True, "bin": "C-1"}
-
-
-def row(seq: int, *, pending: int = 0, conflict: bool = False, **extra: Any) -> QueueRow:
-    return row_from_snapshot(snapshot(f"BL20261125-{seq:06d}", **extra), pending=pending, conflict=conflict, now=NOW)
 
 
 @pytest.fixture(autouse=True)
 def english(qapp: Any, home: Any) -> None:
     set_language("en")
-
-
-def sample() -> dict[str, QueueRow]:
-    return {
-        "plain": row(1, ship_by="2026-11-26T01:00:00Z"),
-        "conflict": row(2, conflict=True),
-        "vip": row(3, lane="vip", flags=["vip"]),
-        "overdue": row(4, ship_by="2026-11-25T05:00:00Z"),
-        "at_risk": row(5, ship_by="2026-11-25T07:00:00Z"),
-        "exception": row(6, holds=[HOLD]),
-        "gift": row(7, lines=[GIFT_LINE]),
-        "done": row(8, state="shipped", updated_at="2026-11-25T03:00:00Z"),
-        "pending": row(9, pending=2, state="label_printed"),
-    }
 
 
 def test_rows_sort_by_flag_severity_then_ship_by(qtbot: Any) -> None:
@@ -98,18 +68,11 @@ def test_chinese_state_and_flag_words(qtbot: Any) -> None:
     assert model.headerData(Column.ORDER_ID, Qt.Orientation.Horizontal) == "订单号"
 
 
-def test_queue_filters() -> None:
+def test_bench_scope_keeps_other_benches_out() -> None:
+    # The queue filters themselves are core.queues' (tests/core/test_queues.py).
     rows = sample()
     extra = row(20, bench="B2")
     allrows = [*rows.values(), extra]
-    assert {r.order_id for r in allrows if my_bench("B1")(r)} == {r.order_id for n, r in rows.items() if n != "done"}
-    assert not any(my_bench("")(r) for r in allrows)
-    assert [r.order_id for r in allrows if vip_queue(r)] == [rows["vip"].order_id]
-    assert {r.order_id for r in allrows if exceptions_queue(r)} == {rows["conflict"].order_id,
-                                                                  rows["exception"].order_id}
-    assert rows["exception"].order_id not in {r.order_id for r in allrows if to_print_queue(r)}
-    assert rows["pending"].order_id not in {r.order_id for r in allrows if to_print_queue(r)}
-    assert [r.order_id for r in allrows if done_queue(r)] == [rows["done"].order_id]
     scoped = QueueModel(all_orders, "all", bench_scope="B1")
     scoped.set_rows(allrows)
     assert extra.order_id not in scoped.order_ids() and scoped.total == len(rows)

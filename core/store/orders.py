@@ -1,0 +1,267 @@
+"""The ``orders`` table: the hub's last snapshot of each order and the local view built on it.
+
+A row holds the hub base (``hub_json``, ``hub_version``), the local view (``local_json``: the base
+with this station's pending actions replayed on it), how many actions are pending, the latest
+unresolved conflict, the full re-sync generation that last saw it, and the two codes a scanner
+reads off a parcel (waybill and channel order number, indexed for scan-to-open). Queues, flags
+and search are computed from the view by :mod:`core.queues`, not kept in columns.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection
+
+from core.flags import local_flags
+from core.store import outbox
+from core.store.outbox import OutboxAction
+from core.store.overlay import replay
+
+_CHUNK = 900  # stay well under SQLite's bound-parameter limit
+
+KeepFn = Callable[[dict[str, Any]], bool]
+
+
+@dataclass(frozen=True)
+class LocalOrder:
+    """An order as the bench shows it: the hub's snapshot with this station's pending actions applied.
+
+    Attributes:
+        snapshot: the local view (a :class:`core.model.Snapshot`-shaped dict).
+        hub_version: the version of the last snapshot received from the hub.
+        pending: how many of this station's actions on it the hub has not answered yet.
+        conflict: the latest unresolved conflict/rejection (outcome, error, reason, action…), or None.
+        flags: hub flags plus ``conflict``, ``exception``, ``cancel_requested``, ``pending``, ``done``
+            (:func:`core.flags.local_flags`; the queues' clock-based flags are :mod:`core.queues`').
+    """
+
+    order_id: str
+    snapshot: dict[str, Any]
+    hub_version: int
+    pending: int
+    conflict: dict[str, Any] | None
+    flags: tuple[str, ...]
+
+    @property
+    def state(self) -> str:
+        return str(self.snapshot["state"])
+
+    @property
+    def bench(self) -> str | None:
+        return self.snapshot.get("bench")
+
+    @property
+    def is_pending(self) -> bool:
+        return self.pending > 0
+
+    @property
+    def has_conflict(self) -> bool:
+        return self.conflict is not None
+
+
+#: One queue view row: (order_id, local_json, pending, has an unresolved conflict).
+ViewRow = tuple[str, str, int, bool]
+
+_VIEW_SELECT = "SELECT order_id, local_json, pending, conflict_json IS NOT NULL FROM orders"
+_ORDER_SELECT = "SELECT order_id, local_json, hub_version, pending, conflict_json FROM orders"
+
+_UPSERT = """
+    INSERT INTO orders(order_id, waybill_no, channel_order_no, hub_version, hub_json, local_json, pending,
+                       conflict_json, seen_gen)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+    ON CONFLICT(order_id) DO UPDATE SET
+        waybill_no = excluded.waybill_no, channel_order_no = excluded.channel_order_no,
+        hub_version = excluded.hub_version, hub_json = excluded.hub_json, local_json = excluded.local_json,
+        pending = excluded.pending, conflict_json = excluded.conflict_json, seen_gen = excluded.seen_gen
+"""
+
+
+def _row_order(row: Any) -> LocalOrder:
+    conflict = json.loads(row.conflict_json) if row.conflict_json else None
+    snap = json.loads(row.local_json)
+    return LocalOrder(
+        order_id=row.order_id,
+        snapshot=snap,
+        hub_version=row.hub_version,
+        pending=row.pending,
+        conflict=conflict,
+        flags=local_flags(snap, row.pending, conflict),
+    )
+
+
+def _chunks(ids: list[str]) -> Iterable[tuple[list[str], str]]:
+    for i in range(0, len(ids), _CHUNK):
+        chunk = ids[i : i + _CHUNK]
+        yield chunk, ", ".join("?" for _x in chunk)
+
+
+def get(conn: Connection, order_id: str) -> LocalOrder | None:
+    row = conn.exec_driver_sql(f"{_ORDER_SELECT} WHERE order_id = ?", (order_id,)).first()
+    return None if row is None else _row_order(row)
+
+
+def hub_snapshot(conn: Connection, order_id: str) -> dict[str, Any] | None:
+    """The last snapshot the hub sent for an order (without local pending changes)."""
+    row = conn.exec_driver_sql("SELECT hub_json FROM orders WHERE order_id = ?", (order_id,)).first()
+    return None if row is None else dict(json.loads(row[0]))
+
+
+def count(conn: Connection) -> int:
+    return int(conn.exec_driver_sql("SELECT count(*) FROM orders").scalar_one())
+
+
+def ids(conn: Connection) -> set[str]:
+    return {r[0] for r in conn.exec_driver_sql("SELECT order_id FROM orders").all()}
+
+
+def views(conn: Connection, order_ids: Iterable[str] | None = None) -> list[ViewRow]:
+    """What the queues are built from: every order's local view (or only these orders')."""
+    if order_ids is None:
+        return [(r[0], r[1], int(r[2]), bool(r[3])) for r in conn.exec_driver_sql(_VIEW_SELECT).all()]
+    out: list[ViewRow] = []
+    for chunk, marks in _chunks(list(dict.fromkeys(order_ids))):
+        out += [(r[0], r[1], int(r[2]), bool(r[3]))
+                for r in conn.exec_driver_sql(f"{_VIEW_SELECT} WHERE order_id IN ({marks})", tuple(chunk)).all()]
+    return out
+
+
+def find_by_code(conn: Connection, code: str) -> str | None:
+    """The order whose waybill number or channel order number is ``code`` (indexed lookups)."""
+    row = conn.exec_driver_sql(
+        "SELECT order_id FROM orders WHERE waybill_no = ? UNION SELECT order_id FROM orders "
+        "WHERE channel_order_no = ? LIMIT 1",
+        (code, code),
+    ).first()
+    return None if row is None else str(row[0])
+
+
+def set_conflict(conn: Connection, order_id: str, summary: dict[str, Any] | None) -> None:
+    """Flag an order with its latest unresolved conflict (None: resolved). The view is not rebuilt."""
+    conn.exec_driver_sql(
+        "UPDATE orders SET conflict_json = ? WHERE order_id = ?",
+        (json.dumps(summary, ensure_ascii=False) if summary is not None else None, order_id),
+    )
+
+
+def _order_row(
+    base: dict[str, Any],
+    base_json: str | None,
+    pending: list[OutboxAction],
+    conflict_json: str | None,
+    seen_gen: int,
+) -> tuple[Any, ...]:
+    view = replay(base, [a.pending_action() for a in pending]) if pending else base
+    hub_json = base_json if base_json is not None else json.dumps(base, ensure_ascii=False)
+    local_json = hub_json if view is base else json.dumps(view, ensure_ascii=False)
+    return (
+        view["order_id"],
+        view.get("waybill_no"),
+        view.get("channel_order_no"),
+        int(base["version"]),
+        hub_json,
+        local_json,
+        len(pending),
+        conflict_json,
+        seen_gen,
+    )
+
+
+def apply_snapshots(
+    conn: Connection,
+    snapshots: Iterable[dict[str, Any]],
+    *,
+    keep: KeepFn | None = None,
+    seen_gen: int | None = None,
+) -> list[str]:
+    """Take hub snapshots into the store (inside the caller's write transaction).
+
+    A snapshot replaces the hub base only when its version is newer than the one held; the local
+    view is then rebuilt as base + pending actions, so nothing pending is undone on screen. An
+    order ``keep`` says is no longer this station's (moved to another bench) is dropped, unless it
+    still has pending actions or an unresolved conflict.
+
+    Returns:
+        the IDs of orders whose local view changed or that were dropped.
+    """
+    snaps = list(snapshots)
+    if not snaps:
+        return []
+    wanted = list(dict.fromkeys(s["order_id"] for s in snaps))
+    current: dict[str, tuple[int, str | None, int]] = {}
+    for chunk, marks in _chunks(wanted):
+        for r in conn.exec_driver_sql(
+            f"SELECT order_id, hub_version, conflict_json, seen_gen FROM orders WHERE order_id IN ({marks})",
+            tuple(chunk),
+        ).all():
+            current[r.order_id] = (r.hub_version, r.conflict_json, r.seen_gen)
+    pending = outbox.for_orders(conn, [i for i in wanted if i in current]) if current else {}
+    rows: dict[str, tuple[Any, ...]] = {}
+    drop: set[str] = set()
+    seen_only: set[str] = set()
+    for snap in snaps:
+        oid = snap["order_id"]
+        have = current.get(oid)
+        version = int(snap["version"])
+        if have is not None and version <= have[0]:
+            seen_only.add(oid)
+            continue
+        conflict_json = have[1] if have else None
+        acts = pending.get(oid, [])
+        if keep is not None and not keep(snap) and not acts and conflict_json is None:
+            if have is not None:
+                drop.add(oid)
+            rows.pop(oid, None)
+            current.pop(oid, None)
+            continue
+        drop.discard(oid)
+        gen = seen_gen if seen_gen is not None else (have[2] if have else 0)
+        rows[oid] = _order_row(snap, None, acts, conflict_json, gen)
+        current[oid] = (version, conflict_json, gen)
+    if rows:
+        conn.exec_driver_sql(_UPSERT, list(rows.values()))
+    if drop:
+        delete(conn, drop)
+    if seen_gen is not None:
+        marks_ = [(seen_gen, oid) for oid in seen_only - rows.keys() - drop]
+        if marks_:
+            conn.exec_driver_sql("UPDATE orders SET seen_gen = ? WHERE order_id = ?", marks_)
+    return list(rows.keys()) + sorted(drop)
+
+
+def refresh_views(conn: Connection, order_ids: Iterable[str]) -> list[str]:
+    """Rebuild the local view of orders from their hub base and the outbox (caller's transaction)."""
+    wanted = list(dict.fromkeys(order_ids))
+    if not wanted:
+        return []
+    pending = outbox.for_orders(conn, wanted)
+    rows = []
+    for chunk, marks in _chunks(wanted):
+        for r in conn.exec_driver_sql(
+            f"SELECT order_id, hub_json, conflict_json, seen_gen FROM orders WHERE order_id IN ({marks})",
+            tuple(chunk),
+        ).all():
+            rows.append(
+                _order_row(json.loads(r.hub_json), r.hub_json, pending.get(r.order_id, []), r.conflict_json,
+                           r.seen_gen)
+            )
+    if rows:
+        conn.exec_driver_sql(_UPSERT, rows)
+    return [r[0] for r in rows]
+
+
+def unseen(conn: Connection, gen: int) -> list[str]:
+    """Orders the full re-sync ``gen`` did not see and that hold no pending work or conflict."""
+    return [
+        r[0]
+        for r in conn.exec_driver_sql(
+            "SELECT order_id FROM orders WHERE seen_gen != ? AND pending = 0 AND conflict_json IS NULL", (gen,)
+        ).all()
+    ]
+
+
+def delete(conn: Connection, order_ids: Iterable[str]) -> None:
+    conn.exec_driver_sql("DELETE FROM orders WHERE order_id = ?", [(oid,) for oid in order_ids])
