@@ -25,6 +25,7 @@ from core.errors import UserError, ValidationFailed
 from core.events import Event
 from core.roles import Role
 from core.store import LocalOrder, LocalStore, OutboxAction
+from core.store.outbox import stored_payload
 from core.store.overlay import LOCAL_HOLD_PREFIX, PendingAction, apply_local
 from core.timeutil import iso, parse_iso, utcnow
 
@@ -173,10 +174,11 @@ class Outbox:
         # Refuses illegal and held moves with the hub's own error classes; raises before any write.
         apply_local(order.snapshot, PendingAction(action_id, order_id, type, payload, operator, done_at))
         seq = self.store.next_seq(conn)
-        stored_payload = json.dumps(payload, ensure_ascii=False)
+        # Signed as the outbox will read it back (core.store.outbox.stored_payload), so the
+        # bytes the hub checks are the bytes signed.
         key_id, sig = self._signature(conn, operator, {
             "action_id": action_id, "seq": seq, "order_id": order_id, "type": type,
-            "payload": json.loads(stored_payload), "base_version": order.hub_version, "operator": operator,
+            "payload": json.loads(stored_payload(payload)), "base_version": order.hub_version, "operator": operator,
             "done_at": done_at})
         self.store.queue_action(conn, OutboxAction(
             seq, action_id, order_id, type, payload, order.hub_version, operator, done_at, key_id=key_id, sig=sig))
