@@ -13,6 +13,9 @@ from core.store import open_store
 WORKER = Path(__file__).with_name("crash_worker.py")
 ROOT = Path(__file__).resolve().parents[2]
 MODES = ("random", "random", "after_commit", "mid_batch", "after_send")
+# Modes whose worker kills itself whatever the machine's speed; "random" depends on timing (a fast
+# worker may finish first) and "after_send" sometimes survives on purpose to resend duplicates.
+ALWAYS_DIES = ("after_commit", "mid_batch")
 
 
 @dataclass
@@ -22,6 +25,7 @@ class CrashResult:
     lost: int
     duplicated: int
     killed: int
+    forced: int  # rounds whose mode always dies; each of them did
 
 
 def run_worker(hub_url: str, store: Path, mode: str, seed: int, n: int, kill_after: float | None) -> int:
@@ -50,11 +54,16 @@ def crash_rounds(
     from tests.sync.conftest import hub_action_counts
 
     rng = random.Random(seed)
-    killed = 0
+    killed = forced = 0
     for r in range(rounds):
         mode = rng.choice(MODES)
         kill_after = rng.uniform(0.25, 0.9) if mode == "random" else None
-        if run_worker(hub_url, store, mode, seed * 100_000 + r, actions_per_round, kill_after) == -9:
+        rc = run_worker(hub_url, store, mode, seed * 100_000 + r, actions_per_round, kill_after)
+        if mode in ALWAYS_DIES:
+            forced += 1
+            if rc != -9:
+                raise AssertionError(f"round {r}: crash worker {mode} was meant to die but exited {rc}")
+        if rc == -9:
             killed += 1
     run_worker(hub_url, store, "finish", 0, 0, None)
     s = open_store(store)
@@ -67,4 +76,4 @@ def crash_rounds(
     counts = hub_action_counts(hub_url, orders)
     lost = len(expected - counts.keys())
     duplicated = sum(n - 1 for aid, n in counts.items() if aid in expected and n > 1)
-    return CrashResult(rounds, len(expected), lost, duplicated, killed)
+    return CrashResult(rounds, len(expected), lost, duplicated, killed, forced)

@@ -4,7 +4,8 @@ Run as ``python tests/sync/crash_worker.py HUB_URL STORE MODE SEED N``. MODE pic
 
 * ``random`` — never on its own; the parent SIGKILLs it at a random moment.
 * ``after_commit`` — right after the k-th action's local commit, before any push.
-* ``mid_batch`` — while the hub's answers to a batch are being written locally (transaction open).
+* ``mid_batch`` — while the hub's answers to a batch are being written locally (transaction open);
+  at a random batch, and at the latest after the last one, so this mode always dies.
 * ``after_send`` — after the hub answered a batch, before the answers are stored (lost ack).
 * ``finish`` — no crash: push and pull until the outbox is empty, print ``pending 0``.
 
@@ -103,6 +104,8 @@ def main(argv: list[str]) -> int:
     except HubError as exc:
         print("push failed:", exc.message, flush=True)
         return 1
+    if mode == "mid_batch":
+        die()  # no batch drew the short straw: die once every answer is stored
     print("pushed", flush=True)
     return 0
 

@@ -19,5 +19,7 @@ def test_kill_9_during_actions_and_push_loses_nothing_and_doubles_nothing(
     seeded_hub: HubProcess, tmp_path: Path
 ) -> None:
     result = crash_rounds(seeded_hub.url, tmp_path / "crash.sqlite3", rounds=50, seed=11, actions_per_round=8)
-    assert result.actions > 0 and result.killed >= 25
+    # Which rounds die on their own is fixed by the seed; the random-moment kills depend on the
+    # machine's speed, so only the forced deaths are counted on.
+    assert result.actions > 0 and result.forced >= 15 and result.killed >= result.forced
     assert (result.lost, result.duplicated) == (0, 0), result
