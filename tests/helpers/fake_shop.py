@@ -1,0 +1,77 @@
+"""The contract every fake shop platform in tests/channels/ keeps, so the engine's tests (pull,
+push, write-back, kill mid-pull, clock skew, the catch-up bench) run unchanged against each platform.
+
+Each platform's fake (``tests/channels/fake_<platform>.py``) is a real HTTP server on 127.0.0.1
+(:class:`tests.helpers.fake_http.FakeHTTPServer`) that implements the requests the connector makes in
+the platform's *documented* shape and checks their signatures exactly as documented. It is not our
+code under test: keep it small and faithful. On top of that it offers this control surface:
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Literal, Protocol
+
+ShopStatus = Literal["unpaid", "paid", "cancelled", "refunded", "shipped"]
+Failure = Literal["token_expired", "rate_limited", "busy", "http_500", "garbage", "slow", "bad_credentials"]
+
+
+@dataclass
+class ShippedRecord:
+    """One ship call the fake accepted (what the platform would show as 已发货)."""
+
+    order_no: str
+    carrier_code: str  # in the platform's own code list
+    waybill: str
+
+
+@dataclass
+class ShopCalls:
+    """What the connector asked, by the platform's method/path name, in order (for assertions such
+    as "a status-only push fetched no detail")."""
+
+    names: list[str] = field(default_factory=list)
+
+    def count(self, name: str) -> int:
+        return sum(1 for n in self.names if n == name)
+
+
+class FakeShop(Protocol):
+    platform: str  # "douyin" …
+    url: str  # the base_url a connector is configured with
+    shop_id: str
+    app_key: str
+    app_secret: str
+    extra: Mapping[str, str]  # what the connector's ``extra`` needs (refresh token, push token…)
+    clock_offset_s: float  # the shop's clock against ours (a shop 2 minutes fast: 120)
+    shipped: list[ShippedRecord]
+    calls: ShopCalls
+
+    def add_order(self, order_no: str, *, status: ShopStatus = "paid", updated_at: datetime | None = None,
+                  skus: list[tuple[str, int]] | None = None) -> None:
+        """A new order on the shop (platform-shaped, with a real-looking recipient and address);
+        ``updated_at`` defaults to the shop's now."""
+        ...
+
+    def set_status(self, order_no: str, status: ShopStatus, *, updated_at: datetime | None = None) -> None:
+        """The order changes on the shop (paid, cancelled, refunded) and its update time moves on."""
+        ...
+
+    def fail_next(self, failure: Failure, *, times: int = 1, method: str | None = None) -> None:
+        """The next ``times`` calls (of ``method`` only, if given) fail this way, in the platform's
+        own error form (its error code for token expiry / rate limit / busy; a 500; a non-JSON body;
+        an answer after the client's timeout)."""
+        ...
+
+    def refuse_ship(self, order_no: str) -> None:
+        """The platform refuses to record a shipment for this order (the buyer cancelled there)."""
+        ...
+
+    def push_request(self, order_nos: list[str], *, thin: bool = True) -> tuple[dict[str, str], bytes]:
+        """Headers and body of the platform's own message push about these orders, signed as the
+        platform signs it (``thin``: ids and status only, as the platform really sends)."""
+        ...
+
+    def close(self) -> None: ...
