@@ -792,7 +792,7 @@ class MainWindow(QMainWindow):
                 self.tell(_("Pick list printed for {n} order(s): {orders} ({printer})").format(
                     n=len(outcome.order_ids), orders=", ".join(outcome.order_ids), printer=outcome.printer), "ok")
             elif outcome.cancelled:
-                self.tell(_("Pick list not printed."), "info")
+                self.tell(_("Pick list not printed"), "info")
             else:
                 self.tell(_("Pick list not printed"), "error", outcome.message)
 
