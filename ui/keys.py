@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from PySide6.QtGui import QAction, QKeySequence, QShortcut
-from PySide6.QtWidgets import QAbstractButton, QDialog, QDialogButtonBox, QMessageBox, QWidget
+from PySide6.QtWidgets import QAbstractButton, QApplication, QDialog, QDialogButtonBox, QMessageBox, QWidget
 
 from core.i18n import _
 
@@ -60,13 +60,27 @@ def action_keys(actions: Iterable[QAction]) -> list[Key]:
 
 
 def shortcut_keys(shortcuts: Iterable[QShortcut]) -> list[Key]:
-    """The keys of enabled ``QShortcut`` objects (described by their ``whatsThis()``)."""
+    """The keys of enabled ``QShortcut`` objects, described by their ``whatsThis()``.
+
+    Without one, a button beside it that names the key ("Print label (F7)") describes it.
+    """
     out = []
     for sc in shortcuts:
         seqs = [key_text(s) for s in QShortcut.keys(sc) if not s.isEmpty()]  # QShortcut.keys(), not a dict
         if seqs and sc.isEnabled():
-            out.append(Key(" / ".join(seqs), _describe(sc.whatsThis(), "") or "—"))
+            out.append(Key(" / ".join(seqs), _describe(sc.whatsThis(), _button_naming(sc, seqs)) or "—"))
     return out
+
+
+def _button_naming(sc: QShortcut, seqs: list[str]) -> str:
+    owner = sc.parent()
+    if not isinstance(owner, QWidget):
+        return ""
+    for button in owner.findChildren(QAbstractButton):
+        text = button.text()
+        if any(text.endswith(f"({k})") or text.endswith(f"（{k}）") for k in seqs):
+            return text
+    return ""
 
 
 def _inside(widget: QWidget | None, page: QWidget) -> bool:
@@ -94,10 +108,13 @@ def mode_keys(window: MainWindow, mode: str) -> list[Key]:
 def dialog_keys(dialog: QDialog) -> list[Key]:
     """A dialog's keys: its shortcuts and actions, Enter for the default button, Esc for cancel."""
     keys = action_keys(dialog.findChildren(QAction)) + shortcut_keys(dialog.findChildren(QShortcut))
-    default = next((b for b in dialog.findChildren(QAbstractButton)
-                    if getattr(b, "isDefault", lambda: False)() and b.isEnabled()), None)
+    default = next((b for b in dialog.findChildren(QAbstractButton) if getattr(b, "isDefault", lambda: False)()),
+                   None)
     if isinstance(dialog, QMessageBox) and dialog.defaultButton() is not None:
         default = dialog.defaultButton()
+    if default is None:  # a button box makes its first accept button the default when the dialog shows
+        default = next((b for box in dialog.findChildren(QDialogButtonBox) for b in box.buttons()
+                        if box.buttonRole(b) == QDialogButtonBox.ButtonRole.AcceptRole), None)
     if default is not None:
         keys.append(Key("Enter", default.text().replace("&", "")))
     cancel = _cancel_button(dialog)
@@ -141,3 +158,90 @@ def markdown_table(title: str, keys_zh: list[Key], keys_en: list[Key]) -> str:
         cells = [k.key, k.what, en.get(k.key, "")]
         lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
     return "\n".join(lines) + "\n"
+
+
+def button_keys(dialog: QDialog) -> list[Key]:
+    """Buttons with a mnemonic ("&1 …" → Alt+1) are keys too."""
+    out = []
+    for button in dialog.findChildren(QAbstractButton):
+        seq = button.shortcut()
+        if not seq.isEmpty():
+            out.append(Key(key_text(seq), button.text().replace("&", "")))
+    return out
+
+
+#: The sections of docs/keys.md: (heading, what to read). The dialogs are the ones that name keys.
+SECTIONS = (
+    ("队列页 · Queue page", "queue"),
+    ("打包页 · Pack page", "pack"),
+    ("打印一波的确认 · Wave question (Ctrl+W)", "wave"),
+    ("登录 / 换班 · Log in / change operator", "login"),
+    ("补打面单 · Reprint label", "reprint"),
+    ("报告问题 · Report problem (F9)", "problem"),
+)
+
+
+def screen_keys(lang: str, folder: str) -> dict[str, list[Key]]:
+    """Build the real main window and dialogs in ``lang`` (a local-only station in ``folder``) and read their keys."""
+    from pathlib import Path
+
+    from core.settings import load_settings
+    from core.store import open_store
+    from ui.app import use_language
+    from ui.login_dialog import LoginDialog
+    from ui.main_window import MainWindow
+    from ui.pack_view import ProblemDialog
+    from ui.reprint_dialog import ReprintDialog
+    from ui.services import AppServices, Operator
+
+    app = QApplication.instance()
+    assert isinstance(app, QApplication)
+    use_language(app, lang)  # Qt's own words (Cancel) too
+    root = Path(folder) / lang
+    root.mkdir(parents=True, exist_ok=True)
+    settings = load_settings(root / "settings.json")
+    settings.station, settings.bench = "KEYS-PC", "B1"
+    services = AppServices(settings, open_store(root / "bench.sqlite3"), None)
+    try:
+        services.set_operator(Operator("D001", "—", "desk"))
+        window = MainWindow(services)
+        dialogs: dict[str, QDialog] = {
+            "wave": window.wave_question(20),
+            "login": LoginDialog(services, window),
+            "reprint": ReprintDialog(["BL20261231-000001"], window),
+            "problem": ProblemDialog([{"sku": "SKU-1", "name": "—", "qty": 1}], window),
+        }
+        out = {mode: mode_keys(window, mode) for mode in MODES}
+        for name, dialog in dialogs.items():
+            out[name] = _unique(button_keys(dialog) + dialog_keys(dialog))
+        window.close()
+        window.deleteLater()
+        return out
+    finally:
+        services.shutdown()
+
+
+def keys_markdown() -> str:
+    """docs/keys.md as the code says now (Chinese and English descriptions side by side)."""
+    import tempfile
+
+    from core.i18n import language
+    from ui.app import use_language
+
+    before = language()
+    try:
+        with tempfile.TemporaryDirectory() as folder:
+            zh = screen_keys("zh_CN", folder)
+            en = screen_keys("en", folder)
+    finally:
+        app = QApplication.instance()
+        assert isinstance(app, QApplication)
+        use_language(app, before)
+    parts = ["# Keys · 快捷键", "",
+             "Every key of every screen, read from the code by `scripts/gen_keys.py` (the window's actions,",
+             "each `QShortcut` and its `whatsThis()`, each dialog's Enter and Esc buttons). Do not edit by hand:",
+             "run `python scripts/gen_keys.py`; `tests/ui/test_keys_doc.py` fails when this file is out of date.",
+             "F1 on the queue page shows the first table.", ""]
+    for title, name in SECTIONS:
+        parts.append(markdown_table(title, zh[name], en[name]))
+    return "\n".join(parts)

@@ -157,6 +157,7 @@ class MainWindow(QMainWindow):
         self._current_order = ""
         self.login_dialog: Any = None  # the shift change's login dialog while it is open
         self.wave_box: QMessageBox | None = None  # Ctrl+W's question while it is open
+        self.settings_dialog: Any = None  # Ctrl+, while it is open
         self._build()
         self._build_actions()
         services.orders_changed.connect(self._orders_changed)
@@ -704,18 +705,8 @@ class MainWindow(QMainWindow):
         if not ids:
             self.tell(_("Nothing to print: the To print queue is empty."), "error")
             return
-        print_first = self.settings.bench_flow == "print-first"
-        question = (_("Print the next wave: a pick list and {n} labels?") if print_first
-                    else _("Print the pick list of the next wave ({n} orders)?")).format(n=len(ids))
-        box = QMessageBox(QMessageBox.Icon.Question, _("Print a wave"), question,
-                          QMessageBox.StandardButton.NoButton, self)
-        box.setObjectName("waveConfirm")
-        box.setInformativeText(_("Enter prints, Esc cancels."))
-        yes = box.addButton(_("Print {n} labels").format(n=len(ids)) if print_first else _("Print the pick list"),
-                            QMessageBox.ButtonRole.AcceptRole)
-        no = box.addButton(QMessageBox.StandardButton.Cancel)
-        box.setDefaultButton(yes)
-        box.setEscapeButton(no)
+        box = self.wave_question(len(ids))
+        yes = box.defaultButton()
         self.wave_box = box
 
         def answered(_code: int) -> None:
@@ -728,6 +719,22 @@ class MainWindow(QMainWindow):
 
         box.finished.connect(answered)
         box.open()
+
+    def wave_question(self, n: int) -> QMessageBox:
+        """Ctrl+W's question, with the count: Enter (the default button) prints, Esc cancels."""
+        print_first = self.settings.bench_flow == "print-first"
+        question = (_("Print the next wave: a pick list and {n} labels?") if print_first
+                    else _("Print the pick list of the next wave ({n} orders)?")).format(n=n)
+        box = QMessageBox(QMessageBox.Icon.Question, _("Print a wave"), question,
+                          QMessageBox.StandardButton.NoButton, self)
+        box.setObjectName("waveConfirm")
+        box.setInformativeText(_("Enter prints, Esc cancels."))
+        yes = box.addButton(_("Print {n} labels").format(n=n) if print_first else _("Print the pick list"),
+                            QMessageBox.ButtonRole.AcceptRole)
+        no = box.addButton(QMessageBox.StandardButton.Cancel)
+        box.setDefaultButton(yes)
+        box.setEscapeButton(no)
+        return box
 
     def _print_wave(self, ids: list[str]) -> None:
         service = self.print_service
@@ -824,9 +831,16 @@ class MainWindow(QMainWindow):
         from ui.settings_dialog import SettingsDialog
 
         dialog = SettingsDialog(self.settings, self)
-        if dialog.exec() and dialog.needs_restart:
-            QMessageBox.information(self, _("Settings"), _("Saved. Restart PackDesk to apply the changes."))
-        dialog.deleteLater()
+        self.settings_dialog = dialog
+
+        def finished(code: int) -> None:  # open(), not exec(): no nested event loop on the bench
+            self.settings_dialog = None
+            dialog.deleteLater()
+            if code == SettingsDialog.DialogCode.Accepted and dialog.needs_restart:
+                self.tell(_("Saved. Restart PackDesk to apply the changes."), "info")
+
+        dialog.finished.connect(finished)
+        dialog.open()
 
     def open_stations(self) -> None:
         """Supervisor: the stations waiting for approval (and the approved and revoked ones)."""
