@@ -7,9 +7,11 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QDialogButtonBox
 
 from tests.helpers.hubapi import Session
 from tests.helpers.station import open_window, start_demo_hub
+from tests.hubproc import HubProcess
 from tests.ui.conftest import StationFactory
 from ui.login_dialog import LoginDialog
 
@@ -59,16 +61,14 @@ def test_packer_hands_over_to_a_desk_clerk_and_the_pending_work_stays_the_packer
         hub.stop()
 
 
-def test_cancel_at_the_shift_change_closes_the_window(qtbot: Any, tmp_path: Path, station: StationFactory) -> None:
-    hub = start_demo_hub(tmp_path / "hub", 20)
-    try:
-        st = station(hub.url, operator="P001", pin="1111", bench="B1")
-        w = open_window(qtbot, st.services)
-        w.switch_action.trigger()
-        dialog = w.login_dialog
-        assert isinstance(dialog, LoginDialog)
-        qtbot.keyClick(dialog.code, Qt.Key.Key_Escape)
-        qtbot.waitUntil(lambda: not w.isVisible(), timeout=5000)
-        assert st.services.operator is None
-    finally:
-        hub.stop()
+def test_cancel_at_the_shift_change_closes_the_window(qtbot: Any, demo_hub: HubProcess,
+                                                      station: StationFactory) -> None:
+    st = station(demo_hub.url, operator="P001", pin="1111", bench="B1")
+    w = open_window(qtbot, st.services)
+    w.switch_action.trigger()
+    dialog = w.login_dialog
+    assert isinstance(dialog, LoginDialog)
+    assert dialog.buttons.button(QDialogButtonBox.StandardButton.Cancel).text() == "Quit PackDesk"
+    qtbot.keyClick(dialog.code, Qt.Key.Key_Escape)
+    qtbot.waitUntil(lambda: not w.isVisible(), timeout=5000)  # nobody logged in: the bench is not left open
+    assert st.services.operator is None
