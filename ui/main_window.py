@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import gc
 import logging
+from collections import deque
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
@@ -158,6 +159,8 @@ class MainWindow(QMainWindow):
         self.login_dialog: Any = None  # the shift change's login dialog while it is open
         self.wave_box: QMessageBox | None = None  # Ctrl+W's question while it is open
         self.settings_dialog: Any = None  # Ctrl+, while it is open
+        self._scans: deque[str] = deque()  # queue-page scans waiting for the one being answered
+        self._scan_busy = False
         self._build()
         self._build_actions()
         services.orders_changed.connect(self._orders_changed)
@@ -629,9 +632,18 @@ class MainWindow(QMainWindow):
         code = normalise_code(code)
         if not code:
             return
-        if self.stack.currentWidget() is self.pack_view:
+        if (self.stack.currentWidget() is self.pack_view or self.pack_view.busy) and not self._scans:
+            # In pack mode, or an order is being opened there: the items scanned next are its items.
             self.pack_view.handle_scan(code)
             return
+        self._scans.append(code)  # answered one at a time, in the order scanned
+        self._next_scan()
+
+    def _next_scan(self) -> None:
+        if self._scan_busy or not self._scans:
+            return
+        code = self._scans.popleft()
+        self._scan_busy = True
         store, bench = self.services.store, self.settings.bench
         own = bool(bench) and not self.role.at_least(Role.DESK)
         self.services.tasks.run_db(lambda: look_up_scan(store, code, bench=bench, own_bench_only=own),
@@ -640,7 +652,10 @@ class MainWindow(QMainWindow):
     def _scan_looked_up(self, scan: QueueScan) -> None:
         if scan.answer == Answer.OPEN:
             self.tell(scan.text(), "ok")
+            self._scan_busy = False
             self.pack_view.handle_scan(scan.code)  # opens it, with the pack page's banner and tone
+            while self._scans:  # scanned meanwhile: the items of the order being opened
+                self.pack_view.handle_scan(self._scans.popleft())
             self.scan_answered.emit(scan)
             return
         if scan.answer == Answer.ASK_HUB and self.services.engine is not None:
@@ -655,12 +670,16 @@ class MainWindow(QMainWindow):
     def _scan_answered(self, scan: QueueScan) -> None:
         self.tell(scan.text(), "ok" if scan.ok else "error", scan.reason())
         getattr(self.pack_view.sounds, scan.tone)()
+        self._scan_busy = False
         self.scan_answered.emit(scan)
+        self._next_scan()
 
     def _scan_failed(self, code: str, exc: UserError) -> None:
         self.tell(_("Could not check {code}").format(code=code), "error", exc.message)
         self.pack_view.sounds.error()
+        self._scan_busy = False
         self.scan_answered.emit(QueueScan(Answer.UNCHECKED, code))
+        self._next_scan()
 
     def open_selected(self) -> None:
         row = self.selected_row()

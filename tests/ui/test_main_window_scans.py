@@ -154,3 +154,20 @@ def test_an_empty_queue_says_so_and_a_search_says_what_matched_nothing(
     w.table.set_empty_text("")
     after = w.table.viewport().grab().toImage()
     assert before != after  # the line is painted, not only kept in an attribute
+
+
+def test_items_scanned_right_after_the_order_count_in_pack_mode(
+        qtbot: Any, demo_hub: HubProcess, station: StationFactory) -> None:
+    """A packer scans the order and at once its first item: the item waits for the order, it is not
+    answered as an unknown barcode on the queue page."""
+    st = station(demo_hub.url, operator="P001", pin="1111", bench="B1")
+    w = open_window(qtbot, st.services)
+    mine = next(r for r in w.models["bench"]._all if not r.held and r.state == "allocated")
+    order = st.store.get_order(mine.order_id)
+    assert order is not None
+    sku = order.snapshot["lines"][0]["sku"]
+    wedge_scan(qtbot, w.scan, mine.order_id)
+    wedge_scan(qtbot, w.scan, sku)  # before the order's read came back
+    qtbot.waitUntil(lambda: w.pack_view.session is not None and w.pack_view.session.counted.get(sku, 0) == 1,
+                    timeout=10_000)
+    assert w.stack.currentWidget() is w.pack_view and w.notice_kind == "ok"
