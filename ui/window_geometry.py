@@ -12,7 +12,7 @@ remembered between runs in a ``QSettings`` INI file in the user data folder, one
 
 from __future__ import annotations
 
-from PySide6.QtCore import QByteArray, QRect, QSettings, QSize
+from PySide6.QtCore import QByteArray, QPoint, QRect, QSettings, QSize
 from PySide6.QtGui import QGuiApplication, QScreen
 from PySide6.QtWidgets import QMainWindow, QSplitter
 
@@ -77,16 +77,21 @@ def show_fitted(window: QMainWindow, splitter: QSplitter, *, station: str, bench
         splitter.restoreState(split)
     if restored and not window.isMaximized() and not fits(window.frameGeometry(), available):
         restored = False  # remembered on a larger screen
-    if bench:
+    rect = None if restored else initial_geometry(available)
+    if not restored:
+        # The normal size, also what un-maximising gives — and what shows if nothing maximises the
+        # window (an X server without a window manager): it fits the screen, frame included.
+        window.setGeometry(rect or within(available))
+    if bench or (not restored and rect is None):
         window.showMaximized()
         return
-    if not restored:
-        rect = initial_geometry(available)
-        if rect is None:
-            window.showMaximized()
-            return
-        window.setGeometry(rect)
     window.show()
+
+
+def within(available: QRect) -> QRect:
+    """The largest window rectangle that fits ``available`` with its frame (:data:`FRAME_ROOM`)."""
+    top_left = available.topLeft() + QPoint(FRAME_ROOM.width() // 2, FRAME_ROOM.height() - FRAME_ROOM.width() // 2)
+    return QRect(top_left, available.size() - FRAME_ROOM)
 
 
 def remember(window: QMainWindow, splitter: QSplitter, *, station: str) -> None:

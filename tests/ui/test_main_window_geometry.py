@@ -14,7 +14,7 @@ import pytest
 from PySide6.QtCore import QRect, QSize
 
 from tests.hubproc import ROOT
-from ui.window_geometry import PREFERRED, fits, initial_geometry
+from ui.window_geometry import PREFERRED, fits, initial_geometry, within
 
 
 def probe(home: Path, screen: str, bench: str = "", move: str = "") -> dict[str, Any]:
@@ -37,6 +37,9 @@ def test_initial_geometry_fits_the_available_area() -> None:
     assert rect is not None and rect.size() == PREFERRED and fits(rect, big)
     assert rect.center() == big.center()
     assert initial_geometry(QRect(0, 0, 1280, 800), QSize(1280, 800)) is None  # no room for the frame
+    # Maximised, its normal size still fits with the frame (un-maximised, or with no window manager).
+    inner = within(small)
+    assert fits(inner.adjusted(-8, -40, 8, 8), small) and inner.width() > 1300
 
 
 def test_a_1366x768_desk_shows_the_whole_window_with_its_status_bar(tmp_path: Path) -> None:
