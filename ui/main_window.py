@@ -337,7 +337,12 @@ class MainWindow(QMainWindow):
                        what=_("Switch to the queue: {queue}").format(queue=_(label))))
         #: Actions that work on every page (the rest belong to the queue page: see action_in_mode).
         self.global_actions = {self.switch_action}
-        self.stack.currentChanged.connect(lambda _i: self._update_actions())
+        self.stack.currentChanged.connect(self._page_changed)
+        self._update_actions()
+
+    def _page_changed(self, _index: int) -> None:
+        """Each page has its keys; an answer line about the other page is stale there."""
+        self.tell("")
         self._update_actions()
 
     def action_in_mode(self, act: QAction, mode: str) -> bool:
