@@ -95,7 +95,8 @@ class QueueScan:
             return _("It is on its way: wait a moment and scan it again.")
         if self.answer in (Answer.UNCHECKED, Answer.ASK_HUB):
             return _("The hub cannot be reached to check whose order it is; scan it again when online.")
-        return _("This is not an order, waybill or pick list. Scan the order's barcode on the pick list or label.")
+        return _("Not an order, waybill or pick list of this station. Scan the order's barcode on the pick list "
+                 "or label.")
 
 
 def look_up_scan(store: LocalStore, code: str, *, bench: str, own_bench_only: bool) -> QueueScan:
