@@ -95,6 +95,7 @@ def mode_keys(window: MainWindow, mode: str) -> list[Key]:
     """
     pack = window.pack_view
     acts = [a for a in window.actions() if window.action_in_mode(a, mode)]
+
     def page_of(sc: QShortcut) -> str:
         owner = sc.parent()
         widget = owner if isinstance(owner, QWidget) else None
@@ -106,8 +107,9 @@ def mode_keys(window: MainWindow, mode: str) -> list[Key]:
 
 
 def dialog_keys(dialog: QDialog) -> list[Key]:
-    """A dialog's keys: its shortcuts and actions, Enter for the default button, Esc for cancel."""
-    keys = action_keys(dialog.findChildren(QAction)) + shortcut_keys(dialog.findChildren(QShortcut))
+    """A dialog's keys: buttons' mnemonics, its shortcuts and actions, Enter for the default button, Esc for cancel."""
+    keys = (button_keys(dialog) + action_keys(dialog.findChildren(QAction))
+            + shortcut_keys(dialog.findChildren(QShortcut)))
     default = next((b for b in dialog.findChildren(QAbstractButton) if getattr(b, "isDefault", lambda: False)()),
                    None)
     if isinstance(dialog, QMessageBox) and dialog.defaultButton() is not None:
@@ -213,7 +215,7 @@ def screen_keys(lang: str, folder: str) -> dict[str, list[Key]]:
         }
         out = {mode: mode_keys(window, mode) for mode in MODES}
         for name, dialog in dialogs.items():
-            out[name] = _unique(button_keys(dialog) + dialog_keys(dialog))
+            out[name] = dialog_keys(dialog)
         window.close()
         window.deleteLater()
         return out
