@@ -219,7 +219,7 @@ class App:
         if getattr(self, "offline_login", False):
             self.window.message_label.setText(_("Offline login: the hub will check the PIN when it can be reached."))
         self.services.engine.start()
-        self.window.show()
+        self.window.show_fitted()  # fits the screen, maximised on a bench, as this station last left it
 
     def shutdown(self) -> None:
         """Stop sync, finish queued local writes, close the store, stop the embedded hub."""

@@ -32,12 +32,18 @@ class LoggedIn:
 
 
 class LoginDialog(QDialog):
-    """Operator code + PIN. On accept, :attr:`result_value` holds who logged in and whether offline."""
+    """Operator code + PIN. On accept, :attr:`result_value` holds who logged in and whether offline.
 
-    def __init__(self, services: AppServices, parent: QWidget | None = None) -> None:
+    Args:
+        services: the app's services (the login sets their operator).
+        switching: a shift change in a running app (Ctrl+Shift+Q): the title says so, and Cancel
+            is "Quit PackDesk" — nobody is logged in any more, so there is nothing to go back to.
+    """
+
+    def __init__(self, services: AppServices, parent: QWidget | None = None, *, switching: bool = False) -> None:
         super().__init__(parent)
         self.setObjectName("loginDialog")
-        self.setWindowTitle(_("Log in"))
+        self.setWindowTitle(_("Change operator: log in") if switching else _("Log in"))
         self.services = services
         self.result_value: LoggedIn | None = None
         layout = QVBoxLayout(self)
@@ -65,6 +71,14 @@ class LoginDialog(QDialog):
                                         self)
         ok = self.buttons.button(QDialogButtonBox.StandardButton.Ok)
         ok.setText(_("Log in"))
+        if switching:
+            self.buttons.button(QDialogButtonBox.StandardButton.Cancel).setText(_("Quit PackDesk"))
+            state = services.sync_state()
+            pending = state.pending if state is not None else 0
+            if pending:
+                self.message.setStyleSheet("color: #1565c0; font-size: 13pt;")
+                self.message.setText(_("{n} actions wait to sync; they stay queued under the operator who did them.")
+                                     .format(n=pending))
         self.buttons.accepted.connect(self.submit)
         self.buttons.rejected.connect(self.reject)
         layout.addWidget(self.buttons)

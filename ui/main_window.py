@@ -3,7 +3,14 @@
 Keyboard first: the scan field at the top keeps the keyboard whenever the user is not typing in
 another field; arrow keys and Page Up/Down in it move the queue's selection, Enter on an empty scan
 field opens the selected order (in pack mode, or its exception dialog in the Exceptions queue).
-A scan opens the scanned order in the pack page (a :class:`QStackedWidget`: queues ↔ pack).
+A scan opens the scanned order in the pack page (a :class:`QStackedWidget`: queues ↔ pack); a scan
+that opens nothing is answered on the queue page itself — red, the error tone and plain words
+(another bench's order, no such order, not a barcode of ours) — by :mod:`core.queue_scan`.
+
+Each page has its own keys: the window's actions work on the queue page only (a disabled action
+takes no key), so pack mode's own F1/F5/F7/F9 are not taken by them; :mod:`ui.keys` reads every
+key per page for F1 and docs/keys.md. The window fits the screen and remembers its geometry per
+station (:mod:`ui.window_geometry`). Ctrl+Shift+Q hands the bench to the next shift's operator.
 
 Data flow (STYLE.md §2–4): every queue is a :class:`ui.queue_model.QueueModel` over rows read
 in one SQL query on the database worker; ``services.orders_changed`` re-reads only the changed
@@ -14,13 +21,14 @@ from __future__ import annotations
 
 import gc
 import logging
+from collections import deque
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from PySide6.QtCore import QEvent, QItemSelection, QObject, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QFont, QFontMetrics, QKeyEvent, QKeySequence
+from PySide6.QtGui import QAction, QCloseEvent, QFont, QFontMetrics, QKeyEvent, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QApplication,
@@ -36,7 +44,6 @@ from PySide6.QtWidgets import (
     QMessageBox,
     QSplitter,
     QStackedWidget,
-    QTableView,
     QToolBar,
     QToolButton,
     QVBoxLayout,
@@ -47,15 +54,20 @@ from core.errors import UserError
 from core.flags import Flag
 from core.holds import HOLD_TYPES, hold_label
 from core.i18n import N_, _, language
+from core.queue_scan import Answer, QueueScan, ask_hub, look_up_scan
 from core.queues import QueueRow, all_orders, load_rows, load_rows_by_id, queue_filter
 from core.roles import Role
+from core.scan_rules import normalise_code
 from core.states import PRINTABLE_STATES, State
+from ui import window_geometry
 from ui.exception_dialog import open_exception_dialog
 from ui.flag_delegate import FlagDelegate
+from ui.keys import help_html, mode_keys
 from ui.order_detail import OrderDetail
 from ui.pack_view import PackView
 from ui.print_service import PrintService
 from ui.queue_model import BULK_THRESHOLD, Column, QueueModel, state_text
+from ui.queue_table import QueueTable
 from ui.scan import ScanField
 from ui.services import AppServices
 from ui.status_bar import SyncStatusButton
@@ -77,6 +89,13 @@ QUEUES: list[tuple[str, str]] = [
 
 ROLE_NAMES = {"packer": N_("Packer"), "desk": N_("Desk"), "supervisor": N_("Supervisor"), "admin": N_("Admin")}
 
+#: The queue page's answer line: (background, text colour, icon) per kind.
+NOTICE_STYLES: dict[str, tuple[str, str, str]] = {
+    "ok": ("#1b5e20", "#ffffff", "✔"),
+    "error": ("#b71c1c", "#ffffff", "✖"),
+    "info": ("#0d47a1", "#ffffff", "▶"),
+}
+NOTICE_PT = 18
 
 
 def keep_out_of_gc_scans() -> None:
@@ -105,11 +124,23 @@ class MainWindow(QMainWindow):
         loaded(): a full load of the queues finished.
         changes_applied(list): changed order IDs were merged into the queues.
         current_order_changed(str): the selected order ("" when none).
+        scan_answered(object): a queue-page scan was answered (a :class:`core.queue_scan.QueueScan`).
+        operator_switched(object): the next shift's operator logged in (an ``Operator``).
     """
 
     loaded = Signal()
     changes_applied = Signal(list)
     current_order_changed = Signal(str)
+    scan_answered = Signal(object)
+    operator_switched = Signal(object)
+
+    #: Keys a widget handles itself (not a QAction or QShortcut), by page, for F1 and docs/keys.md:
+    #: Enter and the arrows in the scan field and the table, Esc in the search box (eventFilter).
+    FIELD_KEYS: ClassVar[dict[str, tuple[tuple[str, str], ...]]] = {
+        "queue": (("Enter", N_("Open the selected order in pack mode (Exceptions: open the exception)")),
+                  ("↑ ↓ PgUp PgDn", N_("Move in the queue")),
+                  ("Esc", N_("In the search box: clear the search"))),
+    }
 
     def __init__(self, services: AppServices, print_service: PrintService | None = None,
                  parent: QWidget | None = None) -> None:
@@ -125,6 +156,11 @@ class MainWindow(QMainWindow):
         self._reading = False
         self._loading = False
         self._current_order = ""
+        self.login_dialog: Any = None  # the shift change's login dialog while it is open
+        self.wave_box: QMessageBox | None = None  # Ctrl+W's question while it is open
+        self.settings_dialog: Any = None  # Ctrl+, while it is open
+        self._scans: deque[str] = deque()  # queue-page scans waiting for the one being answered
+        self._scan_busy = False
         self._build()
         self._build_actions()
         services.orders_changed.connect(self._orders_changed)
@@ -165,6 +201,13 @@ class MainWindow(QMainWindow):
         self.operator_label.setStyleSheet(f"font-size: {FIGURE_PT - 3}pt; font-weight: bold; padding: 0 8px;")
         top.addWidget(self.operator_label)
         root.addLayout(top)
+        # The answer to a scan or a key, where the packer looks (the status bar is easy to miss).
+        self.notice = QLabel(central)
+        self.notice.setObjectName("queueNotice")
+        self.notice.setWordWrap(True)
+        self.notice.hide()
+        self.notice_kind = ""
+        root.addWidget(self.notice)
 
         self.stack = QStackedWidget(central)
         root.addWidget(self.stack, 1)
@@ -183,7 +226,7 @@ class MainWindow(QMainWindow):
             model.modelReset.connect(lambda k=key: self._model_reset(k))
             self.models[key] = model
         self.queue_list.currentRowChanged.connect(lambda row: self.select_queue(QUEUES[row][0]) if row >= 0 else None)
-        self.table = QTableView(self.queue_page)
+        self.table = QueueTable(self.queue_page)
         self.table.setObjectName("queueTable")
         font = self.table.font()
         font.setPointSize(TABLE_PT)
@@ -224,19 +267,21 @@ class MainWindow(QMainWindow):
         self.statusBar().addPermanentWidget(self.sync_status)
         self.message_label = QLabel(self)
         self.statusBar().addWidget(self.message_label, 1)
-        self.resize(1280, 800)
+        self.resize(window_geometry.PREFERRED)  # until show_fitted() fits the screen
 
     def _build_actions(self) -> None:
         bar = QToolBar(_("Actions"), self)
+        self.toolbar = bar
         bar.setObjectName("actions")
         bar.setMovable(False)
         bar.setStyleSheet("QToolButton { font-size: 13pt; padding: 4px 10px; }")
         self.addToolBar(bar)
 
         def action(text: str, keys: str | QKeySequence.StandardKey | list[str], slot: Callable[[], Any],
-                   name: str, on_bar: bool = True) -> QAction:
+                   name: str, on_bar: bool = True, what: str = "") -> QAction:
             act = QAction(text, self)
             act.setObjectName(name)
+            act.setWhatsThis(what)  # F1 and docs/keys.md read it (ui/keys.py)
             if isinstance(keys, list):
                 act.setShortcuts([QKeySequence(k) for k in keys])
             else:
@@ -249,27 +294,35 @@ class MainWindow(QMainWindow):
             return act
 
         self.open_action = action(_("Open / pack (Enter)"), [], self.open_selected, "openAction")
-        self.print_action = action(_("Print label (Ctrl+P)"), "Ctrl+P", self.print_selected, "printAction")
-        self.wave_action = action(_("Print a wave (Ctrl+W)"), "Ctrl+W", self.print_wave, "waveAction")
+        self.print_action = action(_("Print label (Ctrl+P)"), "Ctrl+P", self.print_selected, "printAction",
+                                   what=_("Print the selected order's label"))
+        self.wave_action = action(_("Print a wave (Ctrl+W)"), "Ctrl+W", self.print_wave, "waveAction",
+                                  what=_("Print the next wave: pick list, then labels (print-first)"))
         self.picklist_action = action(_("Pick list (Ctrl+L)"), "Ctrl+L", self.print_picklist_selected,
-                                      "pickListAction")
+                                      "pickListAction", what=_("Print the selected order's pick list"))
         self.slip_action = action(_("Packing slip"), "Ctrl+Shift+P", self.print_slip_selected,
-                                  "slipAction", False)
+                                  "slipAction", False, what=_("Print the selected order's packing slip"))
         self.preview_action = action(_("Preview label"), "Ctrl+Shift+L", self.preview_selected, "previewAction",
-                                     False)
+                                     False, what=_("Preview the selected order's label (prints nothing)"))
         self.import_action = action(_("Import orders…"), "Ctrl+I", self.import_orders, "importAction",
-                                    False)
-        self.refresh_action = action(_("Refresh (F5)"), "F5", self.refresh, "refreshAction")
-        self.search_action = action(_("Search (Ctrl+F)"), "Ctrl+F", self.focus_search, "searchAction", False)
-        self.settings_action = action(_("Settings"), "Ctrl+,", self.open_settings, "settingsAction", False)
-        self.help_action = action(_("Keys (F1)"), "F1", self.show_help, "helpAction")
+                                    False, what=_("Import orders from an Excel or CSV file"))
+        self.refresh_action = action(_("Refresh (F5)"), "F5", self.refresh, "refreshAction",
+                                     what=_("Refresh the queues and sync now"))
+        self.search_action = action(_("Search (Ctrl+F)"), "Ctrl+F", self.focus_search, "searchAction", False,
+                                    what=_("Search"))
+        self.settings_action = action(_("Settings"), "Ctrl+,", self.open_settings, "settingsAction", False,
+                                      what=_("Station settings"))
+        self.help_action = action(_("Keys (F1)"), "F1", self.show_help, "helpAction", what=_("This list of keys"))
         self.stations_action = action(_("Stations…"), [], self.open_stations, "stationsAction", False)
+        self.switch_action = action(_("Change operator…"), "Ctrl+Shift+Q", self.switch_operator, "switchAction",
+                                    False, what=_("Shift change: log out and let the next operator log in "
+                                                  "(work not yet synced stays queued under its operator)"))
         # The bench's frequent actions stay on the bar; the desk's occasional ones sit under "More".
         more = QMenu(self)
         more.setObjectName("moreMenu")
         more.setStyleSheet("QMenu { font-size: 13pt; }")
         for act in (self.preview_action, self.slip_action, self.import_action, self.settings_action,
-                    self.stations_action):
+                    self.stations_action, self.switch_action):
             more.addAction(act)
         self.more_button = QToolButton(bar)
         self.more_button.setObjectName("moreButton")
@@ -278,10 +331,30 @@ class MainWindow(QMainWindow):
         self.more_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
         bar.addWidget(self.more_button)
         self.queue_actions: list[QAction] = []
-        for n, (key, _label) in enumerate(QUEUES, start=1):
+        for n, (key, label) in enumerate(QUEUES, start=1):
             self.queue_actions.append(
-                action(f"Ctrl+{n}", f"Ctrl+{n}", partial(self.select_queue, key), f"queue{n}", False))
+                action(f"Ctrl+{n}", f"Ctrl+{n}", partial(self.select_queue, key), f"queue{n}", False,
+                       what=_("Switch to the queue: {queue}").format(queue=_(label))))
+        #: Actions that work on every page (the rest belong to the queue page: see action_in_mode).
+        self.global_actions = {self.switch_action}
+        self.stack.currentChanged.connect(self._page_changed)
         self._update_actions()
+
+    def _page_changed(self, _index: int) -> None:
+        """Each page has its keys; an answer line about the other page is stale there."""
+        self.tell("")
+        self._update_actions()
+
+    def action_in_mode(self, act: QAction, mode: str) -> bool:
+        """Whether a window action works on ``mode``'s page ("queue" or "pack"); ui/keys.py lists by it.
+
+        The queue page's actions work on the queue's selection; in pack mode they would act on an order
+        the packer cannot see, and take the pack page's own keys (F1, F5) from it. So they are disabled
+        there (a disabled action takes no key) — see :meth:`_update_actions`.
+        """
+        if act.parent() is not self or act.shortcuts() == []:
+            return False
+        return mode == "queue" or act in self.global_actions
 
     # -- role -----------------------------------------------------------------------------------
     @property
@@ -305,17 +378,13 @@ class MainWindow(QMainWindow):
         all_item.setToolTip("" if not packer else _("Packers see the orders of their own bench only."))
         bench_item = self.queue_list.item(0)
         bench_item.setToolTip(_("This PC has no bench (desk PC).") if not bench else "")
-        self.queue_actions[-1].setEnabled(not packer)
-        self.import_action.setEnabled(self.role.at_least(Role.DESK))
         self.import_action.setToolTip(
             _("Import orders from an Excel or CSV file") if self.role.at_least(Role.DESK)
             else _("Only desk staff and above import orders."))
-        self.settings_action.setEnabled(self.role.at_least(Role.DESK))
         self.settings_action.setToolTip(
             _("Station settings") if self.role.at_least(Role.DESK)
             else _("Only desk staff, supervisors and admins can change the station settings."))
         supervisor = self.role.at_least(Role.SUPERVISOR) and self.services.engine is not None
-        self.stations_action.setEnabled(supervisor)
         self.stations_action.setToolTip(_("Approve or revoke bench and desk PCs") if supervisor
                                         else _("Only supervisors and admins approve stations."))
         who = f"{op.name} ({_(ROLE_NAMES.get(op.role, op.role))})" if op is not None else _("not logged in")
@@ -323,6 +392,7 @@ class MainWindow(QMainWindow):
         self.operator_label.setText(f"{who} · {where}")
         if packer and self.current_queue == "all":
             self.select_queue(self._first_queue())
+        self._update_actions()
         if not self._loading and any(m.total for m in self.models.values()):
             self.reload()
 
@@ -334,7 +404,7 @@ class MainWindow(QMainWindow):
         row = next(i for i, (k, _l) in enumerate(QUEUES) if k == key)
         item = self.queue_list.item(row)
         if not item.flags() & Qt.ItemFlag.ItemIsEnabled:
-            self.message_label.setText(item.toolTip())
+            self.tell(item.toolTip(), "error")
             return
         changed = key != self.current_queue or self.table.model() is None
         self.current_queue = key
@@ -364,6 +434,7 @@ class MainWindow(QMainWindow):
             if hh.visualIndex(Column.HOLD) != 1:
                 hh.moveSection(hh.visualIndex(Column.HOLD), 1)  # beside the flags, where the eye starts
             self._reselect()
+            self._update_empty_text()
 
     def _column_widths(self, model: QueueModel) -> dict[Column, int]:
         """Column widths from the table's font: wide enough for the header and a typical value.
@@ -406,10 +477,24 @@ class MainWindow(QMainWindow):
     def _count_changed(self, key: str, n: int) -> None:
         row = next(i for i, (k, _l) in enumerate(QUEUES) if k == key)
         self.queue_list.item(row).setText(f"{_(QUEUES[row][1])}  ({n})")
+        self._update_empty_text()
 
     def _search_changed(self, text: str) -> None:
         self.model.set_filter_text(text)
         self._reselect()
+        self._update_empty_text()
+
+    def empty_text(self) -> str:
+        """What the table says when the current queue shows no rows (a bare grid looks broken)."""
+        if self._loading and self.model.total == 0:
+            return _("Reading the orders…")
+        text = self.search.text().strip()
+        if text:
+            return _("No orders match '{text}'").format(text=text)
+        return _("This queue has no orders")
+
+    def _update_empty_text(self) -> None:
+        self.table.set_empty_text(self.empty_text())
 
     def _model_reset(self, key: str) -> None:
         if key == self.current_queue:
@@ -464,6 +549,7 @@ class MainWindow(QMainWindow):
             model.set_rows(rows)
         keep_out_of_gc_scans()
         self._update_actions()
+        self._update_empty_text()
         self.loaded.emit()
 
     def _orders_changed(self, ids: list[str], _initiator: object = None) -> None:
@@ -497,24 +583,108 @@ class MainWindow(QMainWindow):
 
     # -- actions --------------------------------------------------------------------------------
     def _update_actions(self) -> None:
+        """Enable each action for the page, the role and the selection (one place decides all three)."""
         row = self.selected_row() if self.table.model() is not None else None
-        self.open_action.setEnabled(row is not None)
         if row is None:
-            self.print_action.setEnabled(False)
+            printable = False
             self.print_action.setToolTip(_("Select an order first."))
         elif row.held or row.conflict:
-            self.print_action.setEnabled(False)
+            printable = False
             self.print_action.setToolTip(_("This order is held: resolve its exception before printing."))
         elif row.state not in PRINTABLE_STATES:
-            self.print_action.setEnabled(False)
+            printable = False
             self.print_action.setToolTip(_("A label can be printed only for an allocated order."))
         else:
-            self.print_action.setEnabled(True)
+            printable = True
             self.print_action.setToolTip(_("Print the shipping label of the selected order (Ctrl+P)."))
+        desk = self.role.at_least(Role.DESK)
+        allowed = {self.open_action: row is not None, self.print_action: printable,
+                   self.import_action: desk, self.settings_action: desk, self.queue_actions[-1]: desk,
+                   self.stations_action: self.role.at_least(Role.SUPERVISOR) and self.services.engine is not None}
+        on_queue_page = self.stack.currentWidget() is self.queue_page
+        for act in self.actions():
+            if act.parent() is self and act not in self.global_actions:
+                act.setEnabled(on_queue_page and allowed.get(act, True))
+        self.toolbar.setVisible(on_queue_page)  # the pack page has its own buttons
+
+    def tell(self, text: str, kind: str = "info", reason: str = "") -> None:
+        """Say what a scan or a key did, in the queue page's answer line (big, coloured, with an icon).
+
+        Args:
+            text: the big line ("" hides the answer line).
+            kind: ``ok`` (green), ``error`` (red) or ``info`` (blue).
+            reason: a second line: why, and what to do.
+        """
+        self.notice_kind = kind if text else ""
+        if not text:
+            self.notice.hide()
+            self.notice.setText("")
+            return
+        bg, fg, icon = NOTICE_STYLES[kind]
+        self.notice.setStyleSheet(f"#queueNotice {{ background: {bg}; color: {fg}; font-size: {NOTICE_PT}pt; "
+                                  "font-weight: bold; padding: 6px 12px; border-radius: 4px; }")
+        self.notice.setText(f"{icon}  {text}" + (f"\n{reason}" if reason else ""))
+        self.notice.show()
 
     def handle_scan(self, code: str) -> None:
-        """A scan (or a code keyed in) goes to the pack page, which opens the order."""
-        self.pack_view.handle_scan(code)
+        """Answer a scan (or a code keyed in).
+
+        In pack mode the pack page answers it. On the queue page, what the code is gets decided
+        first (:mod:`core.queue_scan`, on the database worker; another bench's order asks the hub on
+        the network pool): an order or pick list of this station opens in pack mode, which answers
+        with its own banner and tone; anything else is answered here — red, the error tone, words.
+        """
+        code = normalise_code(code)
+        if not code:
+            return
+        if (self.stack.currentWidget() is self.pack_view or self.pack_view.busy) and not self._scans:
+            # In pack mode, or an order is being opened there: the items scanned next are its items.
+            self.pack_view.handle_scan(code)
+            return
+        self._scans.append(code)  # answered one at a time, in the order scanned
+        self._next_scan()
+
+    def _next_scan(self) -> None:
+        if self._scan_busy or not self._scans:
+            return
+        code = self._scans.popleft()
+        self._scan_busy = True
+        store, bench = self.services.store, self.settings.bench
+        own = bool(bench) and not self.role.at_least(Role.DESK)
+        self.services.tasks.run_db(lambda: look_up_scan(store, code, bench=bench, own_bench_only=own),
+                                   self._scan_looked_up, lambda exc: self._scan_failed(code, exc))
+
+    def _scan_looked_up(self, scan: QueueScan) -> None:
+        if scan.answer == Answer.OPEN:
+            self.tell(scan.text(), "ok")
+            self._scan_busy = False
+            self.pack_view.handle_scan(scan.code)  # opens it, with the pack page's banner and tone
+            while self._scans:  # scanned meanwhile: the items of the order being opened
+                self.pack_view.handle_scan(self._scans.popleft())
+            self.scan_answered.emit(scan)
+            return
+        if scan.answer == Answer.ASK_HUB and self.services.engine is not None:
+            engine, bench = self.services.engine, self.settings.bench
+            own = bool(bench) and not self.role.at_least(Role.DESK)
+            self.tell(scan.text(), "info", _("Asking the hub whose order it is…"))
+            self.services.tasks.run_net(lambda: ask_hub(engine, scan, bench=bench, own_bench_only=own),
+                                        self._scan_answered, lambda exc: self._scan_failed(scan.code, exc))
+            return
+        self._scan_answered(scan)
+
+    def _scan_answered(self, scan: QueueScan) -> None:
+        self.tell(scan.text(), "ok" if scan.ok else "error", scan.reason())
+        getattr(self.pack_view.sounds, scan.tone)()
+        self._scan_busy = False
+        self.scan_answered.emit(scan)
+        self._next_scan()
+
+    def _scan_failed(self, code: str, exc: UserError) -> None:
+        self.tell(_("Could not check {code}").format(code=code), "error", exc.message)
+        self.pack_view.sounds.error()
+        self._scan_busy = False
+        self.scan_answered.emit(QueueScan(Answer.UNCHECKED, code))
+        self._next_scan()
 
     def open_selected(self) -> None:
         row = self.selected_row()
@@ -557,8 +727,40 @@ class MainWindow(QMainWindow):
         """
         ids = self.wave_orders()
         if not ids:
-            self.message_label.setText(_("Nothing to print: the To print queue is empty."))
+            self.tell(_("Nothing to print: the To print queue is empty."), "error")
             return
+        box = self.wave_question(len(ids))
+        yes = box.defaultButton()
+        self.wave_box = box
+
+        def answered(_code: int) -> None:
+            self.wave_box = None
+            box.deleteLater()
+            if box.clickedButton() is yes:
+                self._print_wave(ids)
+            else:
+                self.tell(_("Wave not printed."), "info")
+
+        box.finished.connect(answered)
+        box.open()
+
+    def wave_question(self, n: int) -> QMessageBox:
+        """Ctrl+W's question, with the count: Enter (the default button) prints, Esc cancels."""
+        print_first = self.settings.bench_flow == "print-first"
+        question = (_("Print the next wave: a pick list and {n} labels?") if print_first
+                    else _("Print the pick list of the next wave ({n} orders)?")).format(n=n)
+        box = QMessageBox(QMessageBox.Icon.Question, _("Print a wave"), question,
+                          QMessageBox.StandardButton.NoButton, self)
+        box.setObjectName("waveConfirm")
+        box.setInformativeText(_("Enter prints, Esc cancels."))
+        yes = box.addButton(_("Print {n} labels").format(n=n) if print_first else _("Print the pick list"),
+                            QMessageBox.ButtonRole.AcceptRole)
+        no = box.addButton(QMessageBox.StandardButton.Cancel)
+        box.setDefaultButton(yes)
+        box.setEscapeButton(no)
+        return box
+
+    def _print_wave(self, ids: list[str]) -> None:
         service = self.print_service
 
         def after_list(outcome: Any) -> None:
@@ -566,9 +768,9 @@ class MainWindow(QMainWindow):
                 service.print_labels(list(outcome.order_ids), parent=self)
 
         batch = service.print_picklist(ids, parent=self, on_done=after_list)
-        self.message_label.setText(_("Wave {batch}: {n} orders, pick list first, then labels.").format(
+        self.tell(_("Wave {batch}: {n} orders, pick list first, then labels.").format(
             batch=batch, n=len(ids)) if self.settings.bench_flow == "print-first"
-            else _("Wave {batch}: pick list for {n} orders.").format(batch=batch, n=len(ids)))
+            else _("Wave {batch}: pick list for {n} orders.").format(batch=batch, n=len(ids)), "info")
 
     def import_orders(self, path: str | None = None) -> None:
         """Desk: choose an Excel/CSV file and import it at the hub; the result lists every refused row."""
@@ -601,18 +803,39 @@ class MainWindow(QMainWindow):
         engine = self.services.engine
         self.services.tasks.run_net(lambda: upload_orders(engine, file), done, failed)
 
-    def print_picklist_selected(self) -> None:
+    def _selected_or_say(self) -> QueueRow | None:
+        """The selected order, or None after saying that nothing is selected."""
         row = self.selected_row()
-        if row is not None:
-            self.print_service.print_picklist([row.order_id], parent=self)
+        if row is None:
+            self.tell(_("Nothing selected: select an order in the queue first."), "error")
+        return row
+
+    def print_picklist_selected(self) -> None:
+        """Ctrl+L: the selected order's pick list, and a line saying what became of it."""
+        row = self._selected_or_say()
+        if row is None:
+            return
+        oid = row.order_id
+        self.tell(_("Printing the pick list of {order}…").format(order=oid), "info")
+
+        def done(outcome: Any) -> None:
+            if outcome.ok:
+                self.tell(_("Pick list printed for {n} order(s): {orders} ({printer})").format(
+                    n=len(outcome.order_ids), orders=", ".join(outcome.order_ids), printer=outcome.printer), "ok")
+            elif outcome.cancelled:
+                self.tell(_("Pick list not printed"), "info")
+            else:
+                self.tell(_("Pick list not printed"), "error", outcome.message)
+
+        self.print_service.print_picklist([oid], parent=self, on_done=done)
 
     def preview_selected(self) -> None:
-        row = self.selected_row()
+        row = self._selected_or_say()
         if row is not None:
             self.print_service.preview_label(row.order_id, parent=self)
 
     def print_slip_selected(self) -> None:
-        row = self.selected_row()
+        row = self._selected_or_say()
         if row is not None:
             self.print_service.print_slip(row.order_id, parent=self)
 
@@ -632,9 +855,16 @@ class MainWindow(QMainWindow):
         from ui.settings_dialog import SettingsDialog
 
         dialog = SettingsDialog(self.settings, self)
-        if dialog.exec() and dialog.needs_restart:
-            QMessageBox.information(self, _("Settings"), _("Saved. Restart PackDesk to apply the changes."))
-        dialog.deleteLater()
+        self.settings_dialog = dialog
+
+        def finished(code: int) -> None:  # open(), not exec(): no nested event loop on the bench
+            self.settings_dialog = None
+            dialog.deleteLater()
+            if code == SettingsDialog.DialogCode.Accepted and dialog.needs_restart:
+                self.tell(_("Saved. Restart PackDesk to apply the changes."), "info")
+
+        dialog.finished.connect(finished)
+        dialog.open()
 
     def open_stations(self) -> None:
         """Supervisor: the stations waiting for approval (and the approved and revoked ones)."""
@@ -647,21 +877,61 @@ class MainWindow(QMainWindow):
         self.stations_dialog.refresh()
 
     def show_help(self) -> None:
-        keys = [("F1", _("This list of keys")), ("Ctrl+F", _("Search")), ("F5", _("Refresh the queues and sync now")),
-                ("Ctrl+1…6", _("Switch queue")), ("↑ ↓ PgUp PgDn", _("Move in the queue")),
-                ("Enter", _("Open the selected order in pack mode (Exceptions: open the exception)")),
-                ("Ctrl+P", _("Print the selected order's label")),
-                ("Ctrl+W", _("Print the next wave: pick list, then labels (print-first)")),
-                ("Ctrl+L", _("Print the selected order's pick list")),
-                ("Ctrl+Shift+P", _("Print the selected order's packing slip")),
-                ("Ctrl+Shift+L", _("Preview the selected order's label (prints nothing)")),
-                ("Ctrl+I", _("Import orders from an Excel or CSV file")), ("Esc", _("Back to the queues"))]
-        text = "<table>" + "".join(f"<tr><td><b>{k}</b>&nbsp;&nbsp;</td><td>{v}</td></tr>" for k, v in keys) + "</table>"
+        """F1: the queue page's keys, read from the actions themselves (the same list as docs/keys.md)."""
+        text = help_html(mode_keys(self, "queue"))
         box = QMessageBox(QMessageBox.Icon.Information, _("Keyboard shortcuts"), text, QMessageBox.StandardButton.Ok,
                           self)
         box.setObjectName("helpBox")
         box.setTextFormat(Qt.TextFormat.RichText)
         box.open()
+
+    def switch_operator(self) -> None:
+        """Ctrl+Shift+Q: a shift change — log out and show the login dialog, without quitting.
+
+        The local store and the outbox stay as they are: actions not yet synced were signed with
+        their operator's action key when they were done (core/outbox.py), so the next login pushes
+        them as that operator's. The next operator gets their own role's queues (apply_role on
+        ``operator_changed``). Cancel on the login dialog closes PackDesk, as at start.
+        """
+        from ui.login_dialog import LoginDialog
+
+        if self.login_dialog is not None:
+            return
+        if self.stack.currentWidget() is self.pack_view:
+            self.pack_view.close_order()
+            self.show_queue_page()
+        before = self.services.operator
+        if self.services.engine is not None:
+            self.services.engine.logout()
+        self.services.set_operator(None)
+        self.tell(_("{name} logged out. Next operator: log in.").format(name=before.name if before else "—"), "info")
+        dialog = LoginDialog(self.services, self, switching=True)
+        self.login_dialog = dialog
+
+        def finished(code: int) -> None:
+            self.login_dialog = None
+            dialog.deleteLater()
+            result = dialog.result_value
+            if code != LoginDialog.DialogCode.Accepted or result is None:
+                self.close()  # nobody logged in: the bench is not left open as nobody
+                return
+            who = result.operator
+            self.tell(_("{name} logged in ({role}).").format(name=who.name, role=_(ROLE_NAMES.get(who.role, who.role))),
+                      "ok", _("Offline login: the hub will check the PIN when it can be reached.")
+                      if result.offline else "")
+            self.select_queue(self._first_queue())
+            self.operator_switched.emit(who)
+
+        dialog.finished.connect(finished)
+        dialog.open()
+
+    def show_fitted(self) -> None:
+        """Show the window fitted to the screen (maximised on a bench), as this station last left it."""
+        window_geometry.show_fitted(self, self.queue_page, station=self.settings.station, bench=self.settings.bench)
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        window_geometry.remember(self, self.queue_page, station=self.settings.station)
+        super().closeEvent(event)
 
     def _task_failed(self, exc: Any) -> None:
         from ui.errors import show_error

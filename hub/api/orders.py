@@ -39,7 +39,9 @@ def visible_doc(c: Connection, actor: Actor, order_id: str) -> dict[str, Any]:
         raise UserError(f"No order {order_id} at the hub.", code="unknown_order")
     doc = next(iter(docs.values()))
     if actor.role == Role.PACKER.value and doc.get("bench") != actor.bench:
-        raise auth.Forbidden(f"Order {doc['order_id']} belongs to bench {doc.get('bench')}, not {actor.bench}.")
+        # The bench in the details lets the bench PC say where the parcel goes (core/queue_scan.py).
+        raise auth.Forbidden(f"Order {doc['order_id']} belongs to bench {doc.get('bench')}, not {actor.bench}.",
+                             details={"bench": doc.get("bench")})
     return {k: v for k, v in doc.items() if not k.startswith("_")}
 
 

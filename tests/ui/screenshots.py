@@ -1,9 +1,11 @@
-"""Regenerate docs/screenshots/{main-window,exceptions-queue,exception-dialog}.png from the real app.
+"""Regenerate docs/screenshots/{main-window,queue-scan-answer,exceptions-queue,exception-dialog}.png from the real app.
 
 Run under a virtual screen (the app's real start-up: first run, embedded hub with demo orders,
 login as desk clerk D001)::
 
-    xvfb-run -a -s "-screen 0 1280x800x24" .venv/bin/python tests/ui/screenshots.py [--out DIR]
+    xvfb-run -a -s "-screen 0 1366x768x24" .venv/bin/python tests/ui/screenshots.py [--out DIR]
+
+(1366×768: the small screen benches and laptops have; the window fits it, status bar included.)
 
 Pack mode and the wrong-scan screen come from ``PACKDESK_SCREENSHOTS=1 pytest
 tests/ui/test_pack_view.py -k screenshots``. Nothing here fakes a widget: each picture is
@@ -64,8 +66,7 @@ class Driver:
                 login.submit()
                 self.logged_in = True
             elif "MainWindow" in shown:
-                self.window = shown["MainWindow"]
-                self.window.resize(1280, 800)
+                self.window = shown["MainWindow"]  # as the app shows it: fitted to the screen
                 self.next_at = time.monotonic() + 4  # first sync and queue load
             return
         if time.monotonic() < self.next_at:
@@ -131,6 +132,9 @@ def main() -> int:
     driver.steps = [
         (1.5, select_first("all", lambda _w, r: "vip" in {f.value for f in r.flags})),
         (0.5, lambda w: driver.shoot(w, "main-window.png")),
+        (2.0, lambda w: w.handle_scan("BL20200101-999999")),  # a scan of an order nobody has
+        (0.5, lambda w: driver.shoot(w, "queue-scan-answer.png")),
+        (0.1, lambda w: w.tell("")),
         (1.5, select_first("exceptions", lambda w, r: hold_type(w, r) == "gift_stock")),
         (0.5, lambda w: driver.shoot(w, "exceptions-queue.png")),
         (0.5, select_first("exceptions", lambda w, r: hold_type(w, r) == "rural_no_phone")),

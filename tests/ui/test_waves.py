@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from PySide6.QtCore import Qt
 
 from tests.helpers.station import open_window, start_demo_hub
 from tests.hubproc import HubProcess
@@ -43,16 +44,19 @@ def test_a_wave_prints_the_pick_list_then_labels_in_its_walking_order(
 
     statuses: list[str] = []
     w.print_service.status_changed.connect(statuses.append)
+    w.wave_action.trigger()  # asks first, with the count; Enter confirms
+    qtbot.waitUntil(lambda: w.wave_box is not None and w.wave_box.isVisible(), timeout=5000)
+    assert w.wave_box is not None and "3" in w.wave_box.text()
     with qtbot.waitSignal(w.print_service.job_finished, timeout=20_000,
                           check_params_cb=lambda outcome: outcome.doc_type == "pick_list"):
-        w.wave_action.trigger()
+        qtbot.keyClick(w.wave_box, Qt.Key.Key_Return)
     # The labels go out from the pick list's on_done: their batch (and its progress) has begun by now.
     labels_begun = w.print_service.progress_dialog is not None
     picklist = next(prints.glob("picklist-*.pdf"))
     (tmp_path / "pl").mkdir()
     codes = sorted(c for page in decode_pdf(picklist.read_bytes(), tmp_path / "pl") for c in page)
     batch = next(c for c in codes if not c.startswith("BL"))
-    assert set(wave) <= set(codes) and batch in w.message_label.text()
+    assert set(wave) <= set(codes) and batch in w.notice.text()
 
     if flow == "pack-first":  # labels are printed after packing, one by one
         assert not labels_begun and not [t for t in statuses if t.startswith("Printing Label")]
@@ -85,7 +89,8 @@ def test_an_empty_to_print_queue_prints_no_wave(qtbot: Any, tmp_path: Path, benc
     w.search.setText("no-such-order-anywhere")
     assert w.wave_orders() == []
     w.wave_action.trigger()
-    assert "empty" in w.message_label.text() and not prints.exists()
+    assert w.wave_box is None  # nothing to ask about
+    assert "empty" in w.notice.text() and w.notice.isVisible() and not prints.exists()
 
 
 def test_label_preview_shows_the_label_and_prints_nothing(qtbot: Any, tmp_path: Path, bench_hub: HubProcess,
