@@ -66,7 +66,7 @@ def field_label(key: str) -> str:
 
 
 def _labels(keys: Any) -> str:
-    return _("、").join(field_label(str(k)) for k in keys) if isinstance(keys, list) else ""
+    return _(", ").join(field_label(str(k)) for k in keys) if isinstance(keys, list) else ""
 
 
 # Row problems: code -> sentence. {column} is the field's name, {value} what the cell held.
@@ -115,9 +115,6 @@ def refusal_text(filename: str, details: Any, *, code: str = "") -> str:
     if problem == "missing_columns":
         return _("{file}: the sheet has no column for {fields} (header row {row}). Choose which column holds "
                  "them, or use the template.").format(file=filename, fields=_labels(info.get("missing")), row=row)
-    if problem == "duplicated_columns":
-        return _("{file}: the header row {row} names the same column twice: {columns}. Rename or delete one "
-                 "of them.").format(file=filename, row=row, columns=_("、").join(map(str, info.get("duplicated") or [])))
     if problem == "empty":
         return _("{file} is empty.").format(file=filename)
     if problem == "no_rows":
@@ -133,3 +130,74 @@ def refusal_text(filename: str, details: Any, *, code: str = "") -> str:
         return _("Only desk staff and above import orders.")
     return _("{file} is not a readable order sheet: save it from Excel as .xlsx or CSV (UTF-8) and import it "
              "again.").format(file=filename)
+
+
+#: Names of the platforms whose export sheets the hub recognises (the import answer's ``preset``).
+PLATFORMS: dict[str, str] = {
+    "douyin": N_("Douyin shop"),
+    "pinduoduo": N_("Pinduoduo"),
+    "taobao": N_("Taobao"),
+    "wechat": N_("WeChat shop"),
+}
+
+#: Our template: Chinese headers (what the hub reads first) and one example order.
+TEMPLATE: tuple[tuple[str, str], ...] = (
+    ("订单号", "DD20261205001"),
+    ("收件人", "张伟"),
+    ("手机", "13812345678"),
+    ("省", "浙江省"),
+    ("市", "杭州市"),
+    ("区", "西湖区"),
+    ("详细地址", "文三路90号东部软件园3号楼"),
+    ("商品编码", "SKU-TEA-001"),
+    ("商品名称", "西湖龙井 明前特级 250g"),
+    ("商品条码", "6901234567892"),
+    ("数量", "2"),
+    ("单价", "398.00"),
+    ("订单金额", "796.00"),
+    ("是否赠品", "否"),
+    ("订单状态", "待发货"),
+    ("下单时间", "2026-12-05 10:15"),
+    ("买家留言", "周末送货"),
+    ("卖家备注", ""),
+)
+
+
+def write_template(path: str) -> None:
+    """Save our order-sheet template (headers + one example row) as XLSX, or CSV for a ``.csv`` name.
+
+    Disk work: called on a worker thread. The CSV has a UTF-8 BOM so Excel on Chinese Windows opens
+    it without garbling the headers.
+
+    Raises:
+        UserError: the file cannot be written (plain words, the operator's language).
+    """
+    from core.errors import UserError
+
+    headers = [h for h, _example in TEMPLATE]
+    example = [v for _header, v in TEMPLATE]
+    try:
+        if path.lower().endswith(".csv"):
+            import csv
+
+            with open(path, "w", encoding="utf-8-sig", newline="") as f:
+                writer = csv.writer(f)
+                writer.writerow(headers)
+                writer.writerow(example)
+            return
+        from openpyxl import Workbook
+        from openpyxl.utils import get_column_letter
+
+        book = Workbook()
+        sheet = book.active
+        assert sheet is not None
+        sheet.title = "订单"
+        sheet.append(headers)
+        sheet.append(example)
+        for i, header in enumerate(headers, start=1):
+            sheet.column_dimensions[get_column_letter(i)].width = max(10, len(header) * 3)
+            sheet.cell(2, i).number_format = "@"  # keep 0-leading codes and long numbers as typed
+        book.save(path)
+    except OSError as exc:
+        raise UserError(_("Cannot save the template to {path}: {error}").format(
+            path=path, error=exc.strerror or exc)) from exc

@@ -16,7 +16,6 @@ import gc
 import logging
 from collections.abc import Callable
 from functools import partial
-from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QEvent, QItemSelection, QObject, Qt, QTimer, Signal
@@ -24,7 +23,6 @@ from PySide6.QtGui import QAction, QFont, QFontMetrics, QKeyEvent, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QApplication,
-    QFileDialog,
     QHBoxLayout,
     QHeaderView,
     QLabel,
@@ -43,7 +41,6 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from core.errors import UserError
 from core.flags import Flag
 from core.holds import HOLD_TYPES, hold_label
 from core.i18n import N_, _, language
@@ -571,35 +568,13 @@ class MainWindow(QMainWindow):
             else _("Wave {batch}: pick list for {n} orders.").format(batch=batch, n=len(ids)))
 
     def import_orders(self, path: str | None = None) -> None:
-        """Desk: choose an Excel/CSV file and import it at the hub; the result lists every refused row."""
+        """Desk: import an Excel/CSV sheet at the hub (start dialog, column mapping, result: ui/import_dialog.py)."""
         if not self.role.at_least(Role.DESK) or self.services.engine is None:
             return
-        if path is None:
-            path, _filter = QFileDialog.getOpenFileName(
-                self, _("Import orders from Excel or CSV"), "", _("Order sheets (*.xlsx *.csv *.txt)"))
-        if not path:
-            return
-        from ui.import_dialog import ImportResultDialog, upload_orders
+        from ui.import_dialog import ImportFlow
 
-        file = Path(path)
-        self.message_label.setText(_("Importing {file}…").format(file=file.name))
-        self.import_action.setEnabled(False)  # one import at a time
-
-        def done(answer: dict[str, Any]) -> None:
-            self.import_action.setEnabled(True)
-            self.message_label.setText("")
-            self.import_result = ImportResultDialog(file.name, answer, self)
-            self.import_result.open()
-
-        def failed(exc: UserError) -> None:
-            from ui.errors import show_error
-
-            self.import_action.setEnabled(True)
-            self.message_label.setText("")
-            show_error(self, exc, _("Import failed"))
-
-        engine = self.services.engine
-        self.services.tasks.run_net(lambda: upload_orders(engine, file), done, failed)
+        self.import_flow = ImportFlow(self)
+        self.import_flow.start(path)
 
     def print_picklist_selected(self) -> None:
         row = self.selected_row()
