@@ -194,7 +194,7 @@ def test_bad_rows_are_reported_good_rows_kept() -> None:
     assert codes[4] == ("bad_qty", "qty", "两支") and codes[6] == ("empty", "order_no", "")
     assert codes[9] == ("bad_status", "status", "已发货?") and codes[13][:2] == ("inconsistent", "name")
     assert codes[10] == ("order_refused", None, None)
-    assert [e for e in result.errors if e.row == 10][0].details == {"order_no": "A2006", "rows": [11]}
+    assert next(e for e in result.errors if e.row == 10).details == {"order_no": "A2006", "rows": [11]}
     # The API's reason is English (the sheet's own words quoted); no Chinese sentence tacked on.
     assert not any("。" in e.reason or "，" in e.reason for e in result.errors)
 
