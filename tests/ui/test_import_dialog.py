@@ -100,11 +100,33 @@ def test_in_chinese_every_refused_row_is_one_chinese_line(
         assert not any(word in " ".join(reasons) for word in ("is not", "qty", "sku", "Order"))
         line = result.table.fontMetrics().height()
         assert all(result.table.rowHeight(i) < 2 * line for i in range(result.table.rowCount()))
-        w.resize(1366, 768)
-        result.resize(860, 520)
-        result.grab().save(str(tmp_path / "import-result-zh.png"))
+        # A platform export: its notices, then an unfamiliar sheet's mapping step, as a clerk sees them.
+        w.import_orders(str(FIXTURES / "douyin.csv"))
+        qtbot.waitUntil(lambda: w.import_result is not result, timeout=20_000)
+        assert "已识别为抖店导出的订单表" in w.import_result.notices.text()
+        assert w.import_result.table.item(0, 1).text() == "“订单状态”是“已发货”：平台上这笔订单已发货或已完成，未导入。"
+        _shoot(w.import_result, "import-result.png", tmp_path)
+        sheet = tmp_path / "小程序.csv"
+        sheet.write_bytes((UNFAMILIAR + "M-9,张伟,13812345678,浙江省,杭州市,西湖区,文三路90号,SKU-TEA-001,2,10,x\n")
+                          .encode("utf-8-sig"))
+        w.import_orders(str(sheet))
+        qtbot.waitUntil(lambda: getattr(w, "import_mapping", None) is not None, timeout=20_000)
+        assert "订单号" in w.import_mapping.missing_label.text()
+        _shoot(w.import_mapping, "import-mapping.png", tmp_path)
+        w.import_mapping.reject()
     finally:
         use_language(qapp, "en")
+
+
+def _shoot(dialog: Any, name: str, tmp_path: Path) -> None:
+    """A dialog as shown (PACKDESK_SCREENSHOTS=1 writes docs/screenshots/, else a temp folder)."""
+    import os
+
+    from PySide6.QtWidgets import QApplication
+
+    QApplication.processEvents()
+    folder = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+    assert dialog.grab().save(str((folder if os.environ.get("PACKDESK_SCREENSHOTS") else tmp_path) / name))
 
 
 def test_an_unfamiliar_sheet_is_mapped_once_saved_and_the_next_one_imports_directly(
