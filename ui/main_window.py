@@ -573,8 +573,9 @@ class MainWindow(QMainWindow):
             return
         from ui.import_dialog import ImportFlow
 
-        self.import_flow = ImportFlow(self)
-        self.import_flow.start(path)
+        flow = getattr(self, "import_flow", None) or ImportFlow(self)  # one per window, reused
+        self.import_flow = flow
+        flow.start(path)
 
     def print_picklist_selected(self) -> None:
         row = self.selected_row()
