@@ -70,7 +70,7 @@ def _labels(keys: Any) -> str:
 
 
 # Row problems: code -> sentence. {column} is the field's name, {value} what the cell held.
-_ROW_TEXT: dict[str, str] = {
+ROW_TEXT: dict[str, str] = {
     "empty": N_("{column} is empty."),
     "too_long": N_("{column} is longer than 64 characters."),
     "bad_qty": N_("{column} “{value}” is not a whole number from 1 to 100000."),
@@ -100,7 +100,7 @@ def row_error_text(error: dict[str, Any]) -> str:
         rows_text = ", ".join(str(r) for r in rows) if isinstance(rows, list) else "?"
         return _("Order {order} was not imported because row(s) {rows} have errors.").format(
             order=details.get("order_no", ""), rows=rows_text)
-    template = _ROW_TEXT.get(code)
+    template = ROW_TEXT.get(code)
     if template is None:
         return _("This row could not be read; check it against the template.")
     return _(template).format(column=field_label(str(details.get("column", ""))),
