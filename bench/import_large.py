@@ -28,7 +28,7 @@ HEADER = "订单号,收件人,手机,省,市,区,详细地址,SKU,商品名称,�
 
 def rows(n: int, prefix: str) -> list[list[str]]:
     return [[f"{prefix}{i:07d}", f"张伟{i % 97}", f"138{i:08d}", "浙江省", "杭州市", "西湖区", f"文三路{i % 500}号",
-             f"SKU-{i % 40:03d}", "龙井 250g", str(1 + i % 3), "99.90"] for i in range(n)]
+             f"SKU-TEA-{1 + i % 8:03d}", "龙井 250g", str(1 + i % 3), "99.90"] for i in range(n)]
 
 
 def csv_bytes(n: int) -> bytes:

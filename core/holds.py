@@ -11,6 +11,7 @@ from core.roles import Role
 #: hold type -> (中文, English)
 HOLD_TYPES: dict[str, tuple[str, str]] = {
     "rural_no_phone": ("农村地址无电话", "Rural address, no phone"),
+    "no_phone": ("收件人无电话", "No phone number"),
     "gift_stock": ("赠品缺货", "Gift stock short"),
     "carrier_area": ("快递不覆盖（待协调）", "Carrier does not cover area"),
     "vip_signoff": ("VIP 定制包装待签字", "VIP custom packaging sign-off"),

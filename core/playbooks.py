@@ -281,6 +281,34 @@ PLAYBOOKS: dict[str, Playbook] = {
                       "if one was given."),
         ),
         Playbook(
+            type="no_phone",
+            title=_t("收件人没有电话", "No phone number for the recipient"),
+            detect=_t("分仓时：订单上没有任何收件电话（城市地址也一样）。",
+                      "At allocation: the order has no phone number at all (in a city too)."),
+            guidance=(
+                _t("快递员派送前要打电话，面单上也必须有电话，没有电话的包裹会被退回。",
+                   "Couriers call before delivering and the label must carry a number; a parcel without "
+                   "one comes back."),
+                _t("通过平台聊天或短信联系买家，要一个可以拨打的手机或座机号码。",
+                   "Ask the buyer for a mobile or landline number through the shop chat or SMS."),
+                _t("把号码填在下面，系统会更新收件电话并放行订单。",
+                   "Type the number below: the recipient's phone is updated and the order released."),
+                _t("联系不上买家：升级给主管，由主管决定取消还是等待。",
+                   "Buyer not reachable: escalate; a supervisor decides to cancel or wait."),
+            ),
+            actions=(ESCALATE,),
+            fields=(
+                Field("confirmed_via", "choice", _t("买家如何给的号码", "How the buyer gave the number"), choices=(
+                    Choice("chat", _t("平台聊天", "Shop chat")),
+                    Choice("sms", _t("短信", "SMS")),
+                    Choice("order_info", _t("订单备注或平台订单详情", "Order note or the platform's order page")),
+                )),
+                Field("phone", "phone", _t("可拨打的电话", "Phone a courier can call")),
+                _note(4, required=False),
+            ),
+            effect=_t("放行订单并更新收件电话。", "Releases the order and updates the recipient's phone."),
+        ),
+        Playbook(
             type="gift_stock",
             title=_t("赠品缺货", "Gift stock short"),
             detect=_t("分仓时：订单的赠品库存少于所需数量。",

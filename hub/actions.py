@@ -250,7 +250,7 @@ def _release_hold(w: Writer, rules: Rules, actor: Actor, doc: dict[str, Any], ho
         void_label(w, rules, doc)
     elif htype == "cancel_request":
         doc["cancel_requested"] = False
-    elif htype == "rural_no_phone":
+    elif htype in ("rural_no_phone", "no_phone"):
         _confirm_address(w, rules, doc, resolution, aid)
 
 

@@ -236,6 +236,17 @@ tokens = Table(
 Index("ix_tokens_operator", tokens.c.operator)
 Index("ix_tokens_station", tokens.c.station)
 
+#: Column mappings a site saved for order sheets of one shape (``hub/import_mappings.py``).
+import_mappings = Table(
+    "import_mappings",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("headers", JSON, nullable=False),
+    Column("columns", JSON, nullable=False),
+    Column("updated_by", String(32), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
 webhook_queue = Table(
     "webhook_queue",
     metadata,

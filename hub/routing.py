@@ -33,6 +33,7 @@ from hub.options import carrier_options, gift_options
 __all__ = [
     "HOLD_CARRIER_AREA",
     "HOLD_GIFT_STOCK",
+    "HOLD_NO_PHONE",
     "HOLD_RURAL_NO_PHONE",
     "HOLD_VIP_SIGNOFF",
     "RULES_DIR",
@@ -49,6 +50,7 @@ RULES_DIR = Path(__file__).resolve().parents[1] / "resources" / "rules"
 
 # Hold types: stable strings shared by the hub, the client's dialogs, webhooks and reports.
 HOLD_RURAL_NO_PHONE = "rural_no_phone"
+HOLD_NO_PHONE = "no_phone"
 HOLD_GIFT_STOCK = "gift_stock"
 HOLD_CARRIER_AREA = "carrier_area"
 HOLD_VIP_SIGNOFF = "vip_signoff"
@@ -63,6 +65,7 @@ _REASON_RURAL = (
     "农村地址且无有效电话，请联系买家确认地址 / rural address without a usable phone: "
     "contact the buyer to confirm the address"
 )
+_REASON_NO_PHONE = "收件人没有电话，请联系买家要一个号码 / no phone number: ask the buyer for one"
 
 
 @dataclass(frozen=True)
@@ -455,7 +458,7 @@ def _pick(names: tuple[str, ...], order: IntakeOrder) -> str:
 def route(order: IntakeOrder, rules: Rules) -> RoutingDecision:
     """Apply the rules to one order. Pure and deterministic; never raises for a valid order.
 
-    Holds come in a fixed order: vip_signoff, gift_stock, carrier_area, rural_no_phone.
+    Holds come in a fixed order: vip_signoff, gift_stock, carrier_area, rural_no_phone or no_phone.
     """
     r = order.recipient
     warehouse = rules.warehouse_for(r.province)
@@ -513,6 +516,10 @@ def route(order: IntakeOrder, rules: Rules) -> RoutingDecision:
         holds.append(
             HoldSpec(HOLD_RURAL_NO_PHONE, _REASON_RURAL, {"address": full_address, "phone": r.phone})
         )
+    elif not any(ch.isdigit() for ch in r.phone):
+        # Couriers need a number everywhere, not only in villages. A masked number (138****5678,
+        # what platforms export) is left alone here: the platform's e-waybill carries its relay number.
+        holds.append(HoldSpec(HOLD_NO_PHONE, _REASON_NO_PHONE, {"address": full_address}))
 
     bins = {
         line.sku: rules.catalogue[line.sku].bin

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import re
 import sys
 import threading
 from collections.abc import Callable
@@ -53,6 +54,34 @@ def pick_font(app: QApplication) -> str:
     return family
 
 
+class QtWords(QTranslator):
+    """Qt's own words (dialog buttons, the file dialog) from ``qtbase_<lang>.qm``, mnemonics included.
+
+    Qt 6 added mnemonics to some of its texts ("&Look in:", "Files of &type:") that the shipped
+    Chinese catalogue still has only without them ("Look in:" → "查找范围："), so the file dialog
+    said "Look in" and "Files of type" in English on a Chinese screen. A text not found as written
+    is looked up without its "&" and given the Chinese-style mnemonic: "查找范围(&L)：".
+    """
+
+    _COLON = re.compile(r"^(.*?)([:：]?)$", re.DOTALL)
+
+    def isEmpty(self) -> bool:
+        return False  # the lookups below answer even where the .qm file has no entry as written
+
+    def translate(self, context: str, source: str, disambiguation: str | None = None,
+                  n: int = -1) -> str | None:
+        text = super().translate(context, source, disambiguation, n)
+        if text or "&" not in source:
+            return text or None  # None: not here, ask the next translator (Qt's own English)
+        key = re.search(r"&(\w)", source)
+        text = super().translate(context, source.replace("&", "", 1), disambiguation, n)
+        if not text or key is None:
+            return None
+        m = self._COLON.match(text)
+        assert m is not None
+        return f"{m.group(1)}(&{key.group(1).upper()}){m.group(2)}"
+
+
 _qt_translator: QTranslator | None = None
 
 
@@ -69,7 +98,7 @@ def use_language(app: QApplication, lang: str) -> str:
         _qt_translator = None
     QLocale.setDefault(QLocale(lang))
     if lang != "en":
-        translator = QTranslator(app)
+        translator = QtWords(app)
         folder = QLibraryInfo.path(QLibraryInfo.LibraryPath.TranslationsPath)
         if translator.load(f"qtbase_{lang}", folder):
             app.installTranslator(translator)

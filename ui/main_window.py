@@ -24,7 +24,6 @@ import logging
 from collections import deque
 from collections.abc import Callable
 from functools import partial
-from pathlib import Path
 from typing import Any, ClassVar
 
 from PySide6.QtCore import QEvent, QItemSelection, QObject, Qt, QTimer, Signal
@@ -32,7 +31,6 @@ from PySide6.QtGui import QAction, QCloseEvent, QFont, QFontMetrics, QKeyEvent, 
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QApplication,
-    QFileDialog,
     QHBoxLayout,
     QHeaderView,
     QLabel,
@@ -773,35 +771,14 @@ class MainWindow(QMainWindow):
             else _("Wave {batch}: pick list for {n} orders.").format(batch=batch, n=len(ids)), "info")
 
     def import_orders(self, path: str | None = None) -> None:
-        """Desk: choose an Excel/CSV file and import it at the hub; the result lists every refused row."""
+        """Desk: import an Excel/CSV sheet at the hub (start dialog, column mapping, result: ui/import_dialog.py)."""
         if not self.role.at_least(Role.DESK) or self.services.engine is None:
             return
-        if path is None:
-            path, _filter = QFileDialog.getOpenFileName(
-                self, _("Import orders from Excel or CSV"), "", _("Order sheets (*.xlsx *.csv *.txt)"))
-        if not path:
-            return
-        from ui.import_dialog import ImportResultDialog, upload_orders
+        from ui.import_dialog import ImportFlow
 
-        file = Path(path)
-        self.message_label.setText(_("Importing {file}…").format(file=file.name))
-        self.import_action.setEnabled(False)  # one import at a time
-
-        def done(answer: dict[str, Any]) -> None:
-            self.import_action.setEnabled(True)
-            self.message_label.setText("")
-            self.import_result = ImportResultDialog(file.name, answer, self)
-            self.import_result.open()
-
-        def failed(exc: UserError) -> None:
-            from ui.errors import show_error
-
-            self.import_action.setEnabled(True)
-            self.message_label.setText("")
-            show_error(self, exc, _("Import failed"))
-
-        engine = self.services.engine
-        self.services.tasks.run_net(lambda: upload_orders(engine, file), done, failed)
+        flow = getattr(self, "import_flow", None) or ImportFlow(self)  # one per window, reused
+        self.import_flow = flow
+        flow.start(path)
 
     def _selected_or_say(self) -> QueueRow | None:
         """The selected order, or None after saying that nothing is selected."""

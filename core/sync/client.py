@@ -401,12 +401,38 @@ class HubClient:
             raise HubMalformed(_("The hub's answer with the order's choices is incomplete."))
         return options
 
-    def import_orders(self, filename: str, content: bytes) -> dict[str, Any]:
-        """Send a CSV/XLSX file to ``/import``: ``{"imported", "orders", "errors": [{"row", "reason"}]}``."""
-        data = self._request("POST", "/import", body=content, params={"filename": filename})
+    def import_orders(self, filename: str, content: bytes, columns: dict[str, str] | None = None) -> dict[str, Any]:
+        """Send a CSV/XLSX file to ``/import``: ``{"imported", "orders", "errors": [{"row", "reason", "code",
+        "details"}], "preset", "mapping", "ignored_columns"}``.
+
+        ``columns`` (header -> field) is the desk's column mapping for a sheet the hub does not
+        recognise; only mapped headers are sent (the rest are ignored), which keeps the URL short.
+        """
+        params: dict[str, Any] = {"filename": filename}
+        if columns is not None:
+            import json
+
+            params["columns"] = json.dumps({h: f for h, f in columns.items() if f}, ensure_ascii=False)
+        data = self._request("POST", "/import", body=content, params=params)
         if (not isinstance(data, dict) or not isinstance(data.get("imported"), int)
                 or not isinstance(data.get("errors"), list)):
             raise HubMalformed(_("The hub's answer to the import is incomplete; check the orders before importing again."))
+        return data
+
+    def import_mappings(self) -> list[dict[str, Any]]:
+        """The site's saved column mappings (``GET /import/mappings``)."""
+        data = self._request("GET", "/import/mappings")
+        rows = data.get("mappings") if isinstance(data, dict) else None
+        if not isinstance(rows, list) or not all(isinstance(r, dict) and isinstance(r.get("name"), str) for r in rows):
+            raise HubMalformed(_("The hub's list of saved column mappings is incomplete."))
+        return rows
+
+    def save_import_mapping(self, name: str, headers: list[str], columns: dict[str, str]) -> dict[str, Any]:
+        """Save a column mapping for every desk of the site (``PUT /import/mappings``)."""
+        data = self._request("PUT", "/import/mappings", json_body={"name": name, "headers": headers,
+                                                                  "columns": {h: f for h, f in columns.items() if f}})
+        if not isinstance(data, dict) or data.get("name") != name.strip():
+            raise HubMalformed(_("The hub's answer to saving the column mapping is incomplete."))
         return data
 
     def order_audit(self, order_id: str) -> list[dict[str, Any]]:

@@ -7,6 +7,7 @@ refused before any order is written (:func:`hub.intake.importer.read_import`).
 
 from __future__ import annotations
 
+import functools
 import itertools
 import json
 import logging
@@ -16,15 +17,16 @@ from typing import Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
+from pydantic import BaseModel, Field
 from sqlalchemy.engine import Connection
 from starlette.concurrency import run_in_threadpool
 
-from core.errors import UserError
+from core.errors import UserError, ValidationFailed
 from core.model import IntakeOrder
 from core.roles import Role
-from hub import auth, db
-from hub.api.deps import HubDep
-from hub.api.http import BoundedRoute, error_response
+from hub import auth, db, import_mappings
+from hub.api.deps import HubDep, actor_at_least
+from hub.api.http import BoundedRoute, Text, error_response
 from hub.config import CHANNEL_NAMES
 from hub.intake import SIGNATURE_HEADER, parse_push, verify_signature
 from hub.intake.importer import read_import
@@ -57,15 +59,64 @@ async def intake_push(hub: HubDep, channel: str, request: Request) -> dict[str, 
     return await run_in_threadpool(hub.tx, run, notify=True)
 
 
+class MappingIn(BaseModel):
+    name: Text = Field(min_length=1, max_length=64)
+    headers: list[Text] = Field(min_length=1, max_length=300)
+    columns: dict[str, str] = Field(max_length=300)
+
+
+@router.get("/api/v1/import/mappings")
+def list_mappings(hub: HubDep, request: Request) -> dict[str, Any]:
+    """The site's saved column mappings (desk+)."""
+    def run(c: Connection) -> dict[str, Any]:
+        actor_at_least(hub, c, request, Role.DESK)
+        return {"mappings": import_mappings.list_all(c)}
+    return hub.tx(run)
+
+
+@router.put("/api/v1/import/mappings")
+def save_mapping(hub: HubDep, request: Request, body: MappingIn) -> dict[str, Any]:
+    """Save a column mapping under a name (desk+); a sheet with the same headers then uses it."""
+    if any(len(h) > 100 for h in [*body.headers, *body.columns, *body.columns.values()]):
+        raise ValidationFailed("A header or field name is longer than 100 characters.", details={"field": "headers"})
+    return hub.tx(lambda c: import_mappings.save(
+        c, body.name, list(body.headers), dict(body.columns),
+        by=actor_at_least(hub, c, request, Role.DESK).operator))
+
+
+def _columns(text: str | None) -> dict[str, str] | None:
+    """The ``columns`` query parameter: a JSON object header -> field (the desk's mapping step)."""
+    if text is None:
+        return None
+    try:
+        value = json.loads(text)
+    except ValueError:
+        value = None
+    if not isinstance(value, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
+        raise ValidationFailed("columns must be a JSON object of header -> field.", details={"field": "columns"})
+    return value
+
+
 @router.post("/api/v1/import")
-async def import_file(hub: HubDep, request: Request, filename: str = Query(..., min_length=1, max_length=200)) -> Response:
-    actor = await run_in_threadpool(hub.tx, lambda c: hub.actor(c, request))
+async def import_file(hub: HubDep, request: Request, filename: str = Query(..., min_length=1, max_length=200),
+                      columns: str | None = Query(None, max_length=12_000)) -> Response:
+    mapping = _columns(columns)
+
+    def who(c: Connection) -> tuple[Any, list[import_mappings.SavedMapping]]:
+        return hub.actor(c, request), import_mappings.load(c)
+
+    actor, saved = await run_in_threadpool(hub.tx, who)
     auth.require(actor, Role.DESK)
     data = await request.body()
+    # Lines are checked against the catalogue when the site has one: an unknown SKU is a row
+    # error, never an order that reaches a bench without a bin (docs/import.md).
+    known = frozenset(hub.rules.catalogue) or None
     # First pass: everything that refuses the file whole (a bomb, the header, a bad row
     # anywhere, the row cap) happens here, before any order is written.
-    file = await run_in_threadpool(read_import, filename, data, max_rows=hub.settings.max_import_rows,
-                                   max_uncompressed_bytes=hub.settings.max_import_uncompressed_bytes)
+    file = await run_in_threadpool(functools.partial(
+        read_import, filename, data, max_rows=hub.settings.max_import_rows,
+        max_uncompressed_bytes=hub.settings.max_import_uncompressed_bytes, columns=mapping, saved=saved,
+        known_skus=known))
     del data
 
     def writer_of(chunk: list[IntakeOrder]) -> Callable[[Connection], list[dict[str, Any]]]:
@@ -94,8 +145,7 @@ async def import_file(hub: HubDep, request: Request, filename: str = Query(..., 
                     500, "import_interrupted",
                     f"The import stopped after {imported} orders (through row {last_row}) because of a hub "
                     "error; those orders are kept. Import the same file again to finish: orders already "
-                    "imported are recognised by their order number and not added twice. 导入中断：已导入的订单"
-                    "保留，请重新导入同一文件（已导入的订单不会重复）。",
+                    "imported are recognised by their order number and not added twice.",
                     {"imported": imported, "last_row": last_row})
             imported += len(results)
             last_row = max(o.extra["rows"][-1] for _, o in chunk)
@@ -104,9 +154,11 @@ async def import_file(hub: HubDep, request: Request, filename: str = Query(..., 
                 # every 100 ms (the busy handler), and the next chunk would usually win again.
                 time.sleep(0.1)
             parts.append(json.dumps(results, ensure_ascii=False)[1:-1])
-        errors = json.dumps([{"row": e.row, "reason": e.reason} for e in sorted(file.errors, key=lambda e: e.row)],
-                            ensure_ascii=False)
+        errors = json.dumps([e.to_wire() for e in sorted(file.errors, key=lambda e: e.row)], ensure_ascii=False)
+        notes = json.dumps({"preset": file.preset.name if file.preset else None, "mapping": file.mapping_name,
+                            "ignored_columns": file.ignored}, ensure_ascii=False)[1:-1]
         # Built as text: 200k orders through FastAPI's encoder would cost seconds and copies.
-        body = f'{{"imported": {imported}, "orders": [{",".join(p for p in parts if p)}], "errors": {errors}}}'
+        body = (f'{{"imported": {imported}, "orders": [{",".join(p for p in parts if p)}], "errors": {errors}, '
+                f'{notes}}}')
         return Response(body.encode(), media_type="application/json")
     return await run_in_threadpool(run)

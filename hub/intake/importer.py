@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import dataclasses
 import io
 import pickle
 import re
@@ -32,9 +33,11 @@ from decimal import Decimal
 from typing import IO, Any
 
 from core.errors import UserError, ValidationFailed
-from core.model import ChannelStatus, IntakeOrder, OrderLine, Recipient
+from core.import_sheet import FIELDS, missing_fields
+from core.model import IntakeOrder, OrderLine, Recipient
 from core.timeutil import utcnow
 from hub.intake.fields import MAX_FEN, to_flag, to_qty, to_time, yuan_text_to_fen
+from hub.intake.sheet_presets import Preset, aliases, detect, norm_header, split_address, status_words
 
 #: Refuse files above this size before parsing (the hub's own body limit, 20 MB, is lower).
 MAX_BYTES = 50 * 1024 * 1024
@@ -64,10 +67,19 @@ class ImportTooLarge(UserError):
 
 @dataclass
 class RowError:
-    """One row that was not imported. ``row`` is the Excel row number (the header is row 1)."""
+    """One row that was not imported. ``row`` is the Excel row number (the header is row 1).
+
+    ``reason`` is English for API users and logs; ``code`` and ``details`` (``column``: our field,
+    ``value``: the cell) let the desk say it in the operator's language (``core.import_sheet``).
+    """
 
     row: int
     reason: str
+    code: str = ""
+    details: dict[str, Any] = field(default_factory=dict)
+
+    def to_wire(self) -> dict[str, Any]:
+        return {"row": self.row, "reason": self.reason, "code": self.code, "details": self.details}
 
 
 @dataclass
@@ -76,43 +88,11 @@ class ImportResult:
 
     orders: list[tuple[int, IntakeOrder]] = field(default_factory=list)
     errors: list[RowError] = field(default_factory=list)
+    preset: str | None = None  #: the platform export recognised from the header row
+    mapping: str | None = None  #: the saved mapping used
+    ignored: list[str] = field(default_factory=list)  #: columns no field takes, as the header wrote them
 
 
-# Canonical column → accepted headers (compared after normalising: lower case, no spaces/"*"/units).
-COLUMNS: dict[str, tuple[str, ...]] = {
-    "order_no": ("订单号", "订单编号", "order_no", "orderno", "order_id", "order_number"),
-    "name": ("收件人", "收货人", "收件人姓名", "name", "recipient", "receiver"),
-    "phone": ("手机", "手机号", "电话", "联系电话", "收件人电话", "phone", "mobile", "tel"),
-    "province": ("省", "省份", "province"),
-    "city": ("市", "城市", "city"),
-    "district": ("区", "区县", "县区", "district", "county"),
-    "address": ("详细地址", "地址", "address", "street"),
-    "sku": ("sku", "商品编码", "商家编码", "sku编码", "货号", "sku_code"),
-    "item_name": ("商品名称", "商品名", "品名", "item_name", "product_name", "item"),
-    "qty": ("数量", "qty", "quantity", "件数"),
-    "unit_price": ("单价", "unit_price", "price", "商品单价"),
-    "is_gift": ("是否赠品", "赠品", "is_gift", "gift"),
-    "total": ("订单金额", "实付金额", "total", "order_total", "amount"),
-    "created_at": ("下单时间", "创建时间", "created_at", "order_time"),
-    "status": ("付款状态", "支付状态", "订单状态", "status", "payment_status"),
-    "custom_packaging": ("定制包装", "custom_packaging"),
-    "buyer_note": ("买家留言", "买家备注", "buyer_note", "buyer_message"),
-    "seller_note": ("卖家备注", "商家备注", "seller_note"),
-    "ship_by": ("最晚发货", "最晚发货时间", "ship_by", "ship_before"),
-    "postcode": ("邮编", "postcode", "zip"),
-}
-REQUIRED = (
-    "order_no",
-    "name",
-    "phone",
-    "province",
-    "city",
-    "district",
-    "address",
-    "sku",
-    "qty",
-    "unit_price",
-)
 #: Columns describing the order rather than the line: later rows may leave them empty, not contradict them.
 ORDER_LEVEL = (
     "name",
@@ -120,7 +100,9 @@ ORDER_LEVEL = (
     "province",
     "city",
     "district",
+    "street",
     "address",
+    "full_address",
     "postcode",
     "total",
     "created_at",
@@ -132,52 +114,58 @@ ORDER_LEVEL = (
 )
 # Columns that may be empty on a row: a rural order may lack a phone, some cities have no district.
 _MAY_BE_EMPTY = frozenset({"phone", "district"})
-#: How a column is named in messages: "单价/unit_price".
-_ZH = {key: next(n for n in names if not n.isascii()) for key, names in COLUMNS.items()}
-_LABEL = {key: f"{_ZH[key]}/{next(n for n in names if n.isascii())}" for key, names in COLUMNS.items()}
 
-_ALIASES: dict[str, str] = {}
-for _key, _names in COLUMNS.items():
-    for _name in _names:
-        _ALIASES[re.sub(r"[\s_]", "", _name.lower())] = _key
 
-_STATUS_WORDS: dict[str, ChannelStatus] = {
-    "": ChannelStatus.PAID,
-    "已付款": ChannelStatus.PAID,
-    "已支付": ChannelStatus.PAID,
-    "付款": ChannelStatus.PAID,
-    "paid": ChannelStatus.PAID,
-    "待发货": ChannelStatus.PAID,
-    "未付款": ChannelStatus.UNPAID,
-    "待付款": ChannelStatus.UNPAID,
-    "unpaid": ChannelStatus.UNPAID,
-    "已取消": ChannelStatus.CANCELLED,
-    "取消": ChannelStatus.CANCELLED,
-    "cancelled": ChannelStatus.CANCELLED,
-    "canceled": ChannelStatus.CANCELLED,
-}
+@dataclass(frozen=True)
+class SavedMapping:
+    """A column mapping a site saved (``/api/v1/import/mappings``): used for a sheet with exactly these headers."""
+
+    name: str
+    headers: tuple[str, ...]  #: the sheet's headers as saved (compared normalised, in any order)
+    columns: dict[str, str]  #: header -> field ("" or absent: ignored)
+
+
+def header_shape(headers: list[str] | tuple[str, ...]) -> frozenset[str]:
+    """What makes two sheets "of the same shape": their set of non-empty normalised headers."""
+    return frozenset(h for h in (norm_header(x) for x in headers) if h)
 
 
 class _RowProblem(Exception):
-    """A cell that cannot be read; becomes a RowError naming the column."""
+    """A cell that cannot be read; becomes a RowError naming the column (``code``, ``details``)."""
+
+    def __init__(self, code: str, column: str, value: Any = "", message: str = "", **more: Any) -> None:
+        text = _cell_text(value)
+        super().__init__(f"{column}: {message or code}" + (f" ({text!r})" if text else ""))
+        self.code = code
+        self.details: dict[str, Any] = {"column": column, "value": text[:200], **more}
+
+
+#: OrderLine takes barcodes (barcode -> units per scan) once the catalogue's barcodes are in (issue 11).
+_LINE_BARCODES = "barcodes" in {f.name for f in dataclasses.fields(OrderLine)}
 
 
 def parse_import(filename: str, data: bytes, *, default_channel: str = "import", max_rows: int = MAX_ROWS,
-                 max_uncompressed_bytes: int = MAX_UNCOMPRESSED_BYTES) -> ImportResult:
+                 max_uncompressed_bytes: int = MAX_UNCOMPRESSED_BYTES, columns: dict[str, str] | None = None,
+                 saved: list[SavedMapping] | tuple[SavedMapping, ...] = (),
+                 known_skus: frozenset[str] | None = None) -> ImportResult:
     """Read all orders from a CSV or XLSX file at once (small files, tests); see :func:`read_import`.
 
     Returns:
         Good orders with the row of their first line, and one :class:`RowError` per refused row.
     """
     file = read_import(filename, data, default_channel=default_channel, max_rows=max_rows,
-                       max_uncompressed_bytes=max_uncompressed_bytes)
-    result = ImportResult(orders=list(file.orders()))
+                       max_uncompressed_bytes=max_uncompressed_bytes, columns=columns, saved=saved,
+                       known_skus=known_skus)
+    result = ImportResult(orders=list(file.orders()), preset=file.preset.name if file.preset else None,
+                          mapping=file.mapping_name, ignored=list(file.ignored))
     result.errors = sorted(file.errors, key=lambda e: e.row)
     return result
 
 
 def read_import(filename: str, data: bytes, *, default_channel: str = "import", max_rows: int = MAX_ROWS,
-                max_uncompressed_bytes: int = MAX_UNCOMPRESSED_BYTES) -> ImportFile:
+                max_uncompressed_bytes: int = MAX_UNCOMPRESSED_BYTES, columns: dict[str, str] | None = None,
+                saved: list[SavedMapping] | tuple[SavedMapping, ...] = (),
+                known_skus: frozenset[str] | None = None) -> ImportFile:
     """Check and read a CSV or XLSX file whole before any order is written (the first pass).
 
     Args:
@@ -187,42 +175,49 @@ def read_import(filename: str, data: bytes, *, default_channel: str = "import", 
         default_channel: the ``channel`` of the orders (their order numbers are unique per channel).
         max_rows: most rows below the header.
         max_uncompressed_bytes: most bytes an XLSX may unpack to.
+        columns: the desk's column mapping (header -> field; "" ignores a column), used instead of
+            recognising the headers.
+        saved: the site's saved mappings; one whose headers are exactly the sheet's is used.
+        known_skus: the catalogue's SKUs; a line with another SKU is a row error. None: no check
+            (a hub without a catalogue).
 
     Returns:
         The file's rows, ready for :meth:`ImportFile.orders`.
 
     Raises:
-        ValidationFailed: empty, too large, not CSV/XLSX, a corrupt file, or a header row with a
-            missing, unknown or repeated column (``details``: ``row``, ``missing``, ``unknown``,
-            ``duplicated``).
+        ValidationFailed: empty, too large, not CSV/XLSX, a corrupt file, or a header row without
+            a column for a required field (``details``: ``problem`` — ``empty``, ``too_big``,
+            ``xls``, ``not_sheet``, ``unreadable``, ``no_rows``, ``missing_columns`` with ``row``,
+            ``missing`` fields, the ``headers``, the ``suggested`` mapping and the ``preset``).
+            Columns no field takes are ignored and listed (:attr:`ImportFile.ignored`).
         ImportTooLarge: more rows than ``max_rows``, or an XLSX that would unpack to more than
             ``max_uncompressed_bytes`` or unpacks suspiciously well (``details``: ``reason``,
             ``limit`` and what was found).
     """
     if not data or not data.strip().strip(codecs.BOM_UTF8).strip() or data in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
-        raise ValidationFailed("The file is empty. 文件是空的。", details={"file": filename})
+        raise ValidationFailed("The file is empty.", details={"file": filename, "problem": "empty"})
     if len(data) > MAX_BYTES:
         raise ValidationFailed(
-            f"The file is larger than {MAX_BYTES // (1024 * 1024)} MB; split it. 文件太大，请拆分。",
-            details={"file": filename},
+            f"The file is larger than {MAX_BYTES // (1024 * 1024)} MB; split it.",
+            details={"file": filename, "problem": "too_big"},
         )
     ext = filename.lower().rsplit(".", 1)[-1] if "." in filename else ""
     if ext == "xls":
         raise ValidationFailed(
-            "Old Excel .xls files are not supported; save as .xlsx or CSV. 请另存为 .xlsx 或 CSV。",
-            details={"file": filename},
+            "Old Excel .xls files are not supported; save as .xlsx or CSV.",
+            details={"file": filename, "problem": "xls"},
         )
-    file = ImportFile(filename, default_channel, max_rows)
+    file = ImportFile(filename, default_channel, max_rows, columns=columns, saved=saved, known_skus=known_skus)
     if ext in ("xlsx", "xlsm") or (ext not in ("csv", "txt", "tsv") and data[:4] == b"PK\x03\x04"):
         _read_xlsx(data, file, max_uncompressed_bytes)
     elif ext in ("csv", "txt", "tsv", ""):
         _read_csv(data, file)
     else:
         raise ValidationFailed(
-            f"'{filename}' is not a CSV or XLSX file. 只支持 CSV 或 XLSX 文件。", details={"file": filename}
+            f"'{filename}' is not a CSV or XLSX file.", details={"file": filename, "problem": "not_sheet"}
         )
     if file.header_row == 0:
-        raise ValidationFailed("The file has no rows. 文件没有内容。", details={"file": filename})
+        raise ValidationFailed("The file has no rows.", details={"file": filename, "problem": "empty"})
     return file
 
 
@@ -230,16 +225,28 @@ class ImportFile:
     """A file that passed the first pass: its header, its rows kept compactly, the row errors so far.
 
     ``errors`` grows while :meth:`orders` runs (rows of refused orders); sort it by row at the end.
+    ``preset`` is the platform export recognised, ``mapping_name`` the saved mapping used, ``ignored``
+    the columns no field takes (as the header wrote them).
     """
 
-    def __init__(self, filename: str, channel: str, max_rows: int) -> None:
+    def __init__(self, filename: str, channel: str, max_rows: int, *, columns: dict[str, str] | None = None,
+                 saved: list[SavedMapping] | tuple[SavedMapping, ...] = (),
+                 known_skus: frozenset[str] | None = None) -> None:
         self.filename = filename
         self.channel = channel
         self.max_rows = max_rows
         self.header_row = 0
         self.rows = 0  #: non-empty rows below the header
         self.errors: list[RowError] = []
-        self._columns: tuple[str, ...] = ()
+        self.preset: Preset | None = None
+        self.mapping_name: str | None = None
+        self.ignored: list[str] = []
+        self.known_skus = known_skus
+        self._given_columns = columns
+        self._saved = tuple(saved)
+        self._statuses = status_words(None)
+        # field -> positions in a kept row (several columns may feed one field: first non-empty wins)
+        self._plan: dict[str, tuple[int, ...]] = {}
         self._index: tuple[int, ...] = ()
         self._kept: list[bytes] = []
         # Orders whose rows are not all together: hash(order_no) → its last row. Hashes, not the
@@ -262,12 +269,13 @@ class ImportFile:
         if self.rows > self.max_rows:
             self._too_many(n)
         cells = tuple(raw[i] if i < len(raw) else None for i in self._index)
-        order_no = _cell_text(cells[0])
+        order_no = next((t for t in (_cell_text(cells[p]) for p in self._plan["order_no"]) if t), "")
         if not order_no:
-            self.errors.append(RowError(n, "订单号/order_no is empty. 订单号为空。"))
+            self.errors.append(RowError(n, "order_no is empty.", "empty", {"column": "order_no", "value": ""}))
             return
         if len(order_no) > 64:
-            self.errors.append(RowError(n, "订单号/order_no is longer than 64 characters. 订单号过长。"))
+            self.errors.append(RowError(n, "order_no is longer than 64 characters.", "too_long",
+                                        {"column": "order_no", "value": order_no[:64]}))
             return
         h = hash(order_no)
         if order_no != self._prev:
@@ -283,47 +291,61 @@ class ImportFile:
     def _too_many(self, n: int) -> None:
         raise ImportTooLarge(
             f"'{self.filename}' has more than {self.max_rows} rows below the header (row {n} is past the limit); "
-            f"split it into files of at most {self.max_rows} rows. 行数超过 {self.max_rows}，请拆分文件。",
+            f"split it into files of at most {self.max_rows} rows.",
             details={"file": self.filename, "reason": "rows", "limit": self.max_rows, "row": n},
         )
 
     def _header(self, header_row: int, header: list[Any] | tuple[Any, ...]) -> None:
-        columns: dict[str, int] = {}
-        unknown: list[str] = []
-        duplicated: list[str] = []
-        for i, cell in enumerate(header):
-            name = _norm_header(cell)
-            if not name:
-                continue
-            key = _ALIASES.get(name)
-            if key is None:
-                unknown.append(str(cell).strip())
-            elif key in columns:
-                duplicated.append(str(cell).strip())
-            else:
-                columns[key] = i
-        missing = [_LABEL[k] for k in REQUIRED if k not in columns]
-        problems = []
+        """Decide which column is which field: the desk's mapping, a saved one, or the headers' names."""
+        texts = [_cell_text(c) for c in header]
+        shape = header_shape(texts)
+        given = self._given_columns
+        if given is None:
+            match = next((m for m in self._saved if header_shape(m.headers) == shape), None)
+            if match is not None:
+                given, self.mapping_name = match.columns, match.name
+        self.preset = detect([norm_header(t) for t in texts])
+        candidates: dict[str, list[tuple[int, int]]] = {}  # field -> [(priority, column)]
+        if given is not None:
+            wanted = {norm_header(h): key for h, key in given.items() if key}
+            for i, text in enumerate(texts):
+                key = wanted.get(norm_header(text))
+                if key in FIELDS:
+                    candidates.setdefault(key, []).append((0, i))
+                elif norm_header(text):
+                    self.ignored.append(text)
+        else:
+            names = aliases(self.preset)
+            lookup: dict[str, tuple[str, int]] = {}
+            for key, headers in names.items():
+                for rank, h in enumerate(headers):
+                    lookup.setdefault(h, (key, rank))
+            for i, text in enumerate(texts):
+                found = lookup.get(norm_header(text))
+                if found is not None:
+                    candidates.setdefault(found[0], []).append((found[1], i))
+                elif norm_header(text):
+                    self.ignored.append(text)
+        if self.preset is not None:
+            self._statuses = status_words(self.preset)
+        plan = {key: tuple(i for _, i in sorted(cols)) for key, cols in candidates.items()}
+        missing = missing_fields(frozenset(plan))
         if missing:
-            problems.append("missing required column(s) 缺少必填列: " + ", ".join(missing))
-        if unknown:
-            problems.append("unknown column(s) 无法识别的列: " + ", ".join(unknown))
-        if duplicated:
-            problems.append("column(s) given twice 重复的列: " + ", ".join(duplicated))
-        if problems:
-            # Not a row-level problem: without the right header no row can be read, so the whole
-            # file is refused (a 4xx), naming the columns to fix.
-            accepted = "; ".join(_LABEL[k] for k in COLUMNS)
+            # Not a row-level problem: without these columns no row can be read, so the whole file
+            # is refused (a 4xx). The answer carries what the desk's column-mapping step needs.
+            suggested = {texts[i]: key for key, cols in plan.items() for i in cols}
             raise ValidationFailed(
-                f"'{self.filename}' row {header_row} is not a usable header: " + " | ".join(problems)
-                + f". Accepted columns 可用列: {accepted}",
-                details={"file": self.filename, "row": header_row, "missing": missing, "unknown": unknown,
-                         "duplicated": duplicated},
+                f"'{self.filename}' row {header_row}: no column for {', '.join(missing)}; "
+                f"map the sheet's columns to these fields (or use the template).",
+                details={"file": self.filename, "problem": "missing_columns", "row": header_row,
+                         "missing": missing, "headers": [t for t in texts if t], "suggested": suggested,
+                         "preset": self.preset and self.preset.name},
             )
         self.header_row = header_row
-        # order_no first: the first pass reads it from every row.
-        self._columns = ("order_no", *(k for k in columns if k != "order_no"))
-        self._index = tuple(columns[k] for k in self._columns)
+        used = sorted({i for cols in plan.values() for i in cols})
+        self._index = tuple(used)
+        position = {i: p for p, i in enumerate(used)}
+        self._plan = {key: tuple(position[i] for i in cols) for key, cols in plan.items()}
 
     # -- second pass ----------------------------------------------------------------------------
     def orders(self) -> Iterator[tuple[int, IntakeOrder]]:
@@ -353,7 +375,7 @@ class ImportFile:
                         yield order
                 current = order_no
                 group = pending.pop(order_no, [])
-            group.append((n, dict(zip(self._columns, cells, strict=True))))
+            group.append((n, self._fields(cells)))
         if group:
             pending[current] = group
         for order_no, rows in pending.items():
@@ -361,10 +383,22 @@ class ImportFile:
             if order is not None:
                 yield order
 
+    def _fields(self, cells: tuple[Any, ...]) -> dict[str, Any]:
+        """A kept row as field -> cell: of several columns for one field, the first non-empty."""
+        row: dict[str, Any] = {}
+        for key, positions in self._plan.items():
+            value = cells[positions[0]]
+            for p in positions[1:]:
+                if _cell_text(value):
+                    break
+                value = cells[p]
+            row[key] = value
+        return row
+
     def _order(self, order_no: str, rows: list[tuple[int, dict[str, Any]]],
                now: datetime) -> tuple[int, IntakeOrder] | None:
         try:
-            return rows[0][0], _order(order_no, rows, self.channel, self.filename, now, self.errors)
+            return rows[0][0], _order(order_no, rows, self, now)
         except _GroupRefused:
             return None
 
@@ -397,8 +431,8 @@ def _encoding(data: bytes, filename: str) -> str:
         except UnicodeDecodeError:
             continue
     raise ValidationFailed(
-        f"'{filename}' is not a readable CSV text file (expected UTF-8, GBK or UTF-16). 无法读取：不是 UTF-8、GBK 或 UTF-16 编码的 CSV 文件。",
-        details={"file": filename},
+        f"'{filename}' is not a readable CSV text file (expected UTF-8, GBK or UTF-16).",
+        details={"file": filename, "problem": "unreadable"},
     )
 
 
@@ -414,7 +448,7 @@ def _read_csv(data: bytes, file: ImportFile) -> None:
             file._add(n, row)
     except csv.Error as exc:
         raise ValidationFailed(
-            f"'{file.filename}' is not a valid CSV file: {exc}. CSV 格式错误。", details={"file": file.filename}
+            f"'{file.filename}' is not a valid CSV file: {exc}.", details={"file": file.filename, "problem": "unreadable"}
         ) from None
 
 
@@ -436,8 +470,8 @@ def _read_xlsx(data: bytes, file: ImportFile, max_uncompressed: int) -> None:
         # openpyxl reports a damaged file through many exception types (BadZipFile, KeyError,
         # InvalidFileException, XML parse errors…); all of them mean "cannot read this file".
         raise ValidationFailed(
-            f"'{filename}' is not a readable XLSX file ({type(exc).__name__}). 无法读取 XLSX 文件（文件损坏？）。",
-            details={"file": filename},
+            f"'{filename}' is not a readable XLSX file ({type(exc).__name__}).",
+            details={"file": filename, "problem": "unreadable"},
         ) from None
     try:
         sheet = book.worksheets[0] if book.worksheets else None
@@ -451,8 +485,8 @@ def _read_xlsx(data: bytes, file: ImportFile, max_uncompressed: int) -> None:
         raise
     except Exception as exc:  # a corrupt sheet only surfaces while iterating (read-only mode is lazy)
         raise ValidationFailed(
-            f"'{filename}' has an unreadable sheet ({type(exc).__name__}). 工作表无法读取。",
-            details={"file": filename},
+            f"'{filename}' has an unreadable sheet ({type(exc).__name__}).",
+            details={"file": filename, "problem": "unreadable"},
         ) from None
     finally:
         book.close()
@@ -460,8 +494,7 @@ def _read_xlsx(data: bytes, file: ImportFile, max_uncompressed: int) -> None:
 
 def _too_large(filename: str, reason: str, what: str, limit: int, found: int, member: str) -> ImportTooLarge:
     return ImportTooLarge(
-        f"'{filename}' is refused before unpacking: {what}. Save it again from Excel, or split it. "
-        "文件解压后过大或压缩异常（疑似压缩炸弹），请重新保存或拆分。",
+        f"'{filename}' is refused before unpacking: {what}. Save it again from Excel, or split it.",
         details={"file": filename, "reason": reason, "limit": limit, "found": found, "member": member},
     )
 
@@ -479,8 +512,8 @@ def _check_zip(data: bytes, filename: str, max_uncompressed: int) -> None:
         infos = zipfile.ZipFile(io.BytesIO(data)).infolist()
     except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, EOFError):
         raise ValidationFailed(
-            f"'{filename}' is not a readable XLSX file (its zip directory is damaged or missing). 无法读取 XLSX 文件（文件损坏？）。",
-            details={"file": filename},
+            f"'{filename}' is not a readable XLSX file (its zip directory is damaged or missing).",
+            details={"file": filename, "problem": "unreadable"},
         ) from None
     if len(infos) > MAX_MEMBERS:
         raise _too_large(filename, "members", f"it holds {len(infos)} parts (at most {MAX_MEMBERS})",
@@ -490,8 +523,8 @@ def _check_zip(data: bytes, filename: str, max_uncompressed: int) -> None:
         name, size = info.filename, info.file_size
         if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
             raise ValidationFailed(
-                f"'{filename}' uses a compression method Excel does not write ({name}). 压缩方式不受支持。",
-                details={"file": filename},
+                f"'{filename}' uses a compression method Excel does not write ({name}).",
+                details={"file": filename, "problem": "unreadable"},
             )
         if size > RATIO_FLOOR and size > MAX_RATIO * max(info.compress_size, 1):
             raise _too_large(filename, "compression_ratio",
@@ -506,7 +539,7 @@ def _check_zip(data: bytes, filename: str, max_uncompressed: int) -> None:
         raise _too_large(filename, "uncompressed_size",
                          f"it would unpack to {total} bytes (at most {max_uncompressed})", max_uncompressed, total, "")
     if not any(i.filename.startswith("xl/worksheets/") and i.filename.endswith(".xml") for i in infos):
-        raise ValidationFailed(f"'{filename}' has no worksheet. XLSX 文件中没有工作表。", details={"file": filename})
+        raise ValidationFailed(f"'{filename}' has no worksheet.", details={"file": filename, "problem": "unreadable"})
 
 
 def _record_tag(member: str) -> bytes | None:
@@ -578,7 +611,7 @@ class _CheckedMember:
         if b"<![CDATA[" in window or b"<!--" in window:
             raise ValidationFailed(
                 f"'{self.filename}' has XML that spreadsheet programs do not write (CDATA or comments in "
-                f"{self.member}). 工作表格式异常。", details={"file": self.filename})
+                f"{self.member}).", details={"file": self.filename, "problem": "unreadable"})
         last = None
         for m in self.tag.finditer(window) if self.tag else ():
             if m.start() < len(self.tail) and m.end() <= len(self.tail):
@@ -613,57 +646,46 @@ class _CheckedMember:
 # --- rows to orders --------------------------------------------------------------------------------
 
 
-def _norm_header(value: Any) -> str:
-    text = "" if value is None else str(value)
-    text = re.sub(r"[（(][^）)]*[）)]", "", text)  # "单价(元)" → "单价"
-    return re.sub(r"[\s_*:：]", "", text.lower())
-
-
 class _GroupRefused(Exception):
     """An order with a bad row; its errors are already recorded."""
 
 
-def _order(
-    order_no: str,
-    group: list[tuple[int, dict[str, Any]]],
-    channel: str,
-    filename: str,
-    now: datetime,
-    errors: list[RowError],
-) -> IntakeOrder:
+def _order(order_no: str, group: list[tuple[int, dict[str, Any]]], file: ImportFile, now: datetime) -> IntakeOrder:
     first_row, first = group[0]
-    bad_rows: dict[int, str] = {}
+    bad_rows: dict[int, _RowProblem] = {}
     lines: list[OrderLine] = []
     head: dict[str, Any] = {}
     try:
-        head = _order_fields(first)
+        head = _order_fields(first, file)
     except _RowProblem as exc:
-        bad_rows[first_row] = str(exc)
+        bad_rows[first_row] = exc
     for n, cells in group:
         try:
-            lines.append(_line(cells))
+            lines.append(_line(cells, file.known_skus))
             if n != first_row:
                 _check_consistent(first, cells)
         except _RowProblem as exc:
-            bad_rows.setdefault(n, str(exc))
+            bad_rows.setdefault(n, exc)
     if not bad_rows and head.get("total") is None:
         total = sum(line.qty * line.unit_price_fen for line in lines)
         if total > MAX_FEN:
-            bad_rows[first_row] = (
-                "订单金额/total: the lines add up to more than the allowed maximum. 金额过大。"
-            )
+            bad_rows[first_row] = _RowProblem("total_too_large", "total", "",
+                                              "the lines add up to more than the allowed maximum")
         head["total"] = total
     if bad_rows:
-        rows_text = ", ".join(str(r) for r in sorted(bad_rows))
+        rows = sorted(bad_rows)
         for n, _ in group:
-            reason = bad_rows.get(n) or (
-                f"Order {order_no} not imported because row(s) {rows_text} have errors. 订单 {order_no} 未导入：第 {rows_text} 行有错误。"
-            )
-            errors.append(RowError(n, reason))
+            problem = bad_rows.get(n)
+            if problem is not None:
+                file.errors.append(RowError(n, str(problem), problem.code, problem.details))
+            else:
+                file.errors.append(RowError(
+                    n, f"Order {order_no} not imported because row(s) {', '.join(map(str, rows))} have errors.",
+                    "order_refused", {"order_no": order_no, "rows": rows}))
         raise _GroupRefused
     created = head["created_at"] or now
     return IntakeOrder(
-        channel=channel,
+        channel=file.channel,
         channel_order_no=order_no,
         status=head["status"],
         recipient=head["recipient"],
@@ -677,7 +699,7 @@ def _order(
         buyer_note=head["buyer_note"],
         seller_note=head["seller_note"],
         message_id="",
-        extra={"source_file": filename, "rows": [n for n, _ in group]},
+        extra={"source_file": file.filename, "rows": [n for n, _ in group]},
     )
 
 
@@ -699,29 +721,46 @@ def _cell_text(value: Any) -> str:
 def _need(cells: dict[str, Any], key: str) -> str:
     text = _cell_text(cells.get(key))
     if not text and key not in _MAY_BE_EMPTY:
-        raise _RowProblem(f"{_LABEL[key]} is empty. 「{_ZH[key]}」不能为空。")
+        raise _RowProblem("empty", key, "", "is empty")
     return text
 
 
-def _order_fields(cells: dict[str, Any]) -> dict[str, Any]:
-    recipient = Recipient(
-        name=_need(cells, "name"),
-        phone=_need(cells, "phone"),
-        province=_need(cells, "province"),
-        city=_need(cells, "city"),
-        district=_need(cells, "district"),
-        address=_need(cells, "address"),
-        postcode=_cell_text(cells.get("postcode")),
-    )
-    status_word = _cell_text(cells.get("status")).lower()
-    if status_word not in _STATUS_WORDS:
-        raise _RowProblem(
-            f"{_LABEL['status']}: unknown status {status_word!r}; use 已付款/paid, 未付款/unpaid or 已取消/cancelled."
-        )
+def _recipient(cells: dict[str, Any]) -> Recipient:
+    """The recipient, from address parts or from one whole-address cell (淘宝's 收货地址)."""
+    postcode = _cell_text(cells.get("postcode"))
+    if "province" in cells or "full_address" not in cells:
+        province, city, district = _need(cells, "province"), _need(cells, "city"), _need(cells, "district")
+        address = _need(cells, "address")
+    else:
+        whole = _need(cells, "full_address")
+        parts = split_address(whole)
+        if parts is None:
+            raise _RowProblem("bad_address", "full_address", whole,
+                              "cannot be split into province, city and district")
+        province, city, district, address, code = parts
+        postcode = postcode or code
+    street = _cell_text(cells.get("street"))
+    if street and not address.startswith(street):
+        address = street + address
+    return Recipient(name=_need(cells, "name"), phone=_need(cells, "phone"), province=province, city=city,
+                     district=district, address=address, postcode=postcode)
+
+
+def _order_fields(cells: dict[str, Any], file: ImportFile) -> dict[str, Any]:
+    recipient = _recipient(cells)
+    status_text = _cell_text(cells.get("status"))
+    word = status_text.lower().replace(",", "，")
+    if word not in file._statuses:
+        raise _RowProblem("bad_status", "status", status_text,
+                          "unknown status; use 待发货/已付款/paid, 待付款/unpaid or 已取消/cancelled")
+    status = file._statuses[word]
+    if status is None:
+        raise _RowProblem("status_done", "status", status_text,
+                          "the platform already shipped or finished this order; not imported")
     total_text = _cell_text(cells.get("total"))
     return {
         "recipient": recipient,
-        "status": _STATUS_WORDS[status_word],
+        "status": status,
         "total": _money(cells.get("total"), "total") if total_text else None,
         "created_at": _time(cells.get("created_at"), "created_at"),
         "ship_by": _time(cells.get("ship_by"), "ship_by"),
@@ -738,28 +777,41 @@ def _check_consistent(first: dict[str, Any], cells: dict[str, Any]) -> None:
             continue
         text = _cell_text(cells[key])
         if text and text != _cell_text(first.get(key)):
-            raise _RowProblem(
-                f"{_LABEL[key]} differs from the order's first row ({text!r} vs {_cell_text(first.get(key))!r}); "
-                "same order number, different order? 同一订单号的行内容不一致。"
-            )
+            raise _RowProblem("inconsistent", key, text, "differs from the order's first row",
+                              first=_cell_text(first.get(key))[:200])
 
 
-def _line(cells: dict[str, Any]) -> OrderLine:
+def _line(cells: dict[str, Any], known_skus: frozenset[str] | None) -> OrderLine:
     sku = _need(cells, "sku")
+    if known_skus is not None and sku not in known_skus:
+        # Never an order without a bin: a code the catalogue does not know is fixed in the sheet
+        # (docs/import.md says why a row error rather than a hold).
+        raise _RowProblem("unknown_sku", "sku", sku, "is not in the product catalogue")
     name = _cell_text(cells.get("item_name")) or sku
+    spec = _cell_text(cells.get("item_spec"))
+    if spec and spec not in name:
+        name = f"{name} {spec}"
     qty_raw = cells.get("qty")
     if isinstance(qty_raw, float) and qty_raw.is_integer():
         qty_raw = int(qty_raw)
     try:
         qty = to_qty(_cell_text(qty_raw) if not isinstance(qty_raw, int) else qty_raw, "qty")
     except ValidationFailed:
-        raise _RowProblem(
-            f"{_LABEL['qty']}: {_cell_text(qty_raw)!r} is not a whole number from 1 to 100000. 数量必须是正整数。"
-        ) from None
-    price = _money(cells.get("unit_price"), "unit_price")
-    return OrderLine(
-        sku=sku, name=name, qty=qty, unit_price_fen=price, is_gift=_flag(cells.get("is_gift"), "is_gift")
-    )
+        raise _RowProblem("bad_qty", "qty", qty_raw, "is not a whole number from 1 to 100000") from None
+    if _cell_text(cells.get("unit_price")):
+        price = _money(cells.get("unit_price"), "unit_price")
+    elif _cell_text(cells.get("line_total")):
+        price = _money(cells.get("line_total"), "line_total") // qty  # the order's total says what was paid
+    elif "unit_price" in cells:
+        raise _RowProblem("empty", "unit_price", "", "is empty")
+    else:
+        price = 0  # only an order amount: the order's total is what counts
+    extra: dict[str, Any] = {}
+    barcode = _cell_text(cells.get("barcode"))
+    if barcode and _LINE_BARCODES:
+        extra["barcodes"] = {barcode: 1}
+    return OrderLine(sku=sku, name=name, qty=qty, unit_price_fen=price,
+                     is_gift=_flag(cells.get("is_gift"), "is_gift"), **extra)
 
 
 def _money(value: Any, key: str) -> int:
@@ -767,15 +819,13 @@ def _money(value: Any, key: str) -> int:
     if isinstance(value, float):
         value = Decimal(repr(value))
     elif not isinstance(value, Decimal | int) or isinstance(value, bool):
-        value = _cell_text(value)
+        value = _cell_text(value).lstrip("¥￥")
     if value == "":
-        raise _RowProblem(f"{_LABEL[key]} is empty. 「{_ZH[key]}」不能为空。")
+        raise _RowProblem("empty", key, "", "is empty")
     try:
         return yuan_text_to_fen(value, key)
     except ValidationFailed:
-        raise _RowProblem(
-            f"{_LABEL[key]}: {_cell_text(value)!r} is not an amount in yuan like 19.90. 金额格式错误。"
-        ) from None
+        raise _RowProblem("bad_money", key, value, "is not an amount in yuan like 19.90") from None
 
 
 def _time(value: Any, key: str) -> datetime | None:
@@ -784,15 +834,12 @@ def _time(value: Any, key: str) -> datetime | None:
     try:
         return to_time(value if isinstance(value, datetime | date) else _cell_text(value), key)
     except ValidationFailed:
-        raise _RowProblem(
-            f"{_LABEL[key]}: {_cell_text(value)!r} is not a time like 2026-02-22 10:15. 时间格式错误。"
-        ) from None
+        raise _RowProblem("bad_time", key, value, "is not a time like 2026-02-22 10:15") from None
 
 
 def _flag(value: Any, key: str) -> bool:
     try:
         return to_flag(_cell_text(value) if not isinstance(value, bool) else value, key)
     except ValidationFailed:
-        raise _RowProblem(
-            f"{_LABEL[key]}: {_cell_text(value)!r} is not yes/no (是/否). 请填 是 或 否。"
-        ) from None
+        raise _RowProblem("bad_flag", key, value, "is not yes/no (是/否)") from None
+

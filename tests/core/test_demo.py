@@ -12,7 +12,7 @@ from core.address import is_rural_address, usable_phone
 from core.demo import CatalogueItem, generate_orders, load_catalogue
 from core.errors import ValidationFailed
 from core.model import ChannelStatus, IntakeOrder
-from hub.routing import HOLD_CARRIER_AREA, HOLD_RURAL_NO_PHONE, HOLD_VIP_SIGNOFF, Rules, route
+from hub.routing import HOLD_CARRIER_AREA, HOLD_NO_PHONE, HOLD_RURAL_NO_PHONE, HOLD_VIP_SIGNOFF, Rules, route
 
 START = datetime(2026, 2, 22, 0, 0, tzinfo=UTC)  # 08:00 in Shanghai
 
@@ -128,6 +128,7 @@ def test_all_orders_route_with_default_rules(orders: list[IntakeOrder]) -> None:
     n = len(orders)
     assert 0.01 <= holds[HOLD_CARRIER_AREA] / n <= 0.03  # ~2% in areas no carrier covers
     assert holds[HOLD_RURAL_NO_PHONE] > 0
+    assert holds[HOLD_NO_PHONE] > 0  # city orders without any phone are held too (issue 11)
     assert holds[HOLD_VIP_SIGNOFF] == sum(1 for d in decisions if d.lane == "vip")
     assert len({d.warehouse for d in decisions}) == len(rules.warehouses)
     assert {d.bench for d in decisions} <= set(rules.benches)

@@ -215,6 +215,26 @@ def test_rural_no_phone(hub: HubProcess, station: Callable[[str], Station], qtbo
     assert after["recipient"]["phone"] == "13912345678"
 
 
+def test_a_city_order_with_no_phone_is_held_and_the_number_the_desk_types_is_kept(
+        hub: HubProcess, station: Callable[[str], Station], qtbot: Any) -> None:
+    """A city address with no phone used to go to the bench and print a label without a number."""
+    oid = push_one(hub, intake(phone=""))  # 浙江省杭州市西湖区文三路…: no village
+    desk = station("D001")
+    desk.sync()
+    hold = hold_of(desk, oid, "no_phone")
+    assert_blocked(desk, hub, oid)
+    dlg = dialog(desk, qtbot, oid, hold["hold_id"])
+    assert dlg.windowTitle() and "村" not in dlg.windowTitle()  # city wording, not the village playbook
+    set_field(dlg, "confirmed_via", "chat")
+    assert locked(dlg)  # the phone is required: no release without a number
+    set_field(dlg, "phone", "138****0000")
+    assert locked(dlg)  # a masked number cannot be called
+    fill_and_submit(dlg, qtbot, {"phone": "0571-88886666"})
+    after = released_then_printed(desk, hub, oid, hold["hold_id"])
+    assert after["recipient"]["phone"] == "0571-88886666"
+    assert after["recipient"]["address"] == "文三路 90 号东部软件园 3 号楼"
+
+
 # -- 2. gift stock short ------------------------------------------------------------------------
 
 def test_gift_stock_substitute(hub: HubProcess, station: Callable[[str], Station], qtbot: Any) -> None:

@@ -68,7 +68,7 @@ def test_rows_of_one_order_far_apart_still_make_one_whole_order(hub: HubProcess)
     comes 600 orders later is held back until then, not written half."""
     others = [f"XL-{2000 + i},王芳,13700001111,广东省,广州市,天河区,天河路385号,SKU-TEA-001,西湖龙井 250g,1,99.90\n"
               for i in range(600)]
-    second_line = GOOD.replace("SKU-TEA-001,西湖龙井 250g,2,128.00", "SKU-CUP-002,茶杯,1,30.00")
+    second_line = GOOD.replace("SKU-TEA-001,西湖龙井 250g,2,128.00", "SKU-SNK-001,茶点,1,30.00")
     s = desk(hub)
     r = upload(s, "apart.csv", (HEADER + GOOD + "".join(others) + second_line).encode())
     assert r.status_code == 200, r.text[:500]
@@ -76,5 +76,64 @@ def test_rows_of_one_order_far_apart_still_make_one_whole_order(hub: HubProcess)
     assert body["imported"] == 601 and body["errors"] == []
     [first] = [o for o in body["orders"] if o["channel_order_no"] == "XL-1001"]
     order = s.order(first["order_id"])
-    assert [line["sku"] for line in order["lines"]] == ["SKU-TEA-001", "SKU-CUP-002"]
+    assert [line["sku"] for line in order["lines"]] == ["SKU-TEA-001", "SKU-SNK-001"]
     assert order["total_fen"] == 2 * 12800 + 3000
+
+
+FIXTURES = __import__("pathlib").Path(__file__).resolve().parents[1] / "fixtures" / "import"
+
+
+def test_a_platform_export_imports_with_its_extra_columns_named_once(hub: HubProcess) -> None:
+    """A 抖店 export used to be refused whole for its extra columns; now they are a notice."""
+    s = desk(hub)
+    r = upload(s, "抖店订单.csv", (FIXTURES / "douyin.csv").read_bytes())
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["imported"] == 2 and body["preset"] == "douyin" and body["mapping"] is None
+    assert "子订单编号" in body["ignored_columns"] and len(body["ignored_columns"]) == len(set(body["ignored_columns"]))
+    assert [(e["row"], e["code"], e["details"]["value"]) for e in body["errors"]] == [(5, "status_done", "已发货")]
+    [two_lines] = [o for o in body["orders"] if o["channel_order_no"] == "6920001"]
+    order = s.order(two_lines["order_id"])
+    assert [line["sku"] for line in order["lines"]] == ["SKU-TEA-001", "SKU-TEA-003"]
+    assert all(line["bin"] for line in order["lines"])  # catalogue SKUs: every line has its bin
+
+
+def test_an_unknown_sku_is_refused_at_the_hub_with_the_catalogue(hub: HubProcess) -> None:
+    s = desk(hub)
+    bad = GOOD2.replace("XL-1003", "XL-1004").replace("SKU-TEA-001", "SKU-GONE-404")
+    r = upload(s, "orders.csv", (HEADER + GOOD + bad).encode())
+    body = r.json()
+    assert body["imported"] == 1
+    assert [(e["row"], e["code"], e["details"]) for e in body["errors"]] == [
+        (3, "unknown_sku", {"column": "sku", "value": "SKU-GONE-404"})]
+
+
+def test_a_saved_mapping_is_shared_by_every_desk_and_used_for_the_same_sheet_shape(hub: HubProcess) -> None:
+    header = "单号,姓名,电话,地区,城市,区域,街道地址,货品,件数,金额\n"
+    row = "M-1,张伟,13812345678,浙江省,杭州市,西湖区,文三路90号,SKU-TEA-001,2,10\n"
+    s = desk(hub)
+    refused = upload(s, "小程序.csv", (header + row).encode())
+    assert refused.status_code == 400
+    details = refused.json()["details"]
+    assert details["problem"] == "missing_columns" and details["headers"][0] == "单号"
+    columns = {"单号": "order_no", "姓名": "name", "电话": "phone", "地区": "province", "城市": "city",
+               "区域": "district", "街道地址": "address", "货品": "sku", "件数": "qty", "金额": "unit_price"}
+    bad = s.http.put(f"{s.url}/api/v1/import/mappings", json={"name": "x", "headers": details["headers"],
+                     "columns": {"单号": "order_no"}}, headers=s.headers, timeout=10)
+    assert bad.status_code == 400 and bad.json()["details"]["problem"] == "missing_columns"
+    saved = s.http.put(f"{s.url}/api/v1/import/mappings", json={"name": "小程序后台", "headers": details["headers"],
+                       "columns": columns}, headers=s.headers, timeout=10)
+    assert saved.status_code == 200, saved.text
+    # Another desk PC of the site sees it, and its import of the same shape needs no mapping step.
+    other = Session(hub.url, operator="D001", pin="2222", station="DESK-2", bench=None).login()
+    listed = other.get("/api/v1/import/mappings").json()["mappings"]
+    assert [(m["name"], m["columns"]["货品"], m["updated_by"]) for m in listed] == [("小程序后台", "sku", "D001")]
+    r = upload(other, "小程序-周二.csv", (header + row.replace("M-1", "M-2")).encode())
+    assert r.status_code == 200, r.text
+    assert r.json()["imported"] == 1 and r.json()["mapping"] == "小程序后台"
+    # A mapping sent with the upload works without saving.
+    r = s.http.post(f"{s.url}/api/v1/import", params={"filename": "x.csv", "columns": __import__("json").dumps(columns)},
+                    data=(header + row.replace("M-1", "M-3")).encode(), headers=s.headers, timeout=30)
+    assert r.status_code == 200 and r.json()["imported"] == 1
+    packer = Session(hub.url, station="B1-PC", bench="B1").login()
+    assert packer.http.get(f"{hub.url}/api/v1/import/mappings", headers=packer.headers, timeout=10).status_code == 403

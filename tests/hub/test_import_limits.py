@@ -35,7 +35,7 @@ def upload(s: Session, name: str, data: bytes, timeout: float = 120) -> requests
 
 
 def csv_rows(n: int, prefix: str = "BIG") -> list[str]:
-    return [f"{prefix}-{i:07d},张伟{i % 97},138{i:08d},浙江省,杭州市,西湖区,文三路{i % 500}号,SKU-TEA-{i % 40:03d},"
+    return [f"{prefix}-{i:07d},张伟{i % 97},138{i:08d},浙江省,杭州市,西湖区,文三路{i % 500}号,SKU-TEA-{1 + i % 8:03d},"
             f"西湖龙井 250g,{1 + i % 3},99.90" for i in range(n)]
 
 
@@ -351,7 +351,8 @@ def test_a_broken_file_late_in_a_large_import_writes_nothing(hub: HubProcess) ->
     cases: list[tuple[str, bytes, str]] = [
         ("nul_at_the_end.csv", good + b"BIG-9999999,\x00,1,a,b,c,d,e,f,1,1\n", "readable CSV"),
         ("not_text_at_the_end.csv", good + b"BIG-9999999,\xff\xff,1,a,b,c,d,e,f,1,1\n", "readable CSV"),
-        ("unknown_column.csv", ("快递公司," + HEADER + "\n").encode() + good.split(b"\n", 1)[1], "快递公司"),
+        ("missing_column.csv", (HEADER.replace("订单号", "快递公司") + "\n").encode() + good.split(b"\n", 1)[1],
+         "order_no"),
     ]
     from openpyxl import Workbook
 

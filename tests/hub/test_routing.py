@@ -18,6 +18,7 @@ from core.model import ChannelStatus, IntakeOrder, OrderLine, Recipient
 from hub.routing import (
     HOLD_CARRIER_AREA,
     HOLD_GIFT_STOCK,
+    HOLD_NO_PHONE,
     HOLD_RURAL_NO_PHONE,
     HOLD_VIP_SIGNOFF,
     Rules,
@@ -324,9 +325,16 @@ def test_rural_hold(rules: Rules, phone: str, held: bool) -> None:
         assert hold.details["address"] == "河南省周口市郸城县汲冢镇李楼村3组"
 
 
-def test_city_address_without_phone_is_not_held(rules: Rules) -> None:
-    r = Recipient("王芳", "", "上海市", "上海市", "长宁区", "新村路88号")
-    assert hold_types(order(recipient=r), rules) == []
+@pytest.mark.parametrize(("phone", "held"), [("", True), ("  ", True), ("138****0000", False), ("13812345678", False)])
+def test_a_city_order_with_no_phone_at_all_is_held_too(rules: Rules, phone: str, held: bool) -> None:
+    """Couriers call before delivering everywhere: used to pass unheld in a city. A masked number
+    (what platforms export) is not "no phone": the platform's e-waybill carries its relay number."""
+    r = Recipient("王芳", phone, "上海市", "上海市", "长宁区", "新村路88号")
+    d = route(order(recipient=r), rules)
+    assert [h.type for h in d.holds] == ([HOLD_NO_PHONE] if held else [])
+    if held:
+        assert d.holds[0].reason.startswith("收件人没有电话") and d.holds[0].details == {
+            "address": "上海市上海市长宁区新村路88号"}
 
 
 def test_holds_in_fixed_order_and_all_bilingual(rules: Rules) -> None:
