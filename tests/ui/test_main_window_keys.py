@@ -83,14 +83,12 @@ def check_preview(qtbot: Any, w: MainWindow, _mp: Any) -> None:
     dialog.close()
 
 
-def check_import(qtbot: Any, w: MainWindow, monkeypatch: Any) -> None:
-    import ui.main_window as mw
-
-    asked: list[str] = []
-    monkeypatch.setattr(mw.QFileDialog, "getOpenFileName",
-                        lambda _parent, title, *_a, **_k: (asked.append(title), ("", ""))[1])
+def check_import(qtbot: Any, w: MainWindow, _mp: Any) -> None:
     press(qtbot, w, Qt.Key.Key_I, CTRL)
-    assert asked  # the file chooser was asked for (chosen nothing: nothing imported)
+    # The import's start dialog (choose a file, or download the template) opens.
+    qtbot.waitUntil(lambda: getattr(w, "import_start", None) is not None and w.import_start.isVisible(),
+                    timeout=5000)
+    w.import_start.close()
 
 
 def check_refresh(qtbot: Any, w: MainWindow, _mp: Any) -> None:
