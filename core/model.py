@@ -149,6 +149,24 @@ class Snapshot(TypedDict):
     steps: dict[str, dict[str, Any]]  # bench work: picked / verified / packed / weighed
     label_count: int  # how many times a label was printed (reprints included)
     cancel_requested: NotRequired[bool]
+    #: the supervisor's packing instructions for the bench (the vip_signoff note), shown in pack mode
+    packing_note: NotRequired[str]
+
+
+#: hold types whose resolution may carry a ``note`` meant for the bench (给工作台的包装说明)
+PACKING_NOTE_HOLDS = frozenset({"vip_signoff"})
+
+
+def packing_note_from(hold_type: str, resolution: Any) -> str:
+    """The packing note a hold's resolution leaves for the bench ("" when none).
+
+    The hub (on release) and the bench's overlay (offline, before the hub answers) both call this,
+    so the note the packer reads is the one the supervisor typed, wherever it was applied first.
+    """
+    if hold_type not in PACKING_NOTE_HOLDS or not isinstance(resolution, dict):
+        return ""
+    note = resolution.get("note")
+    return note.strip() if isinstance(note, str) else ""
 
 
 def _dt(value: Any, name: str) -> datetime:

@@ -27,6 +27,7 @@ from core.actions import (
     trigger_for,
 )
 from core.errors import IllegalTransition, OrderHeld, UserError
+from core.model import packing_note_from
 from core.playbooks import check, playbook_for, summary
 from core.roles import Role
 from core.states import FULFILMENT_STATES, Trigger
@@ -252,6 +253,9 @@ def _release_hold(w: Writer, rules: Rules, actor: Actor, doc: dict[str, Any], ho
         doc["cancel_requested"] = False
     elif htype == "rural_no_phone":
         _confirm_address(w, rules, doc, resolution, aid)
+    note = packing_note_from(htype, resolution)
+    if note:
+        doc["packing_note"] = note
 
 
 def _resolution_effect(rules: Rules, doc: dict[str, Any], hold: dict[str, Any],

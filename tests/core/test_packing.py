@@ -16,7 +16,18 @@ import pytest
 from core.errors import UserError
 from core.i18n import set_language
 from core.outbox import Outbox
-from core.packing import Lookup, Outcome, PackFlow, Phase, PrintLabel, Purpose, Record, look_up
+from core.packing import (
+    Lookup,
+    Outcome,
+    PackFlow,
+    Phase,
+    PrintLabel,
+    Purpose,
+    Record,
+    SaveProgress,
+    look_up,
+    save_progress,
+)
 from core.print_journal import PrintJobResult, PrintJournal
 from core.scan_rules import WRONG_SCAN_LIMIT, ScanKind
 from core.store import LocalStore, open_store
@@ -71,6 +82,8 @@ class Bench:
                     out += self.run(self.flow.record_failed(work, exc.message))
                 else:
                     out += self.run(self.flow.recorded(work, changed))
+            elif isinstance(work, SaveProgress):
+                save_progress(self.store, work, "P001")
             else:
                 ok, message = self.printer.pop(0) if self.printer else (True, "")
                 self.labels.append(work.order_id)
@@ -115,7 +128,8 @@ def test_right_item_is_counted_at_once(store: LocalStore) -> None:
     bench = Bench(store)
     bench.scan(OID)
     [ok] = bench.scan("TEA-250")  # an item of the open order: no read, answered at once
-    assert (ok.banner, ok.tone, ok.highlight, ok.work) == ("ok", "ok", "TEA-250", ())
+    assert (ok.banner, ok.tone, ok.highlight) == ("ok", "ok", "TEA-250")
+    assert ok.work == (SaveProgress(OID, {"TEA-250": 1}),)  # the count survives a restart
     assert ok.text == "OK TEA-250 西湖龙井 250g (1/2)" and ok.phase == Phase.SCANNING
     [by_barcode] = bench.scan("6901234567892")
     assert by_barcode.highlight == "CUP-01" and bench.flow.session is not None
@@ -246,7 +260,8 @@ def test_finish_is_one_record_then_ship(store: LocalStore) -> None:
     finishing, shipping, done = bench.scan("CUP-01")
     assert (finishing.banner, finishing.tone, finishing.phase) == ("working", "done", Phase.FINISHING)
     assert finishing.text == "All 3 units verified — recording…" and finishing.highlight == "CUP-01"
-    [record] = finishing.work
+    progress, record = finishing.work
+    assert progress == SaveProgress(OID, {"TEA-250": 2, "CUP-01": 1})
     assert isinstance(record, Record) and record.purpose == Purpose.FINISH
     assert record.actions == (("step", {"step": "verified", "detail": {"TEA-250": 2, "CUP-01": 1}}),
                               ("step", {"step": "packed", "detail": {}}))
@@ -319,10 +334,10 @@ def test_switched_away_order_is_still_handed_over_after_printing(store: LocalSto
     bench = Bench(store)
     bench.scan(OID)
     finishing = [bench.flow.scan(code) for code in UNITS][-1]
-    [record] = finishing.work
+    _progress, record = finishing.work
     assert isinstance(record, Record)
     after_packed = bench.flow.recorded(record, bench.outbox.perform_many(OID, record.actions, "P001"))
-    assert after_packed.work == (PrintLabel(OID),)
+    assert after_packed.work == (SaveProgress(OID, {}), PrintLabel(OID))  # packed: the saved count goes
     bench.scan(OID2)  # the packer moves on while the label prints
     bench.journal.record_print(PrintJobResult("label", [OID], "pdf", True), "P001")
     handed = bench.run(bench.flow.printed(OID, True))
