@@ -185,7 +185,7 @@ def _dt(value: Any, name: str) -> datetime:
 
 def _line_barcodes(value: Any, where: str) -> dict[str, int]:
     """A generic-JSON line's optional ``barcodes`` object ({code: units per scan}), every code checked."""
-    from core.barcodes import BarcodeError, MAX_UNITS_PER_SCAN, check_barcode
+    from core.barcodes import MAX_UNITS_PER_SCAN, BarcodeError, check_barcode
     from core.errors import ValidationFailed
 
     if value is None:
