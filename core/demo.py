@@ -265,6 +265,8 @@ _UNCOVERED: tuple[tuple[str, str, str, str], ...] = (
 
 _VIP_TOTAL_FEN = 5000_00  # the default rules' VIP threshold: VIP demo orders go above it
 
+#: the seller's own note (卖家备注) on a custom-packaging order: what the bench must do with the box
+_CUSTOM_NOTE = "定制礼盒包装：外加防震气泡袋，附手写贺卡，不放价格单"
 _NOTES = ("", "", "", "", "", "", "请尽快发货", "不要放快递柜，放门卫", "送人的，不要放价格单", "周末才在家")
 
 
@@ -384,6 +386,7 @@ def generate_orders(
                 paid_at=paid,
                 custom_packaging=custom,
                 buyer_note=choice(_NOTES),
+                seller_note=_CUSTOM_NOTE if custom else "",
                 message_id=f"demo-{seed}-{i}",
             )
         )

@@ -379,11 +379,12 @@ class PackFlow:
         """Whether a typed quantity would apply now: an order being scanned and an item just counted."""
         return self.phase == Phase.SCANNING and self.session is not None and self.last_scan is not None
 
-    def quantity(self, n: int, limit: int) -> Outcome:
-        """The packer typed ``n`` after scanning an item: that scan counts ``n`` units in all.
+    def quantity(self, typed: str, limit: int) -> Outcome:
+        """The packer typed a number after scanning an item: that scan counts that many units in all.
 
         Args:
-            n: how many identical units the last scan stands for (its own unit(s) included).
+            typed: what was typed: how many identical units the last scan stands for (its own
+                unit(s) included).
             limit: the site's most units one typed quantity may count (``max_qty_entry``); more
                 is refused, never counted: the packer scans them (or a case barcode), or types
                 several smaller quantities.
@@ -393,8 +394,10 @@ class PackFlow:
                                _("Then press * and type how many of it are going in the box."))
         assert self.session is not None and self.last_scan is not None and self.order is not None
         sku, units = self.last_scan
+        typed = typed.strip()
+        n = int(typed) if typed.isdigit() and typed.isascii() else 0
         if n < 1:
-            return self._error(_("Not a quantity: {n}").format(n=n), _("Type how many, 1 or more."))
+            return self._error(_("Not a quantity: {n}").format(n=typed), _("Type how many, 1 or more."))
         if n > limit:
             return self._error(_("{n} is more than {limit} at once: nothing counted").format(n=n, limit=limit),
                                _("Scan the items (or their case barcode), or type at most {limit} at a time.")

@@ -125,6 +125,7 @@ class MainWindow(QMainWindow):
         self._reading = False
         self._loading = False
         self._current_order = ""
+        self._pack_yielded: list[QAction] = []  # window actions disabled while pack mode owns their keys
         self._build()
         self._build_actions()
         services.orders_changed.connect(self._orders_changed)
@@ -673,13 +674,32 @@ class MainWindow(QMainWindow):
         if self.stack.currentWidget() is not self.pack_view:
             self.stack.setCurrentWidget(self.pack_view)
             self.scan.setVisible(False)  # the pack page has its own scan field
+            self._yield_pack_keys(True)
             self.pack_view.scan_field.setFocus()
 
     def show_queue_page(self) -> None:
         if self.stack.currentWidget() is not self.queue_page:
             self.stack.setCurrentWidget(self.queue_page)
             self.scan.setVisible(True)
+            self._yield_pack_keys(False)
             self.scan.setFocus()
+
+    def _yield_pack_keys(self, pack_shown: bool) -> None:
+        """Pack mode's keys are its own: window actions on the same keys step aside while it is shown.
+
+        A window-wide action and the pack page's shortcut on one key (F5, F1) make the key ambiguous
+        to Qt, which then fires neither. The actions disabled here are re-enabled on leaving.
+        """
+        if pack_shown:
+            taken = {k.toString() for k in self.pack_view.key_sequences()}
+            self._pack_yielded = [a for a in self.findChildren(QAction) if a.isEnabled()
+                                  and any(k.toString() in taken for k in a.shortcuts())]
+            for act in self._pack_yielded:
+                act.setEnabled(False)
+        else:
+            for act in self._pack_yielded:
+                act.setEnabled(True)
+            self._pack_yielded = []
 
     def _focus_changed(self, _old: QWidget | None, new: QWidget | None) -> None:
         """Give the keyboard back to the scan field unless the user is typing somewhere else."""
