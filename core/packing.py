@@ -35,7 +35,7 @@ from core.scan_rules import (
     find_order_by_code,
     normalise_code,
 )
-from core.states import BENCH_STATES, DONE_STATES, state_label
+from core.states import BENCH_STATES, DONE_STATES, PRINTABLE_STATES, State, state_label
 from core.store import LocalOrder, LocalStore, scan_progress
 from core.timeutil import iso, utcnow
 
@@ -220,6 +220,37 @@ def save_progress(store: LocalStore, work: SaveProgress, operator: str) -> None:
 def state_text(state: str) -> str:
     """An order state in the screen's language."""
     return state_label(state, language())
+
+
+def reprint_until_handover(order: LocalOrder, bench: str) -> bool:
+    """Whether a damaged label of an order already handed over by its bench may still be printed again.
+
+    The pack flow records ``shipped_by_station`` the moment a box is packed and labelled, but the
+    box sits on the bench until the carrier collects it; a torn label must be replaceable until
+    then. The rule: the order is ``shipped`` (not delivered or closed: the carrier has reported
+    nothing yet), it was packed at a bench (``packed`` step), it belongs to *this* bench, it has a
+    waybill and no open hold (a failed delivery raises one). A reprint always needs a reason.
+    """
+    snap = order.snapshot
+    return (order.state == State.SHIPPED and "packed" in (snap.get("steps") or {}) and bool(bench)
+            and snap.get("bench") == bench and bool(snap.get("waybill_no")) and not snap.get("holds"))
+
+
+def label_refusal(order: LocalOrder, bench: str) -> str | None:
+    """Why no shipping label can be printed for ``order`` at ``bench`` now, in plain words (None: it can)."""
+    oid = order.order_id
+    if order.snapshot.get("holds"):
+        return _("Order {order} is held: resolve its exception before printing the label.").format(order=oid)
+    if order.state not in PRINTABLE_STATES and not reprint_until_handover(order, bench):
+        if order.state == State.SHIPPED:
+            return _("Order {order} is {state} and was not packed at this bench: its label can be printed "
+                     "again only at the bench that packed it, before the carrier collects it.").format(
+                order=oid, state=state_text(order.state))
+        return _("Order {order} is {state}: no shipping label can be printed for it.").format(
+            order=oid, state=state_text(order.state))
+    if not order.snapshot.get("waybill_no"):
+        return _("Order {order} has no waybill number yet: wait for sync, then print.").format(order=oid)
+    return None
 
 
 class PackFlow:
