@@ -119,6 +119,7 @@ class SnapshotHold(TypedDict):
     raised_at: str
     raised_by: str
     details: dict[str, Any]
+    action_id: NotRequired[str]  # the bench action that raised it (its local ID was "local-<action_id>")
 
 
 class Snapshot(TypedDict):

@@ -318,7 +318,10 @@ def _apply(w: Writer, rules: Rules, actor: Actor, a: dict[str, Any], doc: dict[s
         w.note(doc, f"step:{step}", details=detail, action_id=aid)
         return
     if kind == "hold_raised":
-        w.raise_hold(doc, p["type"], p["reason"], _dict(p, "details"), action_id=aid)
+        hold = w.raise_hold(doc, p["type"], p["reason"], _dict(p, "details"), action_id=aid)
+        # the bench showed this hold as "local-<action_id>" until now: keep the link, so a dialog
+        # opened with that ID finds the hold after the hub's snapshot replaced the bench's copy
+        hold["action_id"] = aid
         return
     if kind == "hold_released":
         hold = dict(open_hold(doc["holds"], p["hold_id"], doc["order_id"]))

@@ -11,6 +11,7 @@ so a newer snapshot from the hub never hides work still in the outbox.
 from __future__ import annotations
 
 import copy
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,6 +34,21 @@ class PendingAction:
     payload: dict[str, Any]
     operator: str
     done_at: str
+
+
+def find_hold(holds: Iterable[Mapping[str, Any]], hold_id: str) -> Mapping[str, Any] | None:
+    """The open hold ``hold_id`` names, also when it is the bench's own ``local-<action_id>`` ID.
+
+    A hold raised at the bench is shown as ``local-<action_id>`` until the hub's snapshot comes
+    back with the hub's hold ID (and the raising action's ID on it); a dialog asked for the local
+    ID must still find the hold then — on a hub on the same PC that happens within milliseconds.
+    """
+    holds = list(holds)
+    hold = next((h for h in holds if h.get("hold_id") == hold_id), None)
+    if hold is None and hold_id.startswith(LOCAL_HOLD_PREFIX):
+        action_id = hold_id[len(LOCAL_HOLD_PREFIX):]
+        hold = next((h for h in holds if h.get("action_id") == action_id), None)
+    return hold
 
 
 def apply_local(snapshot: dict[str, Any], action: PendingAction) -> dict[str, Any]:
