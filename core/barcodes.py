@@ -104,6 +104,22 @@ def merge_barcodes(line: Mapping[str, int], catalogue: Mapping[str, int]) -> dic
     return {**catalogue, **line}
 
 
+def barcodes_in(*codes: str) -> dict[str, int]:
+    """The channel's merchant codes that are product barcodes (each one unit per scan).
+
+    Shops have no barcode field on an order line, but sellers often fill a merchant code
+    (抖店 商家编码, 拼多多 outer_id, 微信小店 sku_code, 小红书 erpcode) with the goods' own EAN-13.
+    A code counts only when it is one: digits of a GS1 length with the right check digit.
+    """
+    out: dict[str, int] = {}
+    for code in codes:
+        try:
+            out.setdefault(check_barcode(code), 1)
+        except BarcodeError:
+            continue
+    return out
+
+
 def scan_forms(code: str) -> set[str]:
     """The forms a scanner may report a barcode in: UPC-A ``0…`` as 13 digits and back."""
     forms = {code}
