@@ -425,9 +425,9 @@ class PackView(QWidget):
         if order is not None:
             snap = order.snapshot
             if snap.get("packing_note"):
-                notes.append("📋 " + _("Packing note: {note}").format(note=snap["packing_note"]))
+                notes.append("✎ " + _("Packing note: {note}").format(note=snap["packing_note"]))
             if snap.get("seller_note"):
-                notes.append("📋 " + _("Seller's note: {note}").format(note=snap["seller_note"]))
+                notes.append("✎ " + _("Seller's note: {note}").format(note=snap["seller_note"]))
         self.note_label.setText("\n".join(notes))
         self.note_label.setVisible(bool(notes))
 
