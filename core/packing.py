@@ -436,8 +436,13 @@ class PackFlow:
         if n <= units:
             return self._error(_("{sku} is already counted ×{units} by that scan").format(sku=sku, units=units),
                                _("Type the whole quantity for that scan, more than {units}.").format(units=units))
+        left = self.session.left(sku) + units  # the scan's own units are part of the number typed
+        if n > left:
+            return self._error(_("Too many: {sku}").format(sku=sku),
+                               _("The order needs {left} more {sku} with that scan, not {n}: nothing counted.")
+                               .format(left=left, sku=sku, n=n))
         result = self.session.count(sku, n - units)
-        if not result.counted:
+        if not result.counted:  # cannot happen after the checks above; never show a refusal as OK
             return self._error(_("Too many: {sku}").format(sku=sku), result.reason)
         self.last_scan = None  # one quantity per scan: typing it twice must not count it twice
         if result.verdict == Verdict.COMPLETE:

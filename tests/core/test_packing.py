@@ -447,3 +447,49 @@ def test_batch_skips_an_order_finished_elsewhere_and_an_unknown_batch_is_not_fou
     assert bench.flow.batch is not None
     bench.scan("BL20261125-000009")  # an order outside the batch leaves it
     assert bench.flow.batch is None and bench.flow.order_id == "BL20261125-000009"
+
+
+def test_a_new_flow_finds_the_saved_count_and_packing_clears_it(store: LocalStore) -> None:
+    from core.store import scan_progress
+
+    seed(store, order())
+    bench = Bench(store)
+    bench.scan(OID)
+    bench.scan("TEA-250")
+    again = Bench(store)  # the app restarted
+    again.scan(OID)
+    assert again.flow.session is not None and again.flow.session.done("TEA-250") == 1
+    again.scan("TEA-250")
+    again.scan("CUP-01")
+    assert again.steps() == ["verified", "packed", "shipped_by_station"]
+    with store.read() as conn:
+        assert scan_progress.load(conn, OID) == {}
+
+
+def test_a_saved_count_of_an_order_past_the_bench_is_forgotten(store: LocalStore) -> None:
+    from core.store import scan_progress
+
+    seed(store, order(state="shipped"))
+    with store.write() as conn:
+        scan_progress.save(conn, OID, {"TEA-250": 1}, "P001", "2026-11-25T02:00:00Z")
+    opened = Bench(store).scan(OID)[-1]
+    assert opened.phase == Phase.DONE and opened.text == f"Order {OID} is already shipped"
+    with store.read() as conn:
+        assert scan_progress.load(conn, OID) == {}
+
+
+def test_typed_quantities(store: LocalStore) -> None:
+    seed(store, order(lines=[{**LINES[0], "qty": 10}, LINES[1]]))
+    bench = Bench(store)
+    bench.scan(OID)
+    assert bench.flow.quantity("5", 50).text == "Scan an item first"
+    bench.scan("TEA-250")
+    assert bench.flow.quantity("x5", 50).text == "Not a quantity: x5"
+    assert bench.flow.quantity("60", 50).text == "60 is more than 50 at once: nothing counted"
+    assert bench.flow.quantity("1", 50).text == "TEA-250 is already counted ×1 by that scan"
+    assert bench.flow.quantity("11", 50).reason == ("The order needs 10 more TEA-250 with that scan, not 11: "
+                                                    "nothing counted.")
+    ok = bench.flow.quantity("7", 50)
+    assert ok.text == "OK TEA-250 西湖龙井 250g ×7 (7/10)" and bench.flow.session is not None
+    assert bench.flow.quantity("7", 50).text == "Scan an item first"  # once per scan
+    assert bench.flow.session.done("TEA-250") == 7
