@@ -200,15 +200,13 @@ def look_up(store: LocalStore, lookup: Lookup) -> Found:
                     first = order
             progress = scan_progress.load(conn, first.order_id) if first is not None else {}
         return Found(lookup, first, ids, frozenset(finished), progress)
-    if lookup.kind == ScanKind.ORDER_ID:
-        oid: str | None = lookup.code.strip().upper()
-    else:
-        oid = find_order_by_code(store, lookup.code)
-    if oid is None:
+    wanted = (lookup.code.strip().upper() if lookup.kind == ScanKind.ORDER_ID
+              else find_order_by_code(store, lookup.code))
+    if wanted is None:
         return Found(lookup)
     with store.read() as conn:
-        order = store.get_order(oid, conn)
-        return Found(lookup, order, progress=scan_progress.load(conn, oid) if order is not None else {})
+        found = store.get_order(wanted, conn)
+        return Found(lookup, found, progress=scan_progress.load(conn, wanted) if found is not None else {})
 
 
 def save_progress(store: LocalStore, work: SaveProgress, operator: str) -> None:

@@ -73,9 +73,9 @@ from core.packing import (
     Outcome,
     PackFlow,
     Phase,
-    PrintLabel,
     Record,
     SaveProgress,
+    Work,
     look_up,
     save_progress,
     state_text,
@@ -567,7 +567,7 @@ class PackView(QWidget):
         for work in outcome.work:
             self._start(work)
 
-    def _start(self, work: Lookup | Record | PrintLabel) -> None:
+    def _start(self, work: Work) -> None:
         if isinstance(work, Lookup):
             self._reads += 1
             store = self.services.store

@@ -11,7 +11,7 @@ so a newer snapshot from the hub never hides work still in the outbox.
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,7 +36,7 @@ class PendingAction:
     done_at: str
 
 
-def find_hold(holds: Iterable[Mapping[str, Any]], hold_id: str) -> Mapping[str, Any] | None:
+def find_hold(holds: Iterable[dict[str, Any]], hold_id: str) -> dict[str, Any] | None:
     """The open hold ``hold_id`` names, also when it is the bench's own ``local-<action_id>`` ID.
 
     A hold raised at the bench is shown as ``local-<action_id>`` until the hub's snapshot comes
