@@ -15,13 +15,14 @@ from __future__ import annotations
 
 import csv
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from core.barcodes import BarcodeError, parse_barcodes
 from core.errors import ValidationFailed
 from core.model import ChannelStatus, IntakeOrder, OrderLine, Recipient
 from core.timeutil import DEFAULT_TZ, to_utc
@@ -44,10 +45,16 @@ class CatalogueItem:
     weight_g: int
     is_gift: bool
     price_fen: int = 0
+    #: product barcode -> units per scan, from the optional ``barcodes`` column
+    barcodes: dict[str, int] = field(default_factory=dict)
 
 
 def load_catalogue(path: Path | None = None) -> list[CatalogueItem]:
-    """Read the SKU catalogue CSV (``sku,name,bin,weight_g,is_gift[,price_yuan]``).
+    """Read the SKU catalogue CSV (``sku,name,bin,weight_g,is_gift[,price_yuan][,barcodes]``).
+
+    ``barcodes`` lists the SKU's product barcodes separated by ``;``, a case code with its units as
+    ``*N`` (``6901234567892;16901234567899*6``); each is checked (digits, GS1 check digit), and one
+    barcode on two SKUs is an error: a scan must name one item.
 
     Args:
         path: the CSV file; ``resources/rules/catalogue.csv`` by default.
@@ -74,6 +81,7 @@ def load_catalogue(path: Path | None = None) -> list[CatalogueItem]:
         )
     items: list[CatalogueItem] = []
     seen: set[str] = set()
+    owners: dict[str, str] = {}  # barcode -> the SKU that has it
     for n, row in enumerate(rows, start=2):  # row 1 is the header
         sku = (row["sku"] or "").strip()
         where = {"file": str(path), "row": n, "key": "sku"}
@@ -96,6 +104,17 @@ def load_catalogue(path: Path | None = None) -> list[CatalogueItem]:
                 f"SKU catalogue {path}, row {n} ({sku}): is_gift must be 0 or 1, not {gift!r}.",
                 details={**where, "key": "is_gift"},
             )
+        try:
+            barcodes = parse_barcodes(row.get("barcodes") or "")
+        except BarcodeError as e:
+            raise ValidationFailed(f"SKU catalogue {path}, row {n} ({sku}): {e}.",
+                                   details={**where, "key": "barcodes"}) from None
+        for code in barcodes:
+            other = owners.setdefault(code, sku)
+            if other != sku:
+                raise ValidationFailed(
+                    f"SKU catalogue {path}, row {n} ({sku}): barcode {code} is already the barcode of {other}; "
+                    "one barcode must name one item.", details={**where, "key": "barcodes"})
         items.append(
             CatalogueItem(
                 sku=sku,
@@ -104,6 +123,7 @@ def load_catalogue(path: Path | None = None) -> list[CatalogueItem]:
                 weight_g=weight,
                 is_gift=gift in {"1", "true", "yes"},
                 price_fen=int(price * 100),
+                barcodes=barcodes,
             )
         )
     return items
@@ -245,6 +265,8 @@ _UNCOVERED: tuple[tuple[str, str, str, str], ...] = (
 
 _VIP_TOTAL_FEN = 5000_00  # the default rules' VIP threshold: VIP demo orders go above it
 
+#: the seller's own note (卖家备注) on a custom-packaging order: what the bench must do with the box
+_CUSTOM_NOTE = "定制礼盒包装：外加防震气泡袋，附手写贺卡，不放价格单"
 _NOTES = ("", "", "", "", "", "", "请尽快发货", "不要放快递柜，放门卫", "送人的，不要放价格单", "周末才在家")
 
 
@@ -364,6 +386,7 @@ def generate_orders(
                 paid_at=paid,
                 custom_packaging=custom,
                 buyer_note=choice(_NOTES),
+                seller_note=_CUSTOM_NOTE if custom else "",
                 message_id=f"demo-{seed}-{i}",
             )
         )

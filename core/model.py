@@ -55,6 +55,9 @@ class OrderLine:
     unit_price_fen: int
     is_gift: bool = False
     bin: str = ""  # bin location; filled from the SKU catalogue at routing when empty
+    #: product barcode -> units one scan counts (unit code 1, a case code e.g. 6); merged with the
+    #: catalogue's at routing (see core/barcodes.py). Old snapshots and hub rows have none.
+    barcodes: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass
@@ -96,6 +99,7 @@ class SnapshotLine(TypedDict):
     unit_price_fen: int
     is_gift: bool
     bin: str
+    barcodes: NotRequired[dict[str, int]]  # barcode -> units per scan; absent in old snapshots
 
 
 class SnapshotRecipient(TypedDict):
@@ -115,6 +119,7 @@ class SnapshotHold(TypedDict):
     raised_at: str
     raised_by: str
     details: dict[str, Any]
+    action_id: NotRequired[str]  # the bench action that raised it (its local ID was "local-<action_id>")
 
 
 class Snapshot(TypedDict):
@@ -145,6 +150,24 @@ class Snapshot(TypedDict):
     steps: dict[str, dict[str, Any]]  # bench work: picked / verified / packed / weighed
     label_count: int  # how many times a label was printed (reprints included)
     cancel_requested: NotRequired[bool]
+    #: the supervisor's packing instructions for the bench (the vip_signoff note), shown in pack mode
+    packing_note: NotRequired[str]
+
+
+#: hold types whose resolution may carry a ``note`` meant for the bench (给工作台的包装说明)
+PACKING_NOTE_HOLDS = frozenset({"vip_signoff"})
+
+
+def packing_note_from(hold_type: str, resolution: Any) -> str:
+    """The packing note a hold's resolution leaves for the bench ("" when none).
+
+    The hub (on release) and the bench's overlay (offline, before the hub answers) both call this,
+    so the note the packer reads is the one the supervisor typed, wherever it was applied first.
+    """
+    if hold_type not in PACKING_NOTE_HOLDS or not isinstance(resolution, dict):
+        return ""
+    note = resolution.get("note")
+    return note.strip() if isinstance(note, str) else ""
 
 
 def _dt(value: Any, name: str) -> datetime:
@@ -159,6 +182,28 @@ def _dt(value: Any, name: str) -> datetime:
         return to_utc(datetime.fromisoformat(value.replace("Z", "+00:00")))
     except (ValueError, OverflowError):
         raise ValidationFailed(f"'{name}' is not an ISO 8601 time: {value!r}.", details={"field": name}) from None
+
+
+def _line_barcodes(value: Any, where: str) -> dict[str, int]:
+    """A generic-JSON line's optional ``barcodes`` object ({code: units per scan}), every code checked."""
+    from core.barcodes import MAX_UNITS_PER_SCAN, BarcodeError, check_barcode
+    from core.errors import ValidationFailed
+
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise ValidationFailed(f"Field '{where}barcodes' must be an object of barcode: units.",
+                               details={"field": where + "barcodes"})
+    out: dict[str, int] = {}
+    for code, qty in value.items():
+        if not isinstance(qty, int) or isinstance(qty, bool) or not 1 <= qty <= MAX_UNITS_PER_SCAN:
+            raise ValidationFailed(f"Field '{where}barcodes': units for {code} must be 1-{MAX_UNITS_PER_SCAN}.",
+                                   details={"field": where + "barcodes"})
+        try:
+            out[check_barcode(str(code))] = qty
+        except BarcodeError as e:
+            raise ValidationFailed(f"Field '{where}barcodes': {e}.", details={"field": where + "barcodes"}) from None
+    return out
 
 
 def intake_to_json(order: IntakeOrder) -> dict[str, Any]:
@@ -217,7 +262,8 @@ def intake_from_json(d: Any) -> IntakeOrder:
         if qty <= 0 or price < 0:
             raise ValidationFailed(f"Line {i + 1}: quantity must be > 0 and price >= 0.", details={"field": where})
         lines.append(OrderLine(need(raw, "sku", str, where), need(raw, "name", str, where), qty, price,
-                               flag(raw, "is_gift", where), str(raw.get("bin") or "")))
+                               flag(raw, "is_gift", where), str(raw.get("bin") or ""),
+                               _line_barcodes(raw.get("barcodes"), where)))
     total = need(d, "total_fen", int)
     if total < 0:
         raise ValidationFailed("total_fen must be >= 0.", details={"field": "total_fen"})

@@ -35,8 +35,9 @@ from core.scan_rules import (
     find_order_by_code,
     normalise_code,
 )
-from core.states import BENCH_STATES, DONE_STATES, state_label
-from core.store import LocalOrder, LocalStore
+from core.states import BENCH_STATES, DONE_STATES, PRINTABLE_STATES, State, state_label
+from core.store import LocalOrder, LocalStore, scan_progress
+from core.timeutil import iso, utcnow
 
 
 class Phase(StrEnum):
@@ -83,12 +84,14 @@ class Found:
         order: the order found (for a batch: its first unfinished order), or None.
         batch: a batch's order IDs in slot order (None: never printed here, or not a batch lookup).
         finished: which of the batch's orders are finished (packed or past the bench).
+        progress: the scan count saved for ``order`` before (units per SKU; empty when none).
     """
 
     lookup: Lookup
     order: LocalOrder | None = None
     batch: list[str] | None = None
     finished: frozenset[str] = frozenset()
+    progress: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -119,7 +122,18 @@ class PrintLabel:
     order_id: str
 
 
-Work = Lookup | Record | PrintLabel
+@dataclass(frozen=True)
+class SaveProgress:
+    """Store the open order's scan count (units per SKU) so it survives a restart; empty: forget it.
+
+    Run :func:`save_progress` on the database worker.
+    """
+
+    order_id: str
+    counted: dict[str, int]
+
+
+Work = Lookup | Record | PrintLabel | SaveProgress
 
 
 @dataclass(frozen=True)
@@ -170,7 +184,7 @@ def is_finished(order: LocalOrder) -> bool:
 
 
 def look_up(store: LocalStore, lookup: Lookup) -> Found:
-    """Read what ``lookup`` asks for (pure reads; the view runs this on the database worker)."""
+    """Read what ``lookup`` asks for, with the order's saved scan count (pure reads: the database worker)."""
     if lookup.kind == ScanKind.BATCH:
         ids = batch_order_ids(store, lookup.code)
         if not ids:
@@ -184,16 +198,57 @@ def look_up(store: LocalStore, lookup: Lookup) -> Found:
                     finished.add(oid)
                 elif first is None:
                     first = order
-        return Found(lookup, first, ids, frozenset(finished))
-    if lookup.kind == ScanKind.ORDER_ID:
-        return Found(lookup, store.get_order(lookup.code.strip().upper()))
-    found = find_order_by_code(store, lookup.code)
-    return Found(lookup, store.get_order(found) if found is not None else None)
+            progress = scan_progress.load(conn, first.order_id) if first is not None else {}
+        return Found(lookup, first, ids, frozenset(finished), progress)
+    wanted = (lookup.code.strip().upper() if lookup.kind == ScanKind.ORDER_ID
+              else find_order_by_code(store, lookup.code))
+    if wanted is None:
+        return Found(lookup)
+    with store.read() as conn:
+        found = store.get_order(wanted, conn)
+        return Found(lookup, found, progress=scan_progress.load(conn, wanted) if found is not None else {})
+
+
+def save_progress(store: LocalStore, work: SaveProgress, operator: str) -> None:
+    """Write (or clear) an order's scan count in the local store (the database worker runs this)."""
+    with store.write() as conn:
+        scan_progress.save(conn, work.order_id, work.counted, operator, iso(utcnow()) or "")
 
 
 def state_text(state: str) -> str:
     """An order state in the screen's language."""
     return state_label(state, language())
+
+
+def reprint_until_handover(order: LocalOrder, bench: str) -> bool:
+    """Whether a damaged label of an order already handed over by its bench may still be printed again.
+
+    The pack flow records ``shipped_by_station`` the moment a box is packed and labelled, but the
+    box sits on the bench until the carrier collects it; a torn label must be replaceable until
+    then. The rule: the order is ``shipped`` (not delivered or closed: the carrier has reported
+    nothing yet), it was packed at a bench (``packed`` step), it belongs to *this* bench, it has a
+    waybill and no open hold (a failed delivery raises one). A reprint always needs a reason.
+    """
+    snap = order.snapshot
+    return (order.state == State.SHIPPED and "packed" in (snap.get("steps") or {}) and bool(bench)
+            and snap.get("bench") == bench and bool(snap.get("waybill_no")) and not snap.get("holds"))
+
+
+def label_refusal(order: LocalOrder, bench: str) -> str | None:
+    """Why no shipping label can be printed for ``order`` at ``bench`` now, in plain words (None: it can)."""
+    oid = order.order_id
+    if order.snapshot.get("holds"):
+        return _("Order {order} is held: resolve its exception before printing the label.").format(order=oid)
+    if order.state not in PRINTABLE_STATES and not reprint_until_handover(order, bench):
+        if order.state == State.SHIPPED:
+            return _("Order {order} is {state} and was not packed at this bench: its label can be printed "
+                     "again only at the bench that packed it, before the carrier collects it.").format(
+                order=oid, state=state_text(order.state))
+        return _("Order {order} is {state}: no shipping label can be printed for it.").format(
+            order=oid, state=state_text(order.state))
+    if not order.snapshot.get("waybill_no"):
+        return _("Order {order} has no waybill number yet: wait for sync, then print.").format(order=oid)
+    return None
 
 
 class PackFlow:
@@ -210,6 +265,7 @@ class PackFlow:
         batch: the pick-list batch being packed, if any.
         phase: see :class:`Phase`.
         raising: a hold is being recorded (no second one until it is answered).
+        last_scan: (SKU, units) of the last item scan that counted — what a typed quantity applies to.
     """
 
     def __init__(self, bench_flow: Callable[[], str] = lambda: "print-first") -> None:
@@ -220,6 +276,7 @@ class PackFlow:
         self.batch: Batch | None = None
         self.phase = Phase.IDLE
         self.raising = False
+        self.last_scan: tuple[str, int] | None = None
 
     # -- what the view asks -----------------------------------------------------------------------
     @property
@@ -282,12 +339,12 @@ class PackFlow:
             if order is None:
                 return self._error(_("Not found: {code}").format(code=lookup.code),
                                    _("This order is not on this station (another bench, or not synced yet)."))
-            return self.open(order)
+            return self.open(order, found.progress)
         if order is not None:  # a waybill or channel order number
             if order.order_id == self.order_id:
                 return self._same_order()
             self._leave_batch_unless(order.order_id)
-            return self.open(order)
+            return self.open(order, found.progress)
         if self.session is not None:  # with an order open, any other code is an item (a wrong one)
             return self._verify(lookup.code)
         return self._error(_("Not found: {code}").format(code=lookup.code),
@@ -298,18 +355,29 @@ class PackFlow:
         """The store could not be read for a scan: say so; nothing changed."""
         return self._error(_("Not found: {code}").format(code=lookup.code), message)
 
-    def open(self, order: LocalOrder) -> Outcome:
-        """Open an order for packing (held, conflicted, done and not-yet-workable orders are shown but blocked)."""
+    def open(self, order: LocalOrder, progress: dict[str, int] | None = None) -> Outcome:
+        """Open an order for packing (held, conflicted, done and not-yet-workable orders are shown but blocked).
+
+        Args:
+            order: the order as read from the store.
+            progress: its scan count saved before (a restart): restored unless this bench still
+                has the count in memory.
+        """
         self.order = order
-        self.session = self.sessions.setdefault(order.order_id, PackSession.from_snapshot(order.snapshot))
+        self.last_scan = None
+        if order.order_id not in self.sessions:
+            self.sessions[order.order_id] = PackSession.from_snapshot(order.snapshot, progress)
+        self.session = self.sessions[order.order_id]
         self._note(order)
         oid = order.order_id
         if order.snapshot.get("holds") or order.has_conflict:
             return self._blocked_by_hold(order, activated=True)
         if order.state in DONE_STATES:
             self.phase = Phase.DONE
+            self.sessions.pop(oid, None)
             return self._error(_("Order {order} is already {state}").format(order=oid, state=state_text(order.state)),
-                               _("Nothing to pack. Scan the next order."), activated=True)
+                               _("Nothing to pack. Scan the next order."), activated=True,
+                               work=self._forget(oid, progress))
         if order.state not in BENCH_STATES:
             self.phase = Phase.BLOCKED
             return self._error(_("Order {order} cannot be packed yet").format(order=oid),
@@ -320,7 +388,7 @@ class PackFlow:
             self.phase = Phase.PRINT_FAILED
             return Outcome("ready", _("{order} is already packed").format(order=oid),
                            _("Press F5 to print the label (if needed) and ship it."), phase=self.phase,
-                           activated=True)
+                           activated=True, work=self._forget(oid, progress))
         self.phase = Phase.SCANNING
         if self.session.is_complete:  # every unit counted earlier, then switched away
             return self._finish(activated=True)
@@ -328,11 +396,59 @@ class PackFlow:
                        activated=True)
 
     def close(self) -> None:
-        """Esc: nothing open any more (the partial count stays in :attr:`sessions`)."""
+        """Esc: nothing open any more (the partial count stays in :attr:`sessions` and in the store)."""
         self.order = None
         self.session = None
         self.batch = None
         self.phase = Phase.IDLE
+        self.last_scan = None
+
+    # -- quantity entry ---------------------------------------------------------------------------
+    def can_enter_quantity(self) -> bool:
+        """Whether a typed quantity would apply now: an order being scanned and an item just counted."""
+        return self.phase == Phase.SCANNING and self.session is not None and self.last_scan is not None
+
+    def quantity(self, typed: str, limit: int) -> Outcome:
+        """The packer typed a number after scanning an item: that scan counts that many units in all.
+
+        Args:
+            typed: what was typed: how many identical units the last scan stands for (its own
+                unit(s) included).
+            limit: the site's most units one typed quantity may count (``max_qty_entry``); more
+                is refused, never counted: the packer scans them (or a case barcode), or types
+                several smaller quantities.
+        """
+        if not self.can_enter_quantity():
+            return self._error(_("Scan an item first"),
+                               _("Then press * and type how many of it are going in the box."))
+        assert self.session is not None and self.last_scan is not None and self.order is not None
+        sku, units = self.last_scan
+        typed = typed.strip()
+        n = int(typed) if typed.isdigit() and typed.isascii() else 0
+        if n < 1:
+            return self._error(_("Not a quantity: {n}").format(n=typed), _("Type how many, 1 or more."))
+        if n > limit:
+            return self._error(_("{n} is more than {limit} at once: nothing counted").format(n=n, limit=limit),
+                               _("Scan the items (or their case barcode), or type at most {limit} at a time.")
+                               .format(limit=limit))
+        if n <= units:
+            return self._error(_("{sku} is already counted ×{units} by that scan").format(sku=sku, units=units),
+                               _("Type the whole quantity for that scan, more than {units}.").format(units=units))
+        left = self.session.left(sku) + units  # the scan's own units are part of the number typed
+        if n > left:
+            return self._error(_("Too many: {sku}").format(sku=sku),
+                               _("The order needs {left} more {sku} with that scan, not {n}: nothing counted.")
+                               .format(left=left, sku=sku, n=n))
+        result = self.session.count(sku, n - units)
+        if not result.counted:  # cannot happen after the checks above; never show a refusal as OK
+            return self._error(_("Too many: {sku}").format(sku=sku), result.reason)
+        self.last_scan = None  # one quantity per scan: typing it twice must not count it twice
+        if result.verdict == Verdict.COMPLETE:
+            return self._finish(highlight=sku)
+        name = self.session.names.get(sku, "")
+        return Outcome("ok", _("OK {sku} {name} ×{n} ({done}/{need})").format(
+            sku=sku, name=name, n=n, done=result.done, need=result.need), tone="ok", phase=self.phase,
+            highlight=sku, work=(self._progress_work(),))
 
     # -- holds ------------------------------------------------------------------------------------
     def report_problem(self, sku: str, problem: str, reason: str) -> Outcome:
@@ -374,7 +490,8 @@ class PackFlow:
             return self._held(record, order)
         if record.purpose == Purpose.SHIP:
             return self._shipped(order)
-        return self._after_packed(order)
+        outcome = self._after_packed(order)  # packed: the verified step holds the count now
+        return Outcome(**{**outcome.__dict__, "work": (SaveProgress(order.order_id, {}), *outcome.work)})
 
     def record_failed(self, record: Record, message: str) -> Outcome:
         """A :class:`Record` was refused (nothing written): say why; the order waits for the packer."""
@@ -430,12 +547,19 @@ class PackFlow:
                                _("Item not counted. Scan the next order."))
         result = session.scan(code)
         if result.counted:
+            self.last_scan = (result.sku, result.units)
             if result.verdict == Verdict.COMPLETE:
                 return self._finish(highlight=result.sku)
             name = session.names.get(result.sku, "")
-            return Outcome("ok", _("OK {sku} {name} ({done}/{need})").format(
-                sku=result.sku, name=name, done=result.done, need=result.need), tone="ok", phase=self.phase,
-                highlight=result.sku)
+            if result.units > 1:
+                text = _("OK {sku} {name} ×{n} ({done}/{need})").format(
+                    sku=result.sku, name=name, n=result.units, done=result.done, need=result.need)
+            else:
+                text = _("OK {sku} {name} ({done}/{need})").format(
+                    sku=result.sku, name=name, done=result.done, need=result.need)
+            return Outcome("ok", text, tone="ok", phase=self.phase, highlight=result.sku,
+                           work=(self._progress_work(),))
+        self.last_scan = None
         title = _("Wrong item") if result.verdict == Verdict.WRONG_ITEM else _("Too many")
         work = self._raise_mismatch() if len(session.wrong_scans) >= WRONG_SCAN_LIMIT else ()
         return self._error(f"{title}: {result.sku}", result.reason, work=work)
@@ -444,11 +568,22 @@ class PackFlow:
         order, session = self.order, self.session
         assert order is not None and session is not None
         self.phase = Phase.FINISHING
+        self.last_scan = None
         actions = (("step", {"step": "verified", "detail": session.detail()}),
                    ("step", {"step": "packed", "detail": {}}))
+        # the full count is saved first: should recording fail, a restart still finds every unit counted
         return Outcome("working", _("All {n} units verified — recording…").format(n=session.total_units),
-                       tone="done", work=(Record(order.order_id, actions, Purpose.FINISH),), phase=self.phase,
-                       highlight=highlight, activated=activated)
+                       tone="done", work=(self._progress_work(), Record(order.order_id, actions, Purpose.FINISH)),
+                       phase=self.phase, highlight=highlight, activated=activated)
+
+    def _progress_work(self) -> SaveProgress:
+        assert self.session is not None
+        return SaveProgress(self.session.order_id, self.session.progress())
+
+    @staticmethod
+    def _forget(order_id: str, progress: dict[str, int] | None) -> tuple[Work, ...]:
+        """Clear a saved count that no longer means anything (the order is packed or past the bench)."""
+        return (SaveProgress(order_id, {}),) if progress else ()
 
     def _after_packed(self, order: LocalOrder) -> Outcome:
         if order.state == "label_printed":

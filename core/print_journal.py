@@ -154,7 +154,9 @@ class PrintJournal:
                                 "while the label printed); tell the desk a label exists for it."
                             ).format(order=oid)
                             continue
-                        if order.state == "label_printed":
+                        if order.state in ("label_printed", "shipped"):
+                            # the same label again (a shipped one: reprinted until handover,
+                            # core/packing.py reprint_until_handover): the journal row is the record
                             continue
                         try:
                             _updated, seq, action_id = self.outbox.perform_in(

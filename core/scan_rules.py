@@ -22,6 +22,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from core.barcodes import clean_barcodes, scan_forms
 from core.i18n import _
 from core.order_ids import looks_like_order_id
 from core.store import LocalStore, journal
@@ -75,13 +76,29 @@ def normalise_code(text: str) -> str:
     return code
 
 
-def item_codes(line: Mapping[str, Any]) -> set[str]:
-    """The codes that identify an order line's item: its SKU, and its barcode if the line has one."""
-    codes = {str(line.get("sku") or "").upper()}
+def line_units(line: Mapping[str, Any]) -> dict[str, int]:
+    """Every code that identifies an order line's item, upper-cased, with the units one scan counts.
+
+    The SKU counts 1; each product barcode (``"barcodes"``: {code: units}) counts its units, in both
+    forms a scanner may report it (UPC-A with or without the leading 0). A line from before barcodes
+    may carry a single ``"barcode"`` (1 unit).
+    """
+    units: dict[str, int] = {}
+    sku = str(line.get("sku") or "").upper()
+    if sku:
+        units[sku] = 1
+    codes = clean_barcodes(line.get("barcodes"))
     if line.get("barcode"):
-        codes.add(str(line["barcode"]).upper())
-    codes.discard("")
-    return codes
+        codes.setdefault(str(line["barcode"]), 1)
+    for code, n in codes.items():
+        for form in scan_forms(code.upper()):
+            units.setdefault(form, n)
+    return units
+
+
+def item_codes(line: Mapping[str, Any]) -> set[str]:
+    """The codes that identify an order line's item: its SKU and its product barcodes."""
+    return set(line_units(line))
 
 
 def find_order_by_code(store: LocalStore, code: str) -> str | None:
@@ -136,7 +153,7 @@ class Verdict(StrEnum):
     OK = "ok"  # counted
     COMPLETE = "complete"  # counted, and now every unit of the order is verified
     WRONG_ITEM = "wrong_item"  # not on this order: nothing counted
-    TOO_MANY = "too_many"  # on the order, but all its units are already verified: nothing counted
+    TOO_MANY = "too_many"  # on the order, but more units than are still to scan: nothing counted
 
 
 @dataclass(frozen=True)
@@ -148,6 +165,7 @@ class ScanResult:
         sku: the line's SKU (or the code as scanned when it is on no line).
         reason: plain words for the screen ("" when ok).
         done: units of this SKU verified now; need: units the order has of it.
+        units: units this scan counted (or would have: a case of 6 refused says 6).
     """
 
     verdict: Verdict
@@ -155,6 +173,7 @@ class ScanResult:
     reason: str
     done: int
     need: int
+    units: int = 1
 
     @property
     def counted(self) -> bool:
@@ -163,12 +182,14 @@ class ScanResult:
 
 @dataclass
 class PackSession:
-    """The scan-verify count of one order at the bench (in memory until the order completes).
+    """The scan-verify count of one order at the bench (kept in the local store until the order is packed).
 
     Attributes:
         order_id: the order.
         expected: units per SKU (lines with the same SKU added up).
         names: each SKU's item name, for the reasons.
+        codes: every code that identifies an item (SKU, product barcodes) -> its SKU.
+        units: every code -> the units one scan of it counts (a case barcode of 6: 6).
         counted: units verified so far per SKU.
         wrong_scans: every refused scan (code, verdict) — the details of a ``scan_mismatch`` hold.
     """
@@ -179,19 +200,27 @@ class PackSession:
     codes: dict[str, str] = field(default_factory=dict)
     counted: dict[str, int] = field(default_factory=dict)
     wrong_scans: list[dict[str, str]] = field(default_factory=list)
+    units: dict[str, int] = field(default_factory=dict)
 
     @classmethod
-    def from_snapshot(cls, snapshot: Mapping[str, Any]) -> PackSession:
+    def from_snapshot(cls, snapshot: Mapping[str, Any], progress: Mapping[str, int] | None = None) -> PackSession:
+        """A count for the order's lines; ``progress`` (units per SKU saved earlier) is restored, capped."""
         expected: dict[str, int] = {}
         names: dict[str, str] = {}
         codes: dict[str, str] = {}
+        units: dict[str, int] = {}
         for line in snapshot.get("lines") or []:
             sku = str(line["sku"])
             expected[sku] = expected.get(sku, 0) + int(line["qty"])
             names.setdefault(sku, str(line.get("name") or ""))
-            for c in item_codes(line):
-                codes[c] = sku
-        return cls(str(snapshot["order_id"]), expected, names, codes)
+            for c, n in line_units(line).items():
+                codes.setdefault(c, sku)
+                units.setdefault(c, n)
+        session = cls(str(snapshot["order_id"]), expected, names, codes, units=units)
+        for sku, n in (progress or {}).items():
+            if sku in expected and isinstance(n, int) and n > 0:
+                session.counted[sku] = min(n, expected[sku])
+        return session
 
     @property
     def total_units(self) -> int:
@@ -208,26 +237,63 @@ class PackSession:
     def done(self, sku: str) -> int:
         return self.counted.get(sku, 0)
 
+    def left(self, sku: str) -> int:
+        """Units of ``sku`` still to scan."""
+        return max(0, self.expected.get(sku, 0) - self.counted.get(sku, 0))
+
+    def sku_for(self, code: str) -> str | None:
+        """The SKU a scanned code names on this order (None: not on it)."""
+        return self.codes.get(normalise_code(code).upper())
+
     def scan(self, code: str) -> ScanResult:
-        """Count one scanned item if it belongs in the box; otherwise say why not (nothing counted)."""
-        sku = self.codes.get(normalise_code(code).upper())
+        """Count one scanned item (a case barcode: its units) if it fits in the box; otherwise say why not.
+
+        Nothing wrong is ever counted: a code on no line, one more unit than the order has, or a
+        case with more units than are still to scan is refused with a reason, and remembered as a
+        wrong scan.
+        """
+        key = normalise_code(code).upper()
+        sku = self.codes.get(key)
         if sku is None:
             self.wrong_scans.append({"code": code, "verdict": Verdict.WRONG_ITEM.value})
             return ScanResult(
                 Verdict.WRONG_ITEM, code, _("{code} is not on this order. Put it back; do not pack it.").format(
                     code=code), 0, 0)
+        n = self.units.get(key, 1)
+        result = self._add(sku, n)
+        if not result.counted:
+            self.wrong_scans.append({"code": code, "verdict": result.verdict.value})
+        return result
+
+    def count(self, sku: str, n: int) -> ScanResult:
+        """Count ``n`` units of ``sku`` at once (the quantity a packer typed after one scan), or refuse all of them."""
+        if sku not in self.expected or n < 1:
+            return ScanResult(Verdict.WRONG_ITEM, sku, _("{code} is not on this order. Put it back; do not pack it.")
+                              .format(code=sku), 0, 0, n)
+        return self._add(sku, n)
+
+    def _add(self, sku: str, n: int) -> ScanResult:
         need = self.expected[sku]
         have = self.counted.get(sku, 0)
         if have >= need:
-            self.wrong_scans.append({"code": code, "verdict": Verdict.TOO_MANY.value})
             return ScanResult(
                 Verdict.TOO_MANY, sku,
                 _("Too many {sku}: the order has {need}, all already scanned. Take this one out.").format(
-                    sku=sku, need=need), have, need)
-        self.counted[sku] = have + 1
+                    sku=sku, need=need), have, need, n)
+        if have + n > need:
+            return ScanResult(
+                Verdict.TOO_MANY, sku,
+                _("{n} units of {sku} is more than the {left} still to scan: nothing counted. "
+                  "Open the case and scan single units.").format(n=n, sku=sku, left=need - have),
+                have, need, n)
+        self.counted[sku] = have + n
         verdict = Verdict.COMPLETE if self.is_complete else Verdict.OK
-        return ScanResult(verdict, sku, "", have + 1, need)
+        return ScanResult(verdict, sku, "", have + n, need, n)
 
     def detail(self) -> dict[str, int]:
         """The ``verified`` step's detail: units verified per SKU."""
         return {sku: self.counted.get(sku, 0) for sku in self.expected}
+
+    def progress(self) -> dict[str, int]:
+        """What survives a restart: units counted per SKU (only SKUs with any)."""
+        return {sku: n for sku, n in self.counted.items() if n > 0}

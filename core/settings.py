@@ -25,6 +25,7 @@ log = logging.getLogger("packdesk.settings")
 DOC_TYPES = ("label", "pick_list", "packing_slip")
 LABEL_SIZES = ("100x150", "100x180", "76x130")
 WAVE_SIZES = tuple(range(1, 201))
+QTY_ENTRY_LIMITS = tuple(range(1, 1000))
 
 
 @dataclass(frozen=True)
@@ -68,6 +69,8 @@ SETTINGS: tuple[SettingSpec, ...] = (
     ),
     SettingSpec("label_size", str, lambda: "100x150", LABEL_SIZES),
     SettingSpec("wave_size", int, lambda: 20, WAVE_SIZES, help="Orders per printed wave (pick list + labels)"),
+    SettingSpec("max_qty_entry", int, lambda: 50, QTY_ENTRY_LIMITS,
+                help="Pack mode: the most units one typed quantity (scan, *, number) may count; more must be scanned"),
 )
 
 _SPECS = {spec.name: spec for spec in SETTINGS}
@@ -86,6 +89,7 @@ class Settings:
     printers: dict[str, str] = field(default_factory=dict)
     label_size: str = "100x150"
     wave_size: int = 20
+    max_qty_entry: int = 50
     path: Path | None = field(default=None, compare=False, repr=False)
 
     def printer_for(self, doc_type: str) -> str | None:

@@ -27,6 +27,7 @@ from core.actions import (
     trigger_for,
 )
 from core.errors import IllegalTransition, OrderHeld, UserError
+from core.model import packing_note_from
 from core.playbooks import check, playbook_for, summary
 from core.roles import Role
 from core.states import FULFILMENT_STATES, Trigger
@@ -252,6 +253,9 @@ def _release_hold(w: Writer, rules: Rules, actor: Actor, doc: dict[str, Any], ho
         doc["cancel_requested"] = False
     elif htype in ("rural_no_phone", "no_phone"):
         _confirm_address(w, rules, doc, resolution, aid)
+    note = packing_note_from(htype, resolution)
+    if note:
+        doc["packing_note"] = note
 
 
 def _resolution_effect(rules: Rules, doc: dict[str, Any], hold: dict[str, Any],
@@ -314,7 +318,10 @@ def _apply(w: Writer, rules: Rules, actor: Actor, a: dict[str, Any], doc: dict[s
         w.note(doc, f"step:{step}", details=detail, action_id=aid)
         return
     if kind == "hold_raised":
-        w.raise_hold(doc, p["type"], p["reason"], _dict(p, "details"), action_id=aid)
+        hold = w.raise_hold(doc, p["type"], p["reason"], _dict(p, "details"), action_id=aid)
+        # the bench showed this hold as "local-<action_id>" until now: keep the link, so a dialog
+        # opened with that ID finds the hold after the hub's snapshot replaced the bench's copy
+        hold["action_id"] = aid
         return
     if kind == "hold_released":
         hold = dict(open_hold(doc["holds"], p["hold_id"], doc["order_id"]))

@@ -44,7 +44,8 @@ def new_doc(order_id: str, o: IntakeOrder) -> dict[str, Any]:
         "recipient": {"name": r.name, "phone": r.phone, "province": r.province, "city": r.city,
                       "district": r.district, "address": r.address, "postcode": r.postcode},
         "lines": [{"sku": ln.sku, "name": ln.name, "qty": ln.qty, "unit_price_fen": ln.unit_price_fen,
-                   "is_gift": ln.is_gift, "bin": ln.bin} for ln in o.lines],
+                   "is_gift": ln.is_gift, "bin": ln.bin, **({"barcodes": dict(ln.barcodes)} if ln.barcodes else {})}
+                  for ln in o.lines],
         "total_fen": o.total_fen,
         "custom_packaging": o.custom_packaging,
         "buyer_note": o.buyer_note,
@@ -96,6 +97,8 @@ def allocate(w: Writer, rules: Rules, doc: dict[str, Any], *, action_id: str | N
     for line in doc["lines"]:
         if not line["bin"]:
             line["bin"] = decision.bins.get(line["sku"], "")
+        if decision.barcodes.get(line["sku"]):  # the bench matches a scan of the box's own barcode
+            line["barcodes"] = decision.barcodes[line["sku"]]
     if decision.carrier:
         doc["waybill_no"] = reserve_waybill(w.conn, rules, decision.carrier, w.settings.waybill_start)
     if not doc.get("ship_by") and doc.get("paid_at"):

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from core.address import needs_rural_phone_check
+from core.barcodes import merge_barcodes
 from core.demo import CatalogueItem, load_catalogue
 from core.errors import ValidationFailed
 from core.model import IntakeOrder, Recipient
@@ -83,6 +84,7 @@ class RoutingDecision:
 
     ``carrier`` is None when no carrier of the warehouse covers the area (there is then a
     ``carrier_area`` hold). ``bins`` maps SKU -> bin for the lines that came without a bin.
+    ``barcodes`` maps SKU -> the line's barcodes merged with the catalogue's (SKUs with any).
     ``ship_by_hours`` counts from payment.
     """
 
@@ -94,6 +96,7 @@ class RoutingDecision:
     holds: tuple[HoldSpec, ...]
     bins: dict[str, str]
     ship_by_hours: int
+    barcodes: dict[str, dict[str, int]] = field(default_factory=dict)
 
 
 # --- area names ------------------------------------------------------------------------------
@@ -535,4 +538,16 @@ def route(order: IntakeOrder, rules: Rules) -> RoutingDecision:
         holds=tuple(holds),
         bins=bins,
         ship_by_hours=rules.ship_by_hours[lane],
+        barcodes=_line_barcodes(order, rules),
     )
+
+
+def _line_barcodes(order: IntakeOrder, rules: Rules) -> dict[str, dict[str, int]]:
+    """SKU -> the lines' own barcodes (channel, import) merged with the catalogue's for that SKU."""
+    out: dict[str, dict[str, int]] = {}
+    for line in order.lines:
+        item = rules.catalogue.get(line.sku)
+        merged = merge_barcodes({**out.get(line.sku, {}), **line.barcodes}, item.barcodes if item else {})
+        if merged:
+            out[line.sku] = merged
+    return out

@@ -52,6 +52,7 @@ from core.i18n import _
 from core.playbooks import PLAYBOOKS, Field, Options, Playbook, check, summary, validate
 from core.roles import Role
 from core.store import LocalOrder, LocalStore
+from core.store.overlay import find_hold
 from core.sync import SyncEngine
 from printing.common import mask_phone as label_mask_phone
 from ui.errors import show_error
@@ -134,7 +135,7 @@ def read_exception(store: LocalStore, order_id: str, hold_id: str | None, *,
             return _("Order {order} has no offline conflict to resolve.").format(order=order_id)
         return ExceptionContext(order, None, PLAYBOOKS["offline_conflict"],
                                 conflicts=tuple(store.conflicts(order_id)))
-    hold = next((h for h in holds if h.get("hold_id") == hold_id), None)
+    hold = find_hold(holds, hold_id)  # a bench-raised hold's local ID still finds it once the hub numbered it
     if hold is None:
         return _("This exception on order {order} is already resolved.").format(order=order_id)
     playbook = PLAYBOOKS.get(str(hold.get("type")))

@@ -163,12 +163,19 @@ def markdown_table(title: str, keys_zh: list[Key], keys_en: list[Key]) -> str:
 
 
 def button_keys(dialog: QDialog) -> list[Key]:
-    """Buttons with a mnemonic ("&1 …" → Alt+1) are keys too."""
+    """Buttons with a mnemonic ("&1 …" → Alt+1) are keys too.
+
+    A digit mnemonic is listed as the bare digit first: the dialogs that number their choices
+    (the reprint reasons) take the digit alone, as a person at the bench presses it.
+    """
     out = []
     for button in dialog.findChildren(QAbstractButton):
         seq = button.shortcut()
         if not seq.isEmpty():
-            out.append(Key(key_text(seq), button.text().replace("&", "")))
+            key = key_text(seq)
+            if key.startswith("Alt+") and key[4:].isdigit():
+                key = f"{key[4:]} / {key}"
+            out.append(Key(key, button.text().replace("&", "")))
     return out
 
 

@@ -24,6 +24,13 @@ in the order they were made.
 * A held order (or one with an offline conflict) cannot be packed: its holds are shown and the
   main window is asked to open the guided exception dialog. Three wrong scans raise a
   ``scan_mismatch`` hold; F9 reports an item missing or damaged (``item_missing``).
+* Many identical units: scan one, press ``*`` (or F6), type how many, Enter — counted as that many,
+  up to the station's ``max_qty_entry``. A scanner's code arriving in the quantity box is taken as
+  a scan (by its keystroke timing), never as a number.
+* Every counted scan is saved in the local store (:mod:`core.store.scan_progress`), so a restart
+  finds a half-scanned order where it was left.
+* The pack page's keys are its own (F1 F5 F6 F7 F9 Esc, ``*``): each shortcut carries its
+  description (``whatsThis``), which F1 lists and docs/keys.md is generated from.
 
 The view passes itself as the initiator of its actions and skips their ``orders_changed`` echo:
 the action's result already carries the updated order.
@@ -35,8 +42,8 @@ import logging
 from collections import deque
 from typing import Any
 
-from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QBrush, QColor, QFont, QKeySequence, QShortcut
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
+from PySide6.QtGui import QBrush, QColor, QFont, QKeyEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -48,6 +55,7 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QLineEdit,
+    QMessageBox,
     QPushButton,
     QTableWidget,
     QTableWidgetItem,
@@ -65,9 +73,11 @@ from core.packing import (
     Outcome,
     PackFlow,
     Phase,
-    PrintLabel,
     Record,
+    SaveProgress,
+    Work,
     look_up,
+    save_progress,
     state_text,
 )
 from core.scan_rules import PackSession, ScanKind, normalise_code
@@ -172,6 +182,9 @@ class PackView(QWidget):
         self.flow = PackFlow(lambda: services.settings.bench_flow)
         self.status_kind = "idle"
         self.problem_dialog: ProblemDialog | None = None
+        self.keys_box: QMessageBox | None = None
+        #: the pack page's own keys, each with its description (F1 lists them; docs/keys.md too)
+        self.shortcuts: list[QShortcut] = []
         self.flashing = False
         #: scans (or orders to open) waiting for the store read in flight to be answered
         self._queue: deque[str | Lookup] = deque()
@@ -214,7 +227,28 @@ class PackView(QWidget):
         self.scan_field.setStyleSheet("font-size: 20pt; padding: 6px; border: 3px solid #0d47a1;")
         self.scan_field.scanned.connect(self.handle_scan)
         self.scan_field.typed.connect(self.handle_scan)  # a damaged barcode keyed in by hand
+        self.scan_field.installEventFilter(self)  # "*" on an empty field: quantity entry
         root.addWidget(self.scan_field)
+
+        self.qty_box = QFrame(self)
+        self.qty_box.setObjectName("qtyBox")
+        self.qty_box.setStyleSheet("#qtyBox { background: #e3f2fd; border: 3px solid #0d47a1; border-radius: 6px; }")
+        qty_row = QHBoxLayout(self.qty_box)
+        qty_row.setContentsMargins(10, 4, 10, 4)
+        self.qty_label = QLabel(self.qty_box)
+        self.qty_label.setObjectName("qtyLabel")
+        self.qty_label.setStyleSheet("font-size: 18pt; font-weight: bold; color: #0d47a1;")
+        qty_row.addWidget(self.qty_label, 1)
+        self.qty_field = ScanField(self.qty_box)
+        self.qty_field.setObjectName("qtyField")
+        self.qty_field.setMaxLength(32)
+        self.qty_field.setFixedWidth(160)
+        self.qty_field.setStyleSheet("font-size: 20pt; padding: 4px;")
+        self.qty_field.typed.connect(self._quantity_typed)
+        self.qty_field.scanned.connect(self._quantity_scanned)
+        qty_row.addWidget(self.qty_field)
+        self.qty_box.hide()
+        root.addWidget(self.qty_box)
 
         self.banner = QFrame(self)
         self.banner.setObjectName("packBanner")
@@ -261,6 +295,14 @@ class PackView(QWidget):
         self.info_label.setWordWrap(True)
         self.info_label.setStyleSheet("font-size: 16pt; color: #263238;")
         root.addWidget(self.info_label)
+        self.note_label = QLabel(self)
+        self.note_label.setObjectName("packingNote")
+        self.note_label.setWordWrap(True)
+        self.note_label.setStyleSheet(
+            f"background: #fff3e0; color: #000000; font-size: {REASON_PT}pt; font-weight: bold; padding: 8px;"
+            " border-left: 10px solid #e65100;")
+        self.note_label.hide()
+        root.addWidget(self.note_label)
 
         self.table = QTableWidget(0, 5, self)
         self.table.setObjectName("packLines")
@@ -282,23 +324,49 @@ class PackView(QWidget):
         root.addWidget(self.total_label)
 
         keys = QHBoxLayout()
-        self.problem_button = self._button(_("Report problem (F9)"), "F9", self.report_problem)
-        self.print_button = self._button(_("Print label (F7)"), "F7", self.print_label)
-        self.retry_button = self._button(_("Finish / retry print (F5)"), "F5", self.retry_finish)
-        self.close_button = self._button(_("Close order (Esc)"), "Esc", self.close_order)
+        self.problem_button = self._button(_("Report problem (F9)"), "F9", self.report_problem,
+                                           _("Report an item missing or damaged (raises a hold)"))
+        self.print_button = self._button(_("Print label (F7)"), "F7", self.print_label,
+                                         _("Print the label; a label printed before asks for a reason"))
+        self.retry_button = self._button(_("Finish / retry print (F5)"), "F5", self.retry_finish,
+                                         _("After a failed print: print again and hand the order over"))
+        self.close_button = self._button(_("Close order (Esc)"), "Esc", self.close_order,
+                                         _("Close the quantity box, or the order (its count is kept); "
+                                           "with no order open: back to the queues"))
+        self._shortcut("F6", self.open_quantity,
+                       _("Quantity: after scanning an item, press * or F6, type how many, Enter"))
+        self._shortcut("F1", self.show_keys, _("This list of keys"))
         for b in (self.problem_button, self.print_button, self.retry_button, self.close_button):
             keys.addWidget(b)
         root.addLayout(keys)
 
-    def _button(self, text: str, key: str, slot: Any) -> QPushButton:
+    def _button(self, text: str, key: str, slot: Any, what: str) -> QPushButton:
         button = QPushButton(text, self)
         button.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # the scan field keeps the keyboard
         button.setStyleSheet("font-size: 14pt; padding: 8px 14px;")
         button.clicked.connect(slot)
+        self._shortcut(key, slot, what)
+        return button
+
+    def _shortcut(self, key: str, slot: Any, what: str) -> QShortcut:
         shortcut = QShortcut(QKeySequence(key), self)
         shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        shortcut.setWhatsThis(what)
         shortcut.activated.connect(slot)
-        return button
+        self.shortcuts.append(shortcut)
+        return shortcut
+
+    def key_sequences(self) -> list[QKeySequence]:
+        """The keys pack mode owns: while it is shown, other actions of the window must not take them."""
+        return [sc.key() for sc in self.shortcuts]
+
+    def key_list(self) -> list[tuple[str, str]]:
+        """(key, description) of every pack-mode key, in the screen's language, for F1 and docs/keys.md."""
+        keys = [(sc.key().toString(QKeySequence.SequenceFormat.NativeText), sc.whatsThis()) for sc in self.shortcuts]
+        keys.insert(0, ("*", _("Quantity: after scanning an item, press * or F6, type how many, Enter")))
+        keys.insert(0, (_("Scan"), _("An order, waybill or pick list opens it; an item (SKU or product barcode) "
+                                     "counts it; a case barcode counts its units")))
+        return sorted(keys, key=lambda k: (not k[0].startswith("F"), k[0] != "*", k[0]))
 
     # -- screen state ----------------------------------------------------------------------------
     def _set_banner(self, kind: str, text: str, reason: str = "") -> None:
@@ -336,8 +404,10 @@ class PackView(QWidget):
         self.sync_label.setText("")
         self.batch_label.setText("")
         self.hold_banner.hide()
+        self.note_label.hide()
         self.table.setRowCount(0)
         self.total_label.setText("")
+        self.close_quantity()
         self._update_buttons()
 
     def _update_buttons(self) -> None:
@@ -347,6 +417,19 @@ class PackView(QWidget):
         self.retry_button.setEnabled(has and self.phase == "print_failed")
         self.close_button.setEnabled(has)
 
+
+    def _render_note(self) -> None:
+        """The supervisor's packing note and the seller's note: what must be done with this box."""
+        order = self.order
+        notes = []
+        if order is not None:
+            snap = order.snapshot
+            if snap.get("packing_note"):
+                notes.append("✎ " + _("Packing note: {note}").format(note=snap["packing_note"]))
+            if snap.get("seller_note"):
+                notes.append("✎ " + _("Seller's note: {note}").format(note=snap["seller_note"]))
+        self.note_label.setText("\n".join(notes))
+        self.note_label.setVisible(bool(notes))
 
     def _render_order(self, highlight: str | None = None) -> None:
         order, session = self.order, self.session
@@ -375,6 +458,7 @@ class PackView(QWidget):
         self._render_sync()
         self._render_batch()
         self._render_holds()
+        self._render_note()
         self._render_lines(highlight)
         self._update_buttons()
 
@@ -483,12 +567,17 @@ class PackView(QWidget):
         for work in outcome.work:
             self._start(work)
 
-    def _start(self, work: Lookup | Record | PrintLabel) -> None:
+    def _start(self, work: Work) -> None:
         if isinstance(work, Lookup):
             self._reads += 1
             store = self.services.store
             self.services.tasks.run_db(lambda: look_up(store, work), self._found,
                                        lambda exc: self._read_failed(work, exc))
+        elif isinstance(work, SaveProgress):
+            store, op = self.services.store, self.services.operator
+            code = op.code if op is not None else ""
+            self.services.tasks.run_db(lambda: save_progress(store, work, code), lambda _r: None,
+                                       lambda exc: log.warning("scan count of %s not saved: %s", work.order_id, exc))
         elif isinstance(work, Record):
             self._record(work)
         else:
@@ -577,13 +666,70 @@ class PackView(QWidget):
         self.print_service.print_label(self.order.order_id, parent=self)
 
     def close_order(self) -> None:
-        """Esc: close the open order (its partial count stays in memory)."""
+        """Esc: close the quantity box if open; else the open order (its count is kept); else back to the queues."""
+        if self.qty_box.isVisible():
+            self.close_quantity()
+            return
         if self.order is None:
+            self.closed.emit()
             return
         self.flow.close()
         self._show_idle()
         self.closed.emit()
         self.scan_field.setFocus()
+
+    def show_keys(self) -> None:
+        """F1: the pack page's keys (not the queues'), read from the live shortcuts."""
+        rows = "".join(f"<tr><td><b>{k}</b>&nbsp;&nbsp;</td><td>{v}</td></tr>" for k, v in self.key_list())
+        box = QMessageBox(QMessageBox.Icon.Information, _("Pack mode keys"), f"<table>{rows}</table>",
+                          QMessageBox.StandardButton.Ok, self)
+        box.setObjectName("packKeysBox")
+        box.setTextFormat(Qt.TextFormat.RichText)
+        box.finished.connect(lambda _r: self._keys_closed(box))
+        self.keys_box = box
+        box.open()
+
+    def _keys_closed(self, box: QMessageBox) -> None:
+        if self.keys_box is box:
+            self.keys_box = None
+        box.deleteLater()
+        self.scan_field.setFocus()
+
+    # -- quantity entry ---------------------------------------------------------------------------
+    def open_quantity(self) -> None:
+        """``*`` or F6 after an item scan: a box for how many identical units that scan stands for."""
+        if not self.flow.can_enter_quantity():
+            self._draw(self.flow.quantity("", self.services.settings.max_qty_entry))
+            return
+        sku, _units = self.flow.last_scan or ("", 1)
+        self.qty_label.setText(_("How many {sku}? Type the number, Enter (Esc: cancel)").format(sku=sku))
+        self.qty_field.clear()
+        self.qty_box.show()
+        self.qty_field.setFocus()
+
+    def close_quantity(self) -> None:
+        """Hide the quantity box (nothing counted) and give the keyboard back to the scan field."""
+        if not self.qty_box.isVisible():
+            return
+        self.qty_box.hide()
+        self.qty_field.clear()
+        self.scan_field.setFocus()
+
+    def _quantity_typed(self, text: str) -> None:
+        self.close_quantity()
+        self._draw(self.flow.quantity(text, self.services.settings.max_qty_entry))
+
+    def _quantity_scanned(self, code: str) -> None:
+        """A scanner typed into the quantity box: that is a scan, not a number — answer it as one."""
+        self.close_quantity()
+        self.handle_scan(code)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if (watched is self.scan_field and event.type() == QEvent.Type.KeyPress and isinstance(event, QKeyEvent)
+                and event.key() == Qt.Key.Key_Asterisk and not self.scan_field.text()):
+            self.open_quantity()
+            return True
+        return super().eventFilter(watched, event)
 
     # -- changes from elsewhere -------------------------------------------------------------------
     def _orders_changed(self, ids: list[str], initiator: object = None) -> None:

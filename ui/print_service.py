@@ -38,9 +38,9 @@ from PySide6.QtWidgets import QMessageBox, QProgressDialog, QWidget
 from core import paths
 from core.errors import UserError
 from core.i18n import _
+from core.packing import label_refusal
 from core.print_journal import PrintJobResult, PrintJournal, PrintRecord
 from core.scan_rules import make_batch_id
-from core.states import PRINTABLE_STATES
 from core.store import LocalOrder, LocalStore
 from printing import (
     PrintJob,
@@ -219,16 +219,8 @@ class PrintService(QObject):
         self.services.tasks.run_db(lambda: read_orders(store, journal, ids, reprints=reprints), then, failed)
 
     def _label_problem(self, order: LocalOrder) -> str | None:
-        if order.snapshot.get("holds"):
-            return _("Order {order} is held: resolve its exception before printing the label.").format(
-                order=order.order_id)
-        if order.state not in PRINTABLE_STATES:
-            return _("Order {order} is {state}: no shipping label can be printed for it.").format(
-                order=order.order_id, state=order.state)
-        if not order.snapshot.get("waybill_no"):
-            return _("Order {order} has no waybill number yet: wait for sync, then print.").format(
-                order=order.order_id)
-        return None
+        """Why no label can be printed for ``order`` here (the rule, reprint until handover included: core)."""
+        return label_refusal(order, self.services.settings.bench)
 
     # -- public calls -----------------------------------------------------------------------------
     def print_label(self, order_id: str, *, parent: QWidget | None = None, reprint_reason: str | None = None,

@@ -2,13 +2,15 @@
 
 A second label for the same parcel is how parcels get shipped twice, so the reason is required:
 the submit button stays disabled, with the reason why shown beside it, until something is typed.
-Common reasons are one key away.
+Common reasons are one key away: the digits 1..N pick the numbered reasons, and the last number
+("Other") opens the free-text field. Digits only go into that field once the operator chose it
+(that number, or a click into it); before that, pressing 2 picks reason 2 instead of typing "2".
 """
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QFont
+from PySide6.QtCore import QEvent, QObject, Qt
+from PySide6.QtGui import QFont, QKeyEvent
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -43,16 +45,29 @@ class ReprintDialog(QDialog):
         intro.setWordWrap(True)
         layout.addWidget(intro)
         self.reason_edit = QLineEdit()
+        #: the operator chose to type a reason ("Other", or clicked the field): digits are text then
+        self.free_text = False
         quick = QHBoxLayout()
+        self.reason_buttons: list[QPushButton] = []
         for i, text in enumerate(QUICK_REASONS, 1):
             shown_reason = _(text)
             btn = QPushButton(f"&{i} {shown_reason}")
             btn.setAutoDefault(False)
-            btn.clicked.connect(lambda _checked=False, t=shown_reason: self.reason_edit.setText(t))
+            btn.clicked.connect(lambda _checked=False, n=i: self.pick(n))
             quick.addWidget(btn)
+            self.reason_buttons.append(btn)
+        other_text = _("Other (type the reason)")
+        other = QPushButton(f"&{len(QUICK_REASONS) + 1} {other_text}")
+        other.setObjectName("reprintOther")
+        other.setAutoDefault(False)
+        other.clicked.connect(lambda _checked=False: self.pick(len(QUICK_REASONS) + 1))
+        quick.addWidget(other)
+        self.reason_buttons.append(other)
         layout.addLayout(quick)
         self.reason_edit.setObjectName("reprintReason")
-        self.reason_edit.setPlaceholderText(_("Reason for the reprint (required)"))
+        self.reason_edit.setPlaceholderText(_("Press 1-{n} to pick a reason; {n}: type your own").format(
+            n=len(QUICK_REASONS) + 1))
+        self.reason_edit.installEventFilter(self)
         layout.addWidget(self.reason_edit)
         self.hint = QLabel()
         self.hint.setObjectName("reprintHint")
@@ -61,12 +76,38 @@ class ReprintDialog(QDialog):
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
         self.submit = self.buttons.addButton(_("Reprint"), QDialogButtonBox.ButtonRole.AcceptRole)
         self.submit.setObjectName("reprintSubmit")
+        self.submit.setDefault(True)  # a reason picked by its number, then Enter
         self.buttons.accepted.connect(self._accept)
         self.buttons.rejected.connect(self.reject)
         layout.addWidget(self.buttons)
         self.reason_edit.textChanged.connect(self._update)
+        self.reason_edit.returnPressed.connect(self._accept)
         self._update()
         self.reason_edit.setFocus(Qt.FocusReason.OtherFocusReason)
+
+    def pick(self, n: int) -> None:
+        """Choose reason ``n`` (1-based); the number after the last reason is "Other": type it."""
+        if 1 <= n <= len(QUICK_REASONS):
+            self.free_text = False
+            self.reason_edit.setText(_(QUICK_REASONS[n - 1]))
+        elif n == len(QUICK_REASONS) + 1:
+            self.free_text = True
+            self.reason_edit.clear()
+        self.reason_edit.setFocus(Qt.FocusReason.OtherFocusReason)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if watched is self.reason_edit and not self.free_text:
+            if event.type() == QEvent.Type.MouseButtonPress:
+                self.free_text = True  # clicked into the field: the operator means to type
+            elif event.type() == QEvent.Type.KeyPress and isinstance(event, QKeyEvent):
+                text = event.text()
+                if text.isdigit() and text.isascii() and not event.modifiers() & (
+                        Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.AltModifier):
+                    self.pick(int(text))
+                    return True  # a number picks a reason; it is never typed into the field
+                if text and text.isprintable():
+                    self.free_text = True  # letters: the operator is typing a reason of their own
+        return super().eventFilter(watched, event)
 
     def reason(self) -> str:
         return self.reason_edit.text().strip()

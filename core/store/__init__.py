@@ -9,6 +9,7 @@ calls the app makes); each table's SQL lives in its own module and nowhere else:
 * :mod:`core.store.journal` — the print journal (``print_jobs``);
 * :mod:`core.store.meta` — cursor, seq, action keys, operator records (``meta``);
 * :mod:`core.store.audit` — who did what here (``local_audit``);
+* :mod:`core.store.scan_progress` — half-packed orders' scan counts (``scan_progress``);
 * :mod:`core.store.migrations` — the schema and its versions.
 
 :mod:`core.store.overlay` replays pending actions on top of the hub's snapshots.

@@ -139,8 +139,19 @@ def _v4(conn: Connection) -> None:
         conn.exec_driver_sql(f"ALTER TABLE orders DROP COLUMN {column}")
 
 
+def _v5(conn: Connection) -> None:
+    """The bench's scan count of each half-packed order survives a restart (core/store/scan_progress.py)."""
+    conn.exec_driver_sql(
+        """CREATE TABLE scan_progress (
+            order_id TEXT PRIMARY KEY,
+            counted TEXT NOT NULL,
+            operator TEXT NOT NULL,
+            at TEXT NOT NULL
+        )""")
+
+
 #: The migration steps, in order; index i takes the store to version i + 1.
-MIGRATIONS: tuple[Callable[[Connection], None], ...] = (_v1, _v2, _v3, _v4)
+MIGRATIONS: tuple[Callable[[Connection], None], ...] = (_v1, _v2, _v3, _v4, _v5)
 LATEST = len(MIGRATIONS)
 
 

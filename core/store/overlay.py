@@ -11,11 +11,13 @@ so a newer snapshot from the hub never hides work still in the outbox.
 from __future__ import annotations
 
 import copy
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from core.actions import check_payload, check_step, open_hold, trigger_for
 from core.errors import IllegalTransition, OrderHeld, ValidationFailed
+from core.model import packing_note_from
 from core.states import State, apply_trigger
 
 #: Marks a hold raised on this bench that the hub has not numbered yet.
@@ -32,6 +34,21 @@ class PendingAction:
     payload: dict[str, Any]
     operator: str
     done_at: str
+
+
+def find_hold(holds: Iterable[dict[str, Any]], hold_id: str) -> dict[str, Any] | None:
+    """The open hold ``hold_id`` names, also when it is the bench's own ``local-<action_id>`` ID.
+
+    A hold raised at the bench is shown as ``local-<action_id>`` until the hub's snapshot comes
+    back with the hub's hold ID (and the raising action's ID on it); a dialog asked for the local
+    ID must still find the hold then — on a hub on the same PC that happens within milliseconds.
+    """
+    holds = list(holds)
+    hold = next((h for h in holds if h.get("hold_id") == hold_id), None)
+    if hold is None and hold_id.startswith(LOCAL_HOLD_PREFIX):
+        action_id = hold_id[len(LOCAL_HOLD_PREFIX):]
+        hold = next((h for h in holds if h.get("action_id") == action_id), None)
+    return hold
 
 
 def apply_local(snapshot: dict[str, Any], action: PendingAction) -> dict[str, Any]:
@@ -59,8 +76,9 @@ def apply_local(snapshot: dict[str, Any], action: PendingAction) -> dict[str, An
             **p.get("detail", {}),
         }
         return new
+    released: Any = None
     if action.type == "hold_released":
-        open_hold(new.get("holds", []), p["hold_id"], new["order_id"])
+        released = open_hold(new.get("holds", []), p["hold_id"], new["order_id"])
     tr = apply_trigger(state, trigger_for(action.type), held=held)
     new["state"] = tr.to_state.value
     if action.type == "label_printed":
@@ -80,6 +98,9 @@ def apply_local(snapshot: dict[str, Any], action: PendingAction) -> dict[str, An
         )
     elif action.type == "hold_released":
         new["holds"] = [h for h in new.get("holds", []) if h.get("hold_id") != p["hold_id"]]
+        note = packing_note_from(str(released.get("type")), p.get("resolution"))
+        if note:
+            new["packing_note"] = note
     elif action.type == "reallocated":
         new["bench"] = p["bench"]
         if p.get("warehouse"):

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from core.barcodes import barcodes_in
 from core.errors import ValidationFailed
 from core.model import ChannelStatus, IntakeOrder, OrderLine, Recipient
 from hub.intake.fields import Obj, bad, load_json, wants_custom_packaging
@@ -138,7 +139,10 @@ def _order(detail: Obj, tag: str, message_id: str, data: Obj) -> IntakeOrder:
         # 抖店 marks gifts on the sku order (赠品); an unpriced line named as a gift counts too.
         name = sku.text("product_name")
         is_gift = sku.flag("is_gift") or sku.has("given_product_type") or (unit == 0 and "赠品" in name)
-        lines.append(OrderLine(sku=code, name=name, qty=qty, unit_price_fen=unit, is_gift=is_gift))
+        merchant = (sku.text("code", required=False), sku.text("out_sku_id", required=False),
+                    sku.text("out_product_id", required=False))
+        lines.append(OrderLine(sku=code, name=name, qty=qty, unit_price_fen=unit, is_gift=is_gift,
+                               barcodes=barcodes_in(*merchant)))
     if not lines:
         raise bad(detail.at("sku_order_list"), "must list at least one item")
     created = detail.time("create_time") if detail.has("create_time") else data.time("create_time")

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from core.barcodes import barcodes_in
 from core.model import ChannelStatus, IntakeOrder, OrderLine, Recipient
 from hub.intake.fields import Obj, bad, wants_custom_packaging, yuan_text_to_fen
 
@@ -90,8 +91,10 @@ def _line(path: str, raw: Any, *, gift: bool) -> OrderLine:
     )
     if not gift and not item.has("goods_price"):
         item.need("goods_price")
+    merchant = (item.text("outer_id", required=False), item.text("outer_goods_id", required=False))
     return OrderLine(
-        sku=sku, name=item.text("goods_name"), qty=item.qty("goods_count"), unit_price_fen=price, is_gift=gift
+        sku=sku, name=item.text("goods_name"), qty=item.qty("goods_count"), unit_price_fen=price, is_gift=gift,
+        barcodes=barcodes_in(*merchant),
     )
 
 

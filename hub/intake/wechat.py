@@ -29,6 +29,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from core.barcodes import barcodes_in
 from core.model import ChannelStatus, IntakeOrder, OrderLine, Recipient
 from hub.intake.fields import Obj, bad, wants_custom_packaging
 
@@ -106,6 +107,8 @@ def parse(item: Any) -> IntakeOrder:
                 qty=product.qty("sku_cnt"),
                 unit_price_fen=unit,
                 is_gift=gift,
+                barcodes=barcodes_in(product.text("sku_code", required=False),
+                                     product.text("out_sku_id", required=False)),
             )
         )
     created = order.time("create_time")

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from core.barcodes import barcodes_in
 from core.model import ChannelStatus, IntakeOrder, OrderLine, Recipient
 from hub.intake.fields import Obj, bad, load_json, wants_custom_packaging
 
@@ -86,7 +87,8 @@ def parse(item: Any) -> IntakeOrder:
         gift = sku.has("skuTag") and sku.whole("skuTag") == _GIFT_TAG
         code_ = sku.text("erpcode", required=False) or sku.text("skuId")
         lines.append(
-            OrderLine(sku=code_, name=sku.text("skuName"), qty=qty, unit_price_fen=unit, is_gift=gift)
+            OrderLine(sku=code_, name=sku.text("skuName"), qty=qty, unit_price_fen=unit, is_gift=gift,
+                      barcodes=barcodes_in(sku.text("erpcode", required=False)))
         )
     created = order.time("createdTime")
     buyer_note = order.text("customerRemark", required=False)

@@ -16,7 +16,18 @@ import pytest
 from core.errors import UserError
 from core.i18n import set_language
 from core.outbox import Outbox
-from core.packing import Lookup, Outcome, PackFlow, Phase, PrintLabel, Purpose, Record, look_up
+from core.packing import (
+    Lookup,
+    Outcome,
+    PackFlow,
+    Phase,
+    PrintLabel,
+    Purpose,
+    Record,
+    SaveProgress,
+    look_up,
+    save_progress,
+)
 from core.print_journal import PrintJobResult, PrintJournal
 from core.scan_rules import WRONG_SCAN_LIMIT, ScanKind
 from core.store import LocalStore, open_store
@@ -71,6 +82,8 @@ class Bench:
                     out += self.run(self.flow.record_failed(work, exc.message))
                 else:
                     out += self.run(self.flow.recorded(work, changed))
+            elif isinstance(work, SaveProgress):
+                save_progress(self.store, work, "P001")
             else:
                 ok, message = self.printer.pop(0) if self.printer else (True, "")
                 self.labels.append(work.order_id)
@@ -115,7 +128,8 @@ def test_right_item_is_counted_at_once(store: LocalStore) -> None:
     bench = Bench(store)
     bench.scan(OID)
     [ok] = bench.scan("TEA-250")  # an item of the open order: no read, answered at once
-    assert (ok.banner, ok.tone, ok.highlight, ok.work) == ("ok", "ok", "TEA-250", ())
+    assert (ok.banner, ok.tone, ok.highlight) == ("ok", "ok", "TEA-250")
+    assert ok.work == (SaveProgress(OID, {"TEA-250": 1}),)  # the count survives a restart
     assert ok.text == "OK TEA-250 西湖龙井 250g (1/2)" and ok.phase == Phase.SCANNING
     [by_barcode] = bench.scan("6901234567892")
     assert by_barcode.highlight == "CUP-01" and bench.flow.session is not None
@@ -246,7 +260,8 @@ def test_finish_is_one_record_then_ship(store: LocalStore) -> None:
     finishing, shipping, done = bench.scan("CUP-01")
     assert (finishing.banner, finishing.tone, finishing.phase) == ("working", "done", Phase.FINISHING)
     assert finishing.text == "All 3 units verified — recording…" and finishing.highlight == "CUP-01"
-    [record] = finishing.work
+    progress, record = finishing.work
+    assert progress == SaveProgress(OID, {"TEA-250": 2, "CUP-01": 1})
     assert isinstance(record, Record) and record.purpose == Purpose.FINISH
     assert record.actions == (("step", {"step": "verified", "detail": {"TEA-250": 2, "CUP-01": 1}}),
                               ("step", {"step": "packed", "detail": {}}))
@@ -319,10 +334,10 @@ def test_switched_away_order_is_still_handed_over_after_printing(store: LocalSto
     bench = Bench(store)
     bench.scan(OID)
     finishing = [bench.flow.scan(code) for code in UNITS][-1]
-    [record] = finishing.work
+    _progress, record = finishing.work
     assert isinstance(record, Record)
     after_packed = bench.flow.recorded(record, bench.outbox.perform_many(OID, record.actions, "P001"))
-    assert after_packed.work == (PrintLabel(OID),)
+    assert after_packed.work == (SaveProgress(OID, {}), PrintLabel(OID))  # packed: the saved count goes
     bench.scan(OID2)  # the packer moves on while the label prints
     bench.journal.record_print(PrintJobResult("label", [OID], "pdf", True), "P001")
     handed = bench.run(bench.flow.printed(OID, True))
@@ -432,3 +447,49 @@ def test_batch_skips_an_order_finished_elsewhere_and_an_unknown_batch_is_not_fou
     assert bench.flow.batch is not None
     bench.scan("BL20261125-000009")  # an order outside the batch leaves it
     assert bench.flow.batch is None and bench.flow.order_id == "BL20261125-000009"
+
+
+def test_a_new_flow_finds_the_saved_count_and_packing_clears_it(store: LocalStore) -> None:
+    from core.store import scan_progress
+
+    seed(store, order())
+    bench = Bench(store)
+    bench.scan(OID)
+    bench.scan("TEA-250")
+    again = Bench(store)  # the app restarted
+    again.scan(OID)
+    assert again.flow.session is not None and again.flow.session.done("TEA-250") == 1
+    again.scan("TEA-250")
+    again.scan("CUP-01")
+    assert again.steps() == ["verified", "packed", "shipped_by_station"]
+    with store.read() as conn:
+        assert scan_progress.load(conn, OID) == {}
+
+
+def test_a_saved_count_of_an_order_past_the_bench_is_forgotten(store: LocalStore) -> None:
+    from core.store import scan_progress
+
+    seed(store, order(state="shipped"))
+    with store.write() as conn:
+        scan_progress.save(conn, OID, {"TEA-250": 1}, "P001", "2026-11-25T02:00:00Z")
+    opened = Bench(store).scan(OID)[-1]
+    assert opened.phase == Phase.DONE and opened.text == f"Order {OID} is already shipped"
+    with store.read() as conn:
+        assert scan_progress.load(conn, OID) == {}
+
+
+def test_typed_quantities(store: LocalStore) -> None:
+    seed(store, order(lines=[{**LINES[0], "qty": 10}, LINES[1]]))
+    bench = Bench(store)
+    bench.scan(OID)
+    assert bench.flow.quantity("5", 50).text == "Scan an item first"
+    bench.scan("TEA-250")
+    assert bench.flow.quantity("x5", 50).text == "Not a quantity: x5"
+    assert bench.flow.quantity("60", 50).text == "60 is more than 50 at once: nothing counted"
+    assert bench.flow.quantity("1", 50).text == "TEA-250 is already counted ×1 by that scan"
+    assert bench.flow.quantity("11", 50).reason == ("The order needs 10 more TEA-250 with that scan, not 11: "
+                                                    "nothing counted.")
+    ok = bench.flow.quantity("7", 50)
+    assert ok.text == "OK TEA-250 西湖龙井 250g ×7 (7/10)" and bench.flow.session is not None
+    assert bench.flow.quantity("7", 50).text == "Scan an item first"  # once per scan
+    assert bench.flow.session.done("TEA-250") == 7

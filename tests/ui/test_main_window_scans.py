@@ -15,7 +15,7 @@ from core.i18n import set_language
 from core.queue_scan import Answer, QueueScan
 from tests.helpers.hubapi import Session
 from tests.helpers.station import open_window
-from tests.helpers.wedge import wedge_scan
+from tests.helpers.keyboard import wedge
 from tests.hubproc import HubProcess
 from tests.ui.conftest import StationFactory
 from ui.main_window import MainWindow
@@ -25,7 +25,7 @@ def answer_to(qtbot: Any, w: MainWindow, code: str) -> QueueScan:
     """Scan ``code`` on the queue page; the answer once it is given (the tone is requested with it)."""
     before = w.pack_view.sounds.count
     with qtbot.waitSignal(w.scan_answered, timeout=10_000) as sig:
-        wedge_scan(qtbot, w.scan, code)
+        wedge(w.scan, code)
     scan = sig.args[0]
     assert isinstance(scan, QueueScan)
     if not scan.ok:  # opening is answered by the pack page (its own tone comes after its read)
@@ -166,8 +166,8 @@ def test_items_scanned_right_after_the_order_count_in_pack_mode(
     order = st.store.get_order(mine.order_id)
     assert order is not None
     sku = order.snapshot["lines"][0]["sku"]
-    wedge_scan(qtbot, w.scan, mine.order_id)
-    wedge_scan(qtbot, w.scan, sku)  # before the order's read came back
+    wedge(w.scan, mine.order_id)
+    wedge(w.scan, sku)  # before the order's read came back
     qtbot.waitUntil(lambda: w.pack_view.session is not None and w.pack_view.session.counted.get(sku, 0) == 1,
                     timeout=10_000)
     assert w.stack.currentWidget() is w.pack_view and not w.notice.isVisible()  # the pack page answers now

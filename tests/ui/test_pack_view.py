@@ -287,7 +287,8 @@ def test_screenshots(qtbot: Any, pack_env: PackEnv, tmp_path: Path) -> None:
         assert isinstance(app, QApplication)
         old = app.font()
         app.setFont(QFont("WenQuanYi Micro Hei", 11))
-        pack_env.seed(order_snap(8632, flags=["gift"], buyer_note="请多放点冰袋", lines=[
+        pack_env.seed(order_snap(8632, flags=["gift"], buyer_note="请多放点冰袋", seller_note="不放价格单",
+                                 packing_note="红色礼盒，丝带打蝴蝶结，附手写贺卡", lines=[
             {"sku": "TEA-LJ-250", "name": "西湖龙井明前特级 250g 礼盒", "qty": 2, "unit_price_fen": 19900,
              "is_gift": False, "bin": "A-02-3"},
             {"sku": "CUP-GL-01", "name": "双层玻璃茶杯 350ml", "qty": 1, "unit_price_fen": 2900, "is_gift": False,
@@ -296,7 +297,7 @@ def test_screenshots(qtbot: Any, pack_env: PackEnv, tmp_path: Path) -> None:
         ]))
         view = PackView(pack_env.services, PrintService(pack_env.services))
         qtbot.addWidget(view)
-        view.resize(1280, 800)
+        view.resize(1366, 768)
         view.show()
         view.handle_scan("BL20261125-008632")
         view.handle_scan("TEA-LJ-250")
