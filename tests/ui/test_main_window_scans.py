@@ -14,8 +14,8 @@ from PySide6.QtCore import Qt
 from core.i18n import set_language
 from core.queue_scan import Answer, QueueScan
 from tests.helpers.hubapi import Session
-from tests.helpers.station import open_window
 from tests.helpers.keyboard import wedge
+from tests.helpers.station import open_window
 from tests.hubproc import HubProcess
 from tests.ui.conftest import StationFactory
 from ui.main_window import MainWindow
