@@ -29,6 +29,7 @@ from PySide6.QtGui import QColor
 
 from core.flags import STYLES, Flag
 from core.i18n import _, language
+from core.phones import is_phone_needle
 from core.queues import QueueRow, RowFilter, in_scope, matches, needle, queue_order, search
 from core.states import state_label
 from core.timeutil import utcnow
@@ -272,7 +273,9 @@ class QueueModel(QAbstractTableModel):
             return
         # Typing one more character narrows what is shown already (kept in step with every change),
         # instead of scanning all 100,000 rows again on each keystroke.
-        narrowing = bool(self._needle) and self._needle in wanted and self._rows is not self._all
+        # A phone tail is not narrowed that way: "14322" may end a number that "1432" does not.
+        narrowing = bool(self._needle) and self._needle in wanted and self._rows is not self._all \
+            and not is_phone_needle(wanted)
         self.beginResetModel()
         self._needle = wanted
         self._rows = self._apply_needle(self._rows if narrowing else self._all)
