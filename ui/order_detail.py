@@ -201,9 +201,9 @@ class OrderDetail(QWidget):
         parts.append(f"<h2 style='margin:0'>{_e(o.order_id)}</h2>")
         sync = ""
         if o.has_conflict:
-            sync = " · <b style='color:#c62828'>⚡ " + _e(_("Conflict")) + "</b>"
+            sync = " · <b style='color:#c62828'>↯ " + _e(_("Conflict")) + "</b>"
         elif o.pending:
-            sync = " · ⟳ " + _e(_("{n} pending").format(n=o.pending))
+            sync = " · ↻ " + _e(_("{n} pending").format(n=o.pending))
         parts.append(
             f"<p style='font-size:14pt'><b>{_e(state_text(o.state))}</b> · {_e(channel_name(s.get('channel')))} "
             f"{_e(s.get('channel_order_no'))} · {_e(t['bench'])} {_e(s.get('bench') or '—')}{sync}</p>")
@@ -211,13 +211,13 @@ class OrderDetail(QWidget):
         parts.append(f"<p>{_e(t['ship_by'])}: <b>{_e(ship or '—')}</b> · {_e(t['carrier'])}: "
                      f"{_e(carrier_name(s.get('carrier')) if s.get('carrier') else '—')} {_e(s.get('waybill_no') or '')}</p>")
         if o.conflict:
-            parts.append(f"<p style='background:#ffcdd2;padding:4px'>⚡ {_e(o.conflict.get('reason'))}</p>")
+            parts.append(f"<p style='background:#ffcdd2;padding:4px'>↯ {_e(o.conflict.get('reason'))}</p>")
         if s.get("cancel_requested"):
             parts.append(f"<p style='background:#ffe0b2'>{_e(t['cancel'])}</p>")
         # lines: one block each (the pane is narrow; a five-column table wrapped names letter by letter)
         parts.append(f"<h3>{_e(t['items'])}</h3><table width='100%' cellspacing='0' cellpadding='3'>")
         for line in s.get("lines") or []:
-            gift = f" <span style='background:#bbdefb'>{_e(display_icon('🎁') + ' ' + _('Gift'))}</span>" \
+            gift = f" <span style='background:#bbdefb'>{_e(display_icon('◈') + ' ' + _('Gift'))}</span>" \
                 if line.get("is_gift") else ""
             where = " · ".join(_e(v) for v in (line.get("sku"), line.get("bin") and f"{_('Bin')} {line.get('bin')}")
                                if v)
@@ -234,7 +234,7 @@ class OrderDetail(QWidget):
         # holds
         holds = s.get("holds") or []
         if holds:
-            parts.append(f"<h3>⚠ {_e(t['holds'])}</h3><ul>")
+            parts.append(f"<h3>▲ {_e(t['holds'])}</h3><ul>")
             for h in holds:
                 parts.append(
                     f"<li style='background:#fff59d'><b>{_e(hold_label(str(h.get('type')), 'zh_CN' if zh else 'en'))}"
