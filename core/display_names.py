@@ -141,6 +141,7 @@ AUDIT_WORDS: dict[str, str] = {
     "step:weighed": N_("Weighed"), "sync_conflict": N_("Refused by the hub (conflict)"),
     "sync_rejected": N_("Refused by the hub"), "conflict_resolved": N_("Conflict handled"),
     "print_ok": N_("Printed"), "print_failed": N_("Printing failed"),
+    "hold_escalated": N_("Escalated to a supervisor"),
 }
 
 

@@ -108,7 +108,8 @@ def row_from_snapshot(snap: dict[str, Any], *, pending: int, conflict: bool, now
     ship = parse_iso(snap.get("ship_by"))
     holds = snap.get("holds") or []
     lang = language()
-    hold = " / ".join(f"{hold_label(str(h.get('type')), lang)} ({_who(h.get('raised_by'))})" for h in holds)
+    hold = " / ".join(f"{hold_label(str(h.get('type')), lang)} ({_who(h.get('raised_by'))})"
+                      + (" · " + _("escalated") if h.get("escalated") else "") for h in holds)
     raised = [t for t in (parse_iso(h.get("raised_at")) for h in holds) if t is not None]
     return QueueRow(
         order_id=str(snap["order_id"]),

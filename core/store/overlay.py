@@ -16,6 +16,7 @@ from typing import Any
 
 from core.actions import check_payload, check_step, open_hold, trigger_for
 from core.errors import IllegalTransition, OrderHeld, ValidationFailed
+from core.playbooks import escalation
 from core.states import State, apply_trigger
 
 #: Marks a hold raised on this bench that the hub has not numbered yet.
@@ -59,7 +60,7 @@ def apply_local(snapshot: dict[str, Any], action: PendingAction) -> dict[str, An
             **p.get("detail", {}),
         }
         return new
-    if action.type == "hold_released":
+    if action.type in ("hold_released", "hold_escalated"):
         open_hold(new.get("holds", []), p["hold_id"], new["order_id"])
     tr = apply_trigger(state, trigger_for(action.type), held=held)
     new["state"] = tr.to_state.value
@@ -80,6 +81,10 @@ def apply_local(snapshot: dict[str, Any], action: PendingAction) -> dict[str, An
         )
     elif action.type == "hold_released":
         new["holds"] = [h for h in new.get("holds", []) if h.get("hold_id") != p["hold_id"]]
+    elif action.type == "hold_escalated":
+        for h in new.get("holds", []):
+            if h.get("hold_id") == p["hold_id"]:
+                h["escalated"] = escalation(p, action.operator, action.done_at)
     elif action.type == "reallocated":
         new["bench"] = p["bench"]
         if p.get("warehouse"):
