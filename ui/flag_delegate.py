@@ -5,8 +5,8 @@ colour-blind packer; a chip with its glyph and word (``▲ 异常``) reads at a 
 chip is striped so it stands out from the (also red) VIP chip even in greyscale.
 
 Two chips always fit: the queue sizes the column with :func:`pair_width` (the two widest chips of
-the operator's language). A third chip that does not fit is drawn as a compact chip (colour and
-glyph, the word in the tooltip); only when not even that fits are the rest counted as "+N".
+the operator's language). With more flags than fit, the later chips are drawn compact (colour and
+glyph, the words in the tooltip); only when not even that fits are the rest counted as "+N".
 """
 
 from __future__ import annotations
@@ -32,7 +32,8 @@ def _bold(font: QFont) -> QFont:
 
 
 def pair_width(font: QFont, chip_texts: Iterable[str]) -> int:
-    """The Flags column width that holds the two widest chips side by side, and a "+N" after them.
+    """The Flags column width that holds the two widest chips side by side (a third and more are
+    drawn glyph-only after the first chip, see :meth:`FlagDelegate._layout`).
 
     Args:
         font: the table's font (chips are drawn in its bold face).
@@ -40,7 +41,7 @@ def pair_width(font: QFont, chip_texts: Iterable[str]) -> int:
     """
     fm = QFontMetrics(_bold(font))
     widths = sorted((fm.horizontalAdvance(t) + 2 * PAD_X for t in chip_texts), reverse=True)
-    return LEFT + sum(widths[:2]) + GAP * min(len(widths), 2) + fm.horizontalAdvance("+9") + 4
+    return LEFT + sum(widths[:2]) + GAP * min(len(widths), 2) + 6
 
 
 class FlagDelegate(QStyledItemDelegate):
