@@ -35,6 +35,7 @@ __all__ = [
     "channel_name",
     "doc_type_name",
     "one_language",
+    "refusal_text",
     "why_details",
     "why_text",
 ]
@@ -121,6 +122,30 @@ def one_language(text: Any, lang: str | None = None) -> str:
     if not sep or not _CJK.search(zh) or _CJK.search(en) or not en.strip():
         return s
     return zh.strip() if _lang(lang) else en.strip()
+
+
+#: Why the hub refused an action done here (its error code) -> what the operator reads. The hub's
+#: own message (English, with versions and codes) stays in the conflict record and the log.
+REFUSALS: dict[str, str] = {
+    "illegal_transition": N_("The order changed at the hub meanwhile (for example it was cancelled): "
+                             "what was done here no longer applies."),
+    "order_held": N_("The order is held at the hub: resolve its exception first."),
+    "forbidden": N_("The hub refused it: this operator's role may not do it."),
+    "bad_payload": N_("The hub refused what was sent: a required field was missing or wrong."),
+    "unknown_order": N_("The hub does not know this order."),
+}
+
+
+def refusal_text(error: Any, reason: Any) -> str:
+    """Why the hub refused an action, in the operator's language.
+
+    A known error code reads as a plain sentence on a Chinese screen; otherwise (or in English, where
+    the hub's own words are the operator's) the hub's reason, one language of a pair.
+    """
+    code = str(error or "")
+    if code in REFUSALS and _lang(None):
+        return _(REFUSALS[code])
+    return one_language(reason) or (_(REFUSALS[code]) if code in REFUSALS else code)
 
 
 # -- audit lines -----------------------------------------------------------------------------------

@@ -47,7 +47,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from core.display_names import audit_what, carrier_name, one_language
+from core.display_names import audit_what, carrier_name, one_language, refusal_text
 from core.errors import UserError
 from core.i18n import _, language
 from core.phones import mask_phone as masked
@@ -436,7 +436,7 @@ class ExceptionDialog(QDialog):
         for c in self.context.conflicts:
             text = _("{action} done offline by {operator} at {at} was refused by the hub: {reason}").format(
                 action=audit_what(c.get("type")), operator=c.get("operator"), at=_local_time(c.get("done_at")),
-                reason=one_language(c.get("reason")))
+                reason=refusal_text(c.get("error"), c.get("reason")))
             label = QLabel(text)
             label.setWordWrap(True)
             label.setObjectName("conflictLine")

@@ -17,7 +17,15 @@ from typing import Any
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QLabel, QScrollArea, QVBoxLayout, QWidget
 
-from core.display_names import audit_what, audit_why, carrier_name, channel_name, doc_type_name, one_language
+from core.display_names import (
+    audit_what,
+    audit_why,
+    carrier_name,
+    channel_name,
+    doc_type_name,
+    one_language,
+    refusal_text,
+)
 from core.errors import UserError
 from core.holds import hold_label
 from core.i18n import _, language
@@ -211,7 +219,8 @@ class OrderDetail(QWidget):
         parts.append(f"<p>{_e(t['ship_by'])}: <b>{_e(ship or '—')}</b> · {_e(t['carrier'])}: "
                      f"{_e(carrier_name(s.get('carrier')) if s.get('carrier') else '—')} {_e(s.get('waybill_no') or '')}</p>")
         if o.conflict:
-            parts.append(f"<p style='background:#ffcdd2;padding:4px'>↯ {_e(o.conflict.get('reason'))}</p>")
+            why = refusal_text(o.conflict.get("error"), o.conflict.get("reason"))
+            parts.append(f"<p style='background:#ffcdd2;padding:4px'>↯ {_e(why)}</p>")
         if s.get("cancel_requested"):
             parts.append(f"<p style='background:#ffe0b2'>{_e(t['cancel'])}</p>")
         # lines: one block each (the pane is narrow; a five-column table wrapped names letter by letter)

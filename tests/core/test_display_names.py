@@ -16,6 +16,7 @@ from core.display_names import (
     channel_name,
     doc_type_name,
     one_language,
+    refusal_text,
     why_details,
     why_text,
 )
@@ -68,3 +69,11 @@ def test_english_operator_reads_english(tmp_path: Path, monkeypatch: pytest.Monk
 def test_print_lines_name_the_document(zh: None) -> None:
     assert audit_what("print_ok", {"doc_type": "label"}) == "已打印 面单"
     assert audit_what("print_failed", {"doc_type": "pick_list"}) == "打印失败 拣货单"
+
+
+def test_a_hub_refusal_reads_as_a_sentence_on_a_chinese_screen(zh: None) -> None:
+    hub_words = "The order changed at the hub (now closed, version 7) since this was done (version 5): ..."
+    assert refusal_text("illegal_transition", hub_words) == "订单在订单中心已有变化（例如已取消）：本机做的操作不再适用。"
+    assert refusal_text("weird_code", "派送失败 / delivery failed") == "派送失败"
+    i18n.set_language("en")
+    assert refusal_text("illegal_transition", hub_words) == hub_words  # an English operator reads the hub's own

@@ -19,6 +19,7 @@ from core.queues import load_rows
 from tests.e2e.test_playbooks_hub import (  # noqa: F401 - the fixtures of the playbook tests
     Station,
     dialog,
+    fill_and_submit,
     hold_of,
     hub,
     intake,
@@ -80,12 +81,7 @@ def test_a_desk_escalation_is_recorded_told_and_taken_by_a_supervisor_with_china
     dlg = dialog(sup, qtbot, oid, hold["hold_id"])
     line_label = dlg.findChild(type(dlg.reasons_label), "escalatedLine")
     assert line_label is not None and "D001" in line_label.text() and "Friday" in line_label.text()
-    set_field(dlg, "decision", "escalate")
-    set_field(dlg, "carrier", "EMS")
-    set_field(dlg, "reason", "区域经理安排中国邮政")
-    assert dlg.submit_button.isEnabled(), dlg.reasons()
-    dlg.submit_button.click()
-    qtbot.waitUntil(lambda: dlg.resolved is True, timeout=10_000)
+    fill_and_submit(dlg, qtbot, {"decision": "escalate", "carrier": "EMS", "reason": "区域经理安排中国邮政"})
     after = released_then_printed(sup, hub, oid, hold["hold_id"])
     assert after["carrier"] == "EMS" and str(after["waybill_no"]).startswith("11")
 
@@ -97,12 +93,7 @@ def test_a_desk_may_send_with_china_post_itself_where_it_covers(
     desk.sync()
     hold = hold_of(desk, oid, "carrier_area")
     dlg = dialog(desk, qtbot, oid, hold["hold_id"])
-    set_field(dlg, "decision", "other_carrier")
-    set_field(dlg, "carrier", "EMS")
-    set_field(dlg, "reason", "只有邮政能送到")
-    assert dlg.submit_button.isEnabled(), dlg.reasons()
-    dlg.submit_button.click()
-    qtbot.waitUntil(lambda: dlg.resolved is True, timeout=10_000)
+    fill_and_submit(dlg, qtbot, {"decision": "other_carrier", "carrier": "EMS", "reason": "只有邮政能送到"})
     after = released_then_printed(desk, hub, oid, hold["hold_id"])
     assert after["carrier"] == "EMS"
 
