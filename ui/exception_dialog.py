@@ -628,7 +628,7 @@ class ExceptionDialog(QDialog):
         state = self.services.sync_state()
         if state is not None and state.status == "offline":
             words.append(_("Saved on this PC: it reaches the hub when the network is back."))
-        return " ".join(words)
+        return ("" if self.lang.startswith("zh") else " ").join(words)  # Chinese sentences run on
 
     def _escalate(self) -> None:
         why = self.escalate_why.text().strip() if self.escalate_why is not None else ""
