@@ -57,6 +57,10 @@ def is_done(state: object) -> bool:
     return state in DONE_STATES
 
 
+#: Flags an order never carries together: overdue / at risk need an open order, done a finished one.
+ONE_OF: frozenset[Flag] = frozenset({Flag.OVERDUE, Flag.AT_RISK, Flag.DONE})
+
+
 def local_flags(view: dict[str, Any], pending: int, conflict: dict[str, Any] | None) -> tuple[str, ...]:
     """The flags a local order carries without a clock: the hub's plus what this station knows.
 

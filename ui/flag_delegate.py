@@ -11,16 +11,17 @@ glyph, the words in the tooltip); only when not even that fits are the rest coun
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Mapping
+from itertools import combinations
 
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRect, QSize, Qt
 from PySide6.QtGui import QBrush, QColor, QFont, QFontMetrics, QPainter, QPen
 from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem, QWidget
 
-from core.flags import STYLES, Flag
+from core.flags import ONE_OF, STYLES, Flag
 from ui.queue_model import FLAG_TEXTS_ROLE, FLAGS_ROLE, display_icon
 
-PAD_X = 6
+PAD_X = 5
 GAP = 4
 LEFT = 2  # the first chip's distance from the cell's left edge
 
@@ -31,17 +32,18 @@ def _bold(font: QFont) -> QFont:
     return bold
 
 
-def pair_width(font: QFont, chip_texts: Iterable[str]) -> int:
-    """The Flags column width that holds the two widest chips side by side (a third and more are
-    drawn glyph-only after the first chip, see :meth:`FlagDelegate._layout`).
+def pair_width(font: QFont, chip_texts: Mapping[Flag, str]) -> int:
+    """The Flags column width that holds any two chips an order can carry side by side (a third and
+    more are drawn glyph-only after the first chip, see :meth:`FlagDelegate._layout`).
 
     Args:
         font: the table's font (chips are drawn in its bold face).
-        chip_texts: every chip's text as :meth:`ui.queue_model.QueueModel.flag_text` makes it.
+        chip_texts: each flag's chip text as :meth:`ui.queue_model.QueueModel.flag_text` makes it.
     """
     fm = QFontMetrics(_bold(font))
-    widths = sorted((fm.horizontalAdvance(t) + 2 * PAD_X for t in chip_texts), reverse=True)
-    return LEFT + sum(widths[:2]) + GAP * min(len(widths), 2) + 6
+    width = {f: fm.horizontalAdvance(t) + 2 * PAD_X for f, t in chip_texts.items()}
+    pairs = [width[a] + width[b] for a, b in combinations(width, 2) if not {a, b} <= ONE_OF]
+    return LEFT + max(pairs, default=max(width.values(), default=0)) + GAP + 2
 
 
 class FlagDelegate(QStyledItemDelegate):
@@ -70,8 +72,10 @@ class FlagDelegate(QStyledItemDelegate):
         compact = [display_icon(STYLES[f].icon) for f, _t in chips]
 
         def width(texts: list[str], left_over: int) -> int:
-            w = LEFT + sum(fm.horizontalAdvance(t) + 2 * PAD_X + GAP for t in texts)
-            return w + (fm.horizontalAdvance(f"+{left_over}") if left_over else 0)
+            parts = [fm.horizontalAdvance(t) + 2 * PAD_X for t in texts]
+            if left_over:
+                parts.append(fm.horizontalAdvance(f"+{left_over}"))
+            return LEFT + sum(parts) + GAP * max(len(parts) - 1, 0)
 
         for n_full in range(len(chips), -1, -1):
             for shown_n in range(len(chips), n_full - 1, -1):

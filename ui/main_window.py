@@ -381,7 +381,7 @@ class MainWindow(QMainWindow):
                        + [fm.horizontalAdvance(s) + pad for s in samples])
 
         # Any two chips side by side (the two widest); the delegate draws a third glyph-only or as "+1".
-        flags_width = pair_width(self.table.font(), [model.flag_text((f,)) for f in Flag])
+        flags_width = pair_width(self.table.font(), {f: model.flag_text((f,)) for f in Flag})
         lang = "zh_CN" if language().startswith("zh") else "en"
         hold = max((hold_label(t, lang) for t in HOLD_TYPES), key=fm.horizontalAdvance)
         return {

@@ -17,7 +17,7 @@ from core.flags import STYLES, Flag
 from core.i18n import set_language
 from core.settings import load_settings
 from core.store import open_store
-from tests.helpers.queue_rows import GIFT_LINE, HOLD, row
+from tests.helpers.queue_rows import GIFT_LINE, HOLD, TODAY, row
 from ui.flag_delegate import FlagDelegate
 from ui.main_window import MainWindow
 from ui.queue_model import Column
@@ -52,7 +52,8 @@ def colour_pixels(image: QImage, colour: str) -> int:
 
 
 @pytest.mark.parametrize("pair", [(Flag.AT_RISK, Flag.EXCEPTION), (Flag.VIP, Flag.EXCEPTION),
-                                  (Flag.EXCEPTION, Flag.GIFT), (Flag.CONFLICT, Flag.OVERDUE)])
+                                  (Flag.EXCEPTION, Flag.GIFT), (Flag.CONFLICT, Flag.OVERDUE), (Flag.VIP, Flag.DONE),
+                                  (Flag.CONFLICT, Flag.AT_RISK)])
 def test_two_flags_show_two_chips_with_their_words(window: MainWindow, qtbot: Any, pair: tuple[Flag, Flag]) -> None:
     extra: dict[str, Any] = {}
     if Flag.AT_RISK in pair:
@@ -65,6 +66,8 @@ def test_two_flags_show_two_chips_with_their_words(window: MainWindow, qtbot: An
         extra["lines"] = [GIFT_LINE]
     if Flag.VIP in pair:
         extra.update(lane="vip", flags=["vip"])
+    if Flag.DONE in pair:
+        extra.update(state="shipped", updated_at=TODAY)
     r = row(1, conflict=Flag.CONFLICT in pair, **extra)
     assert set(r.flags) == set(pair), r.flags
     window.select_queue("all")
