@@ -125,6 +125,11 @@ ACTIONS: dict[str, ActionSpec] = {
         # No reason needed: the hub writes the playbook's summary of the resolution instead.
         _spec("hold_released", (Field("hold_id"), _OPTIONAL_REASON, Field("resolution", "object", required=False)),
               Role.PACKER),
+        # Hand an open hold to a supervisor who decides (e.g. arranges China Post for an area no
+        # carrier of the warehouse covers): recorded on the hold and audited; the hold stays open.
+        # It changes no state, but like raising a hold it needs an open order (hold_raised's check).
+        ActionSpec("hold_escalated", (Field("hold_id"), _REASON, Field("to", required=False, choices=("supervisor",))),
+                   Role.PACKER, Trigger.HOLD_RAISED),
         _spec("picked_up_by_carrier", (), Role.DESK),
         _spec("address_changed", (Field("recipient", "object", keys=RECIPIENT_FIELDS), _REASON), Role.DESK),
         _spec("cancelled_by_buyer", (_REASON,), Role.DESK),

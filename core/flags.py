@@ -37,12 +37,12 @@ class FlagStyle:
 
 
 STYLES: dict[Flag, FlagStyle] = {
-    Flag.CONFLICT: FlagStyle(0, "#e53935", "⚡", "冲突", "Conflict", striped=True),
+    Flag.CONFLICT: FlagStyle(0, "#e53935", "↯", "冲突", "Conflict", striped=True),
     Flag.VIP: FlagStyle(1, "#ef5350", "★", "VIP", "VIP"),
-    Flag.OVERDUE: FlagStyle(2, "#fb8c00", "⏰", "超时", "Overdue"),
-    Flag.AT_RISK: FlagStyle(3, "#ffb74d", "⏳", "将超时", "At risk"),
-    Flag.EXCEPTION: FlagStyle(4, "#fdd835", "⚠", "异常", "Exception"),
-    Flag.GIFT: FlagStyle(5, "#64b5f6", "🎁", "赠品", "Gift"),
+    Flag.OVERDUE: FlagStyle(2, "#fb8c00", "‼", "超时", "Overdue"),
+    Flag.AT_RISK: FlagStyle(3, "#ffb74d", "◐", "将超时", "At risk"),
+    Flag.EXCEPTION: FlagStyle(4, "#fdd835", "▲", "异常", "Exception"),
+    Flag.GIFT: FlagStyle(5, "#64b5f6", "◈", "赠品", "Gift"),
     Flag.DONE: FlagStyle(9, "#a5d6a7", "✔", "已完成", "Done"),
 }
 NO_FLAG_SEVERITY = 8
@@ -55,6 +55,10 @@ def is_done(state: object) -> bool:
     the VIP queue leaves these out, a :class:`core.store.LocalOrder` carries ``done`` for them.
     """
     return state in DONE_STATES
+
+
+#: Flags an order never carries together: overdue / at risk need an open order, done a finished one.
+ONE_OF: frozenset[Flag] = frozenset({Flag.OVERDUE, Flag.AT_RISK, Flag.DONE})
 
 
 def local_flags(view: dict[str, Any], pending: int, conflict: dict[str, Any] | None) -> tuple[str, ...]:

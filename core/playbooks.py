@@ -40,6 +40,7 @@ __all__ = [
     "Problem",
     "Text",
     "check",
+    "escalation",
     "is_required",
     "playbook_for",
     "summary",
@@ -220,11 +221,24 @@ class Options:
 
 @dataclass(frozen=True)
 class Problem:
-    """Why a resolution cannot be submitted: the field (or ``""`` for the role) and plain words."""
+    """Why a resolution cannot be submitted: the field (or ``""`` for the role) and plain words.
+
+    ``message`` is ``中文 / English`` (the hub's refusal and audit); ``text`` is the same in each
+    language, for a screen that shows one (the operator's).
+    """
 
     field: str
     message: str
     forbidden: bool = False  # the operator's role is too low (the hub answers ``forbidden``)
+    text: Text | None = None
+
+    def shown(self, lang: str) -> str:
+        """The reason in ``lang`` (``message`` when no per-language text is known)."""
+        return self.text.get(lang) if self.text is not None else self.message
+
+
+def _problem(field_name: str, text: Text, *, forbidden: bool = False) -> Problem:
+    return Problem(field_name, text.both(), forbidden, text)
 
 
 def _t(zh: str, en: str) -> Text:
@@ -524,6 +538,16 @@ PLAYBOOKS: dict[str, Playbook] = {
 }
 
 
+def escalation(payload: Mapping[str, Any], operator: str, at: str) -> dict[str, Any]:
+    """What a ``hold_escalated`` action records on the hold (bench overlay and hub alike).
+
+    ``{"to": "supervisor", "by": operator, "at": when, "why": the operator's words}``: the hold
+    stays open, and whoever opens it next (a supervisor, from the Exceptions queue, where the
+    hold reads "escalated") sees who handed it on and why.
+    """
+    return {"to": str(payload.get("to") or "supervisor"), "by": operator, "at": at, "why": str(payload.get("reason") or "")}
+
+
 def playbook_for(hold_type: str) -> Playbook | None:
     """The playbook of a hold type (``None`` for a type this version does not know)."""
     return PLAYBOOKS.get(hold_type)
@@ -568,43 +592,43 @@ def check(playbook: Playbook, values: Mapping[str, Any], *, role: Role | str | N
     opts = options or Options()
     problems: list[Problem] = []
     if role is not None and not Role(role).at_least(playbook.release_role):
-        problems.append(Problem("", Text(
-            f"需要{_ROLE_ZH[playbook.release_role]}", f"needs {playbook.release_role.value}").both(), forbidden=True))
+        problems.append(_problem("", Text(
+            f"需要{_ROLE_ZH[playbook.release_role]}", f"needs {playbook.release_role.value}"), forbidden=True))
     for f in playbook.fields:
         value = values.get(f.name)
         label = f.label
         if not _filled(value):
             if is_required(f, values):
-                problems.append(Problem(f.name, _missing(f).both()))
+                problems.append(_problem(f.name, _missing(f)))
             continue
         if f.kind == "choice":
             c = f.choice(value)
             if c is None:
-                problems.append(Problem(f.name, Text(f"“{label.zh}”的选项无效", f"'{label.en}': not a valid choice").both()))
+                problems.append(_problem(f.name, Text(f"“{label.zh}”的选项无效", f"'{label.en}': not a valid choice")))
             elif role is not None and c.needs_role is not None and not Role(role).at_least(c.needs_role):
-                problems.append(Problem(f.name, Text(
+                problems.append(_problem(f.name, Text(
                     f"“{c.label.zh}”需要{_ROLE_ZH[c.needs_role]}", f"'{c.label.en}' needs {c.needs_role.value}",
-                ).both(), forbidden=True))
+                ), forbidden=True))
         elif f.kind == "text":
             if not isinstance(value, str):
-                problems.append(Problem(f.name, Text(f"“{label.zh}”应为文字", f"'{label.en}' must be text").both()))
+                problems.append(_problem(f.name, Text(f"“{label.zh}”应为文字", f"'{label.en}' must be text")))
             elif len(value.strip()) < f.min_length:
-                problems.append(Problem(f.name, Text(
+                problems.append(_problem(f.name, Text(
                     f"“{label.zh}”至少 {f.min_length} 个字", f"'{label.en}' needs at least {f.min_length} characters",
-                ).both()))
+                )))
         elif f.kind == "confirm":
             if value is not True:
-                problems.append(Problem(f.name, _missing(f).both()))
+                problems.append(_problem(f.name, _missing(f)))
         elif f.kind == "phone":
             if not isinstance(value, str) or not usable_phone(value):
-                problems.append(Problem(f.name, Text(
+                problems.append(_problem(f.name, Text(
                     f"“{label.zh}”不是可拨打的手机或座机号码", f"'{label.en}' is not a mobile or landline a courier can call",
-                ).both()))
+                )))
         elif f.kind in ("sku", "carrier"):
             allowed = _allowed(f, values, opts, playbook)
             if not isinstance(value, str) or (allowed is not None and value not in allowed):
-                problems.append(Problem(f.name, Text(
-                    f"“{label.zh}”不可用：{value}", f"'{label.en}' is not available: {value}").both()))
+                problems.append(_problem(f.name, Text(
+                    f"“{label.zh}”不可用：{value}", f"'{label.en}' is not available: {value}")))
     return problems
 
 

@@ -69,7 +69,8 @@ class PrintRecord:
 def _not_marked_text(not_marked: dict[str, str]) -> str | None:
     if not not_marked:
         return None
-    return "printed, not marked printed: " + "; ".join(f"{oid}: {why}" for oid, why in not_marked.items())
+    return _("printed, not marked printed: {orders}").format(
+        orders="; ".join(f"{oid}: {why}" for oid, why in not_marked.items()))
 
 
 class PrintJournal:

@@ -19,7 +19,6 @@ No Qt here.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -28,12 +27,12 @@ from typing import Any
 from core.flags import Flag, is_done, order_flags, sort_key
 from core.holds import hold_label
 from core.i18n import _, language
+from core.phones import is_phone_needle, phone_digits, tail_matches
 from core.states import BENCH_STATES, State
 from core.store import LocalStore
 from core.timeutil import DEFAULT_TZ, parse_iso, to_local, utcnow
 
 SEP = "\x1f"  # between search fields, so a search never matches across two fields
-_NOT_DIGITS = re.compile(r"\D")
 
 
 @dataclass(slots=True)
@@ -57,20 +56,21 @@ class QueueRow:
     search: str  # lowercase search keys joined with SEP (:func:`search_text`)
     hold: str = ""  # "gift stock short (system) / …" in the UI language
     hold_since: datetime | None = None  # when the oldest open hold was raised
+    phone: str = ""  # the recipient's phone digits: searched by its tail (:func:`core.phones.tail_matches`)
 
 
 # -- search --------------------------------------------------------------------------------------
 
 def search_text(snap: dict[str, Any]) -> str:
-    """What a search looks in: order ID, channel order no, phone digits, recipient name, waybill.
+    """What a search looks in (any part): order ID, channel order no, recipient name, waybill.
 
-    Lower-cased and joined with :data:`SEP`; a phone is kept as digits only, so "4321" finds
-    "139-0000-4321" (the phone tail a customer reads out).
+    Lower-cased and joined with :data:`SEP`. The phone is not in it: a phone is found by its
+    tail only (:attr:`QueueRow.phone`, :func:`core.phones.tail_matches`), as the hub's search
+    does — "4321" finds "139-0000-4321", "1422" does not find 18592142232.
     """
     rec = snap.get("recipient") or {}
-    phone = _NOT_DIGITS.sub("", str(rec.get("phone") or ""))
     return SEP.join((
-        str(snap.get("order_id") or ""), str(snap.get("channel_order_no") or ""), phone,
+        str(snap.get("order_id") or ""), str(snap.get("channel_order_no") or ""),
         str(rec.get("name") or ""), str(snap.get("waybill_no") or ""),
     )).lower()
 
@@ -81,8 +81,9 @@ def needle(text: str) -> str:
 
 
 def matches(row: QueueRow, needle_: str) -> bool:
-    """Whether a row is found by a search: ``needle_`` (from :func:`needle`) inside one of its keys."""
-    return not needle_ or needle_ in row.search
+    """Whether a row is found by a search: ``needle_`` (from :func:`needle`) inside one of its keys,
+    or (4 digits or more) the tail of its phone number."""
+    return not needle_ or needle_ in row.search or tail_matches(row.phone, needle_)
 
 
 def search(rows: list[QueueRow], needle_: str) -> list[QueueRow]:
@@ -92,6 +93,8 @@ def search(rows: list[QueueRow], needle_: str) -> list[QueueRow]:
     """
     if not needle_:
         return rows
+    if is_phone_needle(needle_):
+        return [r for r in rows if needle_ in r.search or (r.phone and r.phone.endswith(needle_))]
     return [r for r in rows if needle_ in r.search]
 
 
@@ -105,7 +108,8 @@ def row_from_snapshot(snap: dict[str, Any], *, pending: int, conflict: bool, now
     ship = parse_iso(snap.get("ship_by"))
     holds = snap.get("holds") or []
     lang = language()
-    hold = " / ".join(f"{hold_label(str(h.get('type')), lang)} ({_who(h.get('raised_by'))})" for h in holds)
+    hold = " / ".join(f"{hold_label(str(h.get('type')), lang)} ({_who(h.get('raised_by'))})"
+                      + (" · " + _("escalated") if h.get("escalated") else "") for h in holds)
     raised = [t for t in (parse_iso(h.get("raised_at")) for h in holds) if t is not None]
     return QueueRow(
         order_id=str(snap["order_id"]),
@@ -120,6 +124,7 @@ def row_from_snapshot(snap: dict[str, Any], *, pending: int, conflict: bool, now
         flags=tuple(flags),
         key=sort_key(flags, snap),
         search=search_text(snap),
+        phone=phone_digits(str(rec.get("phone") or "")),
         hold=hold,
         hold_since=min(raised) if raised else None,
     )

@@ -28,10 +28,10 @@ from core.actions import (
 )
 from core.errors import IllegalTransition, OrderHeld, UserError
 from core.model import packing_note_from
-from core.playbooks import check, playbook_for, summary
+from core.playbooks import check, escalation, playbook_for, summary
 from core.roles import Role
-from core.states import FULFILMENT_STATES, Trigger
-from core.timeutil import parse_iso
+from core.states import FULFILMENT_STATES, State, Trigger, apply_trigger
+from core.timeutil import iso, parse_iso
 from hub import action_keys, db
 from hub.options import playbook_options
 from hub.orders import change_address, confirm_payment, load_docs, void_label
@@ -326,6 +326,15 @@ def _apply(w: Writer, rules: Rules, actor: Actor, a: dict[str, Any], doc: dict[s
     if kind == "hold_released":
         hold = dict(open_hold(doc["holds"], p["hold_id"], doc["order_id"]))
         _release_hold(w, rules, actor, doc, hold, _dict(p, "resolution"), why, aid)
+        return
+    if kind == "hold_escalated":
+        open_hold(doc["holds"], p["hold_id"], doc["order_id"])
+        apply_trigger(State(doc["state"]), Trigger.HOLD_RAISED, held=True)  # an open order, as the bench checks
+        record = escalation(p, actor.operator, str(a.get("done_at") or iso(w.now)))
+        for h in doc["holds"]:
+            if h["hold_id"] == p["hold_id"]:
+                h["escalated"] = record
+        w.note(doc, "hold_escalated", why=why, details={"hold_id": p["hold_id"], "escalated": record}, action_id=aid)
         return
     if kind == "address_changed":
         recipient = p["recipient"]

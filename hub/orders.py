@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import and_, or_, select
 from sqlalchemy.engine import Connection
 
+from core.display_names import why_details, why_text
 from core.errors import ValidationFailed
 from core.model import ChannelStatus, IntakeOrder, OrderLine, Recipient
 from core.order_ids import format_order_id
@@ -105,9 +106,10 @@ def allocate(w: Writer, rules: Rules, doc: dict[str, Any], *, action_id: str | N
         paid = parse_iso(doc["paid_at"])
         assert paid is not None
         doc["ship_by"] = iso(paid + timedelta(hours=decision.ship_by_hours))
-    w.transition(doc, Trigger.ALLOCATED, why="routing rules",
+    w.transition(doc, Trigger.ALLOCATED, why=why_text("routing"),
                  details={"warehouse": decision.warehouse, "bench": decision.bench, "lane": decision.lane,
-                          "carrier": decision.carrier, "waybill_no": doc["waybill_no"]}, action_id=action_id)
+                          "carrier": decision.carrier, "waybill_no": doc["waybill_no"], **why_details("routing")},
+                 action_id=action_id)
     for hold in decision.holds:
         w.raise_hold(doc, hold.type, hold.reason, dict(hold.details), action_id=action_id)
 
@@ -187,7 +189,8 @@ def intake(w: Writer, rules: Rules, pushed: list[IntakeOrder], *, source: str | 
             doc = new_doc(new_ids[key], o)
             by_key[key] = doc
             w.add_new(doc)
-            w.transition(doc, Trigger.CREATED, why=f"{o.channel} push", details={"message_id": o.message_id})
+            w.transition(doc, Trigger.CREATED, why=why_text("channel_push", channel=o.channel),
+                         details={"message_id": o.message_id, **why_details("channel_push", channel=o.channel)})
             _apply_status(w, rules, doc, o)
             results.append(_result(doc, True))
             continue
@@ -230,18 +233,21 @@ def _apply_status(w: Writer, rules: Rules, doc: dict[str, Any], o: IntakeOrder) 
     doc["_channel_status"] = o.status.value
     # Which channel message caused it: the audit line a person traces a push back by.
     msg = {"message_id": o.message_id} if o.message_id else {}
+
+    def why(code: str) -> dict[str, Any]:  # the reason as text (API readers) and as a code (benches translate)
+        return {"why": why_text(code, channel=o.channel), "details": {**msg, **why_details(code, channel=o.channel)}}
+
     if o.status is ChannelStatus.PAID and state is State.PENDING_PAYMENT:
         doc["paid_at"] = iso(o.paid_at) if o.paid_at else None
-        confirm_payment(w, rules, doc, why=f"{o.channel}: paid", details=msg)
+        confirm_payment(w, rules, doc, **why("channel_paid"))
     elif o.status is ChannelStatus.CANCELLED:
         if state in (State.PENDING_PAYMENT, State.PAID, State.ALLOCATED):
-            w.transition(doc, Trigger.CANCELLED_BY_BUYER, why=f"{o.channel}: cancelled by buyer", details=msg)
+            w.transition(doc, Trigger.CANCELLED_BY_BUYER, **why("channel_cancelled"))
         elif state is State.LABEL_PRINTED and not doc.get("cancel_requested"):
             doc["cancel_requested"] = True
             w.raise_hold(doc, "cancel_request", CANCEL_REQUEST_REASON, {"channel": o.channel})
         elif state in (State.SHIPPED, State.DELIVERED):
-            w.note(doc, "cancel_after_shipment", why=f"{o.channel}: buyer cancelled after shipment; handle as a return",
-                   details=msg)
+            w.note(doc, "cancel_after_shipment", **why("channel_cancel_after_shipment"))
 
 
 def _apply_recipient_change(w: Writer, rules: Rules, doc: dict[str, Any], o: IntakeOrder) -> None:
@@ -250,7 +256,8 @@ def _apply_recipient_change(w: Writer, rules: Rules, doc: dict[str, Any], o: Int
            "address": r.address, "postcode": r.postcode}
     if new == doc["recipient"] or doc["state"] not in FULFILMENT_STATES:
         return
-    change_address(w, rules, doc, new, why=f"{o.channel}: address changed by buyer")
+    change_address(w, rules, doc, new, why=why_text("channel_address", channel=o.channel),
+                   why_codes=why_details("channel_address", channel=o.channel))
 
 
 def void_label(w: Writer, rules: Rules, doc: dict[str, Any]) -> None:
@@ -260,11 +267,15 @@ def void_label(w: Writer, rules: Rules, doc: dict[str, Any]) -> None:
 
 
 def change_address(w: Writer, rules: Rules, doc: dict[str, Any], recipient: dict[str, Any], *, why: str,
-                   action_id: str | None = None) -> None:
-    """address_changed; after a label was printed the label is voided and a hold asks to destroy it."""
+                   action_id: str | None = None, why_codes: dict[str, Any] | None = None) -> None:
+    """address_changed; after a label was printed the label is voided and a hold asks to destroy it.
+
+    ``why_codes``: :func:`core.display_names.why_details` of a reason the hub wrote itself.
+    """
     old = doc["recipient"]
     was_printed = doc["state"] == State.LABEL_PRINTED.value
-    w.transition(doc, Trigger.ADDRESS_CHANGED, why=why, details={"old": old, "new": recipient}, action_id=action_id)
+    w.transition(doc, Trigger.ADDRESS_CHANGED, why=why, details={"old": old, "new": recipient, **(why_codes or {})},
+                 action_id=action_id)
     doc["recipient"] = recipient
     if was_printed:
         old_waybill = doc.get("waybill_no")

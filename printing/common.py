@@ -10,63 +10,16 @@ from pathlib import Path
 
 from reportlab.lib.utils import ImageReader
 
+from core.display_names import carrier_name as _carrier_name
 from core.model import Snapshot, SnapshotLine
+from core.phones import mask_phone as mask_phone  # re-exported: labels and slips mask with the one rule
 from core.timeutil import to_local, utcnow
 from printing.draw import wrap, wrap_chips
 
-#: Carrier codes as the hub stores them → the name a courier and a customer recognise.
-CARRIER_NAMES = {
-    "SF": "顺丰速运",
-    "ZTO": "中通快递",
-    "YTO": "圆通速递",
-    "STO": "申通快递",
-    "YD": "韵达快递",
-    "YUNDA": "韵达快递",
-    "JD": "京东物流",
-    "EMS": "中国邮政EMS",
-    "JT": "极兔速递",
-    "JTSD": "极兔速递",
-    "DBL": "德邦快递",
-    "DEPPON": "德邦快递",
-}
-
 
 def carrier_name(code: str | None) -> str:
-    """Display name of a carrier code; unknown codes print as given."""
-    if not code:
-        return "未指定快递"
-    return CARRIER_NAMES.get(code.upper(), code)
-
-
-_DIGITS = re.compile(r"\d")
-
-
-def mask_phone(phone: str) -> str:
-    """Mask a phone number for a label: ``13812341234`` → ``138****1234``.
-
-    Labels travel through many hands; Chinese platforms print the middle four digits masked. A
-    number the channel already masked (contains ``*``) is kept; a landline keeps its area code,
-    last four digits and extension (``010-****5678``, ``0991-***4567-123``); an extension after a
-    mobile number is kept, since virtual numbers need it. Anything shorter than 7 digits is printed as given.
-    """
-    phone = phone.strip()
-    if not phone or "*" in phone:
-        return phone
-    main, sep, ext = phone.partition("-") if re.fullmatch(r"1\d{10}-\d{1,6}", phone) else (phone, "", "")
-    digits = re.sub(r"\D", "", main)
-    if re.fullmatch(r"(\+?86)?1\d{10}", digits):
-        core = digits[-11:]
-        return f"{core[:3]}****{core[-4:]}" + (sep + ext if ext else "")
-    landline = re.fullmatch(r"(\(?0\d{2,3}\)?[\s-]?)(\d{7,8})([-转#]\d{1,6})?", phone)
-    if landline:  # 010-12345678, 0991-1234567-123: keep area code and extension
-        area, number, extension = landline.group(1), landline.group(2), landline.group(3) or ""
-        return f"{area}{'*' * (len(number) - 4)}{number[-4:]}{extension}"
-    if len(digits) < 7:
-        return phone
-    # Anything else: mask the four digits before the last four, keep the layout.
-    positions = [m.start() for m in _DIGITS.finditer(main)]
-    hide = set(positions[-8:-4])
-    return "".join("*" if i in hide else ch for i, ch in enumerate(main)) + (sep + ext if ext else "")
+    """The carrier's Chinese name for a document (one table: :mod:`core.display_names`)."""
+    return _carrier_name(code, "zh_CN")
 
 
 def _natural(text: str) -> tuple[tuple[int, int | str], ...]:

@@ -19,6 +19,7 @@ from io import BytesIO
 from reportlab.lib.units import mm
 from reportlab.pdfgen.canvas import Canvas
 
+from core.display_names import channel_name
 from core.model import Snapshot
 from printing.barcodes import code128_width, draw_code128, draw_qr, fit_module_dots
 from printing.common import carrier_name, item_summary, logo_image, mask_phone, print_time, walking_order
@@ -69,7 +70,7 @@ def _flags(order: Snapshot) -> list[tuple[str, bool]]:
     if "vip" in flags or order.get("lane") == "vip":
         out.append(("VIP", True))
     if "gift" in flags or any(line["is_gift"] for line in order["lines"]):
-        out.append(("礼品 GIFT", False))
+        out.append(("赠品", False))
     if order.get("custom_packaging"):
         out.append(("定制包装", False))
     if order.get("cancel_requested"):
@@ -277,7 +278,7 @@ class _Label:
         y = self.y_bottom
         parts = []
         if self.tpl.shows("channel"):
-            parts.append(f"{self.o['channel']} {self.o['channel_order_no']}")
+            parts.append(f"{channel_name(self.o['channel'], 'zh_CN')} {self.o['channel_order_no']}")
         if self.tpl.shows("print_time"):
             parts.append(f"打印 {print_time(self.now)}")
         if parts:

@@ -16,6 +16,7 @@ from reportlab.lib.pagesizes import A4, A5
 from reportlab.lib.units import mm
 from reportlab.pdfgen.canvas import Canvas
 
+from core.display_names import channel_name
 from core.model import Snapshot, SnapshotLine
 from printing.barcodes import code128_width, draw_code128, draw_qr, fit_module_dots
 from printing.common import logo_image, mask_phone, print_time, total_units
@@ -85,7 +86,7 @@ class _Slip:
             y = box.bottom - 1 * mm
             info = []
             if self.tpl.shows("channel"):
-                info.append(f"{self.o['channel']} {self.o['channel_order_no']}")
+                info.append(f"{channel_name(self.o['channel'], 'zh_CN')} {self.o['channel_order_no']}")
             if self.tpl.shows("print_time"):
                 info.append(f"打印 {print_time(self.now)}")
             c.setFont(self.font, 8)

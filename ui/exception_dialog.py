@@ -30,7 +30,7 @@ from itertools import pairwise
 from typing import Any
 
 from PySide6.QtCore import QSize, Qt, Signal
-from PySide6.QtGui import QFont, QGuiApplication, QShowEvent
+from PySide6.QtGui import QFont, QGuiApplication
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -47,17 +47,21 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from core.display_names import audit_what, carrier_name, one_language, refusal_text
 from core.errors import UserError
-from core.i18n import _
+from core.i18n import _, language
+from core.phones import mask_phone as masked
 from core.playbooks import PLAYBOOKS, Field, Options, Playbook, check, summary, validate
 from core.roles import Role
+from core.states import state_label
 from core.store import LocalOrder, LocalStore
 from core.store.overlay import find_hold
 from core.sync import SyncEngine
-from printing.common import mask_phone as label_mask_phone
+from core.timeutil import parse_iso, to_local
 from ui.errors import show_error
 from ui.print_service import PrintService
 from ui.services import AppServices
+from ui.toast import show_toast
 
 log = logging.getLogger("packdesk.ui.exception_dialog")
 
@@ -66,25 +70,27 @@ BODY_PT = 14
 TITLE_PT = 18
 
 # A style sheet on a label stops it inheriting the dialog's font size: every sheet says its size.
-_EN_STYLE = "color: #555555; font-size: 13pt;"
+_HINT_STYLE = "color: #555555; font-size: 13pt;"
 _LOCK_STYLE = "color: #b71c1c; font-weight: bold; font-size: 14pt;"
 
 
-def fit_to_screen(widget: QWidget, width: int, height: int) -> QSize:
+def fit_to_screen(widget: QWidget, width: int, height: int, room: QSize | None = None) -> QSize:
     """``width`` × ``height``, shrunk to the screen the widget is on (a 1366×768 bench monitor).
 
-    A dialog taller than the screen hides its Submit button below the taskbar.
+    A dialog taller than the screen hides its Submit button below the taskbar. ``room``: the
+    screen's available size, when not the widget's screen (tests measure a 1366×768 bench).
     """
-    screen = widget.screen() or QGuiApplication.primaryScreen()
-    if screen is None:
-        return QSize(width, height)
-    room = screen.availableGeometry()
+    if room is None:
+        screen = widget.screen() or QGuiApplication.primaryScreen()
+        if screen is None:
+            return QSize(width, height)
+        room = screen.availableGeometry().size()
     return QSize(min(width, room.width() - 40), min(height, room.height() - 60))
 
 
 def mask_phone(phone: str) -> str:
-    """The phone as labels show it (``138****5678``); "—" when there is none."""
-    return label_mask_phone(phone) or "—"
+    """The phone as every screen shows it (``138****5678``, :mod:`core.phones`); "—" when there is none."""
+    return masked(phone) or "—"
 
 
 def hold_options(hold: dict[str, Any] | None) -> Options:
@@ -144,9 +150,10 @@ def read_exception(store: LocalStore, order_id: str, hold_id: str | None, *,
     return ExceptionContext(order, dict(hold), playbook, hold_options(hold))
 
 
-def _bilingual(text_zh: str, text_en: str, *, pt: int = BODY_PT, bold: bool = False) -> QLabel:
-    label = QLabel(f"{text_zh}<br><span style='{_EN_STYLE} font-size: {max(pt - 1, 13)}pt;'>{text_en}</span>")
-    label.setTextFormat(Qt.TextFormat.RichText)
+def _words(text: str, *, pt: int = BODY_PT, bold: bool = False) -> QLabel:
+    """A wrapped label in the operator's language (one language per screen, issue 11)."""
+    label = QLabel(text)
+    label.setTextFormat(Qt.TextFormat.PlainText)
     label.setWordWrap(True)
     font = QFont(label.font())
     font.setPointSize(pt)
@@ -160,29 +167,31 @@ class _Form:
 
     def __init__(self, playbook: Playbook, order: LocalOrder, options: Options, on_change: Any) -> None:
         self.playbook = playbook
+        self.lang = language()
         self.widgets: dict[str, QWidget] = {}
         self.fields = {f.name: f for f in playbook.fields}
         self.layout = QFormLayout()
         self.layout.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        self.layout.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapAllRows)  # a narrow column: label above field
         for f in playbook.fields:
             w = self._widget(f, order, options, on_change)
             w.setObjectName(f"field_{f.name}")
             self.widgets[f.name] = w
-            label = QLabel(f"{f.label.zh}\n{f.label.en}")
+            label = QLabel(f.label.get(self.lang))
             label.setBuddy(w)
             if f.kind == "confirm":
                 self.layout.addRow(w)
             else:
                 self.layout.addRow(label, w)
             if f.help is not None:
-                hint = QLabel(f"{f.help.zh} · {f.help.en}")
-                hint.setStyleSheet(_EN_STYLE)
+                hint = QLabel(f.help.get(self.lang))
+                hint.setStyleSheet(_HINT_STYLE)
                 hint.setWordWrap(True)
                 self.layout.addRow("", hint)
 
     def _widget(self, f: Field, order: LocalOrder, options: Options, on_change: Any) -> QWidget:
         if f.kind == "confirm":
-            box = QCheckBox(f"{f.label.zh} / {f.label.en}")
+            box = QCheckBox(f.label.get(self.lang))
             box.toggled.connect(on_change)
             return box
         if f.kind in ("choice", "sku", "carrier"):
@@ -209,7 +218,7 @@ class _Form:
                 line.setPlaceholderText(_("Type the code (the hub checks it)"))
             return
         combo.addItem(_("— choose —"), None)
-        for value, text in self._items(f, self.playbook, options):
+        for value, text in self._items(f, self.playbook, options, self.lang):
             combo.addItem(text, value)
 
     def _known(self, f: Field, options: Options) -> bool:
@@ -236,12 +245,15 @@ class _Form:
                 w.blockSignals(False)
 
     @staticmethod
-    def _items(f: Field, playbook: Playbook, options: Options) -> list[tuple[str, str]]:
+    def _items(f: Field, playbook: Playbook, options: Options, lang: str) -> list[tuple[str, str]]:
         if f.kind == "choice":
-            return [(c.value, f"{c.label.zh} / {c.label.en}") for c in f.choices]
+            return [(c.value, c.label.get(lang)) for c in f.choices]
         names = options.names or {}
 
         def shown(code: str) -> str:
+            if f.kind == "carrier":  # one table of carrier names; the rules' own name for one it lacks
+                name = carrier_name(code)
+                return name if name != code else (one_language(names[code]) if names.get(code) else code)
             return f"{code}  {names[code]}" if names.get(code) else code
 
         if f.kind == "sku":
@@ -300,9 +312,16 @@ class ExceptionDialog(QDialog):
         self.role = Role(services.role)
         self.submitted = False
         self.reprint_box: QCheckBox | None = None
+        #: what the operator was told after a successful release or escalation (also shown as a toast)
+        self.confirmation = ""
+        #: handed to a supervisor from this dialog (``hold_escalated`` queued); the hold stays open
+        self.escalated = False
+        self.escalate_why: QLineEdit | None = None
+        self.escalate_button: QPushButton | None = None
         self.setObjectName("exceptionDialog")
         self.setModal(True)
-        self.setWindowTitle(f"{self.playbook.title.zh} / {self.playbook.title.en} — {self.order.order_id}")
+        self.lang = language()
+        self.setWindowTitle(f"{self.playbook.title.get(self.lang)} — {self.order.order_id}")
         font = QFont(self.font())
         font.setPointSize(BODY_PT)
         self.setFont(font)
@@ -313,8 +332,8 @@ class ExceptionDialog(QDialog):
     def _build(self) -> None:
         pb = self.playbook
         root = QVBoxLayout(self)
-        root.addWidget(_bilingual(pb.title.zh, pb.title.en, pt=TITLE_PT, bold=True))
-        reason = (self.hold or {}).get("reason") or ""
+        root.addWidget(_words(pb.title.get(self.lang), pt=TITLE_PT, bold=True))
+        reason = one_language((self.hold or {}).get("reason") or "")
         if reason:
             reason_label = QLabel(reason)
             reason_label.setObjectName("holdReason")
@@ -322,25 +341,26 @@ class ExceptionDialog(QDialog):
             reason_label.setStyleSheet("background: #fff3c4; color: #000000; padding: 6px; font-size: 14pt;")
             root.addWidget(reason_label)
 
-        # Left: what happened and what to do; right: the order's facts with the tools (copy phone),
-        # the form and Submit, always in view (the lock reasons sit next to the button they lock).
-        body = QWidget()
-        col = QVBoxLayout(body)
+        # Three columns side by side — what happened, what to do and the escalation · the order's
+        # facts with the tools (copy phone) · the form with what Submit does and, right under it,
+        # why Submit is locked — and the buttons under them, always in view. Side by side, every playbook fits a 1366×768 bench screen in one
+        # language without scrolling (tests/ui/test_exception_dialog_fit.py); the scroll areas are
+        # the last resort for a larger system font.
+        left = QWidget()
+        col = QVBoxLayout(left)
         col.setContentsMargins(0, 0, 0, 0)
         if self.hold is None:
             col.addWidget(self._what_happened())
         col.addWidget(self._guidance())
+        escalation = self._escalation()  # after the steps that say when to escalate
+        if escalation is not None:
+            col.addWidget(escalation)
         col.addStretch(1)
-        scroll = QScrollArea()
-        scroll.setWidgetResizable(True)
-        scroll.setFrameShape(QFrame.Shape.NoFrame)
-        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        scroll.setWidget(body)
-        columns = QHBoxLayout()
-        columns.addWidget(scroll, 2)
-        right = QVBoxLayout()
-        columns.addLayout(right, 3)
-        root.addLayout(columns, 1)
+        middle = QWidget()
+        mid = QVBoxLayout(middle)
+        mid.setContentsMargins(0, 0, 0, 0)
+        mid.addWidget(self._facts())
+        mid.addStretch(1)
 
         form_box = QGroupBox(_("Resolution"))
         self.form = _Form(pb, self.order, self.options, self._update)
@@ -351,31 +371,31 @@ class ExceptionDialog(QDialog):
             self.reprint_box.setObjectName("reprintBox")
             self.reprint_box.setChecked(True)
             form_layout.addWidget(self.reprint_box)
-        # The facts and the form scroll on a small screen; the lock reasons and the buttons never do.
         right_body = QWidget()
         right_col = QVBoxLayout(right_body)
         right_col.setContentsMargins(0, 0, 0, 0)
-        right_col.addWidget(self._facts())
         right_col.addWidget(form_box)
-        right_col.addStretch(1)
-        right_scroll = QScrollArea()
-        right_scroll.setWidgetResizable(True)
-        right_scroll.setFrameShape(QFrame.Shape.NoFrame)
-        right_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        right_scroll.setWidget(right_body)
-        right.addWidget(right_scroll, 1)
-        self._right_scroll = right_scroll
+        # What Submit does, beside the form it submits.
+        effect = _words(_("On submit: {effect}").format(effect=pb.effect.get(self.lang)))
+        effect.setObjectName("effectLabel")
+        right_col.addWidget(effect)
         self.role_label = QLabel()
         self.role_label.setObjectName("roleLine")
         self.role_label.setStyleSheet(_LOCK_STYLE)
         self.role_label.setWordWrap(True)
-        right.addWidget(self.role_label)
-
         self.reasons_label = QLabel()
         self.reasons_label.setObjectName("lockReasons")
         self.reasons_label.setWordWrap(True)
         self.reasons_label.setStyleSheet(_LOCK_STYLE)
-        right.addWidget(self.reasons_label)
+        right_col.addWidget(self.role_label)
+        right_col.addWidget(self.reasons_label)
+        right_col.addStretch(1)
+
+        columns = QHBoxLayout()
+        for widget in (left, middle, right_body):
+            columns.addWidget(_scrolled(widget), 1)
+        root.addLayout(columns, 1)
+
         bottom = QHBoxLayout()
         bottom.addStretch(1)
         self.cancel_button = QPushButton(_("Cancel (Esc)"))
@@ -386,14 +406,16 @@ class ExceptionDialog(QDialog):
         self.submit_button.setObjectName("submitButton")
         self.submit_button.setDefault(True)
         self.submit_button.clicked.connect(self._submit)
-        bottom.addWidget(self.cancel_button)
-        bottom.addWidget(self.submit_button)
-        right.addLayout(bottom)
+        bottom.addWidget(self.cancel_button, 0, Qt.AlignmentFlag.AlignBottom)
+        bottom.addWidget(self.submit_button, 0, Qt.AlignmentFlag.AlignBottom)
+        root.addLayout(bottom)
 
         # Tab order: the fields first, top to bottom, then Submit, then Cancel.
         chain: list[QWidget] = [w for w in self.form.widgets.values()]
         if self.reprint_box is not None:
             chain.append(self.reprint_box)
+        if self.escalate_why is not None and self.escalate_button is not None:
+            chain += [self.escalate_why, self.escalate_button]
         chain += [self.submit_button, self.cancel_button]
         for a, b in pairwise(chain):
             QWidget.setTabOrder(a, b)
@@ -401,23 +423,11 @@ class ExceptionDialog(QDialog):
             chain[0].setFocus()
         self.resize(fit_to_screen(self, 1240, 860))
 
-    def showEvent(self, event: QShowEvent) -> None:
-        # The form column is never narrower than it needs (check boxes do not wrap): the guidance
-        # column gives way. Measured here, once the widgets are polished with the dialog's font.
-        body = self._right_scroll.widget()
-        if body is not None:
-            bar = self._right_scroll.verticalScrollBar().sizeHint().width()
-            self._right_scroll.setMinimumWidth(body.minimumSizeHint().width() + bar)
-        super().showEvent(event)
-
     def _guidance(self) -> QWidget:
         box = QGroupBox(_("What to do"))
         lay = QVBoxLayout(box)
         for i, step in enumerate(self.playbook.guidance, 1):
-            lay.addWidget(_bilingual(f"{i}. {step.zh}", f"{i}. {step.en}"))
-        effect = _bilingual("提交后：" + self.playbook.effect.zh, "On submit: " + self.playbook.effect.en)
-        effect.setObjectName("effectLabel")
-        lay.addWidget(effect)
+            lay.addWidget(_words(f"{i}. {step.get(self.lang)}"))
         return box
 
     def _what_happened(self) -> QWidget:
@@ -425,14 +435,14 @@ class ExceptionDialog(QDialog):
         box = QGroupBox(_("What happened"))
         lay = QVBoxLayout(box)
         for c in self.context.conflicts:
-            text = _("{action} done offline by {operator} at {at} was {outcome} by the hub: {reason}").format(
-                action=c.get("type"), operator=c.get("operator"), at=c.get("done_at"),
-                outcome=c.get("outcome"), reason=c.get("reason"))
+            text = _("{action} done offline by {operator} at {at} was refused by the hub: {reason}").format(
+                action=audit_what(c.get("type")), operator=c.get("operator"), at=_local_time(c.get("done_at")),
+                reason=refusal_text(c.get("error"), c.get("reason")))
             label = QLabel(text)
             label.setWordWrap(True)
             label.setObjectName("conflictLine")
             lay.addWidget(label)
-        state = QLabel(_("The order is now: {state}").format(state=self.order.state))
+        state = QLabel(_("The order is now: {state}").format(state=state_label(self.order.state, self.lang)))
         state.setStyleSheet("font-weight: bold; font-size: 14pt;")
         lay.addWidget(state)
         return box
@@ -442,6 +452,7 @@ class ExceptionDialog(QDialog):
         r = snap.get("recipient") or {}
         box = QGroupBox(_("Order {order}").format(order=self.order.order_id))
         form = QFormLayout(box)
+        form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)  # a narrow column: never cut off
         form.addRow(_("Recipient"), QLabel(str(r.get("name", ""))))
         phone = str(r.get("phone") or "")
         row = QHBoxLayout()
@@ -455,36 +466,69 @@ class ExceptionDialog(QDialog):
             copy.setAutoDefault(False)
             copy.setEnabled(bool(phone) and "*" not in phone)  # a channel-masked number cannot be dialled
             copy.clicked.connect(lambda: QGuiApplication.clipboard().setText(phone))
+            # The full number is copied (the desk dials it); the screen shows it masked like everywhere.
+            copy.setToolTip(_("Call from the desk phone; if there is no usable number, write to the buyer in the shop chat."))
             row.addWidget(copy)
         row.addStretch(1)
         form.addRow(_("Phone"), _wrap(row))
-        if "call_phone" in names:
-            hint = QLabel(_("Call from the desk phone; if there is no usable number, write to the buyer in the shop chat."))
-            hint.setObjectName("callHint")
-            hint.setWordWrap(True)
-            hint.setStyleSheet(_EN_STYLE)
-            form.addRow("", hint)
+
         address = QLabel(f"{r.get('province', '')}{r.get('city', '')}{r.get('district', '')}{r.get('address', '')}")
         address.setWordWrap(True)
         address.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         form.addRow(_("Address"), address)
+        # One short line per item (the bin where it matters: missing item, recount); the SKU codes
+        # are in the pick list and the pack screen.
         lines = "\n".join(
-            f"{ln.get('sku')}  {ln.get('name')} × {ln.get('qty')}" + ("  (赠品 gift)" if ln.get("is_gift") else "")
+            f"{ln.get('qty')} × {ln.get('name')}" + ("  " + _("(gift)") if ln.get("is_gift") else "")
             + (f"  [{ln.get('bin')}]" if ln.get("bin") else "")
             for ln in snap.get("lines") or [])
         lines_label = QLabel(lines)
         lines_label.setObjectName("orderLines")
         lines_label.setWordWrap(True)
         form.addRow(_("Items"), lines_label)
-        carrier = f"{snap.get('carrier') or '—'}  {snap.get('waybill_no') or ''}"
-        form.addRow(_("Carrier / waybill"), QLabel(carrier))
+        carrier = f"{carrier_name(snap.get('carrier')) if snap.get('carrier') else '—'}  {snap.get('waybill_no') or ''}"
+        form.addRow(_("Carrier"), QLabel(carrier))
         if snap.get("buyer_note"):
-            form.addRow(_("Buyer note"), QLabel(str(snap["buyer_note"])))
-        if "escalate" in names:
-            esc = QLabel(_("Cannot resolve it? Hand it to a supervisor: they open this order from the Exceptions queue."))
-            esc.setWordWrap(True)
-            esc.setStyleSheet(_EN_STYLE)
-            form.addRow("", esc)
+            note = QLabel(str(snap["buyer_note"]))
+            note.setWordWrap(True)
+            form.addRow(_("Buyer note"), note)
+        return box
+
+    def _escalation(self) -> QWidget | None:
+        """Hand the hold to a supervisor (playbooks with the ``escalate`` action), or who already did.
+
+        Issue 11: a desk clerk who chose "escalate" met a disabled Submit, and nothing was recorded
+        and nobody told. Escalating queues ``hold_escalated`` (who, why; synced and audited), the
+        hold stays open and reads "escalated" in the Exceptions queue, and the clerk is told what
+        happens next.
+        """
+        record = (self.hold or {}).get("escalated")
+        record = record if isinstance(record, dict) else None
+        offered = self.hold is not None and any(a.name == "escalate" for a in self.playbook.actions)
+        if record is None and not (offered and not self.role.at_least(Role.SUPERVISOR)):
+            return None
+        box = QGroupBox(_("Escalation"))
+        lay = QVBoxLayout(box)
+        if record is not None:
+            done = QLabel(_("Escalated to a supervisor by {operator} at {at}: {why}").format(
+                operator=record.get("by") or "?", at=_local_time(record.get("at")), why=record.get("why") or ""))
+            done.setObjectName("escalatedLine")
+            done.setWordWrap(True)
+            lay.addWidget(done)
+        if offered and record is None and not self.role.at_least(Role.SUPERVISOR):
+            why = QLineEdit()
+            why.setObjectName("escalateWhy")
+            why.setPlaceholderText(_("What you tried, and why a supervisor must decide"))
+            button = QPushButton(_("Escalate to a supervisor"))
+            button.setObjectName("escalateButton")
+            button.setAutoDefault(False)
+            button.setEnabled(False)
+            why.textChanged.connect(lambda text: button.setEnabled(len(text.strip()) >= 4 and not self.submitted))
+            why.returnPressed.connect(self._escalate)
+            button.clicked.connect(self._escalate)
+            lay.addWidget(why)
+            lay.addWidget(button)
+            self.escalate_why, self.escalate_button = why, button
         return box
 
     # -- the hub's choices -----------------------------------------------------------------------
@@ -539,10 +583,10 @@ class ExceptionDialog(QDialog):
         problems = check(self.playbook, self.form.values(), role=self.role, options=self.options)
         # The operator's role stands on its own line above the list (it is not a field to fill);
         # the list says only what the fields still need.
-        role_lines = [p.message for p in problems if p.forbidden and not p.field]
+        role_lines = [p.shown(self.lang) for p in problems if p.forbidden and not p.field]
         self.role_label.setText("\n".join(role_lines))
         self.role_label.setVisible(bool(role_lines))
-        self.reasons_label.setText("\n".join(f"• {p.message}" for p in problems if p.field or not p.forbidden))
+        self.reasons_label.setText("\n".join(f"• {p.shown(self.lang)}" for p in problems if p.field or not p.forbidden))
         self.submit_button.setEnabled(not problems and not self.submitted)
 
     # -- submit ----------------------------------------------------------------------------------
@@ -567,14 +611,70 @@ class ExceptionDialog(QDialog):
                                    self._done, self._failed)
 
     def _done(self, order: LocalOrder | None) -> None:
+        self.confirmation = self._confirmation(order)
+        show_toast(self.parentWidget(), self.confirmation)
         if self.reprint_box is not None and self.reprint_box.isChecked():
             _reprint(self.services, self.order.order_id, self.parentWidget())
         self.accept()
 
+    def _confirmation(self, order: LocalOrder | None) -> str:
+        """What the operator is told after a release: what was resolved, and what holds the order still."""
+        words = [_("Resolved: {what} on order {order}.").format(what=self.playbook.title.get(self.lang),
+                                                               order=self.order.order_id)]
+        left = len((order.snapshot.get("holds") or []) if order is not None else [])
+        if left:
+            words.append(_("{n} more exception(s) still open on it.").format(n=left))
+        elif order is not None and not order.has_conflict:
+            words.append(_("Nothing holds the order any more."))
+        state = self.services.sync_state()
+        if state is not None and state.status == "offline":
+            words.append(_("Saved on this PC: it reaches the hub when the network is back."))
+        return ("" if self.lang.startswith("zh") else " ").join(words)  # Chinese sentences run on
+
+    def _escalate(self) -> None:
+        why = self.escalate_why.text().strip() if self.escalate_why is not None else ""
+        if len(why) < 4 or self.submitted or self.hold is None:
+            return
+        self.submitted = True
+        self._update()
+        if self.escalate_button is not None:
+            self.escalate_button.setEnabled(False)
+        payload = {"hold_id": self.hold["hold_id"], "reason": why, "to": "supervisor"}
+        self.services.perform(self.order.order_id, "hold_escalated", payload,
+                              on_done=self._escalated, on_error=self._failed)
+
+    def _escalated(self, _order: LocalOrder | None) -> None:
+        self.escalated = True
+        self.confirmation = _("Escalated to a supervisor: order {order} stays held until they decide. Supervisors "
+                              "see it in the Exceptions queue marked “escalated”.").format(order=self.order.order_id)
+        show_toast(self.parentWidget(), self.confirmation)
+        self.reject()
+
     def _failed(self, error: UserError) -> None:
         self.submitted = False
         self._update()
+        if self.escalate_why is not None and self.escalate_button is not None:
+            self.escalate_button.setEnabled(len(self.escalate_why.text().strip()) >= 4)
         show_error(self, error)
+
+
+def _local_time(text: Any) -> str:
+    """An ISO time as the site reads it ("11-25 10:00"); what was recorded when it cannot be read."""
+    try:
+        when = parse_iso(str(text or ""))
+    except ValueError:
+        when = None
+    return to_local(when).strftime("%m-%d %H:%M") if when is not None else str(text or "")
+
+
+def _scrolled(widget: QWidget) -> QScrollArea:
+    """A column that scrolls vertically only when it must (a larger system font), never sideways."""
+    scroll = QScrollArea()
+    scroll.setWidgetResizable(True)
+    scroll.setFrameShape(QFrame.Shape.NoFrame)
+    scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+    scroll.setWidget(widget)
+    return scroll
 
 
 def _wrap(layout: QHBoxLayout) -> QWidget:

@@ -12,6 +12,7 @@ import socket
 import tomllib
 from pathlib import Path
 
+from PySide6.QtGui import QFontMetrics, QShowEvent
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -33,6 +34,8 @@ from ui.print_qt import available_printers
 
 RULES_FILE = Path(__file__).resolve().parents[1] / "resources" / "rules" / "default.toml"
 NO_BENCH = ""  # a desk PC
+#: The widest a settings field grows to fit its text: the dialog still fits a 1366×768 screen.
+MAX_FIELD_WIDTH = 1000
 
 
 def known_benches(rules_file: Path = RULES_FILE) -> list[str]:
@@ -77,10 +80,20 @@ class PrinterChoice(QWidget):
         self.port = QSpinBox(self)
         self.port.setRange(1, 65535)
         self.port.setValue(9100)
-        row = QHBoxLayout(self)
-        row.setContentsMargins(0, 0, 0, 0)
-        for w in (self.kind, self.folder, self.host, self.port):
-            row.addWidget(w)
+        # The printer kind on one line, where it prints on the next at the form's full width: a
+        # folder path or a printer address beside the kind was cut off (issue 11).
+        fm = QFontMetrics(self.host.font())
+        self.host.setMinimumWidth(fm.horizontalAdvance("255.255.255.255") + 24)
+        self.port.setMinimumWidth(fm.horizontalAdvance("65535") + 48)  # and the up/down buttons
+        self.folder.setMinimumWidth(fm.horizontalAdvance("C:/Users/packer/Documents/PackDesk/prints") + 24)
+        rows = QVBoxLayout(self)
+        rows.setContentsMargins(0, 0, 0, 0)
+        rows.addWidget(self.kind)
+        target = QHBoxLayout()
+        target.addWidget(self.folder, 1)
+        target.addWidget(self.host, 1)
+        target.addWidget(self.port)
+        rows.addLayout(target)
         self.folder.setText(str(paths.data_dir() / "prints"))
         self.set_value(current)
         self.kind.currentIndexChanged.connect(self._update)
@@ -128,6 +141,8 @@ class StationForm(QWidget):
                  printers: list[str] | None = None) -> None:
         super().__init__(parent)
         self.form = QFormLayout(self)
+        # Fields take the room there is (a long hub address, folder or bench flow is never cut off).
+        self.form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
         self.station = QLineEdit(settings.station or socket.gethostname(), self)
         self.station.setObjectName("stationName")
         self.form.addRow(_("Station name"), self.station)
@@ -178,6 +193,15 @@ class StationForm(QWidget):
         self.problem_label = QLabel(self)
         self.problem_label.setStyleSheet("color: #c62828; font-weight: bold;")
         self.form.addRow(self.problem_label)
+
+    def showEvent(self, event: QShowEvent) -> None:
+        """Every text field is at least as wide as what it holds (up to a bench screen), so the dialog
+        opens wide enough: a hub address or a PDF folder cut off at the left reads as a wrong one."""
+        for edit in self.findChildren(QLineEdit):
+            fm = QFontMetrics(edit.font())
+            need = fm.horizontalAdvance(edit.text() or edit.placeholderText()) + 24
+            edit.setMinimumWidth(min(max(edit.minimumWidth(), need), MAX_FIELD_WIDTH))
+        super().showEvent(event)
 
     def bench_value(self) -> str:
         text = self.bench.currentText().strip()

@@ -27,7 +27,7 @@ from functools import partial
 from typing import Any, ClassVar
 
 from PySide6.QtCore import QEvent, QItemSelection, QObject, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QFont, QFontMetrics, QKeyEvent, QKeySequence
+from PySide6.QtGui import QAction, QCloseEvent, QFontMetrics, QKeyEvent, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QApplication,
@@ -59,7 +59,7 @@ from core.scan_rules import normalise_code
 from core.states import PRINTABLE_STATES, State
 from ui import window_geometry
 from ui.exception_dialog import open_exception_dialog
-from ui.flag_delegate import FlagDelegate
+from ui.flag_delegate import FlagDelegate, pair_width
 from ui.keys import help_html, mode_keys
 from ui.order_detail import OrderDetail
 from ui.pack_view import PackView
@@ -449,22 +449,19 @@ class MainWindow(QMainWindow):
             return max([header_fm.horizontalAdvance(header) + pad + 12]
                        + [fm.horizontalAdvance(s) + pad for s in samples])
 
-        bold = QFont(self.table.font())
-        bold.setBold(True)
-        chip = QFontMetrics(bold)
-        # The common pair (exception + gift); the delegate folds a further chip into "+1".
-        chips = [chip.horizontalAdvance(model.flag_text((f,))) for f in (Flag.EXCEPTION, Flag.GIFT)]
+        # Any two chips side by side (the two widest); the delegate draws a third glyph-only or as "+1".
+        flags_width = pair_width(self.table.font(), {f: model.flag_text((f,)) for f in Flag})
         lang = "zh_CN" if language().startswith("zh") else "en"
         hold = max((hold_label(t, lang) for t in HOLD_TYPES), key=fm.horizontalAdvance)
         return {
-            Column.FLAGS: sum(chips) + 40,
+            Column.FLAGS: flags_width,
             Column.ORDER_ID: fit(Column.ORDER_ID, "BL20261231-000000"),
             Column.STATE: fit(Column.STATE, *(state_text(s) for s in State)),
             Column.BENCH: fit(Column.BENCH, "VIP-B1"),
             Column.RECIPIENT: fit(Column.RECIPIENT, "欧阳某某"),
             Column.ITEMS: fit(Column.ITEMS, "999"),
             Column.SHIP_BY: fit(Column.SHIP_BY, "12-31 23:59"),
-            Column.SYNC: fit(Column.SYNC, "⟳ " + _("Pending"), "⚡ " + _("Conflict")),
+            Column.SYNC: fit(Column.SYNC, "↻ " + _("Pending"), "↯ " + _("Conflict")),
             Column.HOLD: fit(Column.HOLD, f"{hold} ({_('system')}) · " + _("{n} min").format(n=59)),
         }
 

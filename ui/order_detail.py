@@ -17,9 +17,19 @@ from typing import Any
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QLabel, QScrollArea, QVBoxLayout, QWidget
 
+from core.display_names import (
+    audit_what,
+    audit_why,
+    carrier_name,
+    channel_name,
+    doc_type_name,
+    one_language,
+    refusal_text,
+)
 from core.errors import UserError
 from core.holds import hold_label
-from core.i18n import N_, _, language
+from core.i18n import _, language
+from core.phones import mask_phone
 from core.store import LocalOrder
 from core.timeutil import parse_iso, to_local, utcnow
 from ui.queue_model import display_icon, state_text
@@ -56,35 +66,6 @@ def _age(text: str | None) -> str:
 
 def _e(value: Any) -> str:
     return html.escape(str(value if value is not None else ""))
-
-
-#: What an audit line records, in words (hub triggers, bench steps, this station's sync outcomes).
-AUDIT_WORDS: dict[str, str] = {
-    "created": N_("Order created"), "payment_confirmed": N_("Payment confirmed"),
-    "payment_timeout": N_("Payment timed out"), "cancelled_by_buyer": N_("Cancelled by the buyer"),
-    "allocated": N_("Allocated to a warehouse and bench"), "reallocated": N_("Moved to another bench"),
-    "label_printed": N_("Label printed"), "label_voided": N_("Label voided"),
-    "picked_up_by_carrier": N_("Picked up by the carrier"), "shipped_by_station": N_("Shipped from the bench"),
-    "delivered": N_("Delivered"), "delivery_failed": N_("Delivery failed"),
-    "returned_to_sender": N_("Returned to sender"), "refund_approved": N_("Refund approved"),
-    "return_received": N_("Return received"), "completed": N_("Completed"),
-    "address_changed": N_("Address changed"), "hold_raised": N_("Exception raised"),
-    "hold_released": N_("Exception resolved"), "cancel_after_shipment": N_("Buyer cancelled after shipment"),
-    "step:picked": N_("Picked"), "step:verified": N_("Items verified"), "step:packed": N_("Packed"),
-    "step:weighed": N_("Weighed"), "sync_conflict": N_("Refused by the hub (conflict)"),
-    "sync_rejected": N_("Refused by the hub"), "conflict_resolved": N_("Conflict handled"),
-}
-
-
-def audit_what(what: Any, details: Any = None) -> str:
-    """An audit line's ``what`` as people read it; an unknown word is shown as recorded."""
-    key = str(what or "")
-    if key == "step" and isinstance(details, dict):  # this station's own step: the step is in the payload
-        payload = details.get("payload")
-        if isinstance(payload, dict) and payload.get("step"):
-            key = f"step:{payload['step']}"
-    word = AUDIT_WORDS.get(key)
-    return _(word) if word else key
 
 
 def _operator(code: Any) -> str:
@@ -223,28 +204,29 @@ class OrderDetail(QWidget):
              "cancel": _("The buyer asked to cancel after the label was printed: pull the parcel."),
              "items": _("Items"), "recipient": _("Recipient"), "holds": _("Holds"), "history": _("History"),
              "this_station": _("this station"), "journal": _("Print journal"), "nothing": _("Nothing printed yet."),
-             "reprint": _("reprint")}
+             "reprint": _("reprint"), "no_phone": _("(no phone)")}
         parts: list[str] = []
         parts.append(f"<h2 style='margin:0'>{_e(o.order_id)}</h2>")
         sync = ""
         if o.has_conflict:
-            sync = " · <b style='color:#c62828'>⚡ " + _e(_("Conflict")) + "</b>"
+            sync = " · <b style='color:#c62828'>↯ " + _e(_("Conflict")) + "</b>"
         elif o.pending:
-            sync = " · ⟳ " + _e(_("{n} pending").format(n=o.pending))
+            sync = " · ↻ " + _e(_("{n} pending").format(n=o.pending))
         parts.append(
-            f"<p style='font-size:14pt'><b>{_e(state_text(o.state))}</b> · {_e(s.get('channel'))} "
+            f"<p style='font-size:14pt'><b>{_e(state_text(o.state))}</b> · {_e(channel_name(s.get('channel')))} "
             f"{_e(s.get('channel_order_no'))} · {_e(t['bench'])} {_e(s.get('bench') or '—')}{sync}</p>")
         ship = _when(s.get("ship_by"))
         parts.append(f"<p>{_e(t['ship_by'])}: <b>{_e(ship or '—')}</b> · {_e(t['carrier'])}: "
-                     f"{_e(s.get('carrier') or '—')} {_e(s.get('waybill_no') or '')}</p>")
+                     f"{_e(carrier_name(s.get('carrier')) if s.get('carrier') else '—')} {_e(s.get('waybill_no') or '')}</p>")
         if o.conflict:
-            parts.append(f"<p style='background:#ffcdd2;padding:4px'>⚡ {_e(o.conflict.get('reason'))}</p>")
+            why = refusal_text(o.conflict.get("error"), o.conflict.get("reason"))
+            parts.append(f"<p style='background:#ffcdd2;padding:4px'>↯ {_e(why)}</p>")
         if s.get("cancel_requested"):
             parts.append(f"<p style='background:#ffe0b2'>{_e(t['cancel'])}</p>")
         # lines: one block each (the pane is narrow; a five-column table wrapped names letter by letter)
         parts.append(f"<h3>{_e(t['items'])}</h3><table width='100%' cellspacing='0' cellpadding='3'>")
         for line in s.get("lines") or []:
-            gift = f" <span style='background:#bbdefb'>{_e(display_icon('🎁') + ' ' + _('Gift'))}</span>" \
+            gift = f" <span style='background:#bbdefb'>{_e(display_icon('◈') + ' ' + _('Gift'))}</span>" \
                 if line.get("is_gift") else ""
             where = " · ".join(_e(v) for v in (line.get("sku"), line.get("bin") and f"{_('Bin')} {line.get('bin')}")
                                if v)
@@ -252,7 +234,7 @@ class OrderDetail(QWidget):
                          f"<td>{_e(line.get('name'))}{gift}<br><span style='color:#555'>{where}</span></td></tr>")
         parts.append("</table>")
         rec = s.get("recipient") or {}
-        parts.append(f"<h3>{_e(t['recipient'])}</h3><p>{_e(rec.get('name'))} · {_e(rec.get('phone'))}<br>"
+        parts.append(f"<h3>{_e(t['recipient'])}</h3><p>{_e(rec.get('name'))} · {_e(mask_phone(str(rec.get('phone') or '')) or t['no_phone'])}<br>"
                      f"{_e(rec.get('province'))}{_e(rec.get('city'))}{_e(rec.get('district'))}"
                      f"{_e(rec.get('address'))}</p>")
         for note, label in ((s.get("buyer_note"), _("Buyer note")), (s.get("seller_note"), _("Seller note"))):
@@ -261,11 +243,11 @@ class OrderDetail(QWidget):
         # holds
         holds = s.get("holds") or []
         if holds:
-            parts.append(f"<h3>⚠ {_e(t['holds'])}</h3><ul>")
+            parts.append(f"<h3>▲ {_e(t['holds'])}</h3><ul>")
             for h in holds:
                 parts.append(
                     f"<li style='background:#fff59d'><b>{_e(hold_label(str(h.get('type')), 'zh_CN' if zh else 'en'))}"
-                    f"</b>: {_e(h.get('reason'))} <span style='color:#555'>({_e(_age(h.get('raised_at')))})"
+                    f"</b>: {_e(one_language(h.get('reason')))} <span style='color:#555'>({_e(_age(h.get('raised_at')))})"
                     "</span></li>")
             parts.append("</ul>")
         # history
@@ -276,9 +258,9 @@ class OrderDetail(QWidget):
                             f"{_e(_when(a.get('at')))} · {_e(a.get('operator'))} · "
                             f"{_e(audit_what(a.get('what'), a.get('details')))} <i>({_e(t['this_station'])})</i>"))
         for h in self.hub_audit or []:
-            why = f" — {_e(h.get('why'))}" if h.get("why") else ""
             raw = h.get("details")
             details: dict[str, Any] = raw if isinstance(raw, dict) else {}
+            why = f" — {_e(audit_why(h.get('why'), details))}" if h.get("why") else ""
             at = str(details.get("done_at") or h.get("at") or "")  # when it was done, not when it synced
             late = (" <span style='color:#555'>(" + _e(_("synced by {operator} at {at}").format(
                 operator=details["synced_by"], at=_when(h.get("at")))) + ")</span>") if details.get("synced_by") else ""
@@ -298,9 +280,9 @@ class OrderDetail(QWidget):
         else:
             parts.append("<ul>")
             for j in data.jobs:
-                ok = "✔" if j.get("ok") else "✘ " + str(j.get("error") or "")
+                ok = "✔" if j.get("ok") else "✘ " + one_language(j.get("error") or "")
                 reason = f" — {t['reprint']}: {j.get('reprint_reason')}" if j.get("reprint_reason") else ""
-                parts.append(f"<li>{_e(_when(j.get('at')))} · {_e(j.get('doc_type'))} · {_e(j.get('printer'))} · "
+                parts.append(f"<li>{_e(_when(j.get('at')))} · {_e(doc_type_name(j.get('doc_type')))} · {_e(j.get('printer'))} · "
                              f"{_e(ok)}{_e(reason)}</li>")
             parts.append("</ul>")
         self.body.setText("".join(parts))

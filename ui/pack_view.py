@@ -97,8 +97,8 @@ BANNER_STYLES: dict[str, tuple[str, str, str]] = {
     "ok": ("#1b5e20", "#ffffff", "✔"),
     "done": ("#1b5e20", "#ffffff", "✔"),
     "error": ("#b71c1c", "#ffffff", "✖"),
-    "held": ("#ffd600", "#000000", "⚠"),
-    "working": ("#4a148c", "#ffffff", "⏳"),
+    "held": ("#ffd600", "#000000", "▲"),
+    "working": ("#4a148c", "#ffffff", "◐"),
 }
 BANNER_PT = 30
 REASON_PT = 20
@@ -468,7 +468,7 @@ class PackView(QWidget):
             self.sync_label.setText("")
             return
         if order.is_pending:
-            text, bg, fg = "⏳ " + _("Pending sync ({n})").format(n=order.pending), "#0d47a1", "#ffffff"
+            text, bg, fg = "◐ " + _("Pending sync ({n})").format(n=order.pending), "#0d47a1", "#ffffff"
         else:
             text, bg, fg = "✔ " + _("Synced"), "#e8f5e9", "#1b5e20"
         self.sync_label.setText(text)
@@ -493,10 +493,10 @@ class PackView(QWidget):
         lines = []
         if order.has_conflict:
             why = (order.conflict or {}).get("reason") or ""
-            lines.append("⚡ " + _("Offline conflict: {why}").format(why=why))
+            lines.append("↯ " + _("Offline conflict: {why}").format(why=why))
         lang = language()
         for hold in order.snapshot.get("holds") or []:
-            lines.append(f"⚠ {hold_label(str(hold.get('type')), lang)}: {hold.get('reason', '')}")
+            lines.append(f"▲ {hold_label(str(hold.get('type')), lang)}: {hold.get('reason', '')}")
         if lines:
             self.hold_banner.setText("\n".join(lines))
             self.hold_banner.show()

@@ -29,6 +29,7 @@ from PySide6.QtGui import QColor
 
 from core.flags import STYLES, Flag
 from core.i18n import _, language
+from core.phones import is_phone_needle
 from core.queues import QueueRow, RowFilter, in_scope, matches, needle, queue_order, search
 from core.states import state_label
 from core.timeutil import utcnow
@@ -61,20 +62,11 @@ SORT_KEY_ROLE = Qt.ItemDataRole.UserRole + 6  # core.flags.sort_key tuple
 STRIPED_ROLE = Qt.ItemDataRole.UserRole + 7  # bool: conflict (drawn striped)
 
 
-_EMOJI_FONTS = ("Noto Color Emoji", "Segoe UI Emoji", "Apple Color Emoji", "Twemoji", "EmojiOne")
-_EMOJI_FALLBACK = {"🎁": "❖"}
-_has_emoji: bool | None = None
-
-
 def display_icon(icon: str) -> str:
-    """The flag glyph to draw: an emoji only when an emoji font is installed (else it is a box)."""
-    global _has_emoji
-    if _has_emoji is None:
-        from PySide6.QtGui import QFontDatabase
-
-        families = set(QFontDatabase.families())
-        _has_emoji = any(f in families for f in _EMOJI_FONTS)
-    return icon if _has_emoji else _EMOJI_FALLBACK.get(icon, icon)
+    """The flag glyph to draw. The flags' glyphs (:data:`core.flags.STYLES`) are all in the CJK
+    font the set-up installs (WenQuanYi Micro Hei; tests/ui/test_glyphs.py checks every symbol of
+    ui/), so none renders as an empty box; an emoji font is not needed."""
+    return icon
 
 
 class _Desc:
@@ -272,7 +264,9 @@ class QueueModel(QAbstractTableModel):
             return
         # Typing one more character narrows what is shown already (kept in step with every change),
         # instead of scanning all 100,000 rows again on each keystroke.
-        narrowing = bool(self._needle) and self._needle in wanted and self._rows is not self._all
+        # A phone tail is not narrowed that way: "14322" may end a number that "1432" does not.
+        narrowing = bool(self._needle) and self._needle in wanted and self._rows is not self._all \
+            and not is_phone_needle(wanted)
         self.beginResetModel()
         self._needle = wanted
         self._rows = self._apply_needle(self._rows if narrowing else self._all)
@@ -387,13 +381,13 @@ class QueueModel(QAbstractTableModel):
             return r.ship_by
         if col == Column.SYNC:
             if r.conflict:
-                return "⚡ " + _("Conflict")
+                return "↯ " + _("Conflict")
             if r.pending:
-                return "⟳ " + _("Pending")
+                return "↻ " + _("Pending")
             return ""
         if col == Column.HOLD:
             if not r.hold:
-                return "⚡ " + _("Offline conflict") if r.conflict else ""
+                return "↯ " + _("Offline conflict") if r.conflict else ""
             return f"{r.hold} · {age_text(r.hold_since)}" if r.hold_since else r.hold
         return ""
 

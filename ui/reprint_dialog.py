@@ -115,7 +115,7 @@ class ReprintDialog(QDialog):
     def _update(self) -> None:
         ok = bool(self.reason())
         self.submit.setEnabled(ok)
-        self.hint.setText("" if ok else _("✎ A reason is required before the label can be printed again."))
+        self.hint.setText("" if ok else _("※ A reason is required before the label can be printed again."))
 
     def _accept(self) -> None:
         if self.reason():

@@ -18,6 +18,7 @@ from typing import Any
 from core.actions import check_payload, check_step, open_hold, trigger_for
 from core.errors import IllegalTransition, OrderHeld, ValidationFailed
 from core.model import packing_note_from
+from core.playbooks import escalation
 from core.states import State, apply_trigger
 
 #: Marks a hold raised on this bench that the hub has not numbered yet.
@@ -76,9 +77,9 @@ def apply_local(snapshot: dict[str, Any], action: PendingAction) -> dict[str, An
             **p.get("detail", {}),
         }
         return new
-    released: Any = None
-    if action.type == "hold_released":
-        released = open_hold(new.get("holds", []), p["hold_id"], new["order_id"])
+    hold: Any = None
+    if action.type in ("hold_released", "hold_escalated"):
+        hold = open_hold(new.get("holds", []), p["hold_id"], new["order_id"])
     tr = apply_trigger(state, trigger_for(action.type), held=held)
     new["state"] = tr.to_state.value
     if action.type == "label_printed":
@@ -98,9 +99,11 @@ def apply_local(snapshot: dict[str, Any], action: PendingAction) -> dict[str, An
         )
     elif action.type == "hold_released":
         new["holds"] = [h for h in new.get("holds", []) if h.get("hold_id") != p["hold_id"]]
-        note = packing_note_from(str(released.get("type")), p.get("resolution"))
+        note = packing_note_from(str(hold.get("type")), p.get("resolution"))
         if note:
             new["packing_note"] = note
+    elif action.type == "hold_escalated":
+        hold["escalated"] = escalation(p, action.operator, action.done_at)
     elif action.type == "reallocated":
         new["bench"] = p["bench"]
         if p.get("warehouse"):

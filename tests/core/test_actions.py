@@ -43,6 +43,7 @@ GOOD: dict[str, dict[str, Any]] = {
     "shipped_by_station": {},
     "hold_raised": {"type": "scan_mismatch", "reason": "wrong item", "details": {"sku": "X"}},
     "hold_released": {"hold_id": "h1", "reason": "rescanned", "resolution": {}},
+    "hold_escalated": {"hold_id": "h1", "reason": "no carrier covers it; manager decides", "to": "supervisor"},
     "picked_up_by_carrier": {},
     "address_changed": {"recipient": RECIPIENT, "reason": "buyer asked"},
     "cancelled_by_buyer": {"reason": "buyer asked"},
@@ -62,6 +63,7 @@ HUB_ONLY = {"payment_timeout", "delivered", "delivery_failed", "returned_to_send
 REQUIRED_TEXT: dict[str, list[str]] = {
     "step": ["step"], "label_printed": ["printer", "job_id"], "label_voided": ["reason"],
     "hold_raised": ["type", "reason"], "hold_released": ["hold_id"], "address_changed": ["reason"],
+    "hold_escalated": ["hold_id", "reason"],
     "cancelled_by_buyer": ["reason"], "refund_approved": ["reason"], "reallocated": ["bench"],
 }
 REQUIRED_OBJECT: dict[str, list[str]] = {"address_changed": ["recipient"]}
@@ -72,12 +74,14 @@ OPTIONAL_TEXT: dict[str, list[str]] = {
 }
 OPTIONAL_OBJECT: dict[str, list[str]] = {"step": ["detail"], "hold_raised": ["details"], "hold_released": ["resolution"]}
 #: Text fields with a closed set of values.
-CHOICES: dict[str, str] = {"step": "step", "hold_raised": "type"}
+CHOICES: dict[str, str] = {"step": "step", "hold_raised": "type", "hold_escalated": "to"}
+#: Types that fire another type's trigger (no state change of their own).
+FIRES: dict[str, Trigger] = {"hold_escalated": Trigger.HOLD_RAISED}
 
 #: The lowest role per type (hold types aside).
 MIN_ROLE: dict[str, Role] = {
-    **dict.fromkeys(["step", "label_printed", "label_voided", "shipped_by_station", "hold_raised", "hold_released"],
-                    Role.PACKER),
+    **dict.fromkeys(["step", "label_printed", "label_voided", "shipped_by_station", "hold_raised", "hold_released",
+                     "hold_escalated"], Role.PACKER),
     **dict.fromkeys(["picked_up_by_carrier", "address_changed", "cancelled_by_buyer", "refund_approved",
                      "payment_confirmed", "reallocated", *HUB_ONLY], Role.DESK),
 }
@@ -115,9 +119,9 @@ def test_the_table_has_every_type_the_hub_accepts_and_each_fires_its_trigger() -
     assert set(BENCH_ACTIONS) == set(GOOD) - HUB_ONLY
     for kind, spec in ACTIONS.items():
         assert spec.type == kind
-        assert spec.fires == ("step" if kind == "step" else Trigger(kind))
+        assert spec.fires == ("step" if kind == "step" else FIRES.get(kind) or Trigger(kind))
         if kind != "step":
-            assert trigger_for(kind) is Trigger(kind)
+            assert trigger_for(kind) is (FIRES.get(kind) or Trigger(kind))
     with pytest.raises(ValueError):
         trigger_for("step")
 

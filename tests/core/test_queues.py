@@ -120,7 +120,9 @@ LI_SI = {"name": "李四", "phone": "139-0000-4321", "province": "", "city": "",
     ("  BL20261125-000002 ", {2}),  # scanner/IME spaces trimmed
     ("C000002", {2}),  # channel order number
     ("4321", {2}),  # phone tail, whatever the phone's punctuation
-    ("139", {2}),
+    ("139", set()),  # the start of a phone is not its tail (docs/api.md: the hub matches the tail too)
+    ("00004321", {2}),  # a longer tail
+    ("3900", set()),  # the middle of a phone is not its tail
     ("李", {2}),  # name
     ("四", {2}),  # any part of the name
     ("SF000001", {1}),  # waybill
@@ -133,6 +135,15 @@ def test_search_by_id_channel_no_phone_name_and_waybill(text: str, expect: set[i
     found = {int(r.order_id[-6:]) for r in rows if matches(r, needle(text))}
     assert found == expect
     assert search(rows, needle(text)) == [r for r in rows if int(r.order_id[-6:]) in expect]  # same rule, in order
+
+
+def test_phone_search_matches_the_tail_not_any_part() -> None:
+    """Issue 11: "1422" found 18592142232 (a substring in the middle); a phone is searched by its tail."""
+    r = row(1, recipient={**LI_SI, "phone": "18592142232"})
+    assert not matches(r, needle("1422")) and search([r], needle("1422")) == []
+    assert matches(r, needle("2232")) and search([r], needle("2232")) == [r]
+    assert matches(r, needle("18592142232"))
+    assert not matches(r, needle("232"))  # fewer than 4 digits: not a phone search
 
 
 def test_search_never_matches_across_two_fields() -> None:

@@ -2,7 +2,8 @@
 site's rules, over ``GET /orders/{id}/options`` and with the holds that offer a choice.
 
 The demo hub runs the default rules (resources/rules/default.toml): GIFT-TEA-01 is out of stock,
-ZTO and YTO do not deliver to Tibet, JD and SF do except 阿里地区, where no carrier does.
+ZTO and YTO do not deliver to Tibet, JD and SF do except 阿里地区, where only China Post (EMS, in no
+warehouse's automatic list) does.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ LHASA = Recipient("扎西", "13912345678", "西藏自治区", "拉萨市", "城�
 ALI = Recipient("次仁", "13912345678", "西藏自治区", "阿里地区", "改则县", "改则镇文化路1号")
 SHANGHAI = Recipient("王芳", "13812345678", "上海市", "上海市", "浦东新区", "世纪大道100号")
 GIFTS_IN_STOCK = ["GIFT-BAG-01", "GIFT-CARD-01", "GIFT-CUP-01", "GIFT-FAN-01"]  # not GIFT-TEA-01 (0 left)
-ALL_CARRIERS = ["JD", "SF", "YTO", "ZTO"]
+ALL_CARRIERS = ["EMS", "JD", "SF", "YTO", "ZTO"]
 
 
 def order(no: str, recipient: Recipient, *, gift: str | None = None) -> IntakeOrder:
@@ -65,17 +66,17 @@ def test_the_options_endpoint_sends_the_hubs_choices_for_the_order(hub: HubProce
     wire = body["options"]
     assert wire["gift_skus"] == GIFTS_IN_STOCK
     assert wire["carriers"] == ALL_CARRIERS
-    assert wire["covering_carriers"] == ["JD", "SF"]
+    assert wire["covering_carriers"] == ["EMS", "JD", "SF"]
     assert wire["skus"] == sorted(Rules.default().catalogue)
     assert wire["names"]["SF"] == "顺丰速运 / SF Express"
     assert wire["names"]["GIFT-CUP-01"] == "定制礼品杯 (赠品)"
     assert wire["names"]["SKU-TEA-001"].startswith("西湖龙井")
     # What a dialog reads back is the same set the hub checks a release against.
     opts = Options.from_wire(wire)
-    assert set(opts.covering_carriers or ()) == {"JD", "SF"} and set(opts.gift_skus or ()) == set(GIFTS_IN_STOCK)
+    assert set(opts.covering_carriers or ()) == {"EMS", "JD", "SF"} and set(opts.gift_skus or ()) == set(GIFTS_IN_STOCK)
 
     far = d.get(f"/api/v1/orders/{ali}/options").json()["options"]
-    assert far["covering_carriers"] == [] and far["carriers"] == ALL_CARRIERS
+    assert far["covering_carriers"] == ["EMS"] and far["carriers"] == ALL_CARRIERS  # China Post covers everywhere
 
 
 def test_options_have_the_visibility_of_the_order_itself(hub: HubProcess) -> None:
@@ -126,10 +127,10 @@ def test_a_carrier_area_hold_carries_the_carriers_and_those_covering_the_address
     h = hold(doc, "carrier_area")
     assert h["details"]["options"] == {
         "carriers": ALL_CARRIERS,
-        "covering_carriers": [],
-        "names": {"JD": "京东快递 / JD Logistics", "SF": "顺丰速运 / SF Express",
+        "covering_carriers": ["EMS"],
+        "names": {"EMS": "中国邮政 EMS / China Post EMS", "JD": "京东快递 / JD Logistics", "SF": "顺丰速运 / SF Express",
                   "YTO": "圆通速递 / YTO Express", "ZTO": "中通快递 / ZTO Express"},
     }
     assert h["details"]["tried"]  # what was there before stays
     # The endpoint and the hold agree on what covers this address.
-    assert d.get(f"/api/v1/orders/{doc['order_id']}/options").json()["options"]["covering_carriers"] == []
+    assert d.get(f"/api/v1/orders/{doc['order_id']}/options").json()["options"]["covering_carriers"] == ["EMS"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -55,7 +56,23 @@ def test_chinese_font_embedded_and_text_extractable(order, tmp_path: Path) -> No
     text = pdf_text(pdf, tmp_path)
     assert "凉山彝族自治州" in text.replace(" ", "").replace("\n", "")
     assert "130****" in text or "****" in text
-    assert "VIP" in text and "礼品" in text
+    assert "VIP" in text and "赠品" in text
+
+
+@pytest.mark.parametrize("channel", ["generic", "douyin", "import"])
+def test_chinese_label_has_no_english_leftovers(channel: str, tmp_path: Path) -> None:
+    """Issue 11: the label printed "礼品 GIFT" and the channel code "generic"; a Chinese carrier
+    label is Chinese: 赠品, the channel's Chinese name (通用接口 / 抖店 / 表格导入), 中通快递."""
+    o = make_order(7, gift=True)
+    o["channel"] = channel
+    o["carrier"] = "ZTO"
+    o["lines"][0]["is_gift"] = True
+    text = pdf_text(render_label(o), tmp_path)
+    flat = text.replace(" ", "").replace("\n", "")
+    assert not re.search(r"GIFT(?![-\w])", text)  # the flag word (SKU codes such as GIFT-CARD are codes)
+    assert channel not in text.lower()
+    assert "赠品" in flat and "中通快递" in flat
+    assert {"generic": "通用接口", "douyin": "抖店", "import": "表格导入"}[channel] in flat
 
 
 def test_label_shows_masked_phone_not_full(tmp_path: Path) -> None:

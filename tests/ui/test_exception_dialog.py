@@ -88,7 +88,9 @@ def fill(dlg: ExceptionDialog) -> None:
 def test_locked_until_complete_then_enter_submits_hold_released(services: AppServices, qtbot: Any) -> None:
     dlg = make(services, qtbot)
     assert not dlg.submit_button.isEnabled()
-    assert "请选择买家如何确认" in dlg.reasons_label.text() and "fill in: Confirmed address" in dlg.reasons_label.text()
+    # one language per screen: the operator's (English in these tests), never a 中文 / English pair
+    assert "choose: How the buyer confirmed" in dlg.reasons_label.text() and "fill in: Confirmed address" in \
+        dlg.reasons_label.text() and "请" not in dlg.reasons_label.text()
     qtbot.keyClick(dlg, Qt.Key.Key_Return)  # Enter on a locked form does nothing
     services.tasks.wait_idle()
     assert dlg.isVisible() and services.store.pending_count() == 0
@@ -129,7 +131,7 @@ def test_packer_sees_needs_desk_and_no_submit(services: AppServices, qtbot: Any)
     services.set_operator(Operator("P001", "打包员", "packer"))
     dlg = make(services, qtbot)
     fill(dlg)
-    assert dlg.role_label.text() == "需要客服 / needs desk" and dlg.role_label.isVisible()
+    assert dlg.role_label.text() == "needs desk" and dlg.role_label.isVisible()
     assert not dlg.submit_button.isEnabled()
 
 
@@ -211,8 +213,8 @@ def test_carriers_say_which_cover_the_area(services: AppServices, qtbot: Any) ->
     dlg = make(services, qtbot, CARRIER_OID, "h-car")
     items = dict(combo_items(dlg, "carrier"))
     assert set(items) == {None, "EMS", "SF", "YTO"}
-    assert items["EMS"] == f"EMS  中国邮政 EMS — {_('covers this area')}"
-    assert items["SF"] == f"SF  顺丰速运 — {_('does not cover this area')}"
+    assert items["EMS"] == f"China Post EMS — {_('covers this area')}"  # core/display_names.py, one language
+    assert items["SF"] == f"SF Express — {_('does not cover this area')}"
 
 
 def test_without_known_choices_the_code_is_typed_and_the_hub_checks(services: AppServices, qtbot: Any) -> None:

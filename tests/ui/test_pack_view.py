@@ -135,7 +135,7 @@ def test_held_order_blocks_packing_and_asks_for_the_exception(qtbot: Any, pack_e
     with qtbot.waitSignal(view.exception_requested) as sig:
         view.handle_scan(OID)
     assert sig.args == [OID, "h-77"]
-    assert view.phase == "blocked" and view.status_kind == "held" and view.banner_icon.text() == "⚠"
+    assert view.phase == "blocked" and view.status_kind == "held" and view.banner_icon.text() == "▲"
     assert view.hold_banner.isVisibleTo(view) and "顺丰不覆盖该地区" in view.hold_banner.text()
     assert "Carrier does not cover area" in view.hold_banner.text()
     view.handle_scan("TEA-250")

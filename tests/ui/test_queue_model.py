@@ -55,8 +55,8 @@ def test_flag_roles_give_colour_icon_and_text(qtbot: Any) -> None:
         assert idx.data(Qt.ItemDataRole.BackgroundRole).name() == STYLES[flag].colour
         assert idx.data(STRIPED_ROLE) is (flag == Flag.CONFLICT)
     sync = model.index(model.row_of(rows["pending"].order_id), Column.SYNC)
-    assert "⟳" in sync.data()
-    assert "⚡" in model.index(model.row_of(rows["conflict"].order_id), Column.SYNC).data()
+    assert "↻" in sync.data()
+    assert "↯" in model.index(model.row_of(rows["conflict"].order_id), Column.SYNC).data()
 
 
 def test_chinese_state_and_flag_words(qtbot: Any) -> None:

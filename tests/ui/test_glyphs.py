@@ -1,0 +1,51 @@
+"""Every symbol the screens show is in the CJK font the set-up installs (issue 11: ⏳ was an empty box).
+
+scripts/bootstrap.sh installs WenQuanYi Micro Hei and nothing else; a bench PC has no emoji font.
+So every non-ASCII character in a string of ui/ (and the flags' glyphs in core/flags.py, which the
+queue and the pack screen draw) must have a glyph in that font, or it renders as a box. The font's
+own character map says so (reportlab reads the .ttc: no extra dependency).
+"""
+
+from __future__ import annotations
+
+import ast
+from functools import lru_cache
+from pathlib import Path
+
+import pytest
+from reportlab.pdfbase.ttfonts import TTFontFile
+
+from core.flags import STYLES
+
+ROOT = Path(__file__).resolve().parents[2]
+FONT = Path("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc")
+
+
+@lru_cache(maxsize=1)
+def font_chars() -> frozenset[int]:
+    assert FONT.exists(), f"{FONT} missing: scripts/bootstrap.sh installs fonts-wqy-microhei"
+    return frozenset(TTFontFile(str(FONT), subfontIndex=0).charToGlyph)
+
+
+def shown_strings() -> list[tuple[str, str]]:
+    """(where, text) of every string constant in ui/ and of each flag glyph."""
+    out = []
+    for path in sorted((ROOT / "ui").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str):
+                out.append((f"{path.relative_to(ROOT)}:{node.lineno}", node.value))
+    out += [(f"core/flags.py STYLES[{flag.value}]", style.icon) for flag, style in STYLES.items()]
+    return out
+
+
+def test_every_symbol_of_the_screens_is_in_the_installed_cjk_font() -> None:
+    have = font_chars()
+    missing = sorted({f"{ch!r} U+{ord(ch):04X} at {where}" for where, text in shown_strings() for ch in text
+                      if ord(ch) > 0x7F and ord(ch) not in have and ch not in "\u2028\u2029"})
+    assert not missing, "glyphs the installed font lacks (they render as boxes):\n" + "\n".join(missing)
+
+
+@pytest.mark.parametrize("glyph", ["⏳", "⚠", "⚡", "🎁", "⟳"])
+def test_the_check_knows_a_box_when_it_sees_one(glyph: str) -> None:
+    """The symbols the issue saw as boxes are indeed not in the font (the check above can fail)."""
+    assert ord(glyph) not in font_chars()
