@@ -63,6 +63,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from core.display_names import carrier_name, refusal_text
 from core.errors import UserError
 from core.holds import hold_label
 from core.i18n import _, language
@@ -425,9 +426,9 @@ class PackView(QWidget):
         if order is not None:
             snap = order.snapshot
             if snap.get("packing_note"):
-                notes.append("✎ " + _("Packing note: {note}").format(note=snap["packing_note"]))
+                notes.append("※ " + _("Packing note: {note}").format(note=snap["packing_note"]))
             if snap.get("seller_note"):
-                notes.append("✎ " + _("Seller's note: {note}").format(note=snap["seller_note"]))
+                notes.append("※ " + _("Seller's note: {note}").format(note=snap["seller_note"]))
         self.note_label.setText("\n".join(notes))
         self.note_label.setVisible(bool(notes))
 
@@ -449,7 +450,8 @@ class PackView(QWidget):
         parts = [
             _("Channel no. {no}").format(no=snap.get("channel_order_no", "")),
             str(rec.get("name") or ""),
-            f"{snap.get('carrier') or ''} {snap.get('waybill_no') or ''}".strip(),
+            (f"{carrier_name(snap.get('carrier'))} {snap.get('waybill_no') or ''}".strip()
+             if snap.get("carrier") else ""),
             _("State: {state}").format(state=state_text(order.state)),
         ]
         if snap.get("buyer_note"):
@@ -492,7 +494,7 @@ class PackView(QWidget):
             return
         lines = []
         if order.has_conflict:
-            why = (order.conflict or {}).get("reason") or ""
+            why = refusal_text((order.conflict or {}).get("error"), (order.conflict or {}).get("reason"))
             lines.append("↯ " + _("Offline conflict: {why}").format(why=why))
         lang = language()
         for hold in order.snapshot.get("holds") or []:
