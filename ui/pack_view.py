@@ -42,8 +42,8 @@ import logging
 from collections import deque
 from typing import Any
 
-from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
-from PySide6.QtGui import QBrush, QColor, QFont, QKeyEvent, QKeySequence, QShortcut
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QBrush, QColor, QFont, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -228,7 +228,8 @@ class PackView(QWidget):
         self.scan_field.setStyleSheet("font-size: 20pt; padding: 6px; border: 3px solid #0d47a1;")
         self.scan_field.scanned.connect(self.handle_scan)
         self.scan_field.typed.connect(self.handle_scan)  # a damaged barcode keyed in by hand
-        self.scan_field.installEventFilter(self)  # "*" on an empty field: quantity entry
+        self.scan_field.star_is_key = True  # "*" on an empty field: quantity entry
+        self.scan_field.star_on_empty.connect(self.open_quantity)
         root.addWidget(self.scan_field)
 
         self.qty_box = QFrame(self)
@@ -725,13 +726,6 @@ class PackView(QWidget):
         """A scanner typed into the quantity box: that is a scan, not a number — answer it as one."""
         self.close_quantity()
         self.handle_scan(code)
-
-    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        if (watched is self.scan_field and event.type() == QEvent.Type.KeyPress and isinstance(event, QKeyEvent)
-                and event.key() == Qt.Key.Key_Asterisk and not self.scan_field.text()):
-            self.open_quantity()
-            return True
-        return super().eventFilter(watched, event)
 
     # -- changes from elsewhere -------------------------------------------------------------------
     def _orders_changed(self, ids: list[str], initiator: object = None) -> None:

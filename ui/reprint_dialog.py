@@ -9,8 +9,10 @@ Common reasons are one key away: the digits 1..N pick the numbered reasons, and 
 
 from __future__ import annotations
 
-from PySide6.QtCore import QEvent, QObject, Qt
-from PySide6.QtGui import QFont, QKeyEvent
+from collections.abc import Callable
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QFont, QKeyEvent, QMouseEvent
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -25,6 +27,37 @@ from PySide6.QtWidgets import (
 from core.i18n import N_, _
 
 QUICK_REASONS = (N_("Label damaged"), N_("Printer jammed"), N_("Label lost"), N_("Barcode does not scan"))
+
+
+class ReasonEdit(QLineEdit):
+    """The reason field: until the operator chooses to type, a digit picks the numbered reason.
+
+    The keys are handled here, in the field's own handlers, and not by an event filter in the
+    dialog: a Python event filter still receives the field's events while the dialog is being
+    destroyed, and crashed the process there.
+    """
+
+    def __init__(self, pick: Callable[[int], None]) -> None:
+        super().__init__()
+        self._pick = pick
+        #: the operator chose to type a reason ("Other", or clicked the field): digits are text then
+        self.free_text = False
+
+    def mousePressEvent(self, event: QMouseEvent) -> None:
+        self.free_text = True  # clicked into the field: the operator means to type
+        super().mousePressEvent(event)
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        if not self.free_text:
+            text = event.text()
+            if text.isdigit() and text.isascii() and not event.modifiers() & (
+                    Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.AltModifier):
+                self._pick(int(text))
+                event.accept()
+                return  # a number picks a reason; it is never typed into the field
+            if text and text.isprintable():
+                self.free_text = True  # letters: the operator is typing a reason of their own
+        super().keyPressEvent(event)
 
 
 class ReprintDialog(QDialog):
@@ -44,9 +77,7 @@ class ReprintDialog(QDialog):
             orders=shown))
         intro.setWordWrap(True)
         layout.addWidget(intro)
-        self.reason_edit = QLineEdit()
-        #: the operator chose to type a reason ("Other", or clicked the field): digits are text then
-        self.free_text = False
+        self.reason_edit = ReasonEdit(self.pick)
         quick = QHBoxLayout()
         self.reason_buttons: list[QPushButton] = []
         for i, text in enumerate(QUICK_REASONS, 1):
@@ -67,7 +98,6 @@ class ReprintDialog(QDialog):
         self.reason_edit.setObjectName("reprintReason")
         self.reason_edit.setPlaceholderText(_("Press 1-{n} to pick a reason; {n}: type your own").format(
             n=len(QUICK_REASONS) + 1))
-        self.reason_edit.installEventFilter(self)
         layout.addWidget(self.reason_edit)
         self.hint = QLabel()
         self.hint.setObjectName("reprintHint")
@@ -88,26 +118,17 @@ class ReprintDialog(QDialog):
     def pick(self, n: int) -> None:
         """Choose reason ``n`` (1-based); the number after the last reason is "Other": type it."""
         if 1 <= n <= len(QUICK_REASONS):
-            self.free_text = False
+            self.reason_edit.free_text = False
             self.reason_edit.setText(_(QUICK_REASONS[n - 1]))
         elif n == len(QUICK_REASONS) + 1:
-            self.free_text = True
+            self.reason_edit.free_text = True
             self.reason_edit.clear()
         self.reason_edit.setFocus(Qt.FocusReason.OtherFocusReason)
 
-    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        if watched is self.reason_edit and not self.free_text:
-            if event.type() == QEvent.Type.MouseButtonPress:
-                self.free_text = True  # clicked into the field: the operator means to type
-            elif event.type() == QEvent.Type.KeyPress and isinstance(event, QKeyEvent):
-                text = event.text()
-                if text.isdigit() and text.isascii() and not event.modifiers() & (
-                        Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.AltModifier):
-                    self.pick(int(text))
-                    return True  # a number picks a reason; it is never typed into the field
-                if text and text.isprintable():
-                    self.free_text = True  # letters: the operator is typing a reason of their own
-        return super().eventFilter(watched, event)
+    @property
+    def free_text(self) -> bool:
+        """Whether the operator chose to type a reason (digits are text then)."""
+        return self.reason_edit.free_text
 
     def reason(self) -> str:
         return self.reason_edit.text().strip()

@@ -77,10 +77,13 @@ class ScanField(QLineEdit):
             :func:`core.scan_rules.normalise_code`.
         typed(str): text a person typed (or pasted) and submitted with Enter, cleaned the same way;
             the main window may use it as a search.
+        star_on_empty(): "*" pressed on an empty field (pack mode: quantity entry); the "*" is
+            not typed. Only emitted when ``star_is_key`` is set.
     """
 
     scanned = Signal(str)
     typed = Signal(str)
+    star_on_empty = Signal()
 
     def __init__(self, parent: QWidget | None = None, *, clock: Callable[[], float] = _now_ms) -> None:
         super().__init__(parent)
@@ -95,8 +98,16 @@ class ScanField(QLineEdit):
             | Qt.InputMethodHint.ImhPreferLatin
         )
         self.setClearButtonEnabled(False)
+        #: "*" on an empty field is a key (``star_on_empty``), not text. A signal from the field
+        #: itself rather than an event filter in the parent: a parent's Python event filter still
+        #: receives its children's events while the parent is being destroyed, and crashed there.
+        self.star_is_key = False
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
+        if self.star_is_key and event.key() == Qt.Key.Key_Asterisk and not self.text():
+            event.accept()
+            self.star_on_empty.emit()
+            return
         now = self._clock()
         if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
             self._submit(self.detector.finish(now))

@@ -9,7 +9,7 @@ scan field).
 
 from __future__ import annotations
 
-from PySide6.QtCore import QEvent, QObject, Qt, QTimer
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QLabel, QWidget
 
 #: How long a toast stays (long enough to read two lines at a glance away from the scanner).
@@ -29,14 +29,12 @@ class Toast(QLabel):
         self.setStyleSheet("background: #1b5e20; color: #ffffff; font-size: 15pt; padding: 10px 18px;"
                            " border-radius: 6px;")
         self._host = host
-        host.installEventFilter(self)
         self._place()
         self.show()
         self.raise_()
         QTimer.singleShot(ms, self._expire)
 
     def _expire(self) -> None:
-        self._host.removeEventFilter(self)
         self.hide()
         self.deleteLater()
 
@@ -45,11 +43,6 @@ class Toast(QLabel):
         self.setFixedWidth(width)
         self.adjustSize()
         self.move((self._host.width() - width) // 2, max(self._host.height() - self.height() - 48, 0))
-
-    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        if watched is self._host and event.type() == QEvent.Type.Resize:
-            self._place()
-        return False
 
 
 def show_toast(parent: QWidget | None, text: str) -> Toast | None:
