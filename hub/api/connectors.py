@@ -26,7 +26,7 @@ from hub.api.deps import HubDep, actor_at_least
 from hub.api.http import BoundedRoute, Text, error_response
 from hub.channels import PLATFORM_MODULES, platform_class, queues, store
 from hub.channels.base import PlatformError, PushAck, PushRejected
-from hub.channels.engine import check_connector
+from hub.channels.engine import check_connector, explain
 
 log = logging.getLogger("packdesk.hub.api")
 
@@ -122,22 +122,6 @@ def test_connector(hub: HubDep, request: Request, connector_id: int) -> dict[str
     hub.tx(lambda c: store.save_token(c, connector_id, result["token"]))
     return {"ok": True, "connector_id": connector_id, "orders_in_window": result["orders_in_window"],
             "more_pages": result["more_pages"]}
-
-
-def explain(exc: PlatformError) -> str:
-    """The platform's words plus what an admin does about that kind of failure."""
-    todo = {
-        "bad_credentials": "Check the AppKey and AppSecret (copy them again from the platform's developer console) "
-                           "and that the shop has authorised the app; then test again.",
-        "rate_limited": "The platform is limiting calls; test again in a minute.",
-        "busy": "The platform (or the network to it) is not answering; check base_url and the network, then "
-                "test again.",
-        "bad_response": "The answer was not the platform's API: check base_url.",
-        "token_expired": "The shop's authorisation has expired: authorise the app again in the platform's console.",
-        "refused": "The platform refused the call.",
-    }[exc.kind.value]
-    code = f" (platform code {exc.code})" if exc.code else ""
-    return f"{exc.message}{code} {todo}"
 
 
 @router.post("/api/v1/channels/{platform}/push", response_model=None)

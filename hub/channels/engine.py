@@ -504,3 +504,19 @@ def check_connector(cfg: ConnectorConfig, *, timeout_s: float = 10.0, window_s: 
     page = plat.list_updated(token, start, end, None)
     return {"ok": True, "orders_in_window": len(page.orders), "more_pages": page.next_page is not None,
             "token": token}
+
+
+def explain(exc: PlatformError) -> str:
+    """The platform's words plus what an admin does about that kind of failure."""
+    todo = {
+        "bad_credentials": "Check the AppKey and AppSecret (copy them again from the platform's developer console) "
+                           "and that the shop has authorised the app; then test again.",
+        "rate_limited": "The platform is limiting calls; test again in a minute.",
+        "busy": "The platform (or the network to it) is not answering; check base_url and the network, then "
+                "test again.",
+        "bad_response": "The answer was not the platform's API: check base_url.",
+        "token_expired": "The shop's authorisation has expired: authorise the app again in the platform's console.",
+        "refused": "The platform refused the call.",
+    }[exc.kind.value]
+    code = f" (platform code {exc.code})" if exc.code else ""
+    return f"{exc.message}{code} {todo}"
