@@ -66,6 +66,7 @@ def test_write_back_is_retried_after_a_failure_and_never_sent_twice(hub: HubProc
     wait_until(lambda: len(shop.shipped) == 1, timeout=30, what="the shipment written back after the failures")
     rec = shop.shipped[0]
     assert rec.order_no == first["channel_order_no"] and rec.waybill == shipped["waybill_no"]
+    wait_until(lambda: connector(s, cid)["health"]["ships_waiting"] == 0, what="the row marked sent")
     hub.kill()
     hub.start()
     s = admin(hub.url)
