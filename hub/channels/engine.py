@@ -26,9 +26,10 @@ connector's health. No secret or token is ever logged.
 from __future__ import annotations
 
 import logging
+import queue
 import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
@@ -65,6 +66,8 @@ Tx = Callable[..., Any]
 SETTLE_S = 1.0
 #: Every pull re-reads at least this much real time back (late commits, a shop clock running slow).
 OVERLAP_S = 300.0
+#: Orders of one window written per transaction (several pages).
+WRITE_BATCH = 500
 #: A connector's lease while it is pulled (renewed with every page).
 LEASE_S = 120.0
 #: A claimed inbox or ship row is taken again after this if its process died.
@@ -274,27 +277,67 @@ class ConnectorEngine:
             self.tx(lambda c: store.release(c, cid, self.owner, next_at))
 
     def _pull_windows(self, cfg: ConnectorConfig, plat: Platform, cursor: datetime) -> None:
+        """Pull from the cursor to now. The platform is read on a helper thread while this one
+        writes (catching up, the HTTP and the database work overlap); pages are written in batches
+        of :data:`WRITE_BATCH` orders, a window's last page with the cursor moved to its end."""
+        pages: queue.Queue[tuple[list[IntakeOrder], datetime | None] | BaseException | None] = queue.Queue(2)
+        stop = threading.Event()
+
+        def put(item: tuple[list[IntakeOrder], datetime | None] | BaseException | None) -> None:
+            while not stop.is_set():
+                try:
+                    pages.put(item, timeout=0.2)
+                    return
+                except queue.Full:
+                    continue
+
+        def read() -> None:
+            try:
+                for start, end in self._windows(plat, cursor):
+                    page: str | None = None
+                    while not stop.is_set():
+                        got = self.tokens.call(cfg, plat, lambda tok, p=page, s=start, e=end:  # type: ignore[misc]
+                                               plat.list_updated(tok, s, e, p))
+                        put((got.orders, end if got.next_page is None else None))
+                        if got.next_page is None:
+                            break
+                        page = got.next_page
+                put(None)
+            except BaseException as exc:  # handed to the writing thread, which raises it
+                put(exc)
+
+        reader = threading.Thread(target=read, name="channels-pull-read", daemon=True)
+        reader.start()
+        batch: list[IntakeOrder] = []
+        try:
+            while True:
+                item = pages.get()
+                if item is None:
+                    return
+                if isinstance(item, BaseException):
+                    raise item
+                orders, window_end = item
+                batch += orders
+                if window_end is not None or len(batch) >= WRITE_BATCH:
+                    self._write(cfg, batch, cursor=window_end)
+                    batch = []
+        finally:
+            stop.set()
+            reader.join(timeout=30)
+
+    def _windows(self, plat: Platform, cursor: datetime) -> Iterator[tuple[datetime, datetime]]:
+        """[start, end) windows from the cursor to now − SETTLE_S, each at most the platform's
+        MAX_WINDOW_S. The first re-reads OVERLAP_S of real time (late commits, a slow shop clock)
+        but not more: a cursor far behind (catching up) needs no overlap between its windows."""
         now = utcnow()
         target = now - timedelta(seconds=SETTLE_S)
         max_window = timedelta(seconds=float(type(plat).MAX_WINDOW_S))
-        # Re-read the last OVERLAP_S of real time (late commits, a slow shop clock) but not more:
-        # a cursor far behind (catching up) needs no overlap between its windows.
         overlap = min(timedelta(seconds=OVERLAP_S), max_window / 2)
         start = min(cursor, now - overlap)
         while start < target and not self._stop.is_set():
             end = min(target, start + max_window)
-            self._pull_window(cfg, plat, start, end)
+            yield start, end
             start = end
-
-    def _pull_window(self, cfg: ConnectorConfig, plat: Platform, start: datetime, end: datetime) -> None:
-        page: str | None = None
-        while True:
-            got = self.tokens.call(cfg, plat, lambda tok, p=page: plat.list_updated(tok, start, end, p))  # type: ignore[misc]
-            last = got.next_page is None
-            self._write(cfg, got.orders, cursor=end if last else None)
-            if last:
-                return
-            page = got.next_page
 
     def _write(self, cfg: ConnectorConfig, orders: list[IntakeOrder], *, cursor: datetime | None) -> None:
         """One page in one transaction: the orders, which shop they came from, the cursor (on a
