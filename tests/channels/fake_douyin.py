@@ -21,6 +21,7 @@ rate limit, 30001 authorisation gone, 50002 business failure.
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import hmac
 import itertools
@@ -81,6 +82,7 @@ class FakeDouyinShop:
         #: (method, query, body) of every request, for tests that look at the wire.
         self.requests: list[tuple[str, dict[str, str], bytes]] = []
         self.orders: dict[str, dict[str, Any]] = {}
+        self._by_update: list[tuple[int, str]] | None = None  # (update_time, order_id), rebuilt after a change
         self.tokens: dict[str, float] = {}  # access token -> shop time it expires
         self.refresh_tokens: dict[str, float] = {}
         self._refused: set[str] = set()
@@ -99,7 +101,7 @@ class FakeDouyinShop:
                   skus: list[tuple[str, int]] | None = None) -> None:
         ts = int(updated_at.timestamp()) if updated_at is not None else int(self.now())
         lines = skus or [("SKU-TEA-01", 1)]
-        sku_orders = []
+        sku_orders: list[dict[str, Any]] = []
         for i, (code, qty) in enumerate(lines):
             sku_orders.append({
                 "order_id": f"{order_no}{i + 1:02d}", "parent_order_id": order_no, "code": code,
@@ -145,6 +147,7 @@ class FakeDouyinShop:
             order["pay_time"] = ts
         order["update_time"] = ts
         order["_state"] = status
+        self._by_update = None
 
     def fail_next(self, failure: Failure, *, times: int = 1, method: str | None = None) -> None:
         with self._lock:
@@ -324,10 +327,17 @@ class FakeDouyinShop:
         if not isinstance(size, int) or not 0 < size <= 100 or not isinstance(page, int) or page < 0:
             return _answer(40004, "isv.parameter-invalid", "单页大小限制100以内，页码从0开始")
         start, end = params.get("update_time_start"), params.get("update_time_end")
-        key = "update_time" if params.get("order_by") == "update_time" else "create_time"
-        picked = [o for o in self.orders.values()
-                  if (start is None or o["update_time"] >= start) and (end is None or o["update_time"] <= end)]
-        picked.sort(key=lambda o: (o[key], o["order_id"]), reverse=not params.get("order_asc", False))
+        if params.get("order_by") == "update_time":  # the connector's query: served from a sorted index
+            if self._by_update is None:
+                self._by_update = sorted((o["update_time"], o["order_id"]) for o in self.orders.values())
+            lo = 0 if start is None else bisect.bisect_left(self._by_update, (start, ""))
+            hi = len(self._by_update) if end is None else bisect.bisect_right(self._by_update, (end, "\uffff"))
+            keys = self._by_update[lo:hi]
+            picked = [self.orders[no] for _, no in (keys if params.get("order_asc") else reversed(keys))]
+        else:
+            picked = [o for o in self.orders.values()
+                      if (start is None or o["update_time"] >= start) and (end is None or o["update_time"] <= end)]
+            picked.sort(key=lambda o: (o["create_time"], o["order_id"]), reverse=not params.get("order_asc", False))
         chunk = picked[page * size:(page + 1) * size]
         return _answer(10000, data={"page": page, "size": size, "total": len(picked),
                                     "shop_order_list": [_public(o) for o in chunk]})

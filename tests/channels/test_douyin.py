@@ -19,6 +19,7 @@ from hub.channels import platform_class
 from hub.channels.base import ConnectorConfig, ErrorKind, PlatformError, PushRejected, Shipment, Token
 from hub.channels.douyin import DouyinPlatform, param_json, push_sign, sign
 from tests.channels.fake_douyin import FakeDouyinShop
+from tests.helpers.fake_shop import FakeShop
 
 
 @pytest.fixture
@@ -133,14 +134,32 @@ def test_a_wrong_app_secret_is_an_error_the_admin_can_act_on(shop: FakeDouyinSho
     assert "not-the-secret" not in str(err.value) and shop.app_secret not in str(err.value)
 
 
-def test_a_token_for_another_shop_is_refused(shop: FakeDouyinShop) -> None:
-    dy = connector(shop)
+def test_a_shop_the_app_is_not_authorised_for_is_a_credentials_error(shop: FakeDouyinShop) -> None:
     other = ConnectorConfig(id=2, platform="douyin", shop_id="999", app_key=shop.app_key,
                             app_secret=shop.app_secret, base_url=shop.url)
     with pytest.raises(PlatformError) as err:
         DouyinPlatform(other, requests.Session()).fetch_token(None)
-    assert err.value.kind is ErrorKind.BAD_CREDENTIALS  # the fake has no authorisation for shop 999
-    assert dy.fetch_token(None).access_token
+    assert err.value.kind is ErrorKind.BAD_CREDENTIALS and "authorise" in err.value.message
+
+
+def test_a_token_issued_for_another_shop_is_refused() -> None:
+    fake = FakeDouyinShop(auth_code="code-from-console")  # the code belongs to shop 4463798
+    try:
+        config = ConnectorConfig(id=2, platform="douyin", shop_id="999", app_key=fake.app_key,
+                                 app_secret=fake.app_secret, base_url=fake.url, extra=fake.extra)
+        with pytest.raises(PlatformError) as err:
+            DouyinPlatform(config, requests.Session()).fetch_token(None)
+    finally:
+        fake.close()
+    assert err.value.kind is ErrorKind.BAD_CREDENTIALS and "shop 4463798" in err.value.message
+
+
+def test_the_fake_keeps_the_fake_shop_contract() -> None:
+    fake: FakeShop = FakeDouyinShop()  # mypy checks the protocol; this checks it serves
+    try:
+        assert fake.platform == "douyin" and fake.url.startswith("http://127.0.0.1:")
+    finally:
+        fake.close()
 
 
 # -- tokens -----------------------------------------------------------------------------------------
