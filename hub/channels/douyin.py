@@ -192,17 +192,17 @@ class DouyinPlatform:
         self.timeout_s = timeout_s
         self.base_url = (config.base_url or DEFAULT_BASE_URL).rstrip("/")
         self.sign_method = config.extra.get("sign_method", "hmac-sha256") or "hmac-sha256"
-        if self.sign_method not in SIGN_METHODS:
-            raise PlatformError(ErrorKind.BAD_CREDENTIALS,
-                                f"Unknown 抖店 sign_method '{self.sign_method}' (use hmac-sha256 or md5).",
-                                code="config")
 
     # -- the one way to call the API -------------------------------------------------------------
 
     def request(self, method: str, params: Mapping[str, Any], token: Token | None) -> Any:
         """Call ``method`` (``order.searchList`` …) and return its ``data``, or raise PlatformError."""
+        if self.sign_method not in SIGN_METHODS:  # checked here, not in __init__: the engine sees a PlatformError
+            raise PlatformError(ErrorKind.BAD_CREDENTIALS, f"The connector's sign_method '{self.sign_method[:20]}' "
+                                                           "is not one 抖店 knows: use hmac-sha256 or md5.",
+                                code="config")
         body = param_json(params)
-        timestamp = str(int(time.time()))
+        timestamp = str(int(time.time()))  # the platform's wall clock, not the hub's (tests may shift that)
         query = {
             "app_key": self.config.app_key,
             "method": method,

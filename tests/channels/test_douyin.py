@@ -134,6 +134,13 @@ def test_a_wrong_app_secret_is_an_error_the_admin_can_act_on(shop: FakeDouyinSho
     assert "not-the-secret" not in str(err.value) and shop.app_secret not in str(err.value)
 
 
+def test_an_unknown_sign_method_setting_is_named(shop: FakeDouyinShop) -> None:
+    with pytest.raises(PlatformError) as err:
+        connector(shop, sign_method="sha1").fetch_token(None)
+    assert err.value.kind is ErrorKind.BAD_CREDENTIALS and "sign_method" in err.value.message
+    assert shop.calls.names == []
+
+
 def test_a_shop_the_app_is_not_authorised_for_is_a_credentials_error(shop: FakeDouyinShop) -> None:
     other = ConnectorConfig(id=2, platform="douyin", shop_id="999", app_key=shop.app_key,
                             app_secret=shop.app_secret, base_url=shop.url)
