@@ -458,3 +458,24 @@ def test_ship_through_a_busy_platform_is_retryable(shop: FakeDouyinShop) -> None
     assert err.value.kind is ErrorKind.BUSY and shop.shipped == []
     dy.ship(token, shipment("4999999999999999995", carrier="JTSD"))
     assert [r.carrier_code for r in shop.shipped] == ["jtexpress"]
+
+
+# -- secrets ----------------------------------------------------------------------------------------
+
+
+def test_no_secret_or_token_reaches_our_logs_or_errors(shop: FakeDouyinShop, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level("DEBUG", logger="packdesk")
+    shop.add_order("4912121212121212121")
+    dy = connector(shop)
+    token = dy.fetch_token(None)
+    errors = []
+    for failure in ("token_expired", "rate_limited", "busy", "bad_credentials", "garbage", "http_500"):
+        shop.fail_next(failure)  # type: ignore[arg-type]
+        with pytest.raises(PlatformError) as err:
+            dy.fetch_orders(token, ["4912121212121212121"])
+        errors.append(f"{err.value} {err.value.code} {err.value!r}")
+    said = "\n".join(errors + [r.getMessage() for r in caplog.records])
+    assert caplog.records  # the failures were logged (at INFO), just not their secrets
+    for secret in (shop.app_secret, token.access_token, token.refresh_token):
+        assert secret not in said
+    assert "sign=" not in said and "access_token=" not in said
