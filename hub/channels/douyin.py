@@ -276,8 +276,15 @@ class DouyinPlatform:
         """``order.searchList`` by update time, oldest first, ``PAGE_SIZE`` a page (pages from 0).
 
         The API takes whole seconds, both ends inclusive: start is floored and end ceiled, so the
-        window never misses an order (the engine's dedupe absorbs the overlap)."""
-        n = int(page) if page else 0
+        window never misses an order (the engine's dedupe absorbs the overlap).
+
+        Pages are read from the last one back to the first. An order updated while we page leaves
+        the window (its update time moves past the end) and every order after it moves one place
+        up: read front to back, the order that slides onto a page already read would be skipped for
+        good; read back to front, it slides onto a page still to read (read twice, deduped). So the
+        first call reads page 0 only to learn ``total``, then the pages go last → 0."""
+        probe = page is None
+        n = 0 if probe else int(page or 0)
         params = {
             "update_time_start": math.floor(start.timestamp()),
             "update_time_end": math.ceil(end.timestamp()),
@@ -291,10 +298,14 @@ class DouyinPlatform:
             raise PlatformError(ErrorKind.BAD_RESPONSE, "抖店 order.searchList answer has no shop_order_list.",
                                 code="bad_list")
         items = data.get("shop_order_list") or []
-        total = data.get("total")
         orders = [self.to_intake(item, "order.searchList") for item in items]
-        more = len(items) >= self.PAGE_SIZE and (not isinstance(total, int) or (n + 1) * self.PAGE_SIZE < total)
-        return Page(orders=orders, next_page=str(n + 1) if more else None)
+        if not probe:
+            return Page(orders=orders, next_page=str(n - 1) if n > 0 else None)
+        total = data.get("total")
+        if not isinstance(total, int) or isinstance(total, bool) or total < 0:
+            raise PlatformError(ErrorKind.BAD_RESPONSE, "抖店 order.searchList answer has no total.", code="bad_list")
+        last = (total - 1) // self.PAGE_SIZE if total else 0
+        return Page(orders=orders, next_page=str(last) if last > 0 else None)
 
     def fetch_orders(self, token: Token, order_nos: list[str]) -> list[IntakeOrder]:
         """``order.orderDetail`` one order at a time; an order the platform refuses to show (it does

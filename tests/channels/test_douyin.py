@@ -227,7 +227,9 @@ def test_list_updated_pages_through_a_window_and_maps_orders(shop: FakeDouyinSho
         if got.next_page is None:
             break
         page = got.next_page
-    assert pages == 3 and len(seen) == 230 and len({o.channel_order_no for o in seen}) == 230
+    # page 0 to learn the total, then last → first (page 0 again): 230 orders, the first 100 twice
+    assert [json.loads(b)["page"] for m, _, b in shop.requests if m == "order.searchList"] == [0, 2, 1, 0]
+    assert pages == 4 and len(seen) == 330 and len({o.channel_order_no for o in seen}) == 230
     query = json.loads(shop.requests[-1][2])
     assert query["order_by"] == "update_time" and query["order_asc"] is True and query["size"] == 100
     first = seen[0]
@@ -241,6 +243,29 @@ def test_list_updated_pages_through_a_window_and_maps_orders(shop: FakeDouyinSho
     assert first.recipient.province == "浙江省" and first.recipient.address == "北山街道保俶路***号"
     assert first.extra["encrypted"]["encrypt_detail"].startswith("~")
     assert set(first.extra["encrypted"]) == {"encrypt_post_receiver", "encrypt_post_tel", "encrypt_detail"}
+
+
+def test_an_order_updated_while_paging_makes_no_other_order_skip(shop: FakeDouyinShop) -> None:
+    base = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=50)
+    for i in range(250):
+        shop.add_order(f"48{i:017d}", updated_at=base + timedelta(seconds=i))
+    dy = connector(shop)
+    token = dy.fetch_token(None)
+    seen: set[str] = set()
+    got = dy.list_updated(token, base, base + timedelta(minutes=10), None)
+    while True:
+        seen |= {o.channel_order_no for o in got.orders}
+        if got.next_page is None:
+            break
+        # between two pages, orders near the front change on the shop and leave the window
+        for i in (3 + len(seen) % 7, 120 + len(seen) % 5):
+            shop.set_status(f"48{i:017d}", "cancelled")
+        got = dy.list_updated(token, base, base + timedelta(minutes=10), got.next_page)
+    moved = {no for no, o in shop.orders.items() if o["_state"] == "cancelled"}
+    assert {f"48{i:017d}" for i in range(250)} - moved <= seen  # every order that stayed was read
+    # and the moved ones are in a later window (their update time is now)
+    later = dy.list_updated(token, datetime.now(UTC) - timedelta(minutes=1), datetime.now(UTC), None)
+    assert moved <= {o.channel_order_no for o in later.orders}
 
 
 def test_window_edges_are_widened_to_whole_seconds(shop: FakeDouyinShop) -> None:
