@@ -20,6 +20,7 @@ from hub.channels.base import ConnectorConfig, ErrorKind, PlatformError, PushRej
 from hub.channels.douyin import DouyinPlatform, param_json, push_sign, sign
 from tests.channels.fake_douyin import FakeDouyinShop
 from tests.helpers.fake_shop import FakeShop
+from tests.helpers.waiting import wait_until
 
 
 @pytest.fixture
@@ -504,3 +505,17 @@ def test_no_secret_or_token_reaches_our_logs_or_errors(shop: FakeDouyinShop, cap
     for secret in (shop.app_secret, token.access_token, token.refresh_token):
         assert secret not in said
     assert "sign=" not in said and "access_token=" not in said
+
+
+def test_a_ship_whose_answer_was_lost_is_not_recorded_twice_on_retry(shop: FakeDouyinShop) -> None:
+    shop.add_order("4999999999999999996")
+    dy = connector(shop, timeout_s=0.3)
+    token = dy.fetch_token(None)
+    shop.fail_next("slow", method="order.logisticsAdd")  # the platform records it, we time out first
+    with pytest.raises(PlatformError) as err:
+        dy.ship(token, shipment("4999999999999999996"))
+    assert err.value.kind is ErrorKind.BUSY  # so the engine retries
+    wait_until(lambda: shop.shipped, what="the slow logisticsAdd to land on the fake platform")
+    dy.ship(token, shipment("4999999999999999996"))  # the retry: the detail shows our waybill
+    assert len(shop.shipped) == 1
+    assert shop.calls.names[-2:] == ["order.logisticsAdd", "order.orderDetail"]
