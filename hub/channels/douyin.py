@@ -216,11 +216,22 @@ class DouyinPlatform:
         url = f"{self.base_url}/{method.replace('.', '/')}"
         answer = call(self.session, "POST", url, timeout_s=self.timeout_s, params=query, data=body.encode(),
                       headers={"Content-Type": "application/json", "x-open-no-old-err-code": "1"})
-        if not isinstance(answer, dict) or "code" not in answer:
+        if not isinstance(answer, dict):
+            raise PlatformError(ErrorKind.BAD_RESPONSE, f"抖店 {method} answered JSON that is not an object.",
+                                code="no_code")
+        if "code" not in answer and "err_no" in answer:
+            # The older answer form (SKIT samples: {"err_no": 0, "message": "success", "data"}); we ask
+            # for the new codes with x-open-no-old-err-code, but a gateway may still answer this way.
+            if str(answer.get("err_no")) == "0":
+                return answer.get("data")
+            raise PlatformError(ErrorKind.BAD_RESPONSE, f"抖店 {method} failed with old-style error "
+                                f"{str(answer.get('err_no'))[:20]}: {str(answer.get('message') or '')[:200]}",
+                                code=f"err_no_{str(answer.get('err_no'))[:20]}")
+        if "code" not in answer:
             raise PlatformError(ErrorKind.BAD_RESPONSE, f"抖店 {method} answered JSON without a 'code'.",
                                 code="no_code")
         code = answer.get("code")
-        if code != 10000:
+        if str(code) != "10000":
             err = classify(code, str(answer.get("sub_code") or ""), str(answer.get("msg") or ""),
                            str(answer.get("sub_msg") or ""))
             log.info("抖店 %s failed: %s (log_id %s)", method, err.code, answer.get("log_id", ""))

@@ -10,6 +10,7 @@ import json
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler
 
 import pytest
 import requests
@@ -19,6 +20,7 @@ from hub.channels import platform_class
 from hub.channels.base import ConnectorConfig, ErrorKind, PlatformError, PushRejected, Shipment, Token
 from hub.channels.douyin import DouyinPlatform, param_json, push_sign, sign
 from tests.channels.fake_douyin import FakeDouyinShop
+from tests.helpers.fake_http import FakeHTTPServer, send_json
 from tests.helpers.fake_shop import FakeShop
 from tests.helpers.waiting import wait_until
 
@@ -332,6 +334,36 @@ def test_platform_failures_map_to_what_the_engine_does(shop: FakeDouyinShop, fai
     # the failure was one call: the next one works and nothing was lost
     assert [o.channel_order_no for o in dy.list_updated(token, ago(60), ago(-60), None).orders] == \
         ["4955555555555555555"]
+
+
+@pytest.mark.parametrize("answer,outcome", [
+    ({"code": "10000", "msg": "success", "data": {"page": 0, "size": 100, "total": 0, "shop_order_list": []}}, "ok"),
+    ({"err_no": 0, "message": "success", "data": {"page": 0, "size": 100, "total": 0, "shop_order_list": []}}, "ok"),
+    ({"err_no": 10, "message": "系统错误", "data": None}, ErrorKind.BAD_RESPONSE),
+    ({"code": 10000, "msg": "success", "data": None}, ErrorKind.BAD_RESPONSE),
+    ({"code": 10000, "msg": "success", "data": {"shop_order_list": []}}, ErrorKind.BAD_RESPONSE),  # no total
+    ({"code": 10000, "data": {"total": 1, "shop_order_list": [{"order_id": "1"}]}}, ErrorKind.BAD_RESPONSE),
+    ({"code": 10000, "data": {"total": 1, "shop_order_list": ["x"]}}, ErrorKind.BAD_RESPONSE),
+    ({"code": 99999, "msg": "?", "sub_code": "", "sub_msg": ""}, ErrorKind.BAD_RESPONSE),
+    ({"code": "oops"}, ErrorKind.BAD_RESPONSE),
+    ({"msg": "success"}, ErrorKind.BAD_RESPONSE),
+    ([1, 2], ErrorKind.BAD_RESPONSE),
+])
+def test_odd_answers_are_read_or_named(answer: object, outcome: object) -> None:
+    def respond(h: BaseHTTPRequestHandler, _body: bytes) -> None:
+        send_json(h, 200, answer)
+
+    with FakeHTTPServer(respond) as server:
+        config = ConnectorConfig(id=1, platform="douyin", shop_id="1", app_key="k", app_secret="s",
+                                 base_url=server.url)
+        dy = DouyinPlatform(config, requests.Session())
+        token = Token(access_token="t", expires_at=datetime.now(UTC) + timedelta(days=1))
+        if outcome == "ok":
+            assert dy.list_updated(token, ago(60), ago(0), None).orders == []
+            return
+        with pytest.raises(PlatformError) as err:
+            dy.list_updated(token, ago(60), ago(0), None)
+    assert err.value.kind is outcome and err.value.message
 
 
 def test_a_slow_answer_is_a_timeout_not_a_hang(shop: FakeDouyinShop) -> None:
