@@ -370,3 +370,7 @@ def _public(order: dict[str, Any]) -> dict[str, Any]:
 def _answer(code: int, sub_code: str = "", sub_msg: str = "", *, data: Any = None) -> dict[str, Any]:
     return {"code": code, "msg": "success" if code == 10000 else sub_msg.split("，")[0], "sub_code": sub_code,
             "sub_msg": sub_msg, "log_id": f"2026{time.time_ns()}", "data": data if data is not None else {}}
+
+
+#: The name the engine's tests look fakes up by (tests/channels/engine_kit.py on i12-engine: ``Fake<Platform>``).
+FakeDouyin = FakeDouyinShop
