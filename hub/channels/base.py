@@ -263,9 +263,24 @@ class UrlSignedPush(Protocol):
         ...
 
 
+class PathSignedPush(Protocol):
+    """Optional: a platform whose push signature also covers the URL path (小红书)."""
+
+    def verify_push_at(self, path: str, query: Mapping[str, str], headers: Mapping[str, str],
+                       body: bytes) -> list[PushMessage]:
+        """:meth:`Platform.verify_push` with the request's path (as the platform posted to it, e.g.
+        ``/api/v1/channels/xiaohongshu/push``) and query parameters."""
+        ...
+
+
 def verify_any_push(platform: Platform, query: Mapping[str, str], headers: Mapping[str, str],
-                    body: bytes) -> list[PushMessage]:
-    """Verify a POSTed push with whatever the platform signs: query-signed platforms get the query."""
+                    body: bytes, *, path: str = "") -> list[PushMessage]:
+    """Verify a POSTed push with whatever the platform signs: query-signed platforms get the query,
+    path-signed ones the path too (pass the request's URL path)."""
+    at = getattr(platform, "verify_push_at", None)
+    if at is not None:
+        found: list[PushMessage] = at(path, query, headers, body)
+        return found
     signed = getattr(platform, "verify_signed_push", None)
     if signed is not None:
         messages: list[PushMessage] = signed(query, headers, body)

@@ -103,8 +103,9 @@ class WechatPlatform:
     """微信小店 API client for one shop (see the module docstring). Not thread-safe."""
 
     NAME: ClassVar[str] = "wechat"
-    #: order/list/get: "start_time … 距离end_time不可超过7天".
-    MAX_WINDOW_S: ClassVar[float] = 7 * 24 * 3600.0
+    #: order/list/get: "start_time … 距离end_time不可超过7天", less 2 s for widening the window to
+    #: whole seconds (floor/ceil below).
+    MAX_WINDOW_S: ClassVar[float] = 7 * 24 * 3600.0 - 2.0
     #: order/list/get: "每页数量(不超过100)".
     PAGE_SIZE: ClassVar[int] = 100
 

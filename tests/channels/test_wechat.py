@@ -44,8 +44,8 @@ SAMPLE = {"token": "spamtest", "appid": "wx2c2769f8efd9abc2", "timestamp": "1409
                      "umEPo5MJSgM9ehVsNPfUM669WuMyVWQLCzpu9GhglF2PE="}
 #: Tencent's WXBizMsgCrypt Java sample test (WXBizMsgCryptTest.java): this random string, appid and
 #: message encrypt to this ciphertext with SAMPLE_KEY.
-JAVA_SAMPLE = {"random": b"aaaabbbbccccdddd", "appid": "wxb11529c136998cb6", "msg": "我是中文abcd123",
-               "encrypt": "jn1L23DB+6ELqJ+6bruv21Y6MD7KeIfP82D6gU39rmkgczbWwt5+3bnyg5K55bgVtVzd832WzZGMhkP72vVOfg=="}
+JAVA_RANDOM, JAVA_APPID, JAVA_MSG = b"aaaabbbbccccdddd", "wxb11529c136998cb6", "我是中文abcd123"
+JAVA_ENCRYPT = "jn1L23DB+6ELqJ+6bruv21Y6MD7KeIfP82D6gU39rmkgczbWwt5+3bnyg5K55bgVtVzd832WzZGMhkP72vVOfg=="
 
 
 def _config(shop: FakeShop | None = None, **over: object) -> ConnectorConfig:
@@ -119,11 +119,8 @@ def test_push_signature_and_decryption_match_tencents_sample() -> None:
 
 
 def test_the_fakes_encryption_matches_tencents_java_sample() -> None:
-    enc = wx_encrypt(SAMPLE_KEY, JAVA_SAMPLE["msg"].encode(), str(JAVA_SAMPLE["appid"]),
-                     rand16=bytes(JAVA_SAMPLE["random"]))  # type: ignore[arg-type]
-    assert enc == JAVA_SAMPLE["encrypt"]
-    assert wechat_crypto.decrypt(SAMPLE_KEY, str(JAVA_SAMPLE["encrypt"])) == \
-        (JAVA_SAMPLE["msg"].encode(), JAVA_SAMPLE["appid"])  # type: ignore[union-attr]
+    assert wx_encrypt(SAMPLE_KEY, JAVA_MSG.encode(), JAVA_APPID, rand16=JAVA_RANDOM) == JAVA_ENCRYPT
+    assert wechat_crypto.decrypt(SAMPLE_KEY, JAVA_ENCRYPT) == (JAVA_MSG.encode(), JAVA_APPID)
 
 
 def test_token_then_pull_pages_with_decoded_recipients(shop: FakeWechatShop, client: WechatPlatform) -> None:

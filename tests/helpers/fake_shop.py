@@ -91,3 +91,7 @@ def split_push_query(headers: Mapping[str, str]) -> tuple[dict[str, str], dict[s
 
     real = {k: v for k, v in headers.items() if k != PUSH_QUERY_KEY}
     return dict(parse_qsl(headers.get(PUSH_QUERY_KEY, ""), keep_blank_values=True)), real
+
+#: 小红书 signs a push over the URL *path* too: its fake has a ``push_path`` attribute (default
+#: ``/api/v1/channels/xiaohongshu/push``) that a test sets to the path it posts to before calling
+#: ``push_request``; the hub passes ``path=`` to ``hub.channels.base.verify_any_push``.
