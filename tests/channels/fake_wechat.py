@@ -15,21 +15,17 @@ import base64
 import hashlib
 import json
 import os
-import socket
 import struct
-import threading
-import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from datetime import datetime
 from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
-from tests.helpers.fake_http import FakeHTTPServer, send_json
-from tests.helpers.fake_shop import PUSH_QUERY_KEY, Failure, ShippedRecord, ShopCalls, ShopStatus
+from tests.channels.fake_base import FakeShopBase, ShopOrder
+from tests.helpers.fake_http import send_json
+from tests.helpers.fake_shop import PUSH_QUERY_KEY, ShippedRecord
 
 #: The shop's status codes (order/get "status" enum) for the FakeShop statuses.
 STATUS_CODE: dict[str, int] = {"unpaid": 10, "paid": 20, "shipped": 30, "cancelled": 250, "refunded": 200}
@@ -40,18 +36,6 @@ EVENT_FOR: dict[str, str] = {"unpaid": "channels_ec_order_new", "paid": "channel
                              "cancelled": "channels_ec_order_cancel", "refunded": "channels_ec_order_cancel",
                              "shipped": "channels_ec_order_deliver"}
 SEVEN_DAYS = 7 * 24 * 3600
-
-
-@dataclass
-class _Order:
-    order_no: str
-    status: str
-    create_time: int
-    update_time: int
-    skus: list[tuple[str, int]]
-    pay_time: int = 0
-    packages: list[dict[str, Any]] = field(default_factory=list)
-    refuse_ship: bool = False
 
 
 def _sha1_sorted(*parts: str) -> str:
@@ -68,7 +52,7 @@ def wx_encrypt(encoding_aes_key: str, msg: bytes, appid: str, *, rand16: bytes |
     return base64.b64encode(enc.update(plain) + enc.finalize()).decode()
 
 
-class FakeWechatShop:
+class FakeWechatShop(FakeShopBase):
     """One 微信小店 with its AppID/AppSecret, push Token and EncodingAESKey."""
 
     platform = "wechat"
@@ -84,50 +68,14 @@ class FakeWechatShop:
         self.encoding_aes_key = encoding_aes_key
         self.extra: Mapping[str, str] = {"push_token": push_token, "encoding_aes_key": encoding_aes_key,
                                          "decode_sensitive": "1" if decode_sensitive else "0"}
-        self.clock_offset_s = 0.0
-        self.shipped: list[ShippedRecord] = []
-        self.calls = ShopCalls()
-        self.slow_s = 3.0  # a "slow" answer waits this long (longer than the client's timeout in tests)
-        self.orders: dict[str, _Order] = {}
         self.decoded: list[str] = []
-        self._failures: list[list[Any]] = []  # [failure, times left, method or None]
         self._token_no = 0
         self._token = ""
-        self._lock = threading.Lock()
-        self._release = threading.Event()
-        self.server = FakeHTTPServer(self._respond, http11=True)
-        self.url = self.server.url
+        super().__init__()
 
-    # --- control surface ------------------------------------------------------------------
-
-    def now(self) -> int:
-        return int(time.time() + self.clock_offset_s)
-
-    def _ts(self, when: datetime | None) -> int:
-        return int(when.timestamp()) if when is not None else self.now()
-
-    def add_order(self, order_no: str, *, status: ShopStatus = "paid", updated_at: datetime | None = None,
-                  skus: list[tuple[str, int]] | None = None) -> None:
-        ts = self._ts(updated_at)
-        with self._lock:
-            self.orders[order_no] = _Order(order_no, status, ts, ts, skus or [("SKU-A", 1)],
-                                           pay_time=ts if status != "unpaid" else 0)
-
-    def set_status(self, order_no: str, status: ShopStatus, *, updated_at: datetime | None = None) -> None:
-        with self._lock:
-            order = self.orders[order_no]
-            order.status = status
-            order.update_time = max(self._ts(updated_at), order.update_time)
-            if status == "paid" and not order.pay_time:
-                order.pay_time = order.update_time
-
-    def fail_next(self, failure: Failure, *, times: int = 1, method: str | None = None) -> None:
-        with self._lock:
-            self._failures.append([failure, times, method])
-
-    def refuse_ship(self, order_no: str) -> None:
-        with self._lock:
-            self.orders[order_no].refuse_ship = True
+    def ts(self) -> int:
+        """The shop's clock in whole seconds, as WeChat stamps its times."""
+        return int(self.now())
 
     def push_request(self, order_nos: list[str], *, thin: bool = True) -> tuple[dict[str, str], bytes]:
         """One safe-mode JSON push (WeChat sends one event per request, always ids only)."""
@@ -135,14 +83,14 @@ class FakeWechatShop:
             raise ValueError("微信小店 pushes one order event per request; ask for one order at a time")
         order = self.orders[order_nos[0]]
         no: int | str = int(order.order_no) if order.order_no.isdigit() else order.order_no
-        event = {"ToUserName": "gh_fakeshop", "FromUserName": "OPENID", "CreateTime": order.update_time,
+        event = {"ToUserName": "gh_fakeshop", "FromUserName": "OPENID", "CreateTime": int(order.updated),
                  "MsgType": "event", "Event": EVENT_FOR[order.status], "order_info": {"order_id": no}}
         return self.signed_push(json.dumps(event, ensure_ascii=False).encode())
 
     def signed_push(self, plain: bytes, *, appid: str | None = None) -> tuple[dict[str, str], bytes]:
         """Encrypt and sign any event, as WeChat's push server does."""
         encrypt = wx_encrypt(self.encoding_aes_key, plain, appid or self.app_key)
-        timestamp, nonce = str(self.now()), str(int.from_bytes(os.urandom(4), "big"))
+        timestamp, nonce = str(self.ts()), str(int.from_bytes(os.urandom(4), "big"))
         query = {"signature": _sha1_sorted(self.push_token, timestamp, nonce), "timestamp": timestamp,
                  "nonce": nonce, "openid": "OPENID", "encrypt_type": "aes",
                  "msg_signature": _sha1_sorted(self.push_token, timestamp, nonce, encrypt)}
@@ -151,37 +99,17 @@ class FakeWechatShop:
 
     def url_check_query(self, echostr: str = "4375120948345356249") -> dict[str, str]:
         """The query of WeChat's GET check of the push URL."""
-        timestamp, nonce = str(self.now()), "1514711492"
+        timestamp, nonce = str(self.ts()), "1514711492"
         return {"signature": _sha1_sorted(self.push_token, timestamp, nonce), "echostr": echostr,
                 "timestamp": timestamp, "nonce": nonce}
 
-    def close(self) -> None:
-        self._release.set()
-        self.server.close()
-
     # --- the platform -----------------------------------------------------------------------
 
-    def _take_failure(self, name: str) -> str | None:
-        with self._lock:
-            for entry in self._failures:
-                if entry[2] is None or entry[2] == name:
-                    entry[1] -= 1
-                    if entry[1] <= 0:
-                        self._failures.remove(entry)
-                    return str(entry[0])
-        return None
-
-    def _respond(self, h: BaseHTTPRequestHandler, raw: bytes) -> None:
-        # headers and body leave in two writes: without this, Nagle + the client's delayed ACK add
-        # 40 ms to every answer on a kept-alive connection (WeChat needs one detail call per order)
-        h.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    def answer(self, h: BaseHTTPRequestHandler, raw: bytes) -> None:
         url = urlsplit(h.path)
         name = url.path.removeprefix("/channels/ec/").removeprefix("/cgi-bin/")
-        self.calls.names.append(name)
-        failure = self._take_failure(name)
-        if failure == "slow":
-            self._release.wait(self.slow_s)
-        elif failure is not None:
+        failure = self.take_failure(name)
+        if failure is not None:
             self._fail(h, failure, name)
             return
         if h.command != "POST":
@@ -251,35 +179,35 @@ class FakeWechatShop:
             return {"errcode": 40097, "errmsg": "invalid args, time range or page_size"}
         key = body.get("next_key", "")
         offset = int(key) if isinstance(key, str) and key.isdigit() else 0
-        hits = sorted((o for o in self.orders.values() if start <= o.update_time <= end),
-                      key=lambda o: (o.update_time, o.order_no))
+        hits = sorted((o for o in self.orders.values() if start <= int(o.updated) <= end),
+                      key=lambda o: (o.updated, o.order_no))
         page = hits[offset:offset + size]
         more = offset + size < len(hits)
         return {"errcode": 0, "errmsg": "ok", "order_id_list": [o.order_no for o in page],
                 "next_key": str(offset + size), "has_more": more}
 
-    def _address(self, order: _Order, *, masked: bool) -> dict[str, Any]:
+    def _address(self, order: ShopOrder, *, masked: bool) -> dict[str, Any]:
         return {"user_name": "林**" if masked else "林小姐", "postal_code": "350600", "province_name": "福建省",
                 "city_name": "福州市", "county_name": "罗源县", "detail_info": "****" if masked else "凤山镇南门路18号",
                 "national_code": "350123", "tel_number": "183****2807" if masked else "18300002807",
                 "house_number": "", "virtual_order_tel_number": ""}
 
-    def _detail(self, order: _Order) -> dict[str, Any]:
+    def _detail(self, order: ShopOrder) -> dict[str, Any]:
         products = [{"product_id": f"10000{i}", "sku_id": f"2000{i}", "sku_cnt": qty, "title": f"商品 {sku}",
                      "sale_price": 1990, "market_price": 2990, "sku_code": sku, "on_aftersale_sku_cnt": 0,
                      "finish_aftersale_sku_cnt": 0}
                     for i, (sku, qty) in enumerate(order.skus, start=1)]
-        return {"order_id": order.order_no, "status": STATUS_CODE[order.status], "create_time": order.create_time,
-                "update_time": order.update_time, "openid": "OPENID",
+        return {"order_id": order.order_no, "status": STATUS_CODE[order.status], "create_time": int(order.created),
+                "update_time": int(order.updated), "openid": "OPENID",
                 "order_detail": {"product_infos": products,
                                  "price_info": {"order_price": sum(1990 * q for _, q in order.skus), "freight": 0},
-                                 "pay_info": {"pay_time": order.pay_time} if order.pay_time else {},
+                                 "pay_info": {"pay_time": int(order.paid)} if order.paid else {},
                                  "delivery_info": {"address_info": self._address(order, masked=True),
                                                    "delivery_method": 0,
                                                    "delivery_product_info": list(order.packages)},
                                  "ext_info": {"customer_notes": "", "merchant_notes": ""}}}
 
-    def _known(self, body: dict[str, Any]) -> _Order | None:
+    def _known(self, body: dict[str, Any]) -> ShopOrder | None:
         order_id = body.get("order_id")
         return self.orders.get(str(order_id)) if isinstance(order_id, str | int) else None
 
@@ -319,8 +247,8 @@ class FakeWechatShop:
         if order.packages:
             return {"errcode": 109001, "errmsg": "order already delivered"}
         order.packages.append({"waybill_id": pkg["waybill_id"], "delivery_id": pkg["delivery_id"],
-                               "product_infos": products, "deliver_type": 1, "delivery_time": self.now()})
+                               "product_infos": products, "deliver_type": 1, "delivery_time": self.ts()})
         order.status = "shipped"
-        order.update_time = max(order.update_time, self.now())
+        order.updated = max(order.updated, self.now())
         self.shipped.append(ShippedRecord(order.order_no, pkg["delivery_id"], pkg["waybill_id"]))
         return {"errcode": 0, "errmsg": "ok"}

@@ -16,18 +16,14 @@ import base64
 import hashlib
 import json
 import math
-import socket
-import threading
-import time
 from collections.abc import Mapping
-from dataclasses import dataclass
-from datetime import datetime
 from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import urlsplit
 
-from tests.helpers.fake_http import FakeHTTPServer, send_json
-from tests.helpers.fake_shop import Failure, ShippedRecord, ShopCalls, ShopStatus
+from tests.channels.fake_base import FakeShopBase, ShopOrder
+from tests.helpers.fake_http import send_json
+from tests.helpers.fake_shop import ShippedRecord
 
 #: FakeShop status → orderStatus (1 待付款, 4 待发货, 6 待收货, 8 已关闭, 9 已取消).
 STATUS_CODE: dict[str, int] = {"unpaid": 1, "paid": 4, "shipped": 6, "refunded": 8, "cancelled": 9}
@@ -57,20 +53,7 @@ def _mask(kind: str, plain: str) -> str:
     return "**" + plain[2:-2].translate({ord(c): "*" for c in "0123456789"}) + "**"
 
 
-@dataclass
-class _Order:
-    order_no: str
-    status: str
-    created_ms: int
-    updated_ms: int
-    skus: list[tuple[str, int]]
-    paid_ms: int = 0
-    express_no: str = ""
-    express_code: str = ""
-    refuse_ship: bool = False
-
-
-class FakeXiaohongshuShop:
+class FakeXiaohongshuShop(FakeShopBase):
     """One 小红书 shop (sellerId) authorised to one app (appId/appSecret)."""
 
     platform = "xiaohongshu"
@@ -82,53 +65,16 @@ class FakeXiaohongshuShop:
         self.app_secret = secret
         self.auth_code = code
         self.extra: Mapping[str, str] = {"code": code}
-        self.clock_offset_s = 0.0
-        self.shipped: list[ShippedRecord] = []
-        self.calls = ShopCalls()
-        self.slow_s = 3.0
         #: The URL path the test posts pushes to (the push signature covers it).
         self.push_path = "/api/v1/channels/xiaohongshu/push"
-        self.orders: dict[str, _Order] = {}
-        self._failures: list[list[Any]] = []
         self._token_no = 0
         self._access = ""
         self._access_expires_ms = 0
         self._refresh = ""
-        self._lock = threading.Lock()
-        self._release = threading.Event()
-        self.server = FakeHTTPServer(self._respond, http11=True)
-        self.url = self.server.url
-
-    # --- control surface ------------------------------------------------------------------
+        super().__init__()
 
     def now_ms(self) -> int:
-        return int((time.time() + self.clock_offset_s) * 1000)
-
-    def _ms(self, when: datetime | None) -> int:
-        return int(when.timestamp() * 1000) if when is not None else self.now_ms()
-
-    def add_order(self, order_no: str, *, status: ShopStatus = "paid", updated_at: datetime | None = None,
-                  skus: list[tuple[str, int]] | None = None) -> None:
-        ms = self._ms(updated_at)
-        with self._lock:
-            self.orders[order_no] = _Order(order_no, status, ms, ms, skus or [("SKU-A", 1)],
-                                           paid_ms=ms if status != "unpaid" else 0)
-
-    def set_status(self, order_no: str, status: ShopStatus, *, updated_at: datetime | None = None) -> None:
-        with self._lock:
-            order = self.orders[order_no]
-            order.status = status
-            order.updated_ms = max(self._ms(updated_at), order.updated_ms)
-            if status == "paid" and not order.paid_ms:
-                order.paid_ms = order.updated_ms
-
-    def fail_next(self, failure: Failure, *, times: int = 1, method: str | None = None) -> None:
-        with self._lock:
-            self._failures.append([failure, times, method])
-
-    def refuse_ship(self, order_no: str) -> None:
-        with self._lock:
-            self.orders[order_no].refuse_ship = True
+        return int(self.now() * 1000)
 
     def push_request(self, order_nos: list[str], *, thin: bool = True) -> tuple[dict[str, str], bytes]:
         """The platform's push: an array of msg_fulfillment_status_change messages (ids and status —
@@ -136,36 +82,21 @@ class FakeXiaohongshuShop:
         messages = []
         for no in order_nos:
             order = self.orders[no]
-            data = {"orderId": no, "orderStatus": STATUS_CODE[order.status], "updateTime": order.updated_ms}
+            data = {"orderId": no, "orderStatus": STATUS_CODE[order.status], "updateTime": int(order.updated * 1000)}
             messages.append({"msgTag": "msg_fulfillment_status_change", "sellerId": self.shop_id,
                              "data": json.dumps(data)})
         return self.signed_push(json.dumps(messages, ensure_ascii=False).encode())
 
     def signed_push(self, body: bytes, *, query: Mapping[str, str] | None = None) -> tuple[dict[str, str], bytes]:
-        ts = str(int(time.time() + self.clock_offset_s))
+        ts = str(int(self.now()))
         params = {**(query or {}), "app-key": self.app_key, "timestamp": ts}
         text = self.push_path + "?" + "&".join(f"{k}={params[k]}" for k in sorted(params)) + self.app_secret
         return {"Content-Type": "application/json", "app-key": self.app_key, "timestamp": ts,
                 "sign": _md5(text)}, body
 
-    def close(self) -> None:
-        self._release.set()
-        self.server.close()
-
     # --- the platform -----------------------------------------------------------------------
 
-    def _take_failure(self, name: str) -> str | None:
-        with self._lock:
-            for entry in self._failures:
-                if entry[2] is None or entry[2] == name:
-                    entry[1] -= 1
-                    if entry[1] <= 0:
-                        self._failures.remove(entry)
-                    return str(entry[0])
-        return None
-
-    def _respond(self, h: BaseHTTPRequestHandler, raw: bytes) -> None:
-        h.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # see fake_wechat
+    def answer(self, h: BaseHTTPRequestHandler, raw: bytes) -> None:
         if urlsplit(h.path).path != "/ark/open_api/v3/common_controller" or h.command != "POST":
             send_json(h, 404, b"not found")
             return
@@ -176,11 +107,8 @@ class FakeXiaohongshuShop:
         except (ValueError, KeyError, AssertionError, TypeError):
             send_json(h, 200, {"success": False, "error_code": E_PARAM, "error_msg": "请求参数错误"})
             return
-        self.calls.names.append(method)
-        failure = self._take_failure(method)
-        if failure == "slow":
-            self._release.wait(self.slow_s)
-        elif failure is not None:
+        failure = self.take_failure(method)
+        if failure is not None:
             self._fail(h, failure)
             return
         with self._lock:
@@ -254,15 +182,16 @@ class FakeXiaohongshuShop:
         assert isinstance(start, int) and isinstance(end, int) and isinstance(page_no, int) and isinstance(size, int)
         if kind != 2 or not 0 <= end - start <= 1800 or not 1 <= page_no <= 100 or not 1 <= size <= 100:
             return self._error(E_PARAM, "请求参数错误: 更新时间 end-start<=30min, pageNo<=100, pageSize<=100")
-        hits = sorted((o for o in self.orders.values() if start * 1000 <= o.updated_ms <= end * 1000),
-                      key=lambda o: (o.updated_ms, o.order_no), reverse=True)  # newest first
+        hits = sorted((o for o in self.orders.values() if start <= o.updated <= end),
+                      key=lambda o: (o.updated, o.order_no), reverse=True)  # newest first
         page = hits[(page_no - 1) * size:page_no * size]
         return self._ok({"total": len(hits), "pageNo": page_no, "pageSize": size,
                          "maxPageNo": math.ceil(len(hits) / size),
                          "orderList": [{"orderId": o.order_no, "orderStatus": STATUS_CODE[o.status],
-                                        "updateTime": o.updated_ms, "createdTime": o.created_ms} for o in page]})
+                                        "updateTime": int(o.updated * 1000),
+                                        "createdTime": int(o.created * 1000)} for o in page]})
 
-    def _plain_receiver(self, order: _Order) -> dict[str, str]:
+    def _plain_receiver(self, order: ShopOrder) -> dict[str, str]:
         return {"receiverName": "赵敏", "receiverPhone": "18600005678", "receiverAddress": "漕溪北路1200号A座15楼"}
 
     def _detail(self, body: dict[str, Any]) -> dict[str, Any]:
@@ -273,14 +202,13 @@ class FakeXiaohongshuShop:
                  "totalPaidAmount": 3990 * qty, "skuTag": 0, "skuAfterSaleStatus": 1}
                 for i, (sku, qty) in enumerate(order.skus, start=1)]
         return self._ok({"orderId": order.order_no, "orderType": 1, "orderStatus": STATUS_CODE[order.status],
-                         "orderAfterSalesStatus": 1, "cancelStatus": 0, "createdTime": order.created_ms,
-                         "paidTime": order.paid_ms, "updateTime": order.updated_ms,
-                         "promiseLastDeliveryTime": order.created_ms + 48 * 3600 * 1000,
+                         "orderAfterSalesStatus": 1, "cancelStatus": 0, "createdTime": int(order.created * 1000),
+                         "paidTime": int(order.paid * 1000), "updateTime": int(order.updated * 1000),
+                         "promiseLastDeliveryTime": int((order.created + 48 * 3600) * 1000),
                          "receiverCountryName": "中国", "receiverProvinceName": "上海", "receiverCityName": "上海市",
                          "receiverDistrictName": "徐汇区", "customerRemark": "", "sellerRemark": "",
                          "skuList": skus, "totalPayAmount": sum(s["totalPaidAmount"] for s in skus),
-                         "totalShippingFree": 0, "expressTrackingNo": order.express_no,
-                         "expressCompanyCode": order.express_code, "openAddressId": f"addr-{order.order_no}",
+                         "totalShippingFree": 0, **(order.packages[0] if order.packages else {}), "openAddressId": f"addr-{order.order_no}",
                          "receiverName": None, "receiverPhone": None, "receiverAddress": None})
 
     def _receivers(self, body: dict[str, Any]) -> dict[str, Any]:
@@ -318,10 +246,10 @@ class FakeXiaohongshuShop:
             return self._error(E_PARAM, "请求参数错误: expressNo/expressCompanyCode")
         if order.refuse_ship or order.status in ("cancelled", "refunded"):
             return self._error(E_STATE, "订单状态不允许发货")
-        if order.express_no:
+        if order.packages:
             return self._error(E_STATE, "订单已发货")
-        order.express_no, order.express_code = body["expressNo"], body["expressCompanyCode"]
+        order.packages.append({"expressTrackingNo": body["expressNo"], "expressCompanyCode": body["expressCompanyCode"]})
         order.status = "shipped"
-        order.updated_ms = max(order.updated_ms, self.now_ms())
+        order.updated = max(order.updated, self.now())
         self.shipped.append(ShippedRecord(order.order_no, body["expressCompanyCode"], body["expressNo"]))
         return self._ok(None)

@@ -79,8 +79,10 @@ def _window(shop: FakeWechatShop) -> tuple[datetime, datetime]:
     return now - timedelta(hours=1), now + timedelta(seconds=1)
 
 
-def test_the_module_is_found_by_name() -> None:
+def test_the_module_is_found_by_name(shop: FakeWechatShop) -> None:
     assert platform_class("wechat") is WechatPlatform
+    surface: FakeShop = shop  # the fake keeps the engine tests' FakeShop surface (checked by mypy)
+    assert surface.platform == WechatPlatform.NAME
 
 
 def test_url_check_signature_matches_the_documented_example() -> None:
@@ -238,7 +240,7 @@ def test_thin_pushes_become_status_messages(shop: FakeWechatShop, client: Wechat
         [msg] = verify_any_push(client, query, real, body)
         assert (msg.shop_id, msg.channel_order_no, msg.status, msg.order) == \
             ("wx-shop-1", "3700000000000000001", expected, None)
-        assert msg.updated_at == datetime.fromtimestamp(shop.orders["3700000000000000001"].update_time, UTC)
+        assert msg.updated_at == datetime.fromtimestamp(int(shop.orders["3700000000000000001"].updated), UTC)
         assert msg.msg_id.startswith(("channels_ec_order_new:", "channels_ec_order_pay:", "channels_ec_order_cancel:"))
     ack = client.push_ack()
     assert (ack.status, ack.body) == (200, b"success")

@@ -22,6 +22,7 @@ from hub.channels.base import (
 )
 from hub.channels.xiaohongshu import NO_RECEIVER, XiaohongshuPlatform, api_sign, push_sign
 from tests.channels.fake_xiaohongshu import FakeXiaohongshuShop
+from tests.helpers.fake_shop import FakeShop
 
 
 def _config(shop: FakeXiaohongshuShop, **over: object) -> ConnectorConfig:
@@ -51,8 +52,10 @@ def _window(shop: FakeXiaohongshuShop) -> tuple[datetime, datetime]:
     return now - timedelta(minutes=20), now + timedelta(seconds=1)
 
 
-def test_the_module_is_found_by_name() -> None:
+def test_the_module_is_found_by_name(shop: FakeXiaohongshuShop) -> None:
     assert platform_class("xiaohongshu") is XiaohongshuPlatform
+    surface: FakeShop = shop  # the fake keeps the engine tests' FakeShop surface (checked by mypy)
+    assert surface.platform == XiaohongshuPlatform.NAME
 
 
 def test_push_signature_matches_the_documented_example() -> None:
@@ -185,7 +188,7 @@ def test_push_is_verified_over_path_and_query(shop: FakeXiaohongshuShop, client:
     # status None: the body is not signed, so the engine fetches each order (see below)
     assert [(m.channel_order_no, m.status, m.shop_id) for m in messages] == \
         [("P1", None, shop.shop_id), ("P2", None, shop.shop_id)]
-    assert messages[1].updated_at == datetime.fromtimestamp(shop.orders["P2"].updated_ms / 1000, UTC)
+    assert messages[1].updated_at == datetime.fromtimestamp(int(shop.orders["P2"].updated * 1000) / 1000, UTC)
     with pytest.raises(PushRejected) as wrong_path:
         verify_any_push(client, {}, headers, body, path="/elsewhere")
     assert wrong_path.value.status == 401
