@@ -210,7 +210,8 @@ class WechatPlatform:
                         order_no, exc.code)
             return
         address = dec.get("address_info")
-        delivery = doc["order"].get("order_detail", {}).get("delivery_info")
+        detail = doc["order"].get("order_detail")
+        delivery = detail.get("delivery_info") if isinstance(detail, dict) else None
         if isinstance(address, dict) and isinstance(delivery, dict):
             delivery["address_info"] = address
 

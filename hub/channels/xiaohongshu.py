@@ -226,6 +226,8 @@ class XiaohongshuPlatform:
             receiver = receivers.get(order_no)
             if receiver is None:
                 doc.update(receiverName=NO_RECEIVER, receiverPhone="", receiverAddress=NO_RECEIVER)
+                for key in ("receiverProvinceName", "receiverCityName"):
+                    doc[key] = doc.get(key) or NO_RECEIVER  # an order before payment may have none yet
             else:
                 for key in ("receiverProvinceName", "receiverCityName", "receiverDistrictName"):
                     if receiver.get(key):

@@ -340,3 +340,13 @@ def test_every_packdesk_carrier_has_a_wechat_code(shop: FakeWechatShop, client: 
 def test_token_is_not_in_repr() -> None:
     token = Token(access_token="ACCESS_TOKEN_SECRET", expires_at=datetime.now(UTC))
     assert "ACCESS_TOKEN_SECRET" not in repr(token)
+
+
+def test_an_unreadable_order_stops_the_page_with_a_plain_error(shop: FakeWechatShop, client: WechatPlatform) -> None:
+    shop.add_order("3700000000000000001")
+    token = client.fetch_token(None)
+    real = shop._detail
+    shop._detail = lambda order: {**real(order), "order_detail": ["not", "an", "object"]}  # type: ignore[method-assign]
+    with pytest.raises(PlatformError) as exc:
+        client.fetch_orders(token, ["3700000000000000001"])
+    assert exc.value.kind is ErrorKind.BAD_RESPONSE and "3700000000000000001" in exc.value.message

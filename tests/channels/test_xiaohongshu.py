@@ -264,3 +264,19 @@ def test_ship_refusals(shop: FakeXiaohongshuShop, client: XiaohongshuPlatform) -
         client.ship(token, _shipment("P-none"))
     assert unknown.value.kind is ErrorKind.REFUSED
     assert shop.shipped == []
+
+
+def test_an_unpaid_order_without_any_address_still_arrives(shop: FakeXiaohongshuShop,
+                                                          client: XiaohongshuPlatform) -> None:
+    shop.add_order("P1", status="unpaid")
+    token = client.fetch_token(None)
+    real = shop._detail
+
+    def bare(body: dict[str, object]) -> dict[str, object]:
+        answer = real(body)
+        return {**answer, "data": {**answer["data"], "receiverProvinceName": "", "receiverCityName": ""}}
+
+    shop._detail = bare  # type: ignore[method-assign]
+    [order] = client.fetch_orders(token, ["P1"])
+    assert order.status is ChannelStatus.UNPAID
+    assert (order.recipient.name, order.recipient.province) == (NO_RECEIVER, NO_RECEIVER)
