@@ -252,3 +252,7 @@ class FakeWechatShop(FakeShopBase):
         order.updated = max(order.updated, self.now())
         self.shipped.append(ShippedRecord(order.order_no, pkg["delivery_id"], pkg["waybill_id"]))
         return {"errcode": 0, "errmsg": "ok"}
+
+
+#: The name the engine's tests look the fake up by (tests/channels/engine_kit.py FAKES).
+FakeWechat = FakeWechatShop

@@ -253,3 +253,7 @@ class FakeXiaohongshuShop(FakeShopBase):
         order.updated = max(order.updated, self.now())
         self.shipped.append(ShippedRecord(order.order_no, body["expressCompanyCode"], body["expressNo"]))
         return self._ok(None)
+
+
+#: The name the engine's tests look the fake up by (tests/channels/engine_kit.py FAKES).
+FakeXiaohongshu = FakeXiaohongshuShop
