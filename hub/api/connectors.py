@@ -25,7 +25,7 @@ from core.timeutil import utcnow
 from hub.api.deps import HubDep, actor_at_least
 from hub.api.http import BoundedRoute, Text, error_response
 from hub.channels import PLATFORM_MODULES, platform_class, queues, store
-from hub.channels.base import PlatformError, PushAck, PushRejected
+from hub.channels.base import PlatformError, PushAck, PushRejected, url_check, verify_any_push
 from hub.channels.engine import check_connector, explain
 
 log = logging.getLogger("packdesk.hub.api")
@@ -131,6 +131,8 @@ async def channel_push(hub: HubDep, platform: str, request: Request) -> Response
                         code="unknown_channel")
     body = await request.body()
     headers: Mapping[str, str] = request.headers
+    query = dict(request.query_params)
+    path = request.url.path
 
     def run(c: Connection) -> PushAck | PushRejected:
         cfgs = store.find(c, platform)
@@ -143,7 +145,7 @@ async def channel_push(hub: HubDep, platform: str, request: Request) -> Response
         for cfg in cfgs:  # several shops may have several apps: the push is signed by one of them
             plat = cls(cfg, _NO_HTTP)
             try:
-                messages = plat.verify_push(headers, body)
+                messages = verify_any_push(plat, query, headers, body, path=path)
             except PushRejected as rej:
                 first = first or rej
                 continue
@@ -163,3 +165,26 @@ async def channel_push(hub: HubDep, platform: str, request: Request) -> Response
         return error_response(answer.status, answer.code, answer.message)
     hub.connectors.wake_push()
     return Response(answer.body, status_code=answer.status, media_type=answer.content_type)
+
+
+@router.get("/api/v1/channels/{platform}/push", response_model=None)
+def channel_push_check(hub: HubDep, platform: str, request: Request) -> Response:
+    """A platform's check of the push URL before it sends anything (微信: echo ``echostr``), verified
+    with the platform's scheme against each of its connectors."""
+    if platform not in PLATFORM_MODULES:
+        raise UserError(f"No shop platform {platform!r}; known: {', '.join(PLATFORM_MODULES)}.",
+                        code="unknown_channel")
+    query = dict(request.query_params)
+    cfgs = hub.tx(lambda c: store.find(c, platform))
+    first: PushRejected | None = None
+    for cfg in cfgs:
+        try:
+            answer = url_check(platform_class(platform)(cfg, _NO_HTTP), query)
+        except PushRejected as rej:
+            first = first or rej
+            continue
+        if answer is not None:
+            return Response(answer, media_type="text/plain")
+    if first is not None:
+        return error_response(first.status, first.code, first.message)
+    return error_response(404, "not_found", f"No {platform} connector answers a URL check here.")

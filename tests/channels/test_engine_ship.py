@@ -60,7 +60,7 @@ def pulled(hub: HubProcess, shop: FakeShop, n: int) -> tuple[Session, Feed, int,
 @platforms_param()
 def test_write_back_is_retried_after_a_failure_and_never_sent_twice(hub: HubProcess, shop: FakeShop,
                                                                     platform: str) -> None:
-    s, feed, cid, (first, second) = pulled(hub, shop, 2)
+    s, _feed, cid, (first, second) = pulled(hub, shop, 2)
     shop.fail_next("busy", times=2)
     shipped = ship(s, first)
     wait_until(lambda: len(shop.shipped) == 1, timeout=30, what="the shipment written back after the failures")
@@ -80,7 +80,7 @@ def test_write_back_is_retried_after_a_failure_and_never_sent_twice(hub: HubProc
 @platforms_param()
 def test_a_refusal_raises_a_visible_hold_with_the_platforms_words(hub: HubProcess, shop: FakeShop,
                                                                   platform: str) -> None:
-    s, feed, _, (order,) = pulled(hub, shop, 1)
+    s, _feed, _, (order,) = pulled(hub, shop, 1)
     shop.refuse_ship(order["channel_order_no"])
     ship(s, order)
     held = wait_until(lambda: [h for h in s.order(order["order_id"])["holds"] if h["type"] == "ship_writeback_failed"],
@@ -91,7 +91,7 @@ def test_a_refusal_raises_a_visible_hold_with_the_platforms_words(hub: HubProces
 
 @platforms_param()
 def test_a_generic_push_order_has_nothing_to_write_back(hub: HubProcess, shop: FakeShop, platform: str) -> None:
-    s, feed, _, (order,) = pulled(hub, shop, 1)
+    s, _feed, _, (order,) = pulled(hub, shop, 1)
     [body] = clean_orders(1, seed=7)
     r = push(hub.url, "generic", {"orders": [body]})
     assert r.status_code == 200, r.text
