@@ -79,9 +79,9 @@ class FeedWatch:
                     o = ch["order"]
                     no = o["channel_order_no"]
                     want = self.want.get(no)
-                    if o["channel"] == self.channel and want is not None and no not in self.seen:
-                        if not want or o["state"] in want.split(","):
-                            self.seen[no] = now
+                    if (o["channel"] == self.channel and want is not None and no not in self.seen
+                            and (not want or o["state"] in want.split(","))):
+                        self.seen[no] = now
             self.cursor = page["next_cursor"]
 
     def stop(self) -> None:
@@ -90,7 +90,7 @@ class FeedWatch:
 
 def percentile(xs: list[float], p: float) -> float:
     xs = sorted(xs)
-    return xs[min(len(xs) - 1, int(round(p / 100 * (len(xs) - 1))))]
+    return xs[min(len(xs) - 1, round(p / 100 * (len(xs) - 1)))]
 
 
 def wait_for(pred: object, timeout: float, what: str) -> None:
