@@ -50,6 +50,7 @@ from core.i18n import N_, _, language
 from core.queues import QueueRow, all_orders, load_rows, load_rows_by_id, queue_filter
 from core.roles import Role
 from core.states import PRINTABLE_STATES, State
+from ui.connector_status import ConnectorStatusLabel
 from ui.exception_dialog import open_exception_dialog
 from ui.flag_delegate import FlagDelegate
 from ui.order_detail import OrderDetail
@@ -222,6 +223,8 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(central)
         self.sync_status = SyncStatusButton(self.services, self)
         self.statusBar().addPermanentWidget(self.sync_status)
+        self.connector_status = ConnectorStatusLabel(self.services, self)  # shop connectors failing (issue 12)
+        self.statusBar().addPermanentWidget(self.connector_status)
         self.message_label = QLabel(self)
         self.statusBar().addWidget(self.message_label, 1)
         self.resize(1280, 800)
