@@ -274,7 +274,7 @@ class ConnectorEngine:
             next_at = now + timedelta(seconds=max(60.0, retry_delay(err, attempts)))
             log.warning("connector %d: %s", cid, err.message)
         finally:
-            self.tx(lambda c: store.release(c, cid, self.owner, next_at))
+            self.tx(lambda c: store.release(c, cid, self.owner, next_at, started))
 
     def _pull_windows(self, cfg: ConnectorConfig, plat: Platform, cursor: datetime) -> None:
         """Pull from the cursor to now. The platform is read on a helper thread while this one
@@ -380,11 +380,7 @@ class ConnectorEngine:
         full = [r for r in rows if r.order_json is not None]
         thin = [r for r in rows if r.order_json is None]
         if full:
-            orders = [intake_from_json(r.order_json) for r in full]
-            for r, o in zip(full, orders, strict=True):
-                if not o.message_id:
-                    o.message_id = r.msg_key
-            self._intake_and_mark(cfg, orders, [r.id for r in full], "applied")
+            self._apply_full(cfg, full)
         if not thin:
             return
         known = self.tx(lambda c: self._known(c, cfg.platform, [r.channel_order_no for r in thin]))
@@ -415,6 +411,26 @@ class ConnectorEngine:
             self._intake_and_mark(cfg, [o for _, o in by_status], [r.id for r, _ in by_status], "applied_status")
         if fetch:
             self._fetch_and_apply(cfg, fetch, clients)
+
+    def _apply_full(self, cfg: ConnectorConfig, rows: list[Row[Any]]) -> None:
+        """Messages that carried the whole order: intake them together; if intake refuses the batch
+        (an order it cannot store), one by one, and a refused one is closed with intake's words
+        (the platform's message was read and kept; retrying would refuse it again)."""
+        def order_of(r: Row[Any]) -> IntakeOrder:
+            o = intake_from_json(r.order_json)
+            o.message_id = o.message_id or r.msg_key
+            return o
+        try:
+            self._intake_and_mark(cfg, [order_of(r) for r in rows], [r.id for r in rows], "applied")
+        except UserError as exc:
+            if len(rows) > 1:
+                for r in rows:
+                    self._apply_full(cfg, [r])
+                return
+            r, words = rows[0], f"intake refused the pushed order: {exc.message}"
+            self.tx(lambda c: queues.inbox_done(c, [r.id], "refused", utcnow(), words))
+            log.warning("connector %d: pushed %s order %s refused: %s", cfg.id, cfg.platform, r.channel_order_no,
+                        exc.message)
 
     @staticmethod
     def _known(c: Connection, platform: str, nos: list[str]) -> dict[str, dict[str, Any]]:

@@ -164,9 +164,16 @@ def renew(conn: Connection, connector_id: int, owner: str, now: datetime, lease_
         raise LeaseLost(f"connector {connector_id}: lease lost")
 
 
-def release(conn: Connection, connector_id: int, owner: str, next_pull_at: datetime) -> None:
+def release(conn: Connection, connector_id: int, owner: str, next_pull_at: datetime, started: datetime) -> None:
+    """Give the lease back and schedule the next pull — sooner if someone asked for one (resume)
+    while this pull ran."""
+    row = conn.execute(select(C.next_pull_at).where(C.id == connector_id, C.lease_owner == owner)).first()
+    if row is None:
+        return
+    asked = as_utc(row.next_pull_at)
+    when = min(asked, next_pull_at) if asked > started else next_pull_at
     conn.execute(update(db.connectors).where(C.id == connector_id, C.lease_owner == owner)
-                 .values(lease_owner=None, lease_until=None, next_pull_at=next_pull_at))
+                 .values(lease_owner=None, lease_until=None, next_pull_at=when))
 
 
 def advance(conn: Connection, connector_id: int, *, cursor: datetime | None, brought: int,
