@@ -111,8 +111,9 @@ class Tokens:
     """Tokens for every thread of the process: stored in the connector row, refreshed under a
     per-connector lock so two threads never refresh one shop's token at once."""
 
-    def __init__(self, tx: Tx) -> None:
+    def __init__(self, tx: Tx, read: Tx | None = None) -> None:
         self.tx = tx
+        self.read = read or tx
         self._locks: dict[int, threading.Lock] = {}
         self._guard = threading.Lock()
 
@@ -124,7 +125,7 @@ class Tokens:
         """A usable token: the stored one, or a fresh one when it is missing, about to expire, or
         is the one (``failed``) the platform just called expired."""
         with self._lock(cfg.id):
-            _, token, _ = self.tx(lambda c: store.load(c, cfg.id))
+            _, token, _ = self.read(lambda c: store.load(c, cfg.id))
             now = utcnow()
             usable = (token is not None and (token.expires_at - now).total_seconds() > REFRESH_MARGIN_S
                       and (failed is None or token.access_token != failed.access_token))
@@ -183,7 +184,7 @@ class ConnectorEngine:
         self.poll_s = poll_s
         self.timeout_s = timeout_s
         self.owner = uuid.uuid4().hex[:16]
-        self.tokens = Tokens(tx)
+        self.tokens = Tokens(tx, self.read)
         self._stop = threading.Event()
         self._wake_pull = threading.Event()
         self._wake_push = threading.Event()
@@ -252,7 +253,7 @@ class ConnectorEngine:
             return
         next_at = started + timedelta(seconds=15)
         try:
-            cfg, _, cursor = self.tx(lambda c: store.load(c, cid))
+            cfg, _, cursor = self.read(lambda c: store.load(c, cid))
             next_at = started + timedelta(seconds=cfg.interval_s)
             plat = clients.get(cfg)
             self._pull_windows(cfg, plat, cursor)
@@ -376,14 +377,14 @@ class ConnectorEngine:
         return bool(rows)
 
     def _apply_group(self, cid: int, rows: list[Row[Any]], clients: Clients) -> None:
-        cfg = self.tx(lambda c: store.config(c, cid))
+        cfg = self.read(lambda c: store.config(c, cid))
         full = [r for r in rows if r.order_json is not None]
         thin = [r for r in rows if r.order_json is None]
         if full:
             self._apply_full(cfg, full)
         if not thin:
             return
-        known = self.tx(lambda c: self._known(c, cfg.platform, [r.channel_order_no for r in thin]))
+        known = self.read(lambda c: self._known(c, cfg.platform, [r.channel_order_no for r in thin]))
         by_status: list[tuple[Row[Any], IntakeOrder]] = []
         already: list[int] = []
         fetch: list[Row[Any]] = []
@@ -508,7 +509,7 @@ class ConnectorEngine:
         return bool(rows)
 
     def _send_one(self, r: Row[Any], clients: Clients) -> None:
-        cfg = self.tx(lambda c: store.config(c, int(r.connector_id)))
+        cfg = self.read(lambda c: store.config(c, int(r.connector_id)))
         if not cfg.enabled:
             self.tx(lambda c: queues.ship_retry(c, r.id, "connector paused", utcnow() + timedelta(seconds=60)))
             return

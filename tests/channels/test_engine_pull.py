@@ -11,7 +11,15 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.channels.engine_kit import Feed, add_connector, admin, connector, make_shop, platforms_param
+from tests.channels.engine_kit import (
+    PLATFORMS,
+    Feed,
+    add_connector,
+    admin,
+    connector,
+    make_shop,
+    platforms_param,
+)
 from tests.helpers.fake_shop import FakeShop
 from tests.helpers.waiting import wait_until
 from tests.hubproc import HubProcess
@@ -88,9 +96,13 @@ def test_a_failing_platform_shows_in_health_in_plain_words_until_it_recovers(hub
     wait_until(lambda: connector(s, cid)["health"]["state"] == "ok", what="health back to ok")
 
 
-@platforms_param()
+@pytest.mark.skipif(not PLATFORMS, reason="no platform connector module merged in")
 @pytest.mark.parametrize("offset_s", [120.0, -120.0])
-def test_a_shop_clock_two_minutes_off_loses_nothing(hub: HubProcess, platform: str, offset_s: float) -> None:
+def test_a_shop_clock_two_minutes_off_loses_nothing(hub: HubProcess, offset_s: float) -> None:
+    """The windows are the engine's, the same for every platform (each platform's own tests check
+    its client under a skewed clock): run on one platform, 抖店 when it is merged in. A shop two
+    minutes fast takes two minutes of our clock to show its updates: this test waits that long."""
+    platform = "douyin" if "douyin" in PLATFORMS else PLATFORMS[0]
     shop = make_shop(platform)
     try:
         shop.clock_offset_s = offset_s
