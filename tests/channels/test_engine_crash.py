@@ -12,7 +12,7 @@ from tests.channels.engine_kit import Feed, add_connector, admin, connector, mak
 from tests.helpers.waiting import wait_until
 from tests.hubproc import HubProcess
 
-N = 3000
+N = 1500
 
 
 @platforms_param()
