@@ -21,6 +21,7 @@ HOLD_TYPES: dict[str, tuple[str, str]] = {
     "offline_conflict": ("离线冲突", "Offline conflict"),
     "delivery_failed": ("派送失败", "Delivery failed"),
     "cancel_request": ("打单后取消请求", "Cancel requested after label"),
+    "ship_writeback_failed": ("平台拒绝发货回传", "Shop refused the shipment write-back"),
 }
 
 #: The lowest role that may release a hold of each type (anything unlisted: desk).

@@ -675,6 +675,31 @@ def _missing(f: Field) -> Text:
     return Text(f"请填写{f.label.zh}", f"fill in: {f.label.en}")
 
 
+# Issue 12 (shop connectors): the shop platform refused the shipment write-back.
+PLAYBOOKS["ship_writeback_failed"] = Playbook(
+    type="ship_writeback_failed",
+    title=_t("平台拒绝发货回传", "Shop refused the shipment write-back"),
+    detect=_t("订单已发出，但店铺平台拒绝记录发货（例如买家已在平台取消或退款）。",
+              "The parcel left, but the shop platform refused to record the shipment (e.g. the buyer "
+              "cancelled or was refunded there)."),
+    guidance=(
+        _t("看原因（平台原话在异常说明里）。", "Read the reason: the platform's own words are in the hold."),
+        _t("买家已取消：联系快递拦截包裹；否则在平台后台手动填写发货。",
+           "Buyer cancelled: ask the carrier to stop the parcel; otherwise record the shipment by hand "
+           "in the shop's back office."),
+    ),
+    actions=(COPY_PHONE, CALL_PHONE),
+    fields=(
+        Field("outcome", "choice", _t("处理结果", "Outcome"), choices=(
+            Choice("intercepted", _t("已拦截包裹", "Parcel intercepted")),
+            Choice("recorded_by_hand", _t("已在平台手动发货", "Recorded by hand on the platform")),
+        )),
+        _note(4),
+    ),
+    effect=_t("放行订单并记录处理结果。", "Releases the order and records the outcome."),
+)
+
+
 def _self_check() -> None:
     """Every hold type has a playbook: a new type without guidance is a bug caught at import."""
     missing = set(HOLD_TYPES) - set(PLAYBOOKS)

@@ -10,6 +10,10 @@ Usage:
     python main.py hub station revoke NAME
     python main.py hub station move NAME --bench B2
     python main.py hub demo N [--demo]   # push N demo orders through intake (--demo: and the demo operators)
+    python main.py hub connector add --platform douyin --shop-id ID --app-key KEY --base-url URL
+                                     [--interval 15] [--extra key=value ...] [--lookback-hours 24]
+                                     # the AppSecret from $PACKDESK_APP_SECRET or a prompt
+    python main.py hub connector list | test ID | pause ID | resume ID
 
 ``--demo`` makes a demo hub: demo channel secrets, demo operators, stations approved on first
 login. Never for a real site (docs/security.md).
@@ -23,6 +27,7 @@ import contextlib
 import logging
 import sys
 from types import FrameType
+from typing import Any
 
 from core.errors import UserError
 
@@ -49,7 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
     # Sub-commands take the same options; SUPPRESS keeps one given before the command.
     common = argparse.ArgumentParser(add_help=False)
     _add_common(common, argparse.SUPPRESS)
-    sub = p.add_subparsers(dest="cmd", metavar="{serve,set-pin,deactivate,unlock,station,demo}")
+    sub = p.add_subparsers(dest="cmd", metavar="{serve,set-pin,deactivate,unlock,station,demo,connector}")
     sub.add_parser("serve", parents=[common], help="serve the HTTP API (default)")
     sp = sub.add_parser("set-pin", parents=[common], help="create or update an operator")
     sp.add_argument("code", help="operator code, e.g. P003")
@@ -77,7 +82,31 @@ def build_parser() -> argparse.ArgumentParser:
     dp = sub.add_parser("demo", parents=[common], help="load N demo orders (through the intake path)")
     dp.add_argument("n", type=int, help="how many orders")
     dp.add_argument("--seed", type=int, default=1, help="random seed (same seed, same orders)")
+    _add_connector_parser(sub, common)
     return p
+
+
+def _add_connector_parser(sub: Any, common: argparse.ArgumentParser) -> None:
+    co = sub.add_parser("connector", parents=[common], help="shop connectors: add, list, test, pause, resume")
+    co_sub = co.add_subparsers(dest="connector_cmd", metavar="{add,list,test,pause,resume}", required=True)
+    ca = co_sub.add_parser("add", parents=[common], help="connect a shop (the AppSecret from $PACKDESK_APP_SECRET "
+                                                         "or a prompt, never the command line)")
+    ca.add_argument("--platform", required=True, help="douyin, pinduoduo, wechat or xiaohongshu")
+    ca.add_argument("--shop-id", required=True, help="the shop's id on the platform")
+    ca.add_argument("--app-key", required=True, help="the app's AppKey / client_id / appid")
+    ca.add_argument("--app-secret", help="NOT recommended (it lands in the shell history): use "
+                                         "$PACKDESK_APP_SECRET or the prompt")
+    ca.add_argument("--base-url", required=True, help="the platform's API root (docs/channels.md)")
+    ca.add_argument("--interval", type=float, default=15.0, help="seconds between pulls (default 15)")
+    ca.add_argument("--lookback-hours", type=float, default=24.0, help="pull orders updated this far back (default 24)")
+    ca.add_argument("--extra", action="append", default=[], metavar="KEY=VALUE",
+                    help="a platform setting (refresh_token, push token …; docs/channels.md); repeatable")
+    ca.add_argument("--paused", action="store_true", help="add it paused (test it first)")
+    co_sub.add_parser("list", parents=[common], help="every connector with its health (never the secret)")
+    for name, text in (("test", "acquire a token and list the last five minutes"),
+                       ("pause", "stop pulling this shop"), ("resume", "pull this shop again")):
+        cp = co_sub.add_parser(name, parents=[common], help=text)
+        cp.add_argument("id", type=int, help="the connector's id (see: connector list)")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -98,6 +127,10 @@ def main(argv: list[str] | None = None) -> int:
             settings.demo = True
         if args.cmd in ("set-pin", "deactivate", "unlock", "station"):
             return _manage(settings, args)
+        if args.cmd == "connector":
+            from hub.channels.cli import run_connector_command
+
+            return run_connector_command(settings, args)
         if args.cmd == "demo":
             from hub.demo import load_demo
 

@@ -23,6 +23,7 @@ from sqlalchemy import (
     Column,
     DateTime,
     Engine,
+    Float,
     Index,
     Integer,
     MetaData,
@@ -370,3 +371,99 @@ def next_counter(conn: Connection, key: str, n: int = 1) -> int:
 def read_counter(conn: Connection, key: str) -> int:
     row = conn.execute(text("SELECT value FROM counters WHERE key = :k"), {"k": key}).first()
     return int(row[0]) if row else 0
+
+
+# -- shop connectors (issue 12; hub/channels/store.py is the one door to these tables) ----------------
+
+#: One shop on one platform (docs/channels.md "Connectors"). ``app_secret`` and the tokens are
+#: stored because the engine needs them; they are never logged and never served by an API.
+#: ``pull_cursor`` is the end of the last window pulled whole: it moves in the same transaction as
+#: the orders of that window's last page. ``lease_*`` keeps two hub processes from pulling one
+#: connector at once; ``next_pull_at`` / ``attempts`` schedule it and its back-off; the rest is health.
+connectors = Table(
+    "connectors",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("platform", String(16), nullable=False),
+    Column("shop_id", String(64), nullable=False),
+    Column("app_key", String(128), nullable=False),
+    Column("app_secret", Text, nullable=False),
+    Column("base_url", Text, nullable=False),
+    Column("interval_s", Float, nullable=False, default=15.0),
+    Column("enabled", Boolean, nullable=False, default=True),
+    Column("extra", JSON, nullable=False),
+    Column("access_token", Text),
+    Column("token_expires_at", DateTime(timezone=True)),
+    Column("refresh_token", Text),
+    Column("refresh_expires_at", DateTime(timezone=True)),
+    Column("pull_cursor", DateTime(timezone=True), nullable=False),
+    Column("next_pull_at", DateTime(timezone=True), nullable=False),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("lease_owner", String(64)),
+    Column("lease_until", DateTime(timezone=True)),
+    Column("last_pull_at", DateTime(timezone=True)),
+    Column("newest_update_at", DateTime(timezone=True)),
+    Column("orders_day", String(10)),
+    Column("orders_today", Integer, nullable=False, default=0),
+    Column("last_error", Text),
+    Column("last_error_kind", String(32)),
+    Column("failing_since", DateTime(timezone=True)),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("platform", "shop_id", name="uq_connectors_platform_shop"),
+)
+
+#: Which connector brought an order in (pull or push): the shop a shipment is written back to.
+#: Orders from import or a generic push have no row, so nothing is written back for them.
+connector_orders = Table(
+    "connector_orders",
+    metadata,
+    Column("order_id", String(32), primary_key=True),
+    Column("connector_id", Integer, nullable=False),
+)
+
+#: Pushed messages, stored before the platform gets its answer and applied by the engine after:
+#: a push that arrives while the platform API is down waits here. One row per (platform, message,
+#: order): a message delivered twice is stored once.
+channel_inbox = Table(
+    "channel_inbox",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("platform", String(16), nullable=False),
+    Column("msg_key", String(128), nullable=False),
+    Column("connector_id", Integer, nullable=False),
+    Column("channel_order_no", String(64), nullable=False),
+    Column("status", String(16)),
+    Column("channel_updated_at", DateTime(timezone=True)),
+    Column("order_json", JSON),
+    Column("received_at", DateTime(timezone=True), nullable=False),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_at", DateTime(timezone=True), nullable=False),
+    Column("applied_at", DateTime(timezone=True)),
+    Column("outcome", String(32)),
+    Column("last_error", Text),
+    UniqueConstraint("platform", "msg_key", "channel_order_no", name="uq_channel_inbox_msg"),
+)
+Index("ix_channel_inbox_due", channel_inbox.c.applied_at, channel_inbox.c.next_attempt_at)
+
+#: Shipments to write back to the shop, enqueued in the transaction that shipped the order. A row
+#: is done when ``sent_at`` (the platform recorded it) or ``refused_at`` (it said no: a hold was
+#: raised) is set; until then it is retried with back-off, across restarts.
+ship_queue = Table(
+    "ship_queue",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("order_id", String(32), nullable=False),
+    Column("connector_id", Integer, nullable=False),
+    Column("channel_order_no", String(64), nullable=False),
+    Column("carrier", String(16), nullable=False),
+    Column("waybill", String(40), nullable=False),
+    Column("shipped_at", DateTime(timezone=True), nullable=False),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_at", DateTime(timezone=True), nullable=False),
+    Column("sent_at", DateTime(timezone=True)),
+    Column("refused_at", DateTime(timezone=True)),
+    Column("last_error", Text),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("order_id", "waybill", name="uq_ship_queue_order_waybill"),
+)
+Index("ix_ship_queue_due", ship_queue.c.sent_at, ship_queue.c.refused_at, ship_queue.c.next_attempt_at)

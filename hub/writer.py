@@ -49,6 +49,8 @@ def public(doc: dict[str, Any]) -> dict[str, Any]:
 
 
 _TRIGGER_NAMES = frozenset(t.value for t in Trigger)
+#: The order left the warehouse: its shop (if a connector brought it) is told, in the same transaction.
+_SHIP_TRIGGERS = frozenset({Trigger.SHIPPED_BY_STATION, Trigger.PICKED_UP_BY_CARRIER})
 RECIPIENT_NAME_LEN = 64  # orders.recipient_name
 #: The largest order document (its JSON, UTF-8) a change may leave behind. A real order is 1-5 KB
 #: (100 lines is ~30 KB); 256 KB leaves room for long histories of holds and steps while keeping
@@ -103,6 +105,8 @@ class Writer:
         self._prev_bench: dict[str, str | None] = {}
         self._audit: list[dict[str, Any]] = []
         self._events: list[dict[str, Any]] = []
+        #: Orders shipped in this transaction: their shop is told (``hub.channels.queues.enqueue_ships``).
+        self._shipped: list[dict[str, Any]] = []
         #: Added to every audit line while set: a client action's own time (``done_at``) and, when
         #: the operator who did it is not the one whose login pushed it, ``synced_by``.
         self.context: dict[str, Any] = {}
@@ -110,12 +114,13 @@ class Writer:
     # -- recording -------------------------------------------------------------------------
     def checkpoint(self) -> tuple[Any, ...]:
         """Where the writer stands now; :meth:`restore` forgets everything recorded after it."""
-        return len(self._audit), len(self._events), dict(self._updated), dict(self._prev_bench)
+        return len(self._audit), len(self._events), dict(self._updated), dict(self._prev_bench), len(self._shipped)
 
     def restore(self, checkpoint: tuple[Any, ...]) -> None:
-        n_audit, n_events, updated, prev = checkpoint
+        n_audit, n_events, updated, prev, n_shipped = checkpoint
         del self._audit[n_audit:]
         del self._events[n_events:]
+        del self._shipped[n_shipped:]
         self._updated = updated
         self._prev_bench = prev
 
@@ -163,6 +168,8 @@ class Writer:
         self._bump(doc)
         self._record(doc, trigger.value, t.from_state.value if t.from_state else None, t.to_state.value,
                      why, details or {}, action_id)
+        if trigger in _SHIP_TRIGGERS:
+            self._shipped.append(doc)
         return t
 
     def note(self, doc: dict[str, Any], what: str, *, why: str = "", details: dict[str, Any] | None = None,
@@ -243,6 +250,12 @@ class Writer:
                                      "attempts": 0, "next_attempt_at": self.now, "created_at": self.now})
             if rows:
                 conn.execute(db.webhook_queue.insert(), rows)
+        if self._shipped:
+            from hub.channels.queues import enqueue_ships
+
+            enqueue_ships(conn, [{"order_id": d["order_id"], "channel_order_no": d["channel_order_no"],
+                                  "carrier": d.get("carrier"), "waybill": d.get("waybill_no")}
+                                 for d in self._shipped], self.now)
         docs = list(self._new.values()) + list(self._updated.values())
         last = 0
         if docs:

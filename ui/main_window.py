@@ -58,6 +58,7 @@ from core.roles import Role
 from core.scan_rules import normalise_code
 from core.states import PRINTABLE_STATES, State
 from ui import window_geometry
+from ui.connector_status import ConnectorStatusLabel
 from ui.exception_dialog import open_exception_dialog
 from ui.flag_delegate import FlagDelegate, pair_width
 from ui.keys import help_html, mode_keys
@@ -263,6 +264,8 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(central)
         self.sync_status = SyncStatusButton(self.services, self)
         self.statusBar().addPermanentWidget(self.sync_status)
+        self.connector_status = ConnectorStatusLabel(self.services, self)  # shop connectors failing (issue 12)
+        self.statusBar().addPermanentWidget(self.connector_status)
         self.message_label = QLabel(self)
         self.statusBar().addWidget(self.message_label, 1)
         self.resize(window_geometry.PREFERRED)  # until show_fitted() fits the screen

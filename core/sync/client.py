@@ -467,3 +467,14 @@ class HubClient:
         if not isinstance(data, dict) or data.get("status") != "revoked":
             raise HubMalformed(_("The hub's answer to the revocation is incomplete."))
         return data
+
+    # -- shop connectors (issue 12; docs/api.md "Connectors") ------------------------------------
+
+    def connector_health(self) -> dict[str, Any]:
+        """``GET /connectors/health``: each shop connector's state, lag and last error, and ``warn``
+        (one has failed for minutes). No keys or secrets are in it; any logged-in operator may ask."""
+        data = self._request("GET", "/connectors/health")
+        if (not isinstance(data, dict) or not isinstance(data.get("connectors"), list)
+                or not isinstance(data.get("warn"), bool)):
+            raise HubMalformed(_("The hub's answer about the shop connectors is incomplete."))
+        return data

@@ -24,6 +24,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from core.errors import UserError
 from core.roles import Role
 from hub import auth, db, feed, longpoll
+from hub.channels.engine import ConnectorEngine
 from hub.config import HubSettings
 from hub.routing import Rules
 from hub.webhooks import Deliverer
@@ -49,6 +50,7 @@ class Hub:
         self.rules = Rules.load(settings.rules_path) if settings.rules_path else Rules.default()
         self.notifier = feed.Notifier()
         self.deliverer = Deliverer(self.engine, settings)
+        self.connectors = ConnectorEngine(self.tx, settings, self.rules, notify=self._changed, read=self.read)
         self.longpoll_threads: anyio.CapacityLimiter | None = None  # made on the event loop (lifespan)
         self.tail = feed.ChangeTail(self.read_async, self.notifier, fallback_s=settings.longpoll_fallback_s)
         self.tokens = longpoll.TokenCheck(self._check_tokens)
@@ -96,6 +98,7 @@ class Hub:
                 if notify:
                     self.notifier.notify()
                     self.deliverer.wake()
+                    self.connectors.wake_push()  # an order may have shipped: tell its shop now
                 return result
             except (OperationalError, IntegrityError) as exc:
                 if attempt == 4 or not _retryable(exc):
@@ -103,6 +106,11 @@ class Hub:
                 log.info("retrying transaction after %s", type(exc.orig).__name__)
                 time.sleep(0.01 * (attempt + 1))
         raise AssertionError("unreachable")
+
+    def _changed(self) -> None:
+        """Orders changed outside a request (the connector engine): wake long-polls and webhooks."""
+        self.notifier.notify()
+        self.deliverer.wake()
 
     def actor(self, conn: Connection, request: Request) -> Actor:
         return auth.authenticate(conn, request.headers.get("authorization"))

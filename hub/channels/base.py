@@ -239,3 +239,60 @@ def call(session: requests.Session, method: str, url: str, *, timeout_s: float, 
         raise PlatformError(ErrorKind.BUSY, f"Cannot reach the platform ({type(exc).__name__}).",
                             code="network") from None
     return parse_error_body(resp)
+
+
+# --- Optional addition (i12-wxhs): platforms that sign pushes in the URL query --------------------
+# 微信小店 signs its pushes in the query string (``signature``, ``timestamp``, ``nonce``,
+# ``msg_signature``), not in headers, and checks the push URL with a GET (echo ``echostr``) before it
+# sends anything. ``verify_push(headers, body)`` cannot see the query, so such a platform also offers
+# the two methods below; the engine calls :func:`verify_any_push` and :func:`url_check`, which fall
+# back to ``verify_push`` / "no URL check" for every other platform. Nothing above changed.
+
+
+class UrlSignedPush(Protocol):
+    """Optional methods of a :class:`Platform` whose push signature lives in the URL query."""
+
+    def verify_url_check(self, query: Mapping[str, str]) -> bytes | None:
+        """The body to answer a GET URL check with (the platform's echo), ``None`` when the query
+        is not a URL check; :class:`PushRejected` (401) when its signature is wrong."""
+        ...
+
+    def verify_signed_push(self, query: Mapping[str, str], headers: Mapping[str, str],
+                           body: bytes) -> list[PushMessage]:
+        """:meth:`Platform.verify_push` with the request's query parameters."""
+        ...
+
+
+class PathSignedPush(Protocol):
+    """Optional: a platform whose push signature also covers the URL path (小红书)."""
+
+    def verify_push_at(self, path: str, query: Mapping[str, str], headers: Mapping[str, str],
+                       body: bytes) -> list[PushMessage]:
+        """:meth:`Platform.verify_push` with the request's path (as the platform posted to it, e.g.
+        ``/api/v1/channels/xiaohongshu/push``) and query parameters."""
+        ...
+
+
+def verify_any_push(platform: Platform, query: Mapping[str, str], headers: Mapping[str, str],
+                    body: bytes, *, path: str = "") -> list[PushMessage]:
+    """Verify a POSTed push with whatever the platform signs: query-signed platforms get the query,
+    path-signed ones the path too (pass the request's URL path)."""
+    at = getattr(platform, "verify_push_at", None)
+    if at is not None:
+        found: list[PushMessage] = at(path, query, headers, body)
+        return found
+    signed = getattr(platform, "verify_signed_push", None)
+    if signed is not None:
+        messages: list[PushMessage] = signed(query, headers, body)
+        return messages
+    return platform.verify_push(headers, body)
+
+
+def url_check(platform: Platform, query: Mapping[str, str]) -> bytes | None:
+    """The answer to a GET on the push URL (WeChat's server check), or ``None`` if the platform has
+    none: the engine then answers 405/404 as for any unknown GET."""
+    check = getattr(platform, "verify_url_check", None)
+    if check is None:
+        return None
+    answer: bytes | None = check(query)
+    return answer

@@ -75,3 +75,23 @@ class FakeShop(Protocol):
         ...
 
     def close(self) -> None: ...
+
+
+# --- Optional addition (i12-wxhs): pushes signed in the URL query ---------------------------------
+#: 微信小店 signs a push in the query string of the push URL, not in headers. Its fake returns that
+#: query from :meth:`FakeShop.push_request` under this pseudo-header; a test posting the push takes it
+#: out with :func:`split_push_query` and puts it into the URL, as WeChat does.
+PUSH_QUERY_KEY = "X-Fake-Push-Query"
+
+
+def split_push_query(headers: Mapping[str, str]) -> tuple[dict[str, str], dict[str, str]]:
+    """``(query parameters, real headers)`` of a fake push: the query is empty for header-signed
+    platforms."""
+    from urllib.parse import parse_qsl
+
+    real = {k: v for k, v in headers.items() if k != PUSH_QUERY_KEY}
+    return dict(parse_qsl(headers.get(PUSH_QUERY_KEY, ""), keep_blank_values=True)), real
+
+#: 小红书 signs a push over the URL *path* too: its fake has a ``push_path`` attribute (default
+#: ``/api/v1/channels/xiaohongshu/push``) that a test sets to the path it posts to before calling
+#: ``push_request``; the hub passes ``path=`` to ``hub.channels.base.verify_any_push``.

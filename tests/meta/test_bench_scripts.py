@@ -27,6 +27,7 @@ SMALL = {
     "queue_model.py": ["--orders", "2000", "--changes", "200"],
     "labels.py": ["--labels", "10"],
     "demo_orders.py": ["--orders", "200", "--runs", "1"],
+    "connector_catchup.py": ["--orders", "300", "--lag-orders", "20", "--push-orders", "20", "--interval", "2"],
     "longpoll_load.py": ["--clients", "8", "--desks", "2", "--rate", "5", "--duration", "2", "--baseline", "1",
                          "--idle", "1", "--orders", "60"],
 }
