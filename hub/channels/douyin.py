@@ -248,7 +248,14 @@ class DouyinPlatform:
             try:
                 data = self.request("token.refresh", {"grant_type": "refresh_token",
                                                       "refresh_token": current.refresh_token}, None)
-                return self._token(data)
+                token = self._token(data)
+                if token.access_token == current.access_token:
+                    # More than 1 h before expiry 抖店 hands back the same pair "有效期不会变" (token.create
+                    # answer docs in the Go SDK): never let a repeat stretch the lifetime we know.
+                    return Token(access_token=token.access_token, refresh_token=token.refresh_token,
+                                 expires_at=min(token.expires_at, current.expires_at),
+                                 refresh_expires_at=current.refresh_expires_at)
+                return token
             except PlatformError as exc:
                 dead = exc.code.split("/", 1)[-1].startswith(_REFRESH_DEAD_SUBS)
                 if not dead or self.config.extra.get("auth_code"):

@@ -85,6 +85,7 @@ class FakeDouyinShop:
         self._by_update: list[tuple[int, str]] | None = None  # (update_time, order_id), rebuilt after a change
         self.tokens: dict[str, float] = {}  # access token -> shop time it expires
         self.refresh_tokens: dict[str, float] = {}
+        self._pair: dict[str, str] = {}  # refresh token -> the access token it came with
         self._refused: set[str] = set()
         self._failures: list[list[Any]] = []  # [failure, times left, method or None]
         self._seq = itertools.count(1)
@@ -312,12 +313,27 @@ class FakeDouyinShop:
                 return _answer(50001, "dop.token-generate-failed:token-invalid", "生成token失败，token不存在")
             if self.refresh_tokens[refresh] <= self.now():
                 return _answer(50001, "dop.token-generate-failed:token-expired", "生成token失败，token已过期")
+            # token.create answer docs: more than 1 h before the access token expires, a refresh gives
+            # back the same pair, their lifetimes unchanged; within that hour a new pair, the old one
+            # working one more hour; after expiry a new pair, the old one dead.
+            access = self._pair[refresh]
+            left = self.tokens[access] - self.now()
+            if left > 3600:
+                return self._token_answer(access, refresh, int(left))
+            if left > 0:
+                self.tokens[access] = self.refresh_tokens[refresh] = self.now() + 3600
+            else:
+                del self.refresh_tokens[refresh]
         n = next(self._seq)
         access, refresh = f"fake-at-{n}-{self.shop_id}", f"fake-rt-{n}-{self.shop_id}"
         self.tokens[access] = self.now() + self.token_ttl_s
         self.refresh_tokens[refresh] = self.now() + 14 * 86400
+        self._pair[refresh] = access
+        return self._token_answer(access, refresh, self.token_ttl_s)
+
+    def _token_answer(self, access: str, refresh: str, expires_in: int) -> dict[str, Any]:
         return _answer(10000, data={
-            "access_token": access, "expires_in": self.token_ttl_s, "refresh_token": refresh, "scope": "SCOPE",
+            "access_token": access, "expires_in": expires_in, "refresh_token": refresh, "scope": "SCOPE",
             "shop_id": int(self.shop_id) if self.shop_id.isdigit() else self.shop_id, "shop_name": "测试小店",
             "authority_id": "", "auth_subject_type": "",
         })

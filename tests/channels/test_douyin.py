@@ -191,6 +191,18 @@ def test_token_expiry_and_refresh(shop: FakeDouyinShop) -> None:
         ["4900000000000000001"]
 
 
+def test_a_refresh_long_before_expiry_gives_the_same_token_and_lifetime(shop: FakeDouyinShop) -> None:
+    dy = connector(shop)
+    token = dy.fetch_token(None)
+    again = dy.fetch_token(token)
+    assert shop.calls.names[-1] == "token.refresh"
+    assert again.access_token == token.access_token and again.expires_at <= token.expires_at
+    shop.tokens[token.access_token] = shop.now() + 1800  # the token's last hour on the platform
+    newer = dy.fetch_token(token)
+    assert newer.access_token != token.access_token
+    assert shop.tokens[token.access_token] <= shop.now() + 3600  # the old one works one more hour only
+
+
 def test_a_dead_refresh_token_falls_back_to_create_for_a_self_use_app(shop: FakeDouyinShop) -> None:
     dy = connector(shop)
     stale = Token(access_token="gone", expires_at=ago(10), refresh_token="fake-rt-unknown")
@@ -528,7 +540,7 @@ def test_no_secret_or_token_reaches_our_logs_or_errors(shop: FakeDouyinShop, cap
     token = dy.fetch_token(None)
     errors = []
     for failure in ("token_expired", "rate_limited", "busy", "bad_credentials", "garbage", "http_500"):
-        shop.fail_next(failure)  # type: ignore[arg-type]
+        shop.fail_next(failure)
         with pytest.raises(PlatformError) as err:
             dy.fetch_orders(token, ["4912121212121212121"])
         errors.append(f"{err.value} {err.value.code} {err.value!r}")
