@@ -11,6 +11,7 @@ documented and which are our stand-ins is listed in docs/channels.md.
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import hmac
 import json
@@ -95,6 +96,7 @@ class FakePinduoduo:
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
         self._orders: dict[str, _Order] = {}
+        self._by_update: list[tuple[float, str]] | None = None  # (update time, order_sn), rebuilt on change
         self._refresh_tokens = {"rt-initial-" + self.shop_id}
         self._codes = {"code-initial-" + self.shop_id}
         self._access: dict[str, datetime] = {}
@@ -117,12 +119,14 @@ class FakePinduoduo:
         at = updated_at or self.now()
         with self._lock:
             self._orders[order_no] = _Order(order_no, status, at, at, list(skus or [("SKU-PDD-1", 1)]))
+            self._by_update = None
 
     def set_status(self, order_no: str, status: ShopStatus, *, updated_at: datetime | None = None) -> None:
         with self._lock:
             order = self._orders[order_no]
             order.status = status
             order.updated = updated_at or self.now()
+            self._by_update = None
 
     def fail_next(self, failure: Failure, *, times: int = 1, method: str | None = None) -> None:
         with self._lock:
@@ -265,8 +269,11 @@ class FakePinduoduo:
         for name, allowed in (("order_status", {"1", "2", "3", "5"}), ("refund_status", {"1", "2", "3", "4", "5"})):
             if p.get(name) not in allowed:
                 return _error("bad_param")
-        hits = [o for o in self._orders.values() if start <= o.updated.timestamp() <= end]
-        hits.sort(key=lambda o: (o.updated, o.order_no), reverse=True)  # newest first, as PDD answers
+        if self._by_update is None:  # an index, so the 86,000-order catch-up bench pages in O(log n)
+            self._by_update = sorted((o.updated.timestamp(), o.order_no) for o in self._orders.values())
+        index = self._by_update
+        low, high = bisect.bisect_left(index, (start, "")), bisect.bisect_left(index, (end + 1, ""))
+        hits = [self._orders[no] for _, no in reversed(index[low:high])]  # newest first, as PDD answers
         chunk = hits[(page - 1) * size : page * size]
         out: dict[str, Any] = {"order_sn_list": [self._order_info(o) for o in chunk]}
         if p.get("use_has_next") == "true":
@@ -287,6 +294,7 @@ class FakePinduoduo:
             return _error("ship_refused")
         order.tracking, order.logistics_id = p["tracking_number"], int(p["logistics_id"])
         order.status, order.updated = "shipped", self.now()
+        self._by_update = None
         self.shipped.append(ShippedRecord(order.order_no, p["logistics_id"], p["tracking_number"]))
         return {"logistics_online_send_response": {"is_success": True}}
 
