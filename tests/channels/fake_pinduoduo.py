@@ -87,7 +87,7 @@ class FakePinduoduo:
     app_key: str = "pdd-client-0001"
     app_secret: str = "pdd-secret-0001"
     token_ttl_s: float = 86400.0
-    slow_s: float = 2.0
+    slow_s: float = 3.0
     platform: str = "pinduoduo"
     clock_offset_s: float = 0.0
     shipped: list[ShippedRecord] = field(default_factory=list)
@@ -187,7 +187,9 @@ class FakePinduoduo:
         method = params.get("type", "")
         with self._lock:
             self.calls.names.append(method)
-            failure = next((f for f in self._failures if f[1] in (None, method)), None)
+            # An expired token can only be said of a call that carries one (not the token calls).
+            failure = next((f for f in self._failures if f[1] in (None, method)
+                            and (f[0] != "token_expired" or method in NEEDS_TOKEN)), None)
             if failure is not None:
                 self._failures.remove(failure)
         if failure is not None and self._fail(h, failure[0]):

@@ -289,6 +289,14 @@ def test_each_failure_is_classified_and_the_next_call_loses_nothing(
     assert [o.channel_order_no for o in pdd.list_updated(token, *window(now), None).orders] == ["E-1"]
 
 
+def test_an_expired_token_failure_waits_for_a_call_that_carries_a_token(fake: FakePinduoduo,
+                                                                       pdd: PinduoduoPlatform) -> None:
+    fake.fail_next("token_expired")
+    token = pdd.fetch_token(None)  # the refresh call carries no access token: PDD cannot say it expired
+    err = failing(pdd.list_updated, token, *window(fake.now()), None)
+    assert err.kind is ErrorKind.TOKEN_EXPIRED
+
+
 def test_a_failure_for_another_method_leaves_this_one_alone(
         fake: FakePinduoduo, pdd: PinduoduoPlatform, token: Token) -> None:
     fake.fail_next("busy", times=2, method="pdd.logistics.online.send")
