@@ -35,6 +35,7 @@ one-time authorisation code), optional ``push_secret``.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import logging
@@ -43,6 +44,7 @@ import time
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
+from urllib.parse import quote
 
 import requests
 
@@ -109,6 +111,24 @@ def sign_params(params: Mapping[str, str], client_secret: str) -> str:
     """PDD's request signature over every parameter except ``sign`` itself (see module docstring)."""
     joined = "".join(f"{key}{params[key]}" for key in sorted(params) if key != "sign")
     return hashlib.md5(f"{client_secret}{joined}{client_secret}".encode()).hexdigest().upper()
+
+
+def message_service_path(client_id: str, client_secret: str, timestamp_ms: int) -> str:
+    """The path a relay opens on PDD's message service (``wss://message-api.pinduoduo.com``):
+    ``/message/{client_id}/{timestamp_ms}/{sign}``, ``sign`` = base64 of the hex MD5 of client_id +
+    timestamp_ms + client_secret (url-encoded). The hub itself holds no WebSocket; this is the one rule
+    a relay needs from us, kept beside the frame rules of :meth:`PinduoduoPlatform.verify_push`."""
+    digest = hashlib.md5(f"{client_id}{timestamp_ms}{client_secret}".encode()).hexdigest()
+    sign = base64.b64encode(digest.encode()).decode()
+    return f"/message/{quote(client_id, safe='')}/{timestamp_ms}/{quote(sign, safe='')}"
+
+
+def ack_frame(frame: Mapping[str, Any], now_ms: int) -> str:
+    """PDD's ``Ack`` for a ``Common`` frame, which a relay sends once the hub answered 2xx (never before:
+    an unacknowledged message is delivered again)."""
+    msg = frame["message"]
+    return json.dumps({"commandType": "Ack", "time": now_ms, "id": frame["id"], "sendTime": frame["sendTime"],
+                       "type": msg["type"], "mallID": msg["mallID"]}, separators=(",", ":"))
 
 
 def _text(value: Any) -> str:

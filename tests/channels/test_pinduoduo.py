@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import logging
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
@@ -20,7 +21,7 @@ import requests
 from core.model import ChannelStatus
 from hub.channels import platform_class
 from hub.channels.base import ConnectorConfig, ErrorKind, PlatformError, PushRejected, Shipment, Token
-from hub.channels.pinduoduo import HIDDEN, PinduoduoPlatform, sign_params
+from hub.channels.pinduoduo import HIDDEN, PinduoduoPlatform, ack_frame, message_service_path, sign_params
 from hub.intake.fields import bounded_loads
 from tests.channels.fake_pinduoduo import FakePinduoduo, expected_sign
 
@@ -253,6 +254,27 @@ def test_fetch_orders_leaves_out_an_order_pdd_does_not_know(
     assert fake.calls.count("pdd.order.information.get") == 3
 
 
+def test_fetch_orders_does_not_leave_out_an_order_when_pdd_is_busy(
+        fake: FakePinduoduo, pdd: PinduoduoPlatform, token: Token) -> None:
+    fake.add_order("C-3")
+    fake.fail_next("busy", method="pdd.order.information.get")
+    assert failing(pdd.fetch_orders, token, ["C-3"]).kind is ErrorKind.BUSY
+    assert [o.channel_order_no for o in pdd.fetch_orders(token, ["C-3"])] == ["C-3"]
+
+
+def test_nothing_logged_carries_a_secret_or_a_token(fake: FakePinduoduo, pdd: PinduoduoPlatform,
+                                                    caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    token = pdd.fetch_token(None)
+    fake.add_order("L-1")
+    pdd.fetch_orders(token, ["L-1", "L-unknown"])
+    pdd.ship(token, Shipment("L-1", "SF", "SF9", datetime.now(UTC)))
+    logged = caplog.text
+    assert "L-unknown" in logged  # the one thing we log: an order PDD does not know
+    for secret in (fake.app_secret, token.access_token, token.refresh_token, fake.extra["refresh_token"]):
+        assert secret not in logged
+
+
 def test_a_shop_clock_two_minutes_off_still_works(fake: FakePinduoduo, pdd: PinduoduoPlatform) -> None:
     for offset in (120, -120):
         fake.clock_offset_s = offset
@@ -445,3 +467,17 @@ def test_a_push_secret_of_its_own_is_used_when_set(fake: FakePinduoduo) -> None:
     assert [m.channel_order_no for m in pdd.verify_push(signed(body, "relay-secret"), body)] == ["P-7"]
     with pytest.raises(PushRejected):
         pdd.verify_push(signed(body), body)
+
+
+def test_the_message_service_path_matches_a_published_sdk_vector() -> None:
+    # whalesky-labs/pdd-sdk-php tests/Unit/MessageClientTest::testAuthenticationPathMatchesReferenceEncoding
+    assert message_service_path("app", "secret", 1700000000000) == (
+        "/message/app/1700000000000/OTgxODMwNDI2NWZiN2NiNzA2NzIxOTI0ZjJlMDMxMjE%3D")
+
+
+def test_the_ack_echoes_the_frame_as_pdds_clients_do(fake: FakePinduoduo) -> None:
+    fake.add_order("P-8")
+    [frame] = json.loads(fake.push_request(["P-8"])[1])
+    ack = json.loads(ack_frame(frame, 1700000001000))
+    assert ack == {"commandType": "Ack", "time": 1700000001000, "id": frame["id"], "sendTime": frame["sendTime"],
+                   "type": "pdd_trade_TradeConfirmed", "mallID": int(fake.shop_id)}
