@@ -21,7 +21,8 @@ In short:
   ``address`` as ciphertext (and only while the order waits for shipment), plus ``*_mask`` forms.
   Decryption (``pdd.open.decrypt.batch``) is only allowed inside PDD's cloud (多多云) with a daily
   quota, so the hub does not decrypt: the recipient shown on screens is the masked form and the
-  ciphertext is kept in ``extra["pdd_ciphertext"]`` for PDD's own e-waybill, which accepts it.
+  ciphertext is kept in ``extra["pdd_ciphertext"]`` for PDD's own e-waybill (PDD says to store it while
+  the order waits for shipment; docs/channels.md says what was and was not confirmed).
 * **Push**: PDD's message service is a WebSocket the integrator's client opens (signed in its URL);
   its frames carry no signature of their own. A relay holding that WebSocket forwards each frame's JSON
   unchanged to the hub, signed with ``X-PackDesk-Signature`` (HMAC-SHA256 of the body with the
