@@ -116,7 +116,7 @@ class FakePinduoduo:
 
     def add_order(self, order_no: str, *, status: ShopStatus = "paid", updated_at: datetime | None = None,
                   skus: list[tuple[str, int]] | None = None) -> None:
-        at = updated_at or self.now()
+        at = _whole(updated_at) if updated_at else self.now()
         with self._lock:
             self._orders[order_no] = _Order(order_no, status, at, at, list(skus or [("SKU-PDD-1", 1)]))
             self._by_update = None
@@ -125,7 +125,7 @@ class FakePinduoduo:
         with self._lock:
             order = self._orders[order_no]
             order.status = status
-            order.updated = updated_at or self.now()
+            order.updated = _whole(updated_at) if updated_at else self.now()
             self._by_update = None
 
     def fail_next(self, failure: Failure, *, times: int = 1, method: str | None = None) -> None:
@@ -340,6 +340,11 @@ def expected_sign(params: Mapping[str, str], client_secret: str) -> str:
         text += name + params[name]
     text += client_secret
     return hashlib.md5(text.encode("utf-8")).hexdigest().upper()
+
+
+def _whole(dt: datetime) -> datetime:
+    """PDD keeps times to the second."""
+    return dt.replace(microsecond=0)
 
 
 def _pdd_time(dt: datetime) -> str:
