@@ -24,6 +24,7 @@ from hub.channels.base import ConnectorConfig, ErrorKind, PlatformError, PushRej
 from hub.channels.pinduoduo import HIDDEN, PinduoduoPlatform, ack_frame, message_service_path, sign_params
 from hub.intake.fields import bounded_loads
 from tests.channels.fake_pinduoduo import FakePinduoduo, expected_sign
+from tests.helpers.waiting import wait_until
 
 # PDD 《API调用指南》 (open.pinduoduo.com/application/document/browse?idStr=8EC06C399636041E), 调用示例.
 GUIDE_PARAMS = {
@@ -355,6 +356,17 @@ def test_ship_sends_pdds_logistics_id_and_a_repeat_is_success_not_a_second_send(
         ("G-1", "115", "ZT123456789"), ("G-2", "384", "JT0001")]
     assert fake.calls.count("pdd.logistics.companies.get") == 1
     assert fake.calls.count("pdd.logistics.online.send") == 3
+
+
+def test_a_shipment_whose_answer_was_lost_is_not_sent_twice(
+        fake: FakePinduoduo, pdd: PinduoduoPlatform, token: Token) -> None:
+    fake.add_order("G-3")
+    fake.fail_next("slow", method="pdd.logistics.online.send")  # PDD records it, but answers too late
+    shipment = Shipment("G-3", "STO", "ST0001", datetime.now(UTC))
+    assert failing(pdd.ship, token, shipment).code == "timeout"
+    wait_until(lambda: fake.shipped, what="the platform recording the slow shipment")
+    pdd.ship(token, shipment)  # the engine's retry
+    assert [(r.order_no, r.carrier_code, r.waybill) for r in fake.shipped] == [("G-3", "1", "ST0001")]
 
 
 @pytest.mark.parametrize(("status", "words"), [("cancelled", "cancelled or refunded"),
