@@ -75,6 +75,9 @@ BAD_CREDENTIAL_CODES = frozenset({"10016"})  # client下线或者clientId不正�
 RATE_LIMIT_CODES = frozenset({"70031", "70032"})  # not found in a public source: see docs
 BUSY_CODES = frozenset({"50000", "50001"})  # not found in a public source: see docs
 
+#: How PDD says it has no such order for this shop (its order-query FAQ); no code for it was found.
+NOT_FOUND_WORDS = ("不存在", "不属于当前店铺")
+
 #: PackDesk carrier code -> the ``code`` PDD's ``pdd.logistics.companies.get`` gives that carrier.
 #: The seven first are identical in a captured companies list; 极兔's code was not found publicly, so
 #: it is also matched by name (极兔) in the live list.
@@ -294,13 +297,15 @@ class PinduoduoPlatform:
         return int(page)
 
     def fetch_orders(self, token: Token, order_nos: list[str]) -> list[IntakeOrder]:
-        """``pdd.order.information.get`` per order; one PDD says is not this shop's is left out."""
+        """``pdd.order.information.get`` per order. One PDD does not know (its FAQ: "订单不属于当前店铺或订单不存在",
+        also said for a just-pushed order the detail call does not have yet) is left out; any other refusal
+        (no permission for the call, …) is raised, so no pushed order is dropped for the wrong reason."""
         found: list[IntakeOrder] = []
         for order_no in order_nos:
             try:
                 data = self._call("pdd.order.information.get", {"order_sn": order_no}, token)
             except PlatformError as exc:
-                if exc.kind is ErrorKind.REFUSED:  # "订单不属于当前店铺或订单不存在" and the like
+                if exc.kind is ErrorKind.REFUSED and any(w in exc.message for w in NOT_FOUND_WORDS):
                     log.info("拼多多 has no order %s for shop %s (%s)", order_no, self.config.shop_id, exc.code)
                     continue
                 raise

@@ -102,6 +102,7 @@ class FakePinduoduo:
         self._access: dict[str, datetime] = {}
         self._failures: list[tuple[Failure, str | None]] = []
         self._refused: set[str] = set()
+        self._answers: list[tuple[str, int, str]] = []
         self._serial = 0
         self._msg_id = 7_000_000_000_000_000_000
         self.extra: Mapping[str, str] = {"refresh_token": "rt-initial-" + self.shop_id}
@@ -131,6 +132,12 @@ class FakePinduoduo:
     def fail_next(self, failure: Failure, *, times: int = 1, method: str | None = None) -> None:
         with self._lock:
             self._failures.extend([(failure, method)] * times)
+
+    def answer_next(self, method: str, error_code: int, error_msg: str) -> None:
+        """Beyond FakeShop: the next call of ``method`` gets this ``error_response`` (a refusal the
+        control surface has no name for, e.g. no permission for the call)."""
+        with self._lock:
+            self._answers.append((method, error_code, error_msg))
 
     def refuse_ship(self, order_no: str) -> None:
         with self._lock:
@@ -199,7 +206,13 @@ class FakePinduoduo:
             send_json(h, 200, _error(problem))
             return
         with self._lock:
-            answer = self._route(method, params)
+            given = next((a for a in self._answers if a[0] == method), None)
+            if given is not None:
+                self._answers.remove(given)
+                answer = {"error_response": {"error_code": given[1], "error_msg": given[2], "sub_code": "",
+                                             "sub_msg": "", "request_id": "fake-answer"}}
+            else:
+                answer = self._route(method, params)
         send_json(h, 200, json.dumps(answer, ensure_ascii=False).encode())
 
     def _fail(self, h: BaseHTTPRequestHandler, failure: Failure) -> bool:

@@ -263,6 +263,14 @@ def test_fetch_orders_does_not_leave_out_an_order_when_pdd_is_busy(
     assert [o.channel_order_no for o in pdd.fetch_orders(token, ["C-3"])] == ["C-3"]
 
 
+def test_fetch_orders_raises_a_refusal_that_is_not_an_unknown_order(
+        fake: FakePinduoduo, pdd: PinduoduoPlatform, token: Token) -> None:
+    fake.add_order("C-4")
+    fake.answer_next("pdd.order.information.get", 20004, "该应用无权限调用此接口")  # a stand-in code
+    err = failing(pdd.fetch_orders, token, ["C-4"])
+    assert err.kind is ErrorKind.REFUSED and "无权限" in err.message
+
+
 def test_nothing_logged_carries_a_secret_or_a_token(fake: FakePinduoduo, pdd: PinduoduoPlatform,
                                                     caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG)
