@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import logging
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
@@ -20,9 +21,10 @@ import requests
 from core.model import ChannelStatus
 from hub.channels import platform_class
 from hub.channels.base import ConnectorConfig, ErrorKind, PlatformError, PushRejected, Shipment, Token
-from hub.channels.pinduoduo import HIDDEN, PinduoduoPlatform, sign_params
+from hub.channels.pinduoduo import HIDDEN, PinduoduoPlatform, ack_frame, message_service_path, sign_params
 from hub.intake.fields import bounded_loads
 from tests.channels.fake_pinduoduo import FakePinduoduo, expected_sign
+from tests.helpers.waiting import wait_until
 
 # PDD 《API调用指南》 (open.pinduoduo.com/application/document/browse?idStr=8EC06C399636041E), 调用示例.
 GUIDE_PARAMS = {
@@ -253,6 +255,35 @@ def test_fetch_orders_leaves_out_an_order_pdd_does_not_know(
     assert fake.calls.count("pdd.order.information.get") == 3
 
 
+def test_fetch_orders_does_not_leave_out_an_order_when_pdd_is_busy(
+        fake: FakePinduoduo, pdd: PinduoduoPlatform, token: Token) -> None:
+    fake.add_order("C-3")
+    fake.fail_next("busy", method="pdd.order.information.get")
+    assert failing(pdd.fetch_orders, token, ["C-3"]).kind is ErrorKind.BUSY
+    assert [o.channel_order_no for o in pdd.fetch_orders(token, ["C-3"])] == ["C-3"]
+
+
+def test_fetch_orders_raises_a_refusal_that_is_not_an_unknown_order(
+        fake: FakePinduoduo, pdd: PinduoduoPlatform, token: Token) -> None:
+    fake.add_order("C-4")
+    fake.answer_next("pdd.order.information.get", 20004, "该应用无权限调用此接口")  # a stand-in code
+    err = failing(pdd.fetch_orders, token, ["C-4"])
+    assert err.kind is ErrorKind.REFUSED and "无权限" in err.message
+
+
+def test_nothing_logged_carries_a_secret_or_a_token(fake: FakePinduoduo, pdd: PinduoduoPlatform,
+                                                    caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    token = pdd.fetch_token(None)
+    fake.add_order("L-1")
+    pdd.fetch_orders(token, ["L-1", "L-unknown"])
+    pdd.ship(token, Shipment("L-1", "SF", "SF9", datetime.now(UTC)))
+    logged = caplog.text
+    assert "L-unknown" in logged  # the one thing we log: an order PDD does not know
+    for secret in (fake.app_secret, token.access_token, token.refresh_token, fake.extra["refresh_token"]):
+        assert secret not in logged
+
+
 def test_a_shop_clock_two_minutes_off_still_works(fake: FakePinduoduo, pdd: PinduoduoPlatform) -> None:
     for offset in (120, -120):
         fake.clock_offset_s = offset
@@ -287,6 +318,14 @@ def test_each_failure_is_classified_and_the_next_call_loses_nothing(
     err = failing(pdd.list_updated, token, *window(now), None)
     assert (err.kind, err.code) == (kind, code)
     assert [o.channel_order_no for o in pdd.list_updated(token, *window(now), None).orders] == ["E-1"]
+
+
+def test_an_expired_token_failure_waits_for_a_call_that_carries_a_token(fake: FakePinduoduo,
+                                                                       pdd: PinduoduoPlatform) -> None:
+    fake.fail_next("token_expired")
+    token = pdd.fetch_token(None)  # the refresh call carries no access token: PDD cannot say it expired
+    err = failing(pdd.list_updated, token, *window(fake.now()), None)
+    assert err.kind is ErrorKind.TOKEN_EXPIRED
 
 
 def test_a_failure_for_another_method_leaves_this_one_alone(
@@ -325,6 +364,17 @@ def test_ship_sends_pdds_logistics_id_and_a_repeat_is_success_not_a_second_send(
         ("G-1", "115", "ZT123456789"), ("G-2", "384", "JT0001")]
     assert fake.calls.count("pdd.logistics.companies.get") == 1
     assert fake.calls.count("pdd.logistics.online.send") == 3
+
+
+def test_a_shipment_whose_answer_was_lost_is_not_sent_twice(
+        fake: FakePinduoduo, pdd: PinduoduoPlatform, token: Token) -> None:
+    fake.add_order("G-3")
+    fake.fail_next("slow", method="pdd.logistics.online.send")  # PDD records it, but answers too late
+    shipment = Shipment("G-3", "STO", "ST0001", datetime.now(UTC))
+    assert failing(pdd.ship, token, shipment).code == "timeout"
+    wait_until(lambda: fake.shipped, what="the platform recording the slow shipment")
+    pdd.ship(token, shipment)  # the engine's retry
+    assert [(r.order_no, r.carrier_code, r.waybill) for r in fake.shipped] == [("G-3", "1", "ST0001")]
 
 
 @pytest.mark.parametrize(("status", "words"), [("cancelled", "cancelled or refunded"),
@@ -398,12 +448,13 @@ def test_a_push_with_a_bad_or_missing_signature_is_401(fake: FakePinduoduo, pdd:
         assert (info.value.status, info.value.code) == (401, "bad_signature")
 
 
-def test_a_push_for_another_shop_is_404(fake: FakePinduoduo) -> None:
+def test_a_push_names_the_shop_of_each_frame_for_the_engine_to_route(fake: FakePinduoduo) -> None:
+    """One PDD app (one client_id) often serves several shops: the shop is the frame's ``mallID``, and
+    the engine answers 404 for a shop no connector serves."""
     fake.add_order("P-6")
-    other = connector(fake, shop_id="990099")
-    with pytest.raises(PushRejected) as info:
-        other.verify_push(*fake.push_request(["P-6"]))
-    assert (info.value.status, info.value.code) == (404, "unknown_shop")
+    other = connector(fake, shop_id="990099")  # same app, another shop
+    [message] = other.verify_push(*fake.push_request(["P-6"]))
+    assert message.shop_id == fake.shop_id
 
 
 @pytest.mark.parametrize("frame", [
@@ -436,3 +487,17 @@ def test_a_push_secret_of_its_own_is_used_when_set(fake: FakePinduoduo) -> None:
     assert [m.channel_order_no for m in pdd.verify_push(signed(body, "relay-secret"), body)] == ["P-7"]
     with pytest.raises(PushRejected):
         pdd.verify_push(signed(body), body)
+
+
+def test_the_message_service_path_matches_a_published_sdk_vector() -> None:
+    # whalesky-labs/pdd-sdk-php tests/Unit/MessageClientTest::testAuthenticationPathMatchesReferenceEncoding
+    assert message_service_path("app", "secret", 1700000000000) == (
+        "/message/app/1700000000000/OTgxODMwNDI2NWZiN2NiNzA2NzIxOTI0ZjJlMDMxMjE%3D")
+
+
+def test_the_ack_echoes_the_frame_as_pdds_clients_do(fake: FakePinduoduo) -> None:
+    fake.add_order("P-8")
+    [frame] = json.loads(fake.push_request(["P-8"])[1])
+    ack = json.loads(ack_frame(frame, 1700000001000))
+    assert ack == {"commandType": "Ack", "time": 1700000001000, "id": frame["id"], "sendTime": frame["sendTime"],
+                   "type": "pdd_trade_TradeConfirmed", "mallID": int(fake.shop_id)}
