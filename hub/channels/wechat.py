@@ -34,6 +34,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import time
 from collections.abc import Mapping
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -64,7 +65,7 @@ log = logging.getLogger("packdesk.hub.channels.wechat")
 #: and what the engine does about them. 40001 means "AppSecret wrong" on the token call and "token
 #: invalid or not the latest" everywhere else, so it is decided per call.
 _TOKEN_CODES = {40001, 40014, 42001}
-_RATE_CODES = {45009: None, 45011: 60.0}  # daily quota (no honest wait to give) / "retry next minute"
+_RATE_CODES = {45009, 45011}  # daily quota (no honest wait to give) / "retry next minute"
 _BUSY_CODES = {-1}
 _CREDENTIAL_CODES: dict[int, str] = {
     40013: "WeChat says the AppID is not valid: check the shop's AppID in the connector.",
@@ -354,8 +355,11 @@ def check(doc: Mapping[str, Any], what: str, *, token_call: bool = False) -> Non
                             code=text)
     if code in _RATE_CODES:
         quota = "daily API quota is used up" if code == 45009 else "per-minute API limit was hit"
+        # 45011's errmsg: "api minute-quota reach limit, must slower, retry next minute" — the
+        # quota is per minute, so the wait is to the next minute, not a whole minute from now
+        wait = 60.0 - time.time() % 60.0 + 0.5 if code == 45011 else None
         raise PlatformError(ErrorKind.RATE_LIMITED, f"WeChat says the shop's {quota}.", code=text,
-                            retry_after_s=_RATE_CODES[code])
+                            retry_after_s=wait)
     if code in _BUSY_CODES:
         raise PlatformError(ErrorKind.BUSY, "WeChat says its system is busy (errcode -1).", code=text)
     if code in _CREDENTIAL_CODES:
