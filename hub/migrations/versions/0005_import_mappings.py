@@ -3,7 +3,7 @@
 A desk maps an unfamiliar sheet's columns to our fields once and saves the mapping under a name;
 the next import of a sheet with the same headers uses it, on every desk PC of the site.
 
-Revision ID: 0005_import_mappings
+Revision ID: 0005
 Revises: 0004
 Create Date: 2026-12-06
 """
@@ -11,7 +11,7 @@ from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0005_import_mappings'
+revision = '0005'
 down_revision = '0004'
 branch_labels = None
 depends_on = None

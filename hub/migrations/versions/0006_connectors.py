@@ -5,7 +5,7 @@ back (docs/channels.md "Connectors"). ``down_revision`` is 0004: the integrator 
 issue 11's 0005 lands.
 
 Revision ID: 0006
-Revises: 0004
+Revises: 0005
 Create Date: 2026-12-06
 """
 from alembic import op
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 
 revision = '0006'
-down_revision = '0004'
+down_revision = '0005'
 branch_labels = None
 depends_on = None
 
