@@ -16,6 +16,7 @@ closing window must not raise, nor call back into widgets that are going away.
 
 from __future__ import annotations
 
+import itertools
 import logging
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -35,7 +36,7 @@ class TaskRunner(QObject):
     """Runs callables off the GUI thread and calls back on it.
 
     Signals:
-        _finished(object): internal; carries (callback, value) to the GUI thread.
+        _finished(object): internal; carries (token, outcome, value) to the GUI thread.
         failed(object): a UserError nobody handled (the main window shows it).
         busy_changed(int): how many tasks are in flight (for a busy indicator).
     """
@@ -50,6 +51,9 @@ class TaskRunner(QObject):
         self._net = ThreadPoolExecutor(4, thread_name_prefix="net")
         self._in_flight = 0
         self._closed = False
+        self._tokens = itertools.count(1)
+        #: token -> (work, on_success, on_failure) of the tasks not yet delivered (GUI-thread owned).
+        self._pending: dict[int, tuple[Callable[[], Any], Any, Any]] = {}
         self._finished.connect(self._deliver, Qt.ConnectionType.QueuedConnection)
 
     def run_db(self, fn: Callable[[], T], on_success: Callable[[T], None] | None = None,
@@ -71,26 +75,54 @@ class TaskRunner(QObject):
             return dropped
         self._in_flight += 1
         self.busy_changed.emit(self._in_flight)
+        # The GUI thread keeps the only lasting references to the callables (and so to the widgets
+        # their closures capture) until the result is delivered: were the worker thread to drop the
+        # last reference, a parentless QObject captured by a callback would be destroyed on the
+        # worker thread — a segfault some time later on the GUI thread.
+        token = next(self._tokens)
+        self._pending[token] = (fn, on_success, on_failure)
+        future: Future[T] = Future()
+        future.set_running_or_notify_cancel()
+        pool.submit(self._work, token, future)
+        return future
 
-        def work() -> T:
-            try:
-                value = fn()
-            except UserError as exc:
-                self._finished.emit((on_failure or self.failed.emit, exc))
-                raise
-            except Exception as exc:
-                log.exception("background task failed")
-                self._finished.emit((_report_bug, exc))
-                raise
-            self._finished.emit((on_success, value))
-            return value
+    def _work(self, token: int, future: Future[Any]) -> None:
+        """On the worker: run the task, then hand the outcome to the GUI thread.
 
-        return pool.submit(work)
+        Every reference this thread took to the task's callables is gone before the outcome is
+        emitted, so the GUI thread's :meth:`_deliver` drops the last one.
+        """
+        fn = self._pending[token][0]
+        try:
+            value = fn()
+        except UserError as exc:
+            del fn
+            exc.__traceback__ = None  # a user error needs no frames (they would keep the callables alive)
+            future.set_exception(exc)
+            self._finished.emit((token, "failure", exc))
+            return
+        except Exception as exc:
+            del fn
+            log.exception("background task failed")
+            future.set_exception(exc)
+            self._finished.emit((token, "bug", exc))
+            return
+        del fn
+        future.set_result(value)
+        self._finished.emit((token, "success", value))
 
-    def _deliver(self, item: tuple[Callback | None, Any]) -> None:
+    def _deliver(self, item: tuple[int, str, Any]) -> None:
         self._in_flight -= 1
         self.busy_changed.emit(self._in_flight)
-        callback, value = item
+        token, kind, value = item
+        _fn, on_success, on_failure = self._pending.pop(token)
+        callback: Callback | None
+        if kind == "success":
+            callback = on_success
+        elif kind == "failure":
+            callback = on_failure or self.failed.emit
+        else:
+            callback = _report_bug
         if self._closed:
             log.debug("task runner shut down: result for %r not delivered", callback)
             return
