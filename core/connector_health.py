@@ -9,9 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from core.display_names import channel_name
 from core.i18n import _
-
-_PLATFORM_ZH = {"douyin": "抖店", "pinduoduo": "拼多多", "wechat": "微信小店", "xiaohongshu": "小红书"}
 
 
 def warning_text(health: dict[str, Any]) -> str:
@@ -22,10 +21,10 @@ def warning_text(health: dict[str, Any]) -> str:
     parts = []
     for c in bad:
         minutes = int((c.get("failing_for_s") or 0) // 60)
-        name = _PLATFORM_ZH.get(str(c.get("platform")), str(c.get("platform")))
+        name = channel_name(c.get("platform"))
         parts.append(_("{shop} ({platform}) not receiving orders for {minutes} min").format(
             shop=c.get("shop_id"), platform=name, minutes=minutes))
-    return "⚠ " + "; ".join(parts)
+    return "▲ " + "; ".join(parts)  # a glyph the bundled CJK font has (⚠ is a box there)
 
 
 def tooltip_text(health: dict[str, Any]) -> str:
@@ -33,5 +32,5 @@ def tooltip_text(health: dict[str, Any]) -> str:
     lines = []
     for c in health.get("connectors", []):
         if isinstance(c, dict) and c.get("warn"):
-            lines.append(f"{c.get('platform')} {c.get('shop_id')}: {c.get('last_error') or ''}")
+            lines.append(f"{channel_name(c.get('platform'))} {c.get('shop_id')}: {c.get('last_error') or ''}")
     return "\n".join(lines)

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from sqlalchemy import create_engine, update
 
+from core import i18n
 from core.connector_health import warning_text
 from core.settings import load_settings
 from core.store import open_store
@@ -42,7 +43,13 @@ def test_words_only_for_connectors_failing_for_minutes() -> None:
     ok = {"connectors": [{"platform": "douyin", "shop_id": "S1", "warn": False}], "warn": False}
     assert warning_text(ok) == ""
     bad = {"connectors": [{"platform": "douyin", "shop_id": "S1", "warn": True, "failing_for_s": 420}], "warn": True}
-    assert "S1" in warning_text(bad) and "7" in warning_text(bad) and "抖店" in warning_text(bad)
+    assert "S1" in warning_text(bad) and "7" in warning_text(bad) and "Douyin Shop" in warning_text(bad)
+    i18n.set_language("zh_CN")
+    try:
+        text = warning_text(bad)
+    finally:
+        i18n.set_language("en")
+    assert "抖店" in text and "7 分钟收不到订单" in text and "Douyin" not in text  # one language on a Chinese screen
 
 
 @pytest.mark.skipif(not PLATFORMS, reason="no platform connector module merged in")
