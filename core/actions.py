@@ -119,7 +119,9 @@ ACTIONS: dict[str, ActionSpec] = {
         _spec("step", (Field("step", choices=STEPS), Field("detail", "object", required=False)), Role.PACKER),
         _spec("label_printed", (Field("printer"), Field("job_id")), Role.PACKER),
         _spec("label_voided", (_REASON,), Role.PACKER),
-        _spec("shipped_by_station", (), Role.PACKER),
+        # ``batch_id``: the handover batch (交接单) the parcel left in; ``carrier``: the batch's carrier.
+        _spec("shipped_by_station", (Field("batch_id", required=False), Field("carrier", required=False)),
+              Role.PACKER),
         _spec("hold_raised", (Field("type", choices=tuple(HOLD_TYPES)), _REASON,
                               Field("details", "object", required=False)), Role.PACKER),
         # No reason needed: the hub writes the playbook's summary of the resolution instead.

@@ -152,6 +152,29 @@ class Snapshot(TypedDict):
     cancel_requested: NotRequired[bool]
     #: the supervisor's packing instructions for the bench (the vip_signoff note), shown in pack mode
     packing_note: NotRequired[str]
+    #: the e-waybill provider's routing data printed large on the label (docs/carriers.md):
+    #: ``provider``, ``sort_code`` (大头笔), ``route_code`` (三段码), ``package_centre`` (集包地 name),
+    #: ``package_code`` (集包编码), ``routing_barcode`` (a carrier routing barcode, may be "");
+    #: every value a string, "" when the provider gave none. Absent on demo waybills and old snapshots.
+    waybill_routing: NotRequired[dict[str, str]]
+    #: the carrier's tracking history (物流轨迹), newest first, at most 50 entries, each
+    #: ``{"at": ISO UTC, "place": str, "text": str, "status": TRACKING_STATUSES member}``
+    tracking: NotRequired[list[dict[str, str]]]
+    #: the latest tracking status (a TRACKING_STATUSES member) and, once signed, the signing time
+    tracking_status: NotRequired[str]
+    signed_at: NotRequired[str]
+    #: when a printed parcel must be handed to its carrier (the carrier's cut-off, ISO UTC): a
+    #: label_printed order past it is flagged at risk
+    handover_due: NotRequired[str]
+    #: the handover batch that shipped it: ``{"batch_id", "station", "operator", "at"}``
+    handover: NotRequired[dict[str, str]]
+
+
+#: A tracking status as the hub stores it, whatever provider reported it (docs/carriers.md maps each
+#: provider's codes onto these): collected (揽收), in_transit (在途), delivering (派件), signed (签收),
+#: problem (疑难), refused (拒签), returning (退回中), returned (退签 / 已退回).
+TRACKING_STATUSES: tuple[str, ...] = ("collected", "in_transit", "delivering", "signed", "problem", "refused",
+                                      "returning", "returned")
 
 
 #: hold types whose resolution may carry a ``note`` meant for the bench (给工作台的包装说明)
