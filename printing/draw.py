@@ -188,7 +188,7 @@ def draw_lines(c: Surface, fitted: Fitted, x: float, y_top: float) -> float:
 def boxed_text(
     c: Surface, text: str, x: float, y_top: float, size: float, *, inverse: bool = False, pad: float = 1.0 * mm
 ) -> float:
-    """Text in a rectangle (flags: VIP, 礼品 — readable without colour). Returns the box width.
+    """Text in a rectangle (flags: VIP, 赠品 — readable without colour). Returns the box width.
 
     ``inverse`` prints white on black, which a thermal label shows as strongly as colour would.
     """

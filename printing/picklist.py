@@ -186,7 +186,7 @@ class _PickList:
                 if "vip" in order.get("flags", []) or order.get("lane") == "vip":
                     flags.append(("VIP", True))
                 if any(ln["is_gift"] for ln in order["lines"]):
-                    flags.append(("礼品", False))
+                    flags.append(("赠品", False))  # the label's word for it too
                 for text, inv in flags:
                     fx += boxed_text(c, text, fx, y - 15 * mm, 7, inverse=inv, pad=0.8 * mm) + 1 * mm
                 oid = order["order_id"]

@@ -83,3 +83,24 @@ def test_one_sku_in_two_bins_is_two_stops() -> None:
         (a["lines"][0]["sku"], a["lines"][0]["bin"], a["lines"][0]["qty"]),
         (a["lines"][0]["sku"], "D-30-6", 2),
     ]
+
+
+def test_pick_list_flags_a_gift_with_the_labels_word(tmp_path: Path) -> None:
+    """Issue 13: the pick list said 礼品 where the label says 赠品 — one word for one thing. The flag
+    is a word of its own (row names carry "（赠品）" / "(赠品)" inside a longer word)."""
+    import re
+    import subprocess
+
+    from printing import render_label
+
+    def flag_words(pdf: bytes) -> list[str]:
+        src = tmp_path / "f.pdf"
+        src.write_bytes(pdf)
+        html = subprocess.run(["pdftotext", "-bbox", str(src), "-"], capture_output=True, text=True, check=True).stdout
+        return re.findall(r"<word [^>]*>([^<]*)</word>", html)
+
+    batch = [make_order(1, n_lines=2, gift=True), make_order(2, n_lines=2)]
+    pick = flag_words(render_picklist(batch, "WV-GIFT"))
+    label = flag_words(render_label(batch[0]))
+    assert pick.count("赠品") == 1 and "赠品" in label  # one gift order, one flag; the label's word
+    assert not any("礼品" in w for w in pick + label)
