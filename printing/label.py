@@ -4,7 +4,8 @@ Drawn straight on a reportlab canvas (no platypus): a label is a fixed layout, a
 what makes ≥ 100 labels/s possible. Everything is sized for a 203-dpi thermal head: bars in whole
 dots, no text under 6.5 pt, flags as boxed or inverse text (thermal labels have no colour).
 
-Layout, top to bottom: carrier and flags · waybill Code 128 · recipient (name, masked phone, full
+Layout, top to bottom: carrier and flags · the carrier's routing block when the waybill has one
+(大头笔 largest, 三段码, 集包地: :mod:`printing.routing`) · waybill Code 128 · recipient (name, masked phone, full
 address — wrapped, shrunk to fit, never overflowing) · sender · item summary and buyer note · order
 ID Code 128 with a QR code of the order ID · channel, print time, reprint count.
 """
@@ -25,6 +26,8 @@ from printing.barcodes import code128_width, draw_code128, draw_qr, fit_module_d
 from printing.common import carrier_name, item_summary, logo_image, mask_phone, print_time, walking_order
 from printing.draw import boxed_text, draw_lines, ellipsize, fit, fit_box, hline, text_width
 from printing.fonts import font_name
+from printing.routing import SCALES as ROUTING_SCALES
+from printing.routing import Routing, draw_routing
 from printing.templates import LabelTemplate
 from printing.zpl_canvas import Surface
 
@@ -55,6 +58,9 @@ class _Scale:
     qr_mm: float
     small: float
 
+
+#: Waybill bar height (mm) when the routing block takes its room at the top.
+_ROUTED_BAR_MM = {"100x150": 15.0, "100x180": 14.0, "76x130": 13.0}
 
 _SCALES = {
     "100x150": _Scale(18, 22, 14, 15, 17, 8, 6, 7.5, 9, 10, 20, 6.5),
@@ -99,6 +105,7 @@ class _Label:
         self.width = self.x1 - self.x0
         self.now = now
         self.font = font_name()
+        self.routing = Routing.of(order)
 
     # -- sections -------------------------------------------------------------------------------
     def header(self, y: float) -> float:
@@ -136,6 +143,16 @@ class _Label:
         y -= h + 1 * mm
         hline(c, self.x0, self.x1, y)
         return y - 1.5 * mm
+
+    def routing_block(self, y: float) -> float:
+        """大头笔 / 三段码 / 集包地 under the top bar (nothing without routing data)."""
+        if self.routing is None:
+            return y
+        scale = ROUTING_SCALES[self.size]
+        return draw_routing(self.c, self.routing, scale, self.font, self.x0, self.x1, y, self.W)
+
+    def _bar_mm(self) -> float:
+        return _ROUTED_BAR_MM[self.size] if self.routing else self.s.waybill_bar_mm
 
     def waybill(self, y: float, bar_mm: float | None = None, text_size: float | None = None) -> float:
         if not self.tpl.shows("waybill_barcode"):
@@ -296,24 +313,31 @@ class _Label:
 
     def _one_part(self) -> None:
         y = self.header(self.y_top)
-        y = self.waybill(y)
+        y = self.routing_block(y)
+        y = self.waybill(y, bar_mm=self._bar_mm())
         codes_top = self.order_codes(self.footer())
-        # Everything between waybill and order codes: the address grows into the free space.
-        reserve = self._items_height(3) + self._sender_height()
-        y = self.recipient(y, max(20.0, y - codes_top - reserve - self.s.name * 1.3 - 6 * mm))
+        # Everything between waybill and order codes: the address grows into the free space. Under
+        # a routing block the address comes first: three lines are kept for it, the items give way.
+        reserve = self._items_height(1 if self.routing else 3) + self._sender_height()
+        y = self.recipient(y, max(self._addr_floor(), y - codes_top - reserve - self.s.name * 1.3 - 6 * mm))
         y = self.sender(y)
-        self.items(y, self._lines_for(y - codes_top - 2 * mm))
+        if not self.routing or y - codes_top - 2 * mm >= self._items_height(1):
+            self.items(y, self._lines_for(y - codes_top - 2 * mm))
         hline(self.c, self.x0, self.x1, codes_top + 1 * mm, width=0.5)
 
     def _two_part(self) -> None:
         # Upper part (派件联, ~108 mm): what the courier needs.
         tear = self.H - 110 * mm
         y = self.header(self.y_top)
-        y = self.waybill(y)
-        y_sender_top = tear + self._sender_height() + self._items_height(2) + 3 * mm
-        y = self.recipient(y, y - y_sender_top - self.s.name * 1.3 - 4 * mm)
+        y = self.routing_block(y)
+        y = self.waybill(y, bar_mm=self._bar_mm())
+        y_sender_top = tear + self._sender_height() + self._items_height(1 if self.routing else 2) + 3 * mm
+        y = self.recipient(y, max(self._addr_floor(), y - y_sender_top - self.s.name * 1.3 - 4 * mm))
         y = self.sender(y)
-        self.items(y, self._lines_for(y - tear - 4 * mm))
+        # Under a tall routing block the 派件联 may have no room left for the items: the 收件联
+        # below lists them anyway, so they are left out here rather than run over the tear line.
+        if not self.routing or y - tear - 4 * mm >= self._items_height(1):
+            self.items(y, self._lines_for(y - tear - 4 * mm))
         hline(self.c, 0, self.W, tear, width=0.6, dash=(3, 2))
         c = self.c
         c.setFont(self.font, self.s.small)
@@ -328,6 +352,14 @@ class _Label:
         codes_top = self.order_codes(self.footer(), bar_mm=7, qr_mm=14)
         y = self.recipient(y, 2 * (self.s.addr_min + 1) * 1.2, addr_lines=2)
         self.items(y, max_lines=1 if y - codes_top < 14 * mm else 2)
+
+    def _addr_floor(self) -> float:
+        """The least room (points) the address gets: three lines at the smallest size under a
+        routing block; without one, as before (two lines on one-part labels, none reserved on
+        the two-part)."""
+        if self.routing:
+            return 3 * self.s.addr_min * 1.2 + 0.5  # (+0.5: three lines, not 2.999…)
+        return 20.0 if self.size != "100x180" else 0.0
 
     def _lines_for(self, room: float) -> int:
         """How many item-summary lines fit in ``room`` points (after the buyer note): the items

@@ -241,6 +241,24 @@ class ZplCanvas:
         gx, gy = round(X) + left, round(Y) + top
         self.img.paste(self._fill, (gx, gy, gx + mask.size[0], gy + mask.size[1]), mask)
 
+    def named_text(self, name: str, x: float, y: float, text: str, anchor: str = "ls") -> None:
+        """Draw ``text`` as its own ``^GFA`` field after a ``^FX`` comment naming it.
+
+        For the label's routing block (大头笔, 三段码): the printer draws it like any graphic, and a
+        printer log or a test can find it by name. ``anchor`` is PIL's (ls, rs, ms).
+        """
+        mask, left, top, width = _line(text, round(self._size * self.k * 4))
+        if mask is None:
+            return
+        X, Y = self._xy(x, y)
+        if anchor != "ls":
+            X -= width if anchor == "rs" else width / 2
+        gx, gy = max(0, round(X) + left), max(0, round(Y) + top)
+        # Whole bytes wide: a row's padding bits would otherwise print as a black column.
+        img = Image.new("1", ((mask.size[0] + 7) // 8 * 8, mask.size[1]), 1)
+        img.paste(0, (0, 0, mask.size[0], mask.size[1]), mask)
+        self.fields.append("\n".join([f"^FX{fd(name)}", *bitmap_fields(img, gx, gy)]))
+
     def drawString(self, x: float, y: float, text: str) -> None:
         self._text(x, y, text, "ls")
 

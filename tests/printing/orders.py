@@ -49,6 +49,16 @@ PRODUCTS = [
 ]
 GIFTS = [("GIFT-BAG", "品牌帆布袋（赠品）"), ("GIFT-CARD", "手写感谢卡（赠品）")]
 CARRIERS = [("SF", "SF"), ("ZTO", "7"), ("YTO", "YT"), ("JD", "JDV"), ("EMS", "11")]
+#: ``Snapshot["waybill_routing"]`` as a Cainiao-standard provider answers it (routingInfo.sortation.name
+#: 大头笔, routeCode 三段码, consolidation 集包地; docs/labels.md), with a routing barcode.
+ROUTING = {
+    "provider": "cainiao",
+    "sort_code": "830都江堰",
+    "route_code": "830-120-00 012",
+    "package_centre": "成都转运中心",
+    "package_code": "280104",
+    "routing_barcode": "83012000012",
+}
 
 
 def bin_of(sku: str) -> str:

@@ -1,4 +1,5 @@
-"""Regenerate docs/screenshots/{label-*,picklist,slip}.png from the code (one page each).
+"""Regenerate docs/screenshots/{label-*,picklist,slip}.png from the code (one page each; the labels
+with and without routing data).
 
 Run: ``.venv/bin/python tests/printing/screenshots.py`` (needs pdftoppm). Labels at 150 dpi,
 the A4 pick list at 90 dpi, the A5 slip at 110 dpi, in grey: each file stays well under 500 KB.
@@ -15,7 +16,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path[:0] = [str(ROOT), str(Path(__file__).parent)]
 
-from orders import make_batch, make_order  # noqa: E402
+from orders import ROUTING, make_batch, make_order  # noqa: E402
 
 from printing import render_label, render_picklist, render_slip  # noqa: E402
 
@@ -41,6 +42,7 @@ def main() -> None:
     )
     for size in ("100x150", "100x180", "76x130"):
         _png(render_label(order, size, now=NOW), f"label-{size}", 150)
+        _png(render_label({**order, "waybill_routing": ROUTING}, size, now=NOW), f"label-{size}-routing", 150)
     _png(render_picklist(make_batch(30, 5), "WV20260222-0007", now=NOW), "picklist", 90)
     _png(render_slip(order, now=NOW), "slip", 110)
 
