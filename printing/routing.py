@@ -20,7 +20,7 @@ each after a ``^FX`` comment naming it, so a printer log (and a test) can find t
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from reportlab.lib.units import mm
@@ -132,8 +132,17 @@ def draw_routing(
             y -= big_size * (_ASCENT + _DESCENT)
         y -= 0.8 * mm
     route = routing.route_code if routing.sort_code else ""
+    unscannable = ""
+    if routing.barcode and code128_width(routing.barcode, 2) > page_w - 2 * mm:
+        # Too long for a Code 128 on this label (a 1-dot module does not read): its characters
+        # are printed under the route code instead of bars that would run off the label.
+        unscannable, routing = routing.barcode, replace(routing, barcode="")
     if route or routing.barcode:
         y = _route_row(c, routing, route, min(scale.route_max, big_size - 3), scale, font, x0, x1, y, page_w)
+    if unscannable:
+        c.setFont(font, 9)
+        c.drawCentredString((x0 + x1) / 2, y - 9 * _ASCENT, ellipsize(unscannable, 9, width))
+        y -= 9 * (_ASCENT + _DESCENT) + 0.8 * mm
     if routing.package_centre or routing.package_code:
         y = _centre_row(c, routing, scale.centre, font, x0, x1, y)
     hline(c, x0, x1, y, width=1.2)

@@ -193,3 +193,34 @@ def test_partial_routing_data_prints_what_there_is(tmp_path: Path, decode) -> No
 def test_routing_of_cleans_values() -> None:
     r = Routing.of({"waybill_routing": {"sort_code": " 杭州\n西湖 ", "routing_barcode": "ＡB\u00001"}})
     assert r == Routing(sort_code="杭州 西湖", barcode="B1")
+
+
+@pytest.mark.parametrize("size", list(LABEL_SIZES))
+def test_worst_case_routing_overlaps_nothing_and_every_barcode_reads(size: str, tmp_path: Path, decode) -> None:
+    """Long sort code, long route code, long barcode, long centre name, a doubled address, twelve
+    lines and a note: no word overlaps another or leaves the page, and every barcode reads."""
+    o = routed(
+        sort_code=LONG_SORT_CODES[-1],
+        route_code="356-01-02 AOF3-11 西北",
+        package_centre="乌鲁木齐国际快递分拨中心综合处理二部",
+        routing_barcode="ZTO-356-01-02AOF3-11",
+    )
+    o["recipient"]["address"] *= 2
+    pdf = render_label(o, size)
+    assert decode(pdf) == [sorted([o["waybill_no"], o["order_id"], o["order_id"], "ZTO-356-01-02AOF3-11"])]
+    ws = words(pdf, tmp_path)
+    page_w, page_h = (v * 72 / 25.4 for v in LABEL_SIZES[size])
+    for i, (t, x0, y0, x1, y1) in enumerate(ws):
+        assert x0 >= 0 and x1 <= page_w and y0 >= 0 and y1 <= page_h, t
+        for u, a0, b0, a1, b1 in ws[i + 1 :]:
+            assert not (min(x1, a1) - max(x0, a0) > 0.5 and min(y1, b1) - max(y0, b0) > 1.0), (t, u)
+
+
+def test_a_routing_barcode_too_long_to_scan_is_printed_as_text(tmp_path: Path) -> None:
+    code = "ROUTE" + "X7" * 30  # 65 characters: no whole-dot Code 128 of it fits 76 mm
+    o = routed(routing_barcode=code)
+    z = label_zpl(o, "76x130")
+    assert f"^FD{code}^FS" not in z and z.count("^BC") == 2  # waybill and order ID only
+    ws = words(render_label(o, "76x130"), tmp_path)
+    assert any(w[0].startswith("ROUTEX7") for w in ws)
+    assert all(w[3] <= 76 * 72 / 25.4 for w in ws)
