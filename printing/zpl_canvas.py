@@ -177,6 +177,29 @@ def bitmap_fields(img: Image.Image, x: int = 0, y: int = 0) -> list[str]:
     return fields
 
 
+_FO = re.compile(r"\^FO(\d+),(\d+)(.*)", re.S)
+
+
+@lru_cache(maxsize=1024)
+def _text_bands(text: str, px_x4: int) -> tuple[tuple[int, int, str], ...]:
+    """A line of text as ``^GFA…^FS`` bands, each with its offset from the text's ink box.
+
+    Cached: a wave's labels repeat the same few sort codes and route codes.
+    """
+    mask, *_ = _line(text, px_x4)
+    if mask is None:
+        return ()
+    # Whole bytes wide: a row's padding bits would otherwise print as a black column.
+    img = Image.new("1", ((mask.size[0] + 7) // 8 * 8, mask.size[1]), 1)
+    img.paste(0, (0, 0, mask.size[0], mask.size[1]), mask)
+    out = []
+    for band in bitmap_fields(img):
+        m = _FO.fullmatch(band)
+        assert m is not None
+        out.append((int(m.group(1)), int(m.group(2)), m.group(3)))
+    return tuple(out)
+
+
 class _Path:
     """Stands in for reportlab's path object (barcodes draw natively, so nothing is collected)."""
 
@@ -247,17 +270,16 @@ class ZplCanvas:
         For the label's routing block (大头笔, 三段码): the printer draws it like any graphic, and a
         printer log or a test can find it by name. ``anchor`` is PIL's (ls, rs, ms).
         """
-        mask, left, top, width = _line(text, round(self._size * self.k * 4))
+        px_x4 = round(self._size * self.k * 4)
+        mask, left, top, width = _line(text, px_x4)
         if mask is None:
             return
         X, Y = self._xy(x, y)
         if anchor != "ls":
             X -= width if anchor == "rs" else width / 2
         gx, gy = max(0, round(X) + left), max(0, round(Y) + top)
-        # Whole bytes wide: a row's padding bits would otherwise print as a black column.
-        img = Image.new("1", ((mask.size[0] + 7) // 8 * 8, mask.size[1]), 1)
-        img.paste(0, (0, 0, mask.size[0], mask.size[1]), mask)
-        self.fields.append("\n".join([f"^FX{fd(name)}", *bitmap_fields(img, gx, gy)]))
+        bands = [f"^FO{gx + dx},{gy + dy}{rest}" for dx, dy, rest in _text_bands(text, px_x4)]
+        self.fields.append("\n".join([f"^FX{fd(name)}", *bands]))
 
     def drawString(self, x: float, y: float, text: str) -> None:
         self._text(x, y, text, "ls")
