@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import requests
 
@@ -36,6 +36,7 @@ from hub.carriers.base import (
     ErrorKind,
     Routing,
     Waybill,
+    WaybillProvider,
     WaybillRequest,
 )
 from hub.carriers.platform_session import (
@@ -47,7 +48,9 @@ from hub.carriers.platform_session import (
 )
 from hub.channels import pinduoduo
 from hub.channels.base import Platform, Token
-from hub.channels.engine import Tokens
+
+if TYPE_CHECKING:  # the engine imports hub.orders: no import cycle when hub.orders imports carriers
+    from hub.channels.engine import Tokens
 
 log = logging.getLogger("packdesk.hub.carriers.pinduoduo")
 
@@ -125,10 +128,10 @@ class PddWaybillProvider:
         if unchanged and cipher.get("receiver_address"):
             return _party(req.recipient, cipher)
         if looks_masked(req.recipient):
-            raise CarrierError(ErrorKind.REFUSED, f"拼多多 no longer gives the encrypted recipient of order "
-                               f"{req.channel_order_no} (it does so only while the order waits for shipment) and "
-                               "we only hold its masked form: enter the full address or print from the 拼多多 console.",
-                               code="no_ciphertext")
+            raise CarrierError(ErrorKind.REFUSED, f"拼多多 gives no ciphertext for order {req.channel_order_no} that "
+                               "matches the masked recipient we hold (it gives one only while the order waits for "
+                               "shipment, and for its current address) and decrypts only its own: enter the full "
+                               "address or print this one from the 拼多多 console.", code="no_ciphertext")
         return _party(req.recipient, {})
 
     @staticmethod
@@ -194,3 +197,7 @@ def _party(a: Address, cipher: dict[str, str]) -> dict[str, Any]:
 
 
 PROVIDER = PddWaybillProvider
+
+
+def _keeps_the_contract(p: PddWaybillProvider) -> WaybillProvider:
+    return p  # mypy checks the class against hub.carriers.base.WaybillProvider here

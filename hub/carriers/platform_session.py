@@ -24,7 +24,7 @@ import logging
 import re
 from collections.abc import Callable
 from dataclasses import replace
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import requests
 
@@ -32,7 +32,9 @@ from core.model import ChannelStatus, IntakeOrder
 from hub.carriers.base import Address, CarrierAccount, CarrierError, ErrorKind, WaybillRequest
 from hub.channels import platform_class, store
 from hub.channels.base import ConnectorConfig, Platform, PlatformError, Token
-from hub.channels.engine import Tokens
+
+if TYPE_CHECKING:  # the engine imports hub.orders: no import cycle when hub.orders imports carriers
+    from hub.channels.engine import Tokens
 
 log = logging.getLogger("packdesk.hub.carriers")
 
