@@ -89,8 +89,11 @@ class Kit:
         info = self.fake._order_info(self.fake._orders[no])
         return info["receiver_name"], info["receiver_phone"], info["receiver_address"]
 
-    def access_tokens(self) -> list[str]:
-        return list(self.fake.tokens) if self.platform == "douyin" else list(self.fake._access)
+    def tokens_issued(self) -> list[str]:
+        """Every access and refresh token the fake platform handed out."""
+        if self.platform == "douyin":
+            return [*self.fake.tokens, *self.fake.refresh_tokens]
+        return [*self.fake._access, *(t for t in self.fake._refresh_tokens if not t.startswith("rt-initial"))]
 
     def close(self) -> None:
         self.fake.close()
