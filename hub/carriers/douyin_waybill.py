@@ -24,8 +24,6 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
-import requests
-
 from hub.carriers.base import (
     Address,
     CarrierAccount,
@@ -37,7 +35,7 @@ from hub.carriers.base import (
     WaybillRequest,
 )
 from hub.carriers.platform_session import (
-    ShopSession,
+    PlatformProvider,
     already_cancelled,
     describe,
     looks_masked,
@@ -48,7 +46,7 @@ from hub.channels import douyin
 from hub.channels.base import Platform, Token
 
 if TYPE_CHECKING:  # the engine imports hub.orders: no import cycle when hub.orders imports carriers
-    from hub.channels.engine import Tokens
+    pass
 
 log = logging.getLogger("packdesk.hub.carriers.douyin")
 
@@ -62,11 +60,12 @@ def _request(plat: Platform, token: Token, method: str, params: dict[str, Any]) 
     return plat.request(method, params, token)
 
 
-class DouyinWaybillProvider:
-    """抖店's e-waybill for one carrier account (see the module docstring).
+class DouyinWaybillProvider(PlatformProvider):
+    """抖店's e-waybill (see the module docstring).
 
-    Construct with ``DouyinWaybillProvider(account, tokens)``: ``tokens`` is the hub's
-    :class:`~hub.channels.engine.Tokens` (``hub.connectors.tokens``). ``account.settings``:
+    Built like every provider, ``DouyinWaybillProvider(session, timeout_s=…)``, with the hub's token
+    keeper from :func:`hub.carriers.platform_session.use_tokens` (or ``tokens=hub.connectors.tokens``);
+    the account comes with each call. ``account.settings``:
 
     * ``connector_id`` (required): the shop's 抖店 connector, whose app and token sign the calls;
     * ``logistics_code`` (optional): 抖店's carrier code when :data:`hub.channels.douyin.CARRIER_CODES`
@@ -79,10 +78,7 @@ class DouyinWaybillProvider:
 
     name = NAME
 
-    def __init__(self, account: CarrierAccount, tokens: Tokens, *, session: requests.Session | None = None,
-                 timeout_s: float = 10.0) -> None:
-        self.account = account
-        self.shop = ShopSession(account, douyin.DouyinPlatform.NAME, tokens, session=session, timeout_s=timeout_s)
+    PLATFORM = douyin.DouyinPlatform.NAME
 
     def _logistics_code(self, account: CarrierAccount, carrier: str) -> str:
         code = account.settings.get("logistics_code") or douyin.CARRIER_CODES.get(carrier.upper(), "")
@@ -94,7 +90,7 @@ class DouyinWaybillProvider:
     def fetch(self, account: CarrierAccount, req: WaybillRequest) -> Waybill:
         """``logistics.newCreateOrder`` for one order (see the module docstring)."""
         code = self._logistics_code(account, req.carrier)
-        order = self.shop.platform_order(req, douyin.DouyinPlatform.NAME, "抖店")
+        order = self.shop(account).platform_order(req, douyin.DouyinPlatform.NAME, "抖店")
         no = req.channel_order_no
         info: dict[str, Any] = {
             "order_id": no,
@@ -109,7 +105,7 @@ class DouyinWaybillProvider:
                                   "order_infos": [info]}
         if account.settings.get("user_id", "").strip().lstrip("-").isdigit():
             params["user_id"] = int(account.settings["user_id"])
-        data = self.shop.call(lambda plat, token: _request(plat, token, CREATE, params))
+        data = self.shop(account).call(lambda plat, token: _request(plat, token, CREATE, params))
         return self._waybill(data, no, req.carrier)
 
     @staticmethod
@@ -148,7 +144,7 @@ class DouyinWaybillProvider:
         """``logistics.cancelOrder``; a waybill 抖店 calls cancelled already counts as done."""
         params = {"logistics_code": self._logistics_code(account, carrier), "track_no": waybill_no}
         try:
-            data = self.shop.call(lambda plat, token: _request(plat, token, CANCEL, params))
+            data = self.shop(account).call(lambda plat, token: _request(plat, token, CANCEL, params))
         except CarrierError as exc:
             if exc.kind is ErrorKind.REFUSED and already_cancelled(exc.message):
                 log.info("抖店 waybill %s was cancelled before (%s)", waybill_no, exc.code)

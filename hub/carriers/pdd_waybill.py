@@ -27,8 +27,6 @@ import json
 import logging
 from typing import TYPE_CHECKING, Any
 
-import requests
-
 from hub.carriers.base import (
     Address,
     CarrierAccount,
@@ -40,7 +38,7 @@ from hub.carriers.base import (
     WaybillRequest,
 )
 from hub.carriers.platform_session import (
-    ShopSession,
+    PlatformProvider,
     already_cancelled,
     describe,
     looks_masked,
@@ -50,7 +48,7 @@ from hub.channels import pinduoduo
 from hub.channels.base import Platform, Token
 
 if TYPE_CHECKING:  # the engine imports hub.orders: no import cycle when hub.orders imports carriers
-    from hub.channels.engine import Tokens
+    pass
 
 log = logging.getLogger("packdesk.hub.carriers.pinduoduo")
 
@@ -67,11 +65,12 @@ def _call(plat: Platform, token: Token, method: str, params: dict[str, Any]) -> 
     return plat._call(method, params, token)  # the connector's signed router call, shared on purpose
 
 
-class PddWaybillProvider:
-    """拼多多's e-waybill for one carrier account (see the module docstring).
+class PddWaybillProvider(PlatformProvider):
+    """拼多多's e-waybill (see the module docstring).
 
-    Construct with ``PddWaybillProvider(account, tokens)``: ``tokens`` is the hub's
-    :class:`~hub.channels.engine.Tokens` (``hub.connectors.tokens``). ``account.settings``:
+    Built like every provider, ``PddWaybillProvider(session, timeout_s=…)``, with the hub's token
+    keeper from :func:`hub.carriers.platform_session.use_tokens` (or ``tokens=hub.connectors.tokens``);
+    the account comes with each call. ``account.settings``:
 
     * ``connector_id`` (required): the shop's 拼多多 connector, whose app and token sign the calls;
     * ``wp_code`` (optional): 拼多多's carrier code when :data:`hub.channels.pinduoduo.CARRIER_CODES`
@@ -85,11 +84,7 @@ class PddWaybillProvider:
 
     name = NAME
 
-    def __init__(self, account: CarrierAccount, tokens: Tokens, *, session: requests.Session | None = None,
-                 timeout_s: float = 10.0) -> None:
-        self.account = account
-        self.shop = ShopSession(account, pinduoduo.PinduoduoPlatform.NAME, tokens, session=session,
-                                timeout_s=timeout_s)
+    PLATFORM = pinduoduo.PinduoduoPlatform.NAME
 
     @staticmethod
     def _wp_code(account: CarrierAccount, carrier: str) -> str:
@@ -103,7 +98,7 @@ class PddWaybillProvider:
     def fetch(self, account: CarrierAccount, req: WaybillRequest) -> Waybill:
         """``pdd.waybill.get`` for one order (see the module docstring)."""
         wp_code = self._wp_code(account, req.carrier)
-        order = self.shop.platform_order(req, pinduoduo.PinduoduoPlatform.NAME, "拼多多")
+        order = self.shop(account).platform_order(req, pinduoduo.PinduoduoPlatform.NAME, "拼多多")
         cipher = order.extra.get("pdd_ciphertext") or {}
         dto: dict[str, Any] = {
             "object_id": req.order_id,
@@ -120,7 +115,7 @@ class PddWaybillProvider:
         body = {"need_encrypt": False, "sender": _party(account.sender, {}), "wp_code": wp_code,
                 "trade_order_info_dtos": [dto]}
         params = {REQUEST_PARAM: json.dumps(body, ensure_ascii=False, separators=(",", ":"), sort_keys=True)}
-        data = self.shop.call(lambda plat, token: _call(plat, token, GET, params))
+        data = self.shop(account).call(lambda plat, token: _call(plat, token, GET, params))
         return self._waybill(data, req)
 
     @staticmethod
@@ -149,7 +144,7 @@ class PddWaybillProvider:
         """``pdd.waybill.cancel``; a waybill 拼多多 calls cancelled already counts as done."""
         params = {"wp_code": self._wp_code(account, carrier), "waybill_code": waybill_no}
         try:
-            data = self.shop.call(lambda plat, token: _call(plat, token, CANCEL, params))
+            data = self.shop(account).call(lambda plat, token: _call(plat, token, CANCEL, params))
         except CarrierError as exc:
             if exc.kind is ErrorKind.REFUSED and already_cancelled(exc.message):
                 log.info("拼多多 waybill %s was cancelled before (%s)", waybill_no, exc.code)

@@ -24,7 +24,7 @@ import logging
 import re
 from collections.abc import Callable
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 import requests
 
@@ -107,26 +107,45 @@ def same_recipient(a: Address, order: IntakeOrder) -> bool:
                                                    (a.address, r.address)))
 
 
+_hub_tokens: Tokens | None = None
+
+
+def use_tokens(tokens: Tokens | None) -> None:
+    """Wire the platform providers to the hub's token keeper, once at hub start-up:
+    ``use_tokens(hub.connectors.tokens)`` (the connector engine's, so the waybill worker and the
+    connector refresh one shop's token under one lock). A provider given ``tokens`` itself ignores it."""
+    global _hub_tokens
+    _hub_tokens = tokens
+
+
 class ShopSession:
     """Calls a shop platform's API through the shop's connector (see the module docstring).
 
     Args:
         account: the carrier account; ``settings["connector_id"]`` names the connector.
         platform: the connector's platform this provider speaks (``douyin`` / ``pinduoduo``).
-        tokens: the hub's token keeper — pass the connector engine's (``hub.connectors.tokens``)
-            so both refresh one shop's token under one lock.
-        session: an HTTP session (one per provider instance; a new one when ``None``).
+        tokens: the hub's token keeper; ``None``: the one given to :func:`use_tokens`.
+        session: an HTTP session (a new one when ``None``).
         timeout_s: per HTTP call.
     """
 
-    def __init__(self, account: CarrierAccount, platform: str, tokens: Tokens, *,
+    def __init__(self, account: CarrierAccount, platform: str, tokens: Tokens | None, *,
                  session: requests.Session | None = None, timeout_s: float = 10.0) -> None:
         self.account = account
         self.platform = platform
-        self.tokens = tokens
+        self._tokens = tokens
         self.session = session or requests.Session()
         self.timeout_s = timeout_s
         self._client: tuple[ConnectorConfig, Platform] | None = None
+
+    @property
+    def tokens(self) -> Tokens:
+        tokens = self._tokens or _hub_tokens
+        if tokens is None:
+            raise CarrierError(ErrorKind.BAD_CREDENTIALS, f"The {self.platform} e-waybill is not connected to the hub's "
+                               "shop connectors (hub start-up must call hub.carriers.platform_session.use_tokens).",
+                               code="not_wired")
+        return tokens
 
     def connector_id(self) -> int:
         raw = self.account.settings.get("connector_id", "")
@@ -180,6 +199,33 @@ class ShopSession:
             raise CarrierError(ErrorKind.REFUSED, f"{label} order {req.channel_order_no} was cancelled or refunded on "
                                f"{label}: no waybill is taken for it.", code="order_closed")
         return order
+
+
+class PlatformProvider:
+    """What both platform providers share: how they are built and their per-account sessions.
+
+    Built as the carrier registry builds every provider — ``cls(session, timeout_s=…)``, one instance
+    per worker thread, the account passed to each call — with the hub's token keeper from
+    :func:`use_tokens`, or ``cls(session, tokens=hub.connectors.tokens)`` to pass it directly.
+    Not thread-safe (one ``requests.Session``): one instance per thread.
+    """
+
+    PLATFORM: ClassVar[str]  # the connector platform: "douyin" / "pinduoduo"
+
+    def __init__(self, session: requests.Session | None = None, *, timeout_s: float = 10.0,
+                 tokens: Tokens | None = None) -> None:
+        self.session = session or requests.Session()
+        self.timeout_s = timeout_s
+        self.tokens = tokens
+        self._shops: dict[int, ShopSession] = {}
+
+    def shop(self, account: CarrierAccount) -> ShopSession:
+        """The account's session with its shop (a new one when the account's settings changed)."""
+        have = self._shops.get(account.account_id)
+        if have is None or have.account != account:
+            have = ShopSession(account, self.PLATFORM, self.tokens, session=self.session, timeout_s=self.timeout_s)
+            self._shops[account.account_id] = have
+        return have
 
 
 def describe(value: Any, limit: int = 200) -> str:

@@ -115,6 +115,6 @@ def make_kit(platform: str, engine: Engine, *, timeout_s: float = 2.0, **setting
     account = CarrierAccount(account_id=cid, carrier="ZTO", provider=platform, base_url="", sender=SENDER,
                              settings={"connector_id": str(cid), **settings})
     cls = DouyinWaybillProvider if platform == "douyin" else PddWaybillProvider
-    provider = cls(account, tokens, timeout_s=timeout_s)
+    provider = cls(requests.Session(), timeout_s=timeout_s, tokens=tokens)
     _: WaybillProvider = provider  # the class keeps the contract
     return Kit(platform, fake, cid, tokens, provider, account, *methods)

@@ -11,18 +11,18 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import requests
 from sqlalchemy.engine import Engine
 
 from hub.carriers.base import CarrierAccount, CarrierError, ErrorKind, Routing
-from hub.carriers.douyin_waybill import DouyinWaybillProvider
-from hub.carriers.pdd_waybill import PddWaybillProvider, routing_of
-from hub.carriers.platform_session import refusal_kind
+from hub.carriers.pdd_waybill import routing_of
+from hub.carriers.platform_session import refusal_kind, use_tokens
 from hub.channels import store
 from hub.channels.douyin import sign
 from hub.channels.pinduoduo import sign_params
 from tests.carriers.fake_douyin_waybill import FakeDouyinWaybill
 from tests.carriers.fake_pdd_waybill import ROUTING_INFO
-from tests.carriers.platform_kit import SENDER, Kit, hub_database, make_kit, tokens_for
+from tests.carriers.platform_kit import SENDER, Kit, hub_database, make_kit
 from tests.channels.fake_pinduoduo import expected_sign
 from tests.channels.test_douyin import KAT, KAT_KEY, KAT_SECRET
 from tests.helpers.waiting import wait_until
@@ -87,11 +87,10 @@ def test_the_same_order_asked_again_after_a_lost_answer_costs_no_second_number(k
     kit.add_order(no)
     req = kit.request(no)
     kit.fake.slow_s = 1.0
-    kit.provider.shop.timeout_s = 0.4
-    kit.provider.shop._client = None  # a client with the short timeout
+    impatient = type(kit.provider)(timeout_s=0.4, tokens=kit.tokens)
     kit.fake.fail_next("slow", method=kit.create)  # the platform issues the number; we time out first
     with pytest.raises(CarrierError) as err:
-        kit.provider.fetch(kit.account, req)
+        impatient.fetch(kit.account, req)
     assert err.value.kind is ErrorKind.BUSY  # the queue retries it
     wait_until(lambda: kit.fake.live_waybills(), what="the slow create to land on the fake platform")
     again = kit.provider.fetch(kit.account, req)
@@ -217,7 +216,7 @@ def test_an_account_without_its_connector_stops_with_words_the_admin_can_act_on(
     for settings, words in (({}, "connector_id"), ({"connector_id": "99999"}, "does not exist")):
         account = CarrierAccount(1, "ZTO", kit.platform, "", SENDER, settings)
         with pytest.raises(CarrierError) as err:
-            cls(account, kit.tokens).fetch(account, req)
+            cls(tokens=kit.tokens).fetch(account, req)
         assert err.value.kind is ErrorKind.BAD_CREDENTIALS and words in err.value.message
     other = "pinduoduo" if kit.platform == "douyin" else "douyin"
     with engine.begin() as conn:
@@ -225,7 +224,7 @@ def test_an_account_without_its_connector_stops_with_words_the_admin_can_act_on(
                           base_url="http://127.0.0.1:9")
     account = CarrierAccount(1, "ZTO", kit.platform, "", SENDER, {"connector_id": str(wrong)})
     with pytest.raises(CarrierError) as err:
-        cls(account, kit.tokens).fetch(account, req)
+        cls(tokens=kit.tokens).fetch(account, req)
     assert err.value.kind is ErrorKind.BAD_CREDENTIALS and other in err.value.message
     with pytest.raises(CarrierError) as err:
         kit.provider.fetch(kit.account, kit.request(no, carrier="NOPE"))
@@ -336,8 +335,17 @@ def test_pdd_encrypted_or_unreadable_print_data_keeps_the_number_without_routing
         == Routing(sort_code="386临海", route_code="386临海")  # the routingInfo sample of a 拼多多 print demo
 
 
-def test_a_provider_is_built_from_an_account_and_the_hubs_tokens(engine: Engine) -> None:
-    account = CarrierAccount(1, "ZTO", "douyin", "", SENDER, {"connector_id": "1"})
-    for cls in (DouyinWaybillProvider, PddWaybillProvider):
-        provider = cls(account, tokens_for(engine))
-        assert provider.name in ("douyin", "pinduoduo")
+def test_built_as_the_registry_builds_providers_with_the_hubs_tokens_wired_once(kit: Kit) -> None:
+    no = _no(kit, 16)
+    kit.add_order(no)
+    req = kit.request(no)
+    cls = type(kit.provider)
+    with pytest.raises(CarrierError) as err:
+        cls(requests.Session(), timeout_s=2.0).fetch(kit.account, req)  # the hub has not wired it
+    assert (err.value.kind, err.value.code) == (ErrorKind.BAD_CREDENTIALS, "not_wired")
+    use_tokens(kit.tokens)  # what the hub does at start-up
+    try:
+        provider = cls(requests.Session(), timeout_s=2.0)
+        assert provider.fetch(kit.account, req).waybill_no in kit.fake.live_waybills()
+    finally:
+        use_tokens(None)
