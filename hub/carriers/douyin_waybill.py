@@ -22,6 +22,7 @@ connector's :meth:`hub.channels.douyin.DouyinPlatform.request`, reached through
 from __future__ import annotations
 
 import logging
+import re
 from typing import TYPE_CHECKING, Any
 
 from hub.carriers.base import (
@@ -92,8 +93,10 @@ class DouyinWaybillProvider(PlatformProvider):
         code = self._logistics_code(account, req.carrier)
         order = self.shop(account).platform_order(req, douyin.DouyinPlatform.NAME, "抖店")
         no = req.channel_order_no
+        pack = pack_id(req.order_id)
         info: dict[str, Any] = {
             "order_id": no,
+            "pack_id": pack,
             "receiver_info": self._receiver(req, order.extra.get("encrypted") or {}, same_recipient(req.recipient,
                                                                                                     order)),
             "items": [{"item_name": (req.goods_name or "商品")[:60], "item_count": max(1, req.quantity)}],
@@ -106,7 +109,7 @@ class DouyinWaybillProvider(PlatformProvider):
         if account.settings.get("user_id", "").strip().lstrip("-").isdigit():
             params["user_id"] = int(account.settings["user_id"])
         data = self.shop(account).call(lambda plat, token: _request(plat, token, CREATE, params))
-        return self._waybill(data, no, req.carrier)
+        return self._waybill(data, no, pack, req.carrier)
 
     @staticmethod
     def _receiver(req: WaybillRequest, cipher: dict[str, str], unchanged: bool) -> dict[str, Any]:
@@ -119,7 +122,7 @@ class DouyinWaybillProvider(PlatformProvider):
                                "this one from the 抖店 console.", code="no_ciphertext")
         return _party(req.recipient, cipher={})
 
-    def _waybill(self, data: Any, order_no: str, carrier: str) -> Waybill:
+    def _waybill(self, data: Any, order_no: str, pack: str, carrier: str) -> Waybill:
         if not isinstance(data, dict):
             raise CarrierError(ErrorKind.BAD_RESPONSE, f"抖店 {CREATE} answered without a data object.",
                                code="bad_shape")
@@ -129,7 +132,8 @@ class DouyinWaybillProvider(PlatformProvider):
                 raise CarrierError(refusal_kind(said), f"抖店 gave no waybill for order {order_no}: {said}.",
                                    code=f"err_{describe(err.get('err_code'), 20)}")
         infos = [e for e in data.get("ebill_infos") or [] if isinstance(e, dict)]
-        mine = [e for e in infos if str(e.get("order_id", "")) == order_no] or infos
+        mine = [e for e in infos if str(e.get("order_id", "")) == order_no
+                and str(e.get("pack_id") or pack) == pack] or infos
         if not mine or not isinstance(mine[0].get("track_no"), str) or not mine[0]["track_no"].strip():
             raise CarrierError(ErrorKind.BAD_RESPONSE, f"抖店 {CREATE} answered without a track_no for order "
                                f"{order_no}.", code="no_track_no")
@@ -157,6 +161,14 @@ class DouyinWaybillProvider(PlatformProvider):
         if not result["success"]:
             raise CarrierError(ErrorKind.REFUSED, f"抖店 did not cancel waybill {waybill_no} (cancel_result.success is "
                                "false: collected already, or not this shop's).", code="not_cancelled")
+
+
+def pack_id(order_code: str) -> str:
+    """抖店's ``pack_id`` for a queue order code (``BL20260222-008632``, ``BL20260222-008632-2`` after a
+    void): digits, letters and ``_`` only, as 抖店 allows. One code, one pack_id: a retry after a lost
+    answer asks for the same package; the fetch after a void asks for a new one, so it can never be
+    handed the old number still waiting for its cancel."""
+    return re.sub(r"[^0-9A-Za-z_]", "_", order_code)[:64]
 
 
 def _party(a: Address, *, cipher: dict[str, str]) -> dict[str, Any]:

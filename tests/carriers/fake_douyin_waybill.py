@@ -9,8 +9,8 @@ docs/carriers-platforms.md, not from hub/carriers/douyin_waybill.py:
   item needs ``order_id`` and ``receiver_info``. The receiver's name / mobile / detail must each be
   either the order's own ciphertext (the platform decrypts it) or plain text; ciphertext of another
   order, or masked text (``*``), is refused. A district the carrier does not serve (:meth:`refuse_area`)
-  comes back in ``err_infos``. An order asked again while its waybill is live gets the same
-  ``track_no`` (an assumption: see the doc).
+  comes back in ``err_infos``. An order + ``pack_id`` asked again while its waybill is live gets the
+  same ``track_no`` (an assumption: see the doc); another ``pack_id`` is another package.
 * ``logistics.cancelOrder``: ``logistics_code`` + ``track_no``; a cancelled waybill cancelled again is
   answered with a business error saying so; a waybill it never issued, likewise.
 """
@@ -85,13 +85,16 @@ class FakeDouyinWaybill(FakeDouyinShop):
             if problem is not None:
                 errs.append({"order_id": no, "pack_id": "", "err_code": problem[0], "err_msg": problem[1]})
                 continue
-            live = next((t for t, w in self.waybills.items()
-                         if w["order_id"] == no and w["logistics_code"] == code and not w["cancelled"]), None)
+            pack = str(info.get("pack_id") or "")
+            if pack and not pack.replace("_", "").isalnum():
+                return _answer(40004, "isv.parameter-invalid", "pack_id 只能传入数字、字母和下划线")
+            live = next((t for t, w in self.waybills.items() if w["order_id"] == no and w["pack_id"] == pack
+                         and w["logistics_code"] == code and not w["cancelled"]), None)
             track = live or f"JT{next(self._numbers)}"
             if live is None:
-                self.waybills[track] = {"order_id": no, "logistics_code": code, "cancelled": False}
+                self.waybills[track] = {"order_id": no, "pack_id": pack, "logistics_code": code, "cancelled": False}
                 self.receivers.append(receiver)
-            ebills.append({"order_id": no, "pack_id": "", "company": code, "track_no": track, "hint_msg": "",
+            ebills.append({"order_id": no, "pack_id": pack, "company": code, "track_no": track, "hint_msg": "",
                            "extra_resp": "", "sub_waybill_codes": "", "order_channel": "", "shipping_code": "",
                            **ROUTING})
         return _answer(10000, data={"ebill_infos": ebills, "err_infos": errs})

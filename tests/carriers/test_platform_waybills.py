@@ -109,6 +109,18 @@ def test_cancel_gives_the_number_back_and_a_new_fetch_gets_a_new_one(kit: Kit) -
     assert second.waybill_no != first.waybill_no and kit.fake.live_waybills() == [second.waybill_no]
 
 
+def test_the_fetch_after_a_void_gets_a_new_number_even_before_the_old_one_is_cancelled(kit: Kit) -> None:
+    no = _no(kit, 17)
+    kit.add_order(no)
+    req = kit.request(no)
+    first = kit.provider.fetch(kit.account, req)
+    after_void = req.__class__(**{**req.__dict__, "order_id": req.order_id + "-2"})  # the queue's next order code
+    second = kit.provider.fetch(kit.account, after_void)
+    assert second.waybill_no != first.waybill_no
+    kit.provider.cancel(kit.account, "ZTO", first.waybill_no)  # the queued cancel of the old one
+    assert kit.fake.live_waybills() == [second.waybill_no]
+
+
 def test_cancel_of_a_number_the_platform_never_issued_is_refused(kit: Kit) -> None:
     with pytest.raises(CarrierError) as err:
         kit.provider.cancel(kit.account, "ZTO", "NO-SUCH-WAYBILL")
