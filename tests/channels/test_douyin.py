@@ -7,14 +7,18 @@ platform documents them, so a call that reaches its business logic was signed ri
 from __future__ import annotations
 
 import json
+import logging
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler
+from pathlib import Path
 
 import pytest
 import requests
 
+from core import paths
+from core.logsetup import SECRET_URL_LOGGERS, setup_logging
 from core.model import ChannelStatus
 from hub.channels import platform_class
 from hub.channels.base import ConnectorConfig, ErrorKind, PlatformError, PushRejected, Shipment, Token
@@ -549,6 +553,49 @@ def test_no_secret_or_token_reaches_our_logs_or_errors(shop: FakeDouyinShop, cap
     for secret in (shop.app_secret, token.access_token, token.refresh_token):
         assert secret not in said
     assert "sign=" not in said and "access_token=" not in said
+
+
+@pytest.fixture
+def root_logging() -> Iterator[None]:
+    """The root logger's level and handlers and the pinned loggers' levels, put back afterwards."""
+    root = logging.getLogger()
+    level, handlers = root.level, list(root.handlers)
+    pinned = {name: logging.getLogger(name).level for name in SECRET_URL_LOGGERS}
+    try:
+        yield
+    finally:
+        for handler in root.handlers[:]:
+            if handler not in handlers:
+                root.removeHandler(handler)
+                handler.close()
+        root.setLevel(level)
+        for name, was in pinned.items():
+            logging.getLogger(name).setLevel(was)
+
+
+def test_a_debug_log_never_holds_the_token_or_sign(shop: FakeDouyinShop, root_logging: None, tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch,
+                                                     caplog: pytest.LogCaptureFixture) -> None:
+    # urllib3 writes every request line, query string and all, at DEBUG; 抖店 puts the access token
+    # and the sign there. A hub (or app) whose log is turned to DEBUG must still not write them.
+    monkeypatch.setenv(paths.HOME_ENV, str(tmp_path))
+    path = setup_logging("hub", level=logging.DEBUG, console=False)
+    assert logging.getLogger().getEffectiveLevel() == logging.DEBUG
+    shop.add_order("4913131313131313131")
+    secret = "SECRET-at-4463798"
+    shop.tokens[secret] = shop.now() + 3600  # a token the fake platform honours
+    dy = connector(shop)
+    logging.getLogger("packdesk.hub.test").debug("DEBUG records reach the file")
+    got = dy.fetch_orders(Token(access_token=secret, expires_at=datetime.now(UTC) + timedelta(hours=1)),
+                          ["4913131313131313131"])
+    assert [o.channel_order_no for o in got] == ["4913131313131313131"]
+    query = shop.requests[-1][1]
+    assert query["access_token"] == secret  # it did travel in the query string
+    for handler in logging.getLogger().handlers:
+        handler.flush()
+    written = path.read_text(encoding="utf-8") + caplog.text
+    assert "DEBUG records reach the file" in written
+    assert secret not in written and query["sign"] not in written
 
 
 def test_a_ship_whose_answer_was_lost_is_not_recorded_twice_on_retry(shop: FakeDouyinShop) -> None:
