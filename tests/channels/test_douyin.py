@@ -23,9 +23,10 @@ from core.model import ChannelStatus
 from hub.channels import platform_class
 from hub.channels.base import ConnectorConfig, ErrorKind, PlatformError, PushRejected, Shipment, Token
 from hub.channels.douyin import DouyinPlatform, param_json, push_sign, sign
+from tests.channels import client_kit
 from tests.channels.fake_douyin import FakeDouyinShop
 from tests.helpers.fake_http import FakeHTTPServer, send_json
-from tests.helpers.fake_shop import FakeShop
+from tests.helpers.fake_shop import Failure, FakeShop
 from tests.helpers.waiting import wait_until
 
 
@@ -329,27 +330,15 @@ def test_fetch_orders_leaves_out_an_unknown_order(shop: FakeDouyinShop) -> None:
 # -- failures ---------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("failure,kind", [
-    ("token_expired", ErrorKind.TOKEN_EXPIRED),
-    ("rate_limited", ErrorKind.RATE_LIMITED),
-    ("busy", ErrorKind.BUSY),
-    ("http_500", ErrorKind.BUSY),
-    ("garbage", ErrorKind.BAD_RESPONSE),
-    ("bad_credentials", ErrorKind.BAD_CREDENTIALS),
-])
-def test_platform_failures_map_to_what_the_engine_does(shop: FakeDouyinShop, failure: str,
+@pytest.mark.parametrize("failure,kind", [("token_expired", ErrorKind.TOKEN_EXPIRED),
+                                          # slow: test_a_slow_answer_is_a_timeout_not_a_hang
+                                          *[case for case in client_kit.FAILURES if case[0] != "slow"]])
+def test_platform_failures_map_to_what_the_engine_does(shop: FakeDouyinShop, failure: Failure,
                                                        kind: ErrorKind) -> None:
-    shop.add_order("4955555555555555555")
-    dy = connector(shop)
-    token = dy.fetch_token(None)
-    shop.fail_next(failure, method="order.searchList")  # type: ignore[arg-type]
-    with pytest.raises(PlatformError) as err:
-        dy.list_updated(token, ago(60), ago(-60), None)
-    assert err.value.kind is kind
-    assert err.value.message and token.access_token not in err.value.message
-    # the failure was one call: the next one works and nothing was lost
-    assert [o.channel_order_no for o in dy.list_updated(token, ago(60), ago(-60), None).orders] == \
-        ["4955555555555555555"]
+    err = client_kit.failure_is_mapped_and_nothing_is_lost(shop, connector(shop), failure, kind,
+                                                           order_no="4955555555555555555", method="order.searchList",
+                                                           window=lambda: (ago(60), ago(-60)))
+    assert err.message
 
 
 @pytest.mark.parametrize("answer,outcome", [
