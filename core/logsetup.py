@@ -14,6 +14,12 @@ from core import paths
 
 FORMAT = "%(asctime)s %(levelname)-7s %(name)s [%(threadName)s] %(message)s"
 
+#: Libraries whose DEBUG (and urllib3's INFO "Redirecting <url>") records carry a request's whole
+#: URL with its query string, where 抖店, 微信小店 and 拼多多 put ``access_token`` and the
+#: secret-derived ``sign``. Pinned at WARNING so that a root logger turned to DEBUG (``level=`` below,
+#: or any later ``basicConfig``) never writes those secrets; their own level wins over the root's.
+SECRET_URL_LOGGERS = ("urllib3", "urllib3.connectionpool")
+
 
 def log_dir() -> Path:
     """The one log folder (:func:`core.paths.log_dir`), shared with the crash log and the embedded hub."""
@@ -25,6 +31,7 @@ def setup_logging(name: str, *, level: int = logging.INFO, console: bool = True)
     folder = log_dir()
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{name}.log"
+    pin_secret_url_loggers()
     root = logging.getLogger()
     root.setLevel(level)
     if not any(isinstance(h, logging.handlers.RotatingFileHandler) for h in root.handlers):
@@ -37,3 +44,11 @@ def setup_logging(name: str, *, level: int = logging.INFO, console: bool = True)
         sh.setLevel(logging.WARNING)
         root.addHandler(sh)
     return path
+
+
+def pin_secret_url_loggers() -> None:
+    """Set :data:`SECRET_URL_LOGGERS` to WARNING (one already set higher keeps its level)."""
+    for logger_name in SECRET_URL_LOGGERS:
+        logger = logging.getLogger(logger_name)
+        if logger.level < logging.WARNING:
+            logger.setLevel(logging.WARNING)

@@ -5,6 +5,13 @@ answered right there: the order belongs to another bench, there is no such order
 not an order, waybill, channel order number or pick list at all. Every scan gets an answer with a
 tone (issue 11: a scanner user who hears nothing scans again and again).
 
+A person may type into the same field (``typed``: slow keystrokes, see :mod:`ui.scan`). What they
+type is looked up like a scan, with one difference: digits that are no order, waybill or channel
+order number here — a buyer's phone number, or its last four or more digits as a buyer reads them
+out — search the queue (:data:`Answer.SEARCH`, the queue search's phone tail rule in
+:mod:`core.phones`) instead of being an unrecognised code. A scanner never types a phone number,
+so a scanned unknown code stays unrecognised.
+
 A packer's store holds only its own bench's orders, so "which bench is it on?" is the hub's to
 say: :func:`ask_hub` asks ``GET /api/v1/orders/{id}``, whose refusal names the order's bench.
 :func:`look_up_scan` is a pure store read (the view runs it on the database worker);
@@ -13,16 +20,24 @@ say: :func:`ask_hub` asks ``GET /api/v1/orders/{id}``, whose refusal names the o
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from core.i18n import _
+from core.phones import is_phone_needle, phone_digits
 from core.scan_rules import ScanKind, batch_order_ids, classify, looks_like_batch_id, looks_like_order_id
 from core.store import LocalOrder, LocalStore
 
 if TYPE_CHECKING:
     from core.sync import SyncEngine
+
+
+#: A mainland mobile number's length (a number this long is searched whole, not as a tail).
+FULL_PHONE_DIGITS = 11
+#: What a person types for a phone number: digits, maybe grouped with hyphens (138-0000-1234).
+_TYPED_PHONE = re.compile(r"\d+(?:-\d+)*")
 
 
 class Answer(StrEnum):
@@ -35,6 +50,7 @@ class Answer(StrEnum):
     NOT_SYNCED = "not_synced"  # the hub has it for this station; this PC has not received it yet
     UNCHECKED = "unchecked"  # not on this PC and the hub cannot be asked now
     UNREADABLE = "unreadable"  # not an order, waybill, channel order number or pick list
+    SEARCH = "search"  # typed by a person: a phone number or its tail, which the queue search finds
 
 
 @dataclass(frozen=True)
@@ -62,6 +78,11 @@ class QueueScan:
     def tone(self) -> str:
         return "ok" if self.ok else "error"
 
+    @property
+    def search_text(self) -> str:
+        """For :attr:`Answer.SEARCH`: what the queue search is given (the phone digits typed)."""
+        return phone_digits(self.code) if self.answer == Answer.SEARCH else ""
+
     def text(self) -> str:
         """The big line a packer reads at arm's length, in the screen's language."""
         oid = self.order_id or self.code
@@ -79,6 +100,10 @@ class QueueScan:
             return _("{order} is not on this PC yet").format(order=oid)
         if self.answer in (Answer.UNCHECKED, Answer.ASK_HUB):
             return _("{order} is not on this station").format(order=oid)
+        if self.answer == Answer.SEARCH:
+            if len(self.search_text) >= FULL_PHONE_DIGITS:
+                return _("Orders with phone number {digits}").format(digits=self.search_text)
+            return _("Orders whose phone number ends in {digits}").format(digits=self.search_text)
         return _("Unrecognised barcode: {code}").format(code=self.code)
 
     def reason(self) -> str:
@@ -95,11 +120,14 @@ class QueueScan:
             return _("It is on its way: wait a moment and scan it again.")
         if self.answer in (Answer.UNCHECKED, Answer.ASK_HUB):
             return _("The hub cannot be reached to check whose order it is; scan it again when online.")
+        if self.answer == Answer.SEARCH:
+            return _("Typed, not scanned: the queue search shows them. Clear the search box to see every order.")
         return _("Not an order, waybill or pick list of this station. Scan the order's barcode on the pick list "
                  "or label.")
 
 
-def look_up_scan(store: LocalStore, code: str, *, bench: str, own_bench_only: bool) -> QueueScan:
+def look_up_scan(store: LocalStore, code: str, *, bench: str, own_bench_only: bool,
+                 typed: bool = False) -> QueueScan:
     """Answer a queue-page scan from the local store (pure reads; run it on the database worker).
 
     Args:
@@ -107,6 +135,7 @@ def look_up_scan(store: LocalStore, code: str, *, bench: str, own_bench_only: bo
         code: the scan, cleaned with :func:`core.scan_rules.normalise_code`.
         bench: this station's bench ("" on a desk PC).
         own_bench_only: a packer on a bench PC: another bench's order is not opened.
+        typed: a person typed it (not a scanner): phone digits that open nothing search the queue.
     """
     if looks_like_batch_id(code):
         ids = batch_order_ids(store, code)
@@ -117,6 +146,8 @@ def look_up_scan(store: LocalStore, code: str, *, bench: str, own_bench_only: bo
         if order is None:
             return QueueScan(Answer.ASK_HUB, code, what.value)
         return _by_bench(order, code, bench=bench, own_bench_only=own_bench_only)
+    if typed and _TYPED_PHONE.fullmatch(code) and is_phone_needle(phone_digits(code)):
+        return QueueScan(Answer.SEARCH, code)
     return QueueScan(Answer.UNREADABLE, code)
 
 

@@ -43,7 +43,12 @@ def install(log_folder: Path) -> CrashSignal:
 
 
 def report_exception(exc_type: type[BaseException], exc: BaseException, tb: TracebackType | None) -> None:
-    text = "".join(traceback.format_exception(exc_type, exc, tb))
+    """The excepthook: log the uncaught exception with its traceback and raise the crash dialog."""
+    report_text("".join(traceback.format_exception(exc_type, exc, tb)))
+
+
+def report_text(text: str) -> None:
+    """Report an unexpected error already formatted (a task runner's bug, whose frames are gone)."""
     log.error("unexpected error:\n%s", text)
     if crash_signal is not None:
         crash_signal.crashed.emit(text)

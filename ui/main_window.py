@@ -158,7 +158,8 @@ class MainWindow(QMainWindow):
         self.login_dialog: Any = None  # the shift change's login dialog while it is open
         self.wave_box: QMessageBox | None = None  # Ctrl+W's question while it is open
         self.settings_dialog: Any = None  # Ctrl+, while it is open
-        self._scans: deque[str] = deque()  # queue-page scans waiting for the one being answered
+        #: queue-page scans (code, typed by a person) waiting for the one being answered
+        self._scans: deque[tuple[str, bool]] = deque()
         self._scan_busy = False
         self._build()
         self._build_actions()
@@ -185,7 +186,7 @@ class MainWindow(QMainWindow):
         self.scan.setPlaceholderText(_("Scan an order, waybill or pick list…"))
         self.scan.setStyleSheet("font-size: 18pt; padding: 4px; border: 3px solid #0d47a1;")
         self.scan.scanned.connect(self.handle_scan)
-        self.scan.typed.connect(self.handle_scan)
+        self.scan.typed.connect(self.handle_typed)
         self.scan.installEventFilter(self)
         top.addWidget(self.scan, 3)
         self.search = QLineEdit(central)
@@ -624,13 +625,14 @@ class MainWindow(QMainWindow):
         self.notice.setText(f"{icon}  {text}" + (f"\n{reason}" if reason else ""))
         self.notice.show()
 
-    def handle_scan(self, code: str) -> None:
-        """Answer a scan (or a code keyed in).
+    def handle_scan(self, code: str, *, typed: bool = False) -> None:
+        """Answer a scan (or a code keyed in: ``typed``).
 
         In pack mode the pack page answers it. On the queue page, what the code is gets decided
         first (:mod:`core.queue_scan`, on the database worker; another bench's order asks the hub on
         the network pool): an order or pick list of this station opens in pack mode, which answers
-        with its own banner and tone; anything else is answered here — red, the error tone, words.
+        with its own banner and tone; a phone number a person typed searches the queue; anything
+        else is answered here — red, the error tone, words.
         """
         code = normalise_code(code)
         if not code:
@@ -639,17 +641,21 @@ class MainWindow(QMainWindow):
             # In pack mode, or an order is being opened there: the items scanned next are its items.
             self.pack_view.handle_scan(code)
             return
-        self._scans.append(code)  # answered one at a time, in the order scanned
+        self._scans.append((code, typed))  # answered one at a time, in the order scanned
         self._next_scan()
+
+    def handle_typed(self, code: str) -> None:
+        """Text a person typed into the scan field and sent with Enter (:attr:`ScanField.typed`)."""
+        self.handle_scan(code, typed=True)
 
     def _next_scan(self) -> None:
         if self._scan_busy or not self._scans:
             return
-        code = self._scans.popleft()
+        code, typed = self._scans.popleft()
         self._scan_busy = True
         store, bench = self.services.store, self.settings.bench
         own = bool(bench) and not self.role.at_least(Role.DESK)
-        self.services.tasks.run_db(lambda: look_up_scan(store, code, bench=bench, own_bench_only=own),
+        self.services.tasks.run_db(lambda: look_up_scan(store, code, bench=bench, own_bench_only=own, typed=typed),
                                    self._scan_looked_up, lambda exc: self._scan_failed(code, exc))
 
     def _scan_looked_up(self, scan: QueueScan) -> None:
@@ -658,8 +664,17 @@ class MainWindow(QMainWindow):
             self._scan_busy = False
             self.pack_view.handle_scan(scan.code)  # opens it, with the pack page's banner and tone
             while self._scans:  # scanned meanwhile: the items of the order being opened
-                self.pack_view.handle_scan(self._scans.popleft())
+                self.pack_view.handle_scan(self._scans.popleft()[0])
             self.scan_answered.emit(scan)
+            return
+        if scan.answer == Answer.SEARCH:
+            # A person typed a phone number: the queue search finds it (and the box shows what
+            # narrowed the queue; Esc there clears it). Not a scan: no tone.
+            self.search.setText(scan.search_text)
+            self.tell(scan.text(), "info", scan.reason())
+            self._scan_busy = False
+            self.scan_answered.emit(scan)
+            self._next_scan()
             return
         if scan.answer == Answer.ASK_HUB and self.services.engine is not None:
             engine, bench = self.services.engine, self.settings.bench

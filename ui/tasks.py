@@ -6,7 +6,9 @@
 
 Results come back to the GUI thread through a queued Signal; a worker never touches a widget.
 A :class:`core.errors.UserError` goes to the failure callback (default: shown in plain words);
-anything else is a bug: logged with its traceback and reported by the crash handler.
+anything else is a bug: logged with its traceback and reported by the crash handler. Either way
+the exception that reaches the future and the callbacks carries no traceback (a bug's traceback
+travels as text): its frames would keep the task's closure, widgets and all, alive.
 
 After :meth:`TaskRunner.shutdown` the runner takes no more work: a late ``run_db``/``run_net``
 (a window reloading from a signal that arrived while the app closed) is dropped with a debug log
@@ -18,6 +20,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+import traceback
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, TypeVar
@@ -97,15 +100,19 @@ class TaskRunner(QObject):
             value = fn()
         except UserError as exc:
             del fn
-            exc.__traceback__ = None  # a user error needs no frames (they would keep the callables alive)
+            _drop_frames(exc)  # a user error needs no frames (they would keep the callables alive)
             future.set_exception(exc)
             self._finished.emit((token, "failure", exc))
             return
         except Exception as exc:
             del fn
-            log.exception("background task failed")
+            # The bug's report is its text; the exception keeps no frames (see _drop_frames), and
+            # the log record gets the text, not exc_info, which would hold the traceback too.
+            report = "".join(traceback.format_exception(exc))
+            _drop_frames(exc)
+            log.error("background task failed:\n%s", report)
             future.set_exception(exc)
-            self._finished.emit((token, "bug", exc))
+            self._finished.emit((token, "bug", report))
             return
         del fn
         future.set_result(value)
@@ -147,7 +154,29 @@ class TaskRunner(QObject):
         self._net.shutdown(wait=False, cancel_futures=True)
 
 
-def _report_bug(exc: BaseException) -> None:
-    from ui.crash import report_exception
+def _drop_frames(exc: BaseException) -> None:
+    """Detach the tracebacks of ``exc`` and of every exception chained to it.
 
-    report_exception(type(exc), exc, exc.__traceback__)
+    A traceback's frames hold the task's locals and, through the function each frame ran (still
+    held by a finished frame after ``frame.clear()`` on CPython 3.11, so
+    ``traceback.clear_frames`` is not enough), its closure — widgets among them. The future keeps
+    the exception; were its frames the last path to a widget, the widget would be destroyed on
+    whichever thread dropped the future, a worker's as likely as not.
+    """
+    seen: set[int] = set()
+    todo = [exc]
+    while todo:
+        e = todo.pop()
+        if id(e) in seen:
+            continue
+        seen.add(id(e))
+        e.__traceback__ = None
+        todo += [c for c in (e.__cause__, e.__context__) if c is not None]
+        if isinstance(e, BaseExceptionGroup):
+            todo += e.exceptions
+
+
+def _report_bug(report: str) -> None:
+    from ui.crash import report_text
+
+    report_text(report)

@@ -16,8 +16,15 @@ from __future__ import annotations
 import pytest
 
 REFERENCE = "douyin"
-ENGINE_ONLY = ("test_platform_errors_back_off_show_in_health_and_lose_nothing",
-               "test_killed_mid_pull_restarted_nothing_lost_or_doubled")
+#: The tests that run with REFERENCE only, each with why (the skip reason other platforms show).
+ENGINE_ONLY = {
+    "test_platform_errors_back_off_show_in_health_and_lose_nothing":
+        "back-off, health and retry are the engine's, one code for every platform, tested with {reference}; "
+        "{platform}'s own error mapping is in test_{platform}.py",
+    "test_killed_mid_pull_restarted_nothing_lost_or_doubled":
+        "recovery from kill -9 mid-pull (the cursor committed with the orders it brought, one order per "
+        "channel order no) is the engine's, one code for every platform: run once, with {reference}",
+}
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -26,8 +33,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         platform = params.get("platform")
         name = getattr(item, "originalname", item.name)
         if platform is not None and platform != REFERENCE and name in ENGINE_ONLY:
-            item.add_marker(pytest.mark.skip(
-                reason=f"engine reaction tested with {REFERENCE}; {platform}'s own error mapping is in test_{platform}.py"))
+            item.add_marker(pytest.mark.skip(reason=ENGINE_ONLY[name].format(reference=REFERENCE, platform=platform)))
         elif platform is not None and platform != REFERENCE and params.get("backend") == "postgres":
             item.add_marker(pytest.mark.skip(reason=f"engine on PostgreSQL tested with {REFERENCE}"))
         elif name == "test_a_shop_clock_two_minutes_off_loses_nothing" and params.get("backend") == "postgres":

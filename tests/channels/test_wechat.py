@@ -4,27 +4,26 @@ push signature / decryption against WeChat's own published vectors."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
 import requests
 
 from core.model import ChannelStatus
-from hub.channels import platform_class, wechat_crypto
+from hub.channels import wechat_crypto
 from hub.channels.base import (
     ConnectorConfig,
     ErrorKind,
     PlatformError,
     PushRejected,
-    Shipment,
     Token,
     url_check,
     verify_any_push,
 )
 from hub.channels.wechat import WechatPlatform
+from tests.channels import client_kit
 from tests.channels.fake_wechat import FakeWechatShop, wx_encrypt
-from tests.helpers.fake_shop import FakeShop, split_push_query
+from tests.helpers.fake_shop import Failure, FakeShop, split_push_query
 
 # --- WeChat's published vectors ---------------------------------------------------------------
 
@@ -59,19 +58,7 @@ def _config(shop: FakeShop | None = None, **over: object) -> ConnectorConfig:
     return ConnectorConfig(**base)  # type: ignore[arg-type]
 
 
-@pytest.fixture
-def shop() -> Iterator[FakeWechatShop]:
-    fake = FakeWechatShop()
-    try:
-        yield fake
-    finally:
-        fake.close()
-
-
-@pytest.fixture
-def client(shop: FakeWechatShop) -> Iterator[WechatPlatform]:
-    with requests.Session() as session:
-        yield WechatPlatform(_config(shop), session, timeout_s=1.0)
+shop, client = client_kit.shop_and_client(FakeWechatShop, WechatPlatform, _config)
 
 
 def _window(shop: FakeWechatShop) -> tuple[datetime, datetime]:
@@ -80,9 +67,7 @@ def _window(shop: FakeWechatShop) -> tuple[datetime, datetime]:
 
 
 def test_the_module_is_found_by_name(shop: FakeWechatShop) -> None:
-    assert platform_class("wechat") is WechatPlatform
-    surface: FakeShop = shop  # the fake keeps the engine tests' FakeShop surface (checked by mypy)
-    assert surface.platform == WechatPlatform.NAME
+    client_kit.module_is_found("wechat", WechatPlatform, shop)
 
 
 def test_url_check_signature_matches_the_documented_example() -> None:
@@ -178,52 +163,38 @@ def test_unknown_order_is_left_out(shop: FakeWechatShop, client: WechatPlatform)
 
 
 def test_token_expiry_then_refresh(shop: FakeWechatShop, client: WechatPlatform) -> None:
-    shop.add_order("3700000000000000001")
-    token = client.fetch_token(None)
-    shop.fail_next("token_expired", method="order/list/get")
-    start, end = _window(shop)
-    with pytest.raises(PlatformError) as exc:
-        client.list_updated(token, start, end, None)
-    assert exc.value.kind is ErrorKind.TOKEN_EXPIRED and exc.value.code == "42001"
-    with pytest.raises(PlatformError) as stale:  # the old token is dead on WeChat's side now
-        client.list_updated(token, start, end, None)
-    assert stale.value.kind is ErrorKind.TOKEN_EXPIRED and stale.value.code == "40001"
-    fresh = client.fetch_token(token)
-    assert fresh.access_token != token.access_token
-    assert [o.channel_order_no for o in client.list_updated(fresh, start, end, None).orders] == ["3700000000000000001"]
+    def dead_on_wechats_side(token: Token) -> None:  # the old token is dead on WeChat's side now
+        start, end = _window(shop)
+        with pytest.raises(PlatformError) as stale:
+            client.list_updated(token, start, end, None)
+        assert stale.value.kind is ErrorKind.TOKEN_EXPIRED and stale.value.code == "40001"
+
+    expired = client_kit.token_expiry_then_refresh(shop, client, order_no="3700000000000000001",
+                                                   method="order/list/get", window=lambda: _window(shop),
+                                                   expired=dead_on_wechats_side)
+    assert expired.code == "42001"
 
 
-@pytest.mark.parametrize(("failure", "kind", "code"), [
-    ("rate_limited", ErrorKind.RATE_LIMITED, "45011"),
-    ("busy", ErrorKind.BUSY, "-1"),
-    ("http_500", ErrorKind.BUSY, "http_500"),
-    ("garbage", ErrorKind.BAD_RESPONSE, "not_json"),
-    ("slow", ErrorKind.BUSY, "timeout"),
-    ("bad_credentials", ErrorKind.BAD_CREDENTIALS, "48001"),
-])
+#: WeChat's errcode for each failure of the matrix (ours where WeChat sends none).
+FAILURE_CODES = {"rate_limited": "45011", "busy": "-1", "http_500": "http_500", "garbage": "not_json",
+                 "slow": "timeout", "bad_credentials": "48001"}
+
+
+@pytest.mark.parametrize(("failure", "kind"), client_kit.FAILURES)
 def test_platform_failures_are_mapped_and_nothing_is_lost(shop: FakeWechatShop, client: WechatPlatform,
-                                                          failure: str, kind: ErrorKind, code: str) -> None:
-    shop.add_order("3700000000000000001")
-    token = client.fetch_token(None)
-    start, end = _window(shop)
-    shop.fail_next(failure, method="order/get")  # type: ignore[arg-type]
-    with pytest.raises(PlatformError) as exc:
-        client.list_updated(token, start, end, None)
-    assert exc.value.kind is kind and exc.value.code == code
+                                                          failure: Failure, kind: ErrorKind) -> None:
+    err = client_kit.failure_is_mapped_and_nothing_is_lost(shop, client, failure, kind, order_no="3700000000000000001",
+                                                           method="order/get", window=lambda: _window(shop))
+    assert err.code == FAILURE_CODES[failure]
     if failure == "rate_limited":  # "retry next minute": until the next minute starts
-        assert exc.value.retry_after_s is not None and 0.5 <= exc.value.retry_after_s <= 60.5
-    assert token.access_token not in exc.value.message
-    # the same page asked again (the engine's retry) brings the order
-    assert [o.channel_order_no for o in client.list_updated(token, start, end, None).orders] == ["3700000000000000001"]
+        assert err.retry_after_s is not None and 0.5 <= err.retry_after_s <= 60.5
 
 
 def test_bad_app_secret_or_appid_is_an_error_the_admin_can_act_on(shop: FakeWechatShop) -> None:
     with requests.Session() as session:
         wrong = WechatPlatform(_config(shop, app_secret="not-the-secret-000"), session, timeout_s=1.0)
-        with pytest.raises(PlatformError) as exc:
-            wrong.fetch_token(None)
-        assert exc.value.kind is ErrorKind.BAD_CREDENTIALS and "AppSecret" in exc.value.message
-        assert "not-the-secret-000" not in str(exc.value) and "not-the-secret-000" not in repr(wrong.config)
+        client_kit.wrong_secret_is_named(wrong, "not-the-secret-000", "AppSecret")
+        assert "not-the-secret-000" not in repr(wrong.config)
         other = WechatPlatform(_config(shop, app_key="wx0000000000000000"), session, timeout_s=1.0)
         with pytest.raises(PlatformError) as appid:
             other.fetch_token(None)
@@ -287,53 +258,27 @@ def test_push_without_configured_secrets_is_refused(shop: FakeWechatShop) -> Non
     assert exc.value.status == 401 and "Token/EncodingAESKey" in exc.value.message
 
 
-def _shipment(order_no: str, carrier: str = "ZTO", waybill: str = "ZT7300000001") -> Shipment:
-    return Shipment(channel_order_no=order_no, carrier=carrier, waybill=waybill, shipped_at=datetime.now(UTC))
-
-
 def test_ship_is_recorded_once(shop: FakeWechatShop, client: WechatPlatform) -> None:
     shop.add_order("3700000000000000001", skus=[("SKU-A", 2), ("SKU-B", 1)])
-    token = client.fetch_token(None)
-    shop.fail_next("busy", method="order/delivery/send")
-    with pytest.raises(PlatformError) as busy:
-        client.ship(token, _shipment("3700000000000000001"))
-    assert busy.value.kind is ErrorKind.BUSY
-    client.ship(token, _shipment("3700000000000000001"))
-    client.ship(token, _shipment("3700000000000000001"))  # a retry after a lost answer: already recorded
-    assert [(s.order_no, s.carrier_code, s.waybill) for s in shop.shipped] == \
-        [("3700000000000000001", "ZTO", "ZT7300000001")]
-    assert shop.calls.count("order/delivery/send") == 2  # the busy one and the one that worked
+    client_kit.ship_is_recorded_once(shop, client, order_no="3700000000000000001", failure="busy",
+                                     method="order/delivery/send", carrier_code="ZTO")
     assert shop.orders["3700000000000000001"].packages[0]["product_infos"] == \
         [{"product_id": "100001", "sku_id": "20001", "product_cnt": 2},
          {"product_id": "100002", "sku_id": "20002", "product_cnt": 1}]
 
 
 def test_ship_refusals(shop: FakeWechatShop, client: WechatPlatform) -> None:
-    shop.add_order("3700000000000000001")
-    shop.add_order("3700000000000000002")
-    token = client.fetch_token(None)
-    shop.refuse_ship("3700000000000000001")
-    with pytest.raises(PlatformError) as refused:
-        client.ship(token, _shipment("3700000000000000001"))
-    assert refused.value.kind is ErrorKind.REFUSED and refused.value.code == "108009"
-    shop.set_status("3700000000000000002", "cancelled")
-    with pytest.raises(PlatformError) as cancelled:
-        client.ship(token, _shipment("3700000000000000002"))
-    assert cancelled.value.kind is ErrorKind.REFUSED and "cancelled" in cancelled.value.message
-    with pytest.raises(PlatformError) as carrier:
-        client.ship(token, _shipment("3700000000000000002", carrier="DHL"))
-    assert carrier.value.kind is ErrorKind.REFUSED and "DHL" in carrier.value.message
-    with pytest.raises(PlatformError) as unknown:
-        client.ship(token, _shipment("3799999999999999999"))
-    assert unknown.value.kind is ErrorKind.REFUSED
-    assert shop.shipped == [] and shop.calls.count("order/delivery/send") == 1
+    errors = client_kit.ship_refusals(shop, client, refused="3700000000000000001", cancelled="3700000000000000002",
+                                      unknown="3799999999999999999")
+    assert errors["refused"].code == "108009" and "DHL" in errors["carrier"].message
+    assert shop.calls.count("order/delivery/send") == 1
 
 
 def test_every_packdesk_carrier_has_a_wechat_code(shop: FakeWechatShop, client: WechatPlatform) -> None:
     token = client.fetch_token(None)
     for i, carrier in enumerate(["ZTO", "YTO", "STO", "YUNDA", "SF", "JD", "EMS", "JTSD"]):
         shop.add_order(f"37000000000000{i:05d}")
-        client.ship(token, _shipment(f"37000000000000{i:05d}", carrier=carrier, waybill=f"W{i}"))
+        client.ship(token, client_kit.shipment(f"37000000000000{i:05d}", carrier=carrier, waybill=f"W{i}"))
     assert [s.carrier_code for s in shop.shipped] == ["ZTO", "YTO", "STO", "YUNDA", "SF", "JD", "EMS", "JTSD"]
 
 

@@ -4,25 +4,23 @@ HTTP, and its signatures against the published vectors."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
 import requests
 
 from core.model import ChannelStatus, IntakeOrder
-from hub.channels import platform_class
 from hub.channels.base import (
     ConnectorConfig,
     ErrorKind,
     PlatformError,
     PushRejected,
-    Shipment,
     verify_any_push,
 )
 from hub.channels.xiaohongshu import NO_RECEIVER, XiaohongshuPlatform, api_sign, push_sign
+from tests.channels import client_kit
 from tests.channels.fake_xiaohongshu import FakeXiaohongshuShop
-from tests.helpers.fake_shop import FakeShop
+from tests.helpers.fake_shop import Failure
 
 
 def _config(shop: FakeXiaohongshuShop, **over: object) -> ConnectorConfig:
@@ -32,19 +30,7 @@ def _config(shop: FakeXiaohongshuShop, **over: object) -> ConnectorConfig:
     return ConnectorConfig(**base)  # type: ignore[arg-type]
 
 
-@pytest.fixture
-def shop() -> Iterator[FakeXiaohongshuShop]:
-    fake = FakeXiaohongshuShop()
-    try:
-        yield fake
-    finally:
-        fake.close()
-
-
-@pytest.fixture
-def client(shop: FakeXiaohongshuShop) -> Iterator[XiaohongshuPlatform]:
-    with requests.Session() as session:
-        yield XiaohongshuPlatform(_config(shop), session, timeout_s=1.0)
+shop, client = client_kit.shop_and_client(FakeXiaohongshuShop, XiaohongshuPlatform, _config)
 
 
 def _window(shop: FakeXiaohongshuShop) -> tuple[datetime, datetime]:
@@ -53,9 +39,7 @@ def _window(shop: FakeXiaohongshuShop) -> tuple[datetime, datetime]:
 
 
 def test_the_module_is_found_by_name(shop: FakeXiaohongshuShop) -> None:
-    assert platform_class("xiaohongshu") is XiaohongshuPlatform
-    surface: FakeShop = shop  # the fake keeps the engine tests' FakeShop surface (checked by mypy)
-    assert surface.platform == XiaohongshuPlatform.NAME
+    client_kit.module_is_found("xiaohongshu", XiaohongshuPlatform, shop)
 
 
 def test_push_signature_matches_the_documented_example() -> None:
@@ -125,46 +109,21 @@ def test_cancelled_and_refunded_orders_arrive_cancelled(shop: FakeXiaohongshuSho
 
 
 def test_token_expiry_then_refresh(shop: FakeXiaohongshuShop, client: XiaohongshuPlatform) -> None:
-    shop.add_order("P1")
-    token = client.fetch_token(None)
-    shop.fail_next("token_expired", method="order.getOrderList")
-    start, end = _window(shop)
-    with pytest.raises(PlatformError) as exc:
-        client.list_updated(token, start, end, None)
-    assert exc.value.kind is ErrorKind.TOKEN_EXPIRED
-    fresh = client.fetch_token(token)
-    assert fresh.access_token != token.access_token
-    assert [o.channel_order_no for o in client.list_updated(fresh, start, end, None).orders] == ["P1"]
+    client_kit.token_expiry_then_refresh(shop, client, order_no="P1", method="order.getOrderList",
+                                         window=lambda: _window(shop))
 
 
-@pytest.mark.parametrize(("failure", "kind"), [
-    ("rate_limited", ErrorKind.RATE_LIMITED),
-    ("busy", ErrorKind.BUSY),
-    ("http_500", ErrorKind.BUSY),
-    ("garbage", ErrorKind.BAD_RESPONSE),
-    ("slow", ErrorKind.BUSY),
-    ("bad_credentials", ErrorKind.BAD_CREDENTIALS),
-])
+@pytest.mark.parametrize(("failure", "kind"), client_kit.FAILURES)
 def test_platform_failures_are_mapped_and_nothing_is_lost(shop: FakeXiaohongshuShop, client: XiaohongshuPlatform,
-                                                          failure: str, kind: ErrorKind) -> None:
-    shop.add_order("P1")
-    token = client.fetch_token(None)
-    start, end = _window(shop)
-    shop.fail_next(failure, method="order.getOrderDetail")  # type: ignore[arg-type]
-    with pytest.raises(PlatformError) as exc:
-        client.list_updated(token, start, end, None)
-    assert exc.value.kind is kind
-    assert shop.app_secret not in exc.value.message and token.access_token not in exc.value.message
-    assert [o.channel_order_no for o in client.list_updated(token, start, end, None).orders] == ["P1"]
+                                                          failure: Failure, kind: ErrorKind) -> None:
+    client_kit.failure_is_mapped_and_nothing_is_lost(shop, client, failure, kind, order_no="P1",
+                                                     method="order.getOrderDetail", window=lambda: _window(shop))
 
 
 def test_bad_app_secret_or_code_is_an_error_the_admin_can_act_on(shop: FakeXiaohongshuShop) -> None:
     with requests.Session() as session:
         wrong = XiaohongshuPlatform(_config(shop, app_secret="not-the-secret"), session, timeout_s=1.0)
-        with pytest.raises(PlatformError) as exc:
-            wrong.fetch_token(None)
-        assert exc.value.kind is ErrorKind.BAD_CREDENTIALS and "appSecret" in exc.value.message
-        assert "not-the-secret" not in str(exc.value)
+        client_kit.wrong_secret_is_named(wrong, "not-the-secret", "appSecret")
         stale = XiaohongshuPlatform(_config(shop, extra={"code": "code-expired"}), session, timeout_s=1.0)
         with pytest.raises(PlatformError) as code:
             stale.fetch_token(None)
@@ -228,42 +187,15 @@ def test_bad_pushes_are_refused(shop: FakeXiaohongshuShop, client: XiaohongshuPl
         verify_any_push(client, {}, {**headers, "sign": "0" * 32}, body, path=shop.push_path)
 
 
-def _shipment(order_no: str, carrier: str = "ZTO", waybill: str = "ZT7300000001") -> Shipment:
-    return Shipment(channel_order_no=order_no, carrier=carrier, waybill=waybill, shipped_at=datetime.now(UTC))
-
-
 def test_ship_is_recorded_once(shop: FakeXiaohongshuShop, client: XiaohongshuPlatform) -> None:
     shop.add_order("P1")
-    token = client.fetch_token(None)
-    shop.fail_next("http_500", method="order.orderDeliver")
-    with pytest.raises(PlatformError) as down:
-        client.ship(token, _shipment("P1"))
-    assert down.value.kind is ErrorKind.BUSY
-    client.ship(token, _shipment("P1"))
-    client.ship(token, _shipment("P1"))  # already recorded: no second call
-    assert [(s.order_no, s.carrier_code, s.waybill) for s in shop.shipped] == [("P1", "zto", "ZT7300000001")]
-    assert shop.calls.count("order.orderDeliver") == 2
+    client_kit.ship_is_recorded_once(shop, client, order_no="P1", failure="http_500", method="order.orderDeliver",
+                                     carrier_code="zto")
 
 
 def test_ship_refusals(shop: FakeXiaohongshuShop, client: XiaohongshuPlatform) -> None:
-    shop.add_order("P1")
-    shop.add_order("P2")
-    token = client.fetch_token(None)
-    shop.refuse_ship("P1")
-    with pytest.raises(PlatformError) as refused:
-        client.ship(token, _shipment("P1"))
-    assert refused.value.kind is ErrorKind.REFUSED and "不允许发货" in refused.value.message
-    shop.set_status("P2", "cancelled")
-    with pytest.raises(PlatformError) as cancelled:
-        client.ship(token, _shipment("P2"))
-    assert cancelled.value.kind is ErrorKind.REFUSED and "cancelled" in cancelled.value.message
-    with pytest.raises(PlatformError) as carrier:
-        client.ship(token, _shipment("P2", carrier="DHL"))
-    assert carrier.value.kind is ErrorKind.REFUSED
-    with pytest.raises(PlatformError) as unknown:
-        client.ship(token, _shipment("P-none"))
-    assert unknown.value.kind is ErrorKind.REFUSED
-    assert shop.shipped == []
+    errors = client_kit.ship_refusals(shop, client, refused="P1", cancelled="P2", unknown="P-none")
+    assert "不允许发货" in errors["refused"].message
 
 
 def test_an_unpaid_order_without_any_address_still_arrives(shop: FakeXiaohongshuShop,

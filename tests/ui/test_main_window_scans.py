@@ -13,8 +13,9 @@ from PySide6.QtCore import Qt
 
 from core.i18n import set_language
 from core.queue_scan import Answer, QueueScan
+from core.queues import matches
 from tests.helpers.hubapi import Session
-from tests.helpers.keyboard import wedge
+from tests.helpers.keyboard import person, wedge
 from tests.helpers.station import open_window
 from tests.hubproc import HubProcess
 from tests.ui.conftest import StationFactory
@@ -82,6 +83,31 @@ def test_a_scan_offline_says_the_hub_could_not_be_asked(qtbot: Any, tmp_path: Pa
         hub.stop()
 
 
+def test_a_phone_number_typed_by_a_person_searches_the_queue(qtbot: Any, demo_hub: HubProcess,
+                                                              station: StationFactory) -> None:
+    """A packer keys in the number (or its last four digits) a buyer reads out: the queue shows
+    that buyer's orders. The same digits from the scanner are still no code of ours."""
+    st = station(demo_hub.url, operator="P001", pin="1111", bench="B1")
+    w = open_window(qtbot, st.services)
+    sounds = w.pack_view.sounds
+    rows = w.models["bench"]._all
+    target = next(r for r in rows if len(r.phone) == 11)
+    for typed in (target.phone, target.phone[-4:]):
+        found = sorted(r.order_id for r in rows if matches(r, typed))
+        assert target.order_id in found and len(found) < len(rows)  # it narrows the queue
+        before = sounds.count
+        with qtbot.waitSignal(w.scan_answered, timeout=10_000) as sig:
+            person(w.scan, typed)
+        scan = sig.args[0]
+        assert isinstance(scan, QueueScan) and scan.answer == Answer.SEARCH
+        assert w.search.text() == typed and sorted(w.model.order_ids()) == found
+        assert w.notice_kind == "info" and typed in w.notice.text()
+        assert sounds.count == before and w.stack.currentWidget() is w.queue_page  # no tone, nothing opened
+    scan = answer_to(qtbot, w, target.phone)  # the scanner types it: not a code of ours
+    assert scan.answer == Answer.UNREADABLE and f"Unrecognised barcode: {target.phone}" in w.notice.text()
+    assert sounds.last_requested == "error" and w.notice_kind == "error"
+
+
 def test_answers_read_in_chinese(home: Path) -> None:
     try:
         set_language("zh_CN")
@@ -89,6 +115,8 @@ def test_answers_read_in_chinese(home: Path) -> None:
             "BL20261125-000001 属于工作台 BJ-B1"
         assert QueueScan(Answer.NO_ORDER, "BL20261125-000002").text() == "没有这个订单：BL20261125-000002"
         assert QueueScan(Answer.UNREADABLE, "??").text() == "无法识别的条码：??"
+        assert QueueScan(Answer.SEARCH, "5678").text() == "电话尾号 5678 的订单"
+        assert QueueScan(Answer.SEARCH, "138-0013-8000").text() == "电话为 13800138000 的订单"
     finally:
         set_language("en")
 
