@@ -170,15 +170,21 @@ def _text(value: Any, limit: int) -> str:
     return value[:limit] if isinstance(value, str) else ""
 
 
+_CN = ZoneInfo(KUAIDI100_TZ)
+
+
 def _when(item: dict[str, Any]) -> datetime:
     raw = item.get("ftime") or item.get("time")
     if not isinstance(raw, str):
         raise BadPush("a data element has no time (ftime)")
+    text = raw.strip()
     try:
-        dt = datetime.strptime(raw.strip()[:19], "%Y-%m-%d %H:%M:%S")
+        if len(text) != 19 or text[10] != " ":
+            raise ValueError(text)
+        dt = datetime.fromisoformat(text)  # yyyy-MM-dd HH:mm:ss, several times faster than strptime
     except ValueError:
         raise BadPush(f"time {raw[:30]!r} is not yyyy-MM-dd HH:mm:ss") from None
-    return to_utc(dt.replace(tzinfo=ZoneInfo(KUAIDI100_TZ)))
+    return to_utc(dt.replace(tzinfo=_CN))
 
 
 def _event_status(item: dict[str, Any]) -> tuple[str | None, str]:

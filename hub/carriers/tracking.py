@@ -25,8 +25,10 @@ The same thread sends queued subscriptions (快递100 /poll) with back-off.
 from __future__ import annotations
 
 import logging
+import queue
 import threading
 from collections.abc import Callable
+from concurrent.futures import Future
 from datetime import timedelta
 from typing import Any
 
@@ -51,6 +53,9 @@ PROVIDER = "kuaidi100"
 APPLY_BATCH = 500
 #: The order document keeps this many newest events (the table keeps them all).
 DOC_EVENTS = 50
+#: While pushes stream in, the next small batch waits this long: pushes a moment apart are applied
+#: together (one order write for several of its pushes), not one transaction each.
+APPLY_PAUSE_S = 0.2
 #: A claimed row is taken again after this if its process died.
 ROW_LEASE_S = 60.0
 #: Hold raised when the carrier reports a failed delivery (core/holds.py, core/playbooks.py).
@@ -139,6 +144,7 @@ def apply_rows(conn: Connection, settings: HubSettings, rows: list[Row[Any]]) ->
             log.warning("tracking push %d unreadable: %s", r.id, exc)
     by_waybill = store.orders_by_waybill(conn, [p.number for _, p in pushes])
     touched: set[str] = set()
+    found = []
     for rid, push in pushes:
         oid = by_waybill.get(push.number)
         if oid is None:
@@ -146,9 +152,10 @@ def apply_rows(conn: Connection, settings: HubSettings, rows: list[Row[Any]]) ->
             log.info("tracking push for waybill %s (%s): no order carries it; acknowledged and kept",
                      push.number, push.company)
             continue
-        store.add_events(conn, oid, push.number, PROVIDER, push.events, now)
+        found.append((oid, push.number, PROVIDER, push.events))
         touched.add(oid)
         outcomes[rid] = "applied"
+    store.add_events(conn, found, now)
     changed = 0
     if touched:
         docs = load_docs(conn, sorted(touched), for_update=True)
@@ -165,6 +172,68 @@ def apply_rows(conn: Connection, settings: HubSettings, rows: list[Row[Any]]) ->
         w.flush()
     store.inbox_done(conn, outcomes, now)
     return changed
+
+
+class InboxBatcher:
+    """Stores verified pushes for the push endpoint, many per transaction (group commit).
+
+    A push is acknowledged only once its row is committed, but the requests that arrive while one
+    commit runs share the next one: at a peak the database sees a few transactions a second instead
+    of one per push (each a write lock and, on SQLite, a sync to disk). The thread starts with the
+    first push and stops with :meth:`stop`.
+    """
+
+    #: Rows written per transaction at most.
+    MAX_BATCH = 500
+
+    def __init__(self, tx: Tx) -> None:
+        self.tx = tx
+        self._queue: queue.Queue[tuple[dict[str, Any], Future[None]] | None] = queue.Queue()
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+
+    def submit(self, provider: str, waybill: str, body: str) -> Future[None]:
+        """Queue one push; the future completes when it is committed (or fails with the error)."""
+        fut: Future[None] = Future()
+        with self._lock:
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._loop, name="tracking-inbox", daemon=True)
+                self._thread.start()
+        self._queue.put(({"provider": provider, "waybill": waybill, "body": body}, fut))
+        return fut
+
+    def stop(self) -> None:
+        with self._lock:
+            thread, self._thread = self._thread, None
+        if thread is not None:
+            self._queue.put(None)
+            thread.join(timeout=15)
+
+    def _loop(self) -> None:
+        while True:
+            item = self._queue.get()
+            if item is None:
+                return
+            batch = [item]
+            while len(batch) < self.MAX_BATCH:
+                try:
+                    more = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if more is None:
+                    self._queue.put(None)  # finish this batch, then stop
+                    break
+                batch.append(more)
+            rows = [r for r, _ in batch]
+            try:
+                self.tx(lambda c, rows=rows: store.store_pushes(c, rows, utcnow()))
+            except Exception as exc:  # each waiting request answers 5xx; the provider sends it again
+                log.exception("storing %d tracking pushes failed", len(batch))
+                for _, fut in batch:
+                    fut.set_exception(exc)
+                continue
+            for _, fut in batch:
+                fut.set_result(None)
 
 
 class TrackingEngine:
@@ -188,6 +257,8 @@ class TrackingEngine:
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="tracking", daemon=True)
+        #: the push endpoint's door to the inbox
+        self.inbox = InboxBatcher(tx)
 
     def start(self) -> None:
         self._thread.start()
@@ -197,6 +268,7 @@ class TrackingEngine:
         self._wake.set()
         if self._thread.is_alive():
             self._thread.join(timeout=15)
+        self.inbox.stop()
 
     def wake(self) -> None:
         """A push was stored, or an order shipped."""
@@ -207,7 +279,10 @@ class TrackingEngine:
             busy = False
             try:
                 if self.read(lambda c: store.inbox_due(c, utcnow())):
-                    busy = self.apply_inbox() > 0
+                    taken = self.apply_inbox()
+                    busy = taken > 0
+                    if 0 < taken < APPLY_BATCH:
+                        self._stop.wait(APPLY_PAUSE_S)
                 if self.settings.tracking_enabled and self.read(lambda c: store.subscriptions_due(c, utcnow())):
                     busy = self.send_subscriptions() > 0 or busy
             except Exception:

@@ -102,11 +102,15 @@ def msg_key(body: str) -> str:
     return hashlib.sha256(body.encode("utf-8")).hexdigest()
 
 
-def store_push(conn: Connection, provider: str, waybill: str, body: str, now: datetime) -> bool:
-    """Store a verified push; False when the same push was stored before."""
-    return _insert_ignore(conn, db.tracking_inbox, [{
-        "provider": provider, "msg_key": msg_key(body), "waybill": waybill[:64], "body": body,
-        "received_at": now, "attempts": 0, "next_attempt_at": now}]) == 1
+def store_pushes(conn: Connection, pushes: list[dict[str, Any]], now: datetime) -> int:
+    """Store verified pushes (``provider``, ``waybill``, ``body`` each); returns how many were new
+    (the same push stored before, or twice in this list, is stored once)."""
+    rows = {}
+    for p in pushes:
+        key = msg_key(p["body"])
+        rows[(p["provider"], key)] = {"provider": p["provider"], "msg_key": key, "waybill": p["waybill"][:64],
+                                      "body": p["body"], "received_at": now, "attempts": 0, "next_attempt_at": now}
+    return _insert_ignore(conn, db.tracking_inbox, list(rows.values()))
 
 
 def inbox_due(conn: Connection, now: datetime) -> bool:
@@ -153,12 +157,16 @@ def event_key(e: TrackEvent) -> str:
     return hashlib.sha1(f"{iso(e.at)}|{e.text}".encode()).hexdigest()
 
 
-def add_events(conn: Connection, order_id: str, waybill: str, provider: str, events: Iterable[TrackEvent],
-               now: datetime) -> int:
-    """Store events not yet known for the order; returns how many were new."""
-    rows = {event_key(e): {"order_id": order_id, "waybill": waybill[:40], "event_key": event_key(e), "at": e.at,
-                           "place": e.place[:100], "text": e.text, "status": e.status, "raw_code": e.raw_code[:16],
-                           "provider": provider, "received_at": now} for e in events}
+def add_events(conn: Connection, batch: Iterable[tuple[str, str, str, Iterable[TrackEvent]]], now: datetime) -> int:
+    """Store the events not yet known, for many orders at once: ``(order_id, waybill, provider, events)``
+    each. Returns how many were new."""
+    rows: dict[tuple[str, str], dict[str, Any]] = {}
+    for order_id, waybill, provider, events in batch:
+        for e in events:
+            key = event_key(e)
+            rows[(order_id, key)] = {"order_id": order_id, "waybill": waybill[:40], "event_key": key, "at": e.at,
+                                     "place": e.place[:100], "text": e.text, "status": e.status,
+                                     "raw_code": e.raw_code[:16], "provider": provider, "received_at": now}
     return _insert_ignore(conn, db.tracking_events, list(rows.values()))
 
 

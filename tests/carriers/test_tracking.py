@@ -102,6 +102,7 @@ def site(tmp_path: Path) -> Iterator[Site]:
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+        hub.tracking.inbox.stop()
         fake.close()
         hub.engine.dispose()
         hub.reader.dispose()
