@@ -1,7 +1,7 @@
 """A parcel's tracking (物流轨迹) as people read it: each status in words, the history newest first.
 
 The hub fills the order snapshot's ``tracking``, ``tracking_status`` and ``signed_at``
-(hub/carriers/tracking.py, docs/carriers.md "Tracking"); the statuses are
+(hub/carriers/tracking.py, docs/tracking.md); the statuses are
 :data:`core.model.TRACKING_STATUSES`. This module only says how they read; the desk's order detail
 draws them (ui/order_detail.py).
 """

@@ -70,7 +70,7 @@ class HubSettings:
     longpoll_fallback_s: float = 1.0
     #: Test-only: 1 counts the hub's SQL statements by table and shows them in ``GET /health``.
     count_statements: int = 0
-    #: Carrier tracking at 快递100 (docs/carriers.md "Tracking"): the enterprise ``key`` and
+    #: Carrier tracking at 快递100 (docs/tracking.md): the enterprise ``key`` and
     #: ``customer`` from its console, our own ``salt`` (快递100 signs each push with it), the public
     #: URL 快递100 pushes to (this hub's /api/v1/carriers/kuaidi100/push as the internet reaches it)
     #: and the API's base URL. Empty key: no subscriptions; empty salt: pushes are refused. The key,

@@ -77,7 +77,7 @@ async def kuaidi100_push(request: Request) -> Response:
     salt = hub.settings.kuaidi100_salt
     if not salt:
         return error_response(403, "channel_not_configured",
-                              "This hub takes no 快递100 pushes: set kuaidi100_salt (docs/carriers.md).")
+                              "This hub takes no 快递100 pushes: set kuaidi100_salt (docs/tracking.md).")
     form = _form(await request.body())
     if form is None:
         return error_response(400, "bad_push", "The push is not a UTF-8 form (param=…&sign=…).")

@@ -1,6 +1,6 @@
 """快递100 (kuaidi100) subscription push: subscribe a waybill, read and verify its pushes.
 
-The protocol, as 快递100's own SDKs and documents show it (docs/carriers.md "Tracking" cites each):
+The protocol, as 快递100's own SDKs and documents show it (docs/tracking.md cites each):
 
 * **Subscribe** — ``POST {base_url}/poll``, form fields ``schema=json`` and ``param`` = JSON
   ``{company, number, key, from?, to?, parameters: {callbackurl, salt, resultv2, phone?}}``. No
@@ -34,7 +34,7 @@ from core.timeutil import to_utc
 from hub.carriers.base import CarrierError, ErrorKind
 
 #: Our carrier codes (the rules file's, core/display_names.py CARRIER_NAMES) → 快递100 company codes
-#: (快递100 编码表; the SDK's CompanyConstant). docs/carriers.md has the same table.
+#: (快递100 编码表; the SDK's CompanyConstant). docs/tracking.md has the same table.
 COMPANY_CODES: dict[str, str] = {
     "ZTO": "zhongtong", "YTO": "yuantong", "STO": "shentong", "YD": "yunda", "YUNDA": "yunda",
     "JD": "jd", "SF": "shunfeng", "EMS": "ems", "YZPY": "youzhengguonei", "JT": "jtexpress",

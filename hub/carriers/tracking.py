@@ -325,7 +325,7 @@ class TrackingEngine:
                 break
             company = kuaidi100.COMPANY_CODES.get(r.carrier.strip().upper())
             if company is None:
-                words = f"快递100 has no company code for carrier {r.carrier!r} (docs/carriers.md)"
+                words = f"快递100 has no company code for carrier {r.carrier!r} (docs/tracking.md)"
                 self.tx(lambda c, rid=r.id, w=words: store.subscription_refused(c, rid, utcnow(), w))
                 log.info("tracking subscription of %s not sent: %s", r.order_id, words)
                 continue

@@ -1,7 +1,7 @@
 """A fake 快递100 on 127.0.0.1: the subscription API (``POST /poll``) as 快递100 documents it, and a
 helper that makes its pushes, signed as it signs them.
 
-The subscription check is the documented one (docs/carriers.md "Tracking"): a form with
+The subscription check is the documented one (docs/tracking.md): a form with
 ``schema=json`` and ``param`` JSON holding ``company``, ``number``, ``key`` and
 ``parameters.callbackurl`` / ``salt`` / ``resultv2``; the poll API takes no ``sign`` (the key in
 ``param`` is the credential), so a request that sends one is a mistake we would want to see. The

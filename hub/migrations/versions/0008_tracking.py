@@ -1,7 +1,7 @@
 """carrier tracking: tracking_subscriptions, tracking_inbox, tracking_events
 
 Issue 13 part C: every shipped waybill is subscribed at the tracking provider (快递100) and its
-pushes are stored, merged and mapped to triggers (docs/carriers.md "Tracking"). ``down_revision``
+pushes are stored, merged and mapped to triggers (docs/tracking.md). ``down_revision``
 is 0006 on this branch: the integrator re-chains it after issue 13's 0007 lands.
 
 Revision ID: 0008
