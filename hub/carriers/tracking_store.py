@@ -167,7 +167,8 @@ def add_events(conn: Connection, batch: Iterable[tuple[str, str, str, Iterable[T
             rows[(order_id, key)] = {"order_id": order_id, "waybill": waybill[:40], "event_key": key, "at": e.at,
                                      "place": e.place[:100], "text": e.text, "status": e.status,
                                      "raw_code": e.raw_code[:16], "provider": provider, "received_at": now}
-    return _insert_ignore(conn, db.tracking_events, list(rows.values()))
+    # in key order: two hub processes inserting overlapping events wait on each other, never deadlock
+    return _insert_ignore(conn, db.tracking_events, [rows[k] for k in sorted(rows)])
 
 
 def events_of(conn: Connection, order_ids: list[str]) -> dict[str, list[dict[str, Any]]]:

@@ -27,7 +27,7 @@ from core.timeutil import iso, utcnow
 from hub import auth, db
 from hub.api.deps import Hub
 from hub.app import create_app
-from hub.carriers import kuaidi100
+from hub.carriers import kuaidi100, tracking
 from hub.carriers import tracking_store as store
 from hub.config import HubSettings
 from hub.orders import intake, load_docs
@@ -108,9 +108,9 @@ def site(tmp_path: Path) -> Iterator[Site]:
         hub.reader.dispose()
 
 
-def make_orders(site: Site, n: int, *, ship: int) -> list[str]:
+def make_orders(site: Site | Hub, n: int, *, ship: int) -> list[str]:
     """``n`` printed orders (the first ``ship`` of them shipped from the bench), each with a waybill."""
-    hub = site.hub
+    hub = site.hub if isinstance(site, Site) else site
 
     def run(c: Any) -> list[str]:
         w = Writer(c, hub.settings, Actor.system("test"))
@@ -345,3 +345,56 @@ def test_order_tracking_endpoint_for_the_desk(site: Site) -> None:
     assert body["tracking_status"] == "in_transit" and [e["raw_code"] for e in body["events"]] == ["1002", "0", "1"]
     assert body["subscriptions"][0]["waybill"] == d["waybill_no"]
     assert KEY not in r.text and SALT not in r.text
+
+
+@pytest.mark.postgres
+def test_two_hub_processes_apply_one_inbox_on_postgresql(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Several hub processes over one PostgreSQL: each applier claims its own rows (SKIP LOCKED) and
+    the pushes of one order may be applied by both at once; every event is stored once and every
+    order ends delivered with the same history as one applier would give."""
+    from tests.conftest import require_postgres
+    from tests.hubproc import fresh_pg_database
+
+    require_postgres()
+    monkeypatch.setattr(tracking, "APPLY_BATCH", 7)  # many small batches: the two interleave
+    with fresh_pg_database() as url:
+        hubs = [create_app(HubSettings(database_url=url, kuaidi100_salt=SALT)).state.hub for _ in range(2)]
+        try:
+            db.migrate(hubs[0].engine)
+            ids = make_orders(hubs[0], 6, ship=6)
+            docs = hubs[0].read(lambda c: load_docs(c, ids))
+            steps = history()
+            pushes = [p for oid in ids for p in pushes_of(kuaidi100.COMPANY_CODES[docs[oid]["carrier"]],
+                                                          docs[oid]["waybill_no"], steps)]
+            random.Random(5).shuffle(pushes)
+            hubs[0].tx(lambda c: store.store_pushes(c, [{"provider": "kuaidi100", "waybill": "-", "body": p}
+                                                        for p in pushes], utcnow()))
+            barrier = threading.Barrier(2)
+            errors: list[BaseException] = []
+
+            def drain(hub: Hub) -> None:
+                barrier.wait()
+                try:
+                    while hub.tracking.apply_inbox():
+                        pass
+                except BaseException as exc:  # handed to the test thread
+                    errors.append(exc)
+            threads = [threading.Thread(target=drain, args=(h,)) for h in hubs]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join(timeout=60)
+            assert not errors, errors
+            assert hubs[0].read(store.inbox_counts) == {"waiting": 0, "applied": len(pushes)}
+            expected = [{"at": iso(s.at), "place": s.area, "text": s.context,
+                         "status": kuaidi100.status_of_code(s.code)} for s in reversed(steps)]
+            after = hubs[1].read(lambda c: load_docs(c, ids))
+            for oid in ids:
+                assert after[oid]["state"] == "delivered" and after[oid]["tracking"] == expected
+                assert after[oid]["signed_at"] == iso(steps[-1].at)
+            events = hubs[0].read(lambda c: store.events_of(c, ids))
+            assert all(len(events[oid]) == len(steps) for oid in ids)
+        finally:
+            for h in hubs:
+                h.engine.dispose()
+                h.reader.dispose()
