@@ -20,7 +20,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from contextlib import AbstractContextManager, nullcontext
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -154,9 +154,12 @@ def run_backend(name: str, db_url: str, home: Path, parcels: int, threads: int) 
         wait_applied(db_url, parcels)
         applied = len(bodies) / (time.perf_counter() - t0)
         cpu2 = cpu_s(hub.proc.pid)
+        per_push = (cpu2 - cpu0) / len(bodies)
         print(f"{name}: hub CPU per push: {1000 * (cpu1 - cpu0) / len(bodies):.2f} ms while absorbing, "
-              f"{1000 * (cpu2 - cpu0) / len(bodies):.2f} ms absorbed and applied "
-              f"(machine load {Path('/proc/loadavg').read_text().split()[0]} on {os.cpu_count()} cores)")
+              f"{1000 * per_push:.2f} ms absorbed and applied "
+              f"(machine load {Path('/proc/loadavg').read_text().split()[0]} on {os.cpu_count()} cores); "
+              f"one free core for the hub would take ≈ {1 / per_push:.0f} pushes/s (1 / CPU per push; the hub "
+              "process is one interpreter, so one core is its ceiling)")
         if hub.errors_logged():
             raise RuntimeError(hub.errors_logged()[-2000:])
     finally:
@@ -179,7 +182,7 @@ def main() -> int:
         if reason:
             print(f"postgresql: skipped ({reason})")
         else:
-            backends.append(("postgres", lambda: contextmanager(fresh_pg_database)()))
+            backends.append(("postgres", fresh_pg_database))
         for name, make_url in backends:
             (home / name).mkdir(parents=True, exist_ok=True)
             with make_url() as url:
