@@ -398,3 +398,19 @@ def test_two_hub_processes_apply_one_inbox_on_postgresql(monkeypatch: pytest.Mon
             for h in hubs:
                 h.engine.dispose()
                 h.reader.dispose()
+
+
+def test_tracking_settings_from_the_environment_stay_secret() -> None:
+    from core.errors import ValidationFailed
+    from hub.config import load_settings
+
+    env = {"PACKDESK_HUB_DB": "sqlite:///unused.db", "PACKDESK_HUB_KUAIDI100_KEY": KEY,
+           "PACKDESK_HUB_KUAIDI100_SALT": SALT, "PACKDESK_HUB_KUAIDI100_CUSTOMER": "CUST-42",
+           "PACKDESK_HUB_KUAIDI100_CALLBACK_URL": CALLBACK}
+    s = load_settings(env=env)
+    assert (s.kuaidi100_key, s.kuaidi100_salt, s.kuaidi100_customer) == (KEY, SALT, "CUST-42")
+    assert s.tracking_enabled and s.kuaidi100_base_url == "https://poll.kuaidi100.com"
+    assert KEY not in repr(s) and SALT not in repr(s) and "CUST-42" not in repr(s)
+    assert not load_settings(env={**env, "PACKDESK_HUB_KUAIDI100_SALT": ""}).tracking_enabled
+    with pytest.raises(ValidationFailed, match="kuaidi100_callback_url"):
+        load_settings(env={**env, "PACKDESK_HUB_KUAIDI100_CALLBACK_URL": "hub.example.com/push"})
