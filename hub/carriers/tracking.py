@@ -67,9 +67,13 @@ RANK: dict[str, int] = {"collected": 1, "in_transit": 2, "delivering": 3, "probl
 #: Statuses no later push takes back.
 FINAL: frozenset[str] = frozenset({"signed", "returned"})
 FAILED: frozenset[str] = frozenset({"refused", "problem", "returning"})
-#: Words for the hold's reason (中文 / English, as every hub reason).
-STATUS_WORDS: dict[str, str] = {"refused": "收件人拒签 / refused by the recipient",
-                                "problem": "疑难件 / problem parcel", "returning": "退回中 / being returned"}
+#: Words for the hold's reason: (中文, English); the reason is one "中文 / English" pair, as every
+#: hub reason, so a screen shows the operator's half (core.display_names.one_language).
+STATUS_WORDS: dict[str, tuple[str, str]] = {"refused": ("收件人拒签", "refused by the recipient"),
+                                            "problem": ("疑难件", "a problem parcel"),
+                                            "returning": ("退回中", "on its way back to the sender")}
+#: Why the hub moved the order (audit), as a pair.
+WHY_PUSH = "快递100 推送 / kuaidi100 tracking push"
 
 
 def merged_status(events: list[dict[str, Any]], old: str | None) -> str | None:
@@ -98,7 +102,7 @@ def apply_history(w: Writer, doc: dict[str, Any], events: list[dict[str, Any]]) 
     doc["tracking"] = listed
     if status:
         doc["tracking_status"] = status
-    why = "快递100 推送 / 快递100 push"
+    why = WHY_PUSH
     moved = False
     state = doc["state"]
     if state == State.LABEL_PRINTED.value and events and not doc.get("holds"):
@@ -115,7 +119,8 @@ def apply_history(w: Writer, doc: dict[str, Any], events: list[dict[str, Any]]) 
             moved = True
         elif status in FAILED and not any(h.get("type") == FAIL_HOLD for h in doc.get("holds") or []):
             newest = events[0]
-            reason = f"快递回报派送失败 / the carrier reports a failed delivery: {STATUS_WORDS[status]}"
+            zh, en = STATUS_WORDS[status]
+            reason = f"快递回报派送失败：{zh} / The carrier reports a failed delivery: {en}"
             details = {"tracking_status": status, "at": newest["at"], "place": newest["place"],
                        "text": newest["text"], "provider": PROVIDER}
             w.transition(doc, Trigger.DELIVERY_FAILED, why=why, details=details)

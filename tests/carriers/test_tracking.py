@@ -9,6 +9,7 @@ sends subscriptions by calling the engine's own steps, so what is asserted never
 from __future__ import annotations
 
 import random
+import re
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -22,6 +23,7 @@ import uvicorn
 from sqlalchemy import select, update
 
 from core.demo import generate_orders
+from core.display_names import one_language
 from core.states import Trigger
 from core.timeutil import iso, utcnow
 from hub import auth, db
@@ -303,6 +305,10 @@ def test_refused_holds_returned_closes_signed_settles(site: Site) -> None:
         assert d["state"] == "shipped" and d["tracking_status"] == status
         [hold] = d["holds"]
         assert hold["type"] == "delivery_failed" and hold["details"]["tracking_status"] == status
+        # one 中文 / English pair: a Chinese screen shows no English, an English one no Chinese
+        zh, en = one_language(hold["reason"], "zh_CN"), one_language(hold["reason"], "en")
+        assert zh.startswith("快递回报派送失败") and not re.search("[A-Za-z]", zh), zh
+        assert en.startswith("The carrier reports") and not re.search("[\u4e00-\u9fff]", en), en
         assert site.audit(oid)[-2:] == ["delivery_failed", "hold_raised"]
     # more bad news while the hold is open: recorded, no second hold
     send(refused, [*base, Step(later, "收件人拒收，原因：不想要了", "上海,上海市", "拒签", "14"),
