@@ -167,6 +167,7 @@ AUDIT_WORDS: dict[str, str] = {
     "sync_rejected": N_("Refused by the hub"), "conflict_resolved": N_("Conflict handled"),
     "print_ok": N_("Printed"), "print_failed": N_("Printing failed"),
     "hold_escalated": N_("Escalated to a supervisor"),
+    "tracking_updated": N_("Carrier tracking updated"),
 }
 
 

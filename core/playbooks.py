@@ -493,8 +493,12 @@ PLAYBOOKS: dict[str, Playbook] = {
         Playbook(
             type="delivery_failed",
             title=_t("派送失败", "Delivery failed"),
-            detect=_t("快递回报派送失败（客服录入）。", "The carrier reported a failed delivery (entered by the desk)."),
+            detect=_t("快递回报派送失败：拒签、疑难件或退回中（快递100 推送自动登记，或客服录入）。",
+                      "The carrier reported a failed delivery: refused, a problem parcel or on its way back "
+                      "(raised by the carrier's tracking push, or entered by the desk)."),
             guidance=(
+                _t("先看订单详情里的物流轨迹：快递怎么说的、在哪里。",
+                   "First read the tracking (物流轨迹) in the order detail: what the carrier said, and where."),
                 _t("联系买家，了解原因（不在家、地址错、拒收）。",
                    "Contact the buyer: why did it fail (not home, wrong address, refused)?"),
                 _t("买家要：重新派送；拒收或联系不上：退回。", "Buyer wants it: re-ship. Refused or unreachable: return."),

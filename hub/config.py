@@ -70,6 +70,21 @@ class HubSettings:
     longpoll_fallback_s: float = 1.0
     #: Test-only: 1 counts the hub's SQL statements by table and shows them in ``GET /health``.
     count_statements: int = 0
+    #: Carrier tracking at 快递100 (docs/tracking.md): the enterprise ``key`` and
+    #: ``customer`` from its console, our own ``salt`` (快递100 signs each push with it), the public
+    #: URL 快递100 pushes to (this hub's /api/v1/carriers/kuaidi100/push as the internet reaches it)
+    #: and the API's base URL. Empty key: no subscriptions; empty salt: pushes are refused. The key,
+    #: customer and salt are secrets: never logged, never served.
+    kuaidi100_key: str = field(default="", repr=False)
+    kuaidi100_customer: str = field(default="", repr=False)
+    kuaidi100_salt: str = field(default="", repr=False)
+    kuaidi100_callback_url: str = ""
+    kuaidi100_base_url: str = "https://poll.kuaidi100.com"
+
+    @property
+    def tracking_enabled(self) -> bool:
+        """Whether shipped waybills are subscribed (a key, a salt and a callback URL are set)."""
+        return bool(self.kuaidi100_key and self.kuaidi100_salt and self.kuaidi100_callback_url)
 
     def secret_for(self, channel: str) -> bytes | None:
         """The channel's intake secret; None when this hub takes no pushes for it.
@@ -103,6 +118,11 @@ _ENV = {
     "PACKDESK_HUB_LONGPOLL_FALLBACK": ("longpoll_fallback_s", float),
     "PACKDESK_HUB_LOGIN_LOCKOUT": ("login_lockout_s", int),
     "PACKDESK_HUB_COUNT_STATEMENTS": ("count_statements", int),
+    "PACKDESK_HUB_KUAIDI100_KEY": ("kuaidi100_key", str),
+    "PACKDESK_HUB_KUAIDI100_CUSTOMER": ("kuaidi100_customer", str),
+    "PACKDESK_HUB_KUAIDI100_SALT": ("kuaidi100_salt", str),
+    "PACKDESK_HUB_KUAIDI100_CALLBACK_URL": ("kuaidi100_callback_url", str),
+    "PACKDESK_HUB_KUAIDI100_BASE_URL": ("kuaidi100_base_url", str),
 }
 
 
@@ -168,6 +188,10 @@ def _check_site(settings: HubSettings) -> None:
             raise ValidationFailed(f"setting '{name}' must be more than 0, not {getattr(settings, name)}.")
     if settings.longpoll_fallback_s <= 0:
         raise ValidationFailed(f"setting 'longpoll_fallback_s' must be more than 0, not {settings.longpoll_fallback_s}.")
+    for name in ("kuaidi100_callback_url", "kuaidi100_base_url"):
+        url = getattr(settings, name)
+        if url and not url.startswith(("http://", "https://")):
+            raise ValidationFailed(f"setting '{name}' must start with http:// or https://.")
 
 
 def _check_webhook(hook: Webhook) -> None:

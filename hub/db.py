@@ -467,3 +467,67 @@ ship_queue = Table(
     UniqueConstraint("order_id", "waybill", name="uq_ship_queue_order_waybill"),
 )
 Index("ix_ship_queue_due", ship_queue.c.sent_at, ship_queue.c.refused_at, ship_queue.c.next_attempt_at)
+
+
+# -- carrier tracking (issue 13; hub/carriers/tracking_store.py is the one door to these tables) -------
+
+#: Tracking subscriptions to send (快递100 /poll), enqueued in the transaction that shipped the order
+#: and retried with back-off until the provider accepts (``subscribed_at``) or refuses (``refused_at``).
+tracking_subscriptions = Table(
+    "tracking_subscriptions",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("order_id", String(32), nullable=False),
+    Column("carrier", String(16), nullable=False),
+    Column("waybill", String(40), nullable=False),
+    Column("provider", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_at", DateTime(timezone=True), nullable=False),
+    Column("subscribed_at", DateTime(timezone=True)),
+    Column("refused_at", DateTime(timezone=True)),
+    Column("last_error", Text),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("order_id", "waybill", name="uq_tracking_sub_order_waybill"),
+)
+Index("ix_tracking_sub_due", tracking_subscriptions.c.subscribed_at, tracking_subscriptions.c.refused_at,
+      tracking_subscriptions.c.next_attempt_at)
+
+#: Verified tracking pushes, stored before the provider gets its answer and applied in batches
+#: after. One row per distinct push (``msg_key`` is a digest of what it says): a replay is stored once.
+tracking_inbox = Table(
+    "tracking_inbox",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("provider", String(16), nullable=False),
+    Column("msg_key", String(64), nullable=False),
+    Column("waybill", String(64), nullable=False),
+    Column("body", Text, nullable=False),
+    Column("received_at", DateTime(timezone=True), nullable=False),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_at", DateTime(timezone=True), nullable=False),
+    Column("applied_at", DateTime(timezone=True)),
+    Column("outcome", String(32)),
+    Column("last_error", Text),
+    UniqueConstraint("provider", "msg_key", name="uq_tracking_inbox_msg"),
+)
+Index("ix_tracking_inbox_due", tracking_inbox.c.applied_at, tracking_inbox.c.next_attempt_at)
+
+#: Every tracking event of every order, once (``event_key`` digests time and text): pushes that
+#: repeat or overlap merge here, in any order; the order's ``tracking`` list is read from it.
+tracking_events = Table(
+    "tracking_events",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("order_id", String(32), nullable=False),
+    Column("waybill", String(40), nullable=False),
+    Column("event_key", String(40), nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("place", String(100), nullable=False),
+    Column("text", Text, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("raw_code", String(16), nullable=False),
+    Column("provider", String(16), nullable=False),
+    Column("received_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("order_id", "event_key", name="uq_tracking_events_key"),
+)
+Index("ix_tracking_events_order_at", tracking_events.c.order_id, tracking_events.c.at)

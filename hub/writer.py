@@ -256,6 +256,12 @@ class Writer:
             enqueue_ships(conn, [{"order_id": d["order_id"], "channel_order_no": d["channel_order_no"],
                                   "carrier": d.get("carrier"), "waybill": d.get("waybill_no")}
                                  for d in self._shipped], self.now)
+            if self.settings.tracking_enabled:
+                from hub.carriers.tracking_store import enqueue_subscriptions
+
+                enqueue_subscriptions(conn, [{"order_id": d["order_id"], "carrier": d.get("carrier"),
+                                              "waybill": d.get("waybill_no")} for d in self._shipped],
+                                      self.now, "kuaidi100")
         docs = list(self._new.values()) + list(self._updated.values())
         last = 0
         if docs:

@@ -30,8 +30,10 @@ from core.errors import UserError
 from core.holds import hold_label
 from core.i18n import _, language
 from core.phones import mask_phone
+from core.states import State
 from core.store import LocalOrder
 from core.timeutil import parse_iso, to_local, utcnow
+from core.tracking import TROUBLE, status_words, track_lines
 from ui.queue_model import display_icon, state_text
 from ui.services import AppServices
 
@@ -66,6 +68,56 @@ def _age(text: str | None) -> str:
 
 def _e(value: Any) -> str:
     return html.escape(str(value if value is not None else ""))
+
+
+#: States whose detail shows the tracking section even before the carrier reported anything.
+TRACKED_STATES = frozenset({State.LABEL_PRINTED.value, State.SHIPPED.value, State.DELIVERED.value})
+
+#: How each tracking status is drawn: an icon beside its words, a colour only as a third cue.
+TRACKING_ICONS: dict[str, tuple[str, str]] = {
+    "collected": ("◐", "#1565c0"), "in_transit": ("●", "#1565c0"), "delivering": ("●", "#1565c0"),
+    "signed": ("✓", "#2e7d32"), "problem": ("▲", "#e65100"), "refused": ("✘", "#c62828"),
+    "returning": ("↻", "#e65100"), "returned": ("✘", "#c62828"),
+}
+
+
+def _track_time(text: str | None) -> str:
+    """A tracking event's time in the site's zone, with the date (parcels travel for days)."""
+    dt = parse_iso(text)
+    return to_local(dt).strftime("%m-%d %H:%M") if dt is not None else ""
+
+
+def tracking_html(snapshot: dict[str, Any]) -> str:
+    """The 物流轨迹 section: status in words and icon, then each event (time, place, text), newest first."""
+    parts = [f"<h3>{_e(_('Tracking'))}</h3>"]
+    lines = track_lines(snapshot)
+    status = str(snapshot.get("tracking_status") or "")
+    if status:
+        icon, colour = TRACKING_ICONS.get(status, ("●", "#1565c0"))
+        signed = ""
+        if status == "signed" and snapshot.get("signed_at"):
+            signed = " · " + _e(_("signed at {time}").format(time=_track_time(snapshot.get("signed_at"))))
+        style = "background:#ffe0b2;padding:2px" if status in TROUBLE else ""
+        parts.append(f"<p style='{style}'><b style='color:{colour}'>{_e(icon)} {_e(status_words(status))}</b>"
+                     f"{signed}</p>")
+    if not lines:
+        if snapshot.get("state") in ("shipped", "delivered"):
+            empty = _("No tracking from the carrier yet: it shows here once the carrier scans the parcel.")
+        else:
+            empty = _("No tracking yet: it starts once the parcel is handed to the carrier.")
+        parts.append(f"<p style='color:#666'>{_e(empty)}</p>")
+        return "".join(parts)
+    parts.append("<table width='100%' cellspacing='0' cellpadding='2'>")
+    for i, t in enumerate(lines):
+        icon, colour = TRACKING_ICONS.get(t.status, ("●", "#1565c0"))
+        weight = "font-weight:bold;" if i == 0 else "color:#444;"
+        place = f"<br><span style='color:#555'>{_e(t.place)}</span>" if t.place else ""
+        parts.append(f"<tr><td valign='top' style='white-space:nowrap;color:{colour}'>{_e(icon)}</td>"
+                     f"<td valign='top' style='white-space:nowrap;{weight}'>{_e(_track_time(t.at))}</td>"
+                     f"<td style='{weight}'>{_e(t.text)} <span style='color:#555'>({_e(status_words(t.status))})"
+                     f"</span>{place}</td></tr>")
+    parts.append("</table>")
+    return "".join(parts)
 
 
 def _operator(code: Any) -> str:
@@ -250,6 +302,9 @@ class OrderDetail(QWidget):
                     f"</b>: {_e(one_language(h.get('reason')))} <span style='color:#555'>({_e(_age(h.get('raised_at')))})"
                     "</span></li>")
             parts.append("</ul>")
+        # tracking (物流轨迹): from the printed label on, and whenever the carrier reported any
+        if s.get("tracking") or o.state in TRACKED_STATES:
+            parts.append(tracking_html(s))
         # history
         parts.append(f"<h3>{_e(t['history'])}</h3><ul>")
         entries: list[tuple[str, str]] = []

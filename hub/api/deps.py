@@ -24,6 +24,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from core.errors import UserError
 from core.roles import Role
 from hub import auth, db, feed, longpoll
+from hub.carriers.tracking import TrackingEngine
 from hub.channels.engine import ConnectorEngine
 from hub.config import HubSettings
 from hub.routing import Rules
@@ -51,6 +52,7 @@ class Hub:
         self.notifier = feed.Notifier()
         self.deliverer = Deliverer(self.engine, settings)
         self.connectors = ConnectorEngine(self.tx, settings, self.rules, notify=self._changed, read=self.read)
+        self.tracking = TrackingEngine(self.tx, settings, notify=self._changed, read=self.read)
         self.longpoll_threads: anyio.CapacityLimiter | None = None  # made on the event loop (lifespan)
         self.tail = feed.ChangeTail(self.read_async, self.notifier, fallback_s=settings.longpoll_fallback_s)
         self.tokens = longpoll.TokenCheck(self._check_tokens)
@@ -99,6 +101,7 @@ class Hub:
                     self.notifier.notify()
                     self.deliverer.wake()
                     self.connectors.wake_push()  # an order may have shipped: tell its shop now
+                    self.tracking.wake()  # … and subscribe its waybill
                 return result
             except (OperationalError, IntegrityError) as exc:
                 if attempt == 4 or not _retryable(exc):
