@@ -265,3 +265,17 @@ def unseen(conn: Connection, gen: int) -> list[str]:
 
 def delete(conn: Connection, order_ids: Iterable[str]) -> None:
     conn.exec_driver_sql("DELETE FROM orders WHERE order_id = ?", [(oid,) for oid in order_ids])
+
+
+def in_state_for_carrier(conn: Connection, state: str, carrier: str | None) -> list[LocalOrder]:
+    """Orders whose local view is in ``state`` with ``carrier`` (None: any carrier), read from the view.
+
+    The handover's "still missing" list and its carrier picker: one pass over the local views in
+    SQLite (``json_extract``), not a Python loop over every order.
+    """
+    sql = f"{_ORDER_SELECT} WHERE json_extract(local_json, '$.state') = ?"
+    args: tuple[Any, ...] = (state,)
+    if carrier is not None:
+        sql += " AND json_extract(local_json, '$.carrier') = ?"
+        args += (carrier,)
+    return [_row_order(r) for r in conn.exec_driver_sql(sql, args).all()]
