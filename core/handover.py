@@ -135,6 +135,11 @@ class LoadOpen:
 
 
 @dataclass(frozen=True)
+class ReadCarriers:
+    """Count the printed parcels per carrier again (:func:`carrier_counts`) for the picker."""
+
+
+@dataclass(frozen=True)
 class Check:
     """Judge a scan and, when accepted, store it (:func:`scan_parcel`). No batch: the scan opens one."""
 
@@ -180,7 +185,7 @@ class PrintManifest:
     batch: HandoverBatch
 
 
-Work = LoadOpen | Check | OpenBatch | ReadMissing | CloseBatch | CancelBatch | PrintManifest
+Work = LoadOpen | ReadCarriers | Check | OpenBatch | ReadMissing | CloseBatch | CancelBatch | PrintManifest
 
 
 @dataclass(frozen=True)
@@ -342,13 +347,19 @@ def _batch(conn: Any, row: rows.BatchRow) -> HandoverBatch:
                          row.status, row.closed_at, row.closed_by)
 
 
+def _stopped(order: LocalOrder) -> bool:
+    """A printed parcel that must stay at the bench: held, cancel requested, or in conflict."""
+    snap = order.snapshot
+    return bool(snap.get("holds") or snap.get("cancel_requested") or order.has_conflict)
+
+
 def carrier_counts(store: LocalStore) -> list[tuple[str, int]]:
     """(carrier, printed parcels not held) on this station, most parcels first."""
     counts: dict[str, int] = {}
     with store.read() as conn:
         for order in order_rows.in_state_for_carrier(conn, State.LABEL_PRINTED.value, None):
             carrier = str(order.snapshot.get("carrier") or "")
-            if carrier:
+            if carrier and not _stopped(order):
                 counts[carrier] = counts.get(carrier, 0) + 1
     return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
 
@@ -445,7 +456,7 @@ def read_missing(store: LocalStore, batch_id: str, carrier: str, *, now: datetim
         if order.order_id in inside:
             continue
         snap = order.snapshot
-        if snap.get("holds") or snap.get("cancel_requested") or order.has_conflict:
+        if _stopped(order):
             held.append(order.order_id)
             continue
         try:
@@ -655,7 +666,7 @@ class HandoverFlow:
             return Outcome()
         snap = order.snapshot
         printed = (order.state == State.LABEL_PRINTED and snap.get("carrier") == batch.carrier)
-        stopped = bool(snap.get("holds") or snap.get("cancel_requested") or order.has_conflict)
+        stopped = _stopped(order)
         if printed and not stopped:
             old = self.missing.get(oid)
             self.missing[oid] = MissingParcel(oid, str(snap.get("waybill_no") or ""),
@@ -698,7 +709,7 @@ class HandoverFlow:
         self.last_closed = closed.batch
         return Outcome("done", _("Batch {batch} closed: {n} parcel(s) shipped").format(
             batch=closed.batch.batch_id, n=len(closed.shipped)), _("Printing the manifest (交接单)…"), tone="done",
-            work=(PrintManifest(closed.batch),))
+            work=(PrintManifest(closed.batch), ReadCarriers()))
 
     def close_failed(self, exc: UserError) -> Outcome:
         """Closing was refused: nothing shipped. Blocked parcels are named; the next F8 leaves them out."""
@@ -747,7 +758,11 @@ class HandoverFlow:
         self.held_back = []
         self.drop = ()
         out = self._idle()
-        return Outcome("idle", _("Batch cancelled: nothing was shipped"), out.text, work=(LoadOpen(),))
+        return Outcome("idle", _("Batch cancelled: nothing was shipped"), out.text, work=(ReadCarriers(),))
+
+    def carriers_read(self, carriers: list[tuple[str, int]]) -> Outcome:
+        self.carriers = carriers
+        return Outcome()
 
     def failed(self, message: str) -> Outcome:
         """A store step failed (disk, lock): say so; nothing was counted."""

@@ -66,6 +66,8 @@ class Desk:
             out: ho.Outcome
             if isinstance(work, ho.LoadOpen):
                 out = self.flow.loaded(ho.load_open(self.store))
+            elif isinstance(work, ho.ReadCarriers):
+                out = self.flow.carriers_read(ho.carrier_counts(self.store))
             elif isinstance(work, ho.Check):
                 out = self.flow.checked(ho.scan_parcel(self.store, work, station="B1-PC", bench="B1",
                                                        operator="P001", now=NOW))
