@@ -212,11 +212,12 @@ class Outcome:
 
 @dataclass(frozen=True)
 class Checked:
-    """What :func:`scan_parcel` did: the judgement, and the batch as it now is when it changed."""
+    """What :func:`scan_parcel` did: the judgement, the parcel added, and the batch when the scan opened it."""
 
     code: str
     judgement: Judgement
-    batch: HandoverBatch | None = None  # set when the scan was added (or opened the batch)
+    parcel: Parcel | None = None  # the parcel added (None: refused or a duplicate)
+    opened: HandoverBatch | None = None  # the batch this scan opened (with the parcel in it), if it did
 
 
 @dataclass(frozen=True)
@@ -355,12 +356,8 @@ def _stopped(order: LocalOrder) -> bool:
 
 def carrier_counts(store: LocalStore) -> list[tuple[str, int]]:
     """(carrier, printed parcels not held) on this station, most parcels first."""
-    counts: dict[str, int] = {}
     with store.read() as conn:
-        for order in order_rows.in_state_for_carrier(conn, State.LABEL_PRINTED.value, None):
-            carrier = str(order.snapshot.get("carrier") or "")
-            if carrier and not _stopped(order):
-                counts[carrier] = counts.get(carrier, 0) + 1
+        counts = order_rows.printed_by_carrier(conn)
     return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
 
 
@@ -430,10 +427,12 @@ def scan_parcel(store: LocalStore, check: Check, *, station: str, bench: str, op
         if judgement.verdict == Verdict.DUPLICATE:
             return Checked(code, judgement)
         assert order is not None
+        opened = check.batch_id is None  # the flow had no batch: it gets the whole batch back
         if row is None:
             row = _new_batch(conn, str(order.snapshot.get("carrier")), station, bench, operator, now or utcnow())
         rows.add_parcel(conn, rows.ParcelRow(row.batch_id, order.order_id, judgement.waybill_no, operator, at))
-        return Checked(code, judgement, _batch(conn, row))
+        parcel = Parcel(order.order_id, judgement.waybill_no, at, operator)
+        return Checked(code, judgement, parcel, _batch(conn, row) if opened else None)
 
 
 def read_missing(store: LocalStore, batch_id: str, carrier: str, *, now: datetime | None = None,
@@ -449,23 +448,22 @@ def read_missing(store: LocalStore, batch_id: str, carrier: str, *, now: datetim
     today = to_local(now or utcnow(), tz).date()
     with store.read() as conn:
         inside = {p.order_id for p in rows.parcels(conn, batch_id)}
-        printed = order_rows.in_state_for_carrier(conn, State.LABEL_PRINTED.value, carrier)
+        printed = order_rows.printed_parcels(conn, carrier)
     missing: list[MissingParcel] = []
     held: list[str] = []
-    for order in printed:
-        if order.order_id in inside:
+    for order_id, waybill, updated_at, stopped in printed:
+        if order_id in inside:
             continue
-        snap = order.snapshot
-        if _stopped(order):
-            held.append(order.order_id)
+        if stopped:
+            held.append(order_id)
             continue
         try:
-            changed = parse_iso(snap.get("updated_at"))
+            changed = parse_iso(updated_at)
         except ValueError:
             changed = None
         day = to_local(changed, tz).date() if changed is not None else None
-        missing.append(MissingParcel(order.order_id, str(snap.get("waybill_no") or ""),
-                                     day.isoformat() if day else "", day is not None and day < today))
+        missing.append(MissingParcel(order_id, waybill, day.isoformat() if day else "",
+                                     day is not None and day < today))
     missing.sort(key=lambda m: (m.printed_day or "9999", m.order_id))
     return MissingRead(batch_id, missing, sorted(held))
 
@@ -634,11 +632,13 @@ class HandoverFlow:
             return Outcome("error", j.text, j.reason, tone="error", refusal=j.verdict)
         if j.verdict == Verdict.DUPLICATE:
             return Outcome("repeat", j.text, _("Still {n} parcel(s) in the batch.").format(n=self.count), tone="ok")
-        assert result.batch is not None
+        assert result.parcel is not None
         work: tuple[Work, ...] = ()
-        if self.batch is None or self.batch.batch_id != result.batch.batch_id:
-            work = (ReadMissing(result.batch.batch_id, result.batch.carrier),)
-        self.batch = result.batch
+        if result.opened is not None:
+            self.batch = result.opened
+            work = (ReadMissing(result.opened.batch_id, result.opened.carrier),)
+        elif self.batch is not None:
+            self.batch.parcels.append(result.parcel)
         self.missing.pop(j.order_id, None)
         return Outcome("ok", _("OK {waybill} — {n} in the bag").format(waybill=j.waybill_no, n=self.count),
                        j.order_id, tone="ok", work=work)

@@ -21,7 +21,7 @@ from collections import deque
 from typing import Any, ClassVar
 
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QBrush, QColor, QKeyEvent, QKeySequence, QShortcut
+from PySide6.QtGui import QBrush, QColor, QFont, QFontMetrics, QKeyEvent, QKeySequence, QPalette, QShortcut
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
@@ -127,6 +127,7 @@ class HandoverView(QWidget):
         self.shortcuts: list[QShortcut] = []
         self._queue: deque[str] = deque()
         self._busy = 0
+        self._missing_items: dict[str, QListWidgetItem] = {}  # the missing list's rows by order ID
         self._build()
         self.sounds.requested.connect(self._flash)
         services.orders_changed.connect(self._orders_changed)
@@ -166,21 +167,38 @@ class HandoverView(QWidget):
         self.scan_field.enter_on_empty.connect(self.choose_carrier)
         root.addWidget(self.scan_field)
 
+        # The banner is drawn with palettes, not style sheets: a style sheet set per scan re-polishes
+        # the page (tens of ms at every scan). Fixed heights keep a new text from re-laying out the page.
         self.banner = QFrame(self)
         self.banner.setObjectName("handoverBanner")
+        self.banner.setAutoFillBackground(True)
+        self.banner.setFrameShape(QFrame.Shape.Box)
+        self.banner.setLineWidth(6)
         row = QHBoxLayout(self.banner)
-        row.setContentsMargins(14, 8, 14, 8)
+        row.setContentsMargins(14, 4, 14, 4)
         self.banner_icon = QLabel(self.banner)
         self.banner_icon.setObjectName("bannerIcon")
         self.banner_text = QLabel(self.banner)
         self.banner_text.setObjectName("bannerText")
         self.banner_text.setWordWrap(True)
+        for label, pt in ((self.banner_icon, BANNER_PT + 8), (self.banner_text, BANNER_PT)):
+            font = QFont(label.font())
+            font.setPointSize(pt)
+            font.setBold(True)
+            label.setFont(font)
         row.addWidget(self.banner_icon, 0)
         row.addWidget(self.banner_text, 1)
+        self.banner.setFixedHeight(QFontMetrics(self.banner_text.font()).lineSpacing() * 2 + 24)
         root.addWidget(self.banner)
         self.reason_label = QLabel(self)
         self.reason_label.setObjectName("reasonLabel")
         self.reason_label.setWordWrap(True)
+        self.reason_label.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
+        font = QFont(self.reason_label.font())
+        font.setPointSize(REASON_PT)
+        font.setBold(True)
+        self.reason_label.setFont(font)
+        self.reason_label.setFixedHeight(QFontMetrics(font).lineSpacing() * 3 + 4)
         root.addWidget(self.reason_label)
 
         lists = QHBoxLayout()
@@ -243,30 +261,34 @@ class HandoverView(QWidget):
         return shortcut
 
     # -- drawing --------------------------------------------------------------------------------
+    def _paint_banner(self, frame: str | None = None) -> None:
+        bg, fg, _icon = BANNER_STYLES[self.status_kind]
+        pal = QPalette(self.banner.palette())
+        pal.setColor(QPalette.ColorRole.Window, QColor(bg))
+        pal.setColor(QPalette.ColorRole.WindowText, QColor(frame or bg))  # the frame's colour
+        self.banner.setPalette(pal)
+        for label in (self.banner_icon, self.banner_text):
+            lp = QPalette(label.palette())
+            lp.setColor(QPalette.ColorRole.WindowText, QColor(fg))
+            label.setPalette(lp)
+
     def _set_banner(self, kind: str, text: str, reason: str = "") -> None:
-        bg, fg, icon = BANNER_STYLES[kind]
         self.status_kind = kind
-        self.banner.setStyleSheet(f"#handoverBanner {{ background: {bg}; border-radius: 6px; }}")
-        self.banner_icon.setStyleSheet(f"color: {fg}; font-size: {BANNER_PT + 8}pt; font-weight: bold;")
-        self.banner_text.setStyleSheet(f"color: {fg}; font-size: {BANNER_PT}pt; font-weight: bold;")
-        self.banner_icon.setText(icon)
+        self._paint_banner()
+        self.banner_icon.setText(BANNER_STYLES[kind][2])
         self.banner_text.setText(text)
-        colour = "#b71c1c" if kind in ("error", "confirm") else "#263238"
-        self.reason_label.setStyleSheet(f"font-size: {REASON_PT}pt; font-weight: bold; color: {colour};")
+        pal = QPalette(self.reason_label.palette())
+        pal.setColor(QPalette.ColorRole.WindowText, QColor("#b71c1c" if kind in ("error", "confirm") else "#263238"))
+        self.reason_label.setPalette(pal)
         self.reason_label.setText(reason)
-        self.reason_label.setVisible(bool(reason))
 
     def _flash(self, tone: str) -> None:
         """A visual answer to every tone (the PC may have no speaker): a thick frame for a moment."""
-        colour = {"ok": "#00e676", "done": "#00e676"}.get(tone, "#ff1744")
-        bg = BANNER_STYLES[self.status_kind][0]
-        self.banner.setStyleSheet(
-            f"#handoverBanner {{ background: {bg}; border-radius: 6px; border: 6px solid {colour}; }}")
+        self._paint_banner({"ok": "#00e676", "done": "#00e676"}.get(tone, "#ff1744"))
         QTimer.singleShot(250, self._unflash)
 
     def _unflash(self) -> None:
-        bg = BANNER_STYLES[self.status_kind][0]
-        self.banner.setStyleSheet(f"#handoverBanner {{ background: {bg}; border-radius: 6px; }}")
+        self._paint_banner()
 
     def _render(self) -> None:
         flow = self.flow
@@ -321,13 +343,17 @@ class HandoverView(QWidget):
         lst.addItems([f"✔ {total - i}. {p.waybill_no} · {p.order_id}" for i, p in enumerate(shown)])
         lst.setUpdatesEnabled(True)
 
-    def _render_missing(self) -> None:
+    def _missing_title(self) -> None:
         flow = self.flow
-        missing = flow.missing_list() if flow.batch is not None else []
-        title = _("Still missing ({n})").format(n=len(missing))
+        title = _("Still missing ({n})").format(n=len(flow.missing) if flow.batch is not None else 0)
         if flow.batch is not None and flow.held_back:
             title += "  " + _("▲ {n} held back: keep them out").format(n=len(flow.held_back))
         self.missing_title.setText(title)
+
+    def _render_missing(self) -> None:
+        flow = self.flow
+        missing = flow.missing_list() if flow.batch is not None else []
+        self._missing_title()
         lst = self.missing_list
         lst.setUpdatesEnabled(False)
         lst.clear()
@@ -338,17 +364,41 @@ class HandoverView(QWidget):
         if len(missing) > LIST_ROWS:
             texts.append(_("… and {n} more").format(n=len(missing) - LIST_ROWS))
         lst.addItems(texts)
+        earlier = QBrush(QColor("#e65100"))
+        self._missing_items = {}
         for i, m in enumerate(missing[:LIST_ROWS]):
+            item = lst.item(i)
+            self._missing_items[m.order_id] = item
             if m.earlier:
-                lst.item(i).setForeground(QBrush(QColor("#e65100")))
+                item.setForeground(earlier)
         lst.setUpdatesEnabled(True)
 
-    def _draw(self, outcome: ho.Outcome) -> None:
+    def _head(self) -> None:
+        batch = self.flow.batch
+        if batch is not None:
+            self.count_label.setText(_("{n} in the bag").format(n=batch.count))
+        self.scanned_title.setText(_("In the bag ({n})").format(n=batch.count if batch is not None else 0))
+        self._missing_title()
+
+    def _added(self, parcel: ho.Parcel) -> None:
+        """One parcel went into the bag: one row in, its "missing" row out — not the whole page again."""
+        self._head()
+        self.scanned_list.insertItem(0, f"✔ {self.flow.count}. {parcel.waybill_no} · {parcel.order_id}")
+        if self.scanned_list.count() > LIST_ROWS:
+            self.scanned_list.takeItem(self.scanned_list.count() - 1)
+        item = self._missing_items.pop(parcel.order_id, None)
+        if item is not None:
+            self.missing_list.takeItem(self.missing_list.row(item))
+
+    def _draw(self, outcome: ho.Outcome, added: ho.Parcel | None = None) -> None:
         """Show one answer of the flow and start the work it asks for."""
         if outcome.banner is not None:
             self._set_banner(outcome.banner, outcome.text, outcome.reason)
             self.last_outcome = outcome
-        self._render()
+        if added is not None and not outcome.work:
+            self._added(added)
+        elif outcome.banner is not None and outcome.banner not in ("error", "repeat"):  # a refusal changes no list
+            self._render()
         if outcome.tone is not None:
             getattr(self.sounds, outcome.tone)()
         if outcome.banner is not None:
@@ -383,16 +433,16 @@ class HandoverView(QWidget):
         if isinstance(work, ho.LoadOpen):
             self._run(lambda: ho.load_open(store), lambda r: self._draw(self.flow.loaded(r)))
         elif isinstance(work, ho.ReadCarriers):
-            self._run(lambda: ho.carrier_counts(store), lambda r: self._draw(self.flow.carriers_read(r)))
+            self._run(lambda: ho.carrier_counts(store), lambda r: self._redraw(self.flow.carriers_read(r)))
         elif isinstance(work, ho.Check):
             self._run(lambda: ho.scan_parcel(store, work, station=station, bench=bench, operator=operator),
-                      lambda r: self._draw(self.flow.checked(r)))
+                      lambda r: self._draw(self.flow.checked(r), r.parcel))
         elif isinstance(work, ho.OpenBatch):
             self._run(lambda: ho.open_batch(store, work.carrier, station=station, bench=bench, operator=operator),
                       lambda r: self._draw(self.flow.opened(r)))
         elif isinstance(work, ho.ReadMissing):
             self._run(lambda: ho.read_missing(store, work.batch_id, work.carrier),
-                      lambda r: self._draw(self.flow.missing_read(r)))
+                      lambda r: self._redraw(self.flow.missing_read(r)))
         elif isinstance(work, ho.CloseBatch):
             outbox, role = self.services.outbox, self.services.role
             self._run(lambda: ho.close_batch(store, outbox, work.batch_id, operator, role=role, drop=work.drop,
@@ -405,6 +455,11 @@ class HandoverView(QWidget):
             op = self.services.operator
             self.print_service.print_manifest(work.batch, operator_name=op.name if op is not None else "",
                                               parent=self, on_done=self._manifest_done)
+
+    def _redraw(self, outcome: ho.Outcome) -> None:
+        """An outcome that changed what the lists show (read again from the store)."""
+        self._render()
+        self._draw(outcome)
 
     def _closed(self, closed: ho.Closed) -> None:
         self.batch_closed.emit(closed.batch)
@@ -510,10 +565,9 @@ class HandoverView(QWidget):
 
     def _changed(self, orders: list[Any]) -> None:
         alerts = [out for out in (self.flow.order_changed(o) for o in orders) if out.banner is not None]
+        self._render()
         if alerts:
             self._draw(alerts[-1])
-        else:
-            self._render()
 
     def showEvent(self, event: Any) -> None:
         super().showEvent(event)

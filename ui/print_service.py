@@ -42,8 +42,8 @@ from core.i18n import _
 from core.packing import label_refusal
 from core.print_journal import PrintJobResult, PrintJournal, PrintRecord
 from core.scan_rules import make_batch_id
-from core.timeutil import parse_iso, utcnow
 from core.store import LocalOrder, LocalStore
+from core.timeutil import parse_iso, utcnow
 from printing import (
     Manifest,
     ManifestParcel,
