@@ -716,7 +716,7 @@ class HandoverFlow:
         self.closing = False
         blocked = exc.details.get("blocked") if isinstance(exc, HandoverBlocked) else None
         if isinstance(blocked, dict) and blocked:
-            self.drop = tuple(sorted(blocked))
+            self.drop = tuple(sorted(set(self.drop) | set(blocked)))  # those pulled before stay out too
             self.confirm = "close"
             self.missing = {k: v for k, v in self.missing.items() if k not in blocked}
             return Outcome("error", _("STOP — {n} parcel(s) in the bag must not ship").format(n=len(blocked)),

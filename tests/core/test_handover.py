@@ -236,10 +236,16 @@ def test_close_is_all_or_nothing_when_a_parcel_got_held_meanwhile(store: LocalSt
     assert out.banner == "error" and out.refusal == ho.Verdict.HELD and wb(2) in out.reason
     assert desk.shipped_actions() == []  # nothing shipped, not even the two good ones
     assert desk.flow.drop == (oid(2),)
-    out = desk.run(desk.flow.close())  # second F8: close without the pulled parcel
+    seed(store, parcel(3, version=2, cancel_requested=True))  # and another one is stopped meanwhile
+    out = desk.run(desk.flow.close())
+    assert out.banner == "error" and wb(3) in out.reason and desk.shipped_actions() == []
+    assert desk.flow.drop == (oid(2), oid(3))  # the first one pulled stays out
+    out = desk.run(desk.flow.close())  # F8 again: close without the pulled parcels
     assert out.banner == "done"
-    assert [o for o, _p in desk.shipped_actions()] == [oid(1), oid(3)]
-    assert [p.order_id for p in desk.printed[0].parcels] == [oid(1), oid(3)]
+    assert [o for o, _p in desk.shipped_actions()] == [oid(1)]
+    seed(store, parcel(3, version=3))  # released again: it goes in the next batch
+    assert desk.scan(wb(3)).banner == "ok"
+    assert [p.order_id for p in desk.printed[0].parcels] == [oid(1)]
     assert store.get_order(oid(2)).state == "label_printed"  # type: ignore[union-attr]
 
 
