@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 from collections import deque
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 from PySide6.QtCore import Qt, QTimer, Signal
@@ -125,7 +126,8 @@ class HandoverView(QWidget):
         self.last_outcome: ho.Outcome | None = None
         self.keys_box: QMessageBox | None = None
         self.shortcuts: list[QShortcut] = []
-        self._queue: deque[str] = deque()
+        #: scans and key presses waiting for the store step in flight (answered in the order made)
+        self._queue: deque[str | Callable[[], ho.Outcome]] = deque()
         self._busy = 0
         self._missing_items: dict[str, QListWidgetItem] = {}  # the missing list's rows by order ID
         self._build()
@@ -473,8 +475,7 @@ class HandoverView(QWidget):
     def enter(self) -> None:
         """Handover mode was entered: read the batch left open and the carriers."""
         self.scan_field.setFocus()
-        if not self.busy:
-            self._draw(self.flow.start())
+        self._key(self.flow.start)
 
     def handle_scan(self, code: str) -> None:
         """Answer one scan (in the order scanned: one waits while another is being answered)."""
@@ -486,7 +487,13 @@ class HandoverView(QWidget):
 
     def _drain(self) -> None:
         while self._queue and not self.busy:
-            self._draw(self.flow.scan(self._queue.popleft()))
+            item = self._queue.popleft()
+            self._draw(self.flow.scan(item) if isinstance(item, str) else item())
+
+    def _key(self, step: Callable[[], ho.Outcome]) -> None:
+        """A key's step, after the scans and steps before it (a key pressed while a scan is answered waits)."""
+        self._queue.append(step)
+        self._drain()
 
     def _move_carrier(self, step: int) -> None:
         lst = self.carrier_list
@@ -498,31 +505,26 @@ class HandoverView(QWidget):
         return str(item.data(Qt.ItemDataRole.UserRole)) if item is not None else ""
 
     def choose_carrier(self) -> None:
-        """Enter on an empty scan field: open a batch for the chosen carrier."""
-        if self.flow.batch is not None or self.busy:
-            return
-        self._draw(self.flow.choose(self.selected_carrier()))
+        """Enter on an empty scan field: open a batch for the chosen carrier (none open yet)."""
+        if self.flow.batch is None:
+            carrier = self.selected_carrier()
+            self._key(lambda: self.flow.choose(carrier))
 
     def close_batch(self) -> None:
         """F8: close the batch (ship all, print the manifest); asks again when parcels are missing."""
-        if self.busy:
-            return
-        self._draw(self.flow.close())
+        self._key(self.flow.close)
 
     def cancel_batch(self) -> None:
         """F12 (twice): cancel the open batch."""
-        if self.busy:
-            return
-        self._draw(self.flow.cancel())
+        self._key(self.flow.cancel)
 
     def reprint_manifest(self) -> None:
         """F7: the last closed batch's manifest again."""
-        self._draw(self.flow.reprint())
+        self._key(self.flow.reprint)
 
     def refresh(self) -> None:
         """F5: read the batch, the carriers and the missing parcels again."""
-        if not self.busy:
-            self._draw(self.flow.start())
+        self._key(self.flow.start)
 
     def leave(self) -> None:
         """Esc: back to the queues; an open batch stays open (it is stored)."""

@@ -115,6 +115,16 @@ def test_offline_handover_by_scans_only_keeps_the_shipments_in_the_outbox(
         assert st.store.pending_count() == 2 and st.order("BL20261125-000001").state == "shipped"
         assert manifest_codes(tmp_path / "st" / "prints", tmp_path) == sorted(
             [batch_id, "773100000001", "773100000002"])
+        # keyboard only: ↓ picks the next carrier, Enter on the empty field opens its batch, F12 twice cancels
+        qtbot.waitUntil(lambda: not view.busy and view.flow.carriers == [("SF", 1), ("ZTO", 1)], timeout=5000)
+        assert view.selected_carrier() == "SF"
+        qtbot.keyClick(view.scan_field, Qt.Key.Key_Down)
+        assert view.selected_carrier() == "ZTO"
+        out = press(qtbot, w, Qt.Key.Key_Return, lambda o: o.banner == "ready")
+        assert view.flow.batch is not None and view.flow.batch.carrier == "ZTO" and "ZTO" in view.batch_label.text()
+        assert press(qtbot, w, Qt.Key.Key_F12, lambda o: o.banner == "confirm").banner == "confirm"
+        press(qtbot, w, Qt.Key.Key_F12, lambda o: o.banner == "idle")
+        assert view.flow.batch is None and st.store.pending_count() == 2
         qtbot.keyClick(view.scan_field, Qt.Key.Key_Escape)
         assert w.stack.currentWidget() is w.queue_page
     finally:
