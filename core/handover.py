@@ -554,6 +554,7 @@ class HandoverFlow:
         confirm: ``close`` / ``cancel`` when the next press of that key confirms it ("" none).
         drop: parcels to leave out when the close is confirmed after a block.
         last_closed: the batch closed last (its manifest can be printed again).
+        closing: a close is being recorded (scans are refused until it is answered).
     """
 
     def __init__(self) -> None:
