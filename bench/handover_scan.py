@@ -115,7 +115,7 @@ def measure(printed: int = 5000, scans: int = 1000, background: int = 20_000,
         finally:
             worker.append((time.perf_counter() - t0) * 1000)
 
-    ho.scan_parcel = timed_scan  # type: ignore[assignment]  # the same function, timed (store part)
+    ho.scan_parcel = timed_scan  # the same function, timed (store part)
 
     loop = QEventLoop()
     poll = QTimer()
@@ -152,7 +152,7 @@ def measure(printed: int = 5000, scans: int = 1000, background: int = 20_000,
         before = len(answers)
         t = time.perf_counter()
         view.handle_scan(code)
-        spin(lambda b=before: len(answers) > b)  # type: ignore[misc]
+        spin(lambda b=before: len(answers) > b)
         QApplication.processEvents()  # the answer painted
         times.append((time.perf_counter() - t) * 1000)
         drawn.append((answered_at[-1] - t) * 1000)
@@ -181,7 +181,7 @@ def measure(printed: int = 5000, scans: int = 1000, background: int = 20_000,
     app.processEvents()
     if tmp is not None:
         tmp.cleanup()
-    ho.scan_parcel = real_scan  # type: ignore[assignment]
+    ho.scan_parcel = real_scan
     times.sort()
     drawn.sort()
     worker.sort()
