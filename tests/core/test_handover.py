@@ -15,7 +15,7 @@ import pytest
 
 from core import handover as ho
 from core.errors import UserError
-from core.i18n import set_language
+from core.i18n import language, set_language
 from core.outbox import OrdersChanged, Outbox
 from core.store import LocalStore, open_store
 from core.store import handover as rows
@@ -101,9 +101,10 @@ class Desk:
 
 @pytest.fixture(autouse=True)
 def english() -> Iterator[None]:
+    before = language()
     set_language("en")
     yield
-    set_language("zh_CN")
+    set_language(before)  # the next test in this process finds the language it had
 
 
 @pytest.fixture
