@@ -73,6 +73,7 @@ DOC_TYPE_NAMES: dict[str, tuple[str, str]] = {
     "label": ("面单", "label"),
     "pick_list": ("拣货单", "pick list"),
     "packing_slip": ("装箱单", "packing slip"),
+    "handover_manifest": ("交接单", "handover manifest"),
 }
 
 

@@ -23,7 +23,7 @@ from core.timeutil import iso, utcnow
 
 log = logging.getLogger("packdesk.printing")
 
-DOC_TYPES = ("label", "pick_list", "packing_slip")
+DOC_TYPES = ("label", "pick_list", "packing_slip", "handover_manifest")
 
 
 class ReprintReasonRequired(ValidationFailed):

@@ -25,7 +25,7 @@ from core.timeutil import utcnow
 
 PDF = "application/pdf"
 ZPL = "application/zpl"
-DOC_TYPES = ("label", "picklist", "slip")
+DOC_TYPES = ("label", "picklist", "slip", "manifest")
 
 
 class PrinterError(UserError):

@@ -25,7 +25,7 @@ from core.i18n import _
 if TYPE_CHECKING:
     from ui.main_window import MainWindow
 
-MODES = ("queue", "pack")
+MODES = ("queue", "pack", "handover")
 _KEY_IN_TEXT = re.compile(r"\s*[(（][^()（）]*[)）]\s*$")
 
 
@@ -88,21 +88,26 @@ def _inside(widget: QWidget | None, page: QWidget) -> bool:
 
 
 def mode_keys(window: MainWindow, mode: str) -> list[Key]:
-    """The keys that work on ``mode``'s page ("queue" or "pack") of a main window, in screen order.
+    """The keys that work on ``mode``'s page ("queue", "pack" or "handover") of a main window, in screen order.
 
     The window's own actions count where :meth:`MainWindow.action_in_mode` says they work; a
     ``QShortcut`` counts on the page it lives in (one outside both pages counts on both).
     """
-    pack = window.pack_view
+    pack, handover = window.pack_view, window.handover_view
     acts = [a for a in window.actions() if window.action_in_mode(a, mode)]
 
     def page_of(sc: QShortcut) -> str:
         owner = sc.parent()
         widget = owner if isinstance(owner, QWidget) else None
-        return "pack" if _inside(widget, pack) else ("queue" if _inside(widget, window.queue_page) else "")
+        if _inside(widget, pack):
+            return "pack"
+        if _inside(widget, handover):
+            return "handover"
+        return "queue" if _inside(widget, window.queue_page) else ""
 
     shortcuts = [sc for sc in window.findChildren(QShortcut) if page_of(sc) in (mode, "")]
-    fields = [Key(k, _(w)) for k, w in window.FIELD_KEYS.get(mode, ())]
+    field_keys = handover.FIELD_KEYS if mode == "handover" else window.FIELD_KEYS.get(mode, ())
+    fields = [Key(k, _(w)) for k, w in field_keys]
     return _unique(action_keys(acts) + shortcut_keys(shortcuts) + fields)
 
 
@@ -183,6 +188,7 @@ def button_keys(dialog: QDialog) -> list[Key]:
 SECTIONS = (
     ("队列页 · Queue page", "queue"),
     ("打包页 · Pack page", "pack"),
+    ("交接页 · Handover page (Ctrl+H)", "handover"),
     ("打印一波的确认 · Wave question (Ctrl+W)", "wave"),
     ("登录 / 换班 · Log in / change operator", "login"),
     ("补打面单 · Reprint label", "reprint"),

@@ -61,6 +61,7 @@ from ui import window_geometry
 from ui.connector_status import ConnectorStatusLabel
 from ui.exception_dialog import open_exception_dialog
 from ui.flag_delegate import FlagDelegate, pair_width
+from ui.handover_view import HandoverView
 from ui.keys import help_html, mode_keys
 from ui.order_detail import OrderDetail
 from ui.pack_view import PackView
@@ -262,6 +263,9 @@ class MainWindow(QMainWindow):
         self.pack_view.activated.connect(self.show_pack_page)
         self.pack_view.closed.connect(self.show_queue_page)
         self.pack_view.exception_requested.connect(self.open_exception)
+        self.handover_view = HandoverView(self.services, self.print_service, self.stack)
+        self.stack.addWidget(self.handover_view)
+        self.handover_view.closed.connect(self.show_queue_page)
         self.setCentralWidget(central)
         self.sync_status = SyncStatusButton(self.services, self)
         self.statusBar().addPermanentWidget(self.sync_status)
@@ -308,6 +312,9 @@ class MainWindow(QMainWindow):
                                      False, what=_("Preview the selected order's label (prints nothing)"))
         self.import_action = action(_("Import orders…"), "Ctrl+I", self.import_orders, "importAction",
                                     False, what=_("Import orders from an Excel or CSV file"))
+        self.handover_action = action(_("Handover (Ctrl+H)"), "Ctrl+H", self.show_handover_page, "handoverAction",
+                                      what=_("Handover mode: scan the parcels into the courier's bag, close the "
+                                             "batch, print the manifest"))
         self.refresh_action = action(_("Refresh (F5)"), "F5", self.refresh, "refreshAction",
                                      what=_("Refresh the queues and sync now"))
         self.search_action = action(_("Search (Ctrl+F)"), "Ctrl+F", self.focus_search, "searchAction", False,
@@ -892,6 +899,8 @@ class MainWindow(QMainWindow):
         if self.stack.currentWidget() is self.pack_view:
             self.pack_view.close_order()
             self.show_queue_page()
+        if self.stack.currentWidget() is self.handover_view:  # the batch stays open (stored) for the next one
+            self.show_queue_page()
         before = self.services.operator
         if self.services.engine is not None:
             self.services.engine.logout()
@@ -936,6 +945,13 @@ class MainWindow(QMainWindow):
             self.stack.setCurrentWidget(self.pack_view)
             self.scan.setVisible(False)  # the pack page has its own scan field
             self.pack_view.scan_field.setFocus()
+
+    def show_handover_page(self) -> None:
+        """Ctrl+H: handover mode (its own scan field and keys); an open batch comes back as it was."""
+        if self.stack.currentWidget() is not self.handover_view:
+            self.stack.setCurrentWidget(self.handover_view)
+            self.scan.setVisible(False)
+        self.handover_view.enter()
 
     def show_queue_page(self) -> None:
         if self.stack.currentWidget() is not self.queue_page:

@@ -37,16 +37,21 @@ from PySide6.QtWidgets import QMessageBox, QProgressDialog, QWidget
 
 from core import paths
 from core.errors import UserError
+from core.handover import HandoverBatch
 from core.i18n import _
 from core.packing import label_refusal
 from core.print_journal import PrintJobResult, PrintJournal, PrintRecord
 from core.scan_rules import make_batch_id
 from core.store import LocalOrder, LocalStore
+from core.timeutil import parse_iso, utcnow
 from printing import (
+    Manifest,
+    ManifestParcel,
     PrintJob,
     PrintResult,
     labels_zpl,
     render_labels,
+    render_manifest,
     render_picklist,
     render_slip,
     try_send,
@@ -58,7 +63,7 @@ from ui.print_qt import QtPrinterBackend
 from ui.services import AppServices
 
 #: journal / settings document type -> printing.PrintJob document type
-JOB_DOC = {"label": "label", "pick_list": "picklist", "packing_slip": "slip"}
+JOB_DOC = {"label": "label", "pick_list": "picklist", "packing_slip": "slip", "handover_manifest": "manifest"}
 TCP_TIMEOUT_S = 5.0
 TCP_CONNECT_TIMEOUT_S = 3.0
 
@@ -311,6 +316,25 @@ class PrintService(QObject):
 
         self._start(_Request("packing_slip", [order_id], render, self._pdf_target("packing_slip"), None,
                              on_done, parent))
+
+    def print_manifest(self, batch: HandoverBatch, *, operator_name: str = "", parent: QWidget | None = None,
+                       on_done: OnDone | None = None) -> None:
+        """Print a closed handover batch's manifest (交接单, A4): through the journal like every document.
+
+        The printer is the station's ``handover_manifest`` printer, else its pick-list printer (both
+        are A4 document printers), else a PDF in the prints folder.
+        """
+        who = f"{batch.closed_by or batch.operator} {operator_name}".strip()
+        manifest = Manifest(batch.batch_id, batch.carrier, batch.bench, batch.station, who,
+                            parse_iso(batch.opened_at) or utcnow(), parse_iso(batch.closed_at),
+                            [ManifestParcel(p.waybill_no, p.order_id) for p in batch.parcels])
+
+        def render(_content_type: str, _progress: Callable[[int, int], None] | None) -> bytes:
+            return render_manifest(manifest)
+
+        doc = "handover_manifest" if self.services.settings.printer_for("handover_manifest") else "pick_list"
+        self._start(_Request("handover_manifest", [p.order_id for p in batch.parcels], render,
+                             self._pdf_target(doc), None, on_done, parent))
 
     def preview_label(self, order_id: str, *, parent: QWidget | None = None) -> None:
         """Show the order's label as this station would print it; prints and records nothing.
@@ -587,4 +611,5 @@ class PrintService(QObject):
 
 
 def _doc_name(doc_type: str) -> str:
-    return {"label": _("Label"), "pick_list": _("Pick list"), "packing_slip": _("Packing slip")}.get(doc_type, doc_type)
+    return {"label": _("Label"), "pick_list": _("Pick list"), "packing_slip": _("Packing slip"),
+            "handover_manifest": _("Handover manifest")}.get(doc_type, doc_type)

@@ -150,8 +150,39 @@ def _v5(conn: Connection) -> None:
         )""")
 
 
+def _v6(conn: Connection) -> None:
+    """The bench's handover batches (交接) and the parcels scanned into them (core/store/handover.py).
+
+    An open batch lives here, not in memory: a restart finds it with every parcel scanned so far.
+    """
+    for ddl in (
+        """CREATE TABLE handover_batches (
+            batch_id TEXT PRIMARY KEY,
+            carrier TEXT NOT NULL,
+            station TEXT NOT NULL,
+            bench TEXT NOT NULL,
+            operator TEXT NOT NULL,
+            opened_at TEXT NOT NULL,
+            status TEXT NOT NULL DEFAULT 'open',
+            closed_at TEXT,
+            closed_by TEXT
+        )""",
+        "CREATE INDEX ix_handover_batches_status ON handover_batches(status)",
+        """CREATE TABLE handover_parcels (
+            batch_id TEXT NOT NULL REFERENCES handover_batches(batch_id),
+            order_id TEXT NOT NULL,
+            waybill_no TEXT NOT NULL,
+            operator TEXT NOT NULL,
+            scanned_at TEXT NOT NULL,
+            PRIMARY KEY (batch_id, order_id)
+        )""",
+        "CREATE INDEX ix_handover_parcels_order ON handover_parcels(order_id)",
+    ):
+        conn.exec_driver_sql(ddl)
+
+
 #: The migration steps, in order; index i takes the store to version i + 1.
-MIGRATIONS: tuple[Callable[[Connection], None], ...] = (_v1, _v2, _v3, _v4, _v5)
+MIGRATIONS: tuple[Callable[[Connection], None], ...] = (_v1, _v2, _v3, _v4, _v5, _v6)
 LATEST = len(MIGRATIONS)
 
 

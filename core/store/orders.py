@@ -265,3 +265,30 @@ def unseen(conn: Connection, gen: int) -> list[str]:
 
 def delete(conn: Connection, order_ids: Iterable[str]) -> None:
     conn.exec_driver_sql("DELETE FROM orders WHERE order_id = ?", [(oid,) for oid in order_ids])
+
+
+#: One printed parcel as the handover's missing list needs it (no full JSON parse per order):
+#: (order_id, waybill_no, updated_at, stopped) — stopped: held, cancel requested or in conflict.
+ParcelRow = tuple[str, str, str, bool]
+
+
+def printed_parcels(conn: Connection, carrier: str) -> list[ParcelRow]:
+    """The printed (``label_printed``) parcels of ``carrier`` in the local views, read in SQL."""
+    rows = conn.exec_driver_sql(
+        "SELECT order_id, waybill_no, json_extract(local_json, '$.updated_at'), "
+        "coalesce(json_array_length(local_json, '$.holds'), 0) > 0 "
+        "OR coalesce(json_extract(local_json, '$.cancel_requested'), 0) = 1 OR conflict_json IS NOT NULL FROM orders "
+        "WHERE json_extract(local_json, '$.state') = 'label_printed' AND json_extract(local_json, '$.carrier') = ?",
+        (carrier,)).all()
+    return [(str(r[0]), str(r[1] or ""), str(r[2] or ""), bool(r[3])) for r in rows]
+
+
+def printed_by_carrier(conn: Connection) -> dict[str, int]:
+    """How many printed parcels each carrier has in the local views, not counting stopped ones."""
+    rows = conn.exec_driver_sql(
+        "SELECT json_extract(local_json, '$.carrier') AS c, count(*) FROM orders "
+        "WHERE json_extract(local_json, '$.state') = 'label_printed' "
+        "AND coalesce(json_array_length(local_json, '$.holds'), 0) = 0 "
+        "AND coalesce(json_extract(local_json, '$.cancel_requested'), 0) = 0 AND conflict_json IS NULL "
+        "GROUP BY c").all()
+    return {str(r[0]): int(r[1]) for r in rows if r[0]}

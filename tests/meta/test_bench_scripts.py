@@ -26,6 +26,7 @@ SMALL = {
     "crash_replay.py": ["--rounds", "3"],
     "queue_model.py": ["--orders", "2000", "--changes", "200"],
     "labels.py": ["--labels", "10"],
+    "handover_scan.py": ["--printed", "200", "--scans", "30", "--background", "50"],
     "demo_orders.py": ["--orders", "200", "--runs", "1"],
     "connector_catchup.py": ["--orders", "300", "--lag-orders", "20", "--push-orders", "20", "--interval", "2"],
     "longpoll_load.py": ["--clients", "8", "--desks", "2", "--rate", "5", "--duration", "2", "--baseline", "1",

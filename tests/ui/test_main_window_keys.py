@@ -131,6 +131,15 @@ def check_switch(qtbot: Any, w: MainWindow, _mp: Any) -> None:
     w.login_dialog.reject()
 
 
+def check_handover(qtbot: Any, w: MainWindow, _mp: Any) -> None:
+    press(qtbot, w, Qt.Key.Key_H, CTRL)
+    assert w.stack.currentWidget() is w.handover_view and not w.toolbar.isVisible()
+    assert not w.refresh_action.isEnabled()  # F5 is the handover page's own there
+    qtbot.waitUntil(lambda: not w.handover_view.busy, timeout=5000)
+    qtbot.keyClick(w.handover_view.scan_field, Qt.Key.Key_Escape)
+    qtbot.waitUntil(lambda: w.stack.currentWidget() is w.queue_page, timeout=5000)
+
+
 def queue_check(n: int) -> Callable[[Any, MainWindow, Any], None]:
     def check(qtbot: Any, w: MainWindow, _mp: Any) -> None:
         target = QUEUES[n - 1][0]
@@ -144,6 +153,7 @@ KEYS: list[tuple[str, Callable[[Any, MainWindow, Any], None]]] = [
     ("Ctrl+P", check_print), ("Ctrl+W", check_wave), ("Ctrl+L", check_picklist), ("Ctrl+Shift+P", check_slip),
     ("Ctrl+Shift+L", check_preview), ("Ctrl+I", check_import), ("F5", check_refresh), ("Ctrl+F", check_search),
     ("Ctrl+,", check_settings), ("F1", check_help), ("Enter", check_enter), ("Ctrl+Shift+Q", check_switch),
+    ("Ctrl+H", check_handover),
     *[(f"Ctrl+{n}", queue_check(n)) for n in range(1, len(QUEUES) + 1)],
 ]
 
