@@ -94,7 +94,10 @@ def test_an_old_client_keeps_its_outbox_and_an_updated_one_sends_it(
                 station.sync()
             assert "0.1.9" in caught.value.message and MINIMUM in caught.value.message
             assert caught.value.message.startswith("此电脑")  # Chinese first: the operator's language
-            assert station.engine.state.last_error == caught.value.message
+            assert station.engine.state.last_error == caught.value.message and station.engine.state.outdated
+            from ui.status_bar import status_text
+
+            assert status_text(station.engine.state).startswith("▲ 此电脑的 PackDesk 需要更新")
         finally:
             set_language("en")
         assert [a.action_id for a in station.store.pending_actions()] == pending  # nothing pushed, nothing dropped
@@ -102,7 +105,7 @@ def test_an_old_client_keeps_its_outbox_and_an_updated_one_sends_it(
 
         monkeypatch.setattr("core.sync.client.CLIENT_VERSION", MINIMUM)  # updated: everything goes
         station.sync()
-        assert station.store.pending_actions() == []
+        assert station.store.pending_actions() == [] and not station.engine.state.outdated
         at_hub = station.order(oid).snapshot
         assert {k: at_hub["steps"]["weighed"][k] for k in detail} == detail  # the hub keeps the detail's keys
         [hold] = [h for h in at_hub["holds"] if h["type"] == "weight_mismatch"]
