@@ -560,6 +560,12 @@ class PackFlow:
         newly_held = bool(order.snapshot.get("holds")) or order.has_conflict
         if self.phase in (Phase.SCANNING, Phase.WEIGHING) and newly_held and not self.raising:
             return self._blocked_by_hold(order)
+        if (self.phase == Phase.BLOCKED and not newly_held and not self.raising and order.state in BENCH_STATES
+                and "packed" in (order.snapshot.get("steps") or {})):
+            # a packed parcel's hold (a weight off, say) was released: F5 prints and hands it over
+            self.phase = Phase.PRINT_FAILED
+            return Outcome("ready", _("{order} is already packed").format(order=order.order_id),
+                           _("Press F5 to print the label (if needed) and ship it."), phase=self.phase)
         return self._same()
 
     # -- weighing ---------------------------------------------------------------------------------

@@ -6,6 +6,7 @@ tests/core/test_packing.py); scale readings are fed as the reader would deliver 
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -130,6 +131,15 @@ def test_a_parcel_off_its_weight_raises_weight_mismatch_with_the_weighed_step(st
     hold = store.get_order(OID).snapshot["holds"][0]  # type: ignore[union-attr]
     assert hold["type"] == "weight_mismatch" and hold["details"]["diff_g"] == -270
     assert bench.labels == []
+    # re-checked and released at the hub (the guided dialog's action); the hub's snapshot comes back
+    held_now = store.get_order(OID)
+    assert held_now is not None
+    released = dataclasses.replace(held_now, snapshot={**held_now.snapshot, "holds": []})
+    again = bench.flow.order_changed(released)
+    assert again is not None and again.phase == Phase.PRINT_FAILED and "F5" in again.reason
+    retry = bench.flow.retry()  # F5: the label is printed already (print-first): hand it over
+    assert retry is not None and [type(w) for w in retry.work] == [Record]
+    assert retry.work[0].actions == (("shipped_by_station", {}),)  # type: ignore[union-attr]
 
 
 def test_an_order_packed_earlier_without_weight_is_weighed_when_opened(store: LocalStore) -> None:
