@@ -112,6 +112,8 @@ def allocate(w: Writer, rules: Rules, doc: dict[str, Any], *, action_id: str | N
         put_unit_weight(rules, line)
     if rules.weighing is not None:  # the bench's scale compares against it (core/weighing.py)
         doc["weighing"] = dict(rules.weighing)
+    else:
+        doc.pop("weighing", None)  # the site dropped the rule: benches weigh without comparing
     if decision.carrier:
         doc["waybill_no"] = reserve_waybill(w.conn, rules, decision.carrier, w.settings.waybill_start)
     if not doc.get("ship_by") and doc.get("paid_at"):

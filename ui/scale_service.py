@@ -102,7 +102,8 @@ class ScaleService(QObject):
         """Stop reading and close the port (a COM port is open to one program at a time)."""
         reader, self.reader = self.reader, None
         if reader is not None:
-            reader.stop()
+            # bounded: the reader reads with a 0.1 s timeout; the GUI thread never waits long here
+            reader.stop(timeout_s=0.3)
         self._on_link(Link.STOPPED.value, "")
 
     def restart(self) -> None:
