@@ -347,7 +347,8 @@ class PackView(QWidget):
         self.print_button = self._button(_("Print label (F7)"), "F7", self.print_label,
                                          _("Print the label; a label printed before asks for a reason"))
         self.retry_button = self._button(_("Finish / retry print (F5)"), "F5", self.retry_finish,
-                                         _("After a failed print: print again and hand the order over"))
+                                         _("After a failed print: print again and hand the order over; "
+                                           "waiting for a weight while the scale is down: go on without it"))
         self.close_button = self._button(_("Close order (Esc)"), "Esc", self.close_order,
                                          _("Close the quantity box, or the order (its count is kept); "
                                            "with no order open: back to the queues"))
