@@ -22,6 +22,7 @@ HOLD_TYPES: dict[str, tuple[str, str]] = {
     "delivery_failed": ("派送失败", "Delivery failed"),
     "cancel_request": ("打单后取消请求", "Cancel requested after label"),
     "ship_writeback_failed": ("平台拒绝发货回传", "Shop refused the shipment write-back"),
+    "weight_mismatch": ("重量不符", "Weight does not match"),
 }
 
 #: The lowest role that may release a hold of each type (anything unlisted: desk).
@@ -32,6 +33,7 @@ RELEASE_ROLE: dict[str, Role] = {
     "offline_conflict": Role.PACKER,
     "address_change": Role.PACKER,
     "cancel_request": Role.PACKER,
+    "weight_mismatch": Role.PACKER,  # accepting a weight the items do not explain needs desk (playbook)
 }
 
 #: The lowest role that may raise a hold by hand (the hub raises any type itself).
@@ -39,6 +41,7 @@ RAISE_ROLE: dict[str, Role] = {
     "scan_mismatch": Role.PACKER,
     "item_missing": Role.PACKER,
     "offline_conflict": Role.PACKER,
+    "weight_mismatch": Role.PACKER,  # the bench's scale raises it
 }
 
 

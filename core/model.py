@@ -100,6 +100,7 @@ class SnapshotLine(TypedDict):
     is_gift: bool
     bin: str
     barcodes: NotRequired[dict[str, int]]  # barcode -> units per scan; absent in old snapshots
+    weight_g: NotRequired[int]  # the catalogue's unit weight, put on at routing (core/weighing.py)
 
 
 class SnapshotRecipient(TypedDict):
@@ -150,6 +151,8 @@ class Snapshot(TypedDict):
     steps: dict[str, dict[str, Any]]  # bench work: picked / verified / packed / weighed
     label_count: int  # how many times a label was printed (reprints included)
     cancel_requested: NotRequired[bool]
+    #: the site's weighing rule for the bench scale (core/weighing.py ``weighing_rule``); absent: no check
+    weighing: NotRequired[dict[str, int]]
     #: the supervisor's packing instructions for the bench (the vip_signoff note), shown in pack mode
     packing_note: NotRequired[str]
     #: the e-waybill provider's routing data printed large on the label (docs/carriers.md):

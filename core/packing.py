@@ -3,7 +3,10 @@
 A packer scans an order (or a waybill, a channel order number, a pick-list batch), then each
 item; a complete order is recorded as ``step verified`` + ``step packed`` in one transaction,
 its label is printed if it is not yet, and it is handed over (``shipped_by_station``). Three
-wrong scans raise a ``scan_mismatch`` hold; a reported problem raises ``item_missing``.
+wrong scans raise a ``scan_mismatch`` hold; a reported problem raises ``item_missing``. With a
+scale at the bench, a packed parcel is weighed before its label and hand-over: the first settled
+weight is recorded as ``step weighed`` and, when it is off the expected weight
+(:mod:`core.weighing`), a ``weight_mismatch`` hold is raised with it in the same transaction.
 
 :class:`PackFlow` decides all of that and holds the phase; it never touches the store, the
 printer or the screen. Each call returns an :class:`Outcome`: what the banner says (kind, text,
@@ -25,6 +28,7 @@ from typing import Any
 
 from core.holds import hold_label
 from core.i18n import _, language
+from core.scale import Reading
 from core.scan_rules import (
     WRONG_SCAN_LIMIT,
     PackSession,
@@ -38,6 +42,7 @@ from core.scan_rules import (
 from core.states import BENCH_STATES, DONE_STATES, PRINTABLE_STATES, State, state_label
 from core.store import LocalOrder, LocalStore, scan_progress
 from core.timeutil import iso, utcnow
+from core.weighing import Weigher, expected_weight, format_kg
 
 
 class Phase(StrEnum):
@@ -47,6 +52,7 @@ class Phase(StrEnum):
     SCANNING = "scanning"  # items are being verified
     BLOCKED = "blocked"  # held, conflicted, not yet workable, or a step could not be recorded
     FINISHING = "finishing"  # verified + packed / print / hand-over under way
+    WEIGHING = "weighing"  # packed; waiting for the scale's settled weight (a bench with a scale)
     PRINT_FAILED = "print_failed"  # packed, label not printed (or hand-over refused): F5 retries
     DONE = "done"  # shipped (or already done when opened)
 
@@ -56,7 +62,8 @@ class Purpose(StrEnum):
 
     FINISH = "finish"  # step verified + step packed
     SHIP = "ship"  # shipped_by_station
-    HOLD = "hold"  # hold_raised
+    HOLD = "hold"  # hold_raised (a weight_mismatch hold comes after its step weighed)
+    WEIGH = "weigh"  # step weighed, the weight within tolerance
 
 
 @dataclass(frozen=True)
@@ -112,7 +119,9 @@ class Record:
 
     @property
     def hold_type(self) -> str:
-        return str(self.actions[0][1].get("type", "")) if self.purpose == Purpose.HOLD else ""
+        if self.purpose != Purpose.HOLD:
+            return ""
+        return next((str(p.get("type", "")) for t, p in self.actions if t == "hold_raised"), "")
 
 
 @dataclass(frozen=True)
@@ -257,6 +266,8 @@ class PackFlow:
     Args:
         bench_flow: returns the station's ``bench_flow`` setting (``print-first`` / ``pack-first``),
             read when a label is due, so a changed setting applies to the next order.
+        has_scale: whether the station has a scale configured (read when a parcel is packed);
+            without one the flow never weighs.
 
     Attributes:
         order: the open order as last seen (None: nothing open).
@@ -266,10 +277,14 @@ class PackFlow:
         phase: see :class:`Phase`.
         raising: a hold is being recorded (no second one until it is answered).
         last_scan: (SKU, units) of the last item scan that counted — what a typed quantity applies to.
+        weigher: picks the parcel's weight out of the scale's readings (:class:`core.weighing.Weigher`).
     """
 
-    def __init__(self, bench_flow: Callable[[], str] = lambda: "print-first") -> None:
+    def __init__(self, bench_flow: Callable[[], str] = lambda: "print-first",
+                 has_scale: Callable[[], bool] = lambda: False) -> None:
         self.bench_flow = bench_flow
+        self.has_scale = has_scale
+        self.weigher = Weigher()
         self.order: LocalOrder | None = None
         self.session: PackSession | None = None
         self.sessions: dict[str, PackSession] = {}
@@ -385,6 +400,8 @@ class PackFlow:
                                    state=state_text(order.state)), activated=True)
         if "packed" in (order.snapshot.get("steps") or {}):
             self.session.counted = dict(self.session.expected)
+            if self._needs_weight(order):
+                return self._weigh_prompt(order, activated=True, work=self._forget(oid, progress))
             self.phase = Phase.PRINT_FAILED
             return Outcome("ready", _("{order} is already packed").format(order=oid),
                            _("Press F5 to print the label (if needed) and ship it."), phase=self.phase,
@@ -490,14 +507,24 @@ class PackFlow:
             return self._held(record, order)
         if record.purpose == Purpose.SHIP:
             return self._shipped(order)
-        outcome = self._after_packed(order)  # packed: the verified step holds the count now
+        if record.purpose == Purpose.WEIGH:
+            return self._after_packed(order) if order.order_id == self.order_id else self._same()
+        if self._needs_weight(order) and order.order_id == self.order_id:
+            outcome = self._weigh_prompt(order)
+        else:
+            outcome = self._after_packed(order)  # packed: the verified step holds the count now
         return Outcome(**{**outcome.__dict__, "work": (SaveProgress(order.order_id, {}), *outcome.work)})
 
     def record_failed(self, record: Record, message: str) -> Outcome:
         """A :class:`Record` was refused (nothing written): say why; the order waits for the packer."""
         if record.purpose == Purpose.HOLD:
             self.raising = False
+            if record.order_id == self.order_id and record.actions[0][0] == "step":
+                self.phase = Phase.WEIGHING  # the weight and its hold were refused together: weigh again
             return self._error(_("Could not raise the hold"), message)
+        if record.purpose == Purpose.WEIGH and record.order_id == self.order_id:
+            self.phase = Phase.WEIGHING  # weigh again (the platform must be emptied first)
+            return self._error(_("Could not record the weight"), message)
         if record.order_id == self.order_id:
             self.phase = Phase.PRINT_FAILED if record.purpose == Purpose.SHIP else Phase.BLOCKED
         return self._error(_("Could not record this step"), message)
@@ -531,9 +558,73 @@ class PackFlow:
         if order.order_id != self.order_id:
             return None
         newly_held = bool(order.snapshot.get("holds")) or order.has_conflict
-        if self.phase == Phase.SCANNING and newly_held and not self.raising:
+        if self.phase in (Phase.SCANNING, Phase.WEIGHING) and newly_held and not self.raising:
             return self._blocked_by_hold(order)
+        if (self.phase == Phase.BLOCKED and not newly_held and not self.raising and order.state in BENCH_STATES
+                and "packed" in (order.snapshot.get("steps") or {})):
+            # a packed parcel's hold (a weight off, say) was released: F5 prints and hands it over
+            self.phase = Phase.PRINT_FAILED
+            return Outcome("ready", _("{order} is already packed").format(order=order.order_id),
+                           _("Press F5 to print the label (if needed) and ship it."), phase=self.phase)
         return self._same()
+
+    # -- weighing ---------------------------------------------------------------------------------
+    def _needs_weight(self, order: LocalOrder) -> bool:
+        """A scale is configured and this packed order has no weight recorded yet."""
+        return self.has_scale() and "weighed" not in (order.snapshot.get("steps") or {})
+
+    def expected(self) -> str:
+        """The open order's expected weight as the bench shows it (``""``: not known)."""
+        exp = expected_weight(self.order.snapshot) if self.order is not None else None
+        if exp is None:
+            return ""
+        return _("expected {kg} ± {tol}").format(kg=format_kg(exp.grams), tol=format_kg(exp.tolerance_g))
+
+    def _weigh_prompt(self, order: LocalOrder, *, activated: bool = False, work: tuple[Work, ...] = ()) -> Outcome:
+        self.phase = Phase.WEIGHING  # (the view shows the live and the expected weight beside it)
+        reason = _("Weighed automatically when the reading settles.")
+        if self.weigher.last is not None and not self.weigher.armed:
+            reason = _("Lift the previous parcel off the scale first, then put this one on.")
+        return Outcome("working", _("Packed — put the parcel on the scale"), reason,
+                       phase=self.phase, activated=activated, work=work)
+
+    def reading(self, reading: Reading | None) -> Outcome | None:
+        """A scale reading (None: the scale was lost): when the flow waits for a weight, this may be it.
+
+        Returns None when nothing is to be shown or done; else the outcome of weighing the parcel:
+        ``step weighed`` alone (within tolerance, or nothing to compare with) or with a
+        ``weight_mismatch`` hold.
+        """
+        grams = self.weigher.feed(reading)
+        if grams is None or self.phase != Phase.WEIGHING or self.order is None:
+            return None
+        self.weigher.taken()
+        order = self.order
+        self.phase = Phase.FINISHING
+        exp = expected_weight(order.snapshot)
+        detail: dict[str, Any] = {"grams": grams, **(exp.to_detail() if exp is not None else {})}
+        step = ("step", {"step": "weighed", "detail": detail})
+        if exp is None or exp.accepts(grams):
+            text = _("Weighed {kg}").format(kg=format_kg(grams))
+            return Outcome("ok", text, self.expected(), tone="ok", phase=self.phase,
+                           work=(Record(order.order_id, (step,), Purpose.WEIGH),))
+        reason = _("Weighed {kg}, expected {exp} ± {tol}: re-check the items").format(
+            kg=format_kg(grams), exp=format_kg(exp.grams), tol=format_kg(exp.tolerance_g))
+        self.raising = True
+        hold = ("hold_raised", {"type": "weight_mismatch", "reason": reason,
+                                "details": {**detail, "diff_g": grams - exp.grams}})
+        return Outcome("error", _("Weight does not match"), reason, tone="error", phase=self.phase,
+                       work=(Record(order.order_id, (step, hold), Purpose.HOLD, reason),))
+
+    def skip_weighing(self, scale_ok: bool) -> Outcome | None:
+        """F5 while waiting for a weight: go on without one, but only when the scale is not working."""
+        if self.order is None or self.phase != Phase.WEIGHING:
+            return None
+        if scale_ok:
+            return self._error(_("The scale is working: put the parcel on it"),
+                               _("It is weighed automatically when the reading settles."))
+        self.phase = Phase.FINISHING
+        return self._after_packed(self.order)
 
     # -- steps ------------------------------------------------------------------------------------
     def _verify(self, code: str) -> Outcome:
@@ -542,7 +633,7 @@ class PackFlow:
         if self.phase == Phase.BLOCKED:
             return self._error(_("Order is on hold: item not counted"),
                                _("Resolve the exception first; scanning items is blocked."))
-        if self.phase in (Phase.FINISHING, Phase.PRINT_FAILED, Phase.DONE):
+        if self.phase in (Phase.FINISHING, Phase.WEIGHING, Phase.PRINT_FAILED, Phase.DONE):
             return self._error(_("Order {order} is already complete").format(order=order.order_id),
                                _("Item not counted. Scan the next order."))
         result = session.scan(code)

@@ -704,6 +704,39 @@ PLAYBOOKS["ship_writeback_failed"] = Playbook(
 )
 
 
+# Issue 17 (bench scale): the packed parcel is off its expected weight (core/weighing.py).
+PLAYBOOKS["weight_mismatch"] = Playbook(
+    type="weight_mismatch",
+    title=_t("重量不符", "Parcel weight does not match"),
+    detect=_t("打包台：称重结果与预计重量（商品目录单重 × 数量 + 包材）相差超过允许误差。",
+              "At the bench: the scale's weight is further from the expected weight (catalogue unit "
+              "weights × quantities + packaging) than the tolerance allows."),
+    guidance=(
+        _t("打开包裹，按订单逐件核对商品和数量（少件、多件、拿错规格最常见）。",
+           "Open the parcel and check every item and quantity against the order (a missing, extra or "
+           "wrong-size item is the usual cause)."),
+        _t("有错：更正后重新封箱，放回秤上复称，确认重量在误差内。",
+           "Something was wrong: correct it, close the box, put it back on the scale and check the "
+           "weight is within the tolerance."),
+        _t("商品全部正确但重量仍不符（如目录重量有误、特殊包材）：交给客服确认后放行，并通知维护商品目录。",
+           "Every item is right and the weight is still off (a wrong catalogue weight, special "
+           "packaging): the desk confirms and releases, and has the catalogue corrected."),
+    ),
+    actions=(ESCALATE,),
+    fields=(
+        Field("recheck", "choice", _t("复核结果", "Re-check result"), choices=(
+            Choice("corrected", _t("商品有误，已更正并复称", "Items were wrong: corrected and re-weighed")),
+            Choice("packaging", _t("商品正确，包材不同（已复称）", "Items right, different packaging (re-weighed)")),
+            Choice("accept_weight", _t("商品正确，接受此重量（目录重量需更正）",
+                                       "Items right: accept this weight (catalogue weight to fix)"),
+                   needs_role=Role.DESK),
+        )),
+        _note(2, label=_t("说明（发现了什么）", "Note (what was found)")),
+    ),
+    effect=_t("放行订单；之后打印面单并交接。", "Releases the order; the label is printed and it is handed over next."),
+)
+
+
 def _self_check() -> None:
     """Every hold type has a playbook: a new type without guidance is a bug caught at import."""
     missing = set(HOLD_TYPES) - set(PLAYBOOKS)

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from core import paths
+from core.scale import BAUD_RATES, PROTOCOLS
 
 log = logging.getLogger("packdesk.settings")
 
@@ -71,6 +72,11 @@ SETTINGS: tuple[SettingSpec, ...] = (
     SettingSpec("wave_size", int, lambda: 20, WAVE_SIZES, help="Orders per printed wave (pick list + labels)"),
     SettingSpec("max_qty_entry", int, lambda: 50, QTY_ENTRY_LIMITS,
                 help="Pack mode: the most units one typed quantity (scan, *, number) may count; more must be scanned"),
+    SettingSpec("scale_port", str, lambda: "",
+                help="The bench scale's serial port (COM3, /dev/ttyUSB0); empty: no scale, packing never weighs"),
+    SettingSpec("scale_baud", int, lambda: 9600, BAUD_RATES, help="The scale's baud rate (8 data bits, no parity)"),
+    SettingSpec("scale_protocol", str, lambda: "ad", tuple(PROTOCOLS),
+                help="The scale's continuous output format (docs/scale.md)"),
 )
 
 _SPECS = {spec.name: spec for spec in SETTINGS}
@@ -90,6 +96,9 @@ class Settings:
     label_size: str = "100x150"
     wave_size: int = 20
     max_qty_entry: int = 50
+    scale_port: str = ""
+    scale_baud: int = 9600
+    scale_protocol: str = "ad"
     path: Path | None = field(default=None, compare=False, repr=False)
 
     def printer_for(self, doc_type: str) -> str | None:

@@ -34,7 +34,7 @@ from core.states import FULFILMENT_STATES, State, Trigger, apply_trigger
 from core.timeutil import iso, parse_iso
 from hub import action_keys, db
 from hub.options import playbook_options
-from hub.orders import change_address, confirm_payment, load_docs, void_label
+from hub.orders import change_address, confirm_payment, load_docs, put_unit_weight, void_label
 from hub.routing import Rules
 from hub.writer import Actor, Writer, public
 
@@ -273,6 +273,7 @@ def _resolution_effect(rules: Rules, doc: dict[str, Any], hold: dict[str, Any],
                 return {}
             for ln in gift_lines:
                 ln.update(sku=item.sku, name=item.name, bin=item.bin)
+                put_unit_weight(rules, ln)
             return {"gift_substituted": {"from": sorted(s for s in short if s), "to": item.sku}}
         if decision in ("without_gift", "split_backorder"):
             doc["lines"] = [ln for ln in doc["lines"] if not any(ln is g for g in gift_lines)]
@@ -287,6 +288,7 @@ def _resolution_effect(rules: Rules, doc: dict[str, Any], hold: dict[str, Any],
             for ln in doc["lines"]:
                 if ln.get("sku") == missing:
                     ln.update(sku=item.sku, name=item.name, bin=item.bin)
+                    put_unit_weight(rules, ln)
             return {"item_substituted": {"from": missing, "to": item.sku}}
     elif htype == "delivery_failed":
         return {"delivery": resolution.get("outcome")}

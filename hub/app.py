@@ -22,7 +22,7 @@ from starlette.concurrency import run_in_threadpool
 from hub import auth, db, feed
 from hub.api import admin, connectors, intake, orders, sync, tracking
 from hub.api.deps import Hub
-from hub.api.http import BodyLimit, BoundedRoute, UrlText, install_error_handlers
+from hub.api.http import BodyLimit, BoundedRoute, ClientVersionGate, UrlText, install_error_handlers
 from hub.config import CHANNEL_NAMES, HubSettings
 
 __all__ = ["Hub", "create_app"]
@@ -63,6 +63,7 @@ def create_app(settings: HubSettings) -> FastAPI:
     app.add_middleware(BodyLimit, default_limit=settings.max_body_bytes,
                        limits={"/api/v1/import": settings.max_import_bytes})
     app.add_middleware(UrlText)
+    app.add_middleware(ClientVersionGate, minimum=settings.min_client_version)
     install_error_handlers(app)
     # The carriers' push first: at a peak it is most of the requests, and FastAPI tries routes in order.
     for router in (tracking.router, admin.router, sync.router, orders.router, intake.router, connectors.router):

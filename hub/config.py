@@ -66,6 +66,8 @@ class HubSettings:
     login_lockout_after: int = 10  # failed logins before the lockout
     login_lockout_s: int = 15 * 60  # how long a lockout lasts unless an admin lifts it (hub unlock)
     waybill_start: int = 100000000
+    #: the oldest bench/desk client version this hub takes ("": any); older ones are told to update
+    min_client_version: str = ""
     webhook_lease_s: int = 60
     longpoll_fallback_s: float = 1.0
     #: Test-only: 1 counts the hub's SQL statements by table and shows them in ``GET /health``.
@@ -123,6 +125,7 @@ _ENV = {
     "PACKDESK_HUB_KUAIDI100_SALT": ("kuaidi100_salt", str),
     "PACKDESK_HUB_KUAIDI100_CALLBACK_URL": ("kuaidi100_callback_url", str),
     "PACKDESK_HUB_KUAIDI100_BASE_URL": ("kuaidi100_base_url", str),
+    "PACKDESK_HUB_MIN_CLIENT_VERSION": ("min_client_version", str),
 }
 
 
@@ -186,6 +189,11 @@ def _check_site(settings: HubSettings) -> None:
                  "login_lockout_s", "max_import_rows", "max_import_uncompressed_bytes"):
         if getattr(settings, name) <= 0:
             raise ValidationFailed(f"setting '{name}' must be more than 0, not {getattr(settings, name)}.")
+    from core.version import parse_version
+
+    if settings.min_client_version and parse_version(settings.min_client_version) is None:
+        raise ValidationFailed(f"min_client_version {settings.min_client_version!r} must be a version such as "
+                               "0.2.0 (numbers and dots), or empty for any.")
     if settings.longpoll_fallback_s <= 0:
         raise ValidationFailed(f"setting 'longpoll_fallback_s' must be more than 0, not {settings.longpoll_fallback_s}.")
     for name in ("kuaidi100_callback_url", "kuaidi100_base_url"):

@@ -74,11 +74,20 @@ def doc_to_intake(doc: dict[str, Any]) -> IntakeOrder:
         channel=doc["channel"], channel_order_no=doc["channel_order_no"],
         status=ChannelStatus(doc.get("_channel_status", "paid")),
         recipient=Recipient(**doc["recipient"]),
-        lines=[OrderLine(**ln) for ln in doc["lines"]],
+        lines=[OrderLine(**{k: v for k, v in ln.items() if k != "weight_g"}) for ln in doc["lines"]],
         total_fen=doc["total_fen"], created_at=created, channel_updated_at=created,
         paid_at=parse_iso(doc.get("paid_at")), ship_by=parse_iso(doc.get("ship_by")),
         custom_packaging=doc["custom_packaging"], buyer_note=doc["buyer_note"], seller_note=doc["seller_note"],
     )
+
+
+def put_unit_weight(rules: Rules, line: dict[str, Any]) -> None:
+    """Put the catalogue's unit weight on a line (``weight_g``), or take a stale one off."""
+    item = rules.catalogue.get(line["sku"])
+    if item is not None and item.weight_g > 0:
+        line["weight_g"] = item.weight_g
+    else:
+        line.pop("weight_g", None)
 
 
 def reserve_waybill(conn: Connection, rules: Rules, carrier: str, start: int) -> str:
@@ -100,6 +109,11 @@ def allocate(w: Writer, rules: Rules, doc: dict[str, Any], *, action_id: str | N
             line["bin"] = decision.bins.get(line["sku"], "")
         if decision.barcodes.get(line["sku"]):  # the bench matches a scan of the box's own barcode
             line["barcodes"] = decision.barcodes[line["sku"]]
+        put_unit_weight(rules, line)
+    if rules.weighing is not None:  # the bench's scale compares against it (core/weighing.py)
+        doc["weighing"] = dict(rules.weighing)
+    else:
+        doc.pop("weighing", None)  # the site dropped the rule: benches weigh without comparing
     if decision.carrier:
         doc["waybill_no"] = reserve_waybill(w.conn, rules, decision.carrier, w.settings.waybill_start)
     if not doc.get("ship_by") and doc.get("paid_at"):

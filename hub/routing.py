@@ -29,6 +29,7 @@ from core.barcodes import merge_barcodes
 from core.demo import CatalogueItem, load_catalogue
 from core.errors import ValidationFailed
 from core.model import IntakeOrder, Recipient
+from core.weighing import weighing_rule
 from hub.options import carrier_options, gift_options
 
 __all__ = [
@@ -194,7 +195,9 @@ MAX_NAME_LEN = 32
 MAX_CARRIER_LEN = 32
 MAX_WAYBILL_PREFIX_LEN = 20
 
-_TOP_KEYS = {"catalogue", "default_warehouse", "vip", "ship_by_hours", "gift_stock", "carriers", "warehouses"}
+_TOP_KEYS = {"catalogue", "default_warehouse", "vip", "ship_by_hours", "gift_stock", "carriers", "warehouses",
+             "weighing"}
+_WEIGHING_KEYS = {"packaging_g", "tolerance_g", "tolerance_pct"}
 _VIP_KEYS = {"threshold_yuan", "require_custom_packaging"}
 _SHIP_KEYS = {"vip", "normal"}
 _CARRIER_KEYS = {"name", "waybill_prefix", "not_covered"}
@@ -305,6 +308,20 @@ class Rules:
             if hours <= 0:
                 raise c.fail(f"ship_by_hours.{lane}", f"must be more than 0 hours, not {hours}.")
             self.ship_by_hours[lane] = hours
+
+        # The bench scale's check (core/weighing.py): absent means benches weigh without comparing.
+        self.weighing: dict[str, int] | None = None
+        weighing = c.get(data, "weighing", dict, default=None)
+        if weighing is not None:
+            c.known(weighing, _WEIGHING_KEYS, "weighing.")
+            values = {}
+            for key in ("packaging_g", "tolerance_g", "tolerance_pct"):
+                value = c.get(weighing, key, int, "weighing.")
+                if value < 0 or (key == "tolerance_pct" and value > 100):
+                    raise c.fail(f"weighing.{key}", f"must be a whole number from 0{' to 100' if key == 'tolerance_pct' else ''}, "
+                                 f"not {value}.")
+                values[key] = value
+            self.weighing = weighing_rule(**values)
 
         self.gift_stock: dict[str, int] = {}
         for sku, count in c.get(data, "gift_stock", dict, default={}).items():

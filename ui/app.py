@@ -1,7 +1,8 @@
 """Start the desktop app: logging, crash handler, settings, language, store, hub, login, window.
 
 Order matters: the language is set before the first widget exists (switching takes effect on
-restart); the local store is opened before anything else touches it, and a damaged or locked file
+restart); a second launch on the same PC hands over to the first (:mod:`ui.single_instance`: its
+window comes to the front) and exits 0 before it touches the store; the local store is opened before anything else touches it, and a damaged or locked file
 stops the start with a plain message (exit code 2) and is left exactly as it is. With no hub
 configured, the embedded hub (:mod:`ui.embedded_hub`) starts as a child process — on a worker
 thread, with a progress dialog — and is stopped at exit.
@@ -154,6 +155,7 @@ class App:
         self.services: Any = None  # ui.services.AppServices
         self.window: Any = None
         self.hub_url = ""
+        self.instance: Any = None  # ui.single_instance.SingleInstance
 
     def prepare(self) -> QApplication:
         self.log_file = setup_logging("app")
@@ -176,6 +178,30 @@ class App:
         from ui.errors import show_bug
 
         show_bug(self.window, str(self.log_file))
+
+    def claim_instance(self) -> bool:
+        """Whether this is the PC's only PackDesk (for this user); if not, the first is asked to come forward."""
+        from ui.single_instance import SingleInstance
+
+        self.instance = SingleInstance(paths.data_dir())
+        if not self.instance.acquire():
+            return False
+        self.instance.raise_requested.connect(self.bring_to_front)
+        return True
+
+    def bring_to_front(self) -> None:
+        """Show this instance's window (or the dialog it is at: first run, login) in front, restored."""
+        target = self.window if self.window is not None else QApplication.activeModalWidget()
+        if target is None:
+            target = next((w for w in QApplication.topLevelWidgets() if w.isVisible() and w.isWindow()), None)
+        if target is None:
+            return
+        if target.isMinimized():
+            target.setWindowState(target.windowState() & ~Qt.WindowState.WindowMinimized)
+        target.show()
+        target.raise_()
+        target.activateWindow()
+        log.info("brought the window to the front for a second launch")
 
     def open_store(self) -> bool:
         try:
@@ -264,10 +290,15 @@ class App:
         finally:
             if self.hub is not None:
                 self.hub.stop()
+            if self.instance is not None:
+                self.instance.release()
 
     def run(self) -> int:
         app = self.prepare()
+        if not self.claim_instance():
+            return 0  # the PackDesk already running here came to the front instead
         if not self.open_store():
+            self.instance.release()
             return 2
         try:
             if not self.first_run() or not self.start_hub():

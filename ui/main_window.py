@@ -853,7 +853,7 @@ class MainWindow(QMainWindow):
             return
         from ui.settings_dialog import SettingsDialog
 
-        dialog = SettingsDialog(self.settings, self)
+        dialog = SettingsDialog(self.settings, self, scale=self.services.scale)
         self.settings_dialog = dialog
 
         def finished(code: int) -> None:  # open(), not exec(): no nested event loop on the bench

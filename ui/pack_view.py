@@ -29,6 +29,10 @@ in the order they were made.
   a scan (by its keystroke timing), never as a number.
 * Every counted scan is saved in the local store (:mod:`core.store.scan_progress`), so a restart
   finds a half-scanned order where it was left.
+* With a scale in the station settings the live weight is shown; a packed parcel waits for the
+  scale's settled weight, recorded as ``step weighed`` (a weight off the expected one raises a
+  ``weight_mismatch`` hold instead of printing and shipping). F5 goes on without a weight only
+  while the scale is not working. Without a scale nothing of this shows and the flow is unchanged.
 * The pack page's keys are its own (F1 F5 F6 F7 F9 Esc, ``*``): each shortcut carries its
   description (``whatsThis``), which F1 lists and docs/keys.md is generated from.
 
@@ -81,9 +85,11 @@ from core.packing import (
     save_progress,
     state_text,
 )
+from core.scale import Reading
 from core.scan_rules import PackSession, ScanKind, normalise_code
 from core.store import LocalOrder
 from ui.print_service import PrintOutcome, PrintService
+from ui.scale_service import link_text, reading_text
 from ui.scan import ScanField
 from ui.services import AppServices
 from ui.sounds import Sounds
@@ -180,7 +186,7 @@ class PackView(QWidget):
         self.services = services
         self.print_service = print_service or PrintService(services, self)
         self.sounds = Sounds(self)
-        self.flow = PackFlow(lambda: services.settings.bench_flow)
+        self.flow = PackFlow(lambda: services.settings.bench_flow, lambda: services.scale.configured)
         self.status_kind = "idle"
         self.problem_dialog: ProblemDialog | None = None
         self.keys_box: QMessageBox | None = None
@@ -193,7 +199,10 @@ class PackView(QWidget):
         self._build()
         self.sounds.requested.connect(self._flash)
         services.orders_changed.connect(self._orders_changed)
+        services.scale.reading.connect(self._scale_reading)
+        services.scale.link_changed.connect(lambda _link, _detail: self._render_weight())
         self._show_idle()
+        services.scale.start()
 
     # -- the flow's state, for drawing (and tests) -----------------------------------------------
     @property
@@ -292,6 +301,13 @@ class PackView(QWidget):
         self.sync_label.setObjectName("syncLabel")
         head.addWidget(self.sync_label)
         root.addLayout(head)
+        self.weight_label = QLabel(self)
+        self.weight_label.setObjectName("weightLabel")
+        self.weight_label.setStyleSheet(
+            f"font-size: {HEADER_PT}pt; font-weight: bold; padding: 4px 10px; background: #eceff1; color: #000000;"
+            " border-radius: 4px;")
+        self.weight_label.setVisible(False)
+        root.addWidget(self.weight_label)
         self.info_label = QLabel(self)
         self.info_label.setObjectName("infoLabel")
         self.info_label.setWordWrap(True)
@@ -331,7 +347,8 @@ class PackView(QWidget):
         self.print_button = self._button(_("Print label (F7)"), "F7", self.print_label,
                                          _("Print the label; a label printed before asks for a reason"))
         self.retry_button = self._button(_("Finish / retry print (F5)"), "F5", self.retry_finish,
-                                         _("After a failed print: print again and hand the order over"))
+                                         _("After a failed print: print again and hand the order over; "
+                                           "waiting for a weight while the scale is down: go on without it"))
         self.close_button = self._button(_("Close order (Esc)"), "Esc", self.close_order,
                                          _("Close the quantity box, or the order (its count is kept); "
                                            "with no order open: back to the queues"))
@@ -409,6 +426,7 @@ class PackView(QWidget):
         self.note_label.hide()
         self.table.setRowCount(0)
         self.total_label.setText("")
+        self._render_weight()
         self.close_quantity()
         self._update_buttons()
 
@@ -416,7 +434,7 @@ class PackView(QWidget):
         has = self.order is not None
         self.problem_button.setEnabled(has and self.phase in ("scanning", "print_failed"))
         self.print_button.setEnabled(has)
-        self.retry_button.setEnabled(has and self.phase == "print_failed")
+        self.retry_button.setEnabled(has and self.phase in ("print_failed", "weighing"))
         self.close_button.setEnabled(has)
 
 
@@ -462,8 +480,30 @@ class PackView(QWidget):
         self._render_batch()
         self._render_holds()
         self._render_note()
+        self._render_weight()
         self._render_lines(highlight)
         self._update_buttons()
+
+    def _render_weight(self) -> None:
+        """The scale's live weight (and the open order's expected weight); hidden without a scale."""
+        scale = self.services.scale
+        self.weight_label.setVisible(scale.configured)
+        if not scale.configured:
+            return
+        if scale.connected:
+            parts = ["◈ " + _("Scale") + ": " + reading_text(scale.last)]
+        else:
+            parts = [link_text(scale.link, scale.port or self.services.settings.scale_port)]
+        expected = self.flow.expected()
+        if expected:
+            parts.append(expected)
+        self.weight_label.setText("    ".join(parts))
+
+    def _scale_reading(self, reading: Reading | None) -> None:
+        self._render_weight()
+        outcome = self.flow.reading(reading)
+        if outcome is not None:
+            self._draw(outcome)
 
     def _render_sync(self) -> None:
         order = self.order
@@ -656,8 +696,14 @@ class PackView(QWidget):
         dlg.open()
 
     def retry_finish(self) -> None:
-        """F5: after a failed print (or for an order packed earlier), print if needed and ship."""
-        outcome = self.flow.retry()
+        """F5: after a failed print (or for an order packed earlier), print if needed and ship.
+
+        While a packed parcel waits for its weight: go on without one, if the scale is not working.
+        """
+        if self.phase == Phase.WEIGHING:
+            outcome = self.flow.skip_weighing(self.services.scale.connected)
+        else:
+            outcome = self.flow.retry()
         if outcome is not None:
             self._draw(outcome)
 

@@ -20,6 +20,7 @@ from core.print_journal import PrintJournal
 from core.settings import Settings
 from core.store import LocalOrder, LocalStore
 from core.sync import SyncEngine, SyncState
+from ui.scale_service import ScaleService
 from ui.tasks import TaskRunner
 
 log = logging.getLogger("packdesk.ui.services")
@@ -56,6 +57,8 @@ class AppServices(QObject):
         self.journal = PrintJournal(store, self.outbox)
         self.engine = engine
         self.tasks = tasks or TaskRunner(self)
+        #: the bench scale (reads nothing until started, and nothing without a port in the settings)
+        self.scale = ScaleService(settings, self)
         self.operator: Operator | None = None
         #: the shared ui.print_service.PrintService, set by the main window (dialogs reprint through it)
         self.print_service: Any = None
@@ -113,6 +116,7 @@ class AppServices(QObject):
         return self.engine.state if self.engine is not None else None
 
     def shutdown(self) -> None:
+        self.scale.stop()
         if self.engine is not None:
             self.engine.stop()
         self.tasks.shutdown()

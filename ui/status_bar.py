@@ -29,6 +29,8 @@ def status_text(state: SyncState | None) -> str:
     if state is None:
         return _("Local only (no hub)")
     word = {"online": _("Online"), "offline": _("Offline"), "syncing": _("Syncing")}.get(state.status, state.status)
+    if state.outdated:  # the hub needs a newer PackDesk: say it where the packer looks, not only on click
+        word = "▲ " + _("Update PackDesk on this PC (click for details)")
     parts = [word, _("{n} pending").format(n=state.pending)]
     if state.conflicts:
         parts.append(_("{n} conflicts").format(n=state.conflicts))
@@ -65,7 +67,8 @@ class SyncStatusButton(QPushButton):
         # A new problem (not the same one repeated by every retry) joins the recent list.
         if state is not None and state.last_error and (previous is None or previous.last_error != state.last_error):
             self.errors.append((utcnow(), state.last_error))
-        colour = _COLOURS.get(state.status if state else "offline", "#555555")
+        colour = "#e65100" if state is not None and state.outdated else _COLOURS.get(
+            state.status if state else "offline", "#555555")
         self.setText(("● " if state is not None else "") + status_text(state))
         self.setStyleSheet(f"QPushButton {{ color: {colour}; font-size: 13pt; font-weight: bold; "
                            "padding: 2px 8px; border: none; text-align: left; }")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from core.sync.client import (
+    ClientTooOld,
     CursorExpired,
     HubAuthExpired,
     HubClient,
@@ -19,6 +20,7 @@ from core.sync.engine import Backoff, SyncConfig, SyncEngine, SyncReport, SyncSt
 
 __all__ = [
     "Backoff",
+    "ClientTooOld",
     "CursorExpired",
     "HubAuthExpired",
     "HubClient",

@@ -17,6 +17,8 @@ import requests
 from core.errors import UserError
 from core.i18n import _
 from core.states import State
+from core.version import CLIENT_VERSION, too_old_message
+from core.version import HEADER as VERSION_HEADER
 
 log = logging.getLogger("packdesk.sync")
 
@@ -62,6 +64,13 @@ class WrongStation(HubError):
     """The hub answered for another station, bench or device (wrong hub address, or a mix-up)."""
 
     code = "wrong_station"
+    retryable = False
+
+
+class ClientTooOld(HubError):
+    """The hub needs a newer client: nothing is sent until this PC is updated (the outbox is kept)."""
+
+    code = "client_too_old"
     retryable = False
 
 
@@ -199,7 +208,7 @@ class HubClient:
         auth: bool = True,
         extra_wait_s: float = 0.0,
     ) -> Any:
-        headers = {"Accept": "application/json"}
+        headers = {"Accept": "application/json", VERSION_HEADER: CLIENT_VERSION}
         if body is not None:
             headers["Content-Type"] = "application/octet-stream"
         if auth and self.token:
@@ -246,6 +255,9 @@ class HubClient:
         code = data.get("error") if isinstance(data, dict) else None
         message = (data.get("message") if isinstance(data, dict) else None) or f"HTTP {status}"
         details = data.get("details") if isinstance(data, dict) else None
+        if status == 426 or code == "client_too_old":
+            minimum = details.get("min_client_version") if isinstance(details, dict) else None
+            raise ClientTooOld(too_old_message(CLIENT_VERSION, str(minimum or "?")), details=details)
         refusal = _login_refusal(code, details, status) if path == "/auth/login" else None
         if refusal is not None:
             raise refusal

@@ -29,6 +29,7 @@ from core.i18n import _
 from core.outbox import OrdersChanged, Outbox
 from core.store import LocalStore, OutboxAction, StoreError
 from core.sync.client import (
+    ClientTooOld,
     CursorExpired,
     HubAuthExpired,
     HubClient,
@@ -60,6 +61,8 @@ class SyncState:
         last_success: when the hub last answered.
         last_error: the last problem, in plain words (None once the hub answers again).
         operator: who is logged in (None before login).
+        outdated: the hub needs a newer client (``last_error`` says so): nothing is sent until this
+            PC is updated; the outbox is kept.
     """
 
     status: str = OFFLINE
@@ -68,6 +71,7 @@ class SyncState:
     last_success: datetime | None = None
     last_error: str | None = None
     operator: str | None = None
+    outdated: bool = False
 
     @property
     def text(self) -> str:
@@ -345,7 +349,7 @@ class SyncEngine:
 
     def _success(self) -> None:
         now = utcnow().replace(microsecond=0)
-        self._update_state(status=ONLINE, last_error=None, last_success=now, **self._counts())
+        self._update_state(status=ONLINE, last_error=None, last_success=now, outdated=False, **self._counts())
 
     def _failure(self, exc: Exception) -> None:
         if isinstance(exc, HubError):
@@ -354,7 +358,8 @@ class SyncEngine:
             message = _("Sync stopped by a local problem: {problem}").format(problem=exc.message)
         else:
             message = _("Sync problem: {problem}").format(problem=exc)
-        self._update_state(status=OFFLINE, last_error=message, **self._counts())
+        self._update_state(status=OFFLINE, last_error=message, outdated=isinstance(exc, ClientTooOld),
+                           **self._counts())
 
     def _changed(self, ids: list[str]) -> None:
         if ids:

@@ -47,7 +47,8 @@ class PruneIn(BaseModel):
 
 @router.get("/api/v1/health")
 def health(hub: HubDep) -> dict[str, Any]:
-    out = {"status": "ok", "db": hub.engine.dialect.name, "head": hub.read(feed.head), "time": iso(utcnow())}
+    out = {"status": "ok", "db": hub.engine.dialect.name, "head": hub.read(feed.head), "time": iso(utcnow()),
+           "min_client_version": hub.settings.min_client_version}
     if hub.statements is not None:
         out["statements"] = dict(hub.statements)
     return out

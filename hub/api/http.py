@@ -25,10 +25,13 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from core.errors import UserError
+from core.version import HEADER, is_older
 from hub.intake.fields import NumberOutOfRange, bounded_loads
 from hub.textcheck import check_text
 
 log = logging.getLogger("packdesk.hub.api")
+
+VERSION_HEADER = HEADER.lower().encode("ascii")
 
 STATUS_BY_CODE = {
     "unauthorized": 401, "token_expired": 401, "bad_credentials": 401, "bad_signature": 401,
@@ -96,6 +99,33 @@ class UrlText:
                                  {"field": "url"})
             await bad(scope, receive, send)
             return
+        await self.app(scope, receive, send)
+
+
+class ClientVersionGate:
+    """Refuse a client older than the hub's ``min_client_version`` (``426 client_too_old``), before any work.
+
+    The client names its version in :data:`core.version.HEADER` on every request; ``/api/v1/health``
+    is always answered (it tells any client the minimum), and a request without the header (a
+    partner, a script, a client from before the header existed) is let through unchanged.
+    """
+
+    def __init__(self, app: ASGIApp, minimum: str) -> None:
+        self.app = app
+        self.minimum = minimum
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and self.minimum and scope.get("path", "") != "/api/v1/health":
+            raw = dict(scope.get("headers") or []).get(VERSION_HEADER)
+            version = raw.decode("latin-1") if raw is not None else None
+            if version is not None and is_older(version, self.minimum):
+                refuse = error_response(
+                    426, "client_too_old",
+                    f"此客户端版本 {version[:32]} 过旧，总部要求至少 {self.minimum} / This client ({version[:32]}) "
+                    f"is older than the hub accepts (at least {self.minimum}).",
+                    {"client_version": version[:32], "min_client_version": self.minimum})
+                await refuse(scope, receive, send)
+                return
         await self.app(scope, receive, send)
 
 
