@@ -44,6 +44,7 @@ def create_app(settings: HubSettings) -> FastAPI:
             hub.notifier.listen_postgres(hub.engine)
         hub.deliverer.start()
         hub.connectors.start()
+        hub.waybills.start()
         pruner = asyncio.create_task(_prune_loop(hub))
         tail = asyncio.create_task(hub.tail.run())
         yield
@@ -51,6 +52,7 @@ def create_app(settings: HubSettings) -> FastAPI:
         tail.cancel()
         hub.notifier.close()
         await run_in_threadpool(hub.connectors.stop)
+        await run_in_threadpool(hub.waybills.stop)
         await run_in_threadpool(hub.deliverer.stop)
         hub.engine.dispose()
         hub.reader.dispose()
