@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from core.packing import label_refusal
-from core.timeutil import utcnow
 from core.store.orders import LocalOrder
+from core.timeutil import utcnow
 from hub.api.admin import health
 from hub.api.deps import Hub
 from hub.carriers import queue, store
