@@ -14,12 +14,13 @@ from pathlib import Path
 import pytest
 
 from core.packing import label_refusal
+from core.states import Trigger
 from core.store.orders import LocalOrder
 from core.timeutil import utcnow
 from hub.api.admin import health
 from hub.api.deps import Hub
 from hub.carriers import queue, store
-from hub.orders import void_label
+from hub.orders import change_address, void_label
 from tests.carriers import kit
 from tests.carriers.fake_kdniao import FakeKdniao
 
@@ -211,3 +212,20 @@ def test_two_workers_on_postgresql_never_fetch_one_row_twice(fake: FakeKdniao) -
             for h in (one, two):
                 h.engine.dispose()
                 h.reader.dispose()
+
+
+def test_an_address_change_after_printing_cancels_and_fetches_for_the_new_address(hub: Hub, fake: FakeKdniao) -> None:
+    kit.add_kdniao(hub, fake)
+    (oid,) = kit.push(hub, ["T-1"])
+    hub.waybills.run_once()
+    old = kit.order(hub, oid)["waybill_no"]
+    kit.in_tx(hub, oid, lambda w, d: w.transition(d, Trigger.LABEL_PRINTED))
+    new_address = {**kit.order(hub, oid)["recipient"], "district": "闵行区", "address": "莘庄镇 8 号"}
+    kit.in_tx(hub, oid, lambda w, d: change_address(w, hub.rules, d, new_address, why="buyer asked"))
+    doc = kit.order(hub, oid)
+    assert doc["waybill_no"] is None and [h["type"] for h in doc["holds"]] == ["address_change"]
+    hub.waybills.run_once()
+    assert fake.cancelled == [old]
+    assert fake.orders[f"{oid}-2"]["MarkDestination"] == "上海-闵行区"  # routing of the new address
+    doc = kit.order(hub, oid)
+    assert doc["waybill_no"] == fake.orders[f"{oid}-2"]["LogisticCode"] and doc["waybill_routing"]["sort_code"] == "上海-闵行区"
