@@ -273,6 +273,7 @@ def _apply_status(w: Writer, rules: Rules, doc: dict[str, Any], o: IntakeOrder) 
     elif o.status is ChannelStatus.CANCELLED:
         if state in (State.PENDING_PAYMENT, State.PAID, State.ALLOCATED):
             w.transition(doc, Trigger.CANCELLED_BY_BUYER, **why("channel_cancelled"))
+            give_back_waybill(w, doc)  # an unprinted e-waybill is given back (回收), a waiting fetch dropped
         elif state is State.LABEL_PRINTED and not doc.get("cancel_requested"):
             doc["cancel_requested"] = True
             w.raise_hold(doc, "cancel_request", CANCEL_REQUEST_REASON, {"channel": o.channel})

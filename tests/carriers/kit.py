@@ -41,11 +41,11 @@ def add_kdniao(hub: Hub, fake: FakeKdniao, carrier: str = "ZTO", *, app_key: str
     return aid
 
 
-def push(hub: Hub, nos: list[str], *, district: str = "浦东新区") -> list[str]:
-    """Paid orders to Shanghai (warehouse WH-SH, carrier ZTO by the default rules); their order IDs."""
+def push(hub: Hub, nos: list[str], *, district: str = "浦东新区", status: ChannelStatus = ChannelStatus.PAID) -> list[str]:
+    """Orders to Shanghai (warehouse WH-SH, carrier ZTO by the default rules), paid unless said; their order IDs."""
     now = utcnow()
     sku = next(iter(hub.rules.catalogue))
-    orders = [IntakeOrder(channel="generic", channel_order_no=no, status=ChannelStatus.PAID,
+    orders = [IntakeOrder(channel="generic", channel_order_no=no, status=status,
                           recipient=Recipient("张三", "13800138000", "上海市", "上海市", district, "世纪大道 1 号"),
                           lines=[OrderLine(sku, "保温杯", 2, 5900)], total_fen=11800, created_at=now,
                           channel_updated_at=now, paid_at=now) for no in nos]
@@ -57,6 +57,12 @@ def push(hub: Hub, nos: list[str], *, district: str = "浦东新区") -> list[st
         return out
     ids: list[str] = hub.tx(run)
     return ids
+
+
+def order_id_of(hub: Hub, channel_order_no: str) -> str:
+    oid: str = hub.read(lambda c: c.execute(select(db.orders.c.order_id).where(
+        db.orders.c.channel_order_no == channel_order_no)).scalar_one())
+    return oid
 
 
 def order(hub: Hub, order_id: str) -> dict[str, Any]:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from core.model import ChannelStatus
 from core.packing import label_refusal
 from core.states import Trigger
 from core.store.orders import LocalOrder
@@ -229,3 +230,17 @@ def test_an_address_change_after_printing_cancels_and_fetches_for_the_new_addres
     assert fake.orders[f"{oid}-2"]["MarkDestination"] == "上海-闵行区"  # routing of the new address
     doc = kit.order(hub, oid)
     assert doc["waybill_no"] == fake.orders[f"{oid}-2"]["LogisticCode"] and doc["waybill_routing"]["sort_code"] == "上海-闵行区"
+
+
+def test_a_buyer_cancel_before_printing_gives_the_number_back(hub: Hub, fake: FakeKdniao) -> None:
+    kit.add_kdniao(hub, fake)
+    a, b = kit.push(hub, ["T-1", "T-2"])
+    hub.waybills.run_once()
+    kit.push(hub, ["T-1"], status=ChannelStatus.CANCELLED)
+    kit.push(hub, ["T-3"])
+    c = kit.order_id_of(hub, "T-3")
+    kit.push(hub, ["T-3"], status=ChannelStatus.CANCELLED)  # cancelled before its fetch ran
+    hub.waybills.run_once()
+    assert fake.cancelled == [fake.orders[a]["LogisticCode"]]
+    assert c not in fake.fetches and [r["outcome"] for r in kit.rows(hub, c)] == ["superseded"]
+    assert kit.order(hub, b)["waybill_no"] == fake.orders[b]["LogisticCode"]
