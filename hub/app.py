@@ -20,7 +20,7 @@ from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
 from hub import auth, db, feed
-from hub.api import admin, connectors, intake, orders, sync
+from hub.api import admin, carriers, connectors, intake, orders, sync
 from hub.api.deps import Hub
 from hub.api.http import BodyLimit, BoundedRoute, UrlText, install_error_handlers
 from hub.config import CHANNEL_NAMES, HubSettings
@@ -64,7 +64,7 @@ def create_app(settings: HubSettings) -> FastAPI:
                        limits={"/api/v1/import": settings.max_import_bytes})
     app.add_middleware(UrlText)
     install_error_handlers(app)
-    for router in (admin.router, sync.router, orders.router, intake.router, connectors.router):
+    for router in (admin.router, sync.router, orders.router, intake.router, connectors.router, carriers.router):
         app.include_router(router)
     return app
 

@@ -266,10 +266,10 @@ class WaybillWorker:
         """Record the refusal; a refused fetch raises a hold with the provider's words, a cancel that
         could not be done is noted on the order (someone may have to void it in the carrier's portal)."""
         now = utcnow()
+        docs = load_docs(c, [r.order_id], for_update=True)  # the order first, then its queue row (as void does)
         if not queue.is_pending(c, r.id):
             return
         queue.refused(c, r.id, now, words, outcome)
-        docs = load_docs(c, [r.order_id], for_update=True)
         doc = docs.get(r.order_id)
         if doc is None:
             return

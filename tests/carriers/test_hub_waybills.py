@@ -53,6 +53,12 @@ def test_the_hub_fetches_waybills_in_the_background_and_cancels_on_void(tmp_path
         assert second == fake.orders[f"{oid}-2"]["LogisticCode"] != first
         health = admin.get("/api/v1/health").json()
         assert health["waybills"] == {} and fake.app_key not in str(health)
+        r = admin.get("/api/v1/carriers")
+        assert r.status_code == 200 and fake.app_key not in r.text
+        (account,) = r.json()["accounts"]
+        assert account["setting_keys"] == ["AppKey", "EBusinessID"] and account["last_ok_at"]
+        packer = Session(hub.url).login()
+        assert packer.get("/api/v1/carriers").status_code == 403
     finally:
         hub.stop()
     assert "Traceback" not in hub.errors_logged(), hub.log_path.read_text()[-3000:]
