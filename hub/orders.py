@@ -320,6 +320,9 @@ def change_address(w: Writer, rules: Rules, doc: dict[str, Any], recipient: dict
     w.transition(doc, Trigger.ADDRESS_CHANGED, why=why, details={"old": old, "new": recipient, **(why_codes or {})},
                  action_id=action_id)
     doc["recipient"] = recipient
+    if not was_printed and doc.get("carrier") and waybill_queue.has_fetch(w.conn, doc["order_id"]):
+        # a provider's waybill carries routing data (大头笔, 三段码) of the address it was asked for
+        void_label(w, rules, doc)
     if was_printed:
         old_waybill = doc.get("waybill_no")
         void_label(w, rules, doc)

@@ -55,6 +55,11 @@ def supersede_fetches(conn: Connection, order_id: str, now: datetime) -> None:
                  .values(done_at=now, outcome="superseded"))
 
 
+def has_fetch(conn: Connection, order_id: str) -> bool:
+    """Whether a provider was (or is being) asked for this order's waybill (False: demo numbers)."""
+    return conn.execute(select(Q.id).where(Q.order_id == order_id, Q.op == FETCH).limit(1)).first() is not None
+
+
 def issued(conn: Connection, order_id: str, waybill: str) -> Row[Any] | None:
     """The fetch row that got ``waybill`` for the order (None: a demo number, or not ours)."""
     return conn.execute(select(db.waybill_queue).where(Q.order_id == order_id, Q.op == FETCH, Q.waybill == waybill)

@@ -244,3 +244,17 @@ def test_a_buyer_cancel_before_printing_gives_the_number_back(hub: Hub, fake: Fa
     assert fake.cancelled == [fake.orders[a]["LogisticCode"]]
     assert c not in fake.fetches and [r["outcome"] for r in kit.rows(hub, c)] == ["superseded"]
     assert kit.order(hub, b)["waybill_no"] == fake.orders[b]["LogisticCode"]
+
+
+def test_an_address_change_before_printing_fetches_a_waybill_for_the_new_address(hub: Hub, fake: FakeKdniao) -> None:
+    kit.add_kdniao(hub, fake)
+    (oid,) = kit.push(hub, ["T-1"])
+    hub.waybills.run_once()
+    old = kit.order(hub, oid)["waybill_no"]
+    new_address = {**kit.order(hub, oid)["recipient"], "district": "嘉定区"}
+    kit.in_tx(hub, oid, lambda w, d: change_address(w, hub.rules, d, new_address, why="buyer asked"))
+    doc = kit.order(hub, oid)
+    assert doc["waybill_no"] is None and doc["holds"] == []  # nothing printed: nothing to destroy
+    hub.waybills.run_once()
+    assert fake.cancelled == [old]
+    assert kit.order(hub, oid)["waybill_routing"]["sort_code"] == "上海-嘉定区"
