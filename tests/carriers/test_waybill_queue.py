@@ -12,15 +12,18 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select, update
 
 from core.model import ChannelStatus
 from core.packing import label_refusal
 from core.states import Trigger
 from core.store.orders import LocalOrder
-from core.timeutil import utcnow
+from core.timeutil import as_utc, utcnow
+from hub import db
 from hub.api.admin import health
 from hub.api.deps import Hub
 from hub.carriers import queue, store
+from hub.carriers.worker import BAD_CREDENTIALS_RETRY_S, MAX_CANCEL_ATTEMPTS
 from hub.orders import change_address, void_label
 from tests.carriers import kit
 from tests.carriers.fake_kdniao import FakeKdniao
@@ -258,3 +261,36 @@ def test_an_address_change_before_printing_fetches_a_waybill_for_the_new_address
     hub.waybills.run_once()
     assert fake.cancelled == [old]
     assert kit.order(hub, oid)["waybill_routing"]["sort_code"] == "上海-嘉定区"
+
+
+def test_a_cancel_that_keeps_failing_is_given_up_and_recorded(hub: Hub, fake: FakeKdniao) -> None:
+    kit.add_kdniao(hub, fake)
+    (oid,) = kit.push(hub, ["T-1"])
+    hub.waybills.run_once()
+    kit.in_tx(hub, oid, lambda w, d: void_label(w, hub.rules, d))
+    fake.fail_next("garbage", times=MAX_CANCEL_ATTEMPTS, request_type="1147")
+    for _ in range(MAX_CANCEL_ATTEMPTS):
+        assert hub.waybills.run_once()
+        kit.make_due(hub)
+    cancel = next(r for r in kit.rows(hub, oid) if r["op"] == "cancel")
+    assert (cancel["outcome"], cancel["attempts"]) == ("gave_up", MAX_CANCEL_ATTEMPTS) and cancel["refused_at"]
+    assert "not JSON" in cancel["last_error"] and "waybill_cancel_failed" in kit.audit_whats(hub, oid)
+    assert not hub.waybills.run_once() and fake.cancelled == []
+
+
+def test_bad_credentials_retry_slowly_and_a_paused_account_waits(hub: Hub, fake: FakeKdniao) -> None:
+    aid = kit.add_kdniao(hub, fake, app_key="wrong")
+    (oid,) = kit.push(hub, ["T-1"])
+    hub.waybills.run_once()
+    due = hub.read(lambda c: c.execute(select(db.waybill_queue.c.next_attempt_at)).scalar_one())
+    assert (as_utc(due) - utcnow()).total_seconds() > BAD_CREDENTIALS_RETRY_S - 10
+    hub.tx(lambda c: c.execute(update(db.carrier_accounts).values(settings={"EBusinessID": fake.business_id,
+                                                                             "AppKey": fake.app_key})))
+    hub.tx(lambda c: store.set_enabled(c, aid, False))
+    kit.make_due(hub)
+    hub.waybills.run_once()
+    assert kit.order(hub, oid)["waybill_no"] is None and kit.rows(hub, oid)[0]["last_error"] == "carrier account paused"
+    hub.tx(lambda c: store.set_enabled(c, aid, True))
+    kit.make_due(hub)
+    hub.waybills.run_once()
+    assert kit.order(hub, oid)["waybill_no"] == fake.orders[oid]["LogisticCode"]
