@@ -176,7 +176,13 @@ class WaybillWorker:
             self.tx(lambda c: queue.retry(c, r.id, "carrier account paused",
                                           utcnow() + timedelta(seconds=PAUSED_RETRY_S)))
             return
-        provider = self._provider(acct.provider)
+        try:
+            provider = self._provider(acct.provider)
+        except KeyError:  # an account of a provider this hub's version has no adapter for
+            words = f"no adapter for provider {acct.provider!r} in this hub (hub/carriers/registry.py)"
+            self.tx(lambda c: queue.retry(c, r.id, words, utcnow() + timedelta(seconds=BAD_CREDENTIALS_RETRY_S)))
+            log.warning("carrier account %d: %s", acct.account_id, words)
+            return
         if r.op == queue.FETCH:
             self._fetch(r, acct, provider)
         else:
