@@ -83,10 +83,14 @@ class KdniaoProvider:
     # -- the calls -----------------------------------------------------------------------------
     def fetch(self, account: CarrierAccount, req: WaybillRequest) -> Waybill:
         s = account.settings
+        pay_type = str(s.get("PayType") or "3")
+        if pay_type not in ("1", "2", "3", "4"):
+            raise CarrierError(ErrorKind.BAD_CREDENTIALS, "The account's PayType setting must be 1 (现付), 2 (到付), "
+                                                          "3 (月结) or 4 (第三方).")
         body: dict[str, Any] = {
             "OrderCode": req.order_id,
             "ShipperCode": self.shipper_code(account, req.carrier),
-            "PayType": int(s.get("PayType") or 3),
+            "PayType": int(pay_type),
             "ExpType": str(s.get("ExpType") or "1"),
             "Sender": _address(account.sender),
             "Receiver": _address(req.recipient),

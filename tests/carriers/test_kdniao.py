@@ -124,3 +124,9 @@ def test_cancel_names_order_code_and_number_and_a_mismatch_is_refused(fake: Fake
     assert rtype == "1147" and json.dumps(body, ensure_ascii=False) == json.dumps(
         {"ShipperCode": "ZTO", "OrderCode": "BL20261206-000001", "ExpNo": wb.waybill_no, "CustomerName": "ZT-0001",
          "CustomerPwd": "cust-pwd-9d1e"}, ensure_ascii=False)
+
+
+def test_a_bad_pay_type_setting_stops_before_any_call(fake: FakeKdniao) -> None:
+    with pytest.raises(CarrierError) as err:
+        provider().fetch(account(fake, PayType="monthly"), request())
+    assert err.value.kind is ErrorKind.BAD_CREDENTIALS and not fake.calls
