@@ -256,7 +256,10 @@ def label_refusal(order: LocalOrder, bench: str) -> str | None:
         return _("Order {order} is {state}: no shipping label can be printed for it.").format(
             order=oid, state=state_text(order.state))
     if not order.snapshot.get("waybill_no"):
-        return _("Order {order} has no waybill number yet: wait for sync, then print.").format(order=oid)
+        # A carrier with a real e-waybill provider: the hub asks it after allocation (hub/carriers/),
+        # and the number reaches the bench with the next sync. Never print a label without it.
+        return _("Order {order}: waybill number not yet received from the carrier. "
+                 "Print it once the number has arrived with the next sync.").format(order=oid)
     return None
 
 

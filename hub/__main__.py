@@ -14,6 +14,9 @@ Usage:
                                      [--interval 15] [--extra key=value ...] [--lookback-hours 24]
                                      # the AppSecret from $PACKDESK_APP_SECRET or a prompt
     python main.py hub connector list | test ID | pause ID | resume ID
+    python main.py hub carriers add --carrier ZTO --provider kdniao --base-url URL --sender-name … \
+                                    --setting EBusinessID=ID --secret AppKey   # $PACKDESK_CARRIER_APPKEY or a prompt
+    python main.py hub carriers list | pause ID | resume ID
 
 ``--demo`` makes a demo hub: demo channel secrets, demo operators, stations approved on first
 login. Never for a real site (docs/security.md).
@@ -54,7 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
     # Sub-commands take the same options; SUPPRESS keeps one given before the command.
     common = argparse.ArgumentParser(add_help=False)
     _add_common(common, argparse.SUPPRESS)
-    sub = p.add_subparsers(dest="cmd", metavar="{serve,set-pin,deactivate,unlock,station,demo,connector}")
+    sub = p.add_subparsers(dest="cmd", metavar="{serve,set-pin,deactivate,unlock,station,demo,connector,carriers}")
     sub.add_parser("serve", parents=[common], help="serve the HTTP API (default)")
     sp = sub.add_parser("set-pin", parents=[common], help="create or update an operator")
     sp.add_argument("code", help="operator code, e.g. P003")
@@ -83,6 +86,9 @@ def build_parser() -> argparse.ArgumentParser:
     dp.add_argument("n", type=int, help="how many orders")
     dp.add_argument("--seed", type=int, default=1, help="random seed (same seed, same orders)")
     _add_connector_parser(sub, common)
+    from hub.carriers.cli import add_parser as add_carriers_parser
+
+    add_carriers_parser(sub, common)
     return p
 
 
@@ -131,6 +137,10 @@ def main(argv: list[str] | None = None) -> int:
             from hub.channels.cli import run_connector_command
 
             return run_connector_command(settings, args)
+        if args.cmd == "carriers":
+            from hub.carriers.cli import run as run_carriers_command
+
+            return run_carriers_command(settings, args)
         if args.cmd == "demo":
             from hub.demo import load_demo
 

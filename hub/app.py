@@ -20,7 +20,7 @@ from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
 from hub import auth, db, feed
-from hub.api import admin, connectors, intake, orders, sync, tracking
+from hub.api import admin, carriers, connectors, intake, orders, sync, tracking
 from hub.api.deps import Hub
 from hub.api.http import BodyLimit, BoundedRoute, ClientVersionGate, UrlText, install_error_handlers
 from hub.config import CHANNEL_NAMES, HubSettings
@@ -45,6 +45,7 @@ def create_app(settings: HubSettings) -> FastAPI:
         hub.deliverer.start()
         hub.connectors.start()
         hub.tracking.start()
+        hub.waybills.start()
         pruner = asyncio.create_task(_prune_loop(hub))
         tail = asyncio.create_task(hub.tail.run())
         yield
@@ -53,6 +54,7 @@ def create_app(settings: HubSettings) -> FastAPI:
         hub.notifier.close()
         await run_in_threadpool(hub.connectors.stop)
         await run_in_threadpool(hub.tracking.stop)
+        await run_in_threadpool(hub.waybills.stop)
         await run_in_threadpool(hub.deliverer.stop)
         hub.engine.dispose()
         hub.reader.dispose()
@@ -66,7 +68,7 @@ def create_app(settings: HubSettings) -> FastAPI:
     app.add_middleware(ClientVersionGate, minimum=settings.min_client_version)
     install_error_handlers(app)
     # The carriers' push first: at a peak it is most of the requests, and FastAPI tries routes in order.
-    for router in (tracking.router, admin.router, sync.router, orders.router, intake.router, connectors.router):
+    for router in (tracking.router, admin.router, sync.router, orders.router, intake.router, connectors.router, carriers.router):
         app.include_router(router)
     return app
 

@@ -468,6 +468,55 @@ ship_queue = Table(
 )
 Index("ix_ship_queue_due", ship_queue.c.sent_at, ship_queue.c.refused_at, ship_queue.c.next_attempt_at)
 
+#: E-waybill accounts (hub/carriers/store.py): which provider serves which carrier, with its secrets
+#: in ``settings`` (never served: :func:`hub.carriers.store.public_row`). One account per carrier;
+#: a carrier without one is numbered by the demo provider (hub/carriers/demo.py).
+carrier_accounts = Table(
+    "carrier_accounts",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("carrier", String(16), nullable=False),
+    Column("provider", String(16), nullable=False),
+    Column("base_url", Text, nullable=False),
+    Column("sender", JSON, nullable=False),
+    Column("settings", JSON, nullable=False),
+    Column("enabled", Boolean, nullable=False, default=True),
+    Column("last_ok_at", DateTime(timezone=True)),
+    Column("last_error", Text),
+    Column("last_error_kind", String(32)),
+    Column("failing_since", DateTime(timezone=True)),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("carrier", name="uq_carrier_accounts_carrier"),
+)
+
+#: The outbound e-waybill queue (hub/carriers/queue.py): ``fetch`` asks the provider for an
+#: order's waybill (``order_code`` is what the provider dedupes on: the order ID, plus ``-N`` after
+#: N-1 voids), ``cancel`` gives a voided one back (回收). A row is done when ``done_at`` is set
+#: (``outcome`` says how) or ``refused_at`` (the provider said no, or a cancel gave up); until then
+#: it is retried with back-off, across restarts. ``dedupe_key`` makes each fetch / cancel one row.
+waybill_queue = Table(
+    "waybill_queue",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("op", String(8), nullable=False),
+    Column("dedupe_key", String(80), nullable=False),
+    Column("order_id", String(32), nullable=False),
+    Column("order_code", String(40), nullable=False),
+    Column("carrier", String(16), nullable=False),
+    Column("account_id", Integer, nullable=False),
+    Column("waybill", String(40)),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_at", DateTime(timezone=True), nullable=False),
+    Column("done_at", DateTime(timezone=True)),
+    Column("refused_at", DateTime(timezone=True)),
+    Column("outcome", String(32)),
+    Column("last_error", Text),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("dedupe_key", name="uq_waybill_queue_dedupe"),
+)
+Index("ix_waybill_queue_due", waybill_queue.c.done_at, waybill_queue.c.refused_at, waybill_queue.c.next_attempt_at)
+Index("ix_waybill_queue_order", waybill_queue.c.order_id)
+
 
 # -- carrier tracking (issue 13; hub/carriers/tracking_store.py is the one door to these tables) -------
 

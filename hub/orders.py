@@ -8,6 +8,7 @@ is ignored, so out-of-order pushes converge on the right state.
 from __future__ import annotations
 
 import logging
+import weakref
 from datetime import timedelta
 from typing import Any
 
@@ -21,6 +22,10 @@ from core.order_ids import format_order_id
 from core.states import FULFILMENT_STATES, State, Trigger
 from core.timeutil import as_utc, iso, local_day, parse_iso
 from hub import db
+from hub.carriers import demo as demo_waybill
+from hub.carriers import queue as waybill_queue
+from hub.carriers import registry
+from hub.carriers import store as carrier_accounts
 from hub.intake.generic import reserved_label
 from hub.routing import Rules, route
 from hub.writer import Writer
@@ -90,10 +95,35 @@ def put_unit_weight(rules: Rules, line: dict[str, Any]) -> None:
         line.pop("weight_g", None)
 
 
+#: Each writer's (one transaction's) carrier accounts: carrier -> (account id, provider) or None.
+_accounts: weakref.WeakKeyDictionary[Writer, dict[str, tuple[int, str] | None]] = weakref.WeakKeyDictionary()
+
+
 def reserve_waybill(conn: Connection, rules: Rules, carrier: str, start: int) -> str:
-    """Take the next number of the carrier's pool (a counter row: never handed out twice)."""
-    n = db.next_counter(conn, f"waybill:{carrier}")
-    return f"{rules.waybill_prefixes.get(carrier, carrier)}{start + n}"
+    """A demo number for the carrier (:mod:`hub.carriers.demo`: a counter row, never handed out twice)."""
+    return demo_waybill.number(conn, rules.waybill_prefixes.get(carrier, carrier), carrier, start)
+
+
+def assign_waybill(w: Writer, rules: Rules, doc: dict[str, Any]) -> None:
+    """Give the order a waybill of its carrier (docs/carriers.md "E-waybills").
+
+    A carrier with no account, or one whose provider is local (the demo counter), gets its number
+    here, in this transaction. A carrier with a real provider gets none yet: a ``fetch`` is queued
+    (hub/carriers/queue.py) and the worker writes the number and its routing data onto the order
+    once the provider answers — never a network call inside this transaction. Until then the order
+    has no ``waybill_no`` and no bench prints its label.
+    """
+    carrier = doc["carrier"]
+    doc.pop("waybill_routing", None)  # routing data belongs to one number
+    known = _accounts.setdefault(w, {})  # one look-up per carrier and transaction (an import allocates many)
+    if carrier not in known:
+        known[carrier] = carrier_accounts.account_for(w.conn, carrier)
+    found = known[carrier]
+    if found is None or registry.is_local(found[1]):
+        doc["waybill_no"] = reserve_waybill(w.conn, rules, carrier, w.settings.waybill_start)
+        return
+    doc["waybill_no"] = None
+    waybill_queue.enqueue_fetch(w.conn, doc["order_id"], carrier, found[0], w.now)
 
 
 def allocate(w: Writer, rules: Rules, doc: dict[str, Any], *, action_id: str | None = None) -> None:
@@ -115,7 +145,7 @@ def allocate(w: Writer, rules: Rules, doc: dict[str, Any], *, action_id: str | N
     else:
         doc.pop("weighing", None)  # the site dropped the rule: benches weigh without comparing
     if decision.carrier:
-        doc["waybill_no"] = reserve_waybill(w.conn, rules, decision.carrier, w.settings.waybill_start)
+        assign_waybill(w, rules, doc)
     if not doc.get("ship_by") and doc.get("paid_at"):
         paid = parse_iso(doc["paid_at"])
         assert paid is not None
@@ -257,6 +287,7 @@ def _apply_status(w: Writer, rules: Rules, doc: dict[str, Any], o: IntakeOrder) 
     elif o.status is ChannelStatus.CANCELLED:
         if state in (State.PENDING_PAYMENT, State.PAID, State.ALLOCATED):
             w.transition(doc, Trigger.CANCELLED_BY_BUYER, **why("channel_cancelled"))
+            give_back_waybill(w, doc)  # an unprinted e-waybill is given back (回收), a waiting fetch dropped
         elif state is State.LABEL_PRINTED and not doc.get("cancel_requested"):
             doc["cancel_requested"] = True
             w.raise_hold(doc, "cancel_request", CANCEL_REQUEST_REASON, {"channel": o.channel})
@@ -275,9 +306,21 @@ def _apply_recipient_change(w: Writer, rules: Rules, doc: dict[str, Any], o: Int
 
 
 def void_label(w: Writer, rules: Rules, doc: dict[str, Any]) -> None:
-    """A voided e-waybill number is dead at the carrier: the reprint takes a fresh one from the pool."""
+    """A voided e-waybill number is dead at the carrier: it is given back (回收) through the queue
+    when a provider issued it, and the reprint gets a fresh one (:func:`assign_waybill`)."""
+    give_back_waybill(w, doc)
     if doc.get("carrier"):
-        doc["waybill_no"] = reserve_waybill(w.conn, rules, doc["carrier"], w.settings.waybill_start)
+        assign_waybill(w, rules, doc)
+
+
+def give_back_waybill(w: Writer, doc: dict[str, Any]) -> None:
+    """Queue the cancel (回收) of the order's number at the provider that issued it (a demo number:
+    nothing to give back), and forget any fetch still waiting for the order."""
+    old = doc.get("waybill_no")
+    waybill_queue.supersede_fetches(w.conn, doc["order_id"], w.now)
+    row = waybill_queue.issued(w.conn, doc["order_id"], old) if old else None
+    if row is not None:
+        waybill_queue.enqueue_cancel(w.conn, row, w.now)
 
 
 def change_address(w: Writer, rules: Rules, doc: dict[str, Any], recipient: dict[str, Any], *, why: str,
@@ -291,6 +334,9 @@ def change_address(w: Writer, rules: Rules, doc: dict[str, Any], recipient: dict
     w.transition(doc, Trigger.ADDRESS_CHANGED, why=why, details={"old": old, "new": recipient, **(why_codes or {})},
                  action_id=action_id)
     doc["recipient"] = recipient
+    if not was_printed and doc.get("carrier") and waybill_queue.has_fetch(w.conn, doc["order_id"]):
+        # a provider's waybill carries routing data (大头笔, 三段码) of the address it was asked for
+        void_label(w, rules, doc)
     if was_printed:
         old_waybill = doc.get("waybill_no")
         void_label(w, rules, doc)

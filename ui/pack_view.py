@@ -469,8 +469,8 @@ class PackView(QWidget):
         parts = [
             _("Channel no. {no}").format(no=snap.get("channel_order_no", "")),
             str(rec.get("name") or ""),
-            (f"{carrier_name(snap.get('carrier'))} {snap.get('waybill_no') or ''}".strip()
-             if snap.get("carrier") else ""),
+            (f"{carrier_name(snap.get('carrier'))} "
+             f"{snap.get('waybill_no') or '◐ ' + _('waybill number not yet received')}" if snap.get("carrier") else ""),
             _("State: {state}").format(state=state_text(order.state)),
         ]
         if snap.get("buyer_note"):

@@ -19,6 +19,7 @@ from core.timeutil import iso, utcnow
 from hub import auth, db, feed
 from hub.api.deps import HubDep, actor_at_least
 from hub.api.http import BoundedRoute, Text
+from hub.carriers import queue as waybill_queue
 
 router = APIRouter(route_class=BoundedRoute)
 
@@ -48,7 +49,9 @@ class PruneIn(BaseModel):
 @router.get("/api/v1/health")
 def health(hub: HubDep) -> dict[str, Any]:
     out = {"status": "ok", "db": hub.engine.dialect.name, "head": hub.read(feed.head), "time": iso(utcnow()),
-           "min_client_version": hub.settings.min_client_version}
+           "min_client_version": hub.settings.min_client_version,
+           # per carrier: allocated orders still waiting for their e-waybill, numbers still to give back
+           "waybills": hub.read(waybill_queue.waiting)}
     if hub.statements is not None:
         out["statements"] = dict(hub.statements)
     return out

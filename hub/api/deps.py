@@ -24,7 +24,9 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from core.errors import UserError
 from core.roles import Role
 from hub import auth, db, feed, longpoll
+from hub.carriers import platform_session
 from hub.carriers.tracking import TrackingEngine
+from hub.carriers.worker import WaybillWorker
 from hub.channels.engine import ConnectorEngine
 from hub.config import HubSettings
 from hub.routing import Rules
@@ -52,7 +54,11 @@ class Hub:
         self.notifier = feed.Notifier()
         self.deliverer = Deliverer(self.engine, settings)
         self.connectors = ConnectorEngine(self.tx, settings, self.rules, notify=self._changed, read=self.read)
+        # the shops' own e-waybill providers call the platform with the connector's token
+        platform_session.use_tokens(self.connectors.tokens)
         self.tracking = TrackingEngine(self.tx, settings, notify=self._changed, read=self.read)
+        #: Fetches and cancels e-waybills (hub/carriers/worker.py); woken after every write that may queue one.
+        self.waybills = WaybillWorker(self.tx, settings, self.rules, notify=self._changed, read=self.read)
         self.longpoll_threads: anyio.CapacityLimiter | None = None  # made on the event loop (lifespan)
         self.tail = feed.ChangeTail(self.read_async, self.notifier, fallback_s=settings.longpoll_fallback_s)
         self.tokens = longpoll.TokenCheck(self._check_tokens)
@@ -102,6 +108,7 @@ class Hub:
                     self.deliverer.wake()
                     self.connectors.wake_push()  # an order may have shipped: tell its shop now
                     self.tracking.wake()  # … and subscribe its waybill
+                    self.waybills.wake()  # an order may have been allocated or voided: fetch / cancel now
                 return result
             except (OperationalError, IntegrityError) as exc:
                 if attempt == 4 or not _retryable(exc):
@@ -114,6 +121,7 @@ class Hub:
         """Orders changed outside a request (the connector engine): wake long-polls and webhooks."""
         self.notifier.notify()
         self.deliverer.wake()
+        self.waybills.wake()  # pulled orders may have been allocated
 
     def actor(self, conn: Connection, request: Request) -> Actor:
         return auth.authenticate(conn, request.headers.get("authorization"))

@@ -1,11 +1,10 @@
 """carrier tracking: tracking_subscriptions, tracking_inbox, tracking_events
 
 Issue 13 part C: every shipped waybill is subscribed at the tracking provider (快递100) and its
-pushes are stored, merged and mapped to triggers (docs/tracking.md). ``down_revision``
-is 0006 on this branch: the integrator re-chains it after issue 13's 0007 lands.
+pushes are stored, merged and mapped to triggers (docs/tracking.md).
 
 Revision ID: 0008
-Revises: 0006
+Revises: 0007
 Create Date: 2026-12-06
 """
 from alembic import op
@@ -13,7 +12,7 @@ import sqlalchemy as sa
 
 
 revision = '0008'
-down_revision = '0006'
+down_revision = '0007'
 branch_labels = None
 depends_on = None
 
