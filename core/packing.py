@@ -271,6 +271,10 @@ class PackFlow:
             read when a label is due, so a changed setting applies to the next order.
         has_scale: whether the station has a scale configured (read when a parcel is packed);
             without one the flow never weighs.
+        ships_at_pack: the station's ``handover`` setting is ``at_pack`` (read when a parcel is
+            done): the flow records ``shipped_by_station`` itself. ``batch``: a packed, labelled
+            parcel is done at the bench and waits for the handover scan (core/handover.py), which
+            ships it when its batch closes — so the courier's bag, not the pack table, is the proof.
 
     Attributes:
         order: the open order as last seen (None: nothing open).
@@ -284,9 +288,11 @@ class PackFlow:
     """
 
     def __init__(self, bench_flow: Callable[[], str] = lambda: "print-first",
-                 has_scale: Callable[[], bool] = lambda: False) -> None:
+                 has_scale: Callable[[], bool] = lambda: False,
+                 ships_at_pack: Callable[[], bool] = lambda: True) -> None:
         self.bench_flow = bench_flow
         self.has_scale = has_scale
+        self.ships_at_pack = ships_at_pack
         self.weigher = Weigher()
         self.order: LocalOrder | None = None
         self.session: PackSession | None = None
@@ -535,7 +541,7 @@ class PackFlow:
     def printed(self, order_id: str, ok: bool, message: str = "") -> Outcome:
         """The label job of ``order_id`` ended: hand it over if it printed, else wait for F5."""
         if order_id != self.order_id:
-            if ok:  # switched away meanwhile: still hand it over
+            if ok and self.ships_at_pack():  # switched away meanwhile: still hand it over
                 return self._same(work=(self._ship_record(order_id),))
             return self._same()
         if ok:
@@ -692,11 +698,18 @@ class PackFlow:
         return Record(order_id, (("shipped_by_station", {}),), Purpose.SHIP)
 
     def _ship(self, order_id: str) -> Outcome:
+        if not self.ships_at_pack():
+            return self._finished(order_id, _("Done: {order} packed and labelled — put it with its courier's "
+                                              "parcels for the handover scan").format(order=order_id))
         return Outcome("working", _("Handing over {order}…").format(order=order_id),
                        work=(self._ship_record(order_id),), phase=self.phase)
 
     def _shipped(self, order: LocalOrder) -> Outcome:
         oid = order.order_id
+        return self._finished(oid, _("Done: {order} packed and shipped").format(order=oid))
+
+    def _finished(self, oid: str, done_text: str) -> Outcome:
+        """The open order (or one finished after the packer switched away) needs nothing more here."""
         self.sessions.pop(oid, None)
         if oid != self.order_id:  # handed over after the packer switched to another order
             return self._same(finished=oid)
@@ -705,13 +718,11 @@ class PackFlow:
         if batch is not None and oid in batch.order_ids:
             nxt = batch.next_open()
             if nxt is not None:
-                return Outcome("done", _("Done: {order} packed and shipped").format(order=oid), tone="done",
-                               phase=self.phase, finished=oid,
+                return Outcome("done", done_text, tone="done", phase=self.phase, finished=oid,
                                work=(Lookup(ScanKind.ORDER_ID, nxt, after=oid),))
             return Outcome("done", _("Batch {batch} is complete").format(batch=batch.batch_id), tone="done",
                            phase=self.phase, finished=oid)
-        return Outcome("done", _("Done: {order} packed and shipped").format(order=oid), tone="done",
-                       phase=self.phase, finished=oid)
+        return Outcome("done", done_text, tone="done", phase=self.phase, finished=oid)
 
     def _held(self, record: Record, order: LocalOrder) -> Outcome:
         self.raising = False

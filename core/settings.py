@@ -65,6 +65,9 @@ SETTINGS: tuple[SettingSpec, ...] = (
     SettingSpec("device_id", str, _new_device_id, help="This install's UUID (outbox seqs are per device)"),
     SettingSpec("language", str, lambda: "zh_CN", ("zh_CN", "en")),
     SettingSpec("bench_flow", str, lambda: "print-first", ("print-first", "pack-first")),
+    SettingSpec("handover", str, lambda: "at_pack", ("at_pack", "batch"),
+                help="When a packed parcel ships: at_pack (the pack flow hands it over at once) or batch "
+                     "(it waits for the handover scan, Ctrl+H, and ships when the batch closes)"),
     SettingSpec(
         "printers", dict, dict, help="Default printer per document type: label, pick_list, packing_slip"
     ),
@@ -92,6 +95,7 @@ class Settings:
     device_id: str = field(default_factory=_new_device_id)
     language: str = "zh_CN"
     bench_flow: str = "print-first"
+    handover: str = "at_pack"
     printers: dict[str, str] = field(default_factory=dict)
     label_size: str = "100x150"
     wave_size: int = 20

@@ -184,6 +184,12 @@ class StationForm(QWidget):
         self.flow.addItem(_("Pack first (pick, verify, pack, then print)"), "pack-first")
         self.flow.setCurrentIndex(max(0, self.flow.findData(settings.bench_flow)))
         self.form.addRow(_("Bench flow"), self.flow)
+        self.handover = QComboBox(self)
+        self.handover.setObjectName("handoverMode")
+        self.handover.addItem(_("Ship when packed (the bench hands each parcel over at once)"), "at_pack")
+        self.handover.addItem(_("Ship at the handover scan (Ctrl+H, one batch per courier)"), "batch")
+        self.handover.setCurrentIndex(max(0, self.handover.findData(settings.handover)))
+        self.form.addRow(_("Hand-over"), self.handover)
         self.wave_size = QSpinBox(self)
         self.wave_size.setObjectName("waveSize")
         self.wave_size.setRange(1, 200)
@@ -225,6 +231,7 @@ class StationForm(QWidget):
         settings.printers = {doc: choice.value() for doc, choice in self.printers.items()}
         settings.label_size = str(self.label_size.currentData())
         settings.bench_flow = str(self.flow.currentData())
+        settings.handover = str(self.handover.currentData())
         settings.wave_size = int(self.wave_size.value())
 
 

@@ -159,6 +159,16 @@ class HandoverView(QWidget):
         self.count_label.setStyleSheet("font-size: 26pt; font-weight: bold; padding: 0 8px;")
         head.addWidget(self.count_label)
         root.addLayout(head)
+        # A bench whose pack flow ships at once (setting "Hand-over": at_pack) finds its packed parcels
+        # already shipped here: say why every scan is refused, and where the setting is.
+        self.mode_note = QLabel(_("▲ This station ships each parcel when it is packed, so packed parcels are "
+                                  "refused here as already shipped. To ship by handover batches, set "
+                                  "Settings → Hand-over to \"Ship at the handover scan\"."), self)
+        self.mode_note.setObjectName("handoverModeNote")
+        self.mode_note.setWordWrap(True)
+        self.mode_note.setStyleSheet("color: #e65100; font-weight: bold;")
+        self.mode_note.setVisible(False)
+        root.addWidget(self.mode_note)
 
         self.scan_field = HandoverScanField(self)
         self.scan_field.setPlaceholderText(_("Scan each parcel's waybill as it goes into the courier's bag…"))
@@ -474,6 +484,7 @@ class HandoverView(QWidget):
     # -- scans and keys -------------------------------------------------------------------------
     def enter(self) -> None:
         """Handover mode was entered: read the batch left open and the carriers."""
+        self.mode_note.setVisible(self.services.settings.handover != "batch")
         self.scan_field.setFocus()
         self._key(self.flow.start)
 

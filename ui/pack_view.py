@@ -186,7 +186,8 @@ class PackView(QWidget):
         self.services = services
         self.print_service = print_service or PrintService(services, self)
         self.sounds = Sounds(self)
-        self.flow = PackFlow(lambda: services.settings.bench_flow, lambda: services.scale.configured)
+        self.flow = PackFlow(lambda: services.settings.bench_flow, lambda: services.scale.configured,
+                             lambda: services.settings.handover != "batch")
         self.status_kind = "idle"
         self.problem_dialog: ProblemDialog | None = None
         self.keys_box: QMessageBox | None = None

@@ -58,11 +58,11 @@ class Bench:
         printer_ok: whether the next label jobs print (popped one per job; True when empty).
     """
 
-    def __init__(self, store: LocalStore, bench_flow: str = "print-first") -> None:
+    def __init__(self, store: LocalStore, bench_flow: str = "print-first", *, ships_at_pack: bool = True) -> None:
         self.store = store
         self.outbox = Outbox(store)
         self.journal = PrintJournal(store, self.outbox)
-        self.flow = PackFlow(lambda: bench_flow)
+        self.flow = PackFlow(lambda: bench_flow, ships_at_pack=lambda: ships_at_pack)
         self.printer: list[tuple[bool, str]] = []
         self.labels: list[str] = []
 
@@ -283,6 +283,23 @@ def test_unprinted_label_is_printed_before_the_hand_over(store: LocalStore, flow
     assert printing.text == text and printing.banner == "working"
     assert bench.steps() == ["verified", "packed", "label_printed", "shipped_by_station"]
     assert out[-1].finished == OID and bench.labels == [OID]
+
+
+@pytest.mark.parametrize("state", ["allocated", "label_printed"])
+def test_a_batch_handover_station_leaves_the_packed_parcel_for_the_handover_scan(store: LocalStore, state: str) -> None:
+    seed(store, order(state=state), order(OID2, state="allocated"))
+    bench = Bench(store, ships_at_pack=False)
+    bench.scan(OID)
+    out = [o for code in UNITS for o in bench.scan(code)]
+    assert out[-1].finished == OID and out[-1].banner == "done" and bench.flow.phase == Phase.DONE
+    assert out[-1].text == (f"Done: {OID} packed and labelled — put it with its courier's parcels for the "
+                            "handover scan")
+    printed = ["label_printed"] if state == "allocated" else []
+    assert bench.steps() == ["verified", "packed", *printed]  # no shipped_by_station: the batch close ships it
+    assert store.get_order(OID).state == "label_printed"  # type: ignore[union-attr]
+    # a label that prints after the packer moved on is not handed over either
+    bench.scan(OID2)
+    assert bench.flow.printed(OID, True).work == ()
 
 
 def test_failed_print_is_not_shipped_and_f5_retries(store: LocalStore) -> None:

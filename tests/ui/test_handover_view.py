@@ -75,9 +75,11 @@ def test_offline_handover_by_scans_only_keeps_the_shipments_in_the_outbox(
             st.store.apply_snapshots(conn, [printed(1), printed(2), printed(3), printed(4, holds=[HOLD]),
                                             printed(5, carrier="SF", waybill_no="SF1234567890"),
                                             printed(6, cancel_requested=True)])
+        st.settings.handover = "batch"  # packed parcels wait for this scan
         w = open_window(qtbot, st.services)
         enter_handover(qtbot, w)
         view = w.handover_view
+        assert not view.mode_note.isVisible()
         assert view.flow.carriers == [("ZTO", 3), ("SF", 1)] and view.selected_carrier() == "ZTO"
         tones: list[str] = []
         view.sounds.requested.connect(tones.append)
@@ -157,6 +159,8 @@ def test_online_handover_ships_the_orders_at_the_hub(
     unprinted = orders[2]
     w = open_window(qtbot, st.services)
     enter_handover(qtbot, w)
+    # this station ships at pack (the default): the screen says why packed parcels would be refused
+    assert w.handover_view.mode_note.isVisible() and "Hand-over" in w.handover_view.mode_note.text()
     waybills = [str(o.snapshot["waybill_no"]) for o in parcels]
     assert answer(qtbot, w, waybills[0]).banner == "ok"
     assert answer(qtbot, w, str(unprinted.snapshot["waybill_no"])).refusal == Verdict.NOT_PRINTED
