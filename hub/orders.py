@@ -20,7 +20,7 @@ from core.model import ChannelStatus, IntakeOrder, OrderLine, Recipient
 from core.order_ids import format_order_id
 from core.states import FULFILMENT_STATES, State, Trigger
 from core.timeutil import as_utc, iso, local_day, parse_iso
-from hub import db
+from hub import cutoffs, db
 from hub.intake.generic import reserved_label
 from hub.routing import Rules, route
 from hub.writer import Writer
@@ -102,6 +102,7 @@ def allocate(w: Writer, rules: Rules, doc: dict[str, Any], *, action_id: str | N
             line["barcodes"] = decision.barcodes[line["sku"]]
     if decision.carrier:
         doc["waybill_no"] = reserve_waybill(w.conn, rules, decision.carrier, w.settings.waybill_start)
+    cutoffs.stamp(doc, rules, w.settings.timezone)
     if not doc.get("ship_by") and doc.get("paid_at"):
         paid = parse_iso(doc["paid_at"])
         assert paid is not None
@@ -261,7 +262,11 @@ def _apply_recipient_change(w: Writer, rules: Rules, doc: dict[str, Any], o: Int
 
 
 def void_label(w: Writer, rules: Rules, doc: dict[str, Any]) -> None:
-    """A voided e-waybill number is dead at the carrier: the reprint takes a fresh one from the pool."""
+    """A voided e-waybill number is dead at the carrier: the reprint takes a fresh one from the pool.
+
+    Nothing is due for hand-over until the reprint, whose time sets the due time again.
+    """
+    cutoffs.label_voided(doc, rules, w.settings.timezone)
     if doc.get("carrier"):
         doc["waybill_no"] = reserve_waybill(w.conn, rules, doc["carrier"], w.settings.waybill_start)
 
