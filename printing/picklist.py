@@ -23,7 +23,7 @@ from reportlab.pdfgen.canvas import Canvas
 
 from core.model import Snapshot
 from printing.barcodes import code128_width, draw_code128, fit_module_dots
-from printing.common import bin_key, logo_image, print_time, total_units, walking_order
+from printing.common import bin_key, logo_image, print_time, total_units, wave_order
 from printing.draw import Fitted, boxed_text, draw_lines, ellipsize, hline, wrap, wrap_chips
 from printing.fonts import font_name
 from printing.templates import PickListTemplate
@@ -81,7 +81,7 @@ class _PickList:
             raise ValueError("A pick list needs at least one order.")
         if batch_id is None and len(orders) > 1:
             raise ValueError("A pick list of several orders needs the batch_id its barcode opens.")
-        self.orders = walking_order(orders) if len(orders) > 1 else list(orders)
+        self.orders = wave_order(orders) if len(orders) > 1 else list(orders)
         self.batch = len(self.orders) > 1
         self.code = batch_id or self.orders[0]["order_id"]
         self.tpl = tpl
@@ -332,6 +332,6 @@ def render_picklist(
     now: datetime | None = None,
 ) -> bytes:
     """A pick list PDF for one order, or for a batch (then ``batch_id`` is required: its barcode
-    is what the bench scans to open the batch). Orders are put in walking order and numbered as
-    slots 1..N; each SKU row says which slots get how many."""
+    is what the bench scans to open the batch). Orders are grouped by carrier, then put in walking
+    order (:func:`printing.common.wave_order`) and numbered as slots 1..N; each SKU row says which slots get how many."""
     return _PickList(orders, batch_id, template or PickListTemplate.load(), now).render()

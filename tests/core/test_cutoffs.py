@@ -119,3 +119,44 @@ def test_no_usable_rule_means_no_due_time_on_the_bench(rule: object) -> None:
     view = apply_local(snap, _act("label_printed", "2026-12-07T09:29:00Z"))
     assert view["state"] == "label_printed" and "handover_due" not in view
     assert due_from_rule(rule, "2026-12-07T09:29:00Z") is None
+
+
+def test_waves_by_carrier_choices_counts_and_order() -> None:
+    from core.waves import WaveRow, wave_choices, wave_ids
+
+    rows = [WaveRow("o1", "ZTO", "17:30"), WaveRow("o2", "SF", "18:30"), WaveRow("o3", "ZTO", "17:30"),
+            WaveRow("o4", "YTO", "17:00"), WaveRow("o5", "EMS", ""), WaveRow("o6", "ZTO", "17:30")]
+    choices = wave_choices(rows, 2)
+    # all carriers first, then by cut-off (earliest courier first), a carrier without one last
+    assert [(c.carrier, c.order_ids, c.waiting, c.cutoff) for c in choices] == [
+        (None, ("o1", "o2"), 6, ""), ("YTO", ("o4",), 1, "17:00"), ("ZTO", ("o1", "o3"), 3, "17:30"),
+        ("SF", ("o2",), 1, "18:30"), ("EMS", ("o5",), 1, "")]
+    assert wave_ids(rows, "ZTO", 10) == ["o1", "o3", "o6"] and wave_ids(rows, "JD", 10) == []
+    assert wave_ids(rows, None, 0) == ["o1"]  # a wave is at least one order
+    assert wave_choices([], 20) == []
+
+
+def test_a_wave_prints_grouped_by_carrier_then_in_walking_order() -> None:
+    from printing.common import wave_order
+
+    def snap(oid: str, carrier: str, cutoff: str, bin_: str) -> dict:
+        return {"order_id": oid, "carrier": carrier, "lines": [{"bin": bin_}],
+                **({CUTOFF_KEY: {"carrier": carrier, "time": cutoff, "tz": SH}} if cutoff else {})}
+
+    orders = [snap("a", "ZTO", "17:30", "A-10"), snap("b", "YTO", "17:00", "B-1"), snap("c", "ZTO", "17:30", "A-2"),
+              snap("d", "EMS", "", "A-1"), snap("e", "YTO", "17:00", "A-3")]
+    assert [o["order_id"] for o in wave_order(orders)] == ["e", "b", "c", "a", "d"]  # type: ignore[arg-type, index]
+
+
+def test_a_queue_row_carries_the_carrier_and_the_missed_cut_off_flag() -> None:
+    from core.queues import row_from_snapshot
+    from tests.helpers.snapshots import snapshot
+
+    snap = snapshot("BL20261207-000009", state="label_printed", carrier="ZTO", handover_due="2026-12-07T09:30:00Z",
+                    ship_by="2026-12-09T00:00:00Z",
+                    **{CUTOFF_KEY: {"carrier": "ZTO", "time": "17:30", "tz": SH}})
+    before = row_from_snapshot(snap, pending=0, conflict=False, now=utc(2026, 12, 7, 9, 29))
+    after = row_from_snapshot(snap, pending=0, conflict=False, now=utc(2026, 12, 7, 9, 30))
+    assert (before.carrier, before.cutoff) == ("ZTO", "17:30")
+    assert Flag.HANDOVER_LATE not in before.flags and Flag.HANDOVER_LATE in after.flags
+    assert after.key < before.key  # a missed cut-off sorts up the queue
