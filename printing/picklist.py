@@ -23,7 +23,7 @@ from reportlab.pdfgen.canvas import Canvas
 
 from core.model import Snapshot
 from printing.barcodes import code128_width, draw_code128, fit_module_dots
-from printing.common import bin_key, logo_image, print_time, total_units, wave_order
+from printing.common import bin_key, carrier_name, logo_image, print_time, total_units, wave_order
 from printing.draw import Fitted, boxed_text, draw_lines, ellipsize, hline, wrap, wrap_chips
 from printing.fonts import font_name
 from printing.templates import PickListTemplate
@@ -189,6 +189,9 @@ class _PickList:
                     flags.append(("礼品", False))
                 for text, inv in flags:
                     fx += boxed_text(c, text, fx, y - 15 * mm, 7, inverse=inv, pad=0.8 * mm) + 1 * mm
+                if order.get("carrier"):  # a wave is grouped by carrier: say whose bag the parcel goes in
+                    c.setFont(self.font, 7)
+                    c.drawString(x, y - 20.5 * mm, carrier_name(order.get("carrier")))
                 oid = order["order_id"]
                 avail = col_w - 12 * mm
                 dots = fit_module_dots(oid, avail)
