@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 
@@ -14,7 +15,8 @@ from ui.order_detail import _handover_lines
 
 
 @pytest.fixture
-def chinese() -> Iterator[None]:
+def chinese(home: Path) -> Iterator[None]:
+    # ``home``: this checkout's catalogues compiled into a temp folder, not a cache another checkout shares
     set_language("zh_CN")
     yield
     set_language("en")
@@ -34,6 +36,6 @@ def test_due_missed_and_handed_over(chinese: None) -> None:
     assert not any(word in shipped[0] for word in ("Handed", "batch"))  # Chinese on a Chinese screen
 
 
-def test_english_words() -> None:
+def test_english_words(home: Path) -> None:
     line = _handover_lines({"state": "label_printed", "handover_due": iso(utcnow() - timedelta(minutes=1))})
     assert "Missed the carrier cut-off" in line[0]
