@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
+from core.cutoffs import handover_late
 from core.states import DONE_STATES, FULFILMENT_STATES
 from core.timeutil import DEFAULT_TZ, local_day, parse_iso
 
@@ -21,6 +22,8 @@ class Flag(StrEnum):
     VIP = "vip"
     OVERDUE = "overdue"
     AT_RISK = "at_risk"
+    #: printed, and its carrier's cut-off passed without a handover (core/cutoffs.py)
+    HANDOVER_LATE = "handover_late"
     EXCEPTION = "exception"
     GIFT = "gift"
     DONE = "done"
@@ -41,6 +44,8 @@ STYLES: dict[Flag, FlagStyle] = {
     Flag.VIP: FlagStyle(1, "#ef5350", "★", "VIP", "VIP"),
     Flag.OVERDUE: FlagStyle(2, "#fb8c00", "‼", "超时", "Overdue"),
     Flag.AT_RISK: FlagStyle(3, "#ffb74d", "◐", "将超时", "At risk"),
+    # As urgent as overdue: the courier has left and the parcel is still here.
+    Flag.HANDOVER_LATE: FlagStyle(2, "#ff7043", "※", "未交接", "Missed cut-off"),
     Flag.EXCEPTION: FlagStyle(4, "#fdd835", "▲", "异常", "Exception"),
     Flag.GIFT: FlagStyle(5, "#64b5f6", "◈", "赠品", "Gift"),
     Flag.DONE: FlagStyle(9, "#a5d6a7", "✔", "已完成", "Done"),
@@ -85,6 +90,8 @@ def order_flags(order: dict[str, Any], *, now: datetime, warn_window: timedelta 
                 conflict: bool = False, tz: str = DEFAULT_TZ) -> list[Flag]:
     """The flags of one order snapshot, most severe first.
 
+    ``handover_late`` (未交接): a printed parcel whose carrier cut-off (``handover_due``) has passed.
+
     Args:
         order: the snapshot (hub shape).
         now: the current time (aware).
@@ -105,6 +112,8 @@ def order_flags(order: dict[str, Any], *, now: datetime, warn_window: timedelta 
             flags.append(Flag.OVERDUE)
         elif now >= ship_by - warn_window:
             flags.append(Flag.AT_RISK)
+    if handover_late(order, now):
+        flags.append(Flag.HANDOVER_LATE)
     if order.get("holds"):
         flags.append(Flag.EXCEPTION)
     if "gift" in hub_flags or any(line.get("is_gift") for line in order.get("lines", [])):

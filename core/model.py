@@ -171,6 +171,9 @@ class Snapshot(TypedDict):
     handover_due: NotRequired[str]
     #: the handover batch that shipped it: ``{"batch_id", "station", "operator", "at"}``
     handover: NotRequired[dict[str, str]]
+    #: its carrier's daily cut-off as the hub's rules say, ``{"carrier", "time": "HH:MM", "tz"}``
+    #: (core/cutoffs.py): a bench printing offline computes ``handover_due`` from it
+    handover_cutoff: NotRequired[dict[str, str]]
 
 
 #: A tracking status as the hub stores it, whatever provider reported it (docs/carriers.md maps each

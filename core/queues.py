@@ -31,6 +31,7 @@ from core.phones import is_phone_needle, phone_digits, tail_matches
 from core.states import BENCH_STATES, State
 from core.store import LocalStore
 from core.timeutil import DEFAULT_TZ, parse_iso, to_local, utcnow
+from core.waves import cutoff_of
 
 SEP = "\x1f"  # between search fields, so a search never matches across two fields
 
@@ -57,6 +58,8 @@ class QueueRow:
     hold: str = ""  # "gift stock short (system) / …" in the UI language
     hold_since: datetime | None = None  # when the oldest open hold was raised
     phone: str = ""  # the recipient's phone digits: searched by its tail (:func:`core.phones.tail_matches`)
+    carrier: str = ""  # the carrier code ("" none): waves by carrier (core/waves.py)
+    cutoff: str = ""  # the carrier's cut-off "HH:MM" the hub stamped ("" none known)
 
 
 # -- search --------------------------------------------------------------------------------------
@@ -127,6 +130,8 @@ def row_from_snapshot(snap: dict[str, Any], *, pending: int, conflict: bool, now
         phone=phone_digits(str(rec.get("phone") or "")),
         hold=hold,
         hold_since=min(raised) if raised else None,
+        carrier=str(snap.get("carrier") or ""),
+        cutoff=cutoff_of(snap),
     )
 
 

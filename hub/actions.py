@@ -32,7 +32,7 @@ from core.playbooks import check, escalation, playbook_for, summary
 from core.roles import Role
 from core.states import FULFILMENT_STATES, State, Trigger, apply_trigger
 from core.timeutil import iso, parse_iso
-from hub import action_keys, db
+from hub import action_keys, cutoffs, db
 from hub.options import playbook_options
 from hub.orders import change_address, confirm_payment, load_docs, put_unit_weight, void_label
 from hub.routing import Rules
@@ -366,9 +366,18 @@ def _apply(w: Writer, rules: Rules, actor: Actor, a: dict[str, Any], doc: dict[s
                      action_id=aid)
         return
     trig = trigger_for(kind)
-    t = w.transition(doc, trig, why=why, details={k: v for k, v in p.items() if k != "reason"}, action_id=aid)
+    details = {k: v for k, v in p.items() if k != "reason"}
+    done_at = parse_iso(a.get("done_at")) or w.now  # checked in _one; the bench's own time of doing it
+    handover = (cutoffs.handover_record(p, station=actor.station, operator=actor.operator, at=str(iso(done_at)))
+                if trig is Trigger.SHIPPED_BY_STATION else None)
+    if handover is not None:
+        details["handover"] = handover
+    t = w.transition(doc, trig, why=why, details=details, action_id=aid)
+    if handover is not None:
+        doc["handover"] = handover
     if trig is Trigger.LABEL_PRINTED:
         doc["label_count"] = int(doc.get("label_count", 0)) + 1
+        cutoffs.label_printed(doc, rules, w.settings.timezone, done_at)
     elif trig is Trigger.DELIVERY_FAILED:
         w.raise_hold(doc, "delivery_failed", why or "派送失败 / delivery failed", {}, action_id=aid)
     if t.voids_label:

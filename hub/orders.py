@@ -21,7 +21,7 @@ from core.model import ChannelStatus, IntakeOrder, OrderLine, Recipient
 from core.order_ids import format_order_id
 from core.states import FULFILMENT_STATES, State, Trigger
 from core.timeutil import as_utc, iso, local_day, parse_iso
-from hub import db
+from hub import cutoffs, db
 from hub.carriers import demo as demo_waybill
 from hub.carriers import queue as waybill_queue
 from hub.carriers import registry
@@ -146,6 +146,7 @@ def allocate(w: Writer, rules: Rules, doc: dict[str, Any], *, action_id: str | N
         doc.pop("weighing", None)  # the site dropped the rule: benches weigh without comparing
     if decision.carrier:
         assign_waybill(w, rules, doc)
+    cutoffs.stamp(doc, rules, w.settings.timezone)
     if not doc.get("ship_by") and doc.get("paid_at"):
         paid = parse_iso(doc["paid_at"])
         assert paid is not None
@@ -307,8 +308,12 @@ def _apply_recipient_change(w: Writer, rules: Rules, doc: dict[str, Any], o: Int
 
 def void_label(w: Writer, rules: Rules, doc: dict[str, Any]) -> None:
     """A voided e-waybill number is dead at the carrier: it is given back (回收) through the queue
-    when a provider issued it, and the reprint gets a fresh one (:func:`assign_waybill`)."""
+    when a provider issued it, and the reprint gets a fresh one (:func:`assign_waybill`).
+
+    Nothing is due for hand-over until the reprint, whose time sets the due time again.
+    """
     give_back_waybill(w, doc)
+    cutoffs.label_voided(doc, rules, w.settings.timezone)
     if doc.get("carrier"):
         assign_waybill(w, rules, doc)
 

@@ -20,12 +20,14 @@ import tomllib
 import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import time
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
 from core.address import needs_rural_phone_check
 from core.barcodes import merge_barcodes
+from core.cutoffs import parse_cutoff
 from core.demo import CatalogueItem, load_catalogue
 from core.errors import ValidationFailed
 from core.model import IntakeOrder, Recipient
@@ -172,6 +174,8 @@ class Carrier:
     name: str
     waybill_prefix: str
     not_covered: tuple[Area, ...]
+    #: the daily hand-over cut-off (site-local wall clock), None when the site set none
+    cutoff: time | None = None
 
     def covers(self, r: Recipient) -> bool:
         return not any(area.covers(r) for area in self.not_covered)
@@ -200,7 +204,7 @@ _TOP_KEYS = {"catalogue", "default_warehouse", "vip", "ship_by_hours", "gift_sto
 _WEIGHING_KEYS = {"packaging_g", "tolerance_g", "tolerance_pct"}
 _VIP_KEYS = {"threshold_yuan", "require_custom_packaging"}
 _SHIP_KEYS = {"vip", "normal"}
-_CARRIER_KEYS = {"name", "waybill_prefix", "not_covered"}
+_CARRIER_KEYS = {"name", "waybill_prefix", "not_covered", "cutoff"}
 _WAREHOUSE_KEYS = {"name", "provinces", "benches", "vip_benches", "carriers"}
 
 _TYPE_WORDS = {
@@ -266,6 +270,7 @@ class Rules:
     Attributes:
         carriers: carrier codes, in file order (waybill pools are kept per carrier).
         waybill_prefixes: carrier code -> e-waybill number prefix.
+        cutoffs: carrier code -> daily hand-over cut-off, site-local (only carriers that have one).
         benches: every bench name the rules know (normal and VIP), site-wide unique.
         carrier_specs / warehouses: the parsed sections.
         vip_threshold_fen: VIP needs a total strictly above this.
@@ -354,11 +359,19 @@ class Rules:
             if len(prefix) > MAX_WAYBILL_PREFIX_LEN:
                 raise c.fail(f"{where}waybill_prefix",
                              f"is {prefix!r}; at most {MAX_WAYBILL_PREFIX_LEN} characters (waybill numbers are 40 wide).")
+            cutoff = None
+            if "cutoff" in spec:
+                try:
+                    cutoff = parse_cutoff(spec["cutoff"])
+                except ValueError:
+                    raise c.fail(f"{where}cutoff", f'must be a time of day as "HH:MM" (24-hour, site time), '
+                                                   f'e.g. "17:30", not {spec["cutoff"]!r}.') from None
             self.carrier_specs[code] = Carrier(
                 code=code,
                 name=c.get(spec, "name", str, where, default=code),
                 waybill_prefix=prefix,
                 not_covered=tuple(areas),
+                cutoff=cutoff,
             )
 
         self.warehouses: dict[str, Warehouse] = {}
@@ -425,6 +438,8 @@ class Rules:
 
         self.carriers: list[str] = list(self.carrier_specs)
         self.waybill_prefixes: dict[str, str] = {k: v.waybill_prefix for k, v in self.carrier_specs.items()}
+        #: carrier code -> its daily hand-over cut-off (carriers without one are not listed)
+        self.cutoffs: dict[str, time] = {k: v.cutoff for k, v in self.carrier_specs.items() if v.cutoff is not None}
         self.benches: list[str] = list(bench_owner)
 
     @classmethod

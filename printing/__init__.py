@@ -7,6 +7,7 @@ handing a PDF to a system printer through QPrinter lives in ``ui/print_qt.py``.
 from __future__ import annotations
 
 from printing.backends import PdfFileBackend, PrinterError, PrintJob, PrintResult, RawTcpBackend, try_send
+from printing.common import wave_order
 from printing.fonts import active_font_name
 from printing.label import mask_phone, render_label, render_labels, walking_order
 from printing.manifest import Manifest, ManifestParcel, render_manifest
@@ -37,4 +38,5 @@ __all__ = [
     "render_slip",
     "try_send",
     "walking_order",
+    "wave_order",
 ]

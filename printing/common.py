@@ -14,6 +14,7 @@ from core.display_names import carrier_name as _carrier_name
 from core.model import Snapshot, SnapshotLine
 from core.phones import mask_phone as mask_phone  # re-exported: labels and slips mask with the one rule
 from core.timeutil import to_local, utcnow
+from core.waves import carrier_group_key, cutoff_of
 from printing.draw import wrap, wrap_chips
 
 
@@ -35,6 +36,15 @@ def bin_key(bin_code: str) -> tuple[int, tuple[tuple[int, int | str], ...]]:
 def walking_order(orders: Sequence[Snapshot] | list[Snapshot]) -> list[Snapshot]:
     """Orders sorted by the bin of their first line (walking order), then by order ID."""
     return sorted(orders, key=lambda o: (bin_key(o["lines"][0]["bin"] if o["lines"] else ""), o["order_id"]))
+
+
+def wave_order(orders: Sequence[Snapshot] | list[Snapshot]) -> list[Snapshot]:
+    """A wave's orders grouped by carrier (earliest cut-off first, :func:`core.waves.carrier_group_key`),
+    each group in walking order: the labels come off the printer ready for each courier's bag.
+
+    With one carrier this is :func:`walking_order`.
+    """
+    return sorted(walking_order(orders), key=lambda o: carrier_group_key(o.get("carrier"), cutoff_of(dict(o))))
 
 
 def total_units(lines: Sequence[SnapshotLine]) -> int:

@@ -23,7 +23,7 @@ from reportlab.pdfgen.canvas import Canvas
 
 from core.model import Snapshot
 from printing.barcodes import code128_width, draw_code128, fit_module_dots
-from printing.common import bin_key, logo_image, print_time, total_units, walking_order
+from printing.common import bin_key, carrier_name, logo_image, print_time, total_units, wave_order
 from printing.draw import Fitted, boxed_text, draw_lines, ellipsize, hline, wrap, wrap_chips
 from printing.fonts import font_name
 from printing.templates import PickListTemplate
@@ -81,7 +81,7 @@ class _PickList:
             raise ValueError("A pick list needs at least one order.")
         if batch_id is None and len(orders) > 1:
             raise ValueError("A pick list of several orders needs the batch_id its barcode opens.")
-        self.orders = walking_order(orders) if len(orders) > 1 else list(orders)
+        self.orders = wave_order(orders) if len(orders) > 1 else list(orders)
         self.batch = len(self.orders) > 1
         self.code = batch_id or self.orders[0]["order_id"]
         self.tpl = tpl
@@ -189,6 +189,9 @@ class _PickList:
                     flags.append(("赠品", False))  # the label's word for it too
                 for text, inv in flags:
                     fx += boxed_text(c, text, fx, y - 15 * mm, 7, inverse=inv, pad=0.8 * mm) + 1 * mm
+                if order.get("carrier"):  # a wave is grouped by carrier: say whose bag the parcel goes in
+                    c.setFont(self.font, 7)
+                    c.drawString(x, y - 20.5 * mm, carrier_name(order.get("carrier")))
                 oid = order["order_id"]
                 avail = col_w - 12 * mm
                 dots = fit_module_dots(oid, avail)
@@ -332,6 +335,6 @@ def render_picklist(
     now: datetime | None = None,
 ) -> bytes:
     """A pick list PDF for one order, or for a batch (then ``batch_id`` is required: its barcode
-    is what the bench scans to open the batch). Orders are put in walking order and numbered as
-    slots 1..N; each SKU row says which slots get how many."""
+    is what the bench scans to open the batch). Orders are grouped by carrier, then put in walking
+    order (:func:`printing.common.wave_order`) and numbered as slots 1..N; each SKU row says which slots get how many."""
     return _PickList(orders, batch_id, template or PickListTemplate.load(), now).render()

@@ -15,7 +15,7 @@ import html
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtGui import QAction, QKeySequence, QShortcut
 from PySide6.QtWidgets import QAbstractButton, QApplication, QDialog, QDialogButtonBox, QMessageBox, QWidget
@@ -221,7 +221,7 @@ def screen_keys(lang: str, folder: str) -> dict[str, list[Key]]:
         services.set_operator(Operator("D001", "—", "desk"))
         window = MainWindow(services)
         dialogs: dict[str, QDialog] = {
-            "wave": window.wave_question(20),
+            "wave": window.wave_question(_sample_wave()),
             "login": LoginDialog(services, window),
             "reprint": ReprintDialog(["BL20261231-000001"], window),
             "problem": ProblemDialog([{"sku": "SKU-1", "name": "—", "qty": 1}], window),
@@ -234,6 +234,15 @@ def screen_keys(lang: str, folder: str) -> dict[str, list[Key]]:
         return out
     finally:
         services.shutdown()
+
+
+def _sample_wave() -> list[Any]:
+    """What Ctrl+W asks on a bench with two carriers waiting (the docs show its keys)."""
+    from core.waves import WaveRow, wave_choices
+
+    rows = [WaveRow(f"BL20261231-{i:06d}", "ZTO" if i % 2 else "SF", "17:30" if i % 2 else "18:30")
+            for i in range(1, 31)]
+    return wave_choices(rows, 20)
 
 
 def keys_markdown() -> str:

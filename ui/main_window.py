@@ -31,6 +31,7 @@ from PySide6.QtGui import QAction, QCloseEvent, QFontMetrics, QKeyEvent, QKeySeq
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QApplication,
+    QDialog,
     QHBoxLayout,
     QHeaderView,
     QLabel,
@@ -48,6 +49,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from core.display_names import carrier_name
 from core.errors import UserError
 from core.flags import Flag
 from core.holds import HOLD_TYPES, hold_label
@@ -57,6 +59,7 @@ from core.queues import QueueRow, all_orders, load_rows, load_rows_by_id, queue_
 from core.roles import Role
 from core.scan_rules import normalise_code
 from core.states import PRINTABLE_STATES, State
+from core.waves import WaveChoice, WaveRow, wave_choices, wave_ids
 from ui import window_geometry
 from ui.connector_status import ConnectorStatusLabel
 from ui.exception_dialog import open_exception_dialog
@@ -71,6 +74,7 @@ from ui.queue_table import QueueTable
 from ui.scan import ScanField
 from ui.services import AppServices
 from ui.status_bar import SyncStatusButton
+from ui.wave_dialog import WaveDialog
 
 log = logging.getLogger("packdesk.ui.main")
 
@@ -157,7 +161,7 @@ class MainWindow(QMainWindow):
         self._loading = False
         self._current_order = ""
         self.login_dialog: Any = None  # the shift change's login dialog while it is open
-        self.wave_box: QMessageBox | None = None  # Ctrl+W's question while it is open
+        self.wave_box: WaveDialog | None = None  # Ctrl+W's question while it is open
         self.settings_dialog: Any = None  # Ctrl+, while it is open
         #: queue-page scans (code, typed by a person) waiting for the one being answered
         self._scans: deque[tuple[str, bool]] = deque()
@@ -729,68 +733,70 @@ class MainWindow(QMainWindow):
             return
         self.print_service.print_label(row.order_id, parent=self)
 
-    def wave_orders(self) -> list[str]:
+    def _wave_rows(self) -> list[WaveRow]:
+        """To print as the clerk sees it (search box and sort applied): the rows a wave is built from."""
+        model = self.models["to_print"]
+        model.set_filter_text(self.search.text())  # what the clerk would see on that queue
+        rows = (model.row_at(i) for i in range(model.rowCount()))
+        return [WaveRow(r.order_id, r.carrier, r.cutoff) for r in rows if r is not None]
+
+    def wave_orders(self, carrier: str | None = None) -> list[str]:
         """The next wave: the first ``wave_size`` orders of To print, most urgent first (held ones are not in it).
 
         For a packer that is its own bench's queue; the search box narrows it (e.g. to a name or a phone),
-        and a column the clerk sorted by orders it, as on screen.
+        and a column the clerk sorted by orders it, as on screen. ``carrier``: only that carrier's orders
+        (core/waves.py); None: all carriers.
         """
-        model = self.models["to_print"]
-        model.set_filter_text(self.search.text())  # what the clerk would see on that queue
-        return model.order_ids()[: max(1, self.settings.wave_size)]
+        return wave_ids(self._wave_rows(), carrier, self.settings.wave_size)
 
     def print_wave(self) -> None:
-        """Print-first: the wave's pick list, then its labels in walking order. Pack-first: the pick list only.
+        """Print-first: the wave's pick list, then its labels, grouped by carrier, in walking order.
+        Pack-first: the pick list only.
 
-        The labels go only after the pick list printed: a packer must not stand with labels and no
-        list to pick by. A failed pick list shows its Retry; retried successfully, the labels follow.
+        The question offers all carriers or one (core/waves.py). The labels go only after the pick
+        list printed: a packer must not stand with labels and no list to pick by. A failed pick list
+        shows its Retry; retried successfully, the labels follow.
         """
-        ids = self.wave_orders()
-        if not ids:
+        choices = wave_choices(self._wave_rows(), self.settings.wave_size)
+        if not choices:
             self.tell(_("Nothing to print: the To print queue is empty."), "error")
             return
-        box = self.wave_question(len(ids))
-        yes = box.defaultButton()
+        box = self.wave_question(choices)
         self.wave_box = box
 
-        def answered(_code: int) -> None:
+        def answered(code: int) -> None:
             self.wave_box = None
             box.deleteLater()
-            if box.clickedButton() is yes:
-                self._print_wave(ids)
+            if code == QDialog.DialogCode.Accepted:
+                choice = box.chosen()
+                self._print_wave(list(choice.order_ids), choice.carrier)
             else:
                 self.tell(_("Wave not printed."), "info")
 
         box.finished.connect(answered)
         box.open()
 
-    def wave_question(self, n: int) -> QMessageBox:
-        """Ctrl+W's question, with the count: Enter (the default button) prints, Esc cancels."""
-        print_first = self.settings.bench_flow == "print-first"
-        question = (_("Print the next wave: a pick list and {n} labels?") if print_first
-                    else _("Print the pick list of the next wave ({n} orders)?")).format(n=n)
-        box = QMessageBox(QMessageBox.Icon.Question, _("Print a wave"), question,
-                          QMessageBox.StandardButton.NoButton, self)
-        box.setObjectName("waveConfirm")
-        box.setInformativeText(_("Enter prints, Esc cancels."))
-        yes = box.addButton(_("Print {n} labels").format(n=n) if print_first else _("Print the pick list"),
-                            QMessageBox.ButtonRole.AcceptRole)
-        no = box.addButton(QMessageBox.StandardButton.Cancel)
-        box.setDefaultButton(yes)
-        box.setEscapeButton(no)
-        return box
+    def wave_question(self, choices: list[WaveChoice]) -> WaveDialog:
+        """Ctrl+W's question: all carriers or one, with counts; Enter prints the chosen wave, Esc cancels."""
+        return WaveDialog(choices, print_first=self.settings.bench_flow == "print-first", parent=self)
 
-    def _print_wave(self, ids: list[str]) -> None:
+    def _print_wave(self, ids: list[str], carrier: str | None = None) -> None:
         service = self.print_service
+        print_first = self.settings.bench_flow == "print-first"
 
         def after_list(outcome: Any) -> None:
-            if outcome.ok and self.settings.bench_flow == "print-first":
+            if outcome.ok and print_first:
                 service.print_labels(list(outcome.order_ids), parent=self)
 
         batch = service.print_picklist(ids, parent=self, on_done=after_list)
-        self.tell(_("Wave {batch}: {n} orders, pick list first, then labels.").format(
-            batch=batch, n=len(ids)) if self.settings.bench_flow == "print-first"
-            else _("Wave {batch}: pick list for {n} orders.").format(batch=batch, n=len(ids)), "info")
+        if carrier is None:
+            text = (_("Wave {batch}: {n} orders, pick list first, then labels.") if print_first
+                    else _("Wave {batch}: pick list for {n} orders.")).format(batch=batch, n=len(ids))
+        else:
+            text = (_("Wave {batch} ({carrier}): {n} orders, pick list first, then labels.") if print_first
+                    else _("Wave {batch} ({carrier}): pick list for {n} orders.")).format(
+                batch=batch, n=len(ids), carrier=carrier_name(carrier or None, language()))
+        self.tell(text, "info")
 
     def import_orders(self, path: str | None = None) -> None:
         """Desk: import an Excel/CSV sheet at the hub (start dialog, column mapping, result: ui/import_dialog.py)."""

@@ -17,6 +17,7 @@ from typing import Any
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QLabel, QScrollArea, QVBoxLayout, QWidget
 
+from core.cutoffs import handover_late
 from core.display_names import (
     audit_what,
     audit_why,
@@ -275,6 +276,7 @@ class OrderDetail(QWidget):
             parts.append(f"<p style='background:#ffcdd2;padding:4px'>↯ {_e(why)}</p>")
         if s.get("cancel_requested"):
             parts.append(f"<p style='background:#ffe0b2'>{_e(t['cancel'])}</p>")
+        parts.extend(_handover_lines(s))
         # lines: one block each (the pane is narrow; a five-column table wrapped names letter by letter)
         parts.append(f"<h3>{_e(t['items'])}</h3><table width='100%' cellspacing='0' cellpadding='3'>")
         for line in s.get("lines") or []:
@@ -341,6 +343,23 @@ class OrderDetail(QWidget):
                              f"{_e(ok)}{_e(reason)}</li>")
             parts.append("</ul>")
         self.body.setText("".join(parts))
+
+
+def _handover_lines(s: dict[str, Any]) -> list[str]:
+    """The parcel's hand-over: the batch it left in, or by when it must go (its carrier's cut-off)."""
+    done = s.get("handover")
+    if isinstance(done, dict) and done.get("batch_id"):
+        text = _("Handed over in batch {batch} at {station} by {operator}, {at}").format(
+            batch=done.get("batch_id"), station=done.get("station") or "—", operator=_operator(done.get("operator")),
+            at=_when(done.get("at")) or "—")
+        return [f"<p>{_e(text)}</p>"]
+    due = _when(s.get("handover_due")) if s.get("state") == "label_printed" else ""
+    if not due:
+        return []
+    if handover_late(s, utcnow()):
+        text = display_icon("※") + " " + _("Missed the carrier cut-off ({due}): not handed over yet").format(due=due)
+        return [f"<p style='background:#ff7043;padding:4px'><b>{_e(text)}</b></p>"]
+    return [f"<p>{_e(_('Hand over to the carrier by {due}').format(due=due))}</p>"]
 
 
 def format_time(dt: datetime | None) -> str:

@@ -55,7 +55,7 @@ from printing import (
     render_picklist,
     render_slip,
     try_send,
-    walking_order,
+    wave_order,
 )
 from printing.backends import PDF, ZPL, PrintBackend
 from printing.targets import parse_printer
@@ -235,7 +235,8 @@ class PrintService(QObject):
 
     def print_labels(self, order_ids: list[str], *, parent: QWidget | None = None,
                      reprint_reason: str | None = None, on_done: OnDone | None = None) -> None:
-        """Print a batch's labels in walking order as one job, with a cancellable progress dialog."""
+        """Print a batch's labels as one job, grouped by carrier then in walking order (the pick list's
+        slot order, :func:`printing.common.wave_order`), with a cancellable progress dialog."""
         self._labels(order_ids, parent=parent, reprint_reason=reprint_reason, on_done=on_done, batch=True)
 
     def _labels(self, order_ids: list[str], *, parent: QWidget | None, reprint_reason: str | None,
@@ -261,7 +262,7 @@ class PrintService(QObject):
             self._ask_reason(read.reprints, parent, lambda reason: self._labels(
                 order_ids, parent=parent, reprint_reason=reason, on_done=on_done, batch=batch), order_ids, on_done)
             return
-        snaps = walking_order([o.snapshot for o in read.found])  # type: ignore[misc]
+        snaps = wave_order([o.snapshot for o in read.found])  # type: ignore[misc]
         size = self.services.settings.label_size
 
         def render(content_type: str, progress: Callable[[int, int], None] | None) -> bytes:
@@ -286,7 +287,7 @@ class PrintService(QObject):
         return batch_id
 
     def _picklist_read(self, read: _Orders, batch_id: str, parent: QWidget | None, on_done: OnDone | None) -> None:
-        snaps = walking_order([o.snapshot for o in read.found])  # type: ignore[misc]
+        snaps = wave_order([o.snapshot for o in read.found])  # type: ignore[misc]
         if read.missing or not snaps:
             text = "\n".join(_("Order {order} is not on this station.").format(order=oid) for oid in read.missing)
             self._refuse("pick_list", read.asked, text or _("No orders to print."), parent, on_done)

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from core.actions import check_payload, check_step, open_hold, trigger_for
+from core.cutoffs import CUTOFF_KEY, due_from_rule
 from core.errors import IllegalTransition, OrderHeld, ValidationFailed
 from core.model import packing_note_from
 from core.playbooks import escalation
@@ -82,8 +83,16 @@ def apply_local(snapshot: dict[str, Any], action: PendingAction) -> dict[str, An
         hold = open_hold(new.get("holds", []), p["hold_id"], new["order_id"])
     tr = apply_trigger(state, trigger_for(action.type), held=held)
     new["state"] = tr.to_state.value
+    if tr.voids_label:
+        new.pop("handover_due", None)  # the hub's void does the same; the reprint sets it again
     if action.type == "label_printed":
         new["label_count"] = int(new.get("label_count") or 0) + 1
+        # The hub's due time, computed from the carrier rule it stamped on the order (core/cutoffs.py).
+        due = due_from_rule(new.get(CUTOFF_KEY), action.done_at)
+        if due is None:
+            new.pop("handover_due", None)
+        else:
+            new["handover_due"] = due
     elif action.type == "address_changed":
         new["recipient"] = {**new.get("recipient", {}), **p["recipient"]}
     elif action.type == "hold_raised":

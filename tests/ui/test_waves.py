@@ -1,4 +1,5 @@
-"""Printing a wave from the main window: the pick list first, then the labels in the same walking order.
+"""Printing a wave from the main window: the pick list first, then the labels in the same walking order;
+a wave for one carrier, and an all-carrier wave's labels grouped by carrier.
 
 Real hub, real PDFs in a folder printer, every barcode decoded back with zbarimg.
 """
@@ -46,7 +47,9 @@ def test_a_wave_prints_the_pick_list_then_labels_in_its_walking_order(
     w.print_service.status_changed.connect(statuses.append)
     w.wave_action.trigger()  # asks first, with the count; Enter confirms
     qtbot.waitUntil(lambda: w.wave_box is not None and w.wave_box.isVisible(), timeout=5000)
-    assert w.wave_box is not None and "3" in w.wave_box.text()
+    box = w.wave_box
+    assert box is not None and box.chosen().carrier is None and len(box.chosen().order_ids) == 3
+    assert "3" in box.buttons[0].text() and "3" in box.print_button.text() if flow == "print-first" else True
     with qtbot.waitSignal(w.print_service.job_finished, timeout=20_000,
                           check_params_cb=lambda outcome: outcome.doc_type == "pick_list"):
         qtbot.keyClick(w.wave_box, Qt.Key.Key_Return)
@@ -118,3 +121,65 @@ def test_label_preview_shows_the_label_and_prints_nothing(qtbot: Any, tmp_path: 
     dlg.close()
     assert not prints.exists() and st.services.journal.jobs(order_id, limit=5) == []
     assert st.store.get_order(order_id).state == "allocated"  # type: ignore[union-attr]
+
+
+def test_a_wave_for_one_carrier_then_an_all_carrier_wave_grouped_by_carrier(
+        qtbot: Any, tmp_path: Path, bench_hub: HubProcess, station: StationFactory) -> None:
+    from core.waves import carrier_group_key
+    from ui.wave_dialog import WaveDialog
+
+    # A desk sees every bench: North China's orders go by YTO (cut-off 17:00), the others by ZTO (17:30).
+    st = station(bench_hub.url, operator="D001", pin="2222", bench="")
+    prints = tmp_path / "prints"
+    st.settings.printers = {doc: f"pdf:{prints}" for doc in ("label", "pick_list", "packing_slip")}
+    st.settings.wave_size = 4
+    w = open_window(qtbot, st.services, "to_print")
+    carriers = {oid: st.store.get_order(oid).snapshot["carrier"]  # type: ignore[union-attr]
+                for oid in w.models["to_print"].order_ids()}
+    waiting = {c: sum(1 for v in carriers.values() if v == c) for c in set(carriers.values())}
+    assert {"YTO", "ZTO"} <= set(waiting)
+
+    def ask() -> WaveDialog:
+        w.wave_action.trigger()
+        qtbot.waitUntil(lambda: w.wave_box is not None and w.wave_box.isVisible(), timeout=5000)
+        assert w.wave_box is not None
+        return w.wave_box
+
+    box = ask()
+    # all carriers first (chosen), then each carrier, earliest cut-off first, with its count and cut-off
+    assert [c.carrier for c in box.choices][:3] == [None, "YTO", "ZTO"]
+    assert box.chosen().carrier is None
+    yto = box.choices[1]
+    assert yto.waiting == waiting["YTO"] and len(yto.order_ids) == min(4, waiting["YTO"])
+    assert f"{min(4, waiting['YTO'])}" in box.buttons[1].text() and "17:00" in box.buttons[1].text()
+    qtbot.keyClick(box, Qt.Key.Key_2)  # the digit chooses YTO, Enter prints it
+    assert box.chosen() is yto and box.buttons[1].isChecked()
+    with qtbot.waitSignal(w.print_service.job_finished, timeout=20_000,
+                          check_params_cb=lambda outcome: outcome.doc_type == "label"):
+        qtbot.keyClick(box, Qt.Key.Key_Return)
+    first = next(prints.glob("label-*.pdf"))
+    printed = [page[0] for page in _pages(first, tmp_path, "BL")]
+    assert sorted(printed) == sorted(yto.order_ids) and {carriers[o] for o in printed} == {"YTO"}
+    assert "圆通" in w.notice.text() or "YTO" in w.notice.text()
+
+    # printed: recorded, so out of To print, before the next wave is built
+    qtbot.waitUntil(lambda: not set(printed) & set(w.models["to_print"].order_ids()), timeout=20_000)
+    ids = w.models["to_print"].order_ids()
+    # the smallest wave that mixes carriers: up to the first order of another carrier than the most urgent's
+    st.settings.wave_size = next(i for i, o in enumerate(ids) if carriers[o] != carriers[ids[0]]) + 2
+    box = ask()  # all carriers: the default; Enter prints
+    wave = list(box.chosen().order_ids)
+    assert box.chosen().carrier is None and not set(wave) & set(printed)
+    assert len({carriers[o] for o in wave}) >= 2, "the wave must mix carriers for the grouping to show"
+    assert [carriers[o] for o in wave] != sorted(carriers[o] for o in wave)  # most urgent first is not grouped
+    with qtbot.waitSignal(w.print_service.job_finished, timeout=20_000,
+                          check_params_cb=lambda outcome: outcome.doc_type == "label"):
+        qtbot.keyClick(box, Qt.Key.Key_Return)
+    second = next(p for p in prints.glob("label-*.pdf") if p != first)
+    order = [page[0] for page in _pages(second, tmp_path, "BL")]
+    assert sorted(order) == sorted(wave)
+    keys = [carrier_group_key(carriers[o], st.store.get_order(o).snapshot["handover_cutoff"]["time"])  # type: ignore[union-attr]
+            for o in order]
+    assert keys == sorted(keys)  # grouped by carrier, the earliest courier's labels first
+    listed = next(j for j in st.services.journal.jobs(wave[0], limit=5) if j["doc_type"] == "pick_list")
+    assert listed["order_ids"] == order  # the pick list's slots are in the same grouped order
