@@ -27,6 +27,8 @@ SMALL = {
     "queue_model.py": ["--orders", "2000", "--changes", "200"],
     "labels.py": ["--labels", "10"],
     "handover_scan.py": ["--printed", "200", "--scans", "30", "--background", "50"],
+    "tracking.py": ["--parcels", "20", "--threads", "2", "--no-postgres", "--printed", "200", "--scans", "30",
+                    "--background", "50"],
     "demo_orders.py": ["--orders", "200", "--runs", "1"],
     "connector_catchup.py": ["--orders", "300", "--lag-orders", "20", "--push-orders", "20", "--interval", "2"],
     "longpoll_load.py": ["--clients", "8", "--desks", "2", "--rate", "5", "--duration", "2", "--baseline", "1",
@@ -42,3 +44,6 @@ def test_bench_script_runs_small_and_prints_its_figure(script: str, tmp_path: Pa
     assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-3000:]
     last = r.stdout.strip().splitlines()[-1]
     assert LAST_LINE.match(last), last
+    if script == "tracking.py":  # issue 13's two figures, the pushes last
+        assert last.startswith("tracking_pushes_per_s: "), last
+        assert r.stdout.strip().splitlines()[-2].startswith("handover_scan_p99: "), r.stdout[-500:]
