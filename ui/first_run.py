@@ -186,8 +186,10 @@ class StationForm(QWidget):
         self.form.addRow(_("Bench flow"), self.flow)
         self.handover = QComboBox(self)
         self.handover.setObjectName("handoverMode")
-        self.handover.addItem(_("Ship when packed (the bench hands each parcel over at once)"), "at_pack")
-        self.handover.addItem(_("Ship at the handover scan (Ctrl+H, one batch per courier)"), "batch")
+        self.handover.addItem(_("Ship when packed"), "at_pack")
+        self.handover.addItem(_("Ship at the handover scan (Ctrl+H)"), "batch")
+        self.handover.setToolTip(_("Ship at the handover scan: packed parcels wait, and each courier's batch "
+                                   "ships when it is closed with its manifest"))
         self.handover.setCurrentIndex(max(0, self.handover.findData(settings.handover)))
         self.form.addRow(_("Hand-over"), self.handover)
         self.wave_size = QSpinBox(self)
