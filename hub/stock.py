@@ -147,10 +147,10 @@ def reserve(w: Writer, doc: dict[str, Any], warehouse: str) -> list[dict[str, An
     Returns the short SKUs (``{sku, name, needed, available, is_gift}``); when the list is not
     empty nothing was reserved. An order that already holds a reservation is not reserved twice.
     """
-    if held(w.conn, doc["order_id"]):
-        return []
     want = needed(doc)
     levels = tracked(w.conn, warehouse, want)
+    if not levels or held(w.conn, doc["order_id"]):
+        return []  # nothing counted here (one read for an untracked site), or reserved already
     short = [sku for sku, q in want.items() if sku in levels and levels[sku][0] - levels[sku][1] < q]
     if not short:
         for sku, q in want.items():
