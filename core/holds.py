@@ -23,6 +23,7 @@ HOLD_TYPES: dict[str, tuple[str, str]] = {
     "cancel_request": ("打单后取消请求", "Cancel requested after label"),
     "ship_writeback_failed": ("平台拒绝发货回传", "Shop refused the shipment write-back"),
     "weight_mismatch": ("重量不符", "Weight does not match"),
+    "stock_short": ("库存不足", "Stock short"),
 }
 
 #: The lowest role that may release a hold of each type (anything unlisted: desk).

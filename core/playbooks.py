@@ -737,6 +737,38 @@ PLAYBOOKS["weight_mismatch"] = Playbook(
 )
 
 
+# Issue 14 (stock): allocation could not reserve the order's goods at its warehouse (hub/stock.py).
+PLAYBOOKS["stock_short"] = Playbook(
+    type="stock_short",
+    title=_t("库存不足", "Stock short"),
+    detect=_t("分仓时：订单商品在本仓的可用库存（在库 − 已占用）少于所需数量；本单未占用任何库存。",
+              "At allocation: the warehouse has fewer units available (on hand minus reserved) than the "
+              "order needs; nothing is reserved for this order."),
+    guidance=(
+        _t("查看缺货明细：哪些商品、缺多少。", "Look at what is short: which items, and how many units."),
+        _t("确认到货时间；货到后选择“已到货”放行，系统会在放行时占用库存（仍不足则不能放行）。",
+           "Find out when stock arrives; once it is in, choose \"stock arrived\": the release reserves the "
+           "units (still short: the release is refused)."),
+        _t("等不及：联系买家，征得同意后换同类商品，或由买家取消订单。",
+           "Cannot wait: contact the buyer and, with their consent, substitute a similar item, or the buyer "
+           "cancels."),
+    ),
+    actions=(COPY_PHONE, Action("choose_gift", _t("选择替换商品", "Choose a substitute item"))),
+    fields=(
+        Field("decision", "choice", _t("处理方式", "Decision"), choices=(
+            Choice("stock_arrived", _t("已到货，占用库存", "Stock arrived: reserve it")),
+            Choice("substitute", _t("经买家同意换同类商品", "Substitute an item (buyer agreed)")),
+        )),
+        Field("substitute_sku", "sku", _t("替换商品", "Substitute item"),
+              required_when=("decision", ("substitute",))),
+        _note(0, required=False),
+    ),
+    effect=_t("放行订单并占用库存；换商品时缺货的订单行换成新商品。库存仍不足时不能放行。",
+              "Releases the order and reserves its items; a substitute replaces the short lines. Refused "
+              "while stock is still short."),
+)
+
+
 def _self_check() -> None:
     """Every hold type has a playbook: a new type without guidance is a bug caught at import."""
     missing = set(HOLD_TYPES) - set(PLAYBOOKS)

@@ -32,7 +32,7 @@ from core.playbooks import check, escalation, playbook_for, summary
 from core.roles import Role
 from core.states import FULFILMENT_STATES, State, Trigger, apply_trigger
 from core.timeutil import iso, parse_iso
-from hub import action_keys, cutoffs, db
+from hub import action_keys, cutoffs, db, stock
 from hub.options import playbook_options
 from hub.orders import change_address, confirm_payment, load_docs, put_unit_weight, void_label
 from hub.routing import Rules
@@ -230,7 +230,8 @@ def _release_hold(w: Writer, rules: Rules, actor: Actor, doc: dict[str, Any], ho
     """
     pb = playbook_for(hold["type"])
     if pb is not None:
-        problems = check(pb, resolution, role=actor.role, options=playbook_options(rules, doc))
+        problems = check(pb, resolution, role=actor.role, options=playbook_options(
+            rules, doc, stock.gift_levels(w.conn, rules, doc.get("warehouse"))))
         if problems:
             text = "; ".join(f"'{p.field}': {p.message}" if p.field else p.message for p in problems)
             if any(p.forbidden for p in problems):
@@ -246,6 +247,8 @@ def _release_hold(w: Writer, rules: Rules, actor: Actor, doc: dict[str, Any], ho
         details["effect"] = effect
     w.transition(doc, Trigger.HOLD_RELEASED, why=why, details=details, action_id=aid)
     htype = hold["type"]
+    if htype in stock.SHORT_HOLDS:
+        stock.reserve_on_release(w, doc)  # the last short hold goes: the lines are reserved now, or refused
     if htype == "carrier_area" and isinstance(resolution.get("carrier"), str):
         doc["carrier"] = resolution["carrier"]
         void_label(w, rules, doc)
@@ -281,6 +284,16 @@ def _resolution_effect(rules: Rules, doc: dict[str, Any], hold: dict[str, Any],
                 doc["flags"] = [f for f in doc.get("flags", []) if f != "gift"]
             key = "gift_backordered" if decision == "split_backorder" else "gift_left_out"
             return {key: [{"sku": g["sku"], "name": g["name"], "qty": g["qty"]} for g in gift_lines]}
+    elif htype == "stock_short" and decision == "substitute":
+        item = rules.catalogue.get(str(resolution.get("substitute_sku")))
+        listed = (hold.get("details") or {}).get("short")
+        short = {s["sku"] for s in (listed if isinstance(listed, list) else []) if isinstance(s, dict)}
+        if item is not None and short:
+            for ln in doc["lines"]:
+                if ln.get("sku") in short and not ln.get("is_gift"):
+                    ln.update(sku=item.sku, name=item.name, bin=item.bin)
+                    put_unit_weight(rules, ln)
+            return {"item_substituted": {"from": sorted(str(s) for s in short), "to": item.sku}}
     elif htype == "item_missing" and decision == "substitute":
         item = rules.catalogue.get(str(resolution.get("substitute_sku")))
         missing = (hold.get("details") or {}).get("sku")

@@ -17,9 +17,11 @@ from datetime import timedelta
 
 import anyio
 from fastapi import FastAPI
+from sqlalchemy.exc import IntegrityError
 from starlette.concurrency import run_in_threadpool
 
-from hub import auth, db, feed
+from core.timeutil import utcnow
+from hub import auth, db, feed, stock
 from hub.api import admin, carriers, connectors, intake, orders, sync, tracking
 from hub.api.deps import Hub
 from hub.api.http import BodyLimit, BoundedRoute, ClientVersionGate, UrlText, install_error_handlers
@@ -37,6 +39,9 @@ def create_app(settings: HubSettings) -> FastAPI:
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         db.migrate(hub.engine)
+        # the rules' static [gift_stock] becomes stock rows once (docs/stock.md); never overwrites a count
+        with contextlib.suppress(IntegrityError):  # another hub process on the database seeded them just now
+            await run_in_threadpool(hub.tx, lambda c: stock.seed_gift_stock(c, hub.rules, utcnow()))
         _announce(hub)
         hub.notifier.bind(asyncio.get_running_loop())
         hub.longpoll_threads = anyio.CapacityLimiter(8)

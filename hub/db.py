@@ -580,3 +580,34 @@ tracking_events = Table(
     UniqueConstraint("order_id", "event_key", name="uq_tracking_events_key"),
 )
 Index("ix_tracking_events_order_at", tracking_events.c.order_id, tracking_events.c.at)
+
+#: Stock per SKU per warehouse (docs/stock.md): ``on_hand - reserved`` is what allocation may still
+#: promise. Only :mod:`hub.stock` writes it; a SKU with no row here is not counted (untracked).
+stock = Table(
+    "stock",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("sku", String(64), nullable=False),
+    Column("warehouse", String(32), nullable=False),
+    Column("on_hand", Integer, nullable=False),
+    Column("reserved", Integer, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("sku", "warehouse", name="uq_stock_sku_warehouse"),
+)
+
+#: One row per change of a stock row: who, why (an order or a reason), by how much. An order's
+#: open reservation is the sum of its rows' ``delta_reserved`` (release and consume read it).
+stock_moves = Table(
+    "stock_moves",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("order_id", String(32)),
+    Column("reason", String(32), nullable=False),
+    Column("sku", String(64), nullable=False),
+    Column("warehouse", String(32), nullable=False),
+    Column("delta_on_hand", Integer, nullable=False),
+    Column("delta_reserved", Integer, nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("by", String(64), nullable=False),
+)
+Index("ix_stock_moves_order", stock_moves.c.order_id)

@@ -10,7 +10,7 @@ choice (``details.options`` of ``gift_stock`` and ``carrier_area``, :func:`gift_
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from core.model import Recipient
@@ -22,9 +22,16 @@ if TYPE_CHECKING:  # hub.routing imports this module to put options on its holds
 __all__ = ["carrier_options", "gift_options", "playbook_options"]
 
 
-def _in_stock_gifts(rules: Rules) -> set[str]:
-    """Gift SKUs of the catalogue that can be sent now (a gift the stock list leaves out is in stock)."""
-    return {sku for sku, item in rules.catalogue.items() if item.is_gift and rules.gift_stock.get(sku, 1) > 0}
+def _in_stock_gifts(rules: Rules, levels: Mapping[str, int] | None = None) -> set[str]:
+    """Gift SKUs of the catalogue that can be sent now.
+
+    ``levels``: available units of the SKUs counted at the order's warehouse (``hub.stock.available``);
+    those are read there, any other gift from the rules' static ``gift_stock`` (a gift the list leaves
+    out is in stock).
+    """
+    levels = levels or {}
+    return {sku for sku, item in rules.catalogue.items()
+            if item.is_gift and (levels[sku] if sku in levels else rules.gift_stock.get(sku, 1)) > 0}
 
 
 def _covering(rules: Rules, recipient: Recipient | None) -> set[str]:
@@ -42,9 +49,9 @@ def _carrier_names(rules: Rules) -> dict[str, str]:
     return {code: spec.name for code, spec in rules.carrier_specs.items()}
 
 
-def gift_options(rules: Rules) -> Options:
+def gift_options(rules: Rules, levels: Mapping[str, int] | None = None) -> Options:
     """A ``gift_stock`` hold's choices: the gift SKUs in stock, with their names (kept small: no catalogue)."""
-    gifts = _in_stock_gifts(rules)
+    gifts = _in_stock_gifts(rules, levels)
     return Options(gift_skus=gifts, names=_sku_names(rules, gifts))
 
 
@@ -61,11 +68,11 @@ def _recipient(doc: dict[str, Any]) -> Recipient | None:
         return None
 
 
-def playbook_options(rules: Rules, doc: dict[str, Any]) -> Options:
+def playbook_options(rules: Rules, doc: dict[str, Any], levels: Mapping[str, int] | None = None) -> Options:
     """What the routing rules allow for this order: gift SKUs in stock, SKUs, carriers (covering it), names.
 
     ``names`` reads every catalogue SKU and every carrier code as a person would.
     """
-    return Options(gift_skus=_in_stock_gifts(rules), skus=set(rules.catalogue), carriers=set(rules.carrier_specs),
+    return Options(gift_skus=_in_stock_gifts(rules, levels), skus=set(rules.catalogue), carriers=set(rules.carrier_specs),
                    covering_carriers=_covering(rules, _recipient(doc)),
                    names={**_sku_names(rules, rules.catalogue), **_carrier_names(rules)})

@@ -21,7 +21,7 @@ from core.model import ChannelStatus, IntakeOrder, OrderLine, Recipient
 from core.order_ids import format_order_id
 from core.states import FULFILMENT_STATES, State, Trigger
 from core.timeutil import as_utc, iso, local_day, parse_iso
-from hub import cutoffs, db
+from hub import cutoffs, db, stock
 from hub.carriers import demo as demo_waybill
 from hub.carriers import queue as waybill_queue
 from hub.carriers import registry
@@ -144,6 +144,8 @@ def allocate(w: Writer, rules: Rules, doc: dict[str, Any], *, action_id: str | N
         doc["weighing"] = dict(rules.weighing)
     else:
         doc.pop("weighing", None)  # the site dropped the rule: benches weigh without comparing
+    # all or nothing (short: a hold, nothing reserved); before the waybill counter's row lock
+    short = stock.reserve(w, doc, decision.warehouse)
     if decision.carrier:
         assign_waybill(w, rules, doc)
     cutoffs.stamp(doc, rules, w.settings.timezone)
@@ -155,7 +157,7 @@ def allocate(w: Writer, rules: Rules, doc: dict[str, Any], *, action_id: str | N
                  details={"warehouse": decision.warehouse, "bench": decision.bench, "lane": decision.lane,
                           "carrier": decision.carrier, "waybill_no": doc["waybill_no"], **why_details("routing")},
                  action_id=action_id)
-    for hold in decision.holds:
+    for hold in stock.allocation_holds(w.conn, rules, decision.warehouse, decision.holds, short):
         w.raise_hold(doc, hold.type, hold.reason, dict(hold.details), action_id=action_id)
 
 

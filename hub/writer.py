@@ -24,7 +24,7 @@ from core.address import phone_tail
 from core.errors import UserError
 from core.states import State, Transition, Trigger, apply_trigger
 from core.timeutil import iso, utcnow
-from hub import db
+from hub import db, stock
 from hub.config import HubSettings
 
 
@@ -110,19 +110,28 @@ class Writer:
         #: Added to every audit line while set: a client action's own time (``done_at``) and, when
         #: the operator who did it is not the one whose login pushed it, ``synced_by``.
         self.context: dict[str, Any] = {}
+        #: Undo steps of the stock writes made so far (hub/stock.py writes at once, not at flush).
+        self._stock_undo: list[Callable[[], None]] = []
 
     # -- recording -------------------------------------------------------------------------
     def checkpoint(self) -> tuple[Any, ...]:
         """Where the writer stands now; :meth:`restore` forgets everything recorded after it."""
-        return len(self._audit), len(self._events), dict(self._updated), dict(self._prev_bench), len(self._shipped)
+        return (len(self._audit), len(self._events), dict(self._updated), dict(self._prev_bench), len(self._shipped),
+                len(self._stock_undo))
 
     def restore(self, checkpoint: tuple[Any, ...]) -> None:
-        n_audit, n_events, updated, prev, n_shipped = checkpoint
+        n_audit, n_events, updated, prev, n_shipped, n_stock = checkpoint
+        while len(self._stock_undo) > n_stock:  # newest first
+            self._stock_undo.pop()()
         del self._audit[n_audit:]
         del self._events[n_events:]
         del self._shipped[n_shipped:]
         self._updated = updated
         self._prev_bench = prev
+
+    def on_restore(self, undo: Callable[[], None]) -> None:
+        """A stock write made on this connection: ``undo`` reverses it if :meth:`restore` goes back past it."""
+        self._stock_undo.append(undo)
 
     def add_new(self, doc: dict[str, Any]) -> None:
         """A new order, checked for size once here (what intake adds to it afterwards is the hub's own)."""
@@ -170,6 +179,7 @@ class Writer:
                      why, details or {}, action_id)
         if trigger in _SHIP_TRIGGERS:
             self._shipped.append(doc)
+        stock.on_transition(self, doc, trigger, t.to_state)  # release on close, consume on ship
         return t
 
     def note(self, doc: dict[str, Any], what: str, *, why: str = "", details: dict[str, Any] | None = None,

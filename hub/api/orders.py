@@ -18,7 +18,7 @@ from core.errors import UserError
 from core.phones import is_phone_needle, phone_digits, tail_matches
 from core.roles import Role
 from core.timeutil import as_utc, iso, local_day, utcnow
-from hub import auth, db
+from hub import auth, db, stock
 from hub.api.deps import HubDep
 from hub.api.http import BoundedRoute
 from hub.options import playbook_options
@@ -69,7 +69,8 @@ def get_options(hub: HubDep, request: Request, order_id: str) -> dict[str, Any]:
     """What a hold dialog may offer for this order (docs/api.md "Hold options"): the hub's rules, not the desk's."""
     def run(c: Connection) -> dict[str, Any]:
         doc = visible_doc(c, hub.actor(c, request), order_id)
-        return {"order_id": doc["order_id"], "options": playbook_options(hub.rules, doc).to_wire()}
+        return {"order_id": doc["order_id"], "options": playbook_options(
+            hub.rules, doc, stock.gift_levels(c, hub.rules, doc.get("warehouse"))).to_wire()}
     return hub.read(run)
 
 
