@@ -82,6 +82,9 @@ class HubSettings:
     kuaidi100_salt: str = field(default="", repr=False)
     kuaidi100_callback_url: str = ""
     kuaidi100_base_url: str = "https://poll.kuaidi100.com"
+    #: The WMS's stock push (docs/stock.md "WMS push"): HMAC-SHA256 of the raw body with this secret.
+    #: Empty: pushes are refused. A secret: never logged, never served.
+    wms_secret: str = field(default="", repr=False)
 
     @property
     def tracking_enabled(self) -> bool:
@@ -126,6 +129,7 @@ _ENV = {
     "PACKDESK_HUB_KUAIDI100_CALLBACK_URL": ("kuaidi100_callback_url", str),
     "PACKDESK_HUB_KUAIDI100_BASE_URL": ("kuaidi100_base_url", str),
     "PACKDESK_HUB_MIN_CLIENT_VERSION": ("min_client_version", str),
+    "PACKDESK_HUB_WMS_SECRET": ("wms_secret", str),
 }
 
 

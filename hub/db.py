@@ -592,6 +592,8 @@ stock = Table(
     Column("on_hand", Integer, nullable=False),
     Column("reserved", Integer, nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
+    #: the as-of time of the WMS count last applied to this row (``hub.stock.apply_wms``): older ones are ignored
+    Column("wms_as_of", DateTime(timezone=True)),
     UniqueConstraint("sku", "warehouse", name="uq_stock_sku_warehouse"),
 )
 
@@ -609,5 +611,6 @@ stock_moves = Table(
     Column("delta_reserved", Integer, nullable=False),
     Column("at", DateTime(timezone=True), nullable=False),
     Column("by", String(64), nullable=False),
+    Column("note", String(200)),  # an adjustment's note, a WMS push's message ID
 )
 Index("ix_stock_moves_order", stock_moves.c.order_id)

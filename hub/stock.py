@@ -19,8 +19,10 @@ Rules:
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import and_, delete, func, insert, select, update
@@ -28,14 +30,15 @@ from sqlalchemy.engine import Connection
 
 from core.errors import UserError
 from core.states import State, Trigger
+from core.timeutil import as_utc, iso, parse_iso
 from hub import db
 
 if TYPE_CHECKING:
     from hub.routing import HoldSpec, Rules
     from hub.writer import Writer
 
-__all__ = ["available", "consume", "held", "needed", "on_transition", "release", "reserve",
-           "seed_gift_stock", "tracked"]
+__all__ = ["ADJUST_REASONS", "WmsRow", "adjust", "apply_wms", "available", "consume", "held", "listing", "needed",
+           "on_transition", "parse_wms", "release", "release_waiting", "reserve", "seed_gift_stock", "tracked"]
 
 #: Triggers that take the parcel out of the warehouse: the reservation is consumed.
 SHIP_TRIGGERS = frozenset({Trigger.SHIPPED_BY_STATION, Trigger.PICKED_UP_BY_CARRIER})
@@ -84,12 +87,12 @@ def held(conn: Connection, order_id: str) -> dict[tuple[str, str], int]:
 
 
 def _move(w: Writer, order_id: str | None, reason: str, sku: str, warehouse: str, d_on_hand: int,
-          d_reserved: int) -> None:
+          d_reserved: int, note: str | None = None) -> None:
     """Apply a delta to a stock row (unconditionally) and audit it; undone by ``w.restore``."""
     _shift(w.conn, sku, warehouse, d_on_hand, d_reserved, w.now)
     move_id = w.conn.execute(insert(db.stock_moves).values(
         order_id=order_id, reason=reason, sku=sku, warehouse=warehouse, delta_on_hand=d_on_hand,
-        delta_reserved=d_reserved, at=w.now, by=w.actor.operator[:64]).returning(_M.id)).scalar_one()
+        delta_reserved=d_reserved, at=w.now, by=w.actor.operator[:64], note=note).returning(_M.id)).scalar_one()
     w.on_restore(_undoer(w, move_id, sku, warehouse, d_on_hand, d_reserved))
 
 
@@ -274,3 +277,242 @@ def set_on_hand(w: Writer, sku: str, warehouse: str, on_hand: int, reason: str) 
                                                updated_at=w.now))
         found = (0, 0)
     _move(w, None, reason, sku, warehouse, on_hand - found[0], 0)
+
+
+# -- where stock comes from: adjustments, the WMS push, and the short holds that then release ----
+
+#: An adjustment's reason (docs/stock.md): 盘点 cycle count, 破损 damage, 到货 receipt, other.
+ADJUST_REASONS = ("cycle_count", "damage", "receipt", "other")
+MAX_WMS_ROWS = 10_000
+
+
+class BadStockInput(UserError):
+    """An adjustment or WMS push that cannot be applied as sent (400); nothing of it is written."""
+
+    code = "bad_payload"
+
+
+def _row(conn: Connection, sku: str, warehouse: str) -> Any:
+    """The row, locked on PostgreSQL until commit: a concurrent push or adjustment waits, then reads
+    this one's result (its as-of check and delta are taken from the committed row)."""
+    stmt = select(_S.on_hand, _S.reserved, _S.wms_as_of).where(and_(_S.sku == sku, _S.warehouse == warehouse))
+    if db.is_postgres(conn):
+        stmt = stmt.with_for_update()
+    return conn.execute(stmt).first()
+
+
+def _ensure_row(w: Writer, sku: str, warehouse: str) -> tuple[int, int, datetime | None]:
+    """The row's (on_hand, reserved, wms_as_of); a SKU not counted here yet gets a row at 0 (tracked from now)."""
+    row = _row(w.conn, sku, warehouse)
+    if row is None:
+        w.conn.execute(insert(db.stock).values(sku=sku, warehouse=warehouse, on_hand=0, reserved=0, updated_at=w.now))
+        return 0, 0, None
+    return int(row.on_hand), int(row.reserved), as_utc(row.wms_as_of) if row.wms_as_of is not None else None
+
+
+def adjust(w: Writer, sku: str, warehouse: str, *, reason: str, delta: int | None = None,
+           on_hand: int | None = None, note: str = "") -> dict[str, Any]:
+    """A desk/supervisor adjustment: ``delta`` units, or set to ``on_hand``; audited as ``adjust:<reason>``.
+
+    On hand never goes below 0; it may go below what is reserved (a count is a fact): the row is
+    then short (available < 0) and no new reservation fits until stock arrives. Any increase of
+    available releases waiting ``stock_short`` holds, oldest promise first (:func:`release_waiting`).
+
+    Raises:
+        BadStockInput: an unknown reason, neither or both of delta and on_hand, or a count below 0.
+    """
+    if reason not in ADJUST_REASONS:
+        raise BadStockInput(f"Unknown adjustment reason '{reason}'; one of: {', '.join(ADJUST_REASONS)}.",
+                            details={"field": "reason"})
+    if (delta is None) == (on_hand is None):
+        raise BadStockInput("Give either delta or on_hand (not both).", details={"field": "delta"})
+    cur, _reserved, _as_of = _ensure_row(w, sku, warehouse)
+    new = cur + delta if delta is not None else on_hand
+    assert new is not None
+    if new < 0:
+        raise BadStockInput(f"{sku} at {warehouse} has {cur} on hand: it cannot go to {new}.",
+                            details={"field": "delta", "on_hand": cur})
+    if new != cur:
+        _move(w, None, "adjust:" + reason, sku, warehouse, new - cur, 0, note=note[:200] or None)
+    released = release_waiting(w, warehouse) if new > cur else []
+    after = tracked(w.conn, warehouse, [sku])[sku]
+    return {"sku": sku, "warehouse": warehouse, "on_hand": after[0], "reserved": after[1],
+            "available": after[0] - after[1], "released": released}
+
+
+@dataclass(frozen=True)
+class WmsRow:
+    sku: str
+    warehouse: str
+    on_hand: int
+    as_of: datetime
+
+
+def parse_wms(body: bytes) -> tuple[str, list[WmsRow]]:
+    """A WMS push's body (docs/stock.md "WMS push") as (message_id, rows), checked whole.
+
+    Raises:
+        BadStockInput: not JSON, or any row malformed (the message is refused whole: nothing lost,
+            the WMS sends it again once fixed).
+    """
+    try:
+        data = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        raise BadStockInput("The WMS push is not JSON.") from None
+    if not isinstance(data, dict) or not isinstance(data.get("rows"), list) or not data["rows"]:
+        raise BadStockInput("The WMS push needs a non-empty list 'rows'.", details={"field": "rows"})
+    if len(data["rows"]) > MAX_WMS_ROWS:
+        raise BadStockInput(f"At most {MAX_WMS_ROWS} rows per push.", details={"field": "rows"})
+    message_id = data.get("message_id", "")
+    default_wh = data.get("warehouse")
+    if not isinstance(message_id, str) or len(message_id) > 200:
+        raise BadStockInput("'message_id' must be text of at most 200 characters.", details={"field": "message_id"})
+    rows = []
+    for i, r in enumerate(data["rows"]):
+        where = f"rows[{i}]"
+        if not isinstance(r, dict):
+            raise BadStockInput(f"{where} is not an object.", details={"field": where})
+        sku, wh, n, at = r.get("sku"), r.get("warehouse", default_wh), r.get("on_hand"), r.get("as_of")
+        if not isinstance(sku, str) or not 0 < len(sku.strip()) <= 64:
+            raise BadStockInput(f"{where}.sku must be text of 1-64 characters.", details={"field": where + ".sku"})
+        if not isinstance(wh, str) or not 0 < len(wh.strip()) <= 32:
+            raise BadStockInput(f"{where}.warehouse must be text of 1-32 characters.",
+                                details={"field": where + ".warehouse"})
+        if not isinstance(n, int) or isinstance(n, bool) or not 0 <= n <= 2_000_000_000:
+            raise BadStockInput(f"{where}.on_hand must be a whole number of units, 0 or more.",
+                                details={"field": where + ".on_hand"})
+        try:
+            if not isinstance(at, str) or datetime.fromisoformat(at.replace("Z", "+00:00")).tzinfo is None:
+                raise ValueError(at)
+            when = parse_iso(at)
+        except ValueError:
+            when = None
+        if when is None:
+            raise BadStockInput(f"{where}.as_of must be an ISO 8601 time with its zone (e.g. 2026-12-06T08:00:00Z).",
+                                details={"field": where + ".as_of"})
+        rows.append(WmsRow(sku.strip(), wh.strip(), n, when))
+    return message_id, rows
+
+
+def apply_wms(w: Writer, message_id: str, rows: list[WmsRow]) -> dict[str, Any]:
+    """Apply a WMS push's absolute counts: each row only when its ``as_of`` is newer than the row's last.
+
+    An older or equal ``as_of`` changes nothing (out of order, or the same message again: one
+    change). Rows are taken in (warehouse, SKU) order (a fixed lock order); increases of available
+    release waiting ``stock_short`` holds at that warehouse afterwards, oldest promise first.
+    """
+    applied = stale = 0
+    rose: set[str] = set()
+    for r in sorted(rows, key=lambda r: (r.warehouse, r.sku, r.as_of)):
+        cur, _reserved, last = _ensure_row(w, r.sku, r.warehouse)
+        if last is not None and r.as_of <= last:
+            stale += 1
+            continue
+        if r.on_hand != cur:
+            _move(w, None, "wms", r.sku, r.warehouse, r.on_hand - cur, 0, note=message_id or None)
+        w.conn.execute(update(db.stock).where(and_(_S.sku == r.sku, _S.warehouse == r.warehouse)).values(
+            wms_as_of=r.as_of, updated_at=w.now))
+        applied += 1
+        if r.on_hand > cur:
+            rose.add(r.warehouse)
+    released = [oid for wh in sorted(rose) for oid in release_waiting(w, wh)]
+    return {"message_id": message_id, "applied": applied, "stale": stale, "released": released}
+
+
+_WAITING_STATES = (State.ALLOCATED.value, State.LABEL_PRINTED.value)
+_NEVER = datetime.max.replace(tzinfo=UTC)
+
+
+def promise_key(doc: dict[str, Any]) -> tuple[datetime, datetime, datetime, str]:
+    """The fair queue's order: the earliest promise (ship_by) first, then paid, then created, then ID."""
+    def at(key: str) -> datetime:
+        try:
+            return parse_iso(doc.get(key)) or _NEVER
+        except ValueError:
+            return _NEVER
+    created = at("created_at")
+    paid = at("paid_at")
+    return at("ship_by"), paid if paid is not _NEVER else created, created, str(doc["order_id"])
+
+
+def _waiting(doc: dict[str, Any]) -> bool:
+    """Held for stock only by ``stock_short`` (a ``gift_stock`` hold is the desk's choice to make)."""
+    types = {h.get("type") for h in doc.get("holds", [])}
+    return HOLD_STOCK_SHORT in types and "gift_stock" not in types
+
+
+def release_waiting(w: Writer, warehouse: str) -> list[str]:
+    """Stock arrived at ``warehouse``: release ``stock_short`` holds there, oldest promise first.
+
+    Walks the orders held by ``stock_short`` at the warehouse in :func:`promise_key` order. An
+    order whose whole need now fits gets its lines reserved and its holds released (audited, on
+    the change feed, through ``w``). An order that does not fit keeps its claim: every SKU it
+    needs is blocked for the orders behind it (a later, smaller order never takes the units the
+    oldest is waiting for); later orders needing only other SKUs still go. Returns the released IDs.
+    """
+    from hub.orders import load_docs
+
+    o = db.orders.c
+    ids = [r[0] for r in w.conn.execute(select(o.order_id).where(
+        o.held.is_(True), o.warehouse == warehouse, o.state.in_(_WAITING_STATES)))]
+    if not ids:
+        return []
+    queue = sorted((d for d in load_docs(w.conn, ids, for_update=True).values() if _waiting(d)), key=promise_key)
+    blocked: set[str] = set()
+    released: list[str] = []
+    for doc in queue:
+        want = needed(doc)
+        levels = available(w.conn, warehouse, want)
+        if blocked & set(levels) or any(levels[sku] < want[sku] for sku in levels):
+            blocked |= set(levels)
+            continue
+        mark = w.checkpoint()
+        w.track({doc["order_id"]: doc})
+        for hold in [h for h in doc["holds"] if h["type"] == HOLD_STOCK_SHORT]:
+            doc["holds"] = [h for h in doc["holds"] if h["hold_id"] != hold["hold_id"]]
+            w.transition(doc, Trigger.HOLD_RELEASED, why="到货自动放行 / stock arrived: released automatically, "
+                         "oldest promise first", details={"hold": hold, "resolution": {"auto": "stock_arrived"}})
+        if reserve(w, doc, warehouse):  # another transaction took the units since we read (PostgreSQL)
+            w.restore(mark)
+            blocked |= set(levels)
+            continue
+        released.append(doc["order_id"])
+    return released
+
+
+def listing(conn: Connection, *, warehouse: str = "", q: str = "", short: bool = False,
+            limit: int = 500) -> list[dict[str, Any]]:
+    """Stock rows for the desk: on hand, reserved, available and how many held orders wait for each.
+
+    ``short``: only rows with nothing available or named short by an open ``stock_short`` hold;
+    the rows come least available first.
+    """
+    waiting: dict[tuple[str, str], int] = {}
+    o = db.orders.c
+    stmt = select(o.doc).where(o.held.is_(True), o.state.in_(_WAITING_STATES))
+    if warehouse:
+        stmt = stmt.where(o.warehouse == warehouse)
+    for (doc,) in conn.execute(stmt):
+        for h in doc.get("holds", []):
+            if h.get("type") == HOLD_STOCK_SHORT:
+                for s in h.get("details", {}).get("short", []):
+                    key = (s.get("sku"), h["details"].get("warehouse") or doc.get("warehouse"))
+                    waiting[key] = waiting.get(key, 0) + 1
+    stmt = select(_S.sku, _S.warehouse, _S.on_hand, _S.reserved, _S.updated_at, _S.wms_as_of)
+    if warehouse:
+        stmt = stmt.where(_S.warehouse == warehouse)
+    if q.strip():
+        prefix = q.strip().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        stmt = stmt.where(_S.sku.like(prefix + "%", escape="\\"))
+    out = []
+    for r in conn.execute(stmt.order_by((_S.on_hand - _S.reserved), _S.sku, _S.warehouse)):
+        n = waiting.get((r.sku, r.warehouse), 0)
+        avail = r.on_hand - r.reserved
+        if short and avail > 0 and not n:
+            continue
+        out.append({"sku": r.sku, "warehouse": r.warehouse, "on_hand": r.on_hand, "reserved": r.reserved,
+                    "available": avail, "waiting_orders": n, "updated_at": iso(as_utc(r.updated_at)),
+                    "wms_as_of": iso(as_utc(r.wms_as_of)) if r.wms_as_of is not None else None})
+        if len(out) >= limit:
+            break
+    return out
