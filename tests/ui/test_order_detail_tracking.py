@@ -3,8 +3,8 @@ the status in words with an icon, plain words when there is nothing yet — Chin
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
