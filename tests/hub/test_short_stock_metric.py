@@ -1,7 +1,8 @@
 """``GET /api/v1/metrics/short-stock`` and ``GET /api/v1/stock/levels`` (hub/api/stock_levels.py,
 docs/stock.md "Views") against a hand-computed fixture.
 
-In process: the hub app over a real SQLite file through FastAPI's TestClient; orders come in through
+In process: the hub app over a real SQLite file, served by uvicorn on a thread (no lifespan: no
+background workers) and spoken to over real HTTP; orders come in through
 the real intake and allocation (which reserve or raise the short holds), stock through
 ``stock.set_on_hand``.
 
@@ -25,36 +26,42 @@ The fixture (on hand / reserved after the orders, by hand):
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from fastapi.testclient import TestClient
+import requests
+import uvicorn
 
 from hub import auth, db
 from hub.api.deps import Hub
 from hub.app import create_app
 from hub.config import HubSettings
+from tests.helpers.waiting import wait_until
 from tests.hub.test_stock import NUTS, SH, TEA, act, doc, holds_of, level, order, push, set_stock
+from tests.hubproc import free_port
 
 GZ = "WH-GZ"
 
 
 class Site:
-    def __init__(self, hub: Hub, client: TestClient) -> None:
-        self.hub, self.client = hub, client
+    def __init__(self, hub: Hub, url: str) -> None:
+        self.hub, self.url = hub, url
+        self.session = requests.Session()
         self.tokens: dict[str, str] = {}
 
-    def get(self, path: str, who: str, **params: Any) -> Any:
-        if who not in self.tokens:
+    def get(self, path: str, who: str | None, **params: Any) -> requests.Response:
+        if who is not None and who not in self.tokens:
             pin = {"P001": "1111", "D001": "2222", "S001": "3333"}[who]
-            r = self.client.post("/api/v1/auth/login", json={
+            r = self.session.post(self.url + "/api/v1/auth/login", timeout=10, json={
                 "operator": who, "pin": pin, "station": f"ST-{who}", "bench": "B1" if who == "P001" else None,
                 "device_id": f"dev-{who}"})
             assert r.status_code == 200, r.text
             self.tokens[who] = r.json()["token"]
-        return self.client.get(path, params=params, headers={"Authorization": f"Bearer {self.tokens[who]}"})
+        headers = {"Authorization": f"Bearer {self.tokens[who]}"} if who is not None else {}
+        return self.session.get(self.url + path, params=params, headers=headers, timeout=10)
 
 
 @pytest.fixture
@@ -63,9 +70,18 @@ def site(tmp_path: Path) -> Iterator[Site]:
     hub: Hub = app.state.hub
     db.migrate(hub.engine)
     hub.tx(auth.seed_operators)
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="off", log_level="warning"))
+    thread = threading.Thread(target=server.run, name="test-hub", daemon=True)
+    thread.start()
+    wait_until(lambda: server.started, 10, "the in-process hub to listen")
+    site = Site(hub, f"http://127.0.0.1:{port}")
     try:
-        yield Site(hub, TestClient(app))  # no lifespan: no background workers
+        yield site
     finally:
+        site.session.close()
+        server.should_exit = True
+        thread.join(timeout=10)
         hub.engine.dispose()
         hub.reader.dispose()
 
@@ -116,7 +132,7 @@ def test_short_stock_top_n_per_warehouse_by_hand(site: Site) -> None:
 
 def test_short_stock_and_levels_roles_and_bad_input(site: Site) -> None:
     load_fixture(site.hub)
-    assert site.client.get("/api/v1/metrics/short-stock").status_code == 401
+    assert site.get("/api/v1/metrics/short-stock", None).status_code == 401
     assert site.get("/api/v1/metrics/short-stock", "D001").status_code == 403
     assert site.get("/api/v1/stock/levels", "P001").status_code == 403
     for bad in ({"top": 0}, {"top": 101}, {"top": "five"}, {"warehouse": "W" * 40}):
