@@ -2,7 +2,7 @@
 
 A dialog over the hub's ``GET /api/v1/stock/levels``: SKU, name, warehouse, on hand, reserved,
 available, with a search box and sortable columns; the short ones (nothing available) first, in
-red with ✗ and the word. The hub is asked on the task runner's network pool; the dialog only
+red with ✘ and the word. The hub is asked on the task runner's network pool; the dialog only
 draws the answer (the GUI thread never waits on the network).
 """
 
@@ -147,7 +147,7 @@ class StockDialog(QDialog):
         self.table.setRowCount(len(rows))
         for i, r in enumerate(rows):
             short = is_short(r)
-            status = "✗ " + _("Out of stock") if short else "✓ " + _("In stock")
+            status = "✘ " + _("Out of stock") if short else "✓ " + _("In stock")
             cells = [status, r["sku"], r.get("name") or "—", r["warehouse"], r["on_hand"], r["reserved"],
                      r["available"]]
             for c, value in enumerate(cells):

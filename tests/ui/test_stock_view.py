@@ -1,6 +1,6 @@
 """The desk's stock view (ui/stock_view.py) over a real hub process: Ctrl+Shift+S opens it for a desk
 login, the rows come from ``GET /api/v1/stock/levels`` on the network pool, the short ones first
-in red with ✗ and the word, search and sort work, Chinese first and it fits 1366×768; a packer's
+in red with ✘ and the word, search and sort work, Chinese first and it fits 1366×768; a packer's
 login gets the hub's refusal in words, and a garbage answer is refused by the client.
 
 One hub process (``sqlite_hub``); the stock is seeded in process through ``hub.stock.set_on_hand``
@@ -106,7 +106,7 @@ def test_stock_view_short_first_search_sort_in_chinese(desk: AppServices, sqlite
         # The three with 0 available by SKU, then TEA@SH (12), then TEA-002@BJ (40).
         assert keys == [("GIFT-CUP-01", "WH-SH"), ("SKU-SNK-001", "WH-SH"), ("SKU-TEA-001", "WH-GZ"),
                         ("SKU-TEA-001", "WH-SH"), ("SKU-TEA-002", "WH-BJ")]
-        assert column(dialog, STATUS) == ["✗ 缺货"] * 3 + ["✓ 有货"] * 2
+        assert column(dialog, STATUS) == ["✘ 缺货"] * 3 + ["✓ 有货"] * 2
         assert dialog.table.item(0, STATUS).foreground().color().name() == "#c62828"
         assert dialog.table.item(4, STATUS).foreground().color().name() == "#2e7d32"
         gz = dialog.shown[2]
