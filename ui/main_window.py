@@ -327,6 +327,8 @@ class MainWindow(QMainWindow):
                                       what=_("Station settings"))
         self.help_action = action(_("Keys (F1)"), "F1", self.show_help, "helpAction", what=_("This list of keys"))
         self.stations_action = action(_("Stations…"), [], self.open_stations, "stationsAction", False)
+        self.stock_action = action(_("Stock…"), "Ctrl+Shift+S", self.open_stock, "stockAction", False,
+                                   what=_("Stock per SKU and warehouse (desk and supervisor)"))
         self.switch_action = action(_("Change operator…"), "Ctrl+Shift+Q", self.switch_operator, "switchAction",
                                     False, what=_("Shift change: log out and let the next operator log in "
                                                   "(work not yet synced stays queued under its operator)"))
@@ -335,7 +337,7 @@ class MainWindow(QMainWindow):
         more.setObjectName("moreMenu")
         more.setStyleSheet("QMenu { font-size: 13pt; }")
         for act in (self.preview_action, self.slip_action, self.import_action, self.settings_action,
-                    self.stations_action, self.switch_action):
+                    self.stations_action, self.stock_action, self.switch_action):
             more.addAction(act)
         self.more_button = QToolButton(bar)
         self.more_button.setObjectName("moreButton")
@@ -610,7 +612,8 @@ class MainWindow(QMainWindow):
         desk = self.role.at_least(Role.DESK)
         allowed = {self.open_action: row is not None, self.print_action: printable,
                    self.import_action: desk, self.settings_action: desk, self.queue_actions[-1]: desk,
-                   self.stations_action: self.role.at_least(Role.SUPERVISOR) and self.services.engine is not None}
+                   self.stations_action: self.role.at_least(Role.SUPERVISOR) and self.services.engine is not None,
+                   self.stock_action: desk and self.services.engine is not None}
         on_queue_page = self.stack.currentWidget() is self.queue_page
         for act in self.actions():
             if act.parent() is self and act not in self.global_actions:
@@ -880,6 +883,16 @@ class MainWindow(QMainWindow):
         self.stations_dialog = StationsDialog(self.services, parent=self)
         self.stations_dialog.open()
         self.stations_dialog.refresh()
+
+    def open_stock(self) -> None:
+        """Ctrl+Shift+S, desk and above: stock per SKU and warehouse, the short ones first (ui/stock_view.py)."""
+        if not self.role.at_least(Role.DESK) or self.services.engine is None:
+            return
+        from ui.stock_view import StockDialog
+
+        self.stock_dialog = StockDialog(self.services, parent=self)
+        self.stock_dialog.open()
+        self.stock_dialog.refresh()
 
     def show_help(self) -> None:
         """F1: the queue page's keys, read from the actions themselves (the same list as docs/keys.md)."""

@@ -490,3 +490,18 @@ class HubClient:
                 or not isinstance(data.get("warn"), bool)):
             raise HubMalformed(_("The hub's answer about the shop connectors is incomplete."))
         return data
+
+    # -- stock (issue 14; docs/stock.md "Views") --------------------------------------------------
+
+    def stock_levels(self, warehouse: str | None = None) -> dict[str, Any]:
+        """``GET /stock/levels`` (desk and above): ``rows`` of {sku, name, warehouse, on_hand, reserved,
+        available, updated_at} and ``truncated``. A row the desk cannot read is a malformed answer."""
+        data = self._request("GET", "/stock/levels", params={"warehouse": warehouse} if warehouse else None)
+        rows = data.get("rows") if isinstance(data, dict) else None
+        ints = ("on_hand", "reserved", "available")
+        if not isinstance(rows, list) or not all(
+                isinstance(r, dict) and isinstance(r.get("sku"), str) and isinstance(r.get("warehouse"), str)
+                and all(isinstance(r.get(k), int) and not isinstance(r.get(k), bool) for k in ints)
+                for r in rows):
+            raise HubMalformed(_("The hub's stock answer is incomplete."))
+        return {"rows": rows, "truncated": bool(data.get("truncated"))}

@@ -140,6 +140,14 @@ def check_handover(qtbot: Any, w: MainWindow, _mp: Any) -> None:
     qtbot.waitUntil(lambda: w.stack.currentWidget() is w.queue_page, timeout=5000)
 
 
+def check_stock(qtbot: Any, w: MainWindow, _mp: Any) -> None:
+    press(qtbot, w, Qt.Key.Key_S, CTRL | SHIFT)
+    qtbot.waitUntil(lambda: getattr(w, "stock_dialog", None) is not None and w.stock_dialog.answered > 0,
+                    timeout=5000)
+    assert w.stock_dialog.isVisible() and "#c62828" not in w.stock_dialog.message.styleSheet()
+    w.stock_dialog.reject()
+
+
 def queue_check(n: int) -> Callable[[Any, MainWindow, Any], None]:
     def check(qtbot: Any, w: MainWindow, _mp: Any) -> None:
         target = QUEUES[n - 1][0]
@@ -153,7 +161,7 @@ KEYS: list[tuple[str, Callable[[Any, MainWindow, Any], None]]] = [
     ("Ctrl+P", check_print), ("Ctrl+W", check_wave), ("Ctrl+L", check_picklist), ("Ctrl+Shift+P", check_slip),
     ("Ctrl+Shift+L", check_preview), ("Ctrl+I", check_import), ("F5", check_refresh), ("Ctrl+F", check_search),
     ("Ctrl+,", check_settings), ("F1", check_help), ("Enter", check_enter), ("Ctrl+Shift+Q", check_switch),
-    ("Ctrl+H", check_handover),
+    ("Ctrl+H", check_handover), ("Ctrl+Shift+S", check_stock),
     *[(f"Ctrl+{n}", queue_check(n)) for n in range(1, len(QUEUES) + 1)],
 ]
 
