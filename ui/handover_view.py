@@ -39,6 +39,7 @@ from core import handover as ho
 from core.display_names import carrier_name
 from core.errors import UserError
 from core.i18n import N_, _
+from ui.pack_view import BANNER_STYLES as PACK_BANNER_STYLES
 from ui.print_service import PrintOutcome, PrintService
 from ui.scan import ScanField
 from ui.services import AppServices
@@ -46,16 +47,12 @@ from ui.sounds import Sounds
 
 log = logging.getLogger("packdesk.ui.handover")
 
-#: banner look per kind: (background, text colour, icon) — never colour alone: icon + words too.
+#: banner look per kind: the pack view's (one look for OK / error / working on every bench screen),
+#: plus a repeated scan and a close waiting for its confirmation. Never colour alone: icon + words too.
 BANNER_STYLES: dict[str, tuple[str, str, str]] = {
-    "idle": ("#37474f", "#ffffff", "▶"),
-    "ready": ("#0d47a1", "#ffffff", "▶"),
-    "ok": ("#1b5e20", "#ffffff", "✔"),
+    **PACK_BANNER_STYLES,
     "repeat": ("#1565c0", "#ffffff", "↻"),
-    "error": ("#b71c1c", "#ffffff", "✖"),
     "confirm": ("#e65100", "#ffffff", "▲"),
-    "working": ("#4a148c", "#ffffff", "◐"),
-    "done": ("#1b5e20", "#ffffff", "✔"),
 }
 BANNER_PT = 28
 REASON_PT = 17
