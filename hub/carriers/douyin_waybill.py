@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import logging
 import re
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from hub.carriers.base import (
     Address,
@@ -45,9 +45,6 @@ from hub.carriers.platform_session import (
 )
 from hub.channels import douyin
 from hub.channels.base import Platform, Token
-
-if TYPE_CHECKING:  # the engine imports hub.orders: no import cycle when hub.orders imports carriers
-    pass
 
 log = logging.getLogger("packdesk.hub.carriers.douyin")
 

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from hub.carriers.base import (
     Address,
@@ -46,9 +46,6 @@ from hub.carriers.platform_session import (
 )
 from hub.channels import pinduoduo
 from hub.channels.base import Platform, Token
-
-if TYPE_CHECKING:  # the engine imports hub.orders: no import cycle when hub.orders imports carriers
-    pass
 
 log = logging.getLogger("packdesk.hub.carriers.pinduoduo")
 
