@@ -69,6 +69,10 @@ class HubSettings:
     #: the oldest bench/desk client version this hub takes ("": any); older ones are told to update
     min_client_version: str = ""
     webhook_lease_s: int = 60
+    #: How long a hub holds a shop connector while it pulls (renewed with every page). A hub killed
+    #: mid-pull leaves the connector to the next hub after this; shorter than a page takes, and two
+    #: hubs would pull the same shop at once (harmless, but twice the platform calls).
+    channel_lease_s: int = 120
     longpoll_fallback_s: float = 1.0
     #: Test-only: 1 counts the hub's SQL statements by table and shows them in ``GET /health``.
     count_statements: int = 0
@@ -120,6 +124,7 @@ _ENV = {
     "PACKDESK_HUB_RETENTION": ("change_retention_s", int),
     "PACKDESK_HUB_RULES": ("rules_path", str),
     "PACKDESK_HUB_WEBHOOK_LEASE": ("webhook_lease_s", int),
+    "PACKDESK_HUB_CHANNEL_LEASE": ("channel_lease_s", int),
     "PACKDESK_HUB_LONGPOLL_FALLBACK": ("longpoll_fallback_s", float),
     "PACKDESK_HUB_LOGIN_LOCKOUT": ("login_lockout_s", int),
     "PACKDESK_HUB_COUNT_STATEMENTS": ("count_statements", int),
@@ -189,7 +194,7 @@ def _check_site(settings: HubSettings) -> None:
     except (ZoneInfoNotFoundError, ValueError):
         raise ValidationFailed(f"timezone {settings.timezone!r} is not a time zone name such as Asia/Shanghai.") from None
     for name in ("port", "token_ttl_s", "action_key_ttl_s", "change_retention_s", "max_body_bytes",
-                 "max_import_bytes", "webhook_lease_s", "login_backoff_after", "login_lockout_after",
+                 "max_import_bytes", "webhook_lease_s", "channel_lease_s", "login_backoff_after", "login_lockout_after",
                  "login_lockout_s", "max_import_rows", "max_import_uncompressed_bytes"):
         if getattr(settings, name) <= 0:
             raise ValidationFailed(f"setting '{name}' must be more than 0, not {getattr(settings, name)}.")

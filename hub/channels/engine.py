@@ -68,8 +68,6 @@ SETTLE_S = 1.0
 OVERLAP_S = 300.0
 #: Orders of one window written per transaction (several pages).
 WRITE_BATCH = 500
-#: A connector's lease while it is pulled (renewed with every page).
-LEASE_S = 120.0
 #: A claimed inbox or ship row is taken again after this if its process died.
 ROW_LEASE_S = 60.0
 #: Bad credentials are retried this slowly (an admin has to act; the platform must not be hammered).
@@ -249,7 +247,7 @@ class ConnectorEngine:
     def pull_connector(self, cid: int, clients: Clients) -> None:
         """Pull one connector from its cursor to now (if its lease can be had)."""
         started = utcnow()
-        if not self.tx(lambda c: store.claim(c, cid, self.owner, started, LEASE_S)):
+        if not self.tx(lambda c: store.claim(c, cid, self.owner, started, self.settings.channel_lease_s)):
             return
         next_at = started + timedelta(seconds=15)
         try:
@@ -348,7 +346,7 @@ class ConnectorEngine:
 
         def run(c: Connection) -> int:
             now = utcnow()
-            store.renew(c, cfg.id, self.owner, now, LEASE_S)
+            store.renew(c, cfg.id, self.owner, now, self.settings.channel_lease_s)
             created = 0
             if orders:
                 w = Writer(c, self.settings, Actor.system(f"connector:{cfg.platform}"))

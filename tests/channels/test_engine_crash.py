@@ -5,7 +5,11 @@ unchanged."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import timedelta
+from pathlib import Path
+
+import pytest
 
 from core.timeutil import utcnow
 from tests.channels.engine_kit import Feed, add_connector, admin, connector, make_shop, platforms_param
@@ -15,6 +19,17 @@ from tests.hubproc import HubProcess
 #: Orders of the shop: the pull takes about a minute for these (the engine reads them page by page and
 #: fetches each detail), so a kill right after the first page lands far from the end.
 N = 800
+#: The killed hub's hold on the connector (channel_lease_s): short, so the restarted hub takes the
+#: shop over after seconds instead of the production two minutes; still many times a page's time.
+LEASE_S = 8
+
+
+@pytest.fixture
+def hub(tmp_path: Path, db_url: str) -> Iterator[HubProcess]:
+    proc = HubProcess(tmp_path / "hub", db_url=db_url, env={"PACKDESK_HUB_CHANNEL_LEASE": str(LEASE_S)}).start()
+    yield proc
+    proc.stop()
+    assert "Traceback" not in proc.errors_logged(), proc.log_path.read_text()[-4000:]
 
 
 @platforms_param()
