@@ -440,7 +440,8 @@ def read_missing(store: LocalStore, batch_id: str, carrier: str, *, now: datetim
     """The carrier's printed parcels on this station not yet in the batch (oldest print first).
 
     "Printed" is the order's local view in ``label_printed``; its print day is the site-local day of
-    the hub's last change to it (``updated_at``: for a printed parcel, its printing). Parcels printed
+    its ``label_printed_at`` (set by the hub and the bench's own copy when the label prints; an order
+    printed before that field existed falls back to the hub's last change, ``updated_at``). Parcels printed
     on an earlier day and still not handed over are listed too, marked ``earlier``: they are the
     ones most likely forgotten. Held and cancel-requested parcels are not missing — they must stay:
     they are counted in ``held_back``.

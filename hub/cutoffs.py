@@ -33,8 +33,12 @@ def stamp(doc: dict[str, Any], rules: Rules, tz: str) -> None:
 
 
 def label_printed(doc: dict[str, Any], rules: Rules, tz: str, printed_at: datetime) -> None:
-    """The label is printed at ``printed_at``: due at its carrier's next cut-off (none: no due time)."""
+    """The label is printed at ``printed_at``: due at its carrier's next cut-off (none: no due time).
+
+    ``label_printed_at`` is kept on the order so the handover's "still missing" list can say which day
+    a parcel was printed (``updated_at`` moves with every later change, a hold or a note)."""
     stamp(doc, rules, tz)
+    doc["label_printed_at"] = iso(printed_at)
     cutoff = rules.cutoffs.get(doc.get("carrier") or "")
     if cutoff is None:
         doc.pop("handover_due", None)
@@ -45,6 +49,7 @@ def label_printed(doc: dict[str, Any], rules: Rules, tz: str, printed_at: dateti
 def label_voided(doc: dict[str, Any], rules: Rules, tz: str) -> None:
     """The label is dead: nothing is due until the reprint; the carrier may have changed."""
     doc.pop("handover_due", None)
+    doc.pop("label_printed_at", None)
     stamp(doc, rules, tz)
 
 

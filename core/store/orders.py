@@ -275,7 +275,8 @@ ParcelRow = tuple[str, str, str, bool]
 def printed_parcels(conn: Connection, carrier: str) -> list[ParcelRow]:
     """The printed (``label_printed``) parcels of ``carrier`` in the local views, read in SQL."""
     rows = conn.exec_driver_sql(
-        "SELECT order_id, waybill_no, json_extract(local_json, '$.updated_at'), "
+        "SELECT order_id, waybill_no, "
+        "coalesce(json_extract(local_json, '$.label_printed_at'), json_extract(local_json, '$.updated_at')), "
         "coalesce(json_array_length(local_json, '$.holds'), 0) > 0 "
         "OR coalesce(json_extract(local_json, '$.cancel_requested'), 0) = 1 OR conflict_json IS NOT NULL FROM orders "
         "WHERE json_extract(local_json, '$.state') = 'label_printed' AND json_extract(local_json, '$.carrier') = ?",

@@ -85,8 +85,10 @@ def apply_local(snapshot: dict[str, Any], action: PendingAction) -> dict[str, An
     new["state"] = tr.to_state.value
     if tr.voids_label:
         new.pop("handover_due", None)  # the hub's void does the same; the reprint sets it again
+        new.pop("label_printed_at", None)
     if action.type == "label_printed":
         new["label_count"] = int(new.get("label_count") or 0) + 1
+        new["label_printed_at"] = action.done_at  # as the hub records it (hub/cutoffs.py)
         # The hub's due time, computed from the carrier rule it stamped on the order (core/cutoffs.py).
         due = due_from_rule(new.get(CUTOFF_KEY), action.done_at)
         if due is None:

@@ -205,6 +205,15 @@ def test_missing_lists_todays_and_earlier_printed_parcels_of_the_carrier_not_hel
     assert [m.order_id for m in desk.flow.missing_list()] == [oid(3)]
 
 
+def test_missing_print_day_is_the_printing_not_a_later_change(store: LocalStore) -> None:
+    """Printed yesterday, a note or hold change today: still yesterday's forgotten parcel."""
+    seed(store, parcel(1), parcel(3, updated_at=TODAY, label_printed_at=YESTERDAY))
+    desk = Desk(store)
+    desk.scan(wb(1))
+    [m] = desk.flow.missing_list()
+    assert m.order_id == oid(3) and m.earlier and m.printed_day == "2026-11-24"
+
+
 def test_close_ships_every_parcel_in_one_transaction_and_prints(store: LocalStore) -> None:
     seed(store, parcel(1), parcel(2))
     desk = Desk(store)

@@ -94,12 +94,14 @@ def test_print_void_reprint_and_the_handover_record(site: Any) -> None:
     printed = bench_a.do(a["order_id"], "label_printed", {"printer": "pdf", "job_id": "j1"},
                          done_at="2026-12-07T09:29:00Z")
     assert printed["handover_due"] == "2026-12-07T09:30:00Z"
+    assert printed["label_printed_at"] == "2026-12-07T09:29:00Z"  # the handover's print day
     bench_b = Bench(engine, settings, rules, b["bench"])
     late = bench_b.do(b["order_id"], "label_printed", {"printer": "pdf", "job_id": "j2"}, done_at="2026-12-07T09:31:00Z")
     assert late["handover_due"] == "2026-12-08T09:30:00Z"
 
     voided = bench_a.do(a["order_id"], "label_voided", {"reason": "torn"}, done_at="2026-12-07T09:40:00Z")
-    assert voided["state"] == "allocated" and "handover_due" not in voided and voided[CUTOFF_KEY]["carrier"] == "ZTO"
+    assert voided["state"] == "allocated" and "handover_due" not in voided and "label_printed_at" not in voided
+    assert voided[CUTOFF_KEY]["carrier"] == "ZTO"
     reprinted = bench_a.do(a["order_id"], "label_printed", {"printer": "pdf", "job_id": "j3"},
                            done_at="2026-12-07T09:41:00Z")
     assert reprinted["handover_due"] == "2026-12-08T09:30:00Z"
