@@ -65,13 +65,13 @@ from ui.connector_status import ConnectorStatusLabel
 from ui.exception_dialog import open_exception_dialog
 from ui.flag_delegate import FlagDelegate, pair_width
 from ui.handover_view import HandoverView
-from ui.returns_view import ReturnsView
 from ui.keys import help_html, mode_keys
 from ui.order_detail import OrderDetail
 from ui.pack_view import PackView
 from ui.print_service import PrintService
 from ui.queue_model import BULK_THRESHOLD, Column, QueueModel, state_text
 from ui.queue_table import QueueTable
+from ui.returns_view import ReturnsView
 from ui.scan import ScanField
 from ui.services import AppServices
 from ui.status_bar import SyncStatusButton

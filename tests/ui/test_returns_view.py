@@ -40,7 +40,9 @@ def press(qtbot: Any, w: MainWindow, key: Qt.Key, banner: str) -> Outcome:
     view = w.returns_view
     with qtbot.waitSignal(view.answered, timeout=10_000, check_params_cb=lambda o: o.banner == banner) as blocker:
         qtbot.keyClick(view.scan_field, key)
-    return blocker.args[0]  # type: ignore[no-any-return]
+    out = blocker.args[0]
+    assert isinstance(out, Outcome)
+    return out
 
 
 def test_a_return_scanned_offline_is_synced_to_stock_and_the_desk(
