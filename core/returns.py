@@ -11,9 +11,11 @@ action — the local view shows it at once, the hub gets it when it can (works o
 
 :class:`ReturnFlow` decides and holds what is shown; it never touches the store or the screen.
 Its answers are :class:`Outcome` objects whose ``work`` the view runs on the database worker with
-:func:`find_order` and :func:`record` and hands back (:meth:`ReturnFlow.found`,
-:meth:`ReturnFlow.recorded`, :meth:`ReturnFlow.record_failed`). The rules the hub checks again
-(which orders, how many units) are :mod:`core.returns_rule`.
+:func:`find_order`, :func:`save_draft`, :func:`load_draft` and :func:`record` and hands back
+(:meth:`ReturnFlow.found`, :meth:`ReturnFlow.restored`, :meth:`ReturnFlow.recorded`,
+:meth:`ReturnFlow.record_failed`). Every scan and grade is saved as the station's one return in
+progress (``core/store/returns.py``, store v7): a restart finds the return as it was. The rules the
+hub checks again (which orders, how many units) are :mod:`core.returns_rule`.
 """
 
 from __future__ import annotations
@@ -25,12 +27,14 @@ from core.actions import RETURN_QTYS
 from core.errors import UserError
 from core.i18n import _, language
 from core.order_ids import looks_like_order_id
-from core.outbox import Outbox
+from core.outbox import OrdersChanged, Outbox
 from core.returns_rule import RETURNABLE_STATES, still_out
 from core.roles import Role
 from core.scan_rules import line_units, normalise_code
 from core.states import state_label
 from core.store import LocalOrder, LocalStore
+from core.store import returns as drafts
+from core.timeutil import iso, utcnow
 
 GOOD = "good"
 DAMAGED = "damaged"
@@ -82,7 +86,29 @@ class Record:
     payload: dict[str, Any]
 
 
-Work = FindOrder | Record
+@dataclass(frozen=True)
+class SaveDraft:
+    """Save the return in progress (:func:`save_draft`); an empty ``order_id`` clears it."""
+
+    order_id: str
+    units: tuple[tuple[str, int, str], ...] = ()
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class LoadDraft:
+    """Read the return left in progress on this station (:func:`load_draft`)."""
+
+
+@dataclass(frozen=True)
+class Restored:
+    """What :func:`load_draft` found: the draft (None: none) and its order as it is now."""
+
+    draft: drafts.DraftRow | None
+    order: LocalOrder | None
+
+
+Work = FindOrder | Record | SaveDraft | LoadDraft
 
 
 @dataclass(frozen=True)
@@ -124,8 +150,34 @@ def find_order(store: LocalStore, code: str) -> LocalOrder | None:
 
 def record(outbox: Outbox, order_id: str, payload: dict[str, Any], operator: str, *,
            role: Role | str | None = None, initiator: object | None = None) -> LocalOrder:
-    """The one ``return_received`` action: local view and outbox, one transaction (:meth:`Outbox.perform`)."""
-    return outbox.perform(order_id, "return_received", payload, operator, role=role, initiator=initiator)
+    """The one ``return_received`` action: local view, outbox and the draft's removal in one transaction.
+
+    Raises:
+        UserError (Forbidden, BadPayload, IllegalTransition, …): nothing was written; the draft stays.
+    """
+    with outbox.store.write() as conn:
+        order, seq, _aid = outbox.perform_in(conn, order_id, "return_received", payload, operator, role=role)
+        drafts.clear(conn)
+    outbox.orders_changed.emit(OrdersChanged([order_id], initiator))
+    outbox.enqueued.emit(seq)
+    return order
+
+
+def save_draft(store: LocalStore, work: SaveDraft, operator: str) -> None:
+    """Write (or, with no order, clear) the return in progress."""
+    now = iso(utcnow()) or ""
+    with store.write() as conn:
+        if work.order_id:
+            drafts.save(conn, drafts.DraftRow(work.order_id, operator, work.units, work.note, now, now))
+        else:
+            drafts.clear(conn)
+
+
+def load_draft(store: LocalStore) -> Restored:
+    """The return left in progress on this station, and its order as the local store has it now."""
+    with store.read() as conn:
+        row = drafts.load(conn)
+    return Restored(row, store.get_order(row.order_id) if row is not None else None)
 
 
 # -- the flow ------------------------------------------------------------------------------------
@@ -209,7 +261,7 @@ class ReturnFlow:
         self.units.append(Unit(sku, n))
         return Outcome("grade", _("{name} × {n}: good or damaged?").format(name=line.name or sku, n=n),
                        _("{good} good — back to stock · {damaged} damaged — quarantine").format(
-                           good=KEY_GOOD, damaged=KEY_DAMAGED))
+                           good=KEY_GOOD, damaged=KEY_DAMAGED), work=(self.draft(),))
 
     def found(self, order: LocalOrder | None, code: str) -> Outcome:
         """The parcel's order was looked up."""
@@ -239,7 +291,44 @@ class ReturnFlow:
         return Outcome("ready", _("Return of {order}: {n} unit(s) may come back").format(
             order=order.order_id, n=sum(left.values())),
             _("Scan each item out of the parcel; {finish} finishes (what is not scanned counts as missing).").format(
-                finish=KEY_FINISH), tone="ok")
+                finish=KEY_FINISH), tone="ok", work=(self.draft(),))
+
+    def start(self) -> Outcome:
+        """Entering returns mode: a return left in progress (a restart) comes back."""
+        return Outcome() if self.order_id or self.recording else Outcome(work=(LoadDraft(),))
+
+    def restored(self, found: Restored) -> Outcome:
+        """The return left in progress was read: count its units again against the order as it is now."""
+        draft = found.draft
+        if draft is None or self.order_id:
+            return Outcome()
+        out = self.found(found.order, draft.order_id)
+        if out.refused:  # closed or fully returned since: the draft cannot be finished
+            return Outcome("error", _("The return of {order} left open cannot go on").format(order=draft.order_id),
+                           out.text + "\n" + out.reason, tone="error", refused=True, work=(SaveDraft(""),))
+        dropped = 0
+        for sku, n, grade in draft.units:
+            line = self.lines.get(sku)
+            if line is None or n <= 0 or line.counted + n > line.expected or grade not in ("", GOOD, DAMAGED):
+                dropped += n
+                continue
+            if self.pending is not None:  # only the last unit may wait for its grade
+                dropped += self.units.pop().n
+            self.units.append(Unit(sku, n, grade))
+            if grade == GOOD:
+                line.good += n
+            elif grade == DAMAGED:
+                line.damaged += n
+        self.note = draft.note
+        reason = _("Left open earlier on this station; scan on, or {finish} to finish.").format(finish=KEY_FINISH)
+        if dropped:
+            reason = _("{n} unit(s) no longer fit the order and were dropped: count them again.").format(n=dropped)
+        return Outcome("ready", _("Return of {order} resumed: {n} unit(s) counted").format(
+            order=self.order_id, n=sum(u.n for u in self.units)), reason, tone="ok", work=(self.draft(),))
+
+    def draft(self) -> SaveDraft:
+        """The work that saves the return as it is now."""
+        return SaveDraft(self.order_id, tuple((u.sku, u.n, u.grade) for u in self.units), self.note)
 
     # -- keys ------------------------------------------------------------------------------------
     def grade(self, grade: str) -> Outcome:
@@ -258,7 +347,7 @@ class ReturnFlow:
             text = _("✖ Damaged: {name} × {n} — quarantine").format(name=line.name or line.sku, n=pending.n)
         t = self.totals()
         return Outcome("ok", text, _("Good {good} · damaged {damaged} · still missing {missing}").format(**t),
-                       tone="ok")
+                       tone="ok", work=(self.draft(),))
 
     def undo(self) -> Outcome:
         """F4: take back the last unit (graded or not)."""
@@ -272,10 +361,14 @@ class ReturnFlow:
         elif unit.grade == DAMAGED:
             line.damaged -= unit.n
         return Outcome("ready", _("Taken back: {name} × {n}").format(name=line.name or unit.sku, n=unit.n),
-                       _("Scan it again to count it."))
+                       _("Scan it again to count it."), work=(self.draft(),))
 
     def set_note(self, text: str) -> None:
         self.note = text[:500]
+
+    def note_done(self) -> Outcome:
+        """Enter in the note field: the note is saved with the return in progress."""
+        return Outcome(work=(self.draft(),)) if self.order_id and not self.recording else Outcome()
 
     def finish(self) -> Outcome:
         """F8: record the return; a second F8 confirms when units are missing."""
@@ -322,7 +415,7 @@ class ReturnFlow:
                                cancel=KEY_CANCEL), tone="error")
         self._reset()
         out = self.idle()
-        return Outcome("idle", _("Return cancelled: nothing was recorded"), out.text)
+        return Outcome("idle", _("Return cancelled: nothing was recorded"), out.text, work=(SaveDraft(""),))
 
     def failed(self, message: str) -> Outcome:
         """A store step failed (disk, lock): say so; nothing was counted."""

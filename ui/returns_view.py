@@ -3,10 +3,11 @@
 Keyboard and scanner only. The first scan (the parcel's waybill, the order ID or the shop's order
 number) brings up the order's lines; each item scanned out of the parcel waits for its grade —
 **F2** good (back to stock) or **F3** damaged (quarantine); **F4** takes the last unit back; **F6**
-moves to the note field (Enter returns to the scan field); **F8** finishes (a second F8 confirms
+moves to the note field (Enter saves it and returns to the scan field); **F8** finishes (a second F8 confirms
 when units are missing) and queues ONE ``return_received`` action through the outbox — the refund
 then waits in the desk's Exceptions queue. **F12** twice drops the return. Esc goes back to the
-queues; the return being counted stays on this screen until it is finished or dropped.
+queues; the return being counted is stored at every scan and grade (store v7), so it comes back
+after Esc, a shift change or a restart, until it is finished or dropped.
 
 What a scan or key means is :class:`core.returns.ReturnFlow`'s decision; this widget draws its
 :class:`core.returns.Outcome` and runs the work it asks for on the database worker (the GUI thread
@@ -187,7 +188,7 @@ class ReturnsView(QWidget):
         self.note.setPlaceholderText(_("What the parcel looked like, what the buyer wrote… Enter: back to scanning"))
         self.note.setStyleSheet("font-size: 13pt; padding: 3px;")
         self.note.textChanged.connect(self.flow.set_note)
-        self.note.returnPressed.connect(self.scan_field.setFocus)
+        self.note.returnPressed.connect(self._note_done)
         note_row.addWidget(self.note, 1)
         root.addLayout(note_row)
 
@@ -322,14 +323,33 @@ class ReturnsView(QWidget):
 
     def _start(self, work: rt.Work) -> None:
         store = self.services.store
+        op = self.services.operator
+        operator = op.code if op is not None else ""
         if isinstance(work, rt.FindOrder):
             self._run(lambda: rt.find_order(store, work.code), lambda r: self._draw(self.flow.found(r, work.code)))
             return
-        op = self.services.operator
-        operator = op.code if op is not None else ""
+        if isinstance(work, rt.SaveDraft):
+            self._run(lambda: rt.save_draft(store, work, operator), lambda _r: None)
+            return
+        if isinstance(work, rt.LoadDraft):
+            self._run(lambda: rt.load_draft(store), self._restored)
+            return
         outbox, role = self.services.outbox, self.services.role
         self._run(lambda: rt.record(outbox, work.order_id, work.payload, operator, role=role, initiator=self),
                   self._recorded, lambda exc: self._draw(self.flow.record_failed(exc)))
+
+    def _restored(self, found: rt.Restored) -> None:
+        out = self.flow.restored(found)
+        if out.banner is not None and not out.refused:
+            self.note.blockSignals(True)
+            self.note.setText(self.flow.note)
+            self.note.blockSignals(False)
+        self._draw(out)
+
+    def _note_done(self) -> None:
+        """Enter in the note: save it with the return, back to the scanner."""
+        self.scan_field.setFocus()
+        self._key(self.flow.note_done)
 
     def _recorded(self, order: Any) -> None:
         self.recorded.emit(order)
@@ -344,6 +364,7 @@ class ReturnsView(QWidget):
             desk = False
         self.role_note.setVisible(not desk)
         self.scan_field.setFocus()
+        self._key(self.flow.start)  # a return left in progress (a restart) comes back
 
     def handle_scan(self, code: str) -> None:
         code = code.strip()

@@ -56,6 +56,10 @@ class Clerk:
         for work in out.work:
             if isinstance(work, rt.FindOrder):
                 out = self.run(self.flow.found(rt.find_order(self.store, work.code), work.code))
+            elif isinstance(work, rt.SaveDraft):
+                rt.save_draft(self.store, work, "D001")
+            elif isinstance(work, rt.LoadDraft):
+                out = self.run(self.flow.restored(rt.load_draft(self.store)))
             else:
                 try:
                     done = rt.record(self.outbox, work.order_id, work.payload, "D001", role=self.role)
@@ -141,3 +145,35 @@ def test_the_shared_rule_refuses_what_the_hub_refuses(store: LocalStore) -> None
             outbox.perform(OID, "return_received", payload, "D001", role="desk")
         assert info.value.details["field"] == field
     assert store.pending_count() == 0
+
+
+def test_a_return_in_progress_survives_a_restart(tmp_path: Path, store: LocalStore) -> None:
+    c = Clerk(store)
+    c.scan(OID)
+    c.scan("SKU-TEA")
+    c.key(c.flow.grade, rt.DAMAGED)
+    c.scan("SKU-CUP")  # scanned, not graded yet, when the PC goes down
+    c.flow.set_note("外箱压坏")
+    c.key(c.flow.note_done)
+    store.close()
+    again = open_store(tmp_path / "bench.sqlite3")
+    try:
+        c2 = Clerk(again)
+        out = c2.key(c2.flow.start)
+        assert out.banner == "ready" and c2.flow.order_id == OID and c2.flow.note == "外箱压坏"
+        assert c2.flow.pending == rt.Unit("SKU-CUP", 1) and c2.flow.totals()["damaged"] == 1
+        c2.key(c2.flow.grade, rt.GOOD)
+        c2.scan("SKU-TEA")
+        c2.key(c2.flow.grade, rt.GOOD)
+        assert c2.key(c2.flow.finish).banner == "done"
+        (action,) = again.pending_actions()
+        assert action.payload["lines"] == [{"sku": "SKU-TEA", "qty_good": 1, "qty_damaged": 1, "qty_missing": 0},
+                                           {"sku": "SKU-CUP", "qty_good": 1, "qty_damaged": 0, "qty_missing": 0}]
+        c3 = Clerk(again)
+        assert c3.key(c3.flow.start).banner is None  # recorded: the draft went with it
+        # a draft whose order was fully returned meanwhile (elsewhere) is dropped, with the reason
+        rt.save_draft(again, rt.SaveDraft(OID, (("SKU-TEA", 1, "good"),)), "D001")
+        out = c3.key(c3.flow.start)
+        assert out.refused and "already back" in out.reason and rt.load_draft(again).draft is None
+    finally:
+        again.close()
