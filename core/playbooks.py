@@ -28,8 +28,8 @@ from typing import Any, Literal
 
 from core.address import usable_phone
 from core.errors import ValidationFailed
-from core.money import yuan_to_fen
 from core.holds import HOLD_TYPES, release_role
+from core.money import yuan_to_fen
 from core.roles import Role
 
 __all__ = [
@@ -794,13 +794,10 @@ PLAYBOOKS["refund_review"] = Playbook(
               "The returns bench scanned and graded the return parcel (good units back to stock, damaged "
               "ones quarantined, missing ones noted)."),
     guidance=(
-        _t("看异常说明里的退回明细：哪些商品、几件良品、几件残次、缺几件。",
-           "Read what came back (in the hold's details): which items, how many good, damaged, missing."),
-        _t("全部良品、没有缺件：全额退款。有残次或缺件：按平台规则部分退款，或拒绝退款（写明原因，并在平台上处理）。",
-           "All good and nothing missing: refund in full. Damaged or missing units: a partial refund by the "
-           "platform's rules, or refuse (say why, and handle it on the platform)."),
-        _t("退款本身在店铺平台后台完成；这里记录决定。",
-           "The money is refunded in the shop's back office; this records the decision."),
+        _t("看退回明细：几件良品、几件残次、缺几件。", "Read what came back: good, damaged and missing units."),
+        _t("全部良品：全额退款；有残次或缺件：部分退款，或拒绝（写明原因）。退款在店铺后台完成，这里记录决定。",
+           "All good: refund in full. Damaged or missing: a partial refund, or refuse (say why). The money "
+           "moves in the shop's back office; this records the decision."),
     ),
     actions=(COPY_PHONE, ESCALATE),
     fields=(

@@ -103,3 +103,17 @@ def return_record(payload: Mapping[str, Any], operator: str, at: str | None) -> 
 def totals(lines: list[dict[str, Any]]) -> dict[str, int]:
     """Units per grade over lines (``qty_good`` …): for banners and the hold's summary."""
     return {k: sum(int(ln.get(k) or 0) for ln in lines) for k in RETURN_QTYS}
+
+
+def returned_text(doc: Mapping[str, Any]) -> str:
+    """What came back, for the desk deciding the refund: one line per SKU per return, then the note."""
+    names = {str(ln.get("sku")): str(ln.get("name") or "") for ln in doc.get("lines") or []}
+    out: list[str] = []
+    for ret in doc.get("returns") or []:
+        for ln in ret.get("lines") or []:
+            sku = str(ln.get("sku"))
+            out.append(f"✓{int(ln.get('qty_good') or 0)} ✖{int(ln.get('qty_damaged') or 0)} "
+                       f"○{int(ln.get('qty_missing') or 0)}  {names.get(sku) or sku}")
+        if ret.get("note"):
+            out.append(_("Note: {note}").format(note=ret["note"]))
+    return "\n".join(out)
