@@ -99,6 +99,9 @@ def test_a_return_scanned_offline_is_synced_to_stock_and_the_desk(
         assert action.type == "return_received" and action.payload == {
             "lines": [{"sku": sku, "qty_good": 1, "qty_damaged": 1, "qty_missing": 0}], "note": "box crushed"}
         assert [h["type"] for h in st.order(oid).snapshot["holds"]] == ["refund_review"]  # at once, offline
+        qtbot.keyClick(view.scan_field, Qt.Key.Key_Escape)  # the refund waits in the desk's Exceptions queue
+        w.select_queue("exceptions")
+        qtbot.waitUntil(lambda: w.models["exceptions"].order_ids() == [oid], timeout=5000)
         with pytest.raises(HubUnreachable):
             st.sync()
         assert st.store.pending_count() == 1
@@ -111,7 +114,6 @@ def test_a_return_scanned_offline_is_synced_to_stock_and_the_desk(
         assert hub["returns"][0]["lines"] == action.payload["lines"] and hub["returns"][0]["by"] == "D001"
         row = next(r for r in admin.get("/api/v1/stock/levels", warehouse=wh).json()["rows"] if r["sku"] == sku)
         assert (row["on_hand"], row["available"], row["quarantine"]) == (6, 6, 1)
-        qtbot.keyClick(view.scan_field, Qt.Key.Key_Escape)
         assert w.stack.currentWidget() is w.queue_page
     finally:
         st.close()
