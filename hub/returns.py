@@ -45,9 +45,8 @@ def receive(w: Writer, doc: dict[str, Any], payload: dict[str, Any], *, done_at:
     if hold is None:
         hold = w.raise_hold(doc, REFUND_REVIEW, REFUND_REVIEW_REASON, details, action_id=action_id)
         hold["action_id"] = action_id  # the bench shows it as local-<action_id> until this snapshot arrives
-    else:
+    else:  # a second parcel of the same return: the open hold shows both (the transition above is audited)
         hold["details"] = details
-        w.note(doc, "refund_review_updated", details={"hold_id": hold["hold_id"]}, action_id=action_id)
 
 
 def refund_decided(w: Writer, doc: dict[str, Any], resolution: dict[str, Any], why: str, action_id: str) -> None:
