@@ -64,7 +64,8 @@ class Field:
 
     Args:
         name: the key in the payload.
-        kind: ``"text"`` (a string) or ``"object"`` (a JSON object).
+        kind: ``"text"`` (a string), ``"object"`` (a JSON object) or ``"return_lines"`` (a return's
+            graded lines, :func:`check_return_lines`).
         required: whether the field must be there.
         allow_empty: text only: whether blank text counts as given.
         choices: text only: the values allowed (``None``: any).
@@ -72,7 +73,7 @@ class Field:
     """
 
     name: str
-    kind: Literal["text", "object"] = "text"
+    kind: Literal["text", "object", "return_lines"] = "text"
     required: bool = True
     allow_empty: bool = False
     choices: tuple[str, ...] | None = None
@@ -143,7 +144,11 @@ ACTIONS: dict[str, ActionSpec] = {
         _spec("delivered", (_OPTIONAL_REASON,), Role.DESK, bench=False),
         _spec("delivery_failed", (_OPTIONAL_REASON,), Role.DESK, bench=False),
         _spec("returned_to_sender", (_OPTIONAL_REASON,), Role.DESK, bench=False),
-        _spec("return_received", (_OPTIONAL_REASON,), Role.DESK, bench=False),
+        # A return graded at the bench (docs/returns.md): desk role, because the returns table takes
+        # parcels of every bench's orders (a packer may act on its own bench's orders only) and the
+        # grading starts a money decision (the refund_review hold it raises).
+        _spec("return_received", (Field("lines", "return_lines"), Field("note", required=False, allow_empty=True),
+                                  _OPTIONAL_REASON), Role.DESK),
         _spec("completed", (_OPTIONAL_REASON,), Role.DESK, bench=False),
     )
 }
@@ -182,7 +187,48 @@ def _bad(message: str, field: str) -> BadPayload:
     return BadPayload(message, details={"field": field})
 
 
+#: The unit counts of a returned line, in the order the bench fills them.
+RETURN_QTYS: tuple[str, ...] = ("qty_good", "qty_damaged", "qty_missing")
+MAX_RETURN_LINES = 200
+MAX_RETURN_QTY = 100_000
+
+
+def check_return_lines(value: Any, field: str = "lines") -> None:
+    """A return's lines: ``[{sku, qty_good, qty_damaged, qty_missing}]``, one per SKU, counts >= 0,
+    at least one unit in all (checked on the bench before queuing and at the hub alike).
+
+    Raises:
+        BadPayload: naming the field (``lines`` or ``lines[i].qty_good`` …).
+    """
+    if not isinstance(value, list) or not value or len(value) > MAX_RETURN_LINES:
+        raise _bad(_("'{field}' must be a list of 1 to {n} returned lines.").format(field=field, n=MAX_RETURN_LINES),
+                   field)
+    seen: set[str] = set()
+    total = 0
+    for i, line in enumerate(value):
+        where = f"{field}[{i}]"
+        if not isinstance(line, dict):
+            raise _bad(_("'{field}' must be an object.").format(field=where), where)
+        sku = line.get("sku")
+        if not isinstance(sku, str) or not sku.strip() or len(sku) > 64:
+            raise _bad(_("'{field}' is required (text).").format(field=where + ".sku"), where + ".sku")
+        if sku in seen:
+            raise _bad(_("SKU {sku} is listed twice in '{field}'.").format(sku=sku, field=field), where + ".sku")
+        seen.add(sku)
+        for key in RETURN_QTYS:
+            qty = line.get(key, 0)
+            if isinstance(qty, bool) or not isinstance(qty, int) or not 0 <= qty <= MAX_RETURN_QTY:
+                raise _bad(_("'{field}' must be a whole number from 0 to {n}.").format(
+                    field=f"{where}.{key}", n=MAX_RETURN_QTY), f"{where}.{key}")
+            total += qty
+    if total == 0:
+        raise _bad(_("A return must count at least one unit (good, damaged or missing)."), field)
+
+
 def _check_field(f: Field, payload: Mapping[str, Any]) -> None:
+    if f.kind == "return_lines":
+        check_return_lines(payload.get(f.name), f.name)
+        return
     if f.name not in payload:
         if f.required:
             if f.kind == "object":

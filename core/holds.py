@@ -24,6 +24,7 @@ HOLD_TYPES: dict[str, tuple[str, str]] = {
     "ship_writeback_failed": ("平台拒绝发货回传", "Shop refused the shipment write-back"),
     "weight_mismatch": ("重量不符", "Weight does not match"),
     "stock_short": ("库存不足", "Stock short"),
+    "refund_review": ("退货已入库，待审核退款", "Return received: refund to decide"),
 }
 
 #: The lowest role that may release a hold of each type (anything unlisted: desk).

@@ -27,7 +27,9 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from core.address import usable_phone
+from core.errors import ValidationFailed
 from core.holds import HOLD_TYPES, release_role
+from core.money import yuan_to_fen
 from core.roles import Role
 
 __all__ = [
@@ -47,7 +49,7 @@ __all__ = [
     "validate",
 ]
 
-FieldKind = Literal["choice", "text", "confirm", "sku", "carrier", "phone"]
+FieldKind = Literal["choice", "text", "confirm", "sku", "carrier", "phone", "money"]
 
 
 @dataclass(frozen=True)
@@ -87,7 +89,8 @@ class Field:
         kind: ``choice`` (one of ``choices``), ``text`` (at least ``min_length`` characters after
             trimming), ``confirm`` (must be ``True``), ``sku`` / ``carrier`` (a code from the options
             the caller knows: gift SKUs, carriers covering the area), ``phone`` (a number a courier
-            can call, :func:`core.address.usable_phone`).
+            can call, :func:`core.address.usable_phone`), ``money`` (an amount in yuan above zero,
+            at most two decimals, :func:`core.money.yuan_to_fen`).
         label: what the form shows.
         required: whether it must be filled; see also ``required_when``.
         required_when: ``(other field, values)``: required only when the other field has one of
@@ -628,6 +631,11 @@ def check(playbook: Playbook, values: Mapping[str, Any], *, role: Role | str | N
                 problems.append(_problem(f.name, Text(
                     f"“{label.zh}”不是可拨打的手机或座机号码", f"'{label.en}' is not a mobile or landline a courier can call",
                 )))
+        elif f.kind == "money":
+            if not _money_ok(value):
+                problems.append(_problem(f.name, Text(
+                    f"“{label.zh}”应为大于 0 的金额（元，最多两位小数）",
+                    f"'{label.en}' must be an amount in yuan above 0 (at most two decimals)")))
         elif f.kind in ("sku", "carrier"):
             allowed = _allowed(f, values, opts, playbook)
             if not isinstance(value, str) or (allowed is not None and value not in allowed):
@@ -666,6 +674,15 @@ def summary(playbook: Playbook, values: Mapping[str, Any]) -> str:
             en.append(f"{f.label.en}: {value}")
     text = Text("；".join(zh) or playbook.title.zh, "; ".join(en) or playbook.title.en)
     return text.both()
+
+
+def _money_ok(value: Any) -> bool:
+    if not isinstance(value, str):
+        return False
+    try:
+        return yuan_to_fen(value) > 0
+    except ValidationFailed:
+        return False
 
 
 _ROLE_ZH = {Role.PACKER: "打包员", Role.DESK: "客服", Role.SUPERVISOR: "主管", Role.ADMIN: "管理员"}
@@ -766,6 +783,36 @@ PLAYBOOKS["stock_short"] = Playbook(
     effect=_t("放行订单并占用库存；换商品时缺货的订单行换成新商品。库存仍不足时不能放行。",
               "Releases the order and reserves its items; a substitute replaces the short lines. Refused "
               "while stock is still short."),
+)
+
+
+# Issue 14 (returns at the bench): a return was graded at the bench; the desk decides the refund.
+PLAYBOOKS["refund_review"] = Playbook(
+    type="refund_review",
+    title=_t("退货已入库，待审核退款", "Return received: decide the refund"),
+    detect=_t("退货台扫描并验收了退货包裹（良品入库、残次品隔离、缺件已登记）。",
+              "The returns bench scanned and graded the return parcel (good units back to stock, damaged "
+              "ones quarantined, missing ones noted)."),
+    guidance=(
+        _t("看退回明细：几件良品、几件残次、缺几件。", "Read what came back: good, damaged and missing units."),
+        _t("全部良品：全额退款；有残次或缺件：部分退款，或拒绝（写明原因）。退款在店铺后台完成，这里记录决定。",
+           "All good: refund in full. Damaged or missing: a partial refund, or refuse (say why). The money "
+           "moves in the shop's back office; this records the decision."),
+    ),
+    actions=(COPY_PHONE, ESCALATE),
+    fields=(
+        Field("decision", "choice", _t("退款决定", "Refund decision"), choices=(
+            Choice("refund_full", _t("全额退款", "Refund in full")),
+            Choice("refund_partial", _t("部分退款", "Partial refund")),
+            Choice("refuse", _t("拒绝退款", "Refuse the refund")),
+        )),
+        Field("amount", "money", _t("退款金额（元）", "Amount refunded (yuan)"),
+              required_when=("decision", ("refund_partial",)), help=_t("如：39.90", "e.g. 39.90")),
+        _note(4),
+    ),
+    effect=_t("退款（全额或部分）：订单关闭（已退款）。拒绝：放行订单，订单照常完成。",
+              "Refund (full or partial): the order closes as refunded. Refuse: the hold is released and the "
+              "order completes as usual."),
 )
 
 

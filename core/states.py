@@ -91,7 +91,14 @@ TRANSITIONS: dict[tuple[Trigger, State | None], State] = {
     (T.REFUND_APPROVED, S.PAID): S.CLOSED,
     (T.REFUND_APPROVED, S.ALLOCATED): S.CLOSED,
     (T.REFUND_APPROVED, S.LABEL_PRINTED): S.CLOSED,
-    (T.RETURN_RECEIVED, S.DELIVERED): S.CLOSED,
+    # After the parcel left: the desk's decision on a return (refund_review hold) or an after-sale refund.
+    (T.REFUND_APPROVED, S.SHIPPED): S.CLOSED,
+    (T.REFUND_APPROVED, S.DELIVERED): S.CLOSED,
+    # A return graded at the bench (docs/returns.md): the order stays open under a refund_review hold
+    # until the desk decides (refund → closed; refuse → it goes on to completed). From shipped too:
+    # a parcel refused at the door (拒收) is back before the carrier reports anything.
+    (T.RETURN_RECEIVED, S.SHIPPED): S.SHIPPED,
+    (T.RETURN_RECEIVED, S.DELIVERED): S.DELIVERED,
     (T.COMPLETED, S.DELIVERED): S.CLOSED,
     (T.ADDRESS_CHANGED, S.PAID): S.PAID,
     (T.ADDRESS_CHANGED, S.ALLOCATED): S.ALLOCATED,

@@ -32,7 +32,7 @@ from core.playbooks import check, escalation, playbook_for, summary
 from core.roles import Role
 from core.states import FULFILMENT_STATES, State, Trigger, apply_trigger
 from core.timeutil import iso, parse_iso
-from hub import action_keys, cutoffs, db, stock
+from hub import action_keys, cutoffs, db, returns, stock
 from hub.options import playbook_options
 from hub.orders import change_address, confirm_payment, load_docs, put_unit_weight, void_label
 from hub.routing import Rules
@@ -247,6 +247,8 @@ def _release_hold(w: Writer, rules: Rules, actor: Actor, doc: dict[str, Any], ho
         details["effect"] = effect
     w.transition(doc, Trigger.HOLD_RELEASED, why=why, details=details, action_id=aid)
     htype = hold["type"]
+    if htype == returns.REFUND_REVIEW:
+        returns.refund_decided(w, doc, resolution, why, aid)  # a refund closes the order
     if htype in stock.SHORT_HOLDS:
         stock.reserve_on_release(w, doc)  # the last short hold goes: the lines are reserved now, or refused
     if htype == "carrier_area" and isinstance(resolution.get("carrier"), str):
@@ -350,6 +352,9 @@ def _apply(w: Writer, rules: Rules, actor: Actor, a: dict[str, Any], doc: dict[s
             if h["hold_id"] == p["hold_id"]:
                 h["escalated"] = record
         w.note(doc, "hold_escalated", why=why, details={"hold_id": p["hold_id"], "escalated": record}, action_id=aid)
+        return
+    if kind == "return_received":
+        returns.receive(w, doc, p, done_at=a.get("done_at"), action_id=aid)
         return
     if kind == "address_changed":
         recipient = p["recipient"]

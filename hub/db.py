@@ -594,6 +594,8 @@ stock = Table(
     Column("updated_at", DateTime(timezone=True), nullable=False),
     #: the as-of time of the WMS count last applied to this row (``hub.stock.apply_wms``): older ones are ignored
     Column("wms_as_of", DateTime(timezone=True)),
+    #: returned units graded damaged (docs/returns.md): not on hand, not available (migration 0012)
+    Column("quarantine", Integer, nullable=False, default=0, server_default="0"),
     UniqueConstraint("sku", "warehouse", name="uq_stock_sku_warehouse"),
 )
 
@@ -612,5 +614,6 @@ stock_moves = Table(
     Column("at", DateTime(timezone=True), nullable=False),
     Column("by", String(64), nullable=False),
     Column("note", String(200)),  # an adjustment's note, a WMS push's message ID
+    Column("delta_quarantine", Integer, nullable=False, default=0, server_default="0"),  # returns (0012)
 )
 Index("ix_stock_moves_order", stock_moves.c.order_id)

@@ -38,7 +38,7 @@ if TYPE_CHECKING:
     from hub.writer import Writer
 
 __all__ = ["ADJUST_REASONS", "WmsRow", "adjust", "apply_wms", "available", "consume", "held", "listing", "needed",
-           "on_transition", "parse_wms", "release", "release_waiting", "reserve", "seed_gift_stock", "tracked"]
+           "on_transition", "parse_wms", "receive_return", "release", "release_waiting", "reserve", "seed_gift_stock", "tracked"]
 
 #: Triggers that take the parcel out of the warehouse: the reservation is consumed.
 SHIP_TRIGGERS = frozenset({Trigger.SHIPPED_BY_STATION, Trigger.PICKED_UP_BY_CARRIER})
@@ -87,29 +87,61 @@ def held(conn: Connection, order_id: str) -> dict[tuple[str, str], int]:
 
 
 def _move(w: Writer, order_id: str | None, reason: str, sku: str, warehouse: str, d_on_hand: int,
-          d_reserved: int, note: str | None = None) -> None:
+          d_reserved: int, note: str | None = None, d_quarantine: int = 0) -> None:
     """Apply a delta to a stock row (unconditionally) and audit it; undone by ``w.restore``."""
-    _shift(w.conn, sku, warehouse, d_on_hand, d_reserved, w.now)
+    _shift(w.conn, sku, warehouse, d_on_hand, d_reserved, w.now, d_quarantine)
     move_id = w.conn.execute(insert(db.stock_moves).values(
         order_id=order_id, reason=reason, sku=sku, warehouse=warehouse, delta_on_hand=d_on_hand,
-        delta_reserved=d_reserved, at=w.now, by=w.actor.operator[:64], note=note).returning(_M.id)).scalar_one()
-    w.on_restore(_undoer(w, move_id, sku, warehouse, d_on_hand, d_reserved))
+        delta_reserved=d_reserved, delta_quarantine=d_quarantine, at=w.now, by=w.actor.operator[:64],
+        note=note).returning(_M.id)).scalar_one()
+    w.on_restore(_undoer(w, move_id, sku, warehouse, d_on_hand, d_reserved, d_quarantine))
 
 
-def _shift(conn: Connection, sku: str, warehouse: str, d_on_hand: int, d_reserved: int, now: datetime) -> None:
-    conn.execute(update(db.stock).where(and_(_S.sku == sku, _S.warehouse == warehouse)).values(
-        on_hand=_S.on_hand + d_on_hand, reserved=_S.reserved + d_reserved, updated_at=now))
+def _shift(conn: Connection, sku: str, warehouse: str, d_on_hand: int, d_reserved: int, now: datetime,
+           d_quarantine: int = 0) -> None:
+    values: dict[str, Any] = {"on_hand": _S.on_hand + d_on_hand, "reserved": _S.reserved + d_reserved,
+                              "updated_at": now}
+    if d_quarantine:
+        values["quarantine"] = _S.quarantine + d_quarantine
+    conn.execute(update(db.stock).where(and_(_S.sku == sku, _S.warehouse == warehouse)).values(**values))
 
 
 def _undoer(w: Writer, move_id: int, sku: str, warehouse: str, d_on_hand: int,
-            d_reserved: int) -> Callable[[], None]:
-    return lambda: _undo(w.conn, move_id, sku, warehouse, d_on_hand, d_reserved, w.now)
+            d_reserved: int, d_quarantine: int = 0) -> Callable[[], None]:
+    return lambda: _undo(w.conn, move_id, sku, warehouse, d_on_hand, d_reserved, w.now, d_quarantine)
 
 
 def _undo(conn: Connection, move_id: int, sku: str, warehouse: str, d_on_hand: int, d_reserved: int,
-          now: datetime) -> None:
-    _shift(conn, sku, warehouse, -d_on_hand, -d_reserved, now)
+          now: datetime, d_quarantine: int = 0) -> None:
+    _shift(conn, sku, warehouse, -d_on_hand, -d_reserved, now, -d_quarantine)
     conn.execute(delete(db.stock_moves).where(_M.id == move_id))
+
+
+#: stock_moves reasons of a return, one per grade (docs/returns.md).
+RETURN_GOOD = "return:good"
+RETURN_DAMAGED = "return:damaged"
+
+
+def receive_return(w: Writer, doc: dict[str, Any], lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A return graded at the bench: good units back on hand, damaged ones into quarantine, at the
+    order's warehouse; missing ones change nothing. Untracked SKUs (no stock row there) are not
+    counted, as at allocation. Returns the moves made (``{sku, warehouse, good, damaged}``).
+    """
+    warehouse = doc.get("warehouse")
+    if not warehouse:
+        return []
+    counted = tracked(w.conn, warehouse, sorted({str(ln["sku"]) for ln in lines}))
+    made = []
+    for ln in sorted(lines, key=lambda x: str(x["sku"])):  # a fixed lock order
+        sku, good, damaged = str(ln["sku"]), int(ln.get("qty_good") or 0), int(ln.get("qty_damaged") or 0)
+        if sku not in counted or not (good or damaged):
+            continue
+        if good:
+            _move(w, doc["order_id"], RETURN_GOOD, sku, warehouse, good, 0)
+        if damaged:
+            _move(w, doc["order_id"], RETURN_DAMAGED, sku, warehouse, 0, 0, d_quarantine=damaged)
+        made.append({"sku": sku, "warehouse": warehouse, "good": good, "damaged": damaged})
+    return made
 
 
 def allocation_holds(conn: Connection, rules: Rules, warehouse: str, routed: Iterable[HoldSpec],
@@ -498,7 +530,7 @@ def listing(conn: Connection, *, warehouse: str = "", q: str = "", short: bool =
                 for s in h.get("details", {}).get("short", []):
                     key = (s.get("sku"), h["details"].get("warehouse") or doc.get("warehouse"))
                     waiting[key] = waiting.get(key, 0) + 1
-    stmt = select(_S.sku, _S.warehouse, _S.on_hand, _S.reserved, _S.updated_at, _S.wms_as_of)
+    stmt = select(_S.sku, _S.warehouse, _S.on_hand, _S.reserved, _S.quarantine, _S.updated_at, _S.wms_as_of)
     if warehouse:
         stmt = stmt.where(_S.warehouse == warehouse)
     if q.strip():
@@ -511,7 +543,7 @@ def listing(conn: Connection, *, warehouse: str = "", q: str = "", short: bool =
         if short and avail > 0 and not n:
             continue
         out.append({"sku": r.sku, "warehouse": r.warehouse, "on_hand": r.on_hand, "reserved": r.reserved,
-                    "available": avail, "waiting_orders": n, "updated_at": iso(as_utc(r.updated_at)),
+                    "available": avail, "quarantine": r.quarantine, "waiting_orders": n, "updated_at": iso(as_utc(r.updated_at)),
                     "wms_as_of": iso(as_utc(r.wms_as_of)) if r.wms_as_of is not None else None})
         if len(out) >= limit:
             break

@@ -52,6 +52,7 @@ from core.errors import UserError
 from core.i18n import _, language
 from core.phones import mask_phone as masked
 from core.playbooks import PLAYBOOKS, Field, Options, Playbook, check, summary, validate
+from core.returns_rule import returned_text
 from core.roles import Role
 from core.states import state_label
 from core.store import LocalOrder, LocalStore
@@ -352,6 +353,11 @@ class ExceptionDialog(QDialog):
         if self.hold is None:
             col.addWidget(self._what_happened())
         col.addWidget(self._guidance())
+        came_back = returned_text(self.order.snapshot)  # a return graded at the bench: the refund's facts
+        if came_back:
+            box = QGroupBox(_("Came back"))
+            QVBoxLayout(box).addWidget(_words(_("✓ good · ✖ damaged · ○ missing") + "\n" + came_back))
+            col.addWidget(box)
         escalation = self._escalation()  # after the steps that say when to escalate
         if escalation is not None:
             col.addWidget(escalation)

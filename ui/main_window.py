@@ -71,6 +71,7 @@ from ui.pack_view import PackView
 from ui.print_service import PrintService
 from ui.queue_model import BULK_THRESHOLD, Column, QueueModel, state_text
 from ui.queue_table import QueueTable
+from ui.returns_view import ReturnsView
 from ui.scan import ScanField
 from ui.services import AppServices
 from ui.status_bar import SyncStatusButton
@@ -270,6 +271,9 @@ class MainWindow(QMainWindow):
         self.handover_view = HandoverView(self.services, self.print_service, self.stack)
         self.stack.addWidget(self.handover_view)
         self.handover_view.closed.connect(self.show_queue_page)
+        self.returns_view = ReturnsView(self.services, self.stack)  # 退货入库 (Ctrl+R, docs/returns.md)
+        self.stack.addWidget(self.returns_view)
+        self.returns_view.closed.connect(self.show_queue_page)
         self.setCentralWidget(central)
         self.sync_status = SyncStatusButton(self.services, self)
         self.statusBar().addPermanentWidget(self.sync_status)
@@ -319,6 +323,9 @@ class MainWindow(QMainWindow):
         self.handover_action = action(_("Handover (Ctrl+H)"), "Ctrl+H", self.show_handover_page, "handoverAction",
                                       what=_("Handover mode: scan the parcels into the courier's bag, close the "
                                              "batch, print the manifest"))
+        self.returns_action = action(_("Returns…"), "Ctrl+R", self.show_returns_page, "returnsAction", False,
+                                     what=_("Returns mode (desk): scan the return parcel, grade each item, note what "
+                                            "is missing; the refund goes to the desk's queue"))
         self.refresh_action = action(_("Refresh (F5)"), "F5", self.refresh, "refreshAction",
                                      what=_("Refresh the queues and sync now"))
         self.search_action = action(_("Search (Ctrl+F)"), "Ctrl+F", self.focus_search, "searchAction", False,
@@ -337,7 +344,7 @@ class MainWindow(QMainWindow):
         more.setObjectName("moreMenu")
         more.setStyleSheet("QMenu { font-size: 13pt; }")
         for act in (self.preview_action, self.slip_action, self.import_action, self.settings_action,
-                    self.stations_action, self.stock_action, self.switch_action):
+                    self.stations_action, self.stock_action, self.returns_action, self.switch_action):
             more.addAction(act)
         self.more_button = QToolButton(bar)
         self.more_button.setObjectName("moreButton")
@@ -613,7 +620,7 @@ class MainWindow(QMainWindow):
         allowed = {self.open_action: row is not None, self.print_action: printable,
                    self.import_action: desk, self.settings_action: desk, self.queue_actions[-1]: desk,
                    self.stations_action: self.role.at_least(Role.SUPERVISOR) and self.services.engine is not None,
-                   self.stock_action: desk and self.services.engine is not None}
+                   self.stock_action: desk and self.services.engine is not None, self.returns_action: desk}
         on_queue_page = self.stack.currentWidget() is self.queue_page
         for act in self.actions():
             if act.parent() is self and act not in self.global_actions:
@@ -918,7 +925,7 @@ class MainWindow(QMainWindow):
         if self.stack.currentWidget() is self.pack_view:
             self.pack_view.close_order()
             self.show_queue_page()
-        if self.stack.currentWidget() is self.handover_view:  # the batch stays open (stored) for the next one
+        if self.stack.currentWidget() in (self.handover_view, self.returns_view):  # a batch stays open (stored)
             self.show_queue_page()
         before = self.services.operator
         if self.services.engine is not None:
@@ -971,6 +978,13 @@ class MainWindow(QMainWindow):
             self.stack.setCurrentWidget(self.handover_view)
             self.scan.setVisible(False)
         self.handover_view.enter()
+
+    def show_returns_page(self) -> None:
+        """Ctrl+R (desk): returns mode; a return being counted comes back as it was."""
+        if self.stack.currentWidget() is not self.returns_view:
+            self.stack.setCurrentWidget(self.returns_view)
+            self.scan.setVisible(False)
+        self.returns_view.enter()
 
     def show_queue_page(self) -> None:
         if self.stack.currentWidget() is not self.queue_page:

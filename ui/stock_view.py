@@ -1,7 +1,7 @@
 """Stock per SKU and warehouse for the desk and the supervisor (issue 14 "Views", docs/stock.md).
 
 A dialog over the hub's ``GET /api/v1/stock/levels``: SKU, name, warehouse, on hand, reserved,
-available, with a search box and sortable columns; the short ones (nothing available) first, in
+available, quarantine (returned units graded damaged, docs/returns.md), with a search box and sortable columns; the short ones (nothing available) first, in
 red with ✘ and the word. The hub is asked on the task runner's network pool; the dialog only
 draws the answer (the GUI thread never waits on the network).
 """
@@ -32,9 +32,16 @@ from core.i18n import N_, _
 from ui.services import AppServices
 
 HEADERS = (N_("Stock status"), N_("SKU"), N_("Item name"), N_("Warehouse"), N_("On hand"), N_("Reserved"),
-           N_("Available"))
-STATUS, SKU, NAME, WAREHOUSE, ON_HAND, RESERVED, AVAILABLE = range(len(HEADERS))
-_NUMERIC = {ON_HAND: "on_hand", RESERVED: "reserved", AVAILABLE: "available"}
+           N_("Available"), N_("Quarantine (damaged returns)"))
+STATUS, SKU, NAME, WAREHOUSE, ON_HAND, RESERVED, AVAILABLE, QUARANTINE = range(len(HEADERS))
+_NUMERIC = {ON_HAND: "on_hand", RESERVED: "reserved", AVAILABLE: "available", QUARANTINE: "quarantine"}
+QUARANTINE_COLOUR = QColor("#e65100")
+
+
+def quarantined(row: dict[str, Any]) -> int:
+    """Returned units graded damaged at that warehouse (docs/returns.md); 0 from a hub that does not count them."""
+    value = row.get("quarantine")
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
 _TEXT = {SKU: "sku", NAME: "name", WAREHOUSE: "warehouse"}
 SHORT_COLOUR = QColor("#c62828")
 OK_COLOUR = QColor("#2e7d32")
@@ -49,6 +56,8 @@ def sort_key(row: dict[str, Any], column: int) -> tuple[Any, ...]:
     """The key of ``row`` for ``column``; ties go by SKU then warehouse. The status column puts the
     short ones first, the least available first among them."""
     tail = (str(row["sku"]), str(row["warehouse"]))
+    if column == QUARANTINE:
+        return (quarantined(row), *tail)
     if column in _NUMERIC:
         return (int(row[_NUMERIC[column]]), *tail)
     if column in _TEXT:
@@ -148,14 +157,18 @@ class StockDialog(QDialog):
         for i, r in enumerate(rows):
             short = is_short(r)
             status = "✘ " + _("Out of stock") if short else "✓ " + _("In stock")
+            held_back = quarantined(r)
             cells = [status, r["sku"], r.get("name") or "—", r["warehouse"], r["on_hand"], r["reserved"],
-                     r["available"]]
+                     r["available"], f"◈ {held_back}" if held_back else "0"]
             for c, value in enumerate(cells):
                 item = QTableWidgetItem(str(value))
                 if c in _NUMERIC:
                     item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
                 if c in (STATUS, AVAILABLE):
                     item.setForeground(SHORT_COLOUR if short else OK_COLOUR)
+                if c == QUARANTINE and held_back:
+                    item.setForeground(QUARANTINE_COLOUR)
+                    item.setToolTip(_("Damaged returns: counted, not on hand, never promised"))
                 if short and c == STATUS:
                     font = item.font()
                     font.setBold(True)

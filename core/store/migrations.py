@@ -181,8 +181,24 @@ def _v6(conn: Connection) -> None:
         conn.exec_driver_sql(ddl)
 
 
+def _v7(conn: Connection) -> None:
+    """The return being counted at this bench (退货入库, core/store/returns.py): one row at most.
+
+    Every scan and grade is written here at once, so a restart (or a crash) finds the return as it
+    was; recording the return deletes the row in the transaction that queues the action.
+    """
+    conn.exec_driver_sql("""CREATE TABLE return_drafts (
+        order_id TEXT PRIMARY KEY,
+        operator TEXT NOT NULL,
+        units TEXT NOT NULL,
+        note TEXT NOT NULL DEFAULT '',
+        started_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+    )""")
+
+
 #: The migration steps, in order; index i takes the store to version i + 1.
-MIGRATIONS: tuple[Callable[[Connection], None], ...] = (_v1, _v2, _v3, _v4, _v5, _v6)
+MIGRATIONS: tuple[Callable[[Connection], None], ...] = (_v1, _v2, _v3, _v4, _v5, _v6, _v7)
 LATEST = len(MIGRATIONS)
 
 

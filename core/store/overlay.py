@@ -20,6 +20,7 @@ from core.cutoffs import CUTOFF_KEY, due_from_rule
 from core.errors import IllegalTransition, OrderHeld, ValidationFailed
 from core.model import packing_note_from
 from core.playbooks import escalation
+from core.returns_rule import REFUND_REVIEW, REFUND_REVIEW_REASON, check_return, return_record
 from core.states import State, apply_trigger
 
 #: Marks a hold raised on this bench that the hub has not numbered yet.
@@ -115,6 +116,17 @@ def apply_local(snapshot: dict[str, Any], action: PendingAction) -> dict[str, An
             new["packing_note"] = note
     elif action.type == "hold_escalated":
         hold["escalated"] = escalation(p, action.operator, action.done_at)
+    elif action.type == "return_received":
+        # What the hub does too (hub/returns.py): the return is recorded on the order and a
+        # refund_review hold puts it in the desk's queue (numbered by the hub once it has it).
+        check_return(snapshot, p)  # SKUs of the order, no more units than may still come back
+        record = return_record(p, action.operator, action.done_at)
+        new.setdefault("returns", []).append(record)
+        if not any(h.get("type") == REFUND_REVIEW for h in new.get("holds", [])):
+            new.setdefault("holds", []).append(
+                {"hold_id": LOCAL_HOLD_PREFIX + action.action_id, "type": REFUND_REVIEW, "reason": REFUND_REVIEW_REASON,
+                 "raised_at": action.done_at, "raised_by": action.operator,
+                 "details": {"returns": new["returns"]}})
     elif action.type == "reallocated":
         new["bench"] = p["bench"]
         if p.get("warehouse"):

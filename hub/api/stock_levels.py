@@ -30,14 +30,15 @@ _CHUNK = 500  # order ids per IN (...) of the reservations read
 
 
 def levels(conn: Connection, warehouse: str | None = None, limit: int = MAX_LEVELS) -> dict[str, Any]:
-    """Every stock row (SKU, warehouse, on hand, reserved, available, updated_at), SKU then warehouse."""
+    """Every stock row (SKU, warehouse, on hand, reserved, available, quarantine, updated_at), SKU then warehouse."""
     s = db.stock.c
-    q = select(s.sku, s.warehouse, s.on_hand, s.reserved, s.updated_at).order_by(s.sku, s.warehouse)
+    q = select(s.sku, s.warehouse, s.on_hand, s.reserved, s.quarantine, s.updated_at).order_by(s.sku, s.warehouse)
     if warehouse:
         q = q.where(s.warehouse == warehouse)
     rows = conn.execute(q.limit(limit + 1)).all()
     return {"rows": [{"sku": r.sku, "warehouse": r.warehouse, "on_hand": r.on_hand, "reserved": r.reserved,
-                      "available": r.on_hand - r.reserved, "updated_at": iso(as_utc(r.updated_at))}
+                      "available": r.on_hand - r.reserved, "quarantine": r.quarantine,
+                      "updated_at": iso(as_utc(r.updated_at))}
                      for r in rows[:limit]],
             "truncated": len(rows) > limit}
 

@@ -54,10 +54,10 @@ GOOD: dict[str, dict[str, Any]] = {
     "delivered": {},
     "delivery_failed": {"reason": "nobody home"},
     "returned_to_sender": {},
-    "return_received": {},
+    "return_received": {"lines": [{"sku": "SKU-1", "qty_good": 1, "qty_damaged": 0, "qty_missing": 0}]},
     "completed": {},
 }
-HUB_ONLY = {"payment_timeout", "delivered", "delivery_failed", "returned_to_sender", "return_received", "completed"}
+HUB_ONLY = {"payment_timeout", "delivered", "delivery_failed", "returned_to_sender", "completed"}
 
 #: Fields that must be there, by kind.
 REQUIRED_TEXT: dict[str, list[str]] = {
@@ -70,7 +70,7 @@ REQUIRED_OBJECT: dict[str, list[str]] = {"address_changed": ["recipient"]}
 #: Fields that may be left out but, when given, must have their kind.
 OPTIONAL_TEXT: dict[str, list[str]] = {
     "hold_released": ["reason"], "payment_confirmed": ["reason"], "reallocated": ["warehouse"],
-    **{t: ["reason"] for t in HUB_ONLY},
+    **{t: ["reason"] for t in HUB_ONLY}, "return_received": ["reason", "note"],
 }
 OPTIONAL_OBJECT: dict[str, list[str]] = {"step": ["detail"], "hold_raised": ["details"], "hold_released": ["resolution"]}
 #: Text fields with a closed set of values.
@@ -83,7 +83,7 @@ MIN_ROLE: dict[str, Role] = {
     **dict.fromkeys(["step", "label_printed", "label_voided", "shipped_by_station", "hold_raised", "hold_released",
                      "hold_escalated"], Role.PACKER),
     **dict.fromkeys(["picked_up_by_carrier", "address_changed", "cancelled_by_buyer", "refund_approved",
-                     "payment_confirmed", "reallocated", *HUB_ONLY], Role.DESK),
+                     "payment_confirmed", "reallocated", "return_received", *HUB_ONLY], Role.DESK),
 }
 
 

@@ -20,9 +20,10 @@ from tests.helpers.hubapi import Session, push
 from tests.hubproc import HubProcess
 
 # Action types a client may send that are plain triggers (nothing in the payload beyond a reason,
-# and the label's printer and job for label_printed: core/actions.py).
+# and the label's printer and job for label_printed: core/actions.py). return_received needs the
+# order's own lines graded: tests/hub/test_returns_hub.py.
 PLAIN = ["label_printed", "label_voided", "shipped_by_station", "picked_up_by_carrier", "delivered",
-         "delivery_failed", "returned_to_sender", "return_received", "completed", "cancelled_by_buyer",
+         "delivery_failed", "returned_to_sender", "completed", "cancelled_by_buyer",
          "refund_approved", "payment_timeout", "payment_confirmed"]
 
 def payload(kind: str, reason: str = "test") -> dict[str, Any]:

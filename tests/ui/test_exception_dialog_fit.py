@@ -29,6 +29,12 @@ LINES = [{"sku": f"SKU-SNK-00{n}", "name": name, "qty": n, "unit_price_fen": 100
                          (4, "福鼎白茶 寿眉 300g"))]
 
 
+#: What came back on the refund_review order (docs/returns.md): its dialog shows it.
+RETURNS = [{"lines": [{"sku": ln["sku"], "qty_good": 1, "qty_damaged": 1 if n == 2 else 0,
+                       "qty_missing": ln["qty"] - 1 - (1 if n == 2 else 0)} for n, ln in enumerate(LINES, 1)],
+            "note": "外箱压坏，一瓶黄酒漏了", "by": "D001", "at": "2026-11-27T02:00:00Z"}]
+
+
 def order_id(n: int) -> str:
     return f"BL20261125-{n:06d}"
 
@@ -43,7 +49,8 @@ def services(request: Any, tmp_path: Path, qapp: Any, monkeypatch: pytest.Monkey
     store = open_store(tmp_path / "bench.sqlite3")
     snaps = [snapshot(order_id(n), recipient=RECIPIENT, lines=LINES, buyer_note="送人的，不要放价格单",
                       holds=[{"hold_id": f"h-{t}", "type": t, "reason": "系统挂起：请按步骤处理 / held: follow the steps",
-                              "raised_at": "2026-11-25T01:00:00Z", "raised_by": "system", "details": {}}])
+                              "raised_at": "2026-11-25T01:00:00Z", "raised_by": "system", "details": {}}],
+                      **({"returns": RETURNS} if t == "refund_review" else {}))
              for n, t in enumerate(TYPES, 1)]
     snaps.append(snapshot(order_id(99), recipient=RECIPIENT, lines=LINES))
     with store.write() as conn:

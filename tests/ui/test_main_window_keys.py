@@ -148,6 +148,14 @@ def check_stock(qtbot: Any, w: MainWindow, _mp: Any) -> None:
     w.stock_dialog.reject()
 
 
+def check_returns(qtbot: Any, w: MainWindow, _mp: Any) -> None:
+    press(qtbot, w, Qt.Key.Key_R, CTRL)
+    assert w.stack.currentWidget() is w.returns_view and not w.toolbar.isVisible()
+    assert w.returns_view.scan_field.hasFocus() and not w.returns_view.role_note.isVisible()  # a desk
+    qtbot.keyClick(w.returns_view.scan_field, Qt.Key.Key_Escape)
+    qtbot.waitUntil(lambda: w.stack.currentWidget() is w.queue_page, timeout=5000)
+
+
 def queue_check(n: int) -> Callable[[Any, MainWindow, Any], None]:
     def check(qtbot: Any, w: MainWindow, _mp: Any) -> None:
         target = QUEUES[n - 1][0]
@@ -161,7 +169,7 @@ KEYS: list[tuple[str, Callable[[Any, MainWindow, Any], None]]] = [
     ("Ctrl+P", check_print), ("Ctrl+W", check_wave), ("Ctrl+L", check_picklist), ("Ctrl+Shift+P", check_slip),
     ("Ctrl+Shift+L", check_preview), ("Ctrl+I", check_import), ("F5", check_refresh), ("Ctrl+F", check_search),
     ("Ctrl+,", check_settings), ("F1", check_help), ("Enter", check_enter), ("Ctrl+Shift+Q", check_switch),
-    ("Ctrl+H", check_handover), ("Ctrl+Shift+S", check_stock),
+    ("Ctrl+H", check_handover), ("Ctrl+Shift+S", check_stock), ("Ctrl+R", check_returns),
     *[(f"Ctrl+{n}", queue_check(n)) for n in range(1, len(QUEUES) + 1)],
 ]
 

@@ -29,7 +29,7 @@ from hub.config import HubSettings
 from hub.writer import Actor, Writer
 from tests.hubproc import HubProcess
 from ui.services import AppServices, Operator
-from ui.stock_view import AVAILABLE, HEADERS, STATUS, StockDialog
+from ui.stock_view import AVAILABLE, HEADERS, QUARANTINE, STATUS, StockDialog
 
 #: (sku, warehouse, on hand); reserved is 0 (no orders at this hub) but TEA at GZ, set by hand below.
 SEED = [("SKU-TEA-001", "WH-SH", 12), ("SKU-SNK-001", "WH-SH", 0), ("SKU-TEA-001", "WH-GZ", 3),
@@ -112,6 +112,7 @@ def test_stock_view_short_first_search_sort_in_chinese(desk: AppServices, sqlite
         gz = dialog.shown[2]
         assert (gz["on_hand"], gz["reserved"], gz["available"]) == (3, 3, 0)
         assert column(dialog, AVAILABLE) == ["0", "0", "0", "12", "40"]
+        assert column(dialog, QUARANTINE) == ["0"] * 5  # no damaged returns yet (docs/returns.md)
         headers = [dialog.table.horizontalHeaderItem(c).text() for c in range(len(HEADERS))]
         assert headers[0] == "库存状态" and "可用" in headers and not any(h.isascii() and h != "SKU" for h in headers)
         assert [b.text() for b in dialog.findChildren(QPushButton)] and all(
