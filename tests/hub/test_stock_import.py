@@ -36,11 +36,12 @@ from hub.writer import Actor, Writer
 from tests.helpers.fake_http import FakeHTTPServer
 from tests.helpers.waiting import wait_until
 from tests.hub.test_stock import act
-from tests.hub.test_stock_supply import NUTS, SH, T0, TEA, order, push
+from tests.hub.test_stock_supply import NUTS, SH, T0, TEA, order, push, wms_body
 from tests.hubproc import free_port
 
 GZ = "WH-GZ"
 HOOK_SECRET = "hook-secret-2f9c"
+WMS_SECRET = "wms-secret-5a1b"
 PINS = {"P001": "1111", "D001": "2222", "S001": "3333"}
 
 
@@ -238,15 +239,29 @@ def test_a_new_row_reserves_for_open_orders_oldest_promise_first(site: Site) -> 
     assert hold_types(hub, a) == [] and hold_types(hub, c) == []
 
 
-def test_an_adjustment_creating_a_row_reserves_too_and_closed_orders_do_not_count(site: Site) -> None:
+def test_an_adjustment_or_wms_push_creating_a_row_reserves_too_and_closed_orders_do_not_count(tmp_path: Path) -> None:
+    site = make_site(tmp_path, wms_secret=WMS_SECRET)
+    try:
+        adjust_and_wms(site)
+    finally:
+        site.close()
+
+
+def adjust_and_wms(site: Site) -> None:
     hub = site.hub
-    d, = push(hub, order([(TEA, 2)], ship_by=T0))
+    d, = push(hub, order([(TEA, 2), (NUTS, 4)], ship_by=T0))
     e, = push(hub, order([(TEA, 1)], ship_by=T0))
     assert act(hub, e, "cancelled_by_buyer", {"reason": "buyer asked"})["outcome"] == "applied"
     r = site.post("/api/v1/stock/adjust", {"sku": TEA, "warehouse": SH, "reason": "receipt", "on_hand": 5})
     assert r.status_code == 200, r.text
     assert levels(hub) == {(TEA, SH): (5, 2)}  # the cancelled order takes nothing
     assert [m[7] for m in stock_moves(hub) if m[0] == "reserve_late"] == [d]
+    body = wms_body([(NUTS, 4, T0)])
+    r = site.http.post(site.url + "/api/v1/stock/wms", data=body, timeout=10,
+                       headers={"Content-Type": "application/json", "X-PackDesk-Signature": sign(WMS_SECRET, body)})
+    assert r.status_code == 200, r.text
+    assert levels(hub)[(NUTS, SH)] == (4, 4)
+    assert [(m[1], m[7]) for m in stock_moves(hub) if m[0] == "reserve_late"] == [(TEA, d), (NUTS, d)]
 
 
 # -- stock on the webhooks -----------------------------------------------------------------------------
