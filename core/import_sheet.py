@@ -10,6 +10,7 @@ texts are for API users and logs.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from core.i18n import N_, _
@@ -90,8 +91,13 @@ ROW_TEXT: dict[str, str] = {
 }
 
 
-def row_error_text(error: dict[str, Any]) -> str:
-    """One refused row's reason (``{"row", "reason", "code", "details"}`` from the hub) in the operator's words."""
+def row_error_text(error: dict[str, Any], *, texts: dict[str, str] | None = None,
+                   label: Callable[[str], str] = field_label) -> str:
+    """One refused row's reason (``{"row", "reason", "code", "details"}`` from the hub) in the operator's words.
+
+    ``texts`` (code -> msgid) and ``label`` (field -> name) let another sheet (the stock sheet,
+    ``core/stock_sheet.py``) word its rows the same way; by default the order sheet's.
+    """
     code = str(error.get("code") or "")
     details = error.get("details") if isinstance(error.get("details"), dict) else {}
     assert isinstance(details, dict)
@@ -100,10 +106,10 @@ def row_error_text(error: dict[str, Any]) -> str:
         rows_text = ", ".join(str(r) for r in rows) if isinstance(rows, list) else "?"
         return _("Order {order} was not imported because row(s) {rows} have errors.").format(
             order=details.get("order_no", ""), rows=rows_text)
-    template = ROW_TEXT.get(code)
+    template = (ROW_TEXT if texts is None else texts).get(code)
     if template is None:
         return _("This row could not be read; check it against the template.")
-    return _(template).format(column=field_label(str(details.get("column", ""))),
+    return _(template).format(column=label(str(details.get("column", ""))),
                               value=str(details.get("value", "")), first=str(details.get("first", "")))
 
 

@@ -69,7 +69,8 @@ def create_app(settings: HubSettings) -> FastAPI:
     app.router.route_class = BoundedRoute
     app.state.hub = hub
     app.add_middleware(BodyLimit, default_limit=settings.max_body_bytes,
-                       limits={"/api/v1/import": settings.max_import_bytes})
+                       limits={"/api/v1/import": settings.max_import_bytes,
+                               "/api/v1/stock/import": settings.max_import_bytes})
     app.add_middleware(UrlText)
     app.add_middleware(ClientVersionGate, minimum=settings.min_client_version)
     install_error_handlers(app)

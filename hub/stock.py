@@ -20,12 +20,13 @@ Rules:
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable
+import uuid
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import and_, delete, func, insert, select, update
+from sqlalchemy import and_, bindparam, delete, func, insert, select, update
 from sqlalchemy.engine import Connection
 
 from core.errors import UserError
@@ -35,10 +36,12 @@ from hub import db
 
 if TYPE_CHECKING:
     from hub.routing import HoldSpec, Rules
+    from hub.stock_import import StockRow
     from hub.writer import Writer
 
-__all__ = ["ADJUST_REASONS", "WmsRow", "adjust", "apply_wms", "available", "consume", "held", "listing", "needed",
-           "on_transition", "parse_wms", "receive_return", "release", "release_waiting", "reserve", "seed_gift_stock", "tracked"]
+__all__ = ["ADJUST_REASONS", "STOCK_EVENT", "WmsRow", "adjust", "apply_wms", "available", "consume", "enqueue_changes",
+           "held", "import_counts", "listing", "needed", "on_transition", "parse_wms", "receive_return", "release",
+           "release_waiting", "reserve", "reserve_late", "seed_gift_stock", "touch", "tracked"]
 
 #: Triggers that take the parcel out of the warehouse: the reservation is consumed.
 SHIP_TRIGGERS = frozenset({Trigger.SHIPPED_BY_STATION, Trigger.PICKED_UP_BY_CARRIER})
@@ -89,6 +92,7 @@ def held(conn: Connection, order_id: str) -> dict[tuple[str, str], int]:
 def _move(w: Writer, order_id: str | None, reason: str, sku: str, warehouse: str, d_on_hand: int,
           d_reserved: int, note: str | None = None, d_quarantine: int = 0) -> None:
     """Apply a delta to a stock row (unconditionally) and audit it; undone by ``w.restore``."""
+    touch(w, sku, warehouse)
     _shift(w.conn, sku, warehouse, d_on_hand, d_reserved, w.now, d_quarantine)
     move_id = w.conn.execute(insert(db.stock_moves).values(
         order_id=order_id, reason=reason, sku=sku, warehouse=warehouse, delta_on_hand=d_on_hand,
@@ -191,6 +195,7 @@ def reserve(w: Writer, doc: dict[str, Any], warehouse: str) -> list[dict[str, An
         for sku, q in want.items():
             if sku not in levels:
                 continue  # untracked: not counted
+            touch(w, sku, warehouse)
             took = w.conn.execute(update(db.stock).where(and_(
                 _S.sku == sku, _S.warehouse == warehouse, _S.on_hand - _S.reserved >= q)).values(
                 reserved=_S.reserved + q, updated_at=w.now)).rowcount
@@ -305,6 +310,7 @@ def set_on_hand(w: Writer, sku: str, warehouse: str, on_hand: int, reason: str) 
     """Create or set a stock row's on-hand count (tests and, later, adjustments/imports), audited."""
     found = tracked(w.conn, warehouse, [sku]).get(sku)
     if found is None:
+        touch(w, sku, warehouse)
         w.conn.execute(insert(db.stock).values(sku=sku, warehouse=warehouse, on_hand=0, reserved=0,
                                                updated_at=w.now))
         found = (0, 0)
@@ -333,10 +339,15 @@ def _row(conn: Connection, sku: str, warehouse: str) -> Any:
     return conn.execute(stmt).first()
 
 
-def _ensure_row(w: Writer, sku: str, warehouse: str) -> tuple[int, int, datetime | None]:
-    """The row's (on_hand, reserved, wms_as_of); a SKU not counted here yet gets a row at 0 (tracked from now)."""
+def _ensure_row(w: Writer, sku: str, warehouse: str,
+                created: set[tuple[str, str]] | None = None) -> tuple[int, int, datetime | None]:
+    """The row's (on_hand, reserved, wms_as_of); a SKU not counted here yet gets a row at 0 (tracked from
+    now) and its key is added to ``created`` (the caller then runs :func:`reserve_late` for it)."""
     row = _row(w.conn, sku, warehouse)
     if row is None:
+        touch(w, sku, warehouse)
+        if created is not None:
+            created.add((sku, warehouse))
         w.conn.execute(insert(db.stock).values(sku=sku, warehouse=warehouse, on_hand=0, reserved=0, updated_at=w.now))
         return 0, 0, None
     return int(row.on_hand), int(row.reserved), as_utc(row.wms_as_of) if row.wms_as_of is not None else None
@@ -358,7 +369,8 @@ def adjust(w: Writer, sku: str, warehouse: str, *, reason: str, delta: int | Non
                             details={"field": "reason"})
     if (delta is None) == (on_hand is None):
         raise BadStockInput("Give either delta or on_hand (not both).", details={"field": "delta"})
-    cur, _reserved, _as_of = _ensure_row(w, sku, warehouse)
+    created: set[tuple[str, str]] = set()
+    cur, _reserved, _as_of = _ensure_row(w, sku, warehouse, created)
     new = cur + delta if delta is not None else on_hand
     assert new is not None
     if new < 0:
@@ -366,6 +378,7 @@ def adjust(w: Writer, sku: str, warehouse: str, *, reason: str, delta: int | Non
                             details={"field": "delta", "on_hand": cur})
     if new != cur:
         _move(w, None, "adjust:" + reason, sku, warehouse, new - cur, 0, note=note[:200] or None)
+    reserve_late(w, created)
     released = release_waiting(w, warehouse) if new > cur else []
     after = tracked(w.conn, warehouse, [sku])[sku]
     return {"sku": sku, "warehouse": warehouse, "on_hand": after[0], "reserved": after[1],
@@ -435,8 +448,9 @@ def apply_wms(w: Writer, message_id: str, rows: list[WmsRow]) -> dict[str, Any]:
     """
     applied = stale = 0
     rose: set[str] = set()
+    created: set[tuple[str, str]] = set()
     for r in sorted(rows, key=lambda r: (r.warehouse, r.sku, r.as_of)):
-        cur, _reserved, last = _ensure_row(w, r.sku, r.warehouse)
+        cur, _reserved, last = _ensure_row(w, r.sku, r.warehouse, created)
         if last is not None and r.as_of <= last:
             stale += 1
             continue
@@ -447,6 +461,7 @@ def apply_wms(w: Writer, message_id: str, rows: list[WmsRow]) -> dict[str, Any]:
         applied += 1
         if r.on_hand > cur:
             rose.add(r.warehouse)
+    reserve_late(w, created)
     released = [oid for wh in sorted(rose) for oid in release_waiting(w, wh)]
     return {"message_id": message_id, "applied": applied, "stale": stale, "released": released}
 
@@ -548,3 +563,197 @@ def listing(conn: Connection, *, warehouse: str = "", q: str = "", short: bool =
         if len(out) >= limit:
             break
     return out
+
+
+# -- stock rows created after orders were allocated ------------------------------------------------
+
+#: A reservation taken when the SKU's row was created after the order was allocated (docs/stock.md).
+REASON_RESERVE_LATE = "reserve_late"
+
+
+def reserve_late(w: Writer, created: set[tuple[str, str]]) -> tuple[list[str], list[str]]:
+    """Stock rows ``created`` in this transaction: the open orders that hold those SKUs untracked reserve now.
+
+    Which orders count (docs/stock.md "Stock rows created after orders"): at the row's warehouse,
+    state ``allocated`` or ``label_printed``, a line of the SKU, no open ``stock_short`` or
+    ``gift_stock`` hold (those hold nothing and are released by the fair queue), and nothing yet
+    reserved for that (SKU, warehouse). Oldest promise first (:func:`promise_key`); an order takes
+    all of the new SKUs it needs or none. One that cannot be covered gives back what it held
+    elsewhere and gets a ``stock_short`` hold (nothing is held while one is open), and every later
+    order needing that SKU gets one too: it waits behind the older one in the fair queue
+    (:func:`release_waiting`) rather than take the units first.
+
+    Returns:
+        (IDs that reserved, IDs that got a ``stock_short`` hold).
+    """
+    from hub.orders import load_docs
+
+    reserved: list[str] = []
+    held_short: list[str] = []
+    o = db.orders.c
+    for wh in sorted({wh for _sku, wh in created}):
+        skus = {sku for sku, w_ in created if w_ == wh}
+        rows = w.conn.execute(select(o.order_id, o.doc).where(o.warehouse == wh, o.state.in_(_WAITING_STATES)))
+        ids = [oid for oid, doc in rows if skus & set(needed(doc))
+               and not any(h.get("type") in SHORT_HOLDS for h in doc.get("holds", []))]
+        if not ids:
+            continue
+        blocked: set[str] = set()
+        for doc in sorted(load_docs(w.conn, ids, for_update=True).values(), key=promise_key):
+            have = held(w.conn, doc["order_id"])
+            want = {sku: q for sku, q in needed(doc).items() if sku in skus and (sku, wh) not in have}
+            if not want:
+                continue
+            mark = w.checkpoint()
+            short = [sku for sku in want if sku in blocked]
+            if not short:
+                for sku, q in want.items():
+                    touch(w, sku, wh)
+                    took = w.conn.execute(update(db.stock).where(and_(
+                        _S.sku == sku, _S.warehouse == wh, _S.on_hand - _S.reserved >= q)).values(
+                        reserved=_S.reserved + q, updated_at=w.now)).rowcount
+                    if took != 1:
+                        short.append(sku)
+                        break
+                    move_id = w.conn.execute(insert(db.stock_moves).values(
+                        order_id=doc["order_id"], reason=REASON_RESERVE_LATE, sku=sku, warehouse=wh,
+                        delta_on_hand=0, delta_reserved=q, at=w.now, by=w.actor.operator[:64]).returning(
+                        _M.id)).scalar_one()
+                    w.on_restore(_undoer(w, move_id, sku, wh, 0, q))
+            if not short:
+                reserved.append(doc["order_id"])
+                continue
+            w.restore(mark)  # the new SKUs reserved before the short one
+            blocked |= set(want)
+            w.track({doc["order_id"]: doc})
+            release(w, doc, "reserve_undone")  # nothing is held under a short hold
+            levels = available(w.conn, wh, want)
+            gifts = {ln["sku"] for ln in doc["lines"] if ln.get("is_gift")}
+            names = {ln["sku"]: ln.get("name", "") for ln in doc["lines"]}
+            raise_short(w, doc, [{"sku": sku, "name": names.get(sku, ""), "needed": want[sku],
+                                  "available": max(0, levels.get(sku, 0)), "is_gift": sku in gifts}
+                                 for sku in sorted(want)])
+            held_short.append(doc["order_id"])
+    return reserved, held_short
+
+
+# -- the stock sheet import --------------------------------------------------------------------------
+
+#: A stock move written by a stock sheet import (its note: the file name, and the row's note).
+REASON_IMPORT = "import"
+#: How many changed rows an import's answer lists (the counts cover them all).
+MAX_LISTED_CHANGES = 1000
+
+
+def import_counts(w: Writer, filename: str, rows: Sequence[StockRow]) -> dict[str, Any]:
+    """Apply a checked stock sheet: every row sets (SKU, warehouse) to its absolute count.
+
+    Each changed row is a ``stock_moves`` row ``import`` with the file name (and the row's note) in
+    ``note`` and the operator in ``by``; unchanged rows write nothing; a SKU new at a warehouse gets
+    its row with the count (its move: the whole count). New rows then reserve for the open orders
+    that held the SKU untracked (:func:`reserve_late`); warehouses whose on hand went up release
+    waiting ``stock_short`` holds (:func:`release_waiting`, the adjustments' fair queue). Like an
+    adjustment, a count may go below what is reserved (``available`` negative).
+
+    Written in bulk (one read, one insert, one update and one insert of moves per 500 rows of a
+    warehouse) and not registered for :meth:`Writer.restore`: an import is its own transaction and
+    nothing restores past it. On PostgreSQL the rows are read ``FOR UPDATE`` in SKU order.
+
+    Returns:
+        ``{rows, changed, unchanged, new_rows, changes: [{row, sku, warehouse, before, on_hand}]
+        (at most :data:`MAX_LISTED_CHANGES`), changes_truncated, released, reserved_late, held_short}``.
+    """
+    conn = w.conn
+    hooks = bool(_stock_hooks(w))
+    created: set[tuple[str, str]] = set()
+    rose: set[str] = set()
+    changes: list[dict[str, Any]] = []
+    changed = 0
+    by = w.actor.operator[:64]
+    for wh in sorted({r.warehouse for r in rows}):
+        mine = sorted((r for r in rows if r.warehouse == wh), key=lambda r: r.sku)  # a fixed lock order
+        for i in range(0, len(mine), 500):
+            part = mine[i:i + 500]
+            stmt = select(_S.sku, _S.on_hand, _S.reserved).where(
+                and_(_S.warehouse == wh, _S.sku.in_([r.sku for r in part])))
+            if db.is_postgres(conn):
+                stmt = stmt.with_for_update()
+            have = {sku: (on_hand, reserved) for sku, on_hand, reserved in conn.execute(stmt)}
+            fresh = [r for r in part if r.sku not in have]
+            moved = [(r, have[r.sku][0]) for r in part if r.sku in have and have[r.sku][0] != r.on_hand]
+            if hooks:
+                for r in part:
+                    w.stock_before.setdefault((r.sku, wh), have.get(r.sku))
+            if fresh:
+                conn.execute(insert(db.stock), [{"sku": r.sku, "warehouse": wh, "on_hand": r.on_hand, "reserved": 0,
+                                                 "updated_at": w.now} for r in fresh])
+                created |= {(r.sku, wh) for r in fresh}
+            if moved:
+                conn.execute(update(db.stock).where(and_(_S.sku == bindparam("b_sku"), _S.warehouse == wh)).values(
+                    on_hand=_S.on_hand + bindparam("b_delta"), updated_at=w.now),
+                    [{"b_sku": r.sku, "b_delta": r.on_hand - cur} for r, cur in moved])
+            audit = [(r, 0) for r in fresh if r.on_hand] + moved
+            if audit:
+                conn.execute(insert(db.stock_moves), [
+                    {"order_id": None, "reason": REASON_IMPORT, "sku": r.sku, "warehouse": wh,
+                     "delta_on_hand": r.on_hand - cur, "delta_reserved": 0, "at": w.now, "by": by,
+                     "note": (f"{filename} · {r.note}" if r.note else filename)[:200]} for r, cur in audit])
+            if any(r.on_hand > cur for r, cur in moved) or any(r.on_hand for r in fresh):
+                rose.add(wh)
+            for r, before in [(r, None) for r in fresh] + [(r, cur) for r, cur in moved]:
+                changed += 1
+                if len(changes) < MAX_LISTED_CHANGES:
+                    changes.append({"row": r.row, "sku": r.sku, "warehouse": wh, "before": before,
+                                    "on_hand": r.on_hand})
+    late, held_short = reserve_late(w, created)
+    released = [oid for wh in sorted(rose) for oid in release_waiting(w, wh)]
+    changes.sort(key=lambda c: c["row"])
+    return {"rows": len(rows), "changed": changed, "unchanged": len(rows) - changed, "new_rows": len(created),
+            "changes": changes, "changes_truncated": changed > len(changes), "released": released,
+            "reserved_late": late, "held_short": held_short}
+
+
+# -- stock on the webhooks ---------------------------------------------------------------------------
+
+#: The webhook event of a stock row's change (docs/api.md "Webhooks"); only hooks that list it get it.
+STOCK_EVENT = "stock.changed"
+
+
+def _stock_hooks(w: Writer) -> list[Any]:
+    return [h for h in w.settings.webhooks if STOCK_EVENT in h.events]
+
+
+def touch(w: Writer, sku: str, warehouse: str) -> None:
+    """About to change the (SKU, warehouse) row: remember its counts before this transaction's first change
+    (only when a webhook subscribes to :data:`STOCK_EVENT`; otherwise it costs nothing)."""
+    if (sku, warehouse) not in w.stock_before and _stock_hooks(w):
+        w.stock_before[(sku, warehouse)] = tracked(w.conn, warehouse, [sku]).get(sku)
+
+
+def enqueue_changes(w: Writer) -> int:
+    """One :data:`STOCK_EVENT` per (SKU, warehouse) whose counts this transaction changed, to the webhook
+    queue (called by :meth:`hub.writer.Writer.flush`, in the same transaction). A row changed and put
+    back (a refused action's restore) sends nothing. Returns the events queued."""
+    hooks = _stock_hooks(w)
+    if not w.stock_before or not hooks:
+        return 0
+    out = []
+    for wh in sorted({wh for _sku, wh in w.stock_before}):
+        keys = sorted(sku for sku, w_ in w.stock_before if w_ == wh)
+        now = tracked(w.conn, wh, keys)
+        for sku in keys:
+            before, after = w.stock_before[(sku, wh)], now.get(sku)
+            if after is None or after == before:
+                continue
+            event_id = uuid.uuid4().hex
+            body = json.dumps({
+                "event": STOCK_EVENT, "trigger": STOCK_EVENT, "event_id": event_id, "sku": sku, "warehouse": wh,
+                "on_hand": after[0], "reserved": after[1], "available": after[0] - after[1],
+                "before": None if before is None else {"on_hand": before[0], "reserved": before[1]},
+                "at": iso(w.now), "operator": w.actor.operator, "station": w.actor.station}, ensure_ascii=False)
+            out += [{"event_id": event_id, "subscriber": h.name, "body": body, "attempts": 0,
+                     "next_attempt_at": w.now, "created_at": w.now} for h in hooks]
+    w.stock_before.clear()
+    if out:
+        w.conn.execute(insert(db.webhook_queue), out)
+    return len(out) // len(hooks)

@@ -112,6 +112,8 @@ class Writer:
         self.context: dict[str, Any] = {}
         #: Undo steps of the stock writes made so far (hub/stock.py writes at once, not at flush).
         self._stock_undo: list[Callable[[], None]] = []
+        #: (sku, warehouse) -> (on_hand, reserved) before this transaction changed it (hub/stock.py ``touch``).
+        self.stock_before: dict[tuple[str, str], tuple[int, int] | None] = {}
 
     # -- recording -------------------------------------------------------------------------
     def checkpoint(self) -> tuple[Any, ...]:
@@ -260,6 +262,7 @@ class Writer:
                                      "attempts": 0, "next_attempt_at": self.now, "created_at": self.now})
             if rows:
                 conn.execute(db.webhook_queue.insert(), rows)
+        stock.enqueue_changes(self)  # stock.changed, one per changed stock row (docs/api.md "Webhooks")
         if self._shipped:
             from hub.channels.queues import enqueue_ships
 

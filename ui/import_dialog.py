@@ -16,6 +16,7 @@ The steps (:class:`ImportFlow`, started by the main window's Import… action):
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -73,6 +74,24 @@ class NeedsMapping(UserError):
         self.missing = [str(f) for f in details.get("missing") or []]
 
 
+def read_sheet_file(path: Path) -> bytes:
+    """A sheet's bytes for an import (disk: a worker thread), checked for type and the hub's size limit first.
+
+    Raises:
+        UserError: not .xlsx/.csv/.txt, over the hub's import limit, or unreadable (the operator's language).
+    """
+    if path.suffix.lower() not in SUFFIXES:
+        raise UserError(_("{file} is not an Excel (.xlsx) or CSV file.").format(file=path.name))
+    try:
+        size = path.stat().st_size
+        if size > MAX_IMPORT_BYTES:
+            raise UserError(_("{file} is {mb:.0f} MB; the hub takes up to 20 MB per import. Split the sheet "
+                              "and import the parts.").format(file=path.name, mb=size / 1024 / 1024))
+        return path.read_bytes()
+    except OSError as exc:
+        raise UserError(_("Cannot read {file}: {error}").format(file=path.name, error=exc.strerror or exc)) from exc
+
+
 def upload_orders(engine: SyncEngine, path: Path, columns: dict[str, str] | None = None,
                   save_as: str = "", headers: list[str] | None = None) -> dict[str, Any]:
     """Read ``path`` and import it at the hub (network and disk: a worker thread, never the GUI's).
@@ -87,16 +106,7 @@ def upload_orders(engine: SyncEngine, path: Path, columns: dict[str, str] | None
         UserError: the file cannot be read or is too big, or the hub refused or cannot be reached
             (the message in the operator's language).
     """
-    if path.suffix.lower() not in SUFFIXES:
-        raise UserError(_("{file} is not an Excel (.xlsx) or CSV file.").format(file=path.name))
-    try:
-        size = path.stat().st_size
-        if size > MAX_IMPORT_BYTES:
-            raise UserError(_("{file} is {mb:.0f} MB; the hub takes up to 20 MB per import. Split the sheet "
-                              "and import the parts.").format(file=path.name, mb=size / 1024 / 1024))
-        content = path.read_bytes()
-    except OSError as exc:
-        raise UserError(_("Cannot read {file}: {error}").format(file=path.name, error=exc.strerror or exc)) from exc
+    content = read_sheet_file(path)
     try:
         if save_as and columns is not None:
             engine.call_hub(lambda c: c.save_import_mapping(save_as, headers or list(columns), columns))
@@ -351,30 +361,8 @@ class ImportResultDialog(QDialog):
         self.notices.setWordWrap(True)
         self.notices.setVisible(bool(self.notices.text()))
         layout.addWidget(self.notices)
-        self.table = QTableWidget(len(errors), 2, self)
+        self.table = RowErrorTable(errors, row_error_text, self)
         self.table.setObjectName("importErrors")
-        self.table.setHorizontalHeaderLabels([_("Row"), _("Why it was refused")])
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        # One line per refused row, like a spreadsheet: the whole reason is the tooltip. (Wrapped
-        # reasons made rows several lines tall — a page showed a handful of rows.)
-        self.table.setWordWrap(False)
-        self.table.setTextElideMode(Qt.TextElideMode.ElideRight)
-        vertical = self.table.verticalHeader()
-        vertical.setVisible(False)
-        vertical.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
-        vertical.setDefaultSectionSize(self.table.fontMetrics().height() + 10)
-        header = self.table.horizontalHeader()
-        header.setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
-        header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
-        for i, e in enumerate(errors):
-            row = QTableWidgetItem(str(e.get("row", "")))
-            row.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-            self.table.setItem(i, 0, row)
-            text = row_error_text(e)
-            reason = QTableWidgetItem(text)
-            reason.setToolTip(text)
-            self.table.setItem(i, 1, reason)
         if errors:
             hint = QLabel(_("Fix these rows in the sheet and import it again: rows already imported are "
                             "recognised by their order number and not added twice."))
@@ -410,8 +398,43 @@ class ImportResultDialog(QDialog):
 
     def refused_text(self) -> str:
         """The refused rows as tab-separated lines (pastes into Excel as two columns)."""
+        return self.table.refused_text()
+
+
+class RowErrorTable(QTableWidget):
+    """Refused rows of a sheet, one line each like a spreadsheet: the Excel row number and the reason in
+    the operator's words (``text``: the order sheet's or the stock sheet's wording); the whole reason
+    is the tooltip. Used by the order import's result and the stock import's preview."""
+
+    def __init__(self, errors: list[dict[str, Any]], text: Callable[[dict[str, Any]], str],
+                 parent: QWidget | None = None) -> None:
+        super().__init__(len(errors), 2, parent)
+        self.setHorizontalHeaderLabels([_("Row"), _("Why it was refused")])
+        self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        # One line per refused row: wrapped reasons made rows several lines tall (a page showed a handful).
+        self.setWordWrap(False)
+        self.setTextElideMode(Qt.TextElideMode.ElideRight)
+        vertical = self.verticalHeader()
+        vertical.setVisible(False)
+        vertical.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+        vertical.setDefaultSectionSize(self.fontMetrics().height() + 10)
+        header = self.horizontalHeader()
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        for i, e in enumerate(errors):
+            row = QTableWidgetItem(str(e.get("row", "")))
+            row.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            self.setItem(i, 0, row)
+            reason_text = text(e)
+            reason = QTableWidgetItem(reason_text)
+            reason.setToolTip(reason_text)
+            self.setItem(i, 1, reason)
+
+    def refused_text(self) -> str:
+        """The refused rows as tab-separated lines (pastes into Excel as two columns)."""
         lines = []
-        for i in range(self.table.rowCount()):
-            cells = [self.table.item(i, c) for c in (0, 1)]
+        for i in range(self.rowCount()):
+            cells = [self.item(i, c) for c in (0, 1)]
             lines.append("\t".join(c.text() if c is not None else "" for c in cells))
         return "\n".join(lines)

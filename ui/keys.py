@@ -196,6 +196,8 @@ SECTIONS = (
     ("登录 / 换班 · Log in / change operator", "login"),
     ("补打面单 · Reprint label", "reprint"),
     ("报告问题 · Report problem (F9)", "problem"),
+    ("库存 · Stock (Ctrl+Shift+S)", "stock"),
+    ("导入库存表 · Import a stock sheet (Ctrl+I in the stock view)", "stock_import"),
 )
 
 
@@ -228,6 +230,7 @@ def screen_keys(lang: str, folder: str) -> dict[str, list[Key]]:
             "login": LoginDialog(services, window),
             "reprint": ReprintDialog(["BL20261231-000001"], window),
             "problem": ProblemDialog([{"sku": "SKU-1", "name": "—", "qty": 1}], window),
+            **_stock_dialogs(services),
         }
         out = {mode: mode_keys(window, mode) for mode in MODES}
         for name, dialog in dialogs.items():
@@ -237,6 +240,15 @@ def screen_keys(lang: str, folder: str) -> dict[str, list[Key]]:
         return out
     finally:
         services.shutdown()
+
+
+def _stock_dialogs(services: Any) -> dict[str, QDialog]:
+    """The stock view and its stock sheet import (issue 14), without a parent: their keys are theirs,
+    not the main window's pages'."""
+    from ui.stock_import import StockImportDialog
+    from ui.stock_view import StockDialog
+
+    return {"stock": StockDialog(services), "stock_import": StockImportDialog(services)}
 
 
 def _sample_wave() -> list[Any]:

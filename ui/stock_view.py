@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QColor
+from PySide6.QtGui import QColor, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QDialog,
@@ -116,6 +116,15 @@ class StockDialog(QDialog):
         self.refresh_button = QPushButton(_("Refresh"), self)
         self.refresh_button.clicked.connect(self.refresh)
         buttons.addButton(self.refresh_button, QDialogButtonBox.ButtonRole.ActionRole)
+        # Issue 14: a stock sheet (ui/stock_import.py); Ctrl+I here as Ctrl+I imports orders on the main window.
+        self.import_button = QPushButton(_("Import stock sheet…"), self)
+        self.import_button.setObjectName("stockImportButton")
+        self.import_button.setToolTip(_("Import a stock sheet (Excel or CSV): preview, then apply") + " (Ctrl+I)")
+        self.import_button.clicked.connect(self.import_sheet)
+        buttons.addButton(self.import_button, QDialogButtonBox.ButtonRole.ActionRole)
+        self.import_shortcut = QShortcut(QKeySequence("Ctrl+I"), self, self.import_sheet)
+        self.import_shortcut.setWhatsThis(_("Import a stock sheet (Excel or CSV): preview, then apply"))
+        self.import_dialog: Any = None
         buttons.rejected.connect(self.reject)
         layout.addWidget(buttons)
         self.resize(1000, 560)
@@ -132,6 +141,14 @@ class StockDialog(QDialog):
         self._say(_("Asking the hub for the stock…"))
         self.services.tasks.run_net(lambda: engine.call_hub(lambda c: c.stock_levels()), self.show_levels,
                                     self._failed)
+
+    def import_sheet(self) -> None:
+        """Open the stock sheet import (preview, then apply); the table refreshes after an import."""
+        from ui.stock_import import StockImportDialog
+
+        self.import_dialog = StockImportDialog(self.services, self)
+        self.import_dialog.imported.connect(lambda _answer: self.refresh())
+        self.import_dialog.open()
 
     # -- drawing (GUI thread) ----------------------------------------------------------------------
 

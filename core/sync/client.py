@@ -431,6 +431,23 @@ class HubClient:
             raise HubMalformed(_("The hub's answer to the import is incomplete; check the orders before importing again."))
         return data
 
+    def import_stock(self, filename: str, content: bytes, *, dry_run: bool) -> dict[str, Any]:
+        """Send a stock sheet (CSV/XLSX) to ``/stock/import`` (docs/stock.md "Stock sheet import"):
+        ``{"applied", "dry_run", "rows", "changed", "unchanged", "new_rows", "changes": [{"row", "sku",
+        "warehouse", "before", "on_hand"}], "errors": [...], "released", "reserved_late", "held_short",
+        "ignored_columns"}``. ``dry_run``: the hub runs it and rolls it back (the preview)."""
+        data = self._request("POST", "/stock/import", body=content,
+                             params={"filename": filename, "dry_run": 1 if dry_run else 0})
+        lists = ("changes", "errors", "released", "reserved_late", "held_short")
+        ints = ("rows", "changed", "unchanged", "new_rows")
+        if (not isinstance(data, dict) or not isinstance(data.get("applied"), bool)
+                or not all(isinstance(data.get(k), list) for k in lists)
+                or not all(isinstance(data.get(k), int) for k in ints)
+                or not all(isinstance(c, dict) and isinstance(c.get("sku"), str) for c in data["changes"])):
+            raise HubMalformed(_("The hub's answer to the stock import is incomplete; check the stock before "
+                                 "importing again."))
+        return data
+
     def import_mappings(self) -> list[dict[str, Any]]:
         """The site's saved column mappings (``GET /import/mappings``)."""
         data = self._request("GET", "/import/mappings")

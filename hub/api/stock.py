@@ -6,6 +6,7 @@ so the stock, the audit and the change feed never disagree.
 
 from __future__ import annotations
 
+import functools
 from typing import Any, Literal
 
 from fastapi import APIRouter, Query, Request
@@ -72,3 +73,54 @@ async def wms_push(hub: HubDep, request: Request) -> dict[str, Any]:
         w.flush()
         return out
     return await run_in_threadpool(hub.tx, run, notify=True)
+
+
+class _PreviewOnly(Exception):
+    """Raised at the end of a dry run to roll its transaction back, carrying what it would have done."""
+
+    def __init__(self, answer: dict[str, Any]) -> None:
+        super().__init__("dry run")
+        self.answer = answer
+
+
+@router.post("/api/v1/stock/import")
+async def import_stock(hub: HubDep, request: Request, filename: str = Query(..., min_length=1, max_length=200),
+                       dry_run: int = Query(0, ge=0, le=1),
+                       columns: str | None = Query(None, max_length=12_000)) -> dict[str, Any]:
+    """A stock sheet (desk+): absolute counts per SKU and warehouse (docs/stock.md "Stock sheet import").
+
+    Any refused row: nothing applied (``applied: false``, the rows in ``errors``). ``dry_run=1``:
+    the whole import runs and is rolled back, so the preview shows exactly what it would change,
+    reserve, hold and release.
+    """
+    from hub.api.intake import _columns
+    from hub.stock_import import read_stock_sheet
+
+    mapping = _columns(columns)
+    actor = await run_in_threadpool(hub.tx, lambda c: hub.actor(c, request))
+    auth.require(actor, Role.DESK)
+    data = await request.body()
+    sheet = await run_in_threadpool(functools.partial(
+        read_stock_sheet, filename, data, list(hub.rules.warehouses), max_rows=hub.settings.max_import_rows,
+        max_uncompressed_bytes=hub.settings.max_import_uncompressed_bytes, columns=mapping))
+    del data
+    head = {"file": filename, "dry_run": bool(dry_run), "errors": [e.to_wire() for e in sheet.errors],
+            "ignored_columns": sheet.ignored}
+    if sheet.errors:
+        return {**head, "applied": False, "rows": sheet.count, "changed": 0, "unchanged": 0, "new_rows": 0,
+                "changes": [], "changes_truncated": False, "released": [], "reserved_late": [], "held_short": []}
+
+    def run(c: Connection) -> dict[str, Any]:
+        w = Writer(c, hub.settings, actor)
+        out = stock.import_counts(w, filename, sheet.rows)
+        w.flush()
+        if dry_run:
+            raise _PreviewOnly(out)
+        return out
+
+    def tx() -> dict[str, Any]:
+        try:
+            return {**head, "applied": True, **hub.tx(run, notify=True)}
+        except _PreviewOnly as preview:
+            return {**head, "applied": False, **preview.answer}
+    return await run_in_threadpool(tx)

@@ -30,7 +30,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
-from typing import IO, Any
+from typing import IO, Any, Protocol
 
 from core.errors import UserError, ValidationFailed
 from core.import_sheet import FIELDS, missing_fields
@@ -194,6 +194,33 @@ def read_import(filename: str, data: bytes, *, default_channel: str = "import", 
             ``max_uncompressed_bytes`` or unpacks suspiciously well (``details``: ``reason``,
             ``limit`` and what was found).
     """
+    file = ImportFile(filename, default_channel, max_rows, columns=columns, saved=saved, known_skus=known_skus)
+    read_sheet(filename, data, file, max_uncompressed_bytes)
+    return file
+
+
+class SheetSink(Protocol):
+    """What :func:`read_sheet` feeds: each row with its Excel number, in file order (``_add``); the
+    sink sets ``header_row`` once it has taken the header (order sheets: :class:`ImportFile`, stock
+    sheets: ``hub.stock_import.StockSheet``)."""
+
+    filename: str
+    header_row: int
+
+    def _add(self, n: int, raw: list[Any] | tuple[Any, ...]) -> None: ...
+
+
+def read_sheet(filename: str, data: bytes, sink: SheetSink, max_uncompressed_bytes: int = MAX_UNCOMPRESSED_BYTES) -> None:
+    """Read a CSV or XLSX file's rows into ``sink``, refusing what is not a readable sheet.
+
+    The checks every import shares: empty, over :data:`MAX_BYTES`, old ``.xls``, not CSV/XLSX, an
+    XLSX that would unpack to too much (zip bomb), an undecodable CSV, no rows at all.
+
+    Raises:
+        ValidationFailed: ``details.problem`` ``empty``, ``too_big``, ``xls``, ``not_sheet``, ``unreadable``
+            (and whatever the sink raises from its header).
+        ImportTooLarge: an XLSX over ``max_uncompressed_bytes`` or suspicious (and the sink's row cap).
+    """
     if not data or not data.strip().strip(codecs.BOM_UTF8).strip() or data in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
         raise ValidationFailed("The file is empty.", details={"file": filename, "problem": "empty"})
     if len(data) > MAX_BYTES:
@@ -207,18 +234,16 @@ def read_import(filename: str, data: bytes, *, default_channel: str = "import", 
             "Old Excel .xls files are not supported; save as .xlsx or CSV.",
             details={"file": filename, "problem": "xls"},
         )
-    file = ImportFile(filename, default_channel, max_rows, columns=columns, saved=saved, known_skus=known_skus)
     if ext in ("xlsx", "xlsm") or (ext not in ("csv", "txt", "tsv") and data[:4] == b"PK\x03\x04"):
-        _read_xlsx(data, file, max_uncompressed_bytes)
+        _read_xlsx(data, sink, max_uncompressed_bytes)
     elif ext in ("csv", "txt", "tsv", ""):
-        _read_csv(data, file)
+        _read_csv(data, sink)
     else:
         raise ValidationFailed(
             f"'{filename}' is not a CSV or XLSX file.", details={"file": filename, "problem": "not_sheet"}
         )
-    if file.header_row == 0:
+    if sink.header_row == 0:
         raise ValidationFailed("The file has no rows.", details={"file": filename, "problem": "empty"})
-    return file
 
 
 class ImportFile:
@@ -436,7 +461,7 @@ def _encoding(data: bytes, filename: str) -> str:
     )
 
 
-def _read_csv(data: bytes, file: ImportFile) -> None:
+def _read_csv(data: bytes, file: SheetSink) -> None:
     encoding = _encoding(data, file.filename)
     text = io.TextIOWrapper(io.BytesIO(data), encoding=encoding, newline="")
     first = text.readline()
@@ -452,7 +477,7 @@ def _read_csv(data: bytes, file: ImportFile) -> None:
         ) from None
 
 
-def _read_xlsx(data: bytes, file: ImportFile, max_uncompressed: int) -> None:
+def _read_xlsx(data: bytes, file: SheetSink, max_uncompressed: int) -> None:
     from openpyxl.reader.excel import ExcelReader  # imported here: only the import endpoint needs it
 
     filename = file.filename
