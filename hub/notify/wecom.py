@@ -14,6 +14,8 @@ The key is the robot's only credential: it never appears in a log line, an error
 from __future__ import annotations
 
 import json
+import logging
+import re
 from typing import Any
 
 import requests
@@ -29,6 +31,21 @@ RATE_WINDOW_S = 60.0
 ERR_RATE_LIMITED = 45009
 ERR_BUSY = -1
 ERR_BAD_KEY = 93000
+
+
+_KEY_RE = re.compile(r"([?&]key=)[^&\s\"']+")
+
+
+class _HideKey(logging.Filter):
+    """urllib3 logs each request line at DEBUG, query string and all: the robot key is in it."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(_KEY_RE.sub(r"\1***", a) if isinstance(a, str) else a for a in record.args)
+        return True
+
+
+logging.getLogger("urllib3.connectionpool").addFilter(_HideKey())
 
 
 class NotifyError(PlatformError):
