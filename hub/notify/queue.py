@@ -81,10 +81,10 @@ def health(conn: Connection, now: datetime) -> dict[str, dict[str, Any]]:
         return out.setdefault(f"{channel}:{target}", {"due": 0, "later": 0, "sent": 0, "refused": 0, "last_error": None})
 
     pending = outqueue.pending(T)
-    for channel, target, is_due, n in conn.execute(
-            select(Q.channel, Q.target, Q.next_attempt_at <= now, func.count()).where(pending)
-            .group_by(Q.channel, Q.target, Q.next_attempt_at <= now)):
-        slot(channel, target)["due" if is_due else "later"] += int(n)
+    for name, when in (("due", Q.next_attempt_at <= now), ("later", Q.next_attempt_at > now)):
+        for channel, target, n in conn.execute(select(Q.channel, Q.target, func.count()).where(pending, when)
+                                               .group_by(Q.channel, Q.target)):
+            slot(channel, target)[name] += int(n)
     for channel, target, n in conn.execute(select(Q.channel, Q.target, func.count()).where(Q.done_at.is_not(None))
                                            .group_by(Q.channel, Q.target)):
         slot(channel, target)["sent"] += int(n)
