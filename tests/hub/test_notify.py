@@ -68,8 +68,10 @@ def sms() -> Iterator[FakeAliyunSms]:
     f.close()
 
 
-def _hub(tmp_path: Path, wecom: FakeWeCom, sms: FakeAliyunSms | None = None, **over: Any) -> Hub:
-    settings = HubSettings(database_url=f"sqlite:///{tmp_path / 'hub.db'}",
+def _hub(where: Path | str, wecom: FakeWeCom, sms: FakeAliyunSms | None = None, **over: Any) -> Hub:
+    """A hub on SQLite in the folder ``where``, or on the database URL ``where``."""
+    url = where if isinstance(where, str) else f"sqlite:///{where / 'hub.db'}"
+    settings = HubSettings(database_url=url,
                            wecom_robot_keys={"east": WEST_KEY, "west": WEST_KEY}, wecom_base_url=wecom.url, **over)
     if sms is not None:
         settings.aliyun_sms_access_key_id, settings.aliyun_sms_access_key_secret = SMS_ID, SMS_SECRET
@@ -152,9 +154,10 @@ def test_sms_phone_takes_plaintext_mobiles_only() -> None:
 
 # --- WeCom ------------------------------------------------------------------------------------------
 
-def test_a_carrier_area_hold_goes_to_its_regions_robot_first_failing_then_sent(tmp_path: Path, wecom: FakeWeCom,
+def test_a_carrier_area_hold_goes_to_its_regions_robot_first_failing_then_sent(db_url: str, wecom: FakeWeCom,
                                                                               clock: Clock) -> None:
-    hub = _hub(tmp_path, wecom)
+    """On SQLite and PostgreSQL: the queue's insert-or-ignore, claim (SKIP LOCKED) and health queries."""
+    hub = _hub(db_url, wecom)
     oid = push(hub, "N-ALI", ALI)
     assert kit.order(hub, oid)["warehouse"] == "WH-CD"
     [row] = rows(hub, oid)  # west only: east covers WH-SH
