@@ -226,6 +226,9 @@ def _check_site(settings: HubSettings) -> None:
     if settings.min_client_version and parse_version(settings.min_client_version) is None:
         raise ValidationFailed(f"min_client_version {settings.min_client_version!r} must be a version such as "
                                "0.2.0 (numbers and dots), or empty for any.")
+    if bool(settings.aliyun_sms_access_key_id) != bool(settings.aliyun_sms_access_key_secret):
+        raise ValidationFailed("aliyun_sms_access_key_id and aliyun_sms_access_key_secret go together: set both "
+                               "(buyer SMS on) or neither (off).")
     if settings.longpoll_fallback_s <= 0:
         raise ValidationFailed(f"setting 'longpoll_fallback_s' must be more than 0, not {settings.longpoll_fallback_s}.")
     for name in ("kuaidi100_callback_url", "kuaidi100_base_url", "wecom_base_url", "aliyun_sms_base_url"):

@@ -340,8 +340,10 @@ def test_a_wrong_notify_section_names_its_key(tmp_path: Path, section: str, key:
 
 def test_robot_keys_come_from_settings_or_env_and_are_never_shown() -> None:
     s = load_settings(env={"PACKDESK_HUB_DB": "sqlite://", "PACKDESK_HUB_WECOM_ROBOT_KEYS": json.dumps({"east": EAST_KEY}),
-                           "PACKDESK_HUB_ALIYUN_SMS_KEY_SECRET": SMS_SECRET})
+                           "PACKDESK_HUB_ALIYUN_SMS_KEY_ID": SMS_ID, "PACKDESK_HUB_ALIYUN_SMS_KEY_SECRET": SMS_SECRET})
     assert s.wecom_robot_keys == {"east": EAST_KEY}
     assert EAST_KEY not in repr(s) and SMS_SECRET not in repr(s)
+    with pytest.raises(ValidationFailed, match="go together"):
+        load_settings(env={"PACKDESK_HUB_DB": "sqlite://", "PACKDESK_HUB_ALIYUN_SMS_KEY_ID": SMS_ID})
     with pytest.raises(ValidationFailed, match="wecom_robot_keys"):
         load_settings(env={"PACKDESK_HUB_DB": "sqlite://", "PACKDESK_HUB_WECOM_ROBOT_KEYS": '{"east": ""}'})
