@@ -45,7 +45,9 @@ class Robot:
     msgtype: str = "text"
 
     def wants(self, event: str, warehouse: str | None) -> bool:
-        return event in self.events and (not self.warehouses or warehouse in self.warehouses)
+        """Whether this robot hears ``event`` about ``warehouse`` (None: a region unknown, e.g. a ticket
+        without an order: every robot subscribed to the event hears it)."""
+        return event in self.events and (not self.warehouses or warehouse is None or warehouse in self.warehouses)
 
 
 @dataclass(frozen=True)

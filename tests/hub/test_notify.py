@@ -347,3 +347,44 @@ def test_robot_keys_come_from_settings_or_env_and_are_never_shown() -> None:
         load_settings(env={"PACKDESK_HUB_DB": "sqlite://", "PACKDESK_HUB_ALIYUN_SMS_KEY_ID": SMS_ID})
     with pytest.raises(ValidationFailed, match="wecom_robot_keys"):
         load_settings(env={"PACKDESK_HUB_DB": "sqlite://", "PACKDESK_HUB_WECOM_ROBOT_KEYS": '{"east": ""}'})
+
+
+def test_address_confirmed_goes_by_sms_only_when_the_desk_resolved_it(tmp_path: Path, wecom: FakeWeCom,
+                                                                      sms: FakeAliyunSms, clock: Clock) -> None:
+    hub = _hub(tmp_path, wecom, sms)
+    oid = push(hub, "N-ADDR", SHANGHAI)
+    doc = kit.order(hub, oid)
+    hold = {"hold_id": "h1", "type": "rural_no_phone", "reason": "x"}
+    by_desk = [{"order_id": oid, "what": "hold_released", "details": {"hold": hold, "resolution": {"phone": BUYER}}}]
+    by_close = [{"order_id": oid, "what": "hold_released",
+                 "details": {"hold": {**hold, "hold_id": "h2"}, "resolution": {"auto": "order closed"}}}]
+    hub.tx(lambda c: dispatch.on_flush(c, hub.settings, by_close, {oid: doc}, clock.now))
+    assert rows(hub, oid) == []  # an order closing releases its holds: nothing was confirmed
+    hub.tx(lambda c: dispatch.on_flush(c, hub.settings, by_desk * 2, {oid: doc}, clock.now))
+    [row] = rows(hub, oid)  # once, however often the change is replayed
+    assert (row["target"], row["event"]) == ("address_ok", "order.address_confirmed")
+    assert worker(hub, clock).run_once() and rows(hub, oid)[0]["outcome"] == "sent"
+    assert json.loads(sms.received[0]["TemplateParam"]) == {"name": "李四", "order": "N-ADDR"}
+
+
+def test_a_long_message_is_clipped_to_the_documented_bytes_and_a_row_gives_up_in_the_end(
+        tmp_path: Path, wecom: FakeWeCom, clock: Clock) -> None:
+    hub = _hub(tmp_path, wecom)
+    hub.tx(lambda c: dispatch.emit(c, hub.settings, "ticket.overdue", key="TK-LONG", lines=["很长的说明" * 500],
+                                   now=clock.now))
+    w = worker(hub, clock)
+    assert w.run_once()
+    assert len(wecom.received) == 2  # no warehouse known: every robot subscribed to tickets hears it
+    content = next(m["text"]["content"] for m in wecom.received if m["msgtype"] == "text")  # the fake refuses > 2048 bytes
+    assert content.endswith("…") and 2040 <= len(content.encode()) <= 2048
+
+    hub.tx(lambda c: dispatch.emit(c, hub.settings, "ticket.overdue", key="TK-DOWN", lines=["x"], warehouse="WH-SH",
+                                   now=clock.now))
+    hub.tx(lambda c: c.execute(db.notify_queue.update().where(db.notify_queue.c.dedupe_key.like("%TK-DOWN"))
+                               .values(attempts=11)))  # eleven failures already
+    wecom.answers = [(503, b"down")]
+    clock.advance(1)
+    assert w.run_once()
+    row = hub.read(lambda c: c.execute(select(db.notify_queue).where(db.notify_queue.c.dedupe_key.like("%TK-DOWN")))
+                   .one())
+    assert row.outcome == "gave_up" and "gave up after 12 attempts" in row.last_error
