@@ -55,7 +55,7 @@ def health(hub: HubDep) -> dict[str, Any]:
            # per carrier: allocated orders still waiting for their e-waybill, numbers still to give back
            "waybills": hub.read(waybill_queue.waiting),
            # WeCom robots (key set or not) and SMS, and per robot / template: due, later, sent, refused, last error
-           "notify": {**notify_dispatch.status(hub.settings), "queue": hub.read(lambda c: notify_queue.health(c, utcnow()))}}
+           "notify": {**notify_dispatch.status(hub.settings, hub.rules.notify), "queue": hub.read(lambda c: notify_queue.health(c, utcnow()))}}
     if hub.statements is not None:
         out["statements"] = dict(hub.statements)
     return out

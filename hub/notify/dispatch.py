@@ -172,9 +172,8 @@ def emit(conn: Connection, settings: HubSettings, event: str, *, key: str, lines
     return queue.enqueue(conn, _robot_rows(notify, settings, event, key, warehouse, lines, order_id), now or utcnow())
 
 
-def status(settings: HubSettings) -> dict[str, Any]:
+def status(settings: HubSettings, notify: NotifyRules) -> dict[str, Any]:
     """What health shows about the configuration: robots with and without a key, SMS on or off."""
-    notify: NotifyRules = rules_of(settings).notify
     return {"robots": {r.name: {"events": list(r.events), "warehouses": list(r.warehouses),
                                 "key_set": r.name in settings.wecom_robot_keys} for r in notify.robots},
             "sms": {"provider": "aliyun" if sms_enabled(settings) else None,
