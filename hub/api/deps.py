@@ -61,7 +61,7 @@ class Hub:
         #: Fetches and cancels e-waybills (hub/carriers/worker.py); woken after every write that may queue one.
         self.waybills = WaybillWorker(self.tx, settings, self.rules, notify=self._changed, read=self.read)
         #: Sends WeCom robot messages and buyer SMS (hub/notify/); woken after every write.
-        self.notify = NotifyWorker(self.tx, settings, read=self.read)
+        self.notify = NotifyWorker(self.tx, settings, rules=self.rules, read=self.read)
         self.longpoll_threads: anyio.CapacityLimiter | None = None  # made on the event loop (lifespan)
         self.tail = feed.ChangeTail(self.read_async, self.notifier, fallback_s=settings.longpoll_fallback_s)
         self.tokens = longpoll.TokenCheck(self._check_tokens)

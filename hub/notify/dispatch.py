@@ -24,7 +24,6 @@ lack a key (:func:`status`).
 from __future__ import annotations
 
 from datetime import datetime
-from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -48,16 +47,25 @@ _ADDRESS_HOLDS = frozenset({"rural_no_phone", "no_phone"})
 OPEN_STATES = frozenset(s.value for s in FULFILMENT_STATES)
 
 
-@lru_cache(maxsize=8)
-def _rules_at(path: str) -> Any:
-    from hub.routing import Rules
+#: The routing rules by their path, as the hub loaded them at start (:func:`use_rules`).
+_RULES: dict[str, Any] = {}
 
-    return Rules.load(path) if path else Rules.default()
+
+def use_rules(settings: HubSettings, rules: Any) -> None:
+    """The rules the hub loaded at start: the writer's flush uses these, never re-reads the file (an
+    edit made since, good or bad, takes effect with the rest of the rules at the next start)."""
+    _RULES[settings.rules_path] = rules
 
 
 def rules_of(settings: HubSettings) -> Any:
-    """The routing rules the hub runs with (loaded once per path, as :class:`hub.api.deps.Hub` does)."""
-    return _rules_at(settings.rules_path)
+    """The routing rules the hub runs with (:func:`use_rules`; loaded here only for a writer without a hub)."""
+    rules = _RULES.get(settings.rules_path)
+    if rules is None:
+        from hub.routing import Rules
+
+        rules = _RULES.setdefault(settings.rules_path,
+                                  Rules.load(settings.rules_path) if settings.rules_path else Rules.default())
+    return rules
 
 
 def sms_enabled(settings: HubSettings) -> bool:

@@ -50,13 +50,17 @@ class NotifyWorker:
 
     Args:
         tx: runs a function in one write transaction (``Hub.tx``).
+        rules: the hub's routing rules as loaded at start (their ``[notify]`` section is used).
         read: read-only transactions (the idle check and the order reads).
         sms: the SMS provider (default: 阿里云 when its AccessKey is set, else none).
         clock: the time (tests move it instead of sleeping).
     """
 
-    def __init__(self, tx: Tx, settings: HubSettings, *, read: Tx | None = None, sms: SmsProvider | None = None,
-                 poll_s: float = 1.0, timeout_s: float = 10.0, clock: Callable[[], datetime] = utcnow) -> None:
+    def __init__(self, tx: Tx, settings: HubSettings, *, rules: Any = None, read: Tx | None = None,
+                 sms: SmsProvider | None = None, poll_s: float = 1.0, timeout_s: float = 10.0,
+                 clock: Callable[[], datetime] = utcnow) -> None:
+        if rules is not None:
+            dispatch.use_rules(settings, rules)
         self.tx = tx
         self.read = read or tx
         self.settings = settings
