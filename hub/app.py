@@ -97,6 +97,7 @@ def _announce(hub: Hub) -> None:
     refused = [c for c in CHANNEL_NAMES if c not in open_]
     log.log(logging.WARNING if refused else logging.INFO, "intake open for: %s; refused (no secret): %s",
             ", ".join(open_) or "none", ", ".join(refused) or "none")
+    hub.notify.announce()  # which WeCom robots have a key, whether buyer SMS is on (docs/notifications.md)
 
 
 async def _prune_loop(hub: Hub) -> None:

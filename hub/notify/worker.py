@@ -92,6 +92,19 @@ class NotifyWorker:
     def wake(self) -> None:
         self._wake.set()
 
+    def announce(self) -> None:
+        """Log at start which robots of the rules can send (a key is set) and which cannot, and SMS on/off."""
+        st = dispatch.status(self.settings, dispatch.rules_of(self.settings).notify)
+        robots = st["robots"]
+        if not robots and not st["sms"]["templates"]:
+            return
+        no_key = [n for n, r in robots.items() if not r["key_set"]]
+        # all without a key: notifications are simply off (the shipped example rules); some: a setting is missing
+        log.log(logging.WARNING if no_key and len(no_key) < len(robots) else logging.INFO,
+                "notifications: WeCom robots sending: %s; without a key (nothing sent): %s; buyer SMS: %s",
+                ", ".join(n for n, r in robots.items() if r["key_set"]) or "none", ", ".join(no_key) or "none",
+                st["sms"]["provider"] or "off (no AccessKey)")
+
     def _loop(self) -> None:
         while not self._stop.is_set():
             busy = False
