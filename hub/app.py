@@ -52,6 +52,7 @@ def create_app(settings: HubSettings) -> FastAPI:
         hub.connectors.start()
         hub.tracking.start()
         hub.waybills.start()
+        hub.notify.start()
         pruner = asyncio.create_task(_prune_loop(hub))
         tail = asyncio.create_task(hub.tail.run())
         yield
@@ -61,6 +62,7 @@ def create_app(settings: HubSettings) -> FastAPI:
         await run_in_threadpool(hub.connectors.stop)
         await run_in_threadpool(hub.tracking.stop)
         await run_in_threadpool(hub.waybills.stop)
+        await run_in_threadpool(hub.notify.stop)
         await run_in_threadpool(hub.deliverer.stop)
         hub.engine.dispose()
         hub.reader.dispose()
@@ -96,6 +98,7 @@ def _announce(hub: Hub) -> None:
     refused = [c for c in CHANNEL_NAMES if c not in open_]
     log.log(logging.WARNING if refused else logging.INFO, "intake open for: %s; refused (no secret): %s",
             ", ".join(open_) or "none", ", ".join(refused) or "none")
+    hub.notify.announce()  # which WeCom robots have a key, whether buyer SMS is on (docs/notifications.md)
 
 
 async def _prune_loop(hub: Hub) -> None:

@@ -89,6 +89,15 @@ class HubSettings:
     #: The WMS's stock push (docs/stock.md "WMS push"): HMAC-SHA256 of the raw body with this secret.
     #: Empty: pushes are refused. A secret: never logged, never served.
     wms_secret: str = field(default="", repr=False)
+    #: Notifications out (docs/notifications.md). A WeCom group robot's webhook ``key`` by the robot's
+    #: name in the rules file (``[notify.wecom.<name>]``); the send URL (a setting, for tests and
+    #: proxies); 阿里云短信 (dysmsapi) AccessKey ID and secret and its endpoint. Keys and secret:
+    #: never logged, never served. A robot without a key, or no SMS key: nothing is queued for it.
+    wecom_robot_keys: dict[str, str] = field(default_factory=dict, repr=False)
+    wecom_base_url: str = "https://qyapi.weixin.qq.com/cgi-bin/webhook/send"
+    aliyun_sms_access_key_id: str = field(default="", repr=False)
+    aliyun_sms_access_key_secret: str = field(default="", repr=False)
+    aliyun_sms_base_url: str = "https://dysmsapi.aliyuncs.com/"
 
     @property
     def tracking_enabled(self) -> bool:
@@ -135,6 +144,10 @@ _ENV = {
     "PACKDESK_HUB_KUAIDI100_BASE_URL": ("kuaidi100_base_url", str),
     "PACKDESK_HUB_MIN_CLIENT_VERSION": ("min_client_version", str),
     "PACKDESK_HUB_WMS_SECRET": ("wms_secret", str),
+    "PACKDESK_HUB_WECOM_BASE_URL": ("wecom_base_url", str),
+    "PACKDESK_HUB_ALIYUN_SMS_KEY_ID": ("aliyun_sms_access_key_id", str),
+    "PACKDESK_HUB_ALIYUN_SMS_KEY_SECRET": ("aliyun_sms_access_key_secret", str),
+    "PACKDESK_HUB_ALIYUN_SMS_BASE_URL": ("aliyun_sms_base_url", str),
 }
 
 
@@ -166,8 +179,18 @@ def load_settings(path: str | Path | None = None, env: dict[str, str] | None = N
             settings.webhooks = [Webhook(**w) for w in json.loads(env["PACKDESK_HUB_WEBHOOKS"])]
         except (ValueError, TypeError) as exc:
             raise ValidationFailed(f"PACKDESK_HUB_WEBHOOKS is not a JSON list of webhooks: {exc}") from None
+    if "PACKDESK_HUB_WECOM_ROBOT_KEYS" in env:
+        try:
+            keys = json.loads(env["PACKDESK_HUB_WECOM_ROBOT_KEYS"])
+        except ValueError as exc:
+            raise ValidationFailed(f"PACKDESK_HUB_WECOM_ROBOT_KEYS is not a JSON object of robot keys: {exc}") from None
+        settings.wecom_robot_keys = keys
     for hook in settings.webhooks:
         _check_webhook(hook)
+    if not isinstance(settings.wecom_robot_keys, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) and v.strip() for k, v in settings.wecom_robot_keys.items()):
+        raise ValidationFailed("wecom_robot_keys must map each robot's name to its non-empty webhook key "
+                               '(e.g. {"east" = "693a91f6-…"}).')
     _check_site(settings)
     empty = sorted(c for c, secret in settings.channel_secrets.items() if not isinstance(secret, str) or not secret)
     if empty:
@@ -203,9 +226,12 @@ def _check_site(settings: HubSettings) -> None:
     if settings.min_client_version and parse_version(settings.min_client_version) is None:
         raise ValidationFailed(f"min_client_version {settings.min_client_version!r} must be a version such as "
                                "0.2.0 (numbers and dots), or empty for any.")
+    if bool(settings.aliyun_sms_access_key_id) != bool(settings.aliyun_sms_access_key_secret):
+        raise ValidationFailed("aliyun_sms_access_key_id and aliyun_sms_access_key_secret go together: set both "
+                               "(buyer SMS on) or neither (off).")
     if settings.longpoll_fallback_s <= 0:
         raise ValidationFailed(f"setting 'longpoll_fallback_s' must be more than 0, not {settings.longpoll_fallback_s}.")
-    for name in ("kuaidi100_callback_url", "kuaidi100_base_url"):
+    for name in ("kuaidi100_callback_url", "kuaidi100_base_url", "wecom_base_url", "aliyun_sms_base_url"):
         url = getattr(settings, name)
         if url and not url.startswith(("http://", "https://")):
             raise ValidationFailed(f"setting '{name}' must start with http:// or https://.")

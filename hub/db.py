@@ -617,3 +617,30 @@ stock_moves = Table(
     Column("delta_quarantine", Integer, nullable=False, default=0, server_default="0"),  # returns (0012)
 )
 Index("ix_stock_moves_order", stock_moves.c.order_id)
+
+#: Notifications out (hub/notify/, docs/notifications.md): one row per message to a WeCom group robot
+#: or one buyer SMS, written in the transaction of the change that caused it; drained like
+#: ``waybill_queue`` (hub/outqueue.py). ``body`` is what will be sent (the robot's message JSON, the
+#: SMS template, its params and the phone); ``outcome``: sent, refused, skipped (never sendable, e.g.
+#: an encrypted phone), gave_up, not_needed (a VIP order shipped before it was overdue).
+notify_queue = Table(
+    "notify_queue",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("dedupe_key", String(160), nullable=False),
+    Column("channel", String(8), nullable=False),  # wecom | sms
+    Column("target", String(64), nullable=False),  # the robot's name / the SMS template's name
+    Column("event", String(40), nullable=False),
+    Column("order_id", String(32)),
+    Column("body", JSON, nullable=False),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_at", DateTime(timezone=True), nullable=False),
+    Column("done_at", DateTime(timezone=True)),
+    Column("refused_at", DateTime(timezone=True)),
+    Column("outcome", String(32)),
+    Column("last_error", Text),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("dedupe_key", name="uq_notify_queue_dedupe"),
+)
+Index("ix_notify_queue_due", notify_queue.c.done_at, notify_queue.c.refused_at, notify_queue.c.next_attempt_at)
+Index("ix_notify_queue_order", notify_queue.c.order_id)

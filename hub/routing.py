@@ -32,6 +32,7 @@ from core.demo import CatalogueItem, load_catalogue
 from core.errors import ValidationFailed
 from core.model import IntakeOrder, Recipient
 from core.weighing import weighing_rule
+from hub.notify import rules as notify_rules
 from hub.options import carrier_options, gift_options
 
 __all__ = [
@@ -200,7 +201,7 @@ MAX_CARRIER_LEN = 32
 MAX_WAYBILL_PREFIX_LEN = 20
 
 _TOP_KEYS = {"catalogue", "default_warehouse", "vip", "ship_by_hours", "gift_stock", "carriers", "warehouses",
-             "weighing"}
+             "weighing", "notify"}
 _WEIGHING_KEYS = {"packaging_g", "tolerance_g", "tolerance_pct"}
 _VIP_KEYS = {"threshold_yuan", "require_custom_packaging"}
 _SHIP_KEYS = {"vip", "normal"}
@@ -425,6 +426,8 @@ class Rules:
                 "default_warehouse", f"is '{default}', which is not one of: {', '.join(self.warehouses)}."
             )
         self.default_warehouse: str = default
+        #: notifications out: which events go to which WeCom robot / SMS template (hub/notify/rules.py)
+        self.notify = notify_rules.parse(data.get("notify"), c.fail, set(self.warehouses))
 
         self.catalogue: dict[str, CatalogueItem] = {}
         catalogue_name = c.get(data, "catalogue", str, default="")

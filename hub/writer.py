@@ -252,6 +252,9 @@ class Writer:
             conn.execute(stmt, [{**self._row(d), "b_order_id": d["order_id"]} for d in self._updated.values()])
         if self._audit:
             conn.execute(db.audit.insert(), self._audit)
+            from hub.notify.dispatch import on_flush  # WeCom robots and buyer SMS (docs/notifications.md)
+
+            on_flush(conn, self.settings, self._audit, {**self._new, **self._updated}, self.now)
         if self._events and self.settings.webhooks:
             rows = []
             for ev in self._events:

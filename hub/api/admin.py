@@ -20,6 +20,8 @@ from hub import auth, db, feed
 from hub.api.deps import HubDep, actor_at_least
 from hub.api.http import BoundedRoute, Text
 from hub.carriers import queue as waybill_queue
+from hub.notify import dispatch as notify_dispatch
+from hub.notify import queue as notify_queue
 
 router = APIRouter(route_class=BoundedRoute)
 
@@ -51,7 +53,9 @@ def health(hub: HubDep) -> dict[str, Any]:
     out = {"status": "ok", "db": hub.engine.dialect.name, "head": hub.read(feed.head), "time": iso(utcnow()),
            "min_client_version": hub.settings.min_client_version,
            # per carrier: allocated orders still waiting for their e-waybill, numbers still to give back
-           "waybills": hub.read(waybill_queue.waiting)}
+           "waybills": hub.read(waybill_queue.waiting),
+           # WeCom robots (key set or not) and SMS, and per robot / template: due, later, sent, refused, last error
+           "notify": {**notify_dispatch.status(hub.settings, hub.rules.notify), "queue": hub.read(lambda c: notify_queue.health(c, utcnow()))}}
     if hub.statements is not None:
         out["statements"] = dict(hub.statements)
     return out

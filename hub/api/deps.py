@@ -29,6 +29,7 @@ from hub.carriers.tracking import TrackingEngine
 from hub.carriers.worker import WaybillWorker
 from hub.channels.engine import ConnectorEngine
 from hub.config import HubSettings
+from hub.notify.worker import NotifyWorker
 from hub.routing import Rules
 from hub.webhooks import Deliverer
 from hub.writer import Actor
@@ -59,6 +60,8 @@ class Hub:
         self.tracking = TrackingEngine(self.tx, settings, notify=self._changed, read=self.read)
         #: Fetches and cancels e-waybills (hub/carriers/worker.py); woken after every write that may queue one.
         self.waybills = WaybillWorker(self.tx, settings, self.rules, notify=self._changed, read=self.read)
+        #: Sends WeCom robot messages and buyer SMS (hub/notify/); woken after every write.
+        self.notify = NotifyWorker(self.tx, settings, rules=self.rules, read=self.read)
         self.longpoll_threads: anyio.CapacityLimiter | None = None  # made on the event loop (lifespan)
         self.tail = feed.ChangeTail(self.read_async, self.notifier, fallback_s=settings.longpoll_fallback_s)
         self.tokens = longpoll.TokenCheck(self._check_tokens)
@@ -109,6 +112,7 @@ class Hub:
                     self.connectors.wake_push()  # an order may have shipped: tell its shop now
                     self.tracking.wake()  # … and subscribe its waybill
                     self.waybills.wake()  # an order may have been allocated or voided: fetch / cancel now
+                    self.notify.wake()  # … and a notification may have been queued
                 return result
             except (OperationalError, IntegrityError) as exc:
                 if attempt == 4 or not _retryable(exc):
@@ -122,6 +126,7 @@ class Hub:
         self.notifier.notify()
         self.deliverer.wake()
         self.waybills.wake()  # pulled orders may have been allocated
+        self.notify.wake()
 
     def actor(self, conn: Connection, request: Request) -> Actor:
         return auth.authenticate(conn, request.headers.get("authorization"))

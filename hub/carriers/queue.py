@@ -1,4 +1,5 @@
-"""The outbound e-waybill queue: the one door to ``waybill_queue`` (pattern of hub/channels/queues.py).
+"""The outbound e-waybill queue: the one door to ``waybill_queue`` (pattern of hub/channels/queues.py;
+the lease machinery is hub/outqueue.py's, shared with the notification queue).
 
 Rows are written in the transaction that allocates or voids an order (:func:`enqueue_fetch`,
 :func:`enqueue_cancel`) and drained by :class:`hub.carriers.worker.WaybillWorker`: a row is claimed
@@ -10,21 +11,21 @@ which number the provider gave for which order code, and of each number given ba
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, func, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Row
 
 from core.timeutil import as_utc, iso
-from hub import db
+from hub import db, outqueue
 
 Q = db.waybill_queue.c
 FETCH = "fetch"
 CANCEL = "cancel"
 
-_PENDING = and_(Q.done_at.is_(None), Q.refused_at.is_(None))
+_PENDING = outqueue.pending(db.waybill_queue)
 
 
 def _insert_ignore(conn: Connection, row: dict[str, Any]) -> bool:
@@ -76,26 +77,16 @@ def enqueue_cancel(conn: Connection, fetch_row: Row[Any], now: datetime) -> bool
 
 
 def anything_due(conn: Connection, now: datetime) -> bool:
-    return conn.execute(select(Q.id).where(_PENDING, Q.next_attempt_at <= now).limit(1)).first() is not None
+    return outqueue.anything_due(conn, db.waybill_queue, now)
 
 
 def next_due_in(conn: Connection, now: datetime) -> float | None:
-    row = conn.execute(select(func.min(Q.next_attempt_at)).where(_PENDING)).scalar()
-    if row is None:
-        return None
-    return max(0.0, (as_utc(row) - now).total_seconds())
+    return outqueue.next_due_in(conn, db.waybill_queue, now)
 
 
 def claim(conn: Connection, now: datetime, lease_s: float, limit: int = 20) -> list[Row[Any]]:
     """Take up to ``limit`` due rows by pushing their ``next_attempt_at`` out by the lease."""
-    stmt = select(db.waybill_queue).where(_PENDING, Q.next_attempt_at <= now).order_by(Q.id).limit(limit)
-    if db.is_postgres(conn):
-        stmt = stmt.with_for_update(skip_locked=True)
-    rows = list(conn.execute(stmt))
-    if rows:
-        conn.execute(update(db.waybill_queue).where(Q.id.in_([r.id for r in rows]))
-                     .values(next_attempt_at=now + timedelta(seconds=lease_s)))
-    return rows
+    return outqueue.claim(conn, db.waybill_queue, now, lease_s, limit)
 
 
 def is_pending(conn: Connection, row_id: int) -> bool:
@@ -114,13 +105,11 @@ def done(conn: Connection, row_id: int, now: datetime, outcome: str, *, waybill:
 
 
 def refused(conn: Connection, row_id: int, now: datetime, words: str, outcome: str = "refused") -> None:
-    conn.execute(update(db.waybill_queue).where(Q.id == row_id)
-                 .values(refused_at=now, outcome=outcome, attempts=Q.attempts + 1, last_error=words[:1000]))
+    outqueue.refused(conn, db.waybill_queue, row_id, now, words, outcome)
 
 
 def retry(conn: Connection, row_id: int, error: str, next_at: datetime) -> None:
-    conn.execute(update(db.waybill_queue).where(Q.id == row_id)
-                 .values(attempts=Q.attempts + 1, last_error=error[:1000], next_attempt_at=next_at))
+    outqueue.retry(conn, db.waybill_queue, row_id, error, next_at)
 
 
 def waiting(conn: Connection) -> dict[str, dict[str, int]]:
