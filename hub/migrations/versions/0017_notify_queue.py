@@ -4,7 +4,7 @@ Issue 15, notifications: one row per message, written with the change that cause
 with lease, retries and back-off by hub/notify/worker.py (docs/notifications.md).
 
 Revision ID: 0017
-Revises: 0010
+Revises: 0012
 Create Date: 2026-12-06
 """
 from alembic import op
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 
 revision = '0017'
-down_revision = '0010'
+down_revision = '0012'
 branch_labels = None
 depends_on = None
 
