@@ -289,6 +289,20 @@ def follow(w: Writer, rules: Rules, doc: dict[str, Any], trigger: Trigger, a: di
     return moved
 
 
+# -- write-back ------------------------------------------------------------------------------------
+
+def parcel_of(conn: Connection, order_id: str) -> tuple[tuple[str, int], ...]:
+    """What a split part's parcel carries, (SKU, units) per SKU; () for an order that is not a part
+    (its shipment is the whole shop order)."""
+    found = load_docs(conn, [order_id]).get(order_id)
+    if found is None or not (found.get("split") or {}).get("from"):
+        return ()
+    units: dict[str, int] = {}
+    for ln in found.get("lines") or []:
+        units[str(ln["sku"])] = units.get(str(ln["sku"]), 0) + int(ln["qty"])
+    return tuple(units.items())
+
+
 # -- candidates ------------------------------------------------------------------------------------
 
 def candidates(conn: Connection, doc: dict[str, Any], limit: int = 50) -> list[dict[str, Any]]:

@@ -191,3 +191,26 @@ def test_unmerge_gives_each_order_its_own_waybill_again(hub: Hub) -> None:
     assert act(hub, a, "order_unmerge", {})["outcome"] == "applied"  # the parcel's own order: dissolved
     assert "merge" not in doc(hub, a) and "merge" not in doc(hub, c)
     assert doc(hub, c)["waybill_no"] != doc(hub, a)["waybill_no"]
+
+
+# -- write-back -------------------------------------------------------------------------------------
+
+def test_a_shipped_part_is_written_back_on_its_shops_order_with_its_parcel(hub: Hub) -> None:
+    from hub.channels import queues
+    from hub.channels.store import remember_orders
+    from hub.split_merge import parcel_of
+
+    (oid,) = push(hub, order([(TEA, 2), (NUTS, 1)]))
+    shop_no = doc(hub, oid)["channel_order_no"]
+    hub.tx(lambda c: remember_orders(c, 7, [oid]))  # as if connector 7 had brought it
+    assert act(hub, oid, "order_split", {"reason": "先发茶", "lines": {TEA: 2}})["outcome"] == "applied"
+    kid = f"{oid}-1"
+    assert act(hub, kid, "label_printed", {"printer": "p", "job_id": "j"})["outcome"] == "applied"
+    assert act(hub, kid, "shipped_by_station", {})["outcome"] == "applied"
+    [row] = hub.tx(lambda c: queues.ships_of(c, kid))
+    assert row["waybill"] == doc(hub, kid)["waybill_no"]
+    s = db.ship_queue.c
+    assert hub.tx(lambda c: c.execute(select(s.channel_order_no, s.connector_id).where(s.order_id == kid)).one()) == (
+        shop_no, 7)
+    assert hub.tx(lambda c: parcel_of(c, kid)) == ((TEA, 2),)
+    assert hub.tx(lambda c: parcel_of(c, oid)) == ()  # the parent is not a parcel
