@@ -11,8 +11,8 @@ every order it touches gets a new version, an audit line and a change-feed row (
   reserves what is there or waits under a ``stock_short`` hold. Each part gets its own waybill.
   A part remembers the shop's order number (``split.channel_order_no``): its shipment is written
   back to the parent's order on the platform, as a partial shipment where the platform has one.
-- **Merge**: the orders named join the acting order's parcel: they take its carrier and waybill
-  (their own is given back, 回收), and each carries ``merge = {parcel, orders}``. Printing, voiding
+- **Merge**: the orders named join the acting order's parcel: they take its carrier, waybill and
+  bench (their own waybill is given back, 回收), and each carries ``merge = {parcel, orders}``. Printing, voiding
   and shipping any order of a parcel moves all of them (:func:`follow`): one parcel, one label.
 - **Unmerge** (before printing): the order leaves the parcel and gets its own waybill again; the
   parcel's own order (the one the others joined) unmerging dissolves the whole parcel.
@@ -196,11 +196,12 @@ def merge(w: Writer, doc: dict[str, Any], p: dict[str, Any], aid: str, docs: dic
     # Nothing refuses from here on.
     for i in fresh:
         o = others[i]
-        old = {"carrier": o.get("carrier"), "waybill_no": o.get("waybill_no")}
+        old = {"carrier": o.get("carrier"), "waybill_no": o.get("waybill_no"), "bench": o.get("bench")}
         give_back_waybill(w, o)
         o.pop("waybill_routing", None)
-        o.update(carrier=doc.get("carrier"), waybill_no=doc["waybill_no"],
-                 merge={"parcel": master, "orders": group})
+        # one parcel is packed at one bench: the parcel's own order's (same warehouse, checked above)
+        o.update(carrier=doc.get("carrier"), waybill_no=doc["waybill_no"], bench=doc.get("bench"),
+                 lane=doc.get("lane", o.get("lane")), merge={"parcel": master, "orders": group})
         if doc.get("waybill_routing"):
             o["waybill_routing"] = copy.deepcopy(doc["waybill_routing"])
         w.transition(o, Trigger.MERGED, why=why, action_id=aid, details={"parcel": master, "orders": group, "old": old})
