@@ -26,7 +26,7 @@ from core.order_ids import looks_like_order_id
 from core.states import State
 
 __all__ = ["MAX_MERGE", "MERGE_STATES", "SPLIT_HOLDS", "SPLIT_STATES", "MergeRefused", "SplitRefused", "buyer_key",
-           "lines_of", "link_text", "merge_ids", "merge_problem", "merged_with", "split_lines", "split_link"]
+           "lines_of", "link_badge", "link_text", "merge_ids", "merge_problem", "merged_with", "split_lines", "split_link"]
 
 #: Where an order may be split: paid (not yet routed) or allocated (routed, label not printed).
 SPLIT_STATES: frozenset[State] = frozenset({State.PAID, State.ALLOCATED})
@@ -197,6 +197,16 @@ def link_text(doc: Mapping[str, Any]) -> str:
     if others:
         out.append(_("Merged with {ids}").format(ids=", ".join(others)))
     return "; ".join(out)
+
+
+def link_badge(doc: Mapping[str, Any]) -> str:
+    """The short mark a queue row shows: "◐ 拆单" on a split order or part, "● 合单" on a merged one."""
+    marks = []
+    if isinstance(doc.get("split"), dict) and (doc["split"].get("into") or doc["split"].get("from")):
+        marks.append("◐ " + _("split"))
+    if merged_with(doc):
+        marks.append("● " + _("merged"))
+    return " ".join(marks)
 
 
 def lines_of(docs: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
