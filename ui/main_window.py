@@ -479,7 +479,8 @@ class MainWindow(QMainWindow):
         hold = max((hold_label(t, lang) for t in HOLD_TYPES), key=fm.horizontalAdvance)
         return {
             Column.FLAGS: flags_width,
-            Column.ORDER_ID: fit(Column.ORDER_ID, "BL20261231-000000"),
+            # a split part's ID and the split / merge mark (core/split_merge.py link_badge) fit too
+            Column.ORDER_ID: fit(Column.ORDER_ID, "BL20261231-000000", "BL20261231-000000-1 ● " + _("merged")),
             Column.STATE: fit(Column.STATE, *(state_text(s) for s in State)),
             Column.BENCH: fit(Column.BENCH, "VIP-B1"),
             Column.RECIPIENT: fit(Column.RECIPIENT, "欧阳某某"),

@@ -351,12 +351,13 @@ def link_lines(s: dict[str, Any]) -> list[str]:
     """The order's split and merge connections (docs/split-merge.md): icon, words and the other IDs."""
     out = []
     split = split_link(s)
+    split_word, merged_word = _("split"), _("merged")  # words first: extraction does not look inside f-strings
     if split:
-        out.append(f"<p style='background:#e1f5fe;padding:4px'><b>◐ {_e(_('Split'))}</b>: {_e(split)}</p>")
+        out.append(f"<p style='background:#e1f5fe;padding:4px'><b>◐ {_e(split_word)}</b>: {_e(split)}</p>")
     others = merged_with(s)
     if others:
         text = _("One parcel, one waybill with {ids}").format(ids=", ".join(others))
-        out.append(f"<p style='background:#e8f5e9;padding:4px'><b>● {_e(_('Merged'))}</b>: {_e(text)}</p>")
+        out.append(f"<p style='background:#e8f5e9;padding:4px'><b>● {_e(merged_word)}</b>: {_e(text)}</p>")
     return out
 
 
