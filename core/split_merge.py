@@ -26,7 +26,7 @@ from core.order_ids import looks_like_order_id
 from core.states import State
 
 __all__ = ["MAX_MERGE", "MERGE_STATES", "SPLIT_HOLDS", "SPLIT_STATES", "MergeRefused", "SplitRefused", "buyer_key",
-           "lines_of", "link_badge", "link_text", "merge_ids", "merge_problem", "merged_with", "split_lines", "split_link"]
+           "link_badge", "link_text", "merge_ids", "merge_problem", "merged_with", "parcel_view", "split_lines", "split_link"]
 
 #: Where an order may be split: paid (not yet routed) or allocated (routed, label not printed).
 SPLIT_STATES: frozenset[State] = frozenset({State.PAID, State.ALLOCATED})
@@ -209,6 +209,15 @@ def link_badge(doc: Mapping[str, Any]) -> str:
     return " ".join(marks)
 
 
-def lines_of(docs: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """Every line of a merged parcel's orders, each with the ``order_id`` it belongs to (label and pick list)."""
-    return [{**ln, "order_id": d.get("order_id")} for d in docs for ln in d.get("lines") or []]
+def parcel_view(doc: Mapping[str, Any], members: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
+    """The order as its merged parcel prints (label, pick list): its own lines, then each other
+    order's lines named with the order they belong to; ``merged_orders`` lists the parcel's orders."""
+    others = [m for m in members if m.get("order_id") != doc.get("order_id")]
+    view = dict(doc)
+    if not others:
+        return view
+    view["lines"] = [*(doc.get("lines") or []),
+                     *({**ln, "name": f"{ln.get('name')} ({m.get('order_id')})", "order_id": m.get("order_id")}
+                       for m in others for ln in m.get("lines") or [])]
+    view["merged_orders"] = [doc.get("order_id"), *(m.get("order_id") for m in others)]
+    return view

@@ -64,6 +64,14 @@ def test_split_and_merge_round_trip_through_the_change_feed_to_a_bench(
         got = pc.store.get_order(oid)
         assert got is not None and got.snapshot["merge"] == {"parcel": ids[1], "orders": [ids[1], ids[2]]}
         assert link_text(got.snapshot)  # the queue and the detail have words for it
+    # the bench prints the parcel once: one label, the lines of both orders (ui/print_service.py read_orders)
+    from printing.label import render_labels
+    from ui.print_service import read_orders
+
+    parcel = read_orders(pc.store, None, [ids[1], ids[2]]).found  # type: ignore[arg-type]  # no reprint check
+    assert [o.order_id for o in parcel] == [ids[1]] and len(parcel[0].snapshot["lines"]) == 4
+    assert parcel[0].snapshot["merged_orders"] == [ids[1], ids[2]]
+    assert render_labels([parcel[0].snapshot]).startswith(b"%PDF")
     if now.snapshot["bench"] == bench:
         part = pc.store.get_order(kids[0])
         assert part is not None and part.snapshot["split"]["from"] == ids[0]
