@@ -263,6 +263,9 @@ def follow(w: Writer, rules: Rules, doc: dict[str, Any], trigger: Trigger, a: di
         IllegalTransition, OrderHeld: an order of the parcel cannot follow (e.g. held): the whole
             action is refused, so a parcel never leaves with part of its orders held back.
     """
+    if doc.get("state") == State.CLOSED.value and merged_with(doc):
+        leave_on_close(w, doc, docs)  # refunded / cancelled: the rest of the parcel goes on without it
+        return []
     if trigger not in PARCEL_TRIGGERS or not merged_with(doc):
         return []
     members = _others(w, merged_with(doc), docs)
@@ -288,6 +291,48 @@ def follow(w: Writer, rules: Rules, doc: dict[str, Any], trigger: Trigger, a: di
             o["waybill_no"] = doc.get("waybill_no")
     docs.update(members)
     return moved
+
+
+def leave_on_close(w: Writer, doc: dict[str, Any], docs: dict[str, dict[str, Any]] | None = None) -> list[str]:
+    """A merged order that closed (cancelled, refunded) leaves its parcel; the others keep the
+    parcel's waybill (it is not given back: it is still theirs). When the parcel's own order
+    leaves, the next order becomes the parcel's. Returns the orders that stay."""
+    group = doc.get("merge") if isinstance(doc.get("merge"), dict) else None
+    doc.pop("merge", None)
+    if not group:
+        return []
+    staying = [i for i in group.get("orders", []) if i != doc["order_id"]]
+    members = _others(w, staying, docs if docs is not None else {})
+    parcel = group.get("parcel") if group.get("parcel") in staying else staying[0]
+    why = f"合单包裹中的 {doc['order_id']} 已关闭 / {doc['order_id']} of the parcel closed"
+    for o in members.values():
+        if State(o["state"]) is State.CLOSED:
+            continue
+        if len(staying) > 1:
+            o["merge"] = {"parcel": parcel, "orders": staying}
+        else:
+            o.pop("merge", None)
+        w.note(o, "parcel_changed", why=why, details={"parcel": parcel, "left": [doc["order_id"]]})
+    if docs is not None:
+        docs.update(members)
+    return staying
+
+
+def parts_of(w: Writer, doc: dict[str, Any]) -> list[dict[str, Any]]:
+    """The split order's parts that are not split themselves (a part split again: its parts), loaded
+    for update: the shop's news about the parent (cancel, address) is news about them."""
+    todo, out = list((doc.get("split") or {}).get("into") or []), []
+    while todo:
+        loaded = load_docs(w.conn, todo, for_update=True)
+        w.track(loaded)
+        todo = []
+        for part in loaded.values():
+            deeper = (part.get("split") or {}).get("into")
+            if deeper:
+                todo.extend(deeper)
+            else:
+                out.append(part)
+    return out
 
 
 # -- write-back ------------------------------------------------------------------------------------

@@ -20,6 +20,7 @@ from core.cutoffs import CUTOFF_KEY, due_from_rule
 from core.errors import IllegalTransition, OrderHeld, ValidationFailed
 from core.model import packing_note_from
 from core.playbooks import escalation
+from core.split_merge import merge_ids, split_lines
 from core.states import State, apply_trigger
 
 #: Marks a hold raised on this bench that the hub has not numbered yet.
@@ -113,6 +114,10 @@ def apply_local(snapshot: dict[str, Any], action: PendingAction) -> dict[str, An
             new["packing_note"] = note
     elif action.type == "hold_escalated":
         hold["escalated"] = escalation(p, action.operator, action.done_at)
+    elif action.type == "order_split":  # the parts come from the hub; the choice is checked here first
+        split_lines(new, p["lines"])
+    elif action.type == "order_merge":
+        merge_ids(p["with"])
     elif action.type == "reallocated":
         new["bench"] = p["bench"]
         if p.get("warehouse"):

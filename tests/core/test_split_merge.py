@@ -92,3 +92,17 @@ def test_links_and_the_parcel_as_it_prints() -> None:
     assert [ln["sku"] for ln in view["lines"]] == ["A", "B", "A", "C"]
     assert view["lines"][-1]["name"] == "杯 (BL20261206-000002)" and view["merged_orders"] == [a["order_id"], b["order_id"]]
     assert parcel_view(b, []) == b
+
+
+def test_the_bench_refuses_a_bad_split_or_merge_before_queueing_and_shows_the_parent_closed() -> None:
+    from core.store.overlay import PendingAction, apply_local
+
+    def act(kind: str, payload: dict[str, Any]) -> dict[str, Any]:
+        return apply_local(order(), PendingAction("a1", "BL20261206-000001", kind, payload, "D001", "2026-12-06T08:00:00Z"))
+
+    with pytest.raises(SplitRefused):
+        act("order_split", {"reason": "x", "lines": {"A": 3, "B": 1}})
+    with pytest.raises(MergeRefused):
+        act("order_merge", {"with": "not an id"})
+    assert act("order_split", {"reason": "x", "lines": {"A": 1}})["state"] == "closed"  # parts come from the hub
+    assert act("order_merge", {"with": "BL20261206-000002"})["state"] == "allocated"

@@ -214,3 +214,25 @@ def test_a_shipped_part_is_written_back_on_its_shops_order_with_its_parcel(hub: 
         shop_no, 7)
     assert hub.tx(lambda c: parcel_of(c, kid)) == ((TEA, 2),)
     assert hub.tx(lambda c: parcel_of(c, oid)) == ()  # the parent is not a parcel
+
+
+def test_the_shops_cancel_of_a_split_order_reaches_its_parts_and_a_cancelled_order_leaves_its_parcel(
+        hub: Hub) -> None:
+    import dataclasses
+
+    from core.model import ChannelStatus as CS
+
+    o = order([(TEA, 2), (NUTS, 1)])
+    (oid,) = push(hub, o)
+    assert act(hub, oid, "order_split", {"reason": "先发茶", "lines": {TEA: 1}})["outcome"] == "applied"
+    later = dataclasses.replace(o, status=CS.CANCELLED, channel_updated_at=utcnow())
+    push(hub, later)  # the buyer cancels the whole order on the shop
+    assert doc(hub, f"{oid}-1")["state"] == doc(hub, f"{oid}-2")["state"] == "closed"
+    # a merged order cancelled by the shop leaves the parcel; the parcel keeps its waybill
+    a_o, b_o = order([(TEA, 1)]), order([(TEA, 1)])
+    a, b = push(hub, a_o, b_o)
+    assert act(hub, a, "order_merge", {"with": b})["outcome"] == "applied"
+    waybill = doc(hub, a)["waybill_no"]
+    push(hub, dataclasses.replace(a_o, status=CS.CANCELLED, channel_updated_at=utcnow()))
+    da, dbb = doc(hub, a), doc(hub, b)
+    assert da["state"] == "closed" and "merge" not in da and "merge" not in dbb and dbb["waybill_no"] == waybill
