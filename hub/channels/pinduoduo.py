@@ -28,7 +28,9 @@ In short:
   unchanged to the hub, signed with ``X-PackDesk-Signature`` (HMAC-SHA256 of the body with the
   connector's ``extra["push_secret"]``, else its app secret) — that is what :meth:`verify_push` checks.
 * **Ship**: ``pdd.logistics.online.send`` (``order_sn``, ``logistics_id``, ``tracking_number``), with
-  ``logistics_id`` looked up by carrier code in ``pdd.logistics.companies.get``.
+  ``logistics_id`` looked up by carrier code in ``pdd.logistics.companies.get``. A split part's
+  parcel after the first goes as an extra waybill, ``pdd.order.upload.extra.logistics`` (type 1
+  分包发货; docs/split-merge.md).
 
 ``ConnectorConfig.extra`` keys: ``refresh_token`` (from the console's authorisation) or ``code`` (a
 one-time authorisation code), optional ``push_secret``.
