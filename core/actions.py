@@ -139,6 +139,11 @@ ACTIONS: dict[str, ActionSpec] = {
         _spec("refund_approved", (_REASON,), Role.DESK),
         _spec("payment_confirmed", (_OPTIONAL_REASON,), Role.DESK),
         _spec("reallocated", (Field("bench"), Field("warehouse", required=False, allow_empty=True)), Role.DESK),
+        # Split and merge (合单), docs/split-merge.md; rules in core/split_merge.py. ``lines``: {sku: qty} to ship now;
+        # ``with``: the other order IDs (comma-separated) that join this order's parcel.
+        ActionSpec("order_split", (_REASON, Field("lines", "object")), Role.DESK, Trigger.SPLIT),
+        ActionSpec("order_merge", (Field("with"), _OPTIONAL_REASON), Role.DESK, Trigger.MERGED),
+        ActionSpec("order_unmerge", (_OPTIONAL_REASON,), Role.DESK, Trigger.UNMERGED),
         # Facts reported by desks, carriers and payment services; a bench never queues them.
         _spec("payment_timeout", (_OPTIONAL_REASON,), Role.DESK, bench=False),
         _spec("delivered", (_OPTIONAL_REASON,), Role.DESK, bench=False),

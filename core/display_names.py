@@ -169,6 +169,9 @@ AUDIT_WORDS: dict[str, str] = {
     "print_ok": N_("Printed"), "print_failed": N_("Printing failed"),
     "hold_escalated": N_("Escalated to a supervisor"),
     "tracking_updated": N_("Carrier tracking updated"),
+    "split": N_("Split into a ship-now and a back-order part"), "split_created": N_("Created by a split"),
+    "merged": N_("Merged into one parcel"), "unmerged": N_("Taken out of the merged parcel"),
+    "parcel_changed": N_("An order of the merged parcel closed and left it"),
 }
 
 

@@ -28,6 +28,7 @@ from core.flags import Flag, is_done, order_flags, sort_key
 from core.holds import hold_label
 from core.i18n import _, language
 from core.phones import is_phone_needle, phone_digits, tail_matches
+from core.split_merge import link_badge, link_text
 from core.states import BENCH_STATES, State
 from core.store import LocalStore
 from core.timeutil import DEFAULT_TZ, parse_iso, to_local, utcnow
@@ -60,6 +61,8 @@ class QueueRow:
     phone: str = ""  # the recipient's phone digits: searched by its tail (:func:`core.phones.tail_matches`)
     carrier: str = ""  # the carrier code ("" none): waves by carrier (core/waves.py)
     cutoff: str = ""  # the carrier's cut-off "HH:MM" the hub stamped ("" none known)
+    link: str = ""  # "◐ 拆单" / "● 合单": split or merged (core/split_merge.py), "" neither
+    link_tip: str = ""  # the connection in words: which orders
 
 
 # -- search --------------------------------------------------------------------------------------
@@ -132,6 +135,8 @@ def row_from_snapshot(snap: dict[str, Any], *, pending: int, conflict: bool, now
         hold_since=min(raised) if raised else None,
         carrier=str(snap.get("carrier") or ""),
         cutoff=cutoff_of(snap),
+        link=link_badge(snap),
+        link_tip=link_text(snap),
     )
 
 

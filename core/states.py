@@ -1,4 +1,4 @@
-"""The order state machine: 7 states, 19 triggers, one transition table.
+"""The order state machine: 7 states, 22 triggers, one transition table.
 
 The hub applies every change through :func:`apply_trigger`; the client uses the same table to show
 what is possible and to update its local copy optimistically. A trigger missing from the table for
@@ -43,6 +43,11 @@ class Trigger(StrEnum):
     ADDRESS_CHANGED = "address_changed"
     HOLD_RAISED = "hold_raised"
     HOLD_RELEASED = "hold_released"
+    # Split and merge (合单), docs/split-merge.md: the parent of a split closes into its children;
+    # a merge and an unmerge leave the orders allocated.
+    SPLIT = "split"
+    MERGED = "merged"
+    UNMERGED = "unmerged"
 
 
 S = State
@@ -103,6 +108,10 @@ TRANSITIONS: dict[tuple[Trigger, State | None], State] = {
     (T.ADDRESS_CHANGED, S.PAID): S.PAID,
     (T.ADDRESS_CHANGED, S.ALLOCATED): S.ALLOCATED,
     (T.ADDRESS_CHANGED, S.LABEL_PRINTED): S.ALLOCATED,
+    (T.SPLIT, S.PAID): S.CLOSED,
+    (T.SPLIT, S.ALLOCATED): S.CLOSED,
+    (T.MERGED, S.ALLOCATED): S.ALLOCATED,
+    (T.UNMERGED, S.ALLOCATED): S.ALLOCATED,
     **{(T.HOLD_RAISED, s): s for s in OPEN_STATES},
     **{(T.HOLD_RELEASED, s): s for s in OPEN_STATES},
 }

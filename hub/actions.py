@@ -32,7 +32,7 @@ from core.playbooks import check, escalation, playbook_for, summary
 from core.roles import Role
 from core.states import FULFILMENT_STATES, State, Trigger, apply_trigger
 from core.timeutil import iso, parse_iso
-from hub import action_keys, cutoffs, db, returns, stock
+from hub import action_keys, cutoffs, db, returns, split_merge, stock
 from hub.options import playbook_options
 from hub.orders import change_address, confirm_payment, load_docs, put_unit_weight, void_label
 from hub.routing import Rules
@@ -200,7 +200,12 @@ def _one(w: Writer, rules: Rules, actor: Actor, a: dict[str, Any], docs: dict[st
     work = copy.deepcopy(doc)
     checkpoint = w.checkpoint()
     try:
-        _apply(w, rules, actor, a, work)
+        if kind in split_merge.KINDS:  # split / merge / unmerge touch other orders too (hub/split_merge.py)
+            split_merge.apply(w, rules, a, work, docs)
+        else:
+            _apply(w, rules, actor, a, work)
+            if spec.fires != "step":  # a merged parcel's orders move together
+                split_merge.follow(w, rules, work, Trigger(spec.fires), a, docs)
     except (IllegalTransition, OrderHeld) as exc:
         w.restore(checkpoint)
         if stale:

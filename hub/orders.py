@@ -249,6 +249,12 @@ def intake(w: Writer, rules: Rules, pushed: list[IntakeOrder], *, source: str | 
         w.touch(doc)
         _apply_recipient_change(w, rules, doc, o)
         _apply_status(w, rules, doc, o)
+        if (doc.get("split") or {}).get("into"):  # a split order's news from the shop is its parts' news
+            from hub.split_merge import parts_of
+
+            for part in parts_of(w, doc):
+                _apply_recipient_change(w, rules, part, o)
+                _apply_status(w, rules, part, o)
         results.append(_result(doc, False))
     return results
 
@@ -290,7 +296,12 @@ def _apply_status(w: Writer, rules: Rules, doc: dict[str, Any], o: IntakeOrder) 
     elif o.status is ChannelStatus.CANCELLED:
         if state in (State.PENDING_PAYMENT, State.PAID, State.ALLOCATED):
             w.transition(doc, Trigger.CANCELLED_BY_BUYER, **why("channel_cancelled"))
-            give_back_waybill(w, doc)  # an unprinted e-waybill is given back (回收), a waiting fetch dropped
+            if doc.get("merge"):  # 合单: the waybill is the parcel's; the others keep it
+                from hub.split_merge import leave_on_close
+
+                leave_on_close(w, doc)
+            else:
+                give_back_waybill(w, doc)  # an unprinted e-waybill is given back (回收), a waiting fetch dropped
         elif state is State.LABEL_PRINTED and not doc.get("cancel_requested"):
             doc["cancel_requested"] = True
             w.raise_hold(doc, "cancel_request", CANCEL_REQUEST_REASON, {"channel": o.channel})

@@ -269,7 +269,9 @@ class Writer:
         if self._shipped:
             from hub.channels.queues import enqueue_ships
 
-            enqueue_ships(conn, [{"order_id": d["order_id"], "channel_order_no": d["channel_order_no"],
+            enqueue_ships(conn, [{"order_id": d["order_id"],  # a split part ships on its shop's order
+                                  "channel_order_no": (d.get("split") or {}).get("channel_order_no")
+                                  or d["channel_order_no"],
                                   "carrier": d.get("carrier"), "waybill": d.get("waybill_no")}
                                  for d in self._shipped], self.now)
             if self.settings.tracking_enabled:

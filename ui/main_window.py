@@ -336,6 +336,12 @@ class MainWindow(QMainWindow):
         self.stations_action = action(_("Stations…"), [], self.open_stations, "stationsAction", False)
         self.stock_action = action(_("Stock…"), "Ctrl+Shift+S", self.open_stock, "stockAction", False,
                                    what=_("Stock per SKU and warehouse (desk and supervisor)"))
+        self.split_action = action(_("Split order…"), "Ctrl+Shift+X", lambda: self.open_split_merge("split"),
+                                   "splitAction", False, what=_("Split the selected order: what ships now and a "
+                                                                "back-order part (desk)"))
+        self.merge_action = action(_("Merge orders…"), "Ctrl+Shift+M", lambda: self.open_split_merge("merge"),
+                                   "mergeAction", False, what=_("Merge the selected order with the same buyer's "
+                                                                "orders into one parcel, or unmerge it (desk)"))
         self.switch_action = action(_("Change operator…"), "Ctrl+Shift+Q", self.switch_operator, "switchAction",
                                     False, what=_("Shift change: log out and let the next operator log in "
                                                   "(work not yet synced stays queued under its operator)"))
@@ -344,7 +350,8 @@ class MainWindow(QMainWindow):
         more.setObjectName("moreMenu")
         more.setStyleSheet("QMenu { font-size: 13pt; }")
         for act in (self.preview_action, self.slip_action, self.import_action, self.settings_action,
-                    self.stations_action, self.stock_action, self.returns_action, self.switch_action):
+                    self.stations_action, self.stock_action, self.returns_action, self.split_action,
+                    self.merge_action, self.switch_action):
             more.addAction(act)
         self.more_button = QToolButton(bar)
         self.more_button.setObjectName("moreButton")
@@ -479,7 +486,8 @@ class MainWindow(QMainWindow):
         hold = max((hold_label(t, lang) for t in HOLD_TYPES), key=fm.horizontalAdvance)
         return {
             Column.FLAGS: flags_width,
-            Column.ORDER_ID: fit(Column.ORDER_ID, "BL20261231-000000"),
+            # a split part's ID and the split / merge mark (core/split_merge.py link_badge) fit too
+            Column.ORDER_ID: fit(Column.ORDER_ID, "BL20261231-000000", "BL20261231-000000-1 ● " + _("merged")),
             Column.STATE: fit(Column.STATE, *(state_text(s) for s in State)),
             Column.BENCH: fit(Column.BENCH, "VIP-B1"),
             Column.RECIPIENT: fit(Column.RECIPIENT, "欧阳某某"),
@@ -620,7 +628,8 @@ class MainWindow(QMainWindow):
         allowed = {self.open_action: row is not None, self.print_action: printable,
                    self.import_action: desk, self.settings_action: desk, self.queue_actions[-1]: desk,
                    self.stations_action: self.role.at_least(Role.SUPERVISOR) and self.services.engine is not None,
-                   self.stock_action: desk and self.services.engine is not None, self.returns_action: desk}
+                   self.stock_action: desk and self.services.engine is not None, self.returns_action: desk,
+                   self.split_action: desk and row is not None, self.merge_action: desk and row is not None}
         on_queue_page = self.stack.currentWidget() is self.queue_page
         for act in self.actions():
             if act.parent() is self and act not in self.global_actions:
@@ -900,6 +909,30 @@ class MainWindow(QMainWindow):
         self.stock_dialog = StockDialog(self.services, parent=self)
         self.stock_dialog.open()
         self.stock_dialog.refresh()
+
+    def open_split_merge(self, which: str) -> None:
+        """Ctrl+Shift+X / Ctrl+Shift+M, desk and above: split the selected order, or merge it (ui/split_merge_dialog.py).
+
+        The order is read on the database worker; the dialog opens when it is there."""
+        row = self.selected_row()
+        if row is None or not self.role.at_least(Role.DESK):
+            return
+        from ui.split_merge_dialog import MergeDialog, SplitDialog
+
+        def opened(order: Any) -> None:
+            if order is None:
+                return
+            if which == "split":
+                self.split_merge_dialog: QDialog = SplitDialog(self.services, order, parent=self)
+                self.split_merge_dialog.open()
+            else:
+                dialog = MergeDialog(self.services, order, parent=self)
+                self.split_merge_dialog = dialog
+                dialog.open()
+                dialog.refresh()
+
+        oid, store = row.order_id, self.services.store
+        self.services.tasks.run_db(lambda: store.get_order(oid), opened)
 
     def show_help(self) -> None:
         """F1: the queue page's keys, read from the actions themselves (the same list as docs/keys.md)."""

@@ -31,6 +31,7 @@ from core.errors import UserError
 from core.holds import hold_label
 from core.i18n import _, language
 from core.phones import mask_phone
+from core.split_merge import merged_with, split_link
 from core.states import State
 from core.store import LocalOrder
 from core.timeutil import parse_iso, to_local, utcnow
@@ -271,6 +272,7 @@ class OrderDetail(QWidget):
         ship = _when(s.get("ship_by"))
         parts.append(f"<p>{_e(t['ship_by'])}: <b>{_e(ship or '—')}</b> · {_e(t['carrier'])}: "
                      f"{_e(carrier_name(s.get('carrier')) if s.get('carrier') else '—')} {_e(s.get('waybill_no') or '')}</p>")
+        parts.extend(link_lines(s))
         if o.conflict:
             why = refusal_text(o.conflict.get("error"), o.conflict.get("reason"))
             parts.append(f"<p style='background:#ffcdd2;padding:4px'>↯ {_e(why)}</p>")
@@ -343,6 +345,20 @@ class OrderDetail(QWidget):
                              f"{_e(ok)}{_e(reason)}</li>")
             parts.append("</ul>")
         self.body.setText("".join(parts))
+
+
+def link_lines(s: dict[str, Any]) -> list[str]:
+    """The order's split and merge connections (docs/split-merge.md): icon, words and the other IDs."""
+    out = []
+    split = split_link(s)
+    split_word, merged_word = _("split"), _("merged")  # words first: extraction does not look inside f-strings
+    if split:
+        out.append(f"<p style='background:#e1f5fe;padding:4px'><b>◐ {_e(split_word)}</b>: {_e(split)}</p>")
+    others = merged_with(s)
+    if others:
+        text = _("One parcel, one waybill with {ids}").format(ids=", ".join(others))
+        out.append(f"<p style='background:#e8f5e9;padding:4px'><b>● {_e(merged_word)}</b>: {_e(text)}</p>")
+    return out
 
 
 def _handover_lines(s: dict[str, Any]) -> list[str]:

@@ -42,6 +42,7 @@ from core.i18n import _
 from core.packing import label_refusal
 from core.print_journal import PrintJobResult, PrintJournal, PrintRecord
 from core.scan_rules import make_batch_id
+from core.split_merge import merged_with, parcel_view
 from core.store import LocalOrder, LocalStore
 from core.timeutil import parse_iso, utcnow
 from printing import (
@@ -153,7 +154,27 @@ def read_orders(store: LocalStore, journal: PrintJournal, order_ids: list[str], 
                 missing.append(oid)
             else:
                 found.append(order)
+        found = _parcels(store, conn, found)
     return _Orders(list(order_ids), found, missing, reprinted(journal, order_ids) if reprints else [])
+
+
+def _parcels(store: LocalStore, conn: Any, found: list[LocalOrder]) -> list[LocalOrder]:
+    """A merged parcel (合单, docs/split-merge.md) prints once: the first of its orders asked for
+    carries the lines of all (:func:`core.split_merge.parcel_view`); the others asked for are left out
+    (their label is that one; the hub moves them with it)."""
+    out: list[LocalOrder] = []
+    covered: set[str] = set()
+    for order in found:
+        if order.order_id in covered:
+            continue
+        members = merged_with(order.snapshot)
+        if not members:
+            out.append(order)
+            continue
+        snaps = [m.snapshot for m in (store.get_order(oid, conn) for oid in members) if m is not None]
+        covered.update(members)
+        out.append(dataclasses.replace(order, snapshot=parcel_view(order.snapshot, snaps)))
+    return out
 
 
 def reprinted(journal: PrintJournal, order_ids: Sequence[str]) -> list[str]:

@@ -360,6 +360,8 @@ class QueueModel(QAbstractTableModel):
                 return self.flag_text(r.flags)
             if col == Column.SYNC:
                 return self._sync_tip(r)
+            if col == Column.ORDER_ID and r.link_tip:
+                return r.link_tip
         if role == Qt.ItemDataRole.TextAlignmentRole and col == Column.ITEMS:
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         return None
@@ -368,7 +370,7 @@ class QueueModel(QAbstractTableModel):
         if col == Column.FLAGS:
             return self.flag_text(r.flags)
         if col == Column.ORDER_ID:
-            return r.order_id
+            return f"{r.order_id} {r.link}" if r.link else r.order_id
         if col == Column.STATE:
             return state_text(r.state, zh=self._zh)
         if col == Column.BENCH:

@@ -21,6 +21,7 @@ from core.errors import IllegalTransition, OrderHeld, ValidationFailed
 from core.model import packing_note_from
 from core.playbooks import escalation
 from core.returns_rule import REFUND_REVIEW, REFUND_REVIEW_REASON, check_return, return_record
+from core.split_merge import merge_ids, split_lines
 from core.states import State, apply_trigger
 
 #: Marks a hold raised on this bench that the hub has not numbered yet.
@@ -127,6 +128,10 @@ def apply_local(snapshot: dict[str, Any], action: PendingAction) -> dict[str, An
                 {"hold_id": LOCAL_HOLD_PREFIX + action.action_id, "type": REFUND_REVIEW, "reason": REFUND_REVIEW_REASON,
                  "raised_at": action.done_at, "raised_by": action.operator,
                  "details": {"returns": new["returns"]}})
+    elif action.type == "order_split":  # the parts come from the hub; the choice is checked here first
+        split_lines(new, p["lines"])
+    elif action.type == "order_merge":
+        merge_ids(p["with"])
     elif action.type == "reallocated":
         new["bench"] = p["bench"]
         if p.get("warehouse"):

@@ -508,6 +508,17 @@ class HubClient:
             raise HubMalformed(_("The hub's answer about the shop connectors is incomplete."))
         return data
 
+    # -- split and merge (docs/split-merge.md) -----------------------------------------------------
+
+    def merge_candidates(self, order_id: str) -> list[dict[str, Any]]:
+        """``GET /orders/{id}/merge-candidates`` (desk and above): orders that may join its parcel."""
+        data = self._request("GET", f"/orders/{order_id}/merge-candidates")
+        rows = data.get("candidates") if isinstance(data, dict) else None
+        if not isinstance(rows, list) or not all(isinstance(r, dict) and isinstance(r.get("order_id"), str)
+                                                 for r in rows):
+            raise HubMalformed(_("The hub's list of orders to merge with is incomplete."))
+        return rows
+
     # -- stock (issue 14; docs/stock.md "Views") --------------------------------------------------
 
     def stock_levels(self, warehouse: str | None = None) -> dict[str, Any]:

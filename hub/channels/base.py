@@ -158,6 +158,11 @@ class Shipment:
     waybill: str
     shipped_at: datetime
     line_ids: tuple[str, ...] = ()  # platform sub-order ids for a partial shipment; empty = whole order
+    #: A split part's parcel (docs/split-merge.md): (our SKU, units) it carries; empty = the whole order.
+    #: The platform module maps it to its own partial-shipment call, or says it has none.
+    parcel: tuple[tuple[str, int], ...] = ()
+    #: Our idempotency key for the shipment (order ID and waybill), for platforms that take one.
+    request_id: str = ""
 
 
 class Platform(Protocol):

@@ -465,11 +465,16 @@ class DouyinPlatform:
             raise PlatformError(ErrorKind.REFUSED, f"抖店 has no carrier code we know for '{shipment.carrier}'.",
                                 code="carrier")
         if shipment.line_ids:
-            raise PlatformError(ErrorKind.REFUSED, "Partial shipments are not sent to 抖店 by this connector "
-                                                   "(order.logisticsAddMultiPack is not implemented).", code="partial")
-        params = {"order_id": shipment.channel_order_no, "company_code": company, "logistics_code": shipment.waybill}
+            raise PlatformError(ErrorKind.REFUSED, "Partial shipments by platform line id are not sent to 抖店 "
+                                                   "(a split part's parcel is: Shipment.parcel).", code="partial")
+        if shipment.parcel:
+            method, params = "order.logisticsAddMultiPack", self._parcel_params(token, shipment, company)
+        else:
+            method = "order.logisticsAdd"
+            params = {"order_id": shipment.channel_order_no, "company_code": company,
+                      "logistics_code": shipment.waybill}
         try:
-            self.request("order.logisticsAdd", params, token)
+            self.request(method, params, token)
         except PlatformError as exc:
             if exc.kind is not ErrorKind.REFUSED:
                 raise
@@ -483,6 +488,43 @@ class DouyinPlatform:
                 raise PlatformError(ErrorKind.REFUSED, "抖店 refused the shipment: the buyer cancelled or was "
                                                        "refunded on the platform.", code=exc.code) from None
             raise
+
+
+    def _parcel_params(self, token: Token, shipment: Shipment, company: str) -> dict[str, Any]:
+        """``order.logisticsAddMultiPack`` for a split part: one pack whose ``shipped_order_info`` names
+        the sub-orders (``sku_order_list[].order_id``) and units (``shipped_num``) it carries.
+
+        Our SKU of a sub-order is read as intake reads it (``code``, else ``out_sku_id``, else
+        ``sku_id``; hub/intake/douyin.py); units of one SKU are taken from its sub-orders in the
+        detail's order. ``request_id`` (required; the platform answers a repeat with the first
+        result) is our order ID and waybill.
+
+        Raises:
+            PlatformError: REFUSED when the shop order is gone or lacks a SKU of the parcel.
+        """
+        detail = self._detail(token, shipment.channel_order_no)
+        if detail is None:
+            raise PlatformError(ErrorKind.REFUSED, f"抖店 does not know order {shipment.channel_order_no}.",
+                                code="no_order")
+        need = dict(shipment.parcel)
+        info: list[dict[str, Any]] = []
+        for raw in detail.get("sku_order_list") or []:
+            if not isinstance(raw, dict):
+                continue
+            ours = next((_id_text(raw.get(k)) for k in ("code", "out_sku_id", "sku_id") if _id_text(raw.get(k))), "")
+            num = raw.get("item_num")
+            take = min(need.get(ours, 0), num if isinstance(num, int) and not isinstance(num, bool) else 0)
+            if take > 0:
+                info.append({"shipped_order_id": _id_text(raw.get("order_id")), "shipped_num": take})
+                need[ours] -= take
+        missing = {sku: q for sku, q in need.items() if q > 0}
+        if missing:
+            raise PlatformError(ErrorKind.REFUSED, f"抖店 order {shipment.channel_order_no} has no sub-order for "
+                                                   f"{', '.join(f'{k} ×{v}' for k, v in missing.items())}.",
+                                code="parcel_lines")
+        return {"order_id": shipment.channel_order_no, "request_id": shipment.request_id[:64],
+                "pack_list": [{"shipped_order_info": info, "logistics_code": shipment.waybill,
+                               "company_code": company}]}
 
 
 def _id_text(value: Any) -> str:

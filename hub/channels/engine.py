@@ -54,6 +54,7 @@ from hub.channels.base import (
 from hub.config import HubSettings
 from hub.orders import doc_to_intake, intake, load_docs
 from hub.routing import Rules
+from hub.split_merge import parcel_of
 from hub.webhooks import backoff_s
 from hub.writer import Actor, Writer
 
@@ -513,7 +514,9 @@ class ConnectorEngine:
             return
         plat = clients.get(cfg)
         shipment = Shipment(channel_order_no=r.channel_order_no, carrier=r.carrier, waybill=r.waybill,
-                            shipped_at=as_utc(r.shipped_at))
+                            shipped_at=as_utc(r.shipped_at),  # a split part ships part of its shop's order
+                            parcel=self.read(lambda c: parcel_of(c, r.order_id)),
+                            request_id=f"{r.order_id}:{r.waybill}")
         try:
             self.tokens.call(cfg, plat, lambda tok: plat.ship(tok, shipment))
         except PlatformError as exc:

@@ -28,7 +28,9 @@ In short:
   unchanged to the hub, signed with ``X-PackDesk-Signature`` (HMAC-SHA256 of the body with the
   connector's ``extra["push_secret"]``, else its app secret) — that is what :meth:`verify_push` checks.
 * **Ship**: ``pdd.logistics.online.send`` (``order_sn``, ``logistics_id``, ``tracking_number``), with
-  ``logistics_id`` looked up by carrier code in ``pdd.logistics.companies.get``.
+  ``logistics_id`` looked up by carrier code in ``pdd.logistics.companies.get``. A split part's
+  parcel after the first goes as an extra waybill, ``pdd.order.upload.extra.logistics`` (type 1
+  分包发货; docs/split-merge.md).
 
 ``ConnectorConfig.extra`` keys: ``refresh_token`` (from the console's authorisation) or ``code`` (a
 one-time authorisation code), optional ``push_secret``.
@@ -418,6 +420,8 @@ class PinduoduoPlatform:
             raise PlatformError(ErrorKind.REFUSED, "拼多多 records a shipment for the whole order only "
                                 "(pdd.logistics.online.send has no per-line form).", code="partial_shipment")
         logistics_id = self._logistics_id(token, shipment.carrier)
+        if shipment.parcel and self._extra_parcel(token, shipment, logistics_id):
+            return
         params = {"order_sn": shipment.channel_order_no, "logistics_id": logistics_id,
                   "tracking_number": shipment.waybill}
         try:
@@ -431,6 +435,27 @@ class PinduoduoPlatform:
         if result is not True:
             raise PlatformError(ErrorKind.BAD_RESPONSE, "拼多多 did not confirm the shipment (is_success is not true).",
                                 code="not_confirmed")
+
+    def _extra_parcel(self, token: Token, shipment: Shipment, logistics_id: int) -> bool:
+        """A split part's parcel (docs/split-merge.md). 拼多多 has no per-line shipment: the first
+        parcel ships the whole order (``pdd.logistics.online.send``, the caller); once the order shows
+        shipped, each further parcel's waybill is added with ``pdd.order.upload.extra.logistics``
+        (``extra_track_type`` 1 = 分包发货, ``extra_track_list`` [{shipping_id, tracking_number}]),
+        which the buyer sees as an extra waybill. Returns whether this parcel was handled here."""
+        data = self._call("pdd.order.information.get", {"order_sn": shipment.channel_order_no}, token)
+        info = data.get("order_info")
+        if not isinstance(info, dict) or not info.get("tracking_number") or info.get("order_status") not in (2, 3):
+            return False  # not shipped on 拼多多 yet: this parcel ships the order
+        if str(info.get("tracking_number")) == shipment.waybill:
+            return True  # this parcel was the order's first, recorded before (a retry)
+        extra = [{"shipping_id": logistics_id, "tracking_number": shipment.waybill}]
+        answer = self._call("pdd.order.upload.extra.logistics", {
+            "order_sn": shipment.channel_order_no, "extra_track_type": 1,
+            "extra_track_list": json.dumps(extra, separators=(",", ":"))}, token)
+        if answer.get("success") is not True:
+            raise PlatformError(ErrorKind.BAD_RESPONSE, "拼多多 did not confirm the extra waybill (success is not "
+                                "true).", code="not_confirmed")
+        return True
 
     def _explain_refusal(self, token: Token, shipment: Shipment, refusal: PlatformError) -> None:
         """Return quietly when the order already shows this waybill; else raise the refusal in plain words."""

@@ -1,7 +1,9 @@
 """A fake 抖店 open platform on 127.0.0.1, implementing tests/helpers/fake_shop.py's FakeShop.
 
 It answers the calls the connector makes — ``token.create``, ``token.refresh``, ``order.searchList``,
-``order.orderDetail``, ``order.logisticsAdd`` — at ``/{method with "." → "/"}``, in the platform's
+``order.orderDetail``, ``order.logisticsAdd``, ``order.logisticsAddMultiPack`` (a split part's parcel:
+sub-orders and units per pack, ``request_id`` required and idempotent, all or nothing; fields and
+error codes from the 抖店 SDK's ``OrderLogisticsAddMultiPackReq``, docs/split-merge.md) — at ``/{method with "." → "/"}``, in the platform's
 answer shape ``{code, msg, sub_code, sub_msg, log_id, data}``, and checks every request the way the
 platform documents it. This file is written from the documents (docs/channels.md, "Connector: 抖店"),
 not from hub/channels/douyin.py: it imports nothing from the client.
@@ -78,6 +80,9 @@ class FakeDouyinShop:
         self.slow_s = slow_s
         self.max_skew_s = max_skew_s
         self.shipped: list[ShippedRecord] = []
+        #: order.logisticsAddMultiPack packs recorded: (order, waybill, [(sub-order id, units)]).
+        self.packs: list[tuple[str, str, list[tuple[str, int]]]] = []
+        self.pack_requests: dict[str, dict[str, Any]] = {}  # request_id -> the first answer
         self.calls = ShopCalls()
         #: (method, query, body) of every request, for tests that look at the wire.
         self.requests: list[tuple[str, dict[str, str], bytes]] = []
@@ -250,6 +255,8 @@ class FakeDouyinShop:
             return _answer(10000, data={"shop_order_detail": _public(order)})
         if method == "order.logisticsAdd":
             return self._ship(params)
+        if method == "order.logisticsAddMultiPack":
+            return self._ship_packs(params)
         return _answer(70000, "isp.api-service-off", "API不存在或API已下线")
 
     def _check_request(self, method: str, query: dict[str, str], body: bytes) -> dict[str, Any] | None:
@@ -379,8 +386,70 @@ class FakeDouyinShop:
         return _answer(10000, data={})
 
 
+    def _ship_packs(self, params: dict[str, Any]) -> dict[str, Any]:
+        """Packs of sub-orders: every pack checked before any is recorded (the platform fails the whole
+        request rather than ship part of it); 101 部分发货 until every unit left, then 3 已发货."""
+        request_id, no = str(params.get("request_id") or ""), str(params.get("order_id") or "")
+        if not request_id:
+            return _answer(40002, "isv.missing-parameter:50050", "发货请求id不能为空，请检查requestId")
+        if request_id in self.pack_requests:
+            return self.pack_requests[request_id]  # a repeat: the first result, nothing shipped again
+        order = self.orders.get(no)
+        if order is None:
+            return _answer(50002, "isv.business-failed:60033", "订单不存在，请仔细检查后重试。")
+        if no in self._refused or order["_state"] in ("cancelled", "refunded"):
+            return _answer(50002, "isv.business-failed:60021", "订单已取消，禁止发货。")
+        if order["_state"] not in ("paid", "partly_shipped"):
+            return _answer(50002, "isv.business-failed:60110", "订单已发货，不允许再次执行发货。")
+        packs = params.get("pack_list")
+        if not isinstance(packs, list) or not packs:
+            return _answer(50002, "isv.business-failed:60036", "发货信息为空。")
+        subs = {str(s["order_id"]): s for s in order["sku_order_list"]}
+        taking: dict[str, int] = {}
+        for pack in packs:
+            infos = pack.get("shipped_order_info") if isinstance(pack, dict) else None
+            if not isinstance(infos, list) or not infos or not pack.get("logistics_code") or not pack.get("company_code"):
+                return _answer(50002, "isv.business-failed:60036", "发货信息为空。")
+            for info in infos:
+                sub = subs.get(str(info.get("shipped_order_id")))
+                if sub is None:
+                    return _answer(50002, "isv.business-failed:60102", "60102:商品单不存在，请仔细检查后重试")
+                num = info.get("shipped_num")
+                if not isinstance(num, int) or num <= 0:
+                    return _answer(50002, "isv.business-failed:60080", "60080:商品的发货数量不允许小于0")
+                key = str(sub["order_id"])
+                taking[key] = taking.get(key, 0) + num
+                if taking[key] + sub.get("_shipped", 0) > sub["item_num"]:
+                    return _answer(50002, "isv.business-failed:70023", "70023:已发货，请检查订单状态")
+        ts = int(self.now())
+        result = []
+        for pack in packs:
+            for info in pack["shipped_order_info"]:
+                subs[str(info["shipped_order_id"])]["_shipped"] = (
+                    subs[str(info["shipped_order_id"])].get("_shipped", 0) + info["shipped_num"])
+            company, waybill = str(pack["company_code"]), str(pack["logistics_code"])
+            order["logistics_info"].append({"tracking_no": waybill, "company": company, "ship_time": ts,
+                                            "delivery_id": f"{company}_{waybill}", "company_name": company})
+            self.shipped.append(ShippedRecord(order_no=no, carrier_code=company, waybill=waybill))
+            self.packs.append((no, waybill, [(str(i["shipped_order_id"]), i["shipped_num"])
+                                             for i in pack["shipped_order_info"]]))
+            result.append({"shipped_order_info": pack["shipped_order_info"], "logistics_code": waybill,
+                           "pack_id": f"P{len(self.packs)}"})
+        if all(s.get("_shipped", 0) >= s["item_num"] for s in order["sku_order_list"]):
+            self._set(order, "shipped", ts)
+        else:
+            order["order_status"], order["main_status"], order["_state"] = 101, 101, "partly_shipped"
+            order["update_time"] = ts
+            self._by_update = None
+        answer = _answer(10000, data={"pack_list": result})
+        self.pack_requests[request_id] = answer
+        return answer
+
+
 def _public(order: dict[str, Any]) -> dict[str, Any]:
-    return json.loads(json.dumps({k: v for k, v in order.items() if not k.startswith("_")}))
+    out = json.loads(json.dumps({k: v for k, v in order.items() if not k.startswith("_")}))
+    out["sku_order_list"] = [{k: v for k, v in s.items() if not k.startswith("_")} for s in out["sku_order_list"]]
+    return dict(out)
 
 
 def _answer(code: int, sub_code: str = "", sub_msg: str = "", *, data: Any = None) -> dict[str, Any]:

@@ -61,7 +61,8 @@ ERRORS: dict[str, tuple[int, str]] = {
     "timestamp": (10013, "timestamp与服务器时间相差超过10分钟"),
 }
 
-NEEDS_TOKEN = {"pdd.order.number.list.increment.get", "pdd.order.information.get", "pdd.logistics.online.send"}
+NEEDS_TOKEN = {"pdd.order.number.list.increment.get", "pdd.order.information.get", "pdd.logistics.online.send",
+               "pdd.order.upload.extra.logistics"}
 
 
 @dataclass
@@ -73,6 +74,8 @@ class _Order:
     skus: list[tuple[str, int]]
     tracking: str = ""
     logistics_id: int = 0
+    #: Extra waybills (pdd.order.upload.extra.logistics): (extra_track_type, shipping_id, tracking_number).
+    extra_tracks: list[tuple[int, int, str]] = field(default_factory=list)
 
 
 @dataclass
@@ -271,6 +274,8 @@ class FakePinduoduo:
             return {"logistics_companies_get_response": {"logistics_companies": COMPANIES}}
         if method == "pdd.logistics.online.send":
             return self._ship(p)
+        if method == "pdd.order.upload.extra.logistics":
+            return self._extra(p)
         return _error("bad_param")
 
     def _increment(self, p: dict[str, str]) -> dict[str, Any]:
@@ -312,6 +317,33 @@ class FakePinduoduo:
         self._by_update = None
         self.shipped.append(ShippedRecord(order.order_no, p["logistics_id"], p["tracking_number"]))
         return {"logistics_online_send_response": {"is_success": True}}
+
+    def _extra(self, p: dict[str, str]) -> dict[str, Any]:
+        """``pdd.order.upload.extra.logistics`` (open-pdd ``PddOrderUploadExtraLogisticsRequest``): order_sn,
+        extra_track_list (JSON [{shipping_id, tracking_number}]), extra_track_type 1 分包发货 / 2 补发商品 /
+        3 发放赠品. Extra waybills are for the buyer to see and go with a shipped order; the same
+        waybill twice is kept once."""
+        order = self._orders.get(p.get("order_sn", ""))
+        if order is None:
+            return _error("not_found")
+        try:
+            tracks = json.loads(p.get("extra_track_list", ""))
+            kind = int(p.get("extra_track_type", "1"))
+        except ValueError:
+            return _error("bad_param")
+        if not isinstance(tracks, list) or not tracks or kind not in (1, 2, 3):
+            return _error("bad_param")
+        if not order.tracking:
+            return _error("ship_refused")  # extra waybills complement a shipment the order has
+        for t in tracks:
+            if not isinstance(t, dict) or not isinstance(t.get("shipping_id"), int) or not t.get("tracking_number"):
+                return _error("bad_param")
+        for t in tracks:
+            entry = (kind, t["shipping_id"], str(t["tracking_number"]))
+            if entry not in order.extra_tracks:
+                order.extra_tracks.append(entry)
+                self.shipped.append(ShippedRecord(order.order_no, str(t["shipping_id"]), str(t["tracking_number"])))
+        return {"order_upload_extra_logistics_response": {"success": True}}
 
     def _order_info(self, o: _Order) -> dict[str, Any]:
         """The order as ``order_info``: status over three fields, recipient encrypted while it waits for

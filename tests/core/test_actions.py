@@ -56,6 +56,9 @@ GOOD: dict[str, dict[str, Any]] = {
     "returned_to_sender": {},
     "return_received": {"lines": [{"sku": "SKU-1", "qty_good": 1, "qty_damaged": 0, "qty_missing": 0}]},
     "completed": {},
+    "order_split": {"reason": "back-order the rest", "lines": {"SKU-1": 1}},
+    "order_merge": {"with": "BL20260222-008633"},
+    "order_unmerge": {},
 }
 HUB_ONLY = {"payment_timeout", "delivered", "delivery_failed", "returned_to_sender", "completed"}
 
@@ -76,14 +79,16 @@ OPTIONAL_OBJECT: dict[str, list[str]] = {"step": ["detail"], "hold_raised": ["de
 #: Text fields with a closed set of values.
 CHOICES: dict[str, str] = {"step": "step", "hold_raised": "type", "hold_escalated": "to"}
 #: Types that fire another type's trigger (no state change of their own).
-FIRES: dict[str, Trigger] = {"hold_escalated": Trigger.HOLD_RAISED}
+FIRES: dict[str, Trigger] = {"hold_escalated": Trigger.HOLD_RAISED, "order_split": Trigger.SPLIT,
+                              "order_merge": Trigger.MERGED, "order_unmerge": Trigger.UNMERGED}
 
 #: The lowest role per type (hold types aside).
 MIN_ROLE: dict[str, Role] = {
     **dict.fromkeys(["step", "label_printed", "label_voided", "shipped_by_station", "hold_raised", "hold_released",
                      "hold_escalated"], Role.PACKER),
     **dict.fromkeys(["picked_up_by_carrier", "address_changed", "cancelled_by_buyer", "refund_approved",
-                     "payment_confirmed", "reallocated", "return_received", *HUB_ONLY], Role.DESK),
+                     "payment_confirmed", "reallocated", "return_received", "order_split", "order_merge",
+                     "order_unmerge", *HUB_ONLY], Role.DESK),
 }
 
 

@@ -37,14 +37,17 @@ EXPECTED = {
     "address_changed": {"paid": "paid", "allocated": "allocated", "label_printed": "allocated"},
     "hold_raised": {s.value: s.value for s in OPEN_STATES},
     "hold_released": {s.value: s.value for s in OPEN_STATES},
+    "split": {"paid": "closed", "allocated": "closed"},
+    "merged": {"allocated": "allocated"},
+    "unmerged": {"allocated": "allocated"},
 }
 
 ALL_FROM: list[State | None] = [None, *State]
 
 
-def test_there_are_seven_states_and_nineteen_triggers() -> None:
+def test_there_are_seven_states_and_twenty_two_triggers() -> None:
     assert len(State) == 7
-    assert len(Trigger) == 19
+    assert len(Trigger) == 22
     assert {t.value for t in Trigger} == set(EXPECTED)
 
 

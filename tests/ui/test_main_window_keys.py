@@ -156,6 +156,26 @@ def check_returns(qtbot: Any, w: MainWindow, _mp: Any) -> None:
     qtbot.waitUntil(lambda: w.stack.currentWidget() is w.queue_page, timeout=5000)
 
 
+def check_split(qtbot: Any, w: MainWindow, _mp: Any) -> None:
+    oid = select_printable(w)
+    press(qtbot, w, Qt.Key.Key_X, CTRL | SHIFT)
+    qtbot.waitUntil(lambda: getattr(w, "split_merge_dialog", None) is not None and w.split_merge_dialog.isVisible(),
+                    timeout=5000)
+    assert w.split_merge_dialog.objectName() == "splitDialog" and oid in w.split_merge_dialog.windowTitle()
+    w.split_merge_dialog.reject()
+
+
+def check_merge(qtbot: Any, w: MainWindow, _mp: Any) -> None:
+    oid = select_printable(w)
+    press(qtbot, w, Qt.Key.Key_M, CTRL | SHIFT)
+    qtbot.waitUntil(lambda: getattr(w, "split_merge_dialog", None) is not None and w.split_merge_dialog.isVisible(),
+                    timeout=5000)
+    dialog = w.split_merge_dialog
+    assert dialog.objectName() == "mergeDialog" and oid in dialog.windowTitle()
+    qtbot.waitUntil(lambda: dialog.status.text()[:1] in ("✓", "○"), timeout=5000)  # the hub answered
+    dialog.reject()
+
+
 def queue_check(n: int) -> Callable[[Any, MainWindow, Any], None]:
     def check(qtbot: Any, w: MainWindow, _mp: Any) -> None:
         target = QUEUES[n - 1][0]
@@ -170,6 +190,7 @@ KEYS: list[tuple[str, Callable[[Any, MainWindow, Any], None]]] = [
     ("Ctrl+Shift+L", check_preview), ("Ctrl+I", check_import), ("F5", check_refresh), ("Ctrl+F", check_search),
     ("Ctrl+,", check_settings), ("F1", check_help), ("Enter", check_enter), ("Ctrl+Shift+Q", check_switch),
     ("Ctrl+H", check_handover), ("Ctrl+Shift+S", check_stock), ("Ctrl+R", check_returns),
+    ("Ctrl+Shift+X", check_split), ("Ctrl+Shift+M", check_merge),
     *[(f"Ctrl+{n}", queue_check(n)) for n in range(1, len(QUEUES) + 1)],
 ]
 
