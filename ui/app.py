@@ -15,6 +15,7 @@ import logging
 import re
 import sys
 import threading
+import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -41,6 +42,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="packdesk", description="PackDesk bench and desk app")
     p.add_argument("--demo", action="store_true", help="load demo orders into the built-in hub")
     p.add_argument("--hub", metavar="URL", help="use this hub for this run (overrides the settings)")
+    p.add_argument("--measure-startup", action="store_true",
+                   help="print startup_s=<seconds from start to the login window shown> and exit (docs/build.md)")
     return p
 
 
@@ -48,6 +51,12 @@ def pick_font(app: QApplication) -> str:
     """Use a CJK-capable font (Chinese must not render as boxes); returns the family used."""
     families = set(QFontDatabase.families())
     family = next((f for f in CJK_FONTS if f in families), "")
+    if not family:  # the Linux bundle ships its font; fontconfig does not know that folder
+        from printing.fonts import BUNDLED_FONT
+
+        if BUNDLED_FONT.is_file() and QFontDatabase.addApplicationFont(str(BUNDLED_FONT)) >= 0:
+            families = set(QFontDatabase.families())
+            family = next((f for f in CJK_FONTS if f in families), "")
     font = QFont(family) if family else app.font()
     font.setPointSize(BASE_PT)
     app.setFont(font)
@@ -147,8 +156,9 @@ def run_blocking(fn: Callable[[], T], label: str, parent: Any = None) -> T:
 class App:
     """One run of the desktop app; the steps are methods so tests can drive them one by one."""
 
-    def __init__(self, argv: list[str]) -> None:
+    def __init__(self, argv: list[str], started: float | None = None) -> None:
         self.args = build_parser().parse_args(argv)
+        self.started = time.perf_counter() if started is None else started
         self.settings: Settings | None = None
         self.store: LocalStore | None = None
         self.hub: Any = None  # ui.embedded_hub.EmbeddedHub
@@ -261,11 +271,19 @@ class App:
         from ui.login_dialog import LoginDialog
 
         dialog = LoginDialog(self.services)
+        if self.args.measure_startup:  # runs once exec() has shown the dialog
+            QTimer.singleShot(0, lambda: self._startup_measured(dialog))
         ok = dialog.exec() == QDialog.DialogCode.Accepted
         if ok and dialog.result_value is not None and dialog.result_value.offline:
             self.offline_login = True
         dialog.deleteLater()
         return ok
+
+    def _startup_measured(self, dialog: QDialog) -> None:
+        """``--measure-startup``: the login window is on screen; say when, and end the run."""
+        if sys.stdout is not None:  # None in a windowed Windows exe
+            print(f"startup_s={time.perf_counter() - self.started:.3f}", flush=True)
+        dialog.reject()
 
     def show_main(self) -> None:
         from ui.main_window import MainWindow
@@ -312,6 +330,10 @@ class App:
             self.shutdown()
 
 
-def run(argv: list[str]) -> int:
-    """The desktop app's entry point (``python main.py [--demo] [--hub URL]``)."""
-    return App(argv).run()
+def run(argv: list[str], started: float | None = None) -> int:
+    """The desktop app's entry point (``python main.py [--demo] [--hub URL]``).
+
+    Args:
+        started: ``time.perf_counter()`` at the process's first line (main.py), for ``--measure-startup``.
+    """
+    return App(argv, started).run()

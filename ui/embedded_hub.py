@@ -47,6 +47,15 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def hub_command() -> list[str]:
+    """How to start the hub's CLI: ``python -m hub`` from source; in the installed bundle (PyInstaller,
+    ``sys.frozen``) there is no ``python -m``, so the bundle's own exe runs ``packdesk hub …``
+    (main.py's dispatch)."""
+    if getattr(sys, "frozen", False):
+        return [sys.executable, "hub"]
+    return [sys.executable, "-m", "hub"]
+
+
 class EmbeddedHubError(UserError):
     code = "embedded_hub_failed"
 
@@ -81,7 +90,7 @@ class EmbeddedHub:
         return env
 
     def _cmd(self, *extra: str) -> list[str]:
-        return [sys.executable, "-m", "hub", "--host", "127.0.0.1", "--port", str(self.port),
+        return [*hub_command(), "--host", "127.0.0.1", "--port", str(self.port),
                 "--db", self.db_url, *(["--demo"] if self.demo else []), *extra]
 
     def load_demo(self, n: int = DEMO_ORDERS, timeout_s: float = 300.0) -> str:
