@@ -250,10 +250,10 @@ class App:
         try:
             if self.args.demo:
                 run_blocking(hub.load_demo, _("Loading demo orders…"))
-            else:  # a real hub: this PC's own station is approved (docs/security.md)
-                run_blocking(lambda: hub.approve_local_station(s.station, s.bench or None, s.device_id),
-                             _("Starting the built-in hub…"))
-            self.hub_url = run_blocking(hub.start, _("Starting the built-in hub…"))
+                self.hub_url = run_blocking(hub.start, _("Starting the built-in hub…"))
+            else:  # a real hub: this PC's own station is approved (docs/security.md), in the same process
+                self.hub_url = run_blocking(lambda: hub.start(approve=(s.station, s.bench or None, s.device_id)),
+                                            _("Starting the built-in hub…"))
         except UserError as exc:
             QMessageBox.critical(None, _("PackDesk cannot start"), exc.message)
             return False

@@ -12,8 +12,9 @@ dialog meanwhile. Nothing here imports Qt.
 Demo or real: with ``python main.py --demo`` the child is a demo hub (``--demo``: demo operators,
 stations approved on first login). Otherwise it is a real hub like a site's: no demo operators
 (the first admin is made with ``python main.py hub set-pin``), and this PC's own station is
-approved through the hub's CLI before it serves — the one PC of a one-PC shop is trusted by
-being the machine the hub's database lives on (docs/security.md).
+approved by the hub process itself before it serves (``serve --approve-station``: one process, not
+two, at each start) — the one PC of a one-PC shop is trusted by being the machine the hub's
+database lives on (docs/security.md).
 """
 
 from __future__ import annotations
@@ -118,11 +119,22 @@ class EmbeddedHub:
         log.info("embedded hub: %s", r.stdout.strip())
         return r.stdout.strip()
 
-    def start(self, timeout_s: float = 60.0) -> str:
-        """Start the hub and wait until /api/v1/health answers; returns its URL. Blocks: not on the GUI thread."""
+    def start(self, timeout_s: float = 60.0, *, approve: tuple[str, str | None, str] | None = None) -> str:
+        """Start the hub and wait until /api/v1/health answers; returns its URL. Blocks: not on the GUI thread.
+
+        Args:
+            approve: ``(station, bench, device_id)``: the hub process first approves this PC's own
+                station, as :meth:`approve_local_station` does, then serves — one hub process
+                instead of two at every start of a real (not demo) one-PC hub.
+        """
+        extra: list[str] = []
+        if approve is not None:
+            station, bench, device_id = approve
+            extra = ["--approve-station", station, "--approve-bench", bench or "", "--approve-device", device_id]
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         with open(self.log_path, "ab") as out:
-            self.proc = subprocess.Popen(self._cmd("serve"), cwd=ROOT, env=self._env(), stdout=out, stderr=out)
+            self.proc = subprocess.Popen(self._cmd("serve", *extra), cwd=ROOT, env=self._env(), stdout=out,
+                                         stderr=out)
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:

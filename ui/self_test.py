@@ -37,6 +37,7 @@ from core.i18n import N_, _
 
 #: The demo packer (exists only on a demo hub; README.md).
 OPERATOR, PIN, BENCH = "P001", "1111", "B1"
+STATION = "SELFTEST-B1"
 DEMO_ORDERS = 20
 DPI = 203
 
@@ -56,6 +57,7 @@ class SelfTest:
         self.out = out or _print
         self.home = Path(tempfile.mkdtemp(prefix="packdesk-selftest-"))
         self.hub: Any = None  # ui.embedded_hub.EmbeddedHub
+        self.device_id = f"selftest-{uuid.uuid4().hex[:12]}"
         self.order: dict[str, Any] = {}
         self.pdf: Path | None = None
         self._app: Any = None  # the QApplication, kept alive for the run
@@ -132,7 +134,8 @@ class SelfTest:
 
         self.hub = EmbeddedHub(paths.data_dir(), demo=True)
         self.hub.load_demo(DEMO_ORDERS)
-        url = self.hub.start()
+        # as the app starts it: this PC's station approved by the serving process (ui/app.py start_hub)
+        url = self.hub.start(approve=(STATION, BENCH, self.device_id))
         return _("{cmd} serving at {url} with {n} demo orders").format(
             cmd=" ".join(hub_command()), url=url, n=DEMO_ORDERS)
 
@@ -141,8 +144,7 @@ class SelfTest:
 
         client = HubClient(self.hub.url)
         try:
-            info = client.login(OPERATOR, PIN, station=f"SELFTEST-{BENCH}", bench=BENCH,
-                                device_id=f"selftest-{uuid.uuid4().hex[:12]}")
+            info = client.login(OPERATOR, PIN, station=STATION, bench=BENCH, device_id=self.device_id)
             orders = client.snapshot(limit=200).orders
         finally:
             client.close()
