@@ -69,12 +69,12 @@ class SelfTest:
         os.environ[paths.HOME_ENV] = str(self.home)  # the hub child process inherits it
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
         steps: list[tuple[str, Callable[[], str]]] = [
-            (N_("translations"), self.check_translations),
-            (N_("qt"), self.check_qt),
-            (N_("hub"), self.start_hub),
-            (N_("login"), self.login),
-            (N_("label"), self.render_label),
-            (N_("barcodes"), self.check_barcodes),
+            (N_("Chinese translations"), self.check_translations),
+            (N_("Qt and the UI font"), self.check_qt),
+            (N_("built-in hub"), self.start_hub),
+            (N_("demo login"), self.login),
+            (N_("label PDF"), self.render_label),
+            (N_("label barcodes"), self.check_barcodes),
         ]
         failed = False
         try:
@@ -106,7 +106,7 @@ class SelfTest:
         from core.i18n import LOCALE_DIR, set_language
 
         if set_language("zh_CN") != "zh_CN" or _("PackDesk cannot start") == "PackDesk cannot start":
-            raise SelfTestFailed(f"the Chinese catalogue did not load (looked in {LOCALE_DIR})")
+            raise SelfTestFailed(_("the Chinese catalogue did not load (looked in {folder})").format(folder=LOCALE_DIR))
         return _("Chinese catalogue loaded from {folder}").format(folder=LOCALE_DIR)
 
     def check_qt(self) -> str:
@@ -153,8 +153,12 @@ class SelfTest:
             raise SelfTestFailed(_("logged in, but bench {bench} has no order with a waybill number ({n} orders)")
                                  .format(bench=BENCH, n=len(orders)))
         self.order = with_waybill[0]
+        from core.actions import ROLE_NAMES
+        from core.roles import Role
+
         return _("{name} ({code}, {role}) on bench {bench}: {n} orders").format(
-            name=info.operator_name, code=info.operator, role=info.role, bench=info.bench, n=len(orders))
+            name=info.operator_name, code=info.operator, role=_(ROLE_NAMES[Role(info.role)]), bench=info.bench,
+            n=len(orders))
 
     def render_label(self) -> str:
         from printing import render_label
