@@ -101,7 +101,7 @@ class EmbeddedHub:
         """
         self.demo = True
         r = subprocess.run(self._cmd("demo", str(n), "--seed", "1"), cwd=ROOT, env=self._env(),
-                           capture_output=True, text=True, timeout=timeout_s)
+                           stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=timeout_s)
         if r.returncode != 0:
             raise EmbeddedHubError(_("Could not load the demo orders: {err}").format(
                 err=(r.stderr or r.stdout).strip()[-500:]))
@@ -112,7 +112,8 @@ class EmbeddedHub:
         """Approve this PC's own station on its bench, bound to this PC's device id (a real hub's
         one PC must be usable without a supervisor elsewhere). Blocks: not on the GUI thread."""
         r = subprocess.run(self._cmd("station", "approve", station, "--bench", bench or "", "--device", device_id),
-                           cwd=ROOT, env=self._env(), capture_output=True, text=True, timeout=timeout_s)
+                           cwd=ROOT, env=self._env(), stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                           timeout=timeout_s)
         if r.returncode != 0:
             raise EmbeddedHubError(_("Could not register this PC's station with the built-in hub: {err}").format(
                 err=(r.stderr or r.stdout).strip()[-500:]))
@@ -133,8 +134,9 @@ class EmbeddedHub:
             extra = ["--approve-station", station, "--approve-bench", bench or "", "--approve-device", device_id]
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         with open(self.log_path, "ab") as out:
-            self.proc = subprocess.Popen(self._cmd("serve", *extra), cwd=ROOT, env=self._env(), stdout=out,
-                                         stderr=out)
+            # stdin: a windowed Windows exe has no console handles to pass on (docs/build.md)
+            self.proc = subprocess.Popen(self._cmd("serve", *extra), cwd=ROOT, env=self._env(),
+                                         stdin=subprocess.DEVNULL, stdout=out, stderr=out)
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
