@@ -31,9 +31,13 @@ def main(argv: list[str] | None = None) -> int:
         from ui.self_test import main as self_test_main
 
         return self_test_main()
+    # This PC's own hub starts now, beside the GUI's imports, not after them (docs/build.md).
+    from ui.embedded_hub import launch_early
+
+    hub = launch_early(argv)
     from ui.app import run
 
-    return run(argv, STARTED)
+    return run(argv, STARTED, hub)
 
 
 if __name__ == "__main__":

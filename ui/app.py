@@ -4,8 +4,9 @@ Order matters: the language is set before the first widget exists (switching tak
 restart); a second launch on the same PC hands over to the first (:mod:`ui.single_instance`: its
 window comes to the front) and exits 0 before it touches the store; the local store is opened before anything else touches it, and a damaged or locked file
 stops the start with a plain message (exit code 2) and is left exactly as it is. With no hub
-configured, the embedded hub (:mod:`ui.embedded_hub`) starts as a child process — on a worker
-thread, with a progress dialog — and is stopped at exit.
+configured, the embedded hub (:mod:`ui.embedded_hub`) starts as a child process — on a set-up PC
+main.py launches it before this module's imports, so that both start side by side; the app waits for
+it on a worker thread, with a progress dialog — and is stopped at exit, on every way out.
 """
 
 from __future__ import annotations
@@ -156,9 +157,11 @@ def run_blocking(fn: Callable[[], T], label: str, parent: Any = None) -> T:
 class App:
     """One run of the desktop app; the steps are methods so tests can drive them one by one."""
 
-    def __init__(self, argv: list[str], started: float | None = None) -> None:
+    def __init__(self, argv: list[str], started: float | None = None, hub: Any = None) -> None:
         self.args = build_parser().parse_args(argv)
         self.started = time.perf_counter() if started is None else started
+        #: the embedded hub main.py already launched (ui.embedded_hub.launch_early), or None
+        self.early_hub = hub
         self.settings: Settings | None = None
         self.store: LocalStore | None = None
         self.hub: Any = None  # ui.embedded_hub.EmbeddedHub
@@ -244,9 +247,17 @@ class App:
             return True
         from ui.embedded_hub import EmbeddedHub
 
+        s = self.settings
+        if self.early_hub is not None:  # launched before the GUI's imports; only wait for it here
+            self.hub = self.early_hub
+            try:
+                self.hub_url = run_blocking(self.early_hub.wait_ready, _("Starting the built-in hub…"))
+            except UserError as exc:
+                QMessageBox.critical(None, _("PackDesk cannot start"), exc.message)
+                return False
+            return True
         hub = EmbeddedHub(paths.data_dir(), demo=self.args.demo)
         self.hub = hub
-        s = self.settings
         try:
             if self.args.demo:
                 run_blocking(hub.load_demo, _("Loading demo orders…"))
@@ -312,13 +323,13 @@ class App:
                 self.instance.release()
 
     def run(self) -> int:
-        app = self.prepare()
-        if not self.claim_instance():
-            return 0  # the PackDesk already running here came to the front instead
-        if not self.open_store():
-            self.instance.release()
-            return 2
+        self.hub = self.early_hub  # every way out below stops it (shutdown)
         try:
+            app = self.prepare()
+            if not self.claim_instance():
+                return 0  # the PackDesk already running here came to the front instead
+            if not self.open_store():
+                return 2
             if not self.first_run() or not self.start_hub():
                 return 0 if self.hub is None else 1
             self.make_services()
@@ -330,10 +341,11 @@ class App:
             self.shutdown()
 
 
-def run(argv: list[str], started: float | None = None) -> int:
+def run(argv: list[str], started: float | None = None, hub: Any = None) -> int:
     """The desktop app's entry point (``python main.py [--demo] [--hub URL]``).
 
     Args:
         started: ``time.perf_counter()`` at the process's first line (main.py), for ``--measure-startup``.
+        hub: the embedded hub main.py launched before importing this module, if it did.
     """
-    return App(argv, started).run()
+    return App(argv, started, hub).run()

@@ -128,6 +128,11 @@ class EmbeddedHub:
                 station, as :meth:`approve_local_station` does, then serves — one hub process
                 instead of two at every start of a real (not demo) one-PC hub.
         """
+        self.launch(approve=approve)
+        return self.wait_ready(timeout_s)
+
+    def launch(self, *, approve: tuple[str, str | None, str] | None = None) -> None:
+        """Start the hub process and return at once (:meth:`wait_ready` waits for it to serve)."""
         extra: list[str] = []
         if approve is not None:
             station, bench, device_id = approve
@@ -137,6 +142,10 @@ class EmbeddedHub:
             # stdin: a windowed Windows exe has no console handles to pass on (docs/build.md)
             self.proc = subprocess.Popen(self._cmd("serve", *extra), cwd=ROOT, env=self._env(),
                                          stdin=subprocess.DEVNULL, stdout=out, stderr=out)
+
+    def wait_ready(self, timeout_s: float = 60.0) -> str:
+        """Wait until the launched hub answers /api/v1/health; returns its URL. Blocks: not on the GUI thread."""
+        assert self.proc is not None, "launch() first"
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -179,3 +188,28 @@ class EmbeddedHub:
                 proc.kill()
                 proc.wait()
         log.info("embedded hub stopped")
+
+
+def launch_early(argv: list[str]) -> EmbeddedHub | None:
+    """Start this PC's real embedded hub before the app's heavy imports, so that the two start
+    side by side (``main.py``; the app waits for it in :meth:`ui.app.App.start_hub`).
+
+    Only for an ordinary start of a set-up PC: a station name, no hub address in the settings, no
+    ``--hub``, no ``--demo`` (the demo orders are loaded first) and no ``--help``. Started before the
+    single-instance check, so a second launch of the app stops its hub again at once (the first
+    instance's hub is untouched: same database, another port). Returns None when not started.
+    """
+    if {"--demo", "-h", "--help"} & set(argv) or any(a == "--hub" or a.startswith("--hub=") for a in argv):
+        return None
+    from core.settings import load_settings
+
+    settings = load_settings()
+    if settings.hub_url or not settings.station:
+        return None
+    hub = EmbeddedHub(paths.data_dir())
+    try:
+        hub.launch(approve=(settings.station, settings.bench or None, settings.device_id))
+    except OSError as exc:  # the app then starts it the ordinary way and says what is wrong
+        log.warning("could not start the embedded hub early: %s", exc)
+        return None
+    return hub
