@@ -56,10 +56,12 @@ def test_self_test_fails_plainly_when_the_hub_cannot_start(
                         lambda: [sys.executable, "-c", "import sys; sys.exit('no hub in this installation')"])
     lines: list[str] = []
     home_before = os.environ.get("PACKDESK_HOME")
+    font_before = qapp.font()
     try:
         code = SelfTest(lines.append).run()
-    finally:
-        use_language(qapp, "en")  # the self-test switched this process to Chinese
+    finally:  # the self-test switched this process to Chinese and the UI font: later tests expect neither
+        use_language(qapp, "en")
+        qapp.setFont(font_before)
     assert code == 1, lines
     assert [line[0] for line in lines[:2]] == ["✓", "✓"], lines  # translations and Qt were fine
     assert lines[2].startswith("✖ ") and "no hub in this installation" in lines[2], lines  # says why
