@@ -2,6 +2,7 @@
 
 Usage:
     python main.py hub [serve] [--host H] [--port P] [--db URL] [--config FILE] [--demo]
+                             [--approve-station NAME --approve-bench B1 --approve-device ID]
     python main.py hub set-pin CODE --name NAME --role packer|desk|supervisor|admin --pin PIN
     python main.py hub deactivate CODE
     python main.py hub unlock CODE [--station NAME]     # lift a login lockout
@@ -58,7 +59,12 @@ def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     _add_common(common, argparse.SUPPRESS)
     sub = p.add_subparsers(dest="cmd", metavar="{serve,set-pin,deactivate,unlock,station,demo,connector,carriers}")
-    sub.add_parser("serve", parents=[common], help="serve the HTTP API (default)")
+    sv = sub.add_parser("serve", parents=[common], help="serve the HTTP API (default)")
+    # The embedded hub of a one-PC shop (ui/embedded_hub.py): approve this PC's station, then serve,
+    # in one process — a second hub process before it would double the app's start-up time.
+    sv.add_argument("--approve-station", metavar="NAME", help="first approve this station (as 'station approve')")
+    sv.add_argument("--approve-bench", metavar="BENCH", default="", help="its bench ('' for a desk PC)")
+    sv.add_argument("--approve-device", metavar="ID", help="bind it to this device id")
     sp = sub.add_parser("set-pin", parents=[common], help="create or update an operator")
     sp.add_argument("code", help="operator code, e.g. P003")
     sp.add_argument("--name", required=True, help="the operator's name as shown on screen")
@@ -146,6 +152,9 @@ def main(argv: list[str] | None = None) -> int:
 
             print(load_demo(settings, args.n, seed=args.seed))
             return 0
+        if getattr(args, "approve_station", None):
+            _manage(settings, argparse.Namespace(cmd="station", station_cmd="approve", name=args.approve_station,
+                                                 bench=args.approve_bench, device=args.approve_device))
         return serve(settings)
     except UserError as exc:
         print(f"error: {exc.message}", file=sys.stderr)

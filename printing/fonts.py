@@ -30,11 +30,13 @@ FONT_NAME = "PackDeskCJK"
 FALLBACK_FONT = "Helvetica"
 
 _RESOURCES = Path(__file__).resolve().parent.parent / "resources" / "fonts"
+#: The font the Linux bundle ships (packaging/packdesk.spec copies the system's WenQuanYi Micro Hei here).
+BUNDLED_FONT = _RESOURCES / "wqy-microhei.ttc"
 _WINDIR = Path(os.environ.get("WINDIR", r"C:\Windows")) / "Fonts"
 
 #: (path, subfont index, human name), most preferred first.
 CANDIDATES: list[tuple[Path, int, str]] = [
-    (_RESOURCES / "wqy-microhei.ttc", 0, "WenQuanYi Micro Hei (bundled)"),
+    (BUNDLED_FONT, 0, "WenQuanYi Micro Hei (bundled)"),
     (Path("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"), 0, "WenQuanYi Micro Hei"),
     (Path("/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc"), 0, "WenQuanYi Zen Hei"),
     (_WINDIR / "msyh.ttc", 0, "Microsoft YaHei"),

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Set up PackDesk on a fresh Debian/Ubuntu machine: system packages, a virtualenv, the project.
 #   scripts/bootstrap.sh          app only
-#   scripts/bootstrap.sh --test   app + test tools (xvfb, zbar, poppler, pytest, ruff, mypy)
+#   scripts/bootstrap.sh --test   app + test tools (xvfb, zbar, poppler, pytest, ruff, mypy) and the
+#                                 bundle's build tools (PyInstaller, binutils), which CI uses too
 # Safe to run again: it installs only what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,8 +14,9 @@ want_test=0
 pkgs=(fonts-wqy-microhei libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-xinerama0 libxcb-randr0
       libxcb-render-util0 libxcb-shape0 libxcb-image0 libxkbcommon0 libxkbcommon-x11-0 libegl1 libgl1
       libfontconfig1 libdbus-1-3 libpulse0)
-# Tests rasterise PDFs and decode their barcodes, and run the GUI under a virtual screen.
-[ $want_test = 1 ] && pkgs+=(xvfb xauth poppler-utils zbar-tools)
+# Tests rasterise PDFs and decode their barcodes, and run the GUI under a virtual screen;
+# PyInstaller reads the bundle's libraries with objdump (binutils).
+[ $want_test = 1 ] && pkgs+=(xvfb xauth poppler-utils zbar-tools binutils)
 
 if command -v dpkg-query >/dev/null 2>&1; then
   missing=()
@@ -36,7 +38,7 @@ py=${PYTHON:-python3}
 [ -x .venv/bin/python ] || "$py" -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip
 if [ $want_test = 1 ]; then
-  .venv/bin/python -m pip install -q -e '.[test]'
+  .venv/bin/python -m pip install -q -e '.[test,build]'
 else
   .venv/bin/python -m pip install -q -e .
 fi

@@ -4,8 +4,9 @@ Order matters: the language is set before the first widget exists (switching tak
 restart); a second launch on the same PC hands over to the first (:mod:`ui.single_instance`: its
 window comes to the front) and exits 0 before it touches the store; the local store is opened before anything else touches it, and a damaged or locked file
 stops the start with a plain message (exit code 2) and is left exactly as it is. With no hub
-configured, the embedded hub (:mod:`ui.embedded_hub`) starts as a child process — on a worker
-thread, with a progress dialog — and is stopped at exit.
+configured, the embedded hub (:mod:`ui.embedded_hub`) starts as a child process — on a set-up PC
+main.py launches it before this module's imports, so that both start side by side; the app waits for
+it on a worker thread, with a progress dialog — and is stopped at exit, on every way out.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import logging
 import re
 import sys
 import threading
+import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -41,6 +43,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="packdesk", description="PackDesk bench and desk app")
     p.add_argument("--demo", action="store_true", help="load demo orders into the built-in hub")
     p.add_argument("--hub", metavar="URL", help="use this hub for this run (overrides the settings)")
+    p.add_argument("--measure-startup", action="store_true",
+                   help="print startup_s=<seconds from start to the login window shown> and exit (docs/build.md)")
     return p
 
 
@@ -48,6 +52,12 @@ def pick_font(app: QApplication) -> str:
     """Use a CJK-capable font (Chinese must not render as boxes); returns the family used."""
     families = set(QFontDatabase.families())
     family = next((f for f in CJK_FONTS if f in families), "")
+    if not family:  # the Linux bundle ships its font; fontconfig does not know that folder
+        from printing.fonts import BUNDLED_FONT
+
+        if BUNDLED_FONT.is_file() and QFontDatabase.addApplicationFont(str(BUNDLED_FONT)) >= 0:
+            families = set(QFontDatabase.families())
+            family = next((f for f in CJK_FONTS if f in families), "")
     font = QFont(family) if family else app.font()
     font.setPointSize(BASE_PT)
     app.setFont(font)
@@ -147,8 +157,11 @@ def run_blocking(fn: Callable[[], T], label: str, parent: Any = None) -> T:
 class App:
     """One run of the desktop app; the steps are methods so tests can drive them one by one."""
 
-    def __init__(self, argv: list[str]) -> None:
+    def __init__(self, argv: list[str], started: float | None = None, hub: Any = None) -> None:
         self.args = build_parser().parse_args(argv)
+        self.started = time.perf_counter() if started is None else started
+        #: the embedded hub main.py already launched (ui.embedded_hub.launch_early), or None
+        self.early_hub = hub
         self.settings: Settings | None = None
         self.store: LocalStore | None = None
         self.hub: Any = None  # ui.embedded_hub.EmbeddedHub
@@ -234,16 +247,24 @@ class App:
             return True
         from ui.embedded_hub import EmbeddedHub
 
+        s = self.settings
+        if self.early_hub is not None:  # launched before the GUI's imports; only wait for it here
+            self.hub = self.early_hub
+            try:
+                self.hub_url = run_blocking(self.early_hub.wait_ready, _("Starting the built-in hub…"))
+            except UserError as exc:
+                QMessageBox.critical(None, _("PackDesk cannot start"), exc.message)
+                return False
+            return True
         hub = EmbeddedHub(paths.data_dir(), demo=self.args.demo)
         self.hub = hub
-        s = self.settings
         try:
             if self.args.demo:
                 run_blocking(hub.load_demo, _("Loading demo orders…"))
-            else:  # a real hub: this PC's own station is approved (docs/security.md)
-                run_blocking(lambda: hub.approve_local_station(s.station, s.bench or None, s.device_id),
-                             _("Starting the built-in hub…"))
-            self.hub_url = run_blocking(hub.start, _("Starting the built-in hub…"))
+                self.hub_url = run_blocking(hub.start, _("Starting the built-in hub…"))
+            else:  # a real hub: this PC's own station is approved (docs/security.md), in the same process
+                self.hub_url = run_blocking(lambda: hub.start(approve=(s.station, s.bench or None, s.device_id)),
+                                            _("Starting the built-in hub…"))
         except UserError as exc:
             QMessageBox.critical(None, _("PackDesk cannot start"), exc.message)
             return False
@@ -261,11 +282,19 @@ class App:
         from ui.login_dialog import LoginDialog
 
         dialog = LoginDialog(self.services)
+        if self.args.measure_startup:  # runs once exec() has shown the dialog
+            QTimer.singleShot(0, lambda: self._startup_measured(dialog))
         ok = dialog.exec() == QDialog.DialogCode.Accepted
         if ok and dialog.result_value is not None and dialog.result_value.offline:
             self.offline_login = True
         dialog.deleteLater()
         return ok
+
+    def _startup_measured(self, dialog: QDialog) -> None:
+        """``--measure-startup``: the login window is on screen; say when, and end the run."""
+        if sys.stdout is not None:  # None in a windowed Windows exe
+            print(f"startup_s={time.perf_counter() - self.started:.3f}", flush=True)
+        dialog.reject()
 
     def show_main(self) -> None:
         from ui.main_window import MainWindow
@@ -294,13 +323,13 @@ class App:
                 self.instance.release()
 
     def run(self) -> int:
-        app = self.prepare()
-        if not self.claim_instance():
-            return 0  # the PackDesk already running here came to the front instead
-        if not self.open_store():
-            self.instance.release()
-            return 2
+        self.hub = self.early_hub  # every way out below stops it (shutdown)
         try:
+            app = self.prepare()
+            if not self.claim_instance():
+                return 0  # the PackDesk already running here came to the front instead
+            if not self.open_store():
+                return 2
             if not self.first_run() or not self.start_hub():
                 return 0 if self.hub is None else 1
             self.make_services()
@@ -312,6 +341,11 @@ class App:
             self.shutdown()
 
 
-def run(argv: list[str]) -> int:
-    """The desktop app's entry point (``python main.py [--demo] [--hub URL]``)."""
-    return App(argv).run()
+def run(argv: list[str], started: float | None = None, hub: Any = None) -> int:
+    """The desktop app's entry point (``python main.py [--demo] [--hub URL]``).
+
+    Args:
+        started: ``time.perf_counter()`` at the process's first line (main.py), for ``--measure-startup``.
+        hub: the embedded hub main.py launched before importing this module, if it did.
+    """
+    return App(argv, started, hub).run()

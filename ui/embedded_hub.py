@@ -12,8 +12,9 @@ dialog meanwhile. Nothing here imports Qt.
 Demo or real: with ``python main.py --demo`` the child is a demo hub (``--demo``: demo operators,
 stations approved on first login). Otherwise it is a real hub like a site's: no demo operators
 (the first admin is made with ``python main.py hub set-pin``), and this PC's own station is
-approved through the hub's CLI before it serves — the one PC of a one-PC shop is trusted by
-being the machine the hub's database lives on (docs/security.md).
+approved by the hub process itself before it serves (``serve --approve-station``: one process, not
+two, at each start) — the one PC of a one-PC shop is trusted by being the machine the hub's
+database lives on (docs/security.md).
 """
 
 from __future__ import annotations
@@ -45,6 +46,15 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def hub_command() -> list[str]:
+    """How to start the hub's CLI: ``python -m hub`` from source; in the installed bundle (PyInstaller,
+    ``sys.frozen``) there is no ``python -m``, so the bundle's own exe runs ``packdesk hub …``
+    (main.py's dispatch)."""
+    if getattr(sys, "frozen", False):
+        return [sys.executable, "hub"]
+    return [sys.executable, "-m", "hub"]
 
 
 class EmbeddedHubError(UserError):
@@ -81,7 +91,7 @@ class EmbeddedHub:
         return env
 
     def _cmd(self, *extra: str) -> list[str]:
-        return [sys.executable, "-m", "hub", "--host", "127.0.0.1", "--port", str(self.port),
+        return [*hub_command(), "--host", "127.0.0.1", "--port", str(self.port),
                 "--db", self.db_url, *(["--demo"] if self.demo else []), *extra]
 
     def load_demo(self, n: int = DEMO_ORDERS, timeout_s: float = 300.0) -> str:
@@ -91,7 +101,7 @@ class EmbeddedHub:
         """
         self.demo = True
         r = subprocess.run(self._cmd("demo", str(n), "--seed", "1"), cwd=ROOT, env=self._env(),
-                           capture_output=True, text=True, timeout=timeout_s)
+                           stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=timeout_s)
         if r.returncode != 0:
             raise EmbeddedHubError(_("Could not load the demo orders: {err}").format(
                 err=(r.stderr or r.stdout).strip()[-500:]))
@@ -102,18 +112,40 @@ class EmbeddedHub:
         """Approve this PC's own station on its bench, bound to this PC's device id (a real hub's
         one PC must be usable without a supervisor elsewhere). Blocks: not on the GUI thread."""
         r = subprocess.run(self._cmd("station", "approve", station, "--bench", bench or "", "--device", device_id),
-                           cwd=ROOT, env=self._env(), capture_output=True, text=True, timeout=timeout_s)
+                           cwd=ROOT, env=self._env(), stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                           timeout=timeout_s)
         if r.returncode != 0:
             raise EmbeddedHubError(_("Could not register this PC's station with the built-in hub: {err}").format(
                 err=(r.stderr or r.stdout).strip()[-500:]))
         log.info("embedded hub: %s", r.stdout.strip())
         return r.stdout.strip()
 
-    def start(self, timeout_s: float = 60.0) -> str:
-        """Start the hub and wait until /api/v1/health answers; returns its URL. Blocks: not on the GUI thread."""
+    def start(self, timeout_s: float = 60.0, *, approve: tuple[str, str | None, str] | None = None) -> str:
+        """Start the hub and wait until /api/v1/health answers; returns its URL. Blocks: not on the GUI thread.
+
+        Args:
+            approve: ``(station, bench, device_id)``: the hub process first approves this PC's own
+                station, as :meth:`approve_local_station` does, then serves — one hub process
+                instead of two at every start of a real (not demo) one-PC hub.
+        """
+        self.launch(approve=approve)
+        return self.wait_ready(timeout_s)
+
+    def launch(self, *, approve: tuple[str, str | None, str] | None = None) -> None:
+        """Start the hub process and return at once (:meth:`wait_ready` waits for it to serve)."""
+        extra: list[str] = []
+        if approve is not None:
+            station, bench, device_id = approve
+            extra = ["--approve-station", station, "--approve-bench", bench or "", "--approve-device", device_id]
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         with open(self.log_path, "ab") as out:
-            self.proc = subprocess.Popen(self._cmd("serve"), cwd=ROOT, env=self._env(), stdout=out, stderr=out)
+            # stdin: a windowed Windows exe has no console handles to pass on (docs/build.md)
+            self.proc = subprocess.Popen(self._cmd("serve", *extra), cwd=ROOT, env=self._env(),
+                                         stdin=subprocess.DEVNULL, stdout=out, stderr=out)
+
+    def wait_ready(self, timeout_s: float = 60.0) -> str:
+        """Wait until the launched hub answers /api/v1/health; returns its URL. Blocks: not on the GUI thread."""
+        assert self.proc is not None, "launch() first"
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -156,3 +188,28 @@ class EmbeddedHub:
                 proc.kill()
                 proc.wait()
         log.info("embedded hub stopped")
+
+
+def launch_early(argv: list[str]) -> EmbeddedHub | None:
+    """Start this PC's real embedded hub before the app's heavy imports, so that the two start
+    side by side (``main.py``; the app waits for it in :meth:`ui.app.App.start_hub`).
+
+    Only for an ordinary start of a set-up PC: a station name, no hub address in the settings, no
+    ``--hub``, no ``--demo`` (the demo orders are loaded first) and no ``--help``. Started before the
+    single-instance check, so a second launch of the app stops its hub again at once (the first
+    instance's hub is untouched: same database, another port). Returns None when not started.
+    """
+    if {"--demo", "-h", "--help"} & set(argv) or any(a == "--hub" or a.startswith("--hub=") for a in argv):
+        return None
+    from core.settings import load_settings
+
+    settings = load_settings()
+    if settings.hub_url or not settings.station:
+        return None
+    hub = EmbeddedHub(paths.data_dir())
+    try:
+        hub.launch(approve=(settings.station, settings.bench or None, settings.device_id))
+    except OSError as exc:  # the app then starts it the ordinary way and says what is wrong
+        log.warning("could not start the embedded hub early: %s", exc)
+        return None
+    return hub

@@ -30,6 +30,7 @@ SMALL = {
     "tracking.py": ["--parcels", "20", "--threads", "2", "--no-postgres", "--printed", "200", "--scans", "30",
                     "--background", "50"],
     "demo_orders.py": ["--orders", "200", "--runs", "1"],
+    "startup.py": ["--runs", "1"],
     "connector_catchup.py": ["--orders", "300", "--lag-orders", "20", "--push-orders", "20", "--interval", "2"],
     "longpoll_load.py": ["--clients", "8", "--desks", "2", "--rate", "5", "--duration", "2", "--baseline", "1",
                          "--idle", "1", "--orders", "60"],
