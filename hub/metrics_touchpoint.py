@@ -4,7 +4,7 @@ Per site-local day or week (the day / week an episode started; docs/tickets.md "
 metric" defines episodes): how many contact episodes, the median and 90th percentile of
 contact → first reply and contact → closed, and the share closed within 4 hours of the first
 contact. Percentiles are ``percentile_cont`` (linear interpolation between the two nearest ranks):
-PostgreSQL's own ordered-set aggregate there; on SQLite, which has none, the same interpolation
+PostgreSQL's own ordered-set aggregate there (every figure in one scan); on SQLite, which has none, the same interpolation
 from the two rows ``ROW_NUMBER()`` puts at those ranks (window functions, SQLite ≥ 3.25), so both
 databases give the same figures for the same rows.
 
@@ -110,27 +110,40 @@ def _percentiles_portable(conn: Connection, bucket: Any, column: Any, where: Any
     return out
 
 
-def _percentiles_pg(conn: Connection, bucket: Any, column: Any, where: Any) -> dict[str, dict[float, float | None]]:
-    aggs = [func.percentile_cont(p).within_group(column) for p in PERCENTILES]
-    rows = conn.execute(select(bucket, *aggs).where(where, column.is_not(None)).group_by(bucket)).all()
-    return {row[0]: {p: (float(v) if v is not None else None) for p, v in zip(PERCENTILES, row[1:], strict=True)}
-            for row in rows}
+def _counts(bucket: Any, now: datetime) -> list[Any]:
+    ep = db.ticket_episodes.c
+    decided = (ep.closed_s <= WITHIN_S) | (ep.started_at <= now - timedelta(seconds=WITHIN_S))
+    return [bucket, func.count(),
+            func.count(ep.first_reply_s),
+            func.sum(case((and_(ep.first_reply_s.is_(None), ep.closed_at.is_(None)), 1), else_=0)),
+            func.count(ep.closed_s),
+            func.sum(case((ep.closed_s <= WITHIN_S, 1), else_=0)),
+            func.sum(case((decided, 1), else_=0))]
+
+
+def _figures_pg(conn: Connection, bucket: Any, where: Any, now: datetime) -> dict[str | None, dict[str, Any]]:
+    """PostgreSQL: every figure in one scan, per bucket and (``ROLLUP``: the row with bucket NULL) in total.
+
+    ``percentile_cont`` ignores NULLs, as the definition wants (no reply yet: no reply time).
+    """
+    ep = db.ticket_episodes.c
+    aggs = [func.percentile_cont(p).within_group(col) for col in (ep.first_reply_s, ep.closed_s) for p in PERCENTILES]
+    rows = conn.execute(select(*_counts(bucket, now), *aggs).where(where).group_by(func.rollup(bucket))).all()
+    out: dict[str | None, dict[str, Any]] = {}
+    for row in rows:
+        b, n, replied, waiting, closed, within, decided_n, r50, r90, c50, c90 = row
+        f = [None if v is None else float(v) for v in (r50, r90, c50, c90)]
+        out[b] = _row(int(n), int(replied), int(waiting or 0), int(closed), int(within or 0), int(decided_n or 0),
+                      {0.5: f[0], 0.9: f[1]}, {0.5: f[2], 0.9: f[3]})
+    return out
 
 
 def _figures(conn: Connection, bucket: Any, where: Any, now: datetime) -> dict[str, dict[str, Any]]:
+    """Any database: the counts in one statement, each percentile column in one window statement."""
     ep = db.ticket_episodes.c
-    decided = (ep.closed_s <= WITHIN_S) | (ep.started_at <= now - timedelta(seconds=WITHIN_S))
-    counts = conn.execute(select(
-        bucket, func.count(),
-        func.count(ep.first_reply_s),
-        func.sum(case((and_(ep.first_reply_s.is_(None), ep.closed_at.is_(None)), 1), else_=0)),
-        func.count(ep.closed_s),
-        func.sum(case((ep.closed_s <= WITHIN_S, 1), else_=0)),
-        func.sum(case((decided, 1), else_=0)),
-    ).where(where).group_by(bucket)).all()
-    pct = _percentiles_pg if db.is_postgres(conn) else _percentiles_portable
-    reply = pct(conn, bucket, ep.first_reply_s, where)
-    close = pct(conn, bucket, ep.closed_s, where)
+    counts = conn.execute(select(*_counts(bucket, now)).where(where).group_by(bucket)).all()
+    reply = _percentiles_portable(conn, bucket, ep.first_reply_s, where)
+    close = _percentiles_portable(conn, bucket, ep.closed_s, where)
     out: dict[str, dict[str, Any]] = {}
     for b, n, replied, waiting, closed, within, decided_n in counts:
         r, c = reply.get(b, {}), close.get(b, {})
@@ -162,8 +175,13 @@ def touchpoint(conn: Connection, rng: Range, now: datetime, ticket_type: str | N
     if ticket_type:
         where = and_(where, ep.type == ticket_type)
     bucket = ep.day if rng.by == "day" else ep.week
-    per = _figures(conn, bucket, where, now)
-    total = _figures(conn, literal("all"), where, now).get("all", EMPTY)
+    if db.is_postgres(conn):
+        both = _figures_pg(conn, bucket, where, now)
+        total = both.pop(None, EMPTY)
+        per: dict[str, dict[str, Any]] = {str(k): v for k, v in both.items()}
+    else:
+        per = _figures(conn, bucket, where, now)
+        total = _figures(conn, literal("all"), where, now).get("all", EMPTY)
     return {"from": rng.first.isoformat(), "to": rng.last.isoformat(), "by": rng.by, "type": ticket_type,
             "now": iso(now), "within_s": WITHIN_S,
             "buckets": [{"bucket": b, **per.get(b, EMPTY)} for b in rng.buckets()], "total": total}
