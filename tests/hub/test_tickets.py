@@ -254,7 +254,7 @@ def test_tickets_over_http(tmp_path: Path) -> None:
         assert r.json()["results"][0]["outcome"] == "applied", r.text
         listed = get("/api/v1/tickets", desk, mine="true").json()
         assert [t["ticket_id"] for t in listed["tickets"]] == ["H1"]  # D001 is the one desk login on shift
-        assert listed["tickets"][0]["sla"]["state"] == "ok"
+        assert listed["tickets"][0]["sla"]["state"] == "ok" and listed["cursor"] == 2  # the order, the ticket
         one = get("/api/v1/tickets/H1", desk).json()
         assert [e["kind"] for e in one["events"]] == ["opened", "contact", "assigned"]
         assert get("/api/v1/tickets/NOPE", desk).status_code == 404
