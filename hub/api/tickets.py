@@ -15,7 +15,7 @@ from sqlalchemy.engine import Connection
 
 from core.errors import UserError
 from core.roles import Role
-from core.tickets import TICKET_TYPES
+from core.tickets import TICKET_ID_LEN, TICKET_TYPES
 from core.timeutil import local_day, utcnow
 from hub import feed, metrics_touchpoint, tickets
 from hub.api.deps import HubDep, actor_at_least
@@ -51,7 +51,7 @@ def list_tickets(hub: HubDep, request: Request, mine: bool = False,
 def get_ticket(hub: HubDep, request: Request, ticket_id: str) -> dict[str, Any]:
     def run(c: Connection) -> dict[str, Any]:
         actor_at_least(hub, c, request, Role.DESK)
-        doc = tickets.load(c, ticket_id[:40])
+        doc = tickets.load(c, ticket_id) if len(ticket_id) <= TICKET_ID_LEN else None
         if doc is None:
             raise UserError(f"No ticket {ticket_id[:40]} at the hub.", code="not_found")
         return {**tickets.with_sla(doc, utcnow(), hub.rules.tickets), "events": tickets.events(c, doc["ticket_id"])}
