@@ -112,7 +112,12 @@ def test_the_metric_by_day_and_week_matches_the_hand_computed_fixture(hub: Hub) 
     assert by_day["total"] == ALL
     by_week = hub.read(lambda c: mt.touchpoint(c, mt.Range(date(2026, 11, 30), date(2026, 12, 6), "week"), NOW))
     assert by_week["buckets"] == [{"bucket": "2026-11-30", **ALL}]
-    # A type filter, and a later "now" that judges E (still open after 4 h: not within).
+    # Over more than 31 days the total keeps its counts but not its percentiles (a sort of every contact).
+    long = hub.read(lambda c: mt.touchpoint(c, mt.Range(date(2026, 11, 1), date(2026, 12, 6), "week"), NOW))
+    assert long["total"] == {**ALL, "reply_median_s": None, "reply_p90_s": None, "close_median_s": None,
+                             "close_p90_s": None}
+    assert long["buckets"][-1] == {"bucket": "2026-11-30", **ALL}
+        # A type filter, and a later "now" that judges E (still open after 4 h: not within).
     later = datetime(2026, 12, 2, 0, 0, tzinfo=UTC)
     one_day = mt.Range(date(2026, 12, 1), date(2026, 12, 1), "day")
     assert hub.read(lambda c: mt.touchpoint(c, one_day, later))["total"]["closed_within_4h_of"] == 4
