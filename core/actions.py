@@ -358,3 +358,15 @@ def open_hold(holds: Iterable[Mapping[str, Any]], hold_id: str, order_id: str = 
             _("Hold {hold_id} is not open on order {order_id} (already released?).").format(
                 hold_id=hold_id, order_id=order_id), details={"field": "hold_id", "order_id": order_id})
     return hold
+
+
+def check_fields(fields: Iterable[Field], payload: Any) -> None:
+    """Check ``payload`` against ``fields`` as :func:`check_payload` does (other tables, e.g. :mod:`core.tickets`).
+
+    Raises:
+        BadPayload: a field is missing or of the wrong shape; ``details["field"]`` names it.
+    """
+    if not isinstance(payload, dict):
+        raise _bad(_("An action's payload must be an object."), "payload")
+    for f in fields:
+        _check_field(f, payload)

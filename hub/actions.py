@@ -31,8 +31,9 @@ from core.model import packing_note_from
 from core.playbooks import check, escalation, playbook_for, summary
 from core.roles import Role
 from core.states import FULFILMENT_STATES, State, Trigger, apply_trigger
+from core.tickets import TICKET_ACTIONS
 from core.timeutil import iso, parse_iso
-from hub import action_keys, cutoffs, db, returns, split_merge, stock
+from hub import action_keys, cutoffs, db, returns, split_merge, stock, tickets
 from hub.options import playbook_options
 from hub.orders import change_address, confirm_payment, load_docs, put_unit_weight, void_label
 from hub.routing import Rules
@@ -165,6 +166,8 @@ def _one(w: Writer, rules: Rules, actor: Actor, a: dict[str, Any], docs: dict[st
     if doc is None:
         return _answer(a, "rejected", None, "unknown_order", f"Order {a['order_id']} does not exist at the hub.")
     kind = a["type"]
+    if kind in TICKET_ACTIONS:  # customer tickets (hub/tickets.py, docs/tickets.md): same batch, same dedupe
+        return tickets.answer(w, rules.tickets, w.settings.timezone, actor, a, doc, _answer)
     role = Role(actor.role)
     spec = ACTIONS.get(kind)
     if spec is None:

@@ -87,6 +87,8 @@ changes = Table(
     Column("prev_bench", String(32)),
     Column("at", DateTime(timezone=True), nullable=False),
     Column("doc", JSON, nullable=False),
+    #: ``order`` or ``ticket`` (docs/sync.md "Entity kinds"); a ticket row's ``order_id`` is its order's
+    Column("kind", String(8), nullable=False, server_default="order"),
 )
 Index("ix_changes_at", changes.c.at)
 
@@ -644,3 +646,65 @@ notify_queue = Table(
 )
 Index("ix_notify_queue_due", notify_queue.c.done_at, notify_queue.c.refused_at, notify_queue.c.next_attempt_at)
 Index("ix_notify_queue_order", notify_queue.c.order_id)
+
+# -- customer tickets (issue 15; hub/tickets.py is the one door to these tables, docs/tickets.md) -------
+
+#: One customer ticket (工单), linked to an order. ``ticket_id`` is made by whoever opens it (a desk
+#: PC offline makes a UUID), so later actions queued offline can name it. ``due_at`` is the next
+#: SLA deadline (first reply while a contact waits, else closing); NULL when closed.
+tickets = Table(
+    "tickets",
+    metadata,
+    Column("ticket_id", String(40), primary_key=True),
+    Column("order_id", String(32), nullable=False),
+    Column("type", String(16), nullable=False),
+    Column("status", String(8), nullable=False),  # open | closed
+    Column("source", String(16), nullable=False),
+    Column("vip", Boolean, nullable=False, default=False),
+    Column("assignee", String(32)),
+    Column("opened_at", DateTime(timezone=True), nullable=False),
+    Column("due_at", DateTime(timezone=True)),
+    Column("closed_at", DateTime(timezone=True)),
+    Column("version", Integer, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("doc", JSON, nullable=False),
+)
+Index("ix_tickets_order", tickets.c.order_id)
+Index("ix_tickets_status_due", tickets.c.status, tickets.c.due_at)
+Index("ix_tickets_assignee_status", tickets.c.assignee, tickets.c.status)
+
+#: Every event of every ticket (opened, contact, assigned, replied, closed, reopened): the trail.
+ticket_events = Table(
+    "ticket_events",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("ticket_id", String(40), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("operator", String(32), nullable=False),
+    Column("channel", String(16)),
+    Column("text", Text, nullable=False, default=""),
+    Column("action_id", String(64)),
+    Column("details", JSON, nullable=False),
+)
+Index("ix_ticket_events_ticket", ticket_events.c.ticket_id, ticket_events.c.id)
+
+#: One row per contact episode (docs/tickets.md "The touchpoint metric"): what the metric reads.
+#: ``day`` / ``week`` (site-local date, the week's Monday) are the episode start's, as text.
+ticket_episodes = Table(
+    "ticket_episodes",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("ticket_id", String(40), nullable=False),
+    Column("type", String(16), nullable=False),
+    Column("started_at", DateTime(timezone=True), nullable=False),
+    Column("day", String(10), nullable=False),
+    Column("week", String(10), nullable=False),
+    Column("replied_at", DateTime(timezone=True)),
+    Column("first_reply_s", Integer),
+    Column("closed_at", DateTime(timezone=True)),
+    Column("closed_s", Integer),
+)
+Index("ix_ticket_episodes_day", ticket_episodes.c.day)
+Index("ix_ticket_episodes_week", ticket_episodes.c.week)
+Index("ix_ticket_episodes_ticket", ticket_episodes.c.ticket_id)

@@ -38,6 +38,26 @@ log = logging.getLogger("packdesk.hub.feed")
 
 MAX_LIMIT = 1000
 CLOSED_VISIBLE_FOR = timedelta(hours=48)
+#: The entity kinds the feed carries (docs/sync.md "Entity kinds"); a caller that names none gets orders only,
+#: so a client that knows nothing of tickets never receives one.
+KINDS: frozenset[str] = frozenset({"order", "ticket"})
+ORDERS_ONLY: frozenset[str] = frozenset({"order"})
+
+
+def parse_kinds(text: str | None) -> frozenset[str]:
+    """``kinds=order,ticket`` as a set; empty or absent: orders only.
+
+    Raises:
+        UserError: ``bad_kinds`` (400) for a kind the feed does not carry.
+    """
+    if not text:
+        return ORDERS_ONLY
+    kinds = frozenset(k.strip() for k in text.split(",") if k.strip())
+    unknown = sorted(kinds - KINDS)
+    if unknown or not kinds:
+        raise UserError(f"Unknown entity kind(s) {', '.join(unknown)!s}; the feed carries {', '.join(sorted(KINDS))}.",
+                        code="bad_kinds", details={"kinds": sorted(KINDS)})
+    return kinds
 
 
 class CursorExpired(UserError):
@@ -58,7 +78,8 @@ def _sees(actor: Actor, bench: str | None, prev_bench: str | None) -> bool:
     return True
 
 
-def read_changes(conn: Connection, actor: Actor, cursor: int, limit: int) -> dict[str, Any]:
+def read_changes(conn: Connection, actor: Actor, cursor: int, limit: int,
+                 kinds: frozenset[str] = ORDERS_ONLY) -> dict[str, Any]:
     pruned = db.read_counter(conn, "changes_pruned")
     if cursor < pruned:
         raise CursorExpired(
@@ -68,8 +89,10 @@ def read_changes(conn: Connection, actor: Actor, cursor: int, limit: int) -> dic
     if cursor > top:
         raise UserError(f"Cursor {cursor} is ahead of the hub's head {top}; is this the right hub?",
                         code="bad_cursor", details={"head": top})
-    stmt = select(db.changes.c.seq, db.changes.c.order_id, db.changes.c.doc).where(
+    stmt = select(db.changes.c.seq, db.changes.c.order_id, db.changes.c.doc, db.changes.c.kind).where(
         db.changes.c.seq > cursor, db.changes.c.seq <= top)
+    if kinds != KINDS:
+        stmt = stmt.where(db.changes.c.kind.in_(sorted(kinds)))
     vis = _visible(actor)
     if vis is not None:
         stmt = stmt.where(vis)
@@ -77,15 +100,18 @@ def read_changes(conn: Connection, actor: Actor, cursor: int, limit: int) -> dic
     if db.read_counter(conn, "changes_pruned") > cursor:
         # A prune committed between the first check and the read (PostgreSQL reads see each
         # statement's own snapshot): the rows just read may have holes; never serve them.
-        return read_changes(conn, actor, cursor, limit)
+        return read_changes(conn, actor, cursor, limit, kinds)
     more = len(rows) == limit
     next_cursor = rows[-1].seq if more else top
-    return {"changes": [_change(r.seq, r.order_id, r.doc) for r in rows],
+    return {"changes": [_change(r.seq, r.order_id, r.doc, r.kind) for r in rows],
             "next_cursor": next_cursor, "more": more}
 
 
-def _change(seq: int, order_id: str, doc: Any) -> dict[str, Any]:
-    return {"seq": seq, "order_id": order_id, "order": doc}
+def _change(seq: int, order_id: str, doc: Any, kind: str = "order") -> dict[str, Any]:
+    """One change as served: an order's as it always was; a ticket's says its kind (docs/sync.md)."""
+    if kind == "order":
+        return {"seq": seq, "order_id": order_id, "order": doc}
+    return {"seq": seq, "kind": kind, "order_id": order_id, kind: doc}
 
 
 def dumps(obj: Any) -> bytes:
@@ -194,6 +220,7 @@ class _Row:
     bench: str | None
     prev_bench: str | None
     body: bytes  #: the change as served, encoded once for every waiter that sees it
+    kind: str = "order"
 
 
 #: The key of the waiters that see every bench (desk, supervisor, admin).
@@ -252,7 +279,7 @@ class ChangeTail:
             ev = self._events[key] = asyncio.Event()
         return ev
 
-    def page(self, actor: Actor, cursor: int, limit: int) -> Page | None:
+    def page(self, actor: Actor, cursor: int, limit: int, kinds: frozenset[str] = ORDERS_ONLY) -> Page | None:
         """``GET /changes`` from the buffer, or None when ``cursor`` is outside it (read the table)."""
         if self.start is None or not self.start <= cursor <= self.head:
             return None
@@ -260,7 +287,7 @@ class ChangeTail:
         last = cursor
         for i in range(cursor - self.start, len(self._rows)):
             row = self._rows[i]
-            if not _sees(actor, row.bench, row.prev_bench):
+            if row.kind not in kinds or not _sees(actor, row.bench, row.prev_bench):
                 continue
             parts.append(row.body)
             last = row.seq
@@ -325,12 +352,12 @@ class ChangeTail:
         if lo >= top:
             return top, top, pruned, []
         ch = db.changes.c
-        found = conn.execute(select(ch.seq, ch.order_id, ch.bench, ch.prev_bench, ch.doc)
+        found = conn.execute(select(ch.seq, ch.order_id, ch.bench, ch.prev_bench, ch.doc, ch.kind)
                              .where(ch.seq > lo, ch.seq <= top).order_by(ch.seq)).all()
         if len(found) != top - lo or (found and int(found[0].seq) != lo + 1):
             return top, top, pruned, []  # a prune cut in between the two statements
-        return lo, top, pruned, [_Row(int(r.seq), r.bench, r.prev_bench, dumps(_change(int(r.seq), r.order_id, r.doc)))
-                         for r in found]
+        return lo, top, pruned, [_Row(int(r.seq), r.bench, r.prev_bench,
+                                      dumps(_change(int(r.seq), r.order_id, r.doc, r.kind)), r.kind) for r in found]
 
 
 def iso_now() -> str:

@@ -23,7 +23,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from fastapi.responses import Response
 
 from core.errors import UserError
-from hub.feed import ChangeTail, Page
+from hub.feed import ORDERS_ONLY, ChangeTail, Page
 from hub.writer import Actor
 
 #: How long a checked token is taken at its word (seconds): the longest a revoked token keeps
@@ -102,7 +102,8 @@ class TokenCheck:
 
 
 async def serve(tail: ChangeTail, tokens: TokenCheck, read_page: Callable[[Actor, int, int], Awaitable[Page]],
-                authorization: str | None, cursor: int, limit: int, wait: float) -> Response:
+                authorization: str | None, cursor: int, limit: int, wait: float,
+                kinds: frozenset[str] = ORDERS_ONLY) -> Response:
     """Answer one long-poll (``wait`` > 0); see the module docstring.
 
     Args:
@@ -113,7 +114,7 @@ async def serve(tail: ChangeTail, tokens: TokenCheck, read_page: Callable[[Actor
     read_table = True  # outside the buffer: read the table once, then again after each wake-up
     while True:
         remaining = 0.0 if tail.stopping else deadline - time.monotonic()
-        page = tail.page(actor, cursor, limit)
+        page = tail.page(actor, cursor, limit, kinds)
         if page is None and read_table:
             page = await read_page(actor, cursor, limit)
             read_table = False

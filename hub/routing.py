@@ -201,7 +201,7 @@ MAX_CARRIER_LEN = 32
 MAX_WAYBILL_PREFIX_LEN = 20
 
 _TOP_KEYS = {"catalogue", "default_warehouse", "vip", "ship_by_hours", "gift_stock", "carriers", "warehouses",
-             "weighing", "notify"}
+             "weighing", "notify", "tickets"}  # [tickets] is read by hub/ticket_rules.py
 _WEIGHING_KEYS = {"packaging_g", "tolerance_g", "tolerance_pct"}
 _VIP_KEYS = {"threshold_yuan", "require_custom_packaging"}
 _SHIP_KEYS = {"vip", "normal"}
@@ -328,6 +328,10 @@ class Rules:
                                  f"not {value}.")
                 values[key] = value
             self.weighing = weighing_rule(**values)
+
+        from hub.ticket_rules import TicketRules  # the [tickets] section (docs/tickets.md)
+
+        self.tickets: TicketRules = TicketRules.parse(c, c.get(data, "tickets", dict, default={}))
 
         self.gift_stock: dict[str, int] = {}
         for sku, count in c.get(data, "gift_stock", dict, default={}).items():

@@ -114,6 +114,8 @@ class Writer:
         self._stock_undo: list[Callable[[], None]] = []
         #: (sku, warehouse) -> (on_hand, reserved) before this transaction changed it (hub/stock.py ``touch``).
         self.stock_before: dict[tuple[str, str], tuple[int, int] | None] = {}
+        #: Tickets changed in this transaction (hub/tickets.py): each becomes a ``ticket`` change row.
+        self._tickets: dict[str, dict[str, Any]] = {}
 
     # -- recording -------------------------------------------------------------------------
     def checkpoint(self) -> tuple[Any, ...]:
@@ -134,6 +136,10 @@ class Writer:
     def on_restore(self, undo: Callable[[], None]) -> None:
         """A stock write made on this connection: ``undo`` reverses it if :meth:`restore` goes back past it."""
         self._stock_undo.append(undo)
+
+    def ticket_changed(self, doc: dict[str, Any]) -> None:
+        """A ticket's new state (hub/tickets.py wrote its row): it goes out in the change feed at flush."""
+        self._tickets[doc["ticket_id"]] = doc
 
     def add_new(self, doc: dict[str, Any]) -> None:
         """A new order, checked for size once here (what intake adds to it afterwards is the hub's own)."""
@@ -281,15 +287,18 @@ class Writer:
                                               "waybill": d.get("waybill_no")} for d in self._shipped],
                                       self.now, "kuaidi100")
         docs = list(self._new.values()) + list(self._updated.values())
+        tickets = list(self._tickets.values())
         last = 0
-        if docs:
-            last = db.next_counter(conn, "changes", len(docs))
-            first = last - len(docs) + 1
-            conn.execute(db.changes.insert(), [
-                {"seq": first + i, "order_id": d["order_id"], "bench": d.get("bench"),
-                 "prev_bench": self._prev_bench.get(d["order_id"]), "at": self.now, "doc": public(d)}
-                for i, d in enumerate(docs)
-            ])
+        if docs or tickets:
+            last = db.next_counter(conn, "changes", len(docs) + len(tickets))
+            first = last - len(docs) - len(tickets) + 1
+            rows = [{"seq": first + i, "order_id": d["order_id"], "bench": d.get("bench"),
+                     "prev_bench": self._prev_bench.get(d["order_id"]), "at": self.now, "doc": public(d),
+                     "kind": "order"} for i, d in enumerate(docs)]
+            # A ticket has no bench: a packer's feed never carries it (hub/feed.py ``_visible``).
+            rows += [{"seq": first + len(docs) + i, "order_id": t["order_id"], "bench": None, "prev_bench": None,
+                      "at": self.now, "doc": t, "kind": "ticket"} for i, t in enumerate(tickets)]
+            conn.execute(db.changes.insert(), rows)
             if db.is_postgres(conn):
                 conn.execute(text("SELECT pg_notify('packdesk_changes', :s)"), {"s": str(last)})
         return last

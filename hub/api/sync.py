@@ -51,15 +51,17 @@ class ActionBatch(BaseModel):
 
 @router.get("/api/v1/changes", response_model=None)
 async def changes(hub: HubDep, request: Request, cursor: int = Query(0, ge=0),
-                  limit: int = Query(500, ge=1, le=feed.MAX_LIMIT), wait: float = Query(0, ge=0, le=30)) -> Response:
+                  limit: int = Query(500, ge=1, le=feed.MAX_LIMIT), wait: float = Query(0, ge=0, le=30),
+                  kinds: str | None = Query(None, max_length=40)) -> Response:
+    wanted = feed.parse_kinds(kinds)  # absent: orders only (docs/sync.md "Entity kinds")
     if wait <= 0:
-        page = await hub.read_async(lambda c: feed.read_changes(c, hub.actor(c, request), cursor, limit))
+        page = await hub.read_async(lambda c: feed.read_changes(c, hub.actor(c, request), cursor, limit, wanted))
         return Response(feed.dumps(page), media_type="application/json")
 
     async def read_page(actor: Actor, cur: int, lim: int) -> feed.Page:
-        return feed.Page.of(await hub.read_async(lambda c: feed.read_changes(c, actor, cur, lim)))
+        return feed.Page.of(await hub.read_async(lambda c: feed.read_changes(c, actor, cur, lim, wanted)))
     return await longpoll.serve(hub.tail, hub.tokens, read_page, request.headers.get("authorization"),
-                                cursor, limit, wait)
+                                cursor, limit, wait, wanted)
 
 
 @router.get("/api/v1/sync/snapshot")

@@ -38,6 +38,7 @@ from sqlalchemy.engine import Connection, Row
 from core.errors import UserError
 from core.states import State, Trigger
 from core.timeutil import utcnow
+from hub import ticket_rules, tickets
 from hub.carriers import kuaidi100
 from hub.carriers import tracking_store as store
 from hub.carriers.base import CarrierError, ErrorKind
@@ -125,6 +126,9 @@ def apply_history(w: Writer, doc: dict[str, Any], events: list[dict[str, Any]]) 
                        "text": newest["text"], "provider": PROVIDER}
             w.transition(doc, Trigger.DELIVERY_FAILED, why=why, details=details)
             w.raise_hold(doc, FAIL_HOLD, reason, details)
+            # … and a ticket for the desk, who calls the customer (docs/tickets.md "Opened by the hub")
+            tickets.auto_open(w, ticket_rules.for_rules_file(w.settings.rules_path), w.settings.timezone, doc,
+                              "tracking", "tracking", reason, details)
             moved = True
         elif status == "returned":
             w.transition(doc, Trigger.RETURNED_TO_SENDER, why=why, details={"tracking_status": status})
