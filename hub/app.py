@@ -22,7 +22,18 @@ from starlette.concurrency import run_in_threadpool
 
 from core.timeutil import utcnow
 from hub import auth, db, feed, stock
-from hub.api import admin, carriers, connectors, intake, orders, split_merge, stock_levels, sync, tickets, tracking
+from hub.api import (
+    admin,
+    carriers,
+    connectors,
+    intake,
+    orders,
+    split_merge,
+    stock_levels,
+    sync,
+    tickets,
+    tracking,
+)
 from hub.api import stock as stock_api
 from hub.api.deps import Hub
 from hub.api.http import BodyLimit, BoundedRoute, ClientVersionGate, UrlText, install_error_handlers
