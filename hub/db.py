@@ -76,9 +76,14 @@ Index("ix_orders_state", orders.c.state)
 Index("ix_orders_waybill", orders.c.waybill_no)
 Index("ix_orders_phone_tail", orders.c.phone_tail)
 Index("ix_orders_updated", orders.c.updated_at)
-Index("ix_orders_created", orders.c.created_at)
-Index("ix_orders_ship_by", orders.c.ship_by)
-Index("ix_orders_packed", orders.c.packed_at)
+# The dashboard's figures (hub/metrics.py) read these without touching the wide rows (index-only
+# scans on PostgreSQL): by intake, by promise, by packing, and the benches' backlog.
+Index("ix_orders_intake", orders.c.created_at, orders.c.state, orders.c.held, orders.c.warehouse, orders.c.channel,
+      orders.c.bench, orders.c.ship_by, orders.c.shipped_at)
+Index("ix_orders_promise", orders.c.ship_by, orders.c.shipped_at, orders.c.state, orders.c.warehouse,
+      orders.c.channel, orders.c.bench)
+Index("ix_orders_packed", orders.c.packed_at, orders.c.bench, orders.c.packed_by, orders.c.warehouse, orders.c.channel)
+Index("ix_orders_backlog", orders.c.state, orders.c.bench, orders.c.paid_at, orders.c.warehouse, orders.c.channel)
 
 counters = Table(
     "counters",
