@@ -63,6 +63,12 @@ orders = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
     Column("doc", JSON, nullable=False),
+    # The dashboard's facts (hub/facts.py, migration 0018): filtered and grouped on in SQL.
+    Column("paid_at", DateTime(timezone=True)),
+    Column("ship_by", DateTime(timezone=True)),
+    Column("shipped_at", DateTime(timezone=True)),
+    Column("packed_by", String(32)),
+    Column("packed_at", DateTime(timezone=True)),
     UniqueConstraint("channel", "channel_order_no", name="uq_orders_channel_no"),
 )
 Index("ix_orders_bench_state", orders.c.bench, orders.c.state)
@@ -70,6 +76,14 @@ Index("ix_orders_state", orders.c.state)
 Index("ix_orders_waybill", orders.c.waybill_no)
 Index("ix_orders_phone_tail", orders.c.phone_tail)
 Index("ix_orders_updated", orders.c.updated_at)
+# The dashboard's figures (hub/metrics.py) read these without touching the wide rows (index-only
+# scans on PostgreSQL): by intake, by promise, by packing, and the benches' backlog.
+Index("ix_orders_intake", orders.c.created_at, orders.c.state, orders.c.held, orders.c.warehouse, orders.c.channel,
+      orders.c.bench, orders.c.ship_by, orders.c.shipped_at)
+Index("ix_orders_promise", orders.c.ship_by, orders.c.shipped_at, orders.c.state, orders.c.warehouse,
+      orders.c.channel, orders.c.bench)
+Index("ix_orders_packed", orders.c.packed_at, orders.c.bench, orders.c.packed_by, orders.c.warehouse, orders.c.channel)
+Index("ix_orders_backlog", orders.c.state, orders.c.bench, orders.c.paid_at, orders.c.warehouse, orders.c.channel)
 
 counters = Table(
     "counters",
@@ -133,6 +147,7 @@ audit = Table(
 )
 Index("ix_audit_order", audit.c.order_id, audit.c.id)
 Index("ix_audit_action", audit.c.action_id)
+Index("ix_audit_what_at", audit.c.what, audit.c.at)
 
 operators = Table(
     "operators",

@@ -26,6 +26,7 @@ from core.states import State, Transition, Trigger, apply_trigger
 from core.timeutil import iso, utcnow
 from hub import db, stock
 from hub.config import HubSettings
+from hub.facts import FACT_COLUMNS, facts_of
 
 
 @dataclass(frozen=True)
@@ -187,6 +188,7 @@ class Writer:
                      why, details or {}, action_id)
         if trigger in _SHIP_TRIGGERS:
             self._shipped.append(doc)
+            doc.setdefault("shipped_at", iso(self.now))  # the dashboard's on-time figure (hub/facts.py)
         stock.on_transition(self, doc, trigger, t.to_state)  # release on close, consume on ship
         return t
 
@@ -307,7 +309,7 @@ class Writer:
     def _row_keys() -> list[str]:
         return ["order_id", "channel", "channel_order_no", "channel_status", "channel_updated_at", "state",
                 "version", "bench", "warehouse", "waybill_no", "phone_tail", "recipient_name", "held",
-                "created_at", "updated_at", "doc"]
+                "created_at", "updated_at", "doc", *FACT_COLUMNS]
 
     def _row(self, d: dict[str, Any]) -> dict[str, Any]:
         from core.timeutil import parse_iso
@@ -323,5 +325,5 @@ class Writer:
             # not overflow VARCHAR(64) on PostgreSQL.
             "recipient_name": d["recipient"]["name"][:RECIPIENT_NAME_LEN],
             "held": bool(d.get("holds")), "created_at": parse_iso(d["created_at"]),
-            "updated_at": self.now, "doc": public(d),
+            "updated_at": self.now, "doc": public(d), **facts_of(d),
         }
