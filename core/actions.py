@@ -138,6 +138,9 @@ ACTIONS: dict[str, ActionSpec] = {
         _spec("refund_approved", (_REASON,), Role.DESK),
         _spec("payment_confirmed", (_OPTIONAL_REASON,), Role.DESK),
         _spec("reallocated", (Field("bench"), Field("warehouse", required=False, allow_empty=True)), Role.DESK),
+        # A desk PC marks a parcel delivered by hand (the carrier never reported it): unlike the
+        # carrier's ``delivered`` it may be queued by a station, and only with a reason (docs/desk.md).
+        ActionSpec("delivered_by_hand", (_REASON,), Role.DESK, Trigger.DELIVERED),
         # Facts reported by desks, carriers and payment services; a bench never queues them.
         _spec("payment_timeout", (_OPTIONAL_REASON,), Role.DESK, bench=False),
         _spec("delivered", (_OPTIONAL_REASON,), Role.DESK, bench=False),

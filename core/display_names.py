@@ -169,6 +169,8 @@ AUDIT_WORDS: dict[str, str] = {
     "print_ok": N_("Printed"), "print_failed": N_("Printing failed"),
     "hold_escalated": N_("Escalated to a supervisor"),
     "tracking_updated": N_("Carrier tracking updated"),
+    "rerouted": N_("Routed again for the new address"), "delivered_by_hand": N_("Marked delivered by hand"),
+    "cancel_request_repeated": N_("Cancel asked again (intercept already requested)"),
 }
 
 
@@ -203,6 +205,9 @@ WHY_TEMPLATES: dict[str, str] = {
     "order_closed": N_("order closed ({trigger})"),
     "address_changed": N_("address changed"),
     "desk_payment": N_("payment confirmed by desk"),
+    "reroute": N_("routing rules, again for the new address"),
+    "reroute_released": N_("the new address no longer needs this hold"),
+    "desk_intercept": N_("cancelled after the label was printed: intercept the parcel"),
 }
 
 

@@ -52,6 +52,7 @@ GOOD: dict[str, dict[str, Any]] = {
     "reallocated": {"bench": "B2", "warehouse": "WH-SH"},
     "payment_timeout": {"reason": "30 min"},
     "delivered": {},
+    "delivered_by_hand": {"reason": "buyer confirmed on the phone"},
     "delivery_failed": {"reason": "nobody home"},
     "returned_to_sender": {},
     "return_received": {},
@@ -65,6 +66,7 @@ REQUIRED_TEXT: dict[str, list[str]] = {
     "hold_raised": ["type", "reason"], "hold_released": ["hold_id"], "address_changed": ["reason"],
     "hold_escalated": ["hold_id", "reason"],
     "cancelled_by_buyer": ["reason"], "refund_approved": ["reason"], "reallocated": ["bench"],
+    "delivered_by_hand": ["reason"],
 }
 REQUIRED_OBJECT: dict[str, list[str]] = {"address_changed": ["recipient"]}
 #: Fields that may be left out but, when given, must have their kind.
@@ -76,14 +78,14 @@ OPTIONAL_OBJECT: dict[str, list[str]] = {"step": ["detail"], "hold_raised": ["de
 #: Text fields with a closed set of values.
 CHOICES: dict[str, str] = {"step": "step", "hold_raised": "type", "hold_escalated": "to"}
 #: Types that fire another type's trigger (no state change of their own).
-FIRES: dict[str, Trigger] = {"hold_escalated": Trigger.HOLD_RAISED}
+FIRES: dict[str, Trigger] = {"hold_escalated": Trigger.HOLD_RAISED, "delivered_by_hand": Trigger.DELIVERED}
 
 #: The lowest role per type (hold types aside).
 MIN_ROLE: dict[str, Role] = {
     **dict.fromkeys(["step", "label_printed", "label_voided", "shipped_by_station", "hold_raised", "hold_released",
                      "hold_escalated"], Role.PACKER),
     **dict.fromkeys(["picked_up_by_carrier", "address_changed", "cancelled_by_buyer", "refund_approved",
-                     "payment_confirmed", "reallocated", *HUB_ONLY], Role.DESK),
+                     "payment_confirmed", "reallocated", "delivered_by_hand", *HUB_ONLY], Role.DESK),
 }
 
 
