@@ -103,9 +103,9 @@ EFFECTS: dict[str, str] = {
     "address": N_("The hub routes the order again for the new address: carrier, warehouse and the rural "
                   "and carrier-area checks. A printed label is voided and must be printed again."),
     "cancel": N_("The order is closed; its stock and unprinted waybill are given back."),
-    "intercept_label_printed": N_("The label is printed: this becomes an intercept request (拦截). The bench "
+    "intercept_label_printed": N_("The label is printed: this becomes an intercept request. The bench "
                                   "pulls the parcel and voids the label; the handover refuses it."),
-    "intercept_shipped": N_("The parcel has left: this becomes an intercept request (拦截). Ask the carrier "
+    "intercept_shipped": N_("The parcel has left: this becomes an intercept request. Ask the carrier "
                             "to return it; the order stays open until it is back."),
     "refund": N_("The order is closed and the refund recorded; a printed label is voided."),
     "reallocate": N_("The order moves to the chosen bench (and that bench's warehouse)."),
@@ -157,7 +157,7 @@ def check_recipient(fields: Mapping[str, str]) -> list[Problem]:
     desk can record what the buyer gave and follow up.
     """
     problems = []
-    for name, label in (("name", N_("Name")), ("province", N_("Province")), ("city", N_("City")),
+    for name, label in (("name", N_("Recipient name")), ("province", N_("Province")), ("city", N_("City")),
                         ("address", N_("Street address"))):
         if not str(fields.get(name, "")).strip():
             problems.append(Problem(name, _("{field} is required.").format(field=_(label))))

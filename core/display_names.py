@@ -207,7 +207,6 @@ WHY_TEMPLATES: dict[str, str] = {
     "desk_payment": N_("payment confirmed by desk"),
     "reroute": N_("routing rules, again for the new address"),
     "reroute_released": N_("the new address no longer needs this hold"),
-    "desk_intercept": N_("cancelled after the label was printed: intercept the parcel"),
 }
 
 

@@ -61,7 +61,7 @@ BODY_PT = 13
 
 #: The address fields in the dialog, in the order a clerk types them.
 ADDRESS_FIELDS: tuple[tuple[str, str], ...] = (
-    ("name", N_("Name")), ("phone", N_("Phone")), ("province", N_("Province")), ("city", N_("City")),
+    ("name", N_("Recipient name")), ("phone", N_("Phone")), ("province", N_("Province")), ("city", N_("City")),
     ("district", N_("District / county")), ("address", N_("Street address")), ("postcode", N_("Postcode")),
 )
 assert {k for k, _l in ADDRESS_FIELDS} >= set(RECIPIENT_FIELDS)
