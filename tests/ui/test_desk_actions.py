@@ -1,6 +1,6 @@
-"""The desk's six dialogs (issue 15), driven by keyboard on the real main window: online against one
-real hub process (shared by the module), with that hub stopped (queued, shown at once, answered
-after the restart), role-gated for packers, and their checks (reason, phone, bench) without a hub."""
+"""The desk's six dialogs (issue 15), driven by keyboard on the real main window: online against a
+real hub process, then with that hub stopped (queued, shown at once, answered after the restart),
+role-gated for packers, and their checks (reason, phone, bench) without a hub."""
 
 from __future__ import annotations
 
@@ -123,7 +123,7 @@ def answered(qtbot: Any, w: MainWindow, order_id: str) -> str:
     return w.notice.text()
 
 
-def test_each_desk_action_by_keyboard_online(qtbot: Any, desk_hub: tuple[HubProcess, dict[str, str]],
+def test_each_desk_action_by_keyboard_online_then_with_the_hub_stopped(qtbot: Any, desk_hub: tuple[HubProcess, dict[str, str]],
                                              station: StationFactory) -> None:
     hub, ids = desk_hub
     st = station(hub.url, operator="D001", pin="2222", bench="")
@@ -177,19 +177,17 @@ def test_each_desk_action_by_keyboard_online(qtbot: Any, desk_hub: tuple[HubProc
     qtbot.keyClick(w.scan, KEYS["refund"], CTRL_SHIFT)
     qtbot.waitUntil(lambda: "not possible while the order is delivered" in w.notice.text(), timeout=5000)
     assert not w.desk_actions.dialog or not w.desk_actions.dialog.isVisible()
+    offline_then_answered(qtbot, hub, ids, st, w)
 
 
-def test_desk_actions_queue_with_the_hub_stopped_and_are_answered_after(
-        qtbot: Any, desk_hub: tuple[HubProcess, dict[str, str]], station: StationFactory) -> None:
-    hub, ids = desk_hub
-    st = station(hub.url, operator="D001", pin="2222", bench="")
-    assert st.services is not None
+def offline_then_answered(qtbot: Any, hub: HubProcess, ids: dict[str, str], st: Any, w: MainWindow) -> None:
+    """The same window with the hub stopped: each action queued and shown at once, answered after the restart.
+
+    (Part of the online test: one station and window for both keeps the module's time down.)
+    """
     services = st.services
-    w = open_window(qtbot, services, "all")
-    w.activateWindow()
     hub.stop()
     try:
-        st.engine.start()
         qtbot.waitUntil(lambda: getattr(services.sync_state(), "status", "") == "offline", timeout=15_000)
         change_address(qtbot, press(qtbot, w, "address", ids["off_address"]), "买家微信改地址")
         assert "the hub is offline" in w.notice.text()
