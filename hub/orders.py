@@ -374,6 +374,11 @@ def request_intercept(w: Writer, doc: dict[str, Any], why: str, *, action_id: st
     w.raise_hold(doc, hold_type, reason, details, action_id=action_id)
 
 
+def _facts(details: Any) -> dict[str, Any]:
+    """A routing hold's details without its choices (those follow from the facts)."""
+    return {k: v for k, v in (details or {}).items() if k != "options"}
+
+
 #: Holds whose cause is the address: routing raises them, and an address change may end them.
 ADDRESS_HOLDS = frozenset({HOLD_CARRIER_AREA, HOLD_RURAL_NO_PHONE, HOLD_NO_PHONE})
 
@@ -418,7 +423,10 @@ def reroute(w: Writer, rules: Rules, doc: dict[str, Any], *, action_id: str | No
     wanted = {h.type: h for h in decision.holds if h.type in ADDRESS_HOLDS and h.type not in confirmed}
     if doc.get("carrier"):
         wanted.pop(HOLD_CARRIER_AREA, None)  # a carrier kept (or chosen by the desk) still covers
-    for hold in [h for h in doc["holds"] if h.get("type") in ADDRESS_HOLDS and h["type"] not in wanted]:
+    # a hold still needed but about the old address (its area, its choices of carrier) is raised anew
+    stale = [h for h in doc["holds"] if h.get("type") in ADDRESS_HOLDS
+             and (h["type"] not in wanted or _facts(h.get("details")) != _facts(wanted[h["type"]].details))]
+    for hold in stale:
         doc["holds"] = [h for h in doc["holds"] if h["hold_id"] != hold["hold_id"]]
         w.transition(doc, Trigger.HOLD_RELEASED, why=why_text("reroute_released"),
                      details={"hold": hold, "resolution": {"auto": "address changed"}, **why_details("reroute_released")},

@@ -103,6 +103,14 @@ def test_the_issues_case_tibet_village_without_phone_leaves_zto_and_is_held(site
     assert site.audit(o["order_id"])[-5:] == ["address_changed", "reallocated", "hold_raised", "hold_raised", "rerouted"]
 
 
+def test_a_hold_about_the_old_address_is_raised_anew_for_the_new_one(site: Site) -> None:
+    o = site.order(Recipient(**ALI_VILLAGE), "I15-NAQU")
+    naqu = {**ALI_VILLAGE, "phone": "13612345678", "city": "那曲市", "district": "双湖县", "address": "措折罗玛镇1号"}
+    after = site.applied(o["order_id"], "address_changed", {"recipient": naqu, "reason": "buyer moved"})
+    assert after["carrier"] is None and _holds(after) == {"carrier_area"}  # no carrier covers 双湖县 either
+    assert after["holds"][0]["details"]["city"] == "那曲市"  # the hold (and its choices) name the new area
+
+
 def test_a_new_address_the_carrier_does_not_cover_gets_the_next_carrier_and_a_new_waybill(site: Site) -> None:
     o = site.order(CHENGDU, "I15-HOTAN")
     assert (o["warehouse"], o["carrier"]) == ("WH-CD", "ZTO")
