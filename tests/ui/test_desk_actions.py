@@ -150,6 +150,7 @@ def test_each_desk_action_by_keyboard_online_then_with_the_hub_stopped(qtbot: An
     submit(qtbot, dlg, "买家不要了")
     assert "intercept requested" in answered(qtbot, w, ids["intercept"])
     assert st.order(ids["intercept"]).snapshot["cancel_requested"] is True
+    qtbot.waitUntil(lambda: "pull the parcel" in w.detail.text(), timeout=5000)  # the pane beside the queue
 
     submit(qtbot, press(qtbot, w, "refund", ids["refund"]), "质量问题退款")
     assert st.order(ids["refund"]).state == "closed" or "closed" in answered(qtbot, w, ids["refund"])
