@@ -432,10 +432,10 @@ def reroute(w: Writer, rules: Rules, doc: dict[str, Any], *, action_id: str | No
                      details={"hold": hold, "resolution": {"auto": "address changed"}, **why_details("reroute_released")},
                      action_id=action_id)
     open_types = {h.get("type") for h in doc["holds"]}
-    for spec in wanted.values():
-        if spec.type not in open_types:
-            w.raise_hold(doc, spec.type, spec.reason, dict(spec.details), action_id=action_id)
+    for spec in [spec for spec in wanted.values() if spec.type not in open_types]:
+        w.raise_hold(doc, spec.type, spec.reason, dict(spec.details), action_id=action_id)
     new = {"warehouse": doc.get("warehouse"), "bench": doc.get("bench"), "carrier": doc.get("carrier")}
-    w.note(doc, "rerouted", why=why_text("reroute"), details={"old": old, "new": new, **why_details("reroute")},
-           action_id=action_id)
+    if new != old or voided:  # routing changed something: one line says what (nothing changed: nothing written)
+        w.note(doc, "rerouted", why=why_text("reroute"), details={"old": old, "new": new, **why_details("reroute")},
+               action_id=action_id)
     return voided
