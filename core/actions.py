@@ -144,6 +144,9 @@ ACTIONS: dict[str, ActionSpec] = {
         ActionSpec("order_split", (_REASON, Field("lines", "object")), Role.DESK, Trigger.SPLIT),
         ActionSpec("order_merge", (Field("with"), _OPTIONAL_REASON), Role.DESK, Trigger.MERGED),
         ActionSpec("order_unmerge", (_OPTIONAL_REASON,), Role.DESK, Trigger.UNMERGED),
+        # A desk PC marks a parcel delivered by hand (the carrier never reported it): unlike the
+        # carrier's ``delivered`` it may be queued by a station, and only with a reason (docs/desk.md).
+        ActionSpec("delivered_by_hand", (_REASON,), Role.DESK, Trigger.DELIVERED),
         # Facts reported by desks, carriers and payment services; a bench never queues them.
         _spec("payment_timeout", (_OPTIONAL_REASON,), Role.DESK, bench=False),
         _spec("delivered", (_OPTIONAL_REASON,), Role.DESK, bench=False),

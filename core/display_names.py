@@ -172,6 +172,8 @@ AUDIT_WORDS: dict[str, str] = {
     "split": N_("Split into a ship-now and a back-order part"), "split_created": N_("Created by a split"),
     "merged": N_("Merged into one parcel"), "unmerged": N_("Taken out of the merged parcel"),
     "parcel_changed": N_("An order of the merged parcel closed and left it"),
+    "rerouted": N_("Routed again for the new address"), "delivered_by_hand": N_("Marked delivered by hand"),
+    "cancel_request_repeated": N_("Cancel asked again (intercept already requested)"),
 }
 
 
@@ -206,6 +208,8 @@ WHY_TEMPLATES: dict[str, str] = {
     "order_closed": N_("order closed ({trigger})"),
     "address_changed": N_("address changed"),
     "desk_payment": N_("payment confirmed by desk"),
+    "reroute": N_("routing rules, again for the new address"),
+    "reroute_released": N_("the new address no longer needs this hold"),
 }
 
 

@@ -26,6 +26,7 @@ from core.actions import (
     open_hold,
     trigger_for,
 )
+from core.desk import cancel_is_intercept
 from core.errors import IllegalTransition, OrderHeld, UserError
 from core.model import packing_note_from
 from core.playbooks import check, escalation, playbook_for, summary
@@ -35,7 +36,14 @@ from core.tickets import TICKET_ACTIONS
 from core.timeutil import iso, parse_iso
 from hub import action_keys, cutoffs, db, returns, split_merge, stock, tickets
 from hub.options import playbook_options
-from hub.orders import change_address, confirm_payment, load_docs, put_unit_weight, void_label
+from hub.orders import (
+    change_address,
+    confirm_payment,
+    load_docs,
+    put_unit_weight,
+    request_intercept,
+    void_label,
+)
 from hub.routing import Rules
 from hub.writer import Actor, Writer, public
 
@@ -329,7 +337,8 @@ def _confirm_address(w: Writer, rules: Rules, doc: dict[str, Any], resolution: d
     if isinstance(phone, str) and phone.strip():
         new["phone"] = phone.strip()
     if new != old and doc["state"] in FULFILMENT_STATES:
-        change_address(w, rules, doc, new, why="地址经买家确认 / address confirmed with the buyer", action_id=aid)
+        change_address(w, rules, doc, new, why="地址经买家确认 / address confirmed with the buyer", action_id=aid,
+                       confirmed=frozenset({"rural_no_phone", "no_phone"}))
 
 
 def _apply(w: Writer, rules: Rules, actor: Actor, a: dict[str, Any], doc: dict[str, Any]) -> None:
@@ -391,6 +400,9 @@ def _apply(w: Writer, rules: Rules, actor: Actor, a: dict[str, Any], doc: dict[s
         w.transition(doc, Trigger.REALLOCATED, why=why, details={"old": old, "new": {"bench": bench, "warehouse": warehouse}},
                      action_id=aid)
         return
+    if kind == "cancelled_by_buyer" and cancel_is_intercept(doc["state"]):
+        request_intercept(w, doc, why, action_id=aid)  # printed or shipped: a request, not a close
+        return
     trig = trigger_for(kind)
     details = {k: v for k, v in p.items() if k != "reason"}
     done_at = parse_iso(a.get("done_at")) or w.now  # checked in _one; the bench's own time of doing it
@@ -398,6 +410,8 @@ def _apply(w: Writer, rules: Rules, actor: Actor, a: dict[str, Any], doc: dict[s
                 if trig is Trigger.SHIPPED_BY_STATION else None)
     if handover is not None:
         details["handover"] = handover
+    if kind == "delivered_by_hand":
+        details["by_hand"] = True  # the carrier never reported it: the audit says a person did
     t = w.transition(doc, trig, why=why, details=details, action_id=aid)
     if handover is not None:
         doc["handover"] = handover

@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import and_, or_, select
 from sqlalchemy.engine import Connection
 
+from core.desk import intercept_hold
 from core.display_names import why_details, why_text
 from core.errors import ValidationFailed
 from core.model import ChannelStatus, IntakeOrder, OrderLine, Recipient
@@ -27,7 +28,7 @@ from hub.carriers import queue as waybill_queue
 from hub.carriers import registry
 from hub.carriers import store as carrier_accounts
 from hub.intake.generic import reserved_label
-from hub.routing import Rules, route
+from hub.routing import HOLD_CARRIER_AREA, HOLD_NO_PHONE, HOLD_RURAL_NO_PHONE, Rules, route
 from hub.writer import Writer
 
 log = logging.getLogger("packdesk.hub.orders")
@@ -342,23 +343,110 @@ def give_back_waybill(w: Writer, doc: dict[str, Any]) -> None:
 
 
 def change_address(w: Writer, rules: Rules, doc: dict[str, Any], recipient: dict[str, Any], *, why: str,
-                   action_id: str | None = None, why_codes: dict[str, Any] | None = None) -> None:
-    """address_changed; after a label was printed the label is voided and a hold asks to destroy it.
+                   action_id: str | None = None, why_codes: dict[str, Any] | None = None,
+                   confirmed: frozenset[str] = frozenset()) -> None:
+    """address_changed, then routing again for the new address (docs/routing.md "Address changes").
 
+    After a label was printed the label is voided and a hold asks the bench to destroy it.
     ``why_codes``: :func:`core.display_names.why_details` of a reason the hub wrote itself.
+    ``confirmed``: hold types the caller has just resolved for this very address (a rural hold
+    released with the buyer's confirmation): routing does not raise them again.
     """
     old = doc["recipient"]
     was_printed = doc["state"] == State.LABEL_PRINTED.value
+    old_waybill = doc.get("waybill_no")
     w.transition(doc, Trigger.ADDRESS_CHANGED, why=why, details={"old": old, "new": recipient, **(why_codes or {})},
                  action_id=action_id)
     doc["recipient"] = recipient
-    if not was_printed and doc.get("carrier") and waybill_queue.has_fetch(w.conn, doc["order_id"]):
+    rerouted = doc["state"] == State.ALLOCATED.value and reroute(
+        w, rules, doc, action_id=action_id, confirmed=confirmed)
+    if not rerouted and (was_printed or (doc.get("carrier") and waybill_queue.has_fetch(w.conn, doc["order_id"]))):
         # a provider's waybill carries routing data (大头笔, 三段码) of the address it was asked for
         void_label(w, rules, doc)
     if was_printed:
-        old_waybill = doc.get("waybill_no")
-        void_label(w, rules, doc)
         w.raise_hold(doc, "address_change",
                      "已打单后地址变更：作废旧面单并确认销毁，再重新打印 / Address changed after printing: "
                      "void and destroy the old label, then reprint",
                      {"old_waybill_no": old_waybill}, action_id=action_id)
+
+
+def request_intercept(w: Writer, doc: dict[str, Any], why: str, *, action_id: str | None = None) -> None:
+    """A desk's cancel after the label was printed or the parcel shipped: an intercept request (拦截).
+
+    The order keeps its state; a ``cancel_request`` hold (its playbook: pull the parcel, or ask the
+    carrier to return it) and ``cancel_requested`` stop it at the bench and the handover. Asked
+    twice: the second is recorded, nothing more (docs/desk.md).
+    """
+    if doc.get("cancel_requested"):
+        w.note(doc, "cancel_request_repeated", why=why, action_id=action_id)
+        return
+    hold_type, reason, details = intercept_hold(doc["state"], why)
+    doc["cancel_requested"] = True
+    w.raise_hold(doc, hold_type, reason, details, action_id=action_id)
+
+
+def _facts(details: Any) -> dict[str, Any]:
+    """A routing hold's details without its choices (those follow from the facts)."""
+    return {k: v for k, v in (details or {}).items() if k != "options"}
+
+
+#: Holds whose cause is the address: routing raises them, and an address change may end them.
+ADDRESS_HOLDS = frozenset({HOLD_CARRIER_AREA, HOLD_RURAL_NO_PHONE, HOLD_NO_PHONE})
+
+
+def reroute(w: Writer, rules: Rules, doc: dict[str, Any], *, action_id: str | None = None,
+            confirmed: frozenset[str] = frozenset()) -> bool:
+    """Run routing again on an allocated order whose address changed (the same :func:`route` as
+    :func:`allocate`), and apply what the new address changes.
+
+    * warehouse: the new address's warehouse when it differs (bench and lane from routing too);
+      stock moves with the ``reallocated`` transition (:func:`hub.stock.on_transition`);
+    * carrier: kept while it still delivers there and the warehouse stays; otherwise routing's
+      carrier, or none (a ``carrier_area`` hold);
+    * the address holds (carrier area, rural without phone, no phone): raised when the new address
+      needs them, released (audited) when it no longer does;
+    * the waybill: a new carrier or a printed label gets a fresh number and the old one goes back
+      (回收) through :func:`void_label`; no carrier: the old number goes back, none is assigned.
+
+    Returns whether the waybill was voided here (the caller then must not void it again).
+    """
+    decision = route(doc_to_intake(doc), rules)
+    recipient = Recipient(**doc["recipient"])
+    old = {"warehouse": doc.get("warehouse"), "bench": doc.get("bench"), "carrier": doc.get("carrier")}
+    moved = decision.warehouse != doc.get("warehouse")
+    if moved:
+        doc["warehouse"], doc["bench"], doc["lane"] = decision.warehouse, decision.bench, decision.lane
+        w.transition(doc, Trigger.REALLOCATED, why=why_text("reroute"),
+                     details={"old": {"bench": old["bench"], "warehouse": old["warehouse"]},
+                              "new": {"bench": doc["bench"], "warehouse": doc["warehouse"]}, **why_details("reroute")},
+                     action_id=action_id)
+    current = rules.carrier_specs.get(str(doc.get("carrier") or ""))
+    carrier = doc.get("carrier") if current is not None and current.covers(recipient) and not moved \
+        else decision.carrier
+    voided = False
+    # a provider's waybill carries the sender and routing data (大头笔, 三段码) it was asked for
+    if carrier != doc.get("carrier") or moved or waybill_queue.has_fetch(w.conn, doc["order_id"]):
+        doc["carrier"] = carrier
+        void_label(w, rules, doc)
+        if carrier is None:
+            doc["waybill_no"] = None
+        voided = True
+    wanted = {h.type: h for h in decision.holds if h.type in ADDRESS_HOLDS and h.type not in confirmed}
+    if doc.get("carrier"):
+        wanted.pop(HOLD_CARRIER_AREA, None)  # a carrier kept (or chosen by the desk) still covers
+    # a hold still needed but about the old address (its area, its choices of carrier) is raised anew
+    stale = [h for h in doc["holds"] if h.get("type") in ADDRESS_HOLDS
+             and (h["type"] not in wanted or _facts(h.get("details")) != _facts(wanted[h["type"]].details))]
+    for hold in stale:
+        doc["holds"] = [h for h in doc["holds"] if h["hold_id"] != hold["hold_id"]]
+        w.transition(doc, Trigger.HOLD_RELEASED, why=why_text("reroute_released"),
+                     details={"hold": hold, "resolution": {"auto": "address changed"}, **why_details("reroute_released")},
+                     action_id=action_id)
+    open_types = {h.get("type") for h in doc["holds"]}
+    for spec in [spec for spec in wanted.values() if spec.type not in open_types]:
+        w.raise_hold(doc, spec.type, spec.reason, dict(spec.details), action_id=action_id)
+    new = {"warehouse": doc.get("warehouse"), "bench": doc.get("bench"), "carrier": doc.get("carrier")}
+    if new != old or voided:  # routing changed something: one line says what (nothing changed: nothing written)
+        w.note(doc, "rerouted", why=why_text("reroute"), details={"old": old, "new": new, **why_details("reroute")},
+               action_id=action_id)
+    return voided

@@ -62,6 +62,7 @@ from core.states import PRINTABLE_STATES, State
 from core.waves import WaveChoice, WaveRow, wave_choices, wave_ids
 from ui import window_geometry
 from ui.connector_status import ConnectorStatusLabel
+from ui.desk_actions import DeskActions
 from ui.exception_dialog import open_exception_dialog
 from ui.flag_delegate import FlagDelegate, pair_width
 from ui.handover_view import HandoverView
@@ -353,6 +354,7 @@ class MainWindow(QMainWindow):
                     self.stations_action, self.stock_action, self.returns_action, self.split_action,
                     self.merge_action, self.switch_action):
             more.addAction(act)
+        self.desk_actions = DeskActions(self, action, more)  # issue 15: the desk's dialogs (ui/desk_actions.py)
         self.more_button = QToolButton(bar)
         self.more_button.setObjectName("moreButton")
         self.more_button.setText(_("More"))
@@ -630,6 +632,7 @@ class MainWindow(QMainWindow):
                    self.stations_action: self.role.at_least(Role.SUPERVISOR) and self.services.engine is not None,
                    self.stock_action: desk and self.services.engine is not None, self.returns_action: desk,
                    self.split_action: desk and row is not None, self.merge_action: desk and row is not None}
+        allowed.update(self.desk_actions.allowed(row is not None))
         on_queue_page = self.stack.currentWidget() is self.queue_page
         for act in self.actions():
             if act.parent() is self and act not in self.global_actions:

@@ -276,8 +276,9 @@ class OrderDetail(QWidget):
         if o.conflict:
             why = refusal_text(o.conflict.get("error"), o.conflict.get("reason"))
             parts.append(f"<p style='background:#ffcdd2;padding:4px'>↯ {_e(why)}</p>")
-        if s.get("cancel_requested"):
-            parts.append(f"<p style='background:#ffe0b2'>{_e(t['cancel'])}</p>")
+        if s.get("cancel_requested"):  # an intercept request (docs/desk.md): the parcel may have left already
+            gone = _("The buyer cancelled after shipment: ask the carrier to intercept and return the parcel.")
+            parts.append(f"<p style='background:#ffe0b2'>▲ {_e(gone if o.state == 'shipped' else t['cancel'])}</p>")
         parts.extend(_handover_lines(s))
         # lines: one block each (the pane is narrow; a five-column table wrapped names letter by letter)
         parts.append(f"<h3>{_e(t['items'])}</h3><table width='100%' cellspacing='0' cellpadding='3'>")

@@ -17,6 +17,7 @@ from typing import Any
 
 from core.actions import check_payload, check_step, open_hold, trigger_for
 from core.cutoffs import CUTOFF_KEY, due_from_rule
+from core.desk import cancel_is_intercept, intercept_hold
 from core.errors import IllegalTransition, OrderHeld, ValidationFailed
 from core.model import packing_note_from
 from core.playbooks import escalation
@@ -83,6 +84,8 @@ def apply_local(snapshot: dict[str, Any], action: PendingAction) -> dict[str, An
     hold: Any = None
     if action.type in ("hold_released", "hold_escalated"):
         hold = open_hold(new.get("holds", []), p["hold_id"], new["order_id"])
+    if action.type == "cancelled_by_buyer" and cancel_is_intercept(state):
+        return _intercept(new, action)  # the hub's rule too (hub/actions.py): a request, no state change
     tr = apply_trigger(state, trigger_for(action.type), held=held)
     new["state"] = tr.to_state.value
     if tr.voids_label:
@@ -136,6 +139,18 @@ def apply_local(snapshot: dict[str, Any], action: PendingAction) -> dict[str, An
         new["bench"] = p["bench"]
         if p.get("warehouse"):
             new["warehouse"] = p["warehouse"]
+    return new
+
+
+def _intercept(new: dict[str, Any], action: PendingAction) -> dict[str, Any]:
+    """A cancel after the label was printed: the intercept request's hold, shown at once (docs/desk.md)."""
+    if new.get("cancel_requested"):
+        return new
+    hold_type, reason, details = intercept_hold(new["state"], str(action.payload.get("reason") or ""))
+    new["cancel_requested"] = True
+    new.setdefault("holds", []).append({"hold_id": LOCAL_HOLD_PREFIX + action.action_id, "type": hold_type,
+                                        "reason": reason, "raised_at": action.done_at,
+                                        "raised_by": action.operator, "details": details})
     return new
 
 

@@ -52,6 +52,7 @@ GOOD: dict[str, dict[str, Any]] = {
     "reallocated": {"bench": "B2", "warehouse": "WH-SH"},
     "payment_timeout": {"reason": "30 min"},
     "delivered": {},
+    "delivered_by_hand": {"reason": "buyer confirmed on the phone"},
     "delivery_failed": {"reason": "nobody home"},
     "returned_to_sender": {},
     "return_received": {"lines": [{"sku": "SKU-1", "qty_good": 1, "qty_damaged": 0, "qty_missing": 0}]},
@@ -68,6 +69,7 @@ REQUIRED_TEXT: dict[str, list[str]] = {
     "hold_raised": ["type", "reason"], "hold_released": ["hold_id"], "address_changed": ["reason"],
     "hold_escalated": ["hold_id", "reason"],
     "cancelled_by_buyer": ["reason"], "refund_approved": ["reason"], "reallocated": ["bench"],
+    "delivered_by_hand": ["reason"],
 }
 REQUIRED_OBJECT: dict[str, list[str]] = {"address_changed": ["recipient"]}
 #: Fields that may be left out but, when given, must have their kind.
@@ -80,7 +82,8 @@ OPTIONAL_OBJECT: dict[str, list[str]] = {"step": ["detail"], "hold_raised": ["de
 CHOICES: dict[str, str] = {"step": "step", "hold_raised": "type", "hold_escalated": "to"}
 #: Types that fire another type's trigger (no state change of their own).
 FIRES: dict[str, Trigger] = {"hold_escalated": Trigger.HOLD_RAISED, "order_split": Trigger.SPLIT,
-                              "order_merge": Trigger.MERGED, "order_unmerge": Trigger.UNMERGED}
+                              "order_merge": Trigger.MERGED, "order_unmerge": Trigger.UNMERGED,
+                              "delivered_by_hand": Trigger.DELIVERED}
 
 #: The lowest role per type (hold types aside).
 MIN_ROLE: dict[str, Role] = {
@@ -88,7 +91,7 @@ MIN_ROLE: dict[str, Role] = {
                      "hold_escalated"], Role.PACKER),
     **dict.fromkeys(["picked_up_by_carrier", "address_changed", "cancelled_by_buyer", "refund_approved",
                      "payment_confirmed", "reallocated", "return_received", "order_split", "order_merge",
-                     "order_unmerge", *HUB_ONLY], Role.DESK),
+                     "order_unmerge", "delivered_by_hand", *HUB_ONLY], Role.DESK),
 }
 
 

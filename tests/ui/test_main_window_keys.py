@@ -174,6 +174,25 @@ def check_merge(qtbot: Any, w: MainWindow, _mp: Any) -> None:
     assert dialog.objectName() == "mergeDialog" and oid in dialog.windowTitle()
     qtbot.waitUntil(lambda: dialog.status.text()[:1] in ("✓", "○"), timeout=5000)  # the hub answered
     dialog.reject()
+def desk_check(kind: str) -> Callable[[Any, MainWindow, Any], None]:
+    """A desk key opens its dialog for the selected order, or says why the order's state does not allow it."""
+    def check(qtbot: Any, w: MainWindow, _mp: Any) -> None:
+        w.select_queue("all")
+        row = next(r for r in w.models["all"]._all if r.state == "allocated")
+        assert w.select_order(row.order_id)
+        press(qtbot, w, {"address": Qt.Key.Key_A, "cancel": Qt.Key.Key_X, "refund": Qt.Key.Key_R,
+                         "reallocate": Qt.Key.Key_B, "delivered": Qt.Key.Key_D, "payment": Qt.Key.Key_M}[kind],
+              CTRL | SHIFT)
+        desk = w.desk_actions
+        qtbot.waitUntil(lambda: (desk.dialog is not None and desk.dialog.isVisible())
+                        or "not possible" in w.notice.text(), timeout=5000)
+        if desk.dialog is not None:
+            assert kind in ("address", "cancel", "refund", "reallocate") and desk.dialog.order.order_id == row.order_id
+            qtbot.keyClick(desk.dialog, Qt.Key.Key_Escape)
+            qtbot.waitUntil(lambda: desk.dialog is not None and not desk.dialog.isVisible(), timeout=5000)
+        else:
+            assert kind in ("delivered", "payment")
+    return check
 
 
 def queue_check(n: int) -> Callable[[Any, MainWindow, Any], None]:
@@ -191,6 +210,9 @@ KEYS: list[tuple[str, Callable[[Any, MainWindow, Any], None]]] = [
     ("Ctrl+,", check_settings), ("F1", check_help), ("Enter", check_enter), ("Ctrl+Shift+Q", check_switch),
     ("Ctrl+H", check_handover), ("Ctrl+Shift+S", check_stock), ("Ctrl+R", check_returns),
     ("Ctrl+Shift+X", check_split), ("Ctrl+Shift+M", check_merge),
+    ("Ctrl+Shift+A", desk_check("address")), ("Ctrl+Shift+C", desk_check("cancel")),
+    ("Ctrl+Shift+R", desk_check("refund")), ("Ctrl+Shift+B", desk_check("reallocate")),
+    ("Ctrl+Shift+D", desk_check("delivered")), ("Ctrl+Shift+F", desk_check("payment")),
     *[(f"Ctrl+{n}", queue_check(n)) for n in range(1, len(QUEUES) + 1)],
 ]
 
