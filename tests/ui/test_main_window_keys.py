@@ -180,8 +180,8 @@ def desk_check(kind: str) -> Callable[[Any, MainWindow, Any], None]:
         w.select_queue("all")
         row = next(r for r in w.models["all"]._all if r.state == "allocated")
         assert w.select_order(row.order_id)
-        press(qtbot, w, {"address": Qt.Key.Key_A, "cancel": Qt.Key.Key_X, "refund": Qt.Key.Key_R,
-                         "reallocate": Qt.Key.Key_B, "delivered": Qt.Key.Key_D, "payment": Qt.Key.Key_M}[kind],
+        press(qtbot, w, {"address": Qt.Key.Key_A, "cancel": Qt.Key.Key_C, "refund": Qt.Key.Key_R,
+                         "reallocate": Qt.Key.Key_B, "delivered": Qt.Key.Key_D, "payment": Qt.Key.Key_F}[kind],
               CTRL | SHIFT)
         desk = w.desk_actions
         qtbot.waitUntil(lambda: (desk.dialog is not None and desk.dialog.isVisible())
