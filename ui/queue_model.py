@@ -22,6 +22,7 @@ import bisect
 from collections.abc import Callable, Iterable
 from datetime import datetime
 from enum import IntEnum
+from operator import attrgetter
 from typing import Any
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
@@ -30,7 +31,8 @@ from PySide6.QtGui import QColor
 from core.flags import STYLES, Flag
 from core.i18n import _, language
 from core.phones import is_phone_needle
-from core.queues import QueueRow, RowFilter, in_scope, matches, needle, queue_order, search
+from core.queues import QueueRow, RowFilter, in_scope, matches, needle
+from core.search_index import SearchIndex, scan
 from core.states import state_label
 from core.timeutil import utcnow
 
@@ -38,6 +40,8 @@ Index = QModelIndex | QPersistentModelIndex
 
 #: Above this many changed orders at once, merge with list operations and one reset.
 BULK_THRESHOLD = 200
+#: Typing on with at most this many rows shown filters them directly (no index lookup).
+_NARROW_SCAN = 5000
 
 
 class Column(IntEnum):
@@ -86,18 +90,29 @@ class _Desc:
     __hash__ = None  # type: ignore[assignment]
 
 
-_COLUMN_KEYS: dict[Column, Callable[[QueueRow], Any]] = {
-    Column.FLAGS: lambda r: r.key,
-    Column.ORDER_ID: lambda r: r.order_id,
-    Column.STATE: lambda r: (r.state, r.key),
-    Column.BENCH: lambda r: (r.bench, r.key),
-    Column.RECIPIENT: lambda r: (r.recipient, r.key),
-    Column.ITEMS: lambda r: (r.items, r.key),
-    Column.SHIP_BY: lambda r: (r.key[1], r.key),
-    Column.SYNC: lambda r: (-int(r.conflict), -r.pending, r.key),
+#: Each column's own sort key, a plain str or int (ties: queue order, :attr:`QueueRow.rank`).
+#: A column sort is two stable key sorts (queue rank, then this), not a tuple comparison per pair:
+#: the same order as sorting by ``(key, rank)``. The Flags column is the queue order itself (None).
+_COLUMN_KEYS: dict[Column, Callable[[QueueRow], Any] | None] = {
+    Column.FLAGS: None,
+    Column.ORDER_ID: attrgetter("order_id"),
+    Column.STATE: attrgetter("state"),
+    Column.BENCH: attrgetter("bench"),
+    Column.RECIPIENT: attrgetter("recipient"),
+    Column.ITEMS: attrgetter("items"),
+    Column.SHIP_BY: lambda r: r.key[1],
+    Column.SYNC: lambda r: -((1 << 40 if r.conflict else 0) + r.pending),  # conflicts, then most pending
     # Oldest exception first: the one a customer has waited longest on.
-    Column.HOLD: lambda r: (r.hold_since is None, r.hold_since.isoformat() if r.hold_since else "", r.key),
+    Column.HOLD: lambda r: "1" if r.hold_since is None else "0" + r.hold_since.isoformat(),
 }
+_rank = attrgetter("rank")
+
+
+def _full_key(primary: Callable[[QueueRow], Any] | None) -> Callable[[QueueRow], Any]:
+    """The one key the two-pass sort orders by (for bisect on a single row)."""
+    if primary is None:
+        return _rank
+    return lambda r: (primary(r), r.rank)
 
 
 # -- the model -----------------------------------------------------------------------------------
@@ -128,7 +143,9 @@ class QueueModel(QAbstractTableModel):
         self._needle = ""
         self._sort_column = Column.FLAGS
         self._sort_order = Qt.SortOrder.AscendingOrder
-        self._key: Callable[[QueueRow], Any] = queue_order
+        self._primary: Callable[[QueueRow], Any] | None = None
+        self._key: Callable[[QueueRow], Any] = _rank
+        self._index = SearchIndex()
         self._zh = language().startswith("zh")
         self._headers = {
             Column.FLAGS: _("Flags"), Column.ORDER_ID: _("Order ID"), Column.STATE: _("State"),
@@ -150,19 +167,29 @@ class QueueModel(QAbstractTableModel):
     def set_rows(self, rows: Iterable[QueueRow]) -> None:
         """Take a full list of rows (e.g. from :func:`load_rows`); they are sorted here."""
         kept = [r for r in rows if self.accepts(r)]
-        kept.sort(key=self._sort_key_fn())  # near-linear when already in queue order
+        self._order(kept)  # near-linear when already in queue order
         self.beginResetModel()
         self._all = kept
         self._by_id = {r.order_id: r for r in kept}
+        self._index.reset(kept)
         self._rows = self._apply_needle(self._all)
         self.endResetModel()
         self.count_changed.emit(len(self._all))
 
     def _sort_key_fn(self) -> Callable[[QueueRow], Any]:
+        """The current order's key for one row (bisect); :meth:`_order` sorts whole lists."""
         key = self._key
         if self._sort_order == Qt.SortOrder.DescendingOrder:
             return lambda r: _Desc(key(r))
         return key
+
+    def _order(self, rows: list[QueueRow]) -> None:
+        """Sort ``rows`` in place in the current order: by queue rank, then (stable) by the column's
+        plain key; descending is the exact reverse (keys are unique: the rank ends in the order ID)."""
+        desc = self._sort_order == Qt.SortOrder.DescendingOrder
+        rows.sort(key=_rank, reverse=desc)
+        if self._primary is not None:
+            rows.sort(key=self._primary, reverse=desc)
 
     # -- incremental updates --------------------------------------------------------------------
     def apply_changes(self, changes: dict[str, QueueRow | None]) -> None:
@@ -179,11 +206,14 @@ class QueueModel(QAbstractTableModel):
         self.count_changed.emit(len(self._all))
 
     def _apply_bulk(self, changes: dict[str, QueueRow | None]) -> None:
-        keyfn = self._sort_key_fn()
         kept = [r for r in self._all if r.order_id not in changes]
         new = [r for r in changes.values() if r is not None and self.accepts(r)]
         kept.extend(new)
-        kept.sort(key=keyfn)  # timsort: one long sorted run + a short one, close to linear
+        self._order(kept)  # timsort: one long sorted run + a short one, close to linear
+        for oid in changes:
+            self._index.remove(oid)
+        for r in new:
+            self._index.add(r)
         self.beginResetModel()
         self._all = kept
         for oid in changes:
@@ -215,10 +245,12 @@ class QueueModel(QAbstractTableModel):
                     del self._all[pos]
                     self.endRemoveRows()
             del self._by_id[oid]
+            self._index.remove(oid)
         if keep and row is not None:
             pos = self._position(self._all, row)
             self._all.insert(pos, row)
             self._by_id[oid] = row
+            self._index.add(row)
             if filtered:
                 if self._matches(row):
                     vpos = self._position(self._rows, row)
@@ -233,6 +265,7 @@ class QueueModel(QAbstractTableModel):
     def _replace_in_place(self, pos: int, old: QueueRow, row: QueueRow) -> None:
         self._all[pos] = row
         self._by_id[row.order_id] = row
+        self._index.add(row)
         if self._rows is self._all:
             vpos = pos
         else:
@@ -255,10 +288,24 @@ class QueueModel(QAbstractTableModel):
         return matches(row, self._needle)
 
     def _apply_needle(self, rows: list[QueueRow]) -> list[QueueRow]:
-        return search(rows, self._needle)
+        """``rows`` (``_all``, or the rows shown when typing on narrows them) that the search finds.
+
+        A few hundred rows are filtered directly; more are looked up in the index, whose hits are
+        put in the current order; a search that finds thousands is one C-level pass over ``rows``.
+        """
+        if not self._needle:
+            return rows
+        if rows is not self._all and len(rows) <= _NARROW_SCAN:
+            return scan(rows, self._needle)
+        hits = self._index.find(self._needle)
+        if hits is None:
+            return scan(rows, self._needle)
+        self._order(hits)
+        return hits
 
     def set_filter_text(self, text: str) -> None:
-        """Show only rows whose order ID, channel order no, phone, name or waybill contain ``text``."""
+        """Show only rows whose order ID, channel order no, name, waybill or SKU contain ``text``, or
+        whose phone ends with it (4 digits or more)."""
         wanted = needle(text)
         if wanted == self._needle:
             return
@@ -283,14 +330,16 @@ class QueueModel(QAbstractTableModel):
         if col == self._sort_column and order == self._sort_order:
             return
         self._sort_column, self._sort_order = col, order
-        self._key = queue_order if col == Column.FLAGS else _COLUMN_KEYS[col]
-        keyfn = self._sort_key_fn()
+        self._primary = _COLUMN_KEYS[col]
+        self._key = _full_key(self._primary)
         self.layoutAboutToBeChanged.emit()
         old_persistent = self.persistentIndexList()
         ids = [self._rows[i.row()].order_id if 0 <= i.row() < len(self._rows) else None for i in old_persistent]
         same = self._rows is self._all
-        self._all.sort(key=keyfn)
-        self._rows = self._all if same else self._apply_needle(self._all)
+        self._order(self._all)
+        if not same:
+            self._order(self._rows)  # the shown rows, in the new order: no new search
+
         where = {r.order_id: n for n, r in enumerate(self._rows)}
         new = [self.index(where[oid], i.column()) if oid in where else QModelIndex()
                for oid, i in zip(ids, old_persistent, strict=True)]
