@@ -106,6 +106,7 @@ _COLUMN_KEYS: dict[Column, Callable[[QueueRow], Any] | None] = {
     Column.HOLD: lambda r: "1" if r.hold_since is None else "0" + r.hold_since.isoformat(),
 }
 _rank = attrgetter("rank")
+_order_id = attrgetter("order_id")
 
 
 def _full_key(primary: Callable[[QueueRow], Any] | None) -> Callable[[QueueRow], Any]:
@@ -170,7 +171,7 @@ class QueueModel(QAbstractTableModel):
         self._order(kept)  # near-linear when already in queue order
         self.beginResetModel()
         self._all = kept
-        self._by_id = {r.order_id: r for r in kept}
+        self._by_id = dict(zip(map(_order_id, kept), kept, strict=True))
         self._index.reset(kept)
         self._rows = self._apply_needle(self._all)
         self.endResetModel()
@@ -339,12 +340,28 @@ class QueueModel(QAbstractTableModel):
         self._order(self._all)
         if not same:
             self._order(self._rows)  # the shown rows, in the new order: no new search
-
-        where = {r.order_id: n for n, r in enumerate(self._rows)}
+        where = self._new_positions(ids)
         new = [self.index(where[oid], i.column()) if oid in where else QModelIndex()
                for oid, i in zip(ids, old_persistent, strict=True)]
         self.changePersistentIndexList(old_persistent, new)
         self.layoutChanged.emit()
+
+    def _new_positions(self, ids: list[str | None]) -> dict[str, int]:
+        """Where the orders of the view's persistent indexes (a selection: a few) now are.
+
+        A few are found by bisect; a map of every shown row only when there are many.
+        """
+        wanted = {oid for oid in ids if oid is not None}
+        if len(wanted) > 64:
+            return dict(zip(map(_order_id, self._rows), range(len(self._rows)), strict=True))
+        where = {}
+        for oid in wanted:
+            row = self._by_id.get(oid)
+            if row is not None:
+                pos = self._position(self._rows, row)
+                if pos < len(self._rows) and self._rows[pos] is row:
+                    where[oid] = pos
+        return where
 
     # -- access ---------------------------------------------------------------------------------
     def row_at(self, row: int) -> QueueRow | None:
