@@ -13,9 +13,9 @@ Rows get a *slot* when added; slots are never reused. Removing a row only marks 
 (its text stays in the haystack and is skipped); new rows are appended at the next search. When
 a quarter of the slots are dead the haystacks are rebuilt from the live rows (C-speed joins).
 
-A search that finds many rows (a short needle) gives up after :data:`MAX_HITS` rows and returns
-None: the caller then filters its rows in one C-level pass (:func:`scan`), which is cheaper than
-ordering thousands of hits. No Qt here.
+A search that finds many rows (a short needle) gives up after ``limit`` rows and returns None:
+the caller then filters its rows in one pass (:func:`scan`), which is cheaper than finding and
+ordering tens of thousands of hits one by one. No Qt here.
 """
 
 from __future__ import annotations
@@ -54,8 +54,11 @@ def _ends(texts: list[str], start: int) -> array[int]:
 
 
 def scan(rows: list[QueueRow], needle: str) -> list[QueueRow]:
-    """The rows a search finds (:func:`core.queues.search`'s rule), in their order, in one pass
-    whose per-row work is all C (``map`` / ``compress``): ~10× the list comprehension's speed."""
+    """The rows a search finds (:func:`core.queues.search`'s rule), in their order, in one pass.
+
+    The per-row steps are C (``map`` / ``compress``), but measured at 100,000 rows this is about
+    as fast as the list comprehension (the substring test and reaching each row dominate): it is
+    the fallback for searches that find a large part of the rows, not the fast path."""
     if not needle:
         return rows
     found = map(contains, map(_search_of, rows), repeat(needle))

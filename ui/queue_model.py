@@ -291,14 +291,16 @@ class QueueModel(QAbstractTableModel):
     def _apply_needle(self, rows: list[QueueRow]) -> list[QueueRow]:
         """``rows`` (``_all``, or the rows shown when typing on narrows them) that the search finds.
 
-        A few hundred rows are filtered directly; more are looked up in the index, whose hits are
-        put in the current order; a search that finds thousands is one C-level pass over ``rows``.
+        A few thousand rows are filtered directly; more are looked up in the index, whose hits are
+        put in the current order; a search that finds a quarter of ``rows`` or more is one pass.
         """
         if not self._needle:
             return rows
         if rows is not self._all and len(rows) <= _NARROW_SCAN:
             return scan(rows, self._needle)
-        hits = self._index.find(self._needle)
+        # Per row found, the index costs about 4 rows of a scan (measured: 10,000 hits of 100,000
+        # rows in a quarter of the scan's time): past a quarter of ``rows``, scanning is cheaper.
+        hits = self._index.find(self._needle, len(rows) // 4)
         if hits is None:
             return scan(rows, self._needle)
         self._order(hits)
