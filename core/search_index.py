@@ -20,6 +20,7 @@ ordering tens of thousands of hits one by one. No Qt here.
 
 from __future__ import annotations
 
+import sys
 from array import array
 from bisect import bisect_right
 from itertools import accumulate, compress, count, repeat
@@ -136,6 +137,11 @@ class SearchIndex:
         self._phone.reset(list(map(_phone_of, live)))
         self._dead = 0
 
+    def memory(self) -> int:
+        """Bytes the index holds beyond the rows themselves (haystacks, offsets, slot tables)."""
+        return sum(sys.getsizeof(x) for x in (
+            self._text.text, self._text.offsets, self._phone.text, self._phone.offsets, self._rows, self._slot))
+
     def __len__(self) -> int:
         return len(self._slot)
 
@@ -163,6 +169,8 @@ class SearchIndex:
         if not needle or RS in needle:
             return None
         self._maintain()
+        if self._surely_more(needle, limit):
+            return None
         seen: set[int] = set()
         out: list[int] = []
         if not self._text.slots_with(needle, seen, out, self._rows, limit):
@@ -171,6 +179,14 @@ class SearchIndex:
             return None
         rows = self._rows
         return [rows[s] for s in out]  # type: ignore[misc]  # live slots only
+
+    def _surely_more(self, needle: str, limit: int) -> bool:
+        """Whether a sixteenth of the haystack already holds ``needle`` more than twice as often as
+        ``limit`` allows (a C count): then the caller's pass is cheaper than finding hits one by
+        one only to give up. An estimate, so it only chooses the way; the answer is exact either way.
+        """
+        part = len(self._text.text) >> 4
+        return part > 4096 and self._text.text.count(needle, 0, part) * 16 > 2 * limit
 
     def _maintain(self) -> None:
         if self._dead > self._compact_after and self._dead * 4 > len(self._rows):

@@ -332,6 +332,19 @@ class QueueModel(QAbstractTableModel):
         col = Column(column)
         if col == self._sort_column and order == self._sort_order:
             return
+        if col == self._sort_column:  # the other direction: the exact reverse (the keys are unique)
+            self._sort_order = order
+            self.layoutAboutToBeChanged.emit()
+            old_persistent = self.persistentIndexList()
+            n = len(self._rows)
+            self._all.reverse()
+            if self._rows is not self._all:
+                self._rows.reverse()
+            self.changePersistentIndexList(old_persistent, [
+                self.index(n - 1 - i.row(), i.column()) if 0 <= i.row() < n else QModelIndex()
+                for i in old_persistent])
+            self.layoutChanged.emit()
+            return
         self._sort_column, self._sort_order = col, order
         self._primary = _COLUMN_KEYS[col]
         self._key = _full_key(self._primary)

@@ -134,3 +134,8 @@ def test_model_shows_what_the_scan_finds_in_the_old_order(qapp: Any, rows: list[
         assert model.order_ids() == expect()
     model.set_filter_text(needle(text[:1]))
     assert model.order_ids() == expect()
+    desc = not desc  # the same column the other way round: the exact reverse
+    model.sort(column, Qt.SortOrder.DescendingOrder if desc else Qt.SortOrder.AscendingOrder)
+    assert model.order_ids() == expect()
+    model.set_filter_text("")
+    assert model.order_ids() == expect()
