@@ -184,11 +184,17 @@ class QueueModel(QAbstractTableModel):
             return lambda r: _Desc(key(r))
         return key
 
-    def _order(self, rows: list[QueueRow]) -> None:
+    def _order(self, rows: list[QueueRow], ranked: bool | None = None) -> None:
         """Sort ``rows`` in place in the current order: by queue rank, then (stable) by the column's
-        plain key; descending is the exact reverse (keys are unique: the rank ends in the order ID)."""
+        plain key; descending is the exact reverse (keys are unique: the rank ends in the order ID).
+
+        ``ranked``: the rows are already in queue order, descending (True) or ascending (False).
+        """
         desc = self._sort_order == Qt.SortOrder.DescendingOrder
-        rows.sort(key=_rank, reverse=desc)
+        if ranked is None:
+            rows.sort(key=_rank, reverse=desc)
+        elif ranked != desc:
+            rows.reverse()
         if self._primary is not None:
             rows.sort(key=self._primary, reverse=desc)
 
@@ -345,6 +351,8 @@ class QueueModel(QAbstractTableModel):
                 for i in old_persistent])
             self.layoutChanged.emit()
             return
+        # From the queue order (the Flags column) the first of the two sorts is already done.
+        ranked = (self._sort_order == Qt.SortOrder.DescendingOrder) if self._primary is None else None
         self._sort_column, self._sort_order = col, order
         self._primary = _COLUMN_KEYS[col]
         self._key = _full_key(self._primary)
@@ -352,9 +360,9 @@ class QueueModel(QAbstractTableModel):
         old_persistent = self.persistentIndexList()
         ids = [self._rows[i.row()].order_id if 0 <= i.row() < len(self._rows) else None for i in old_persistent]
         same = self._rows is self._all
-        self._order(self._all)
+        self._order(self._all, ranked)
         if not same:
-            self._order(self._rows)  # the shown rows, in the new order: no new search
+            self._order(self._rows, ranked)  # the shown rows, in the new order: no new search
         where = self._new_positions(ids)
         new = [self.index(where[oid], i.column()) if oid in where else QModelIndex()
                for oid, i in zip(ids, old_persistent, strict=True)]

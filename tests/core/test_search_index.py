@@ -104,10 +104,11 @@ ROW = st.builds(make, IDS, TEXT, PHONE, sev=st.integers(0, 9), ship=st.sampled_f
 @given(rows=st.lists(ROW, max_size=30, unique_by=lambda r: r.order_id),
        changes=st.lists(st.tuples(IDS, st.one_of(st.none(), ROW)), max_size=8),
        column=st.sampled_from(list(OLD_KEYS)), desc=st.booleans(),
-       typed=st.lists(NEEDLE, min_size=1, max_size=3))
+       typed=st.lists(NEEDLE, min_size=1, max_size=3), then=st.sampled_from(list(OLD_KEYS)))
 def test_model_shows_what_the_scan_finds_in_the_old_order(qapp: Any, rows: list[QueueRow],
                                                           changes: list[tuple[str, QueueRow | None]],
-                                                          column: Column, desc: bool, typed: list[str]) -> None:
+                                                          column: Column, desc: bool, typed: list[str],
+                                                          then: Column) -> None:
     model = QueueModel(all_orders, "all")
     model.set_rows(rows)
     order = Qt.SortOrder.DescendingOrder if desc else Qt.SortOrder.AscendingOrder
@@ -138,4 +139,11 @@ def test_model_shows_what_the_scan_finds_in_the_old_order(qapp: Any, rows: list[
     model.sort(column, Qt.SortOrder.DescendingOrder if desc else Qt.SortOrder.AscendingOrder)
     assert model.order_ids() == expect()
     model.set_filter_text("")
+    assert model.order_ids() == expect()
+    # From the queue order (either way round) to another column, searching or not.
+    model.set_filter_text(text[-1:])
+    model.sort(Column.FLAGS, Qt.SortOrder.DescendingOrder if desc else Qt.SortOrder.AscendingOrder)
+    column = then
+    model.sort(column, Qt.SortOrder.AscendingOrder if desc else Qt.SortOrder.DescendingOrder)
+    desc = not desc
     assert model.order_ids() == expect()
