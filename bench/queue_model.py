@@ -176,14 +176,20 @@ def search_and_sort(w: MainWindow, model: object, rows: list[QueueRow]) -> dict[
             old_sorted = sorted(everything, key=old_key, reverse=desc)
             old = ms(t)
             assert old_sorted == shown, col
+            again = list(everything)
+            t = time.perf_counter()
+            model._order(again)  # type: ignore[attr-defined]  # the two key sorts alone, no view
+            keys_only = ms(t)
+            assert again == shown, col
             out["sort"], out["sort_old"] = max(out["sort"], new), max(out["sort_old"], old)
+            out["sort_keys"] = max(out.get("sort_keys", 0.0), keys_only)
             t = time.perf_counter()
             model.sort(col, other)  # type: ignore[attr-defined]  # the same column, other way
             toggle = ms(t)
             assert list(model._all) == shown[::-1], col  # type: ignore[attr-defined]
             out["toggle"] = max(out["toggle"], toggle)
-            print(f"  sort {col.name} {'desc' if desc else 'asc'}: {new:.0f} ms (old tuple sort {old:.0f} ms); "
-                  f"then the other way {toggle:.1f} ms")
+            print(f"  sort {col.name} {'desc' if desc else 'asc'}: {new:.0f} ms in the window (its list sorts "
+                  f"alone {keys_only:.0f} ms; old tuple sort {old:.0f} ms); then the other way {toggle:.1f} ms")
             model.sort(Column.FLAGS)  # type: ignore[attr-defined]
     t = time.perf_counter()
     index = SearchIndex(rows)
@@ -251,8 +257,9 @@ def main() -> int:
     print(f"select-to-detail pane: {r['select_to_detail']:.1f} ms")
     print(f"search index ({args.orders} rows): built in {r['index_build']:.0f} ms, {r['index_mb']:.0f} MB; "
           f"bench process peak RSS {r['rss']:.0f} MB (target for the app < 600 MB)")
-    print(f"sort by a column (worst of 6): {r['sort']:.0f} ms (old tuple sort {r['sort_old']:.0f} ms, ratio "
-          f"{r['sort_old'] / max(r['sort'], 1e-3):.1f}x; the same column the other way {r['toggle']:.1f} ms) "
+    print(f"sort by a column (worst of 6): {r['sort']:.0f} ms in the window (key sorts alone "
+          f"{r['sort_keys']:.0f} ms; old tuple sort alone {r['sort_old']:.0f} ms, ratio "
+          f"{r['sort_old'] / max(r['sort_keys'], 1e-3):.1f}x; the same column the other way {r['toggle']:.1f} ms) "
           "(target < 50 ms)")
     print(f"search, each further typed character (worst): {r['narrow']:.1f} ms (old {r['narrow_old']:.1f} ms, "
           f"ratio {r['narrow_old'] / max(r['narrow'], 1e-3):.1f}x) (target < 2 ms)")
