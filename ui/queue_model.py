@@ -25,7 +25,7 @@ from enum import IntEnum
 from operator import attrgetter
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, QTimer, Signal
 from PySide6.QtGui import QColor
 
 from core.flags import STYLES, Flag
@@ -147,6 +147,7 @@ class QueueModel(QAbstractTableModel):
         self._primary: Callable[[QueueRow], Any] | None = None
         self._key: Callable[[QueueRow], Any] = _rank
         self._index = SearchIndex()
+        self._index_built = True  # False: _index is to be rebuilt from _all before its next use
         self._zh = language().startswith("zh")
         self._headers = {
             Column.FLAGS: _("Flags"), Column.ORDER_ID: _("Order ID"), Column.STATE: _("State"),
@@ -172,10 +173,19 @@ class QueueModel(QAbstractTableModel):
         self.beginResetModel()
         self._all = kept
         self._by_id = dict(zip(map(_order_id, kept), kept, strict=True))
-        self._index.reset(kept)
+        # The index is built on the next event-loop turn (or at the first search, if sooner): the
+        # first screen of rows is painted before it, and the load's GUI-thread work is split.
+        self._index, self._index_built = SearchIndex(), False
         self._rows = self._apply_needle(self._all)
         self.endResetModel()
         self.count_changed.emit(len(self._all))
+        QTimer.singleShot(0, self, self._build_index)
+
+    def _build_index(self) -> None:
+        """Index ``_all`` if :meth:`set_rows` left that for later (changes since are in ``_all``)."""
+        if not self._index_built:
+            self._index.reset(self._all)
+            self._index_built = True
 
     def _sort_key_fn(self) -> Callable[[QueueRow], Any]:
         """The current order's key for one row (bisect); :meth:`_order` sorts whole lists."""
@@ -304,6 +314,7 @@ class QueueModel(QAbstractTableModel):
             return rows
         if rows is not self._all and len(rows) <= _NARROW_SCAN:
             return scan(rows, self._needle)
+        self._build_index()
         # Per row found, the index costs about 4 rows of a scan (measured: 10,000 hits of 100,000
         # rows in a quarter of the scan's time): past a quarter of ``rows``, scanning is cheaper.
         hits = self._index.find(self._needle, len(rows) // 4)

@@ -147,3 +147,18 @@ def test_model_shows_what_the_scan_finds_in_the_old_order(qapp: Any, rows: list[
     model.sort(column, Qt.SortOrder.AscendingOrder if desc else Qt.SortOrder.DescendingOrder)
     desc = not desc
     assert model.order_ids() == expect()
+
+
+def test_index_is_built_after_the_first_screen_and_keeps_up(qtbot: Any) -> None:
+    """set_rows shows the rows first; the index follows on the next event-loop turn, then changes."""
+    rows = [make(f"BL-{i:02d}", f"a{i}b", f"1890{i:02d}", sev=i % 3) for i in range(40)]
+    model = QueueModel(all_orders, "all")
+    model.set_rows(rows)
+    assert model.rowCount() == 40 and not model._index_built  # the first screen does not wait
+    qtbot.waitUntil(lambda: model._index_built)
+    model.apply_changes({"BL-03": None, "BL-07": make("BL-07", "zzz", "0000"), "BL-99": make("BL-99", "a1b", "189001")})
+    current = {r.order_id: r for r in rows if r.order_id not in ("BL-03", "BL-07")}
+    current["BL-07"], current["BL-99"] = make("BL-07", "zzz", "0000"), make("BL-99", "a1b", "189001")
+    for text in ("a1", "a1b", "zz", "9001", "189001", "b"):
+        model.set_filter_text(text)
+        assert model.order_ids() == [r.order_id for r in search(sorted(current.values(), key=lambda r: r.key), text)]
