@@ -60,7 +60,9 @@ class QueueRow:
     phone: str = ""  # the recipient's phone digits: searched by its tail (:func:`core.phones.tail_matches`)
     carrier: str = ""  # the carrier code ("" none): waves by carrier (core/waves.py)
     cutoff: str = ""  # the carrier's cut-off "HH:MM" the hub stamped ("" none known)
-    rank: str = ""  # :attr:`key` as one string that sorts the same (:func:`rank_of`); filled in if ""
+    # :attr:`key` as one string that sorts the same (:func:`rank_of`); filled in if "" (so a
+    # dataclasses.replace that changes ``key`` must pass rank="")
+    rank: str = ""
 
     def __post_init__(self) -> None:
         if not self.rank:
