@@ -38,7 +38,7 @@ from core.store import open_store  # noqa: E402
 from core.sync import SyncConfig, SyncEngine  # noqa: E402
 from tests.helpers.snapshots import snapshot  # noqa: E402
 from ui.main_window import MainWindow  # noqa: E402
-from ui.queue_model import Column  # noqa: E402
+from ui.queue_model import Column, pending_index_builds  # noqa: E402
 from ui.services import AppServices, Operator  # noqa: E402
 
 HOLD = {"hold_id": "h", "type": "gift_stock", "reason": "short", "raised_at": "2026-11-25T02:00:00Z",
@@ -94,10 +94,12 @@ def part1(home: Path, n: int) -> dict[str, float]:
     wait(w.loaded)
     out = {"load": (time.perf_counter() - t) * 1000}
     # The event-loop turns right after the load, as in the app before anyone types: the queue
-    # models build their search indexes then (QueueModel.set_rows defers it by one turn).
-    t = time.perf_counter()
-    QApplication.processEvents()
-    out["after_load"] = (time.perf_counter() - t) * 1000
+    # models build their search indexes then, one per turn (QueueModel.set_rows defers it).
+    out["after_load"] = 0.0
+    while pending_index_builds():  # one queue per turn: the longest turn is the figure
+        t = time.perf_counter()
+        QApplication.processEvents()
+        out["after_load"] = max(out["after_load"], (time.perf_counter() - t) * 1000)
     model = w.models["all"]
     assert model.total == n, model.total
     w.select_queue("all")
@@ -260,7 +262,7 @@ def main() -> int:
     print(f"queue load ({args.orders} orders, worker + model): {r['load']:.0f} ms")
     print(f"scan-to-open in pack view (worst of 3): {r['scan_to_open']:.1f} ms (target < 10 ms)")
     print(f"select-to-detail pane: {r['select_to_detail']:.1f} ms")
-    print(f"event-loop turn after the load (the queues' search indexes): {r['after_load']:.0f} ms")
+    print(f"longest event-loop turn after the load (one queue's search index): {r['after_load']:.0f} ms")
     print(f"search index ({args.orders} rows): built in {r['index_build']:.0f} ms, {r['index_mb']:.0f} MB; "
           f"bench process peak RSS {r['rss']:.0f} MB (target for the app < 600 MB)")
     print(f"sort by a column (worst of 6): {r['sort']:.0f} ms in the window (key sorts alone "

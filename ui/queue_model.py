@@ -19,13 +19,22 @@ thousands of single-row signals.
 from __future__ import annotations
 
 import bisect
+import weakref
 from collections.abc import Callable, Iterable
 from datetime import datetime
 from enum import IntEnum
 from operator import attrgetter
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, QTimer, Signal
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QCoreApplication,
+    QModelIndex,
+    QPersistentModelIndex,
+    Qt,
+    QTimer,
+    Signal,
+)
 from PySide6.QtGui import QColor
 
 from core.flags import STYLES, Flag
@@ -116,6 +125,36 @@ def _full_key(primary: Callable[[QueueRow], Any] | None) -> Callable[[QueueRow],
     return lambda r: (primary(r), r.rank)
 
 
+# -- search indexes, built one queue per event-loop turn -------------------------------------------
+
+_BUILDS: list[weakref.ref[QueueModel]] = []
+
+
+def _queue_index_build(model: QueueModel) -> None:
+    """Build ``model``'s search index on a later event-loop turn, one queue per turn: after a load,
+    six queues of up to 100,000 rows each would otherwise hold the GUI thread in one turn."""
+    if QCoreApplication.instance() is None:
+        return  # no event loop (a script): built at the first search
+    _BUILDS.append(weakref.ref(model))
+    if len(_BUILDS) == 1:
+        QTimer.singleShot(0, _build_next_index)
+
+
+def _build_next_index() -> None:
+    while _BUILDS:
+        model = _BUILDS.pop(0)()
+        if model is not None and not model._index_built:
+            model._build_index()
+            break
+    if _BUILDS:
+        QTimer.singleShot(0, _build_next_index)
+
+
+def pending_index_builds() -> int:
+    """How many queues still wait for their search index (the bench spins the event loop on it)."""
+    return sum(1 for ref in _BUILDS if (m := ref()) is not None and not m._index_built)
+
+
 # -- the model -----------------------------------------------------------------------------------
 
 class QueueModel(QAbstractTableModel):
@@ -173,13 +212,13 @@ class QueueModel(QAbstractTableModel):
         self.beginResetModel()
         self._all = kept
         self._by_id = dict(zip(map(_order_id, kept), kept, strict=True))
-        # The index is built on the next event-loop turn (or at the first search, if sooner): the
+        # The index is built on a later event-loop turn (or at the first search, if sooner): the
         # first screen of rows is painted before it, and the load's GUI-thread work is split.
         self._index, self._index_built = SearchIndex(), False
         self._rows = self._apply_needle(self._all)
         self.endResetModel()
         self.count_changed.emit(len(self._all))
-        QTimer.singleShot(0, self, self._build_index)
+        _queue_index_build(self)
 
     def _build_index(self) -> None:
         """Index ``_all`` if :meth:`set_rows` left that for later (changes since are in ``_all``)."""
