@@ -198,7 +198,7 @@ class MainWindow(QMainWindow):
         top.addWidget(self.scan, 3)
         self.search = QLineEdit(central)
         self.search.setObjectName("search")
-        self.search.setPlaceholderText(_("Search: order ID, channel order no, phone, name, waybill (Ctrl+F)"))
+        self.search.setPlaceholderText(_("Search: order ID, channel order no, phone, name, waybill, SKU (Ctrl+F)"))
         self.search.setClearButtonEnabled(True)
         self.search.setStyleSheet("font-size: 14pt; padding: 4px;")
         self.search.textChanged.connect(self._search_changed)
