@@ -249,6 +249,8 @@ def _release_hold(w: Writer, rules: Rules, actor: Actor, doc: dict[str, Any], ho
     htype = hold["type"]
     if htype in stock.SHORT_HOLDS:
         stock.reserve_on_release(w, doc)  # the last short hold goes: the lines are reserved now, or refused
+    elif "item_substituted" in effect:
+        stock.rereserve(w, doc, "substitute")  # new lines: give back the old, reserve the new (short: a hold)
     if htype == "carrier_area" and isinstance(resolution.get("carrier"), str):
         doc["carrier"] = resolution["carrier"]
         void_label(w, rules, doc)

@@ -13,12 +13,16 @@ Rules:
   back exactly what was taken, never more, and do nothing twice.
 - An order that closes releases its reservation; one that ships consumes it (on hand and reserved
   both go down); one moved to another warehouse releases there and reserves at the new one.
+  Stock freed so runs the fair queue (:func:`release_waiting`) in the same transaction.
+- A change of lines or warehouse re-reserves (:func:`rereserve`); a count below what is reserved
+  takes the units back from the newest promises (:func:`shed`).
 - Writes happen at once on the writer's connection; :meth:`hub.writer.Writer.restore` undoes
   those made after its checkpoint (a refused action leaves the stock as it was).
 """
 
 from __future__ import annotations
 
+import copy
 import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -38,7 +42,8 @@ if TYPE_CHECKING:
     from hub.writer import Writer
 
 __all__ = ["ADJUST_REASONS", "WmsRow", "adjust", "apply_wms", "available", "consume", "held", "listing", "needed",
-           "on_transition", "parse_wms", "release", "release_waiting", "reserve", "seed_gift_stock", "tracked"]
+           "on_transition", "parse_wms", "release", "release_waiting", "rereserve", "reserve", "seed_gift_stock",
+           "shed", "tracked"]
 
 #: Triggers that take the parcel out of the warehouse: the reservation is consumed.
 SHIP_TRIGGERS = frozenset({Trigger.SHIPPED_BY_STATION, Trigger.PICKED_UP_BY_CARRIER})
@@ -148,11 +153,18 @@ def reserve(w: Writer, doc: dict[str, Any], warehouse: str) -> list[dict[str, An
     """Reserve the order's tracked lines at ``warehouse``, all or nothing.
 
     Returns the short SKUs (``{sku, name, needed, available, is_gift}``); when the list is not
-    empty nothing was reserved. An order that already holds a reservation is not reserved twice.
+    empty nothing was reserved. An order that already holds a reservation is not reserved twice;
+    one that holds it at another warehouse (routed again) gives it back there first.
     """
     want = needed(doc)
+    now_held = held(w.conn, doc["order_id"])
+    if now_held and {wh for _sku, wh in now_held} != {warehouse}:  # routed again, to another warehouse
+        freed = release(w, doc, "moved")
+        got = reserve(w, doc, warehouse)
+        requeue(w, freed)  # after its own reservation: the order keeps its place
+        return got
     levels = tracked(w.conn, warehouse, want)
-    if not levels or held(w.conn, doc["order_id"]):
+    if not levels or now_held:
         return []  # nothing counted here (one read for an untracked site), or reserved already
     short = [sku for sku, q in want.items() if sku in levels and levels[sku][0] - levels[sku][1] < q]
     if not short:
@@ -180,10 +192,48 @@ def reserve(w: Writer, doc: dict[str, Any], warehouse: str) -> list[dict[str, An
              "is_gift": sku in gifts} for sku in short]
 
 
-def release(w: Writer, doc: dict[str, Any], reason: str = "release") -> None:
-    """Give back everything the order holds reserved (nothing held: nothing happens)."""
+def release(w: Writer, doc: dict[str, Any], reason: str = "release") -> set[str]:
+    """Give back everything the order holds reserved (nothing held: nothing happens).
+
+    Returns the warehouses where units were freed (the caller runs their fair queue,
+    :func:`requeue`, once its own reservation is settled).
+    """
+    freed: set[str] = set()
     for (sku, wh), q in sorted(held(w.conn, doc["order_id"]).items()):
         _move(w, doc["order_id"], reason, sku, wh, 0, -q)
+        if q > 0:
+            freed.add(wh)
+    return freed
+
+
+def requeue(w: Writer, warehouses: Iterable[str]) -> list[str]:
+    """Units were freed at ``warehouses`` (cancel, refund, reallocation, a change of lines): run the
+    fair queue there, exactly as an arrival does. Returns the released order IDs."""
+    return [oid for wh in sorted(set(warehouses)) for oid in release_waiting(w, wh)]
+
+
+def rereserve(w: Writer, doc: dict[str, Any], reason: str = "rereserve", *,
+              warehouse: str | None = None) -> list[dict[str, Any]]:
+    """The order's lines or warehouse changed: give back what it holds, reserve its lines now.
+
+    Used by a substitute chosen on an ``item_missing`` hold, a reallocation to another warehouse
+    and an order routed again (an address change that moves it). ``warehouse``: where it is going
+    (default: ``doc["warehouse"]``). An order waiting for stock (a short-stock hold open) or not at
+    the bench keeps nothing: what it held is released, the hold's release reserves later. Short at
+    the new place: a ``stock_short`` hold and nothing held. The freed units run the fair queue
+    after the order's own reservation (it keeps its place: units it gives back and takes again
+    are never offered to others in between). Returns the short SKUs (empty: reserved or untracked).
+    """
+    wh = warehouse or doc.get("warehouse")
+    waiting = any(h.get("type") in SHORT_HOLDS for h in doc.get("holds", []))
+    freed = release(w, doc, reason)
+    short: list[dict[str, Any]] = []
+    if wh and not waiting and doc.get("state") in _WAITING_STATES:
+        short = reserve(w, doc, wh)
+        if short:
+            raise_short(w, doc, short)
+    requeue(w, freed)
+    return short
 
 
 def consume(w: Writer, doc: dict[str, Any]) -> None:
@@ -203,14 +253,11 @@ def on_transition(w: Writer, doc: dict[str, Any], trigger: Trigger, to_state: St
     if trigger in SHIP_TRIGGERS:
         consume(w, doc)
     elif to_state is State.CLOSED:
-        release(w, doc, "close:" + trigger.value)
+        requeue(w, release(w, doc, "close:" + trigger.value))
     elif trigger is Trigger.REALLOCATED:
         now_held = held(w.conn, doc["order_id"])
         if now_held and {wh for _sku, wh in now_held} != {doc.get("warehouse")}:
-            release(w, doc, "reallocate")
-            short = reserve(w, doc, doc["warehouse"])
-            if short:
-                raise_short(w, doc, short)
+            rereserve(w, doc, "reallocate")
 
 
 HOLD_STOCK_SHORT = "stock_short"
@@ -238,33 +285,36 @@ def reserve_on_release(w: Writer, doc: dict[str, Any]) -> None:
         return
     if doc.get("state") not in (State.ALLOCATED.value, State.LABEL_PRINTED.value) or not doc.get("warehouse"):
         return
+    freed = release(w, doc, "rereserve")  # a gift hold from the static table left the goods reserved
     short = reserve(w, doc, doc["warehouse"])
     if short:
         text = ", ".join(f"{s['sku']} ({s['available']}/{s['needed']})" for s in short)
         raise StockShort(f"Still short of stock at {doc['warehouse']}: {text} (available/needed). "
                          f"Wait for stock or substitute.", details={"short": short})
+    requeue(w, freed)
 
 
 def raise_short(w: Writer, doc: dict[str, Any], short: list[dict[str, Any]], *,
-                action_id: str | None = None) -> None:
+                action_id: str | None = None, reason: str = STOCK_SHORT_REASON,
+                extra: dict[str, Any] | None = None) -> None:
     """A ``stock_short`` hold naming the short SKUs (the order holds nothing reserved)."""
-    w.raise_hold(doc, HOLD_STOCK_SHORT, STOCK_SHORT_REASON, {"short": short, "warehouse": doc.get("warehouse")},
+    w.raise_hold(doc, HOLD_STOCK_SHORT, reason, {"short": short, "warehouse": doc.get("warehouse"), **(extra or {})},
                  action_id=action_id)
 
 
 def seed_gift_stock(conn: Connection, rules: Rules, now: datetime) -> int:
-    """The rules file's static ``[gift_stock]`` table becomes stock rows at the default warehouse,
-    once: a SKU that already has a row there keeps it (counts are never overwritten). Returns rows added."""
-    if not rules.gift_stock:
-        return 0
-    wh = rules.default_warehouse
-    have = set(tracked(conn, wh, rules.gift_stock))
-    rows = [{"sku": sku, "warehouse": wh, "on_hand": n, "reserved": 0, "updated_at": now}
-            for sku, n in sorted(rules.gift_stock.items()) if sku not in have]
+    """The rules file's ``[gift_stock]`` counts become stock rows, once per (SKU, warehouse): the flat
+    form at the default warehouse, ``[gift_stock.WH]`` tables at their warehouse. A SKU that already
+    has a row there keeps it (counts are never overwritten). Returns rows added."""
+    rows: list[dict[str, Any]] = []
+    for wh, counts in sorted(rules.gift_stock_by_warehouse.items()):
+        have = set(tracked(conn, wh, counts))
+        rows += [{"sku": sku, "warehouse": wh, "on_hand": n, "reserved": 0, "updated_at": now}
+                 for sku, n in sorted(counts.items()) if sku not in have]
     if rows:
         conn.execute(insert(db.stock), rows)
         conn.execute(insert(db.stock_moves), [
-            {"order_id": None, "reason": "seed:gift_stock", "sku": r["sku"], "warehouse": wh,
+            {"order_id": None, "reason": "seed:gift_stock", "sku": r["sku"], "warehouse": r["warehouse"],
              "delta_on_hand": r["on_hand"], "delta_reserved": 0, "at": now, "by": "system"} for r in rows])
     return len(rows)
 
@@ -334,10 +384,11 @@ def adjust(w: Writer, sku: str, warehouse: str, *, reason: str, delta: int | Non
                             details={"field": "delta", "on_hand": cur})
     if new != cur:
         _move(w, None, "adjust:" + reason, sku, warehouse, new - cur, 0, note=note[:200] or None)
-    released = release_waiting(w, warehouse) if new > cur else []
+    shed_ids = shed(w, sku, warehouse, cause="adjust:" + reason) if new < cur else []
+    released = release_waiting(w, warehouse) if new > cur or shed_ids else []
     after = tracked(w.conn, warehouse, [sku])[sku]
     return {"sku": sku, "warehouse": warehouse, "on_hand": after[0], "reserved": after[1],
-            "available": after[0] - after[1], "released": released}
+            "available": after[0] - after[1], "released": released, "shed": shed_ids}
 
 
 @dataclass(frozen=True)
@@ -403,6 +454,7 @@ def apply_wms(w: Writer, message_id: str, rows: list[WmsRow]) -> dict[str, Any]:
     """
     applied = stale = 0
     rose: set[str] = set()
+    fell: list[tuple[str, str]] = []
     for r in sorted(rows, key=lambda r: (r.warehouse, r.sku, r.as_of)):
         cur, _reserved, last = _ensure_row(w, r.sku, r.warehouse)
         if last is not None and r.as_of <= last:
@@ -415,8 +467,16 @@ def apply_wms(w: Writer, message_id: str, rows: list[WmsRow]) -> dict[str, Any]:
         applied += 1
         if r.on_hand > cur:
             rose.add(r.warehouse)
-    released = [oid for wh in sorted(rose) for oid in release_waiting(w, wh)]
-    return {"message_id": message_id, "applied": applied, "stale": stale, "released": released}
+        elif r.on_hand < cur:
+            fell.append((r.warehouse, r.sku))
+    shed_ids: list[str] = []
+    for wh, sku in sorted(set(fell)):
+        lost = shed(w, sku, wh, cause="wms", note=message_id)
+        shed_ids += lost
+        if lost:
+            rose.add(wh)  # the orders that gave units back may have freed other SKUs there
+    released = requeue(w, rose)
+    return {"message_id": message_id, "applied": applied, "stale": stale, "released": released, "shed": shed_ids}
 
 
 _WAITING_STATES = (State.ALLOCATED.value, State.LABEL_PRINTED.value)
@@ -450,14 +510,15 @@ def release_waiting(w: Writer, warehouse: str) -> list[str]:
     needs is blocked for the orders behind it (a later, smaller order never takes the units the
     oldest is waiting for); later orders needing only other SKUs still go. Returns the released IDs.
     """
-    from hub.orders import load_docs
-
     o = db.orders.c
-    ids = [r[0] for r in w.conn.execute(select(o.order_id).where(
-        o.held.is_(True), o.warehouse == warehouse, o.state.in_(_WAITING_STATES)))]
+    ids = {r[0] for r in w.conn.execute(select(o.order_id).where(
+        o.held.is_(True), o.warehouse == warehouse, o.state.in_(_WAITING_STATES)))}
+    ids |= {oid for oid, d in w.in_flight().items() if d.get("warehouse") == warehouse and d.get("holds")
+            and d.get("state") in _WAITING_STATES}  # held in this transaction, not written yet
     if not ids:
         return []
-    queue = sorted((d for d in load_docs(w.conn, ids, for_update=True).values() if _waiting(d)), key=promise_key)
+    queue = sorted((d for d in _docs(w, sorted(ids)).values() if _waiting(d) and d.get("warehouse") == warehouse
+                    and d.get("state") in _WAITING_STATES), key=promise_key)
     blocked: set[str] = set()
     released: list[str] = []
     for doc in queue:
@@ -467,17 +528,73 @@ def release_waiting(w: Writer, warehouse: str) -> list[str]:
             blocked |= set(levels)
             continue
         mark = w.checkpoint()
-        w.track({doc["order_id"]: doc})
+        before = copy.deepcopy(doc)
         for hold in [h for h in doc["holds"] if h["type"] == HOLD_STOCK_SHORT]:
             doc["holds"] = [h for h in doc["holds"] if h["hold_id"] != hold["hold_id"]]
             w.transition(doc, Trigger.HOLD_RELEASED, why="到货自动放行 / stock arrived: released automatically, "
                          "oldest promise first", details={"hold": hold, "resolution": {"auto": "stock_arrived"}})
         if reserve(w, doc, warehouse):  # another transaction took the units since we read (PostgreSQL)
             w.restore(mark)
+            doc.clear()
+            doc.update(before)  # the hold back on the object later steps of this transaction see
             blocked |= set(levels)
             continue
         released.append(doc["order_id"])
     return released
+
+
+def _docs(w: Writer, ids: list[str]) -> dict[str, dict[str, Any]]:
+    """The orders by ID: this transaction's own objects where it has them, the rest loaded (locked)
+    and remembered by the writer, so every later step of the transaction changes the same object."""
+    from hub.orders import load_docs
+
+    mine = w.in_flight()
+    out = {oid: mine[oid] for oid in ids if oid in mine}
+    loaded = load_docs(w.conn, [oid for oid in ids if oid not in mine], for_update=True)
+    w.track(loaded)
+    return {**out, **loaded}
+
+
+#: The reason on the hold of an order whose units a count took back (the SKU, warehouse and count follow).
+SHED_REASON = ("盘点后库存少于已预留，最新承诺的订单让出库存，等待到货或换货 / the count is below what is reserved: "
+               "the newest promises give their units back; wait for stock or substitute")
+
+
+def shed(w: Writer, sku: str, warehouse: str, *, cause: str, note: str = "") -> list[str]:
+    """A count left ``sku`` at ``warehouse`` with less on hand than reserved: take units back.
+
+    The orders holding the SKU there give back their whole reservation (all or nothing, as at
+    allocation), **newest promise first** (the reverse of the fair queue, :func:`promise_key`),
+    until reserved ≤ on hand. Each gets a ``stock_short`` hold saying why (``details.cause``:
+    ``count_below_reserved``, the count and what it came from), audited through ``w``; the
+    releases are ``stock_moves`` rows ``count_below_reserved``. Returns the order IDs.
+    """
+    found = tracked(w.conn, warehouse, [sku]).get(sku)
+    if found is None or found[1] <= found[0]:
+        return []
+    on_hand, reserved = found
+    rows = w.conn.execute(select(_M.order_id, func.sum(_M.delta_reserved)).where(
+        _M.sku == sku, _M.warehouse == warehouse, _M.order_id.is_not(None)).group_by(_M.order_id))
+    holding = {oid: int(q) for oid, q in rows if q and int(q) > 0}
+    docs = _docs(w, sorted(holding))
+    out: list[str] = []
+    for doc in sorted(docs.values(), key=promise_key, reverse=True):
+        if reserved <= on_hand:
+            break
+        if doc.get("state") not in _WAITING_STATES:
+            continue
+        q = holding[doc["order_id"]]
+        release(w, doc, "count_below_reserved")
+        reserved -= q
+        name = next((str(ln.get("name") or "") for ln in doc.get("lines", []) if ln.get("sku") == sku), "")
+        is_gift = any(ln.get("is_gift") for ln in doc.get("lines", []) if ln.get("sku") == sku)
+        entry = {"sku": sku, "name": name, "needed": needed(doc).get(sku, q),
+                 "available": max(0, on_hand - reserved), "is_gift": is_gift}
+        why = f"{SHED_REASON} ({sku} @ {warehouse}: {on_hand} on hand)"
+        raise_short(w, doc, [entry], reason=why, extra={
+            "cause": "count_below_reserved", "count": on_hand, "by": cause, **({"note": note} if note else {})})
+        out.append(doc["order_id"])
+    return out
 
 
 def listing(conn: Connection, *, warehouse: str = "", q: str = "", short: bool = False,

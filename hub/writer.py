@@ -112,6 +112,8 @@ class Writer:
         self.context: dict[str, Any] = {}
         #: Undo steps of the stock writes made so far (hub/stock.py writes at once, not at flush).
         self._stock_undo: list[Callable[[], None]] = []
+        #: Orders loaded for this transaction (:meth:`track`): the stock queue works on these objects.
+        self._loaded: dict[str, dict[str, Any]] = {}
 
     # -- recording -------------------------------------------------------------------------
     def checkpoint(self) -> tuple[Any, ...]:
@@ -150,6 +152,12 @@ class Writer:
         """Remember the benches orders had when loaded: a move away must reach the old bench too."""
         for oid, doc in docs.items():
             self._prev_bench.setdefault(oid, doc.get("bench"))
+            self._loaded.setdefault(oid, doc)
+
+    def in_flight(self) -> dict[str, dict[str, Any]]:
+        """The orders this transaction holds in memory (loaded, changed or new), newest object per ID:
+        a later step (the stock queue) must change these, not a second copy read from the table."""
+        return {**self._loaded, **self._updated, **self._new}
 
     def transition(
         self,
