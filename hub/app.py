@@ -22,7 +22,7 @@ from starlette.concurrency import run_in_threadpool
 
 from core.timeutil import utcnow
 from hub import auth, db, feed, stock
-from hub.api import admin, carriers, connectors, intake, orders, stock_levels, sync, tracking
+from hub.api import admin, carriers, connectors, intake, orders, sync, tracking
 from hub.api import stock as stock_api
 from hub.api.deps import Hub
 from hub.api.http import BodyLimit, BoundedRoute, ClientVersionGate, UrlText, install_error_handlers
@@ -75,7 +75,7 @@ def create_app(settings: HubSettings) -> FastAPI:
     install_error_handlers(app)
     # The carriers' push first: at a peak it is most of the requests, and FastAPI tries routes in order.
     for router in (tracking.router, admin.router, sync.router, orders.router, intake.router, connectors.router, carriers.router,
-                   stock_api.router, stock_levels.router):
+                   stock_api.router):
         app.include_router(router)
     return app
 

@@ -23,13 +23,14 @@ Rules:
 from __future__ import annotations
 
 import copy
+import functools
 import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import and_, delete, func, insert, select, update
+from sqlalchemy import TextClause, and_, bindparam, delete, func, insert, select, text, update
 from sqlalchemy.engine import Connection
 
 from core.errors import UserError
@@ -51,6 +52,16 @@ SHIP_TRIGGERS = frozenset({Trigger.SHIPPED_BY_STATION, Trigger.PICKED_UP_BY_CARR
 _S = db.stock.c
 _M = db.stock_moves.c
 
+# Built once: allocation runs these per order, and building a statement costs more than running it
+# (bench/allocation.py).
+_TRACKED = select(_S.sku, _S.on_hand, _S.reserved).where(
+    _S.warehouse == bindparam("b_wh"), _S.sku.in_(bindparam("b_skus", expanding=True)))
+_HELD = select(_M.sku, _M.warehouse, func.sum(_M.delta_reserved)).where(
+    _M.order_id == bindparam("b_oid")).group_by(_M.sku, _M.warehouse)
+_SHIFT = update(db.stock).where(_S.sku == bindparam("b_sku"), _S.warehouse == bindparam("b_wh")).values(
+    on_hand=_S.on_hand + bindparam("b_oh"), reserved=_S.reserved + bindparam("b_r"), updated_at=bindparam("b_now"))
+_ADD_MOVES = insert(db.stock_moves).returning(_M.id, sort_by_parameter_order=True)
+
 
 def needed(doc: dict[str, Any]) -> dict[str, int]:
     """Units per SKU the order's lines need (gift lines included), SKUs sorted (a fixed lock order)."""
@@ -67,8 +78,7 @@ def tracked(conn: Connection, warehouse: str, skus: Iterable[str]) -> dict[str, 
     skus = list(skus)
     if not skus:
         return {}
-    rows = conn.execute(select(_S.sku, _S.on_hand, _S.reserved).where(
-        and_(_S.warehouse == warehouse, _S.sku.in_(skus))))
+    rows = conn.execute(_TRACKED, {"b_wh": warehouse, "b_skus": skus})
     return {sku: (on_hand, reserved) for sku, on_hand, reserved in rows}
 
 
@@ -86,8 +96,7 @@ def gift_levels(conn: Connection, rules: Rules, warehouse: str | None) -> dict[s
 
 def held(conn: Connection, order_id: str) -> dict[tuple[str, str], int]:
     """What the order holds reserved now: (sku, warehouse) -> units (only non-zero)."""
-    rows = conn.execute(select(_M.sku, _M.warehouse, func.sum(_M.delta_reserved)).where(
-        _M.order_id == order_id).group_by(_M.sku, _M.warehouse))
+    rows = conn.execute(_HELD, {"b_oid": order_id})
     return {(sku, wh): int(total) for sku, wh, total in rows if total}
 
 
@@ -102,8 +111,7 @@ def _move(w: Writer, order_id: str | None, reason: str, sku: str, warehouse: str
 
 
 def _shift(conn: Connection, sku: str, warehouse: str, d_on_hand: int, d_reserved: int, now: datetime) -> None:
-    conn.execute(update(db.stock).where(and_(_S.sku == sku, _S.warehouse == warehouse)).values(
-        on_hand=_S.on_hand + d_on_hand, reserved=_S.reserved + d_reserved, updated_at=now))
+    conn.execute(_SHIFT, {"b_sku": sku, "b_wh": warehouse, "b_oh": d_on_hand, "b_r": d_reserved, "b_now": now})
 
 
 def _undoer(w: Writer, move_id: int, sku: str, warehouse: str, d_on_hand: int,
@@ -128,7 +136,9 @@ def allocation_holds(conn: Connection, rules: Rules, warehouse: str, routed: Ite
     from hub.options import gift_options
     from hub.routing import _REASON_GIFT, HOLD_GIFT_STOCK, HoldSpec
 
-    counted = set(tracked(conn, warehouse, rules.gift_stock)) if rules.gift_stock else set()
+    routed = list(routed)
+    counted = set(tracked(conn, warehouse, rules.gift_stock)) if rules.gift_stock and any(
+        h.type == HOLD_GIFT_STOCK for h in routed) else set()  # read only when routing held a gift
     gift_short = [s for s in short if s["is_gift"]]
     out: list[HoldSpec] = []
     static: list[dict[str, Any]] = []
@@ -157,7 +167,9 @@ def reserve(w: Writer, doc: dict[str, Any], warehouse: str) -> list[dict[str, An
     one that holds it at another warehouse (routed again) gives it back there first.
     """
     want = needed(doc)
-    now_held = held(w.conn, doc["order_id"])
+    oid = doc["order_id"]
+    # a paid order being allocated holds nothing: no read for it (an untracked site: one read in all)
+    now_held = held(w.conn, oid) if doc.get("state") in _WAITING_STATES else {}
     if now_held and {wh for _sku, wh in now_held} != {warehouse}:  # routed again, to another warehouse
         freed = release(w, doc, "moved")
         got = reserve(w, doc, warehouse)
@@ -165,31 +177,52 @@ def reserve(w: Writer, doc: dict[str, Any], warehouse: str) -> list[dict[str, An
         return got
     levels = tracked(w.conn, warehouse, want)
     if not levels or now_held:
-        return []  # nothing counted here (one read for an untracked site), or reserved already
+        return []  # nothing counted here, or reserved already
     short = [sku for sku, q in want.items() if sku in levels and levels[sku][0] - levels[sku][1] < q]
     if not short:
-        for sku, q in want.items():
-            if sku not in levels:
-                continue  # untracked: not counted
-            took = w.conn.execute(update(db.stock).where(and_(
-                _S.sku == sku, _S.warehouse == warehouse, _S.on_hand - _S.reserved >= q)).values(
-                reserved=_S.reserved + q, updated_at=w.now)).rowcount
-            if took != 1:  # another transaction took it since we read: short after all
-                short = [sku]
-                break
-            move_id = w.conn.execute(insert(db.stock_moves).values(
-                order_id=doc["order_id"], reason="reserve", sku=sku, warehouse=warehouse, delta_on_hand=0,
-                delta_reserved=q, at=w.now, by=w.actor.operator[:64]).returning(_M.id)).scalar_one()
-            w.on_restore(_undoer(w, move_id, sku, warehouse, 0, q))
+        count = {sku: q for sku, q in want.items() if sku in levels}
+        took = _take(w, warehouse, count)
+        taken = [(sku, q) for sku, q in count.items() if sku in took]
+        lost = sorted(set(count) - took)  # another transaction took them since we read: short after all
+        if lost:
+            short = lost
+            for sku, q in taken:  # all or nothing: give back the lines taken
+                _shift(w.conn, sku, warehouse, 0, -q, w.now)
+        else:
+            by = w.actor.operator[:64]
+            ids = w.conn.execute(_ADD_MOVES, [
+                {"order_id": oid, "reason": "reserve", "sku": sku, "warehouse": warehouse, "delta_on_hand": 0,
+                 "delta_reserved": q, "at": w.now, "by": by, "note": None} for sku, q in taken]).scalars().all()
+            for (sku, q), move_id in zip(taken, ids, strict=True):
+                w.on_restore(_undoer(w, move_id, sku, warehouse, 0, q))
     if not short:
         return []
-    release(w, doc, "reserve_undone")  # the lines reserved before the short one
     levels = tracked(w.conn, warehouse, short)
     gifts = {ln["sku"] for ln in doc["lines"] if ln.get("is_gift")}
     names = {ln["sku"]: ln.get("name", "") for ln in doc["lines"]}
     return [{"sku": sku, "name": names.get(sku, ""), "needed": want[sku],
              "available": max(0, levels[sku][0] - levels[sku][1]) if sku in levels else 0,
              "is_gift": sku in gifts} for sku in short]
+
+
+def _take(w: Writer, warehouse: str, count: dict[str, int]) -> set[str]:
+    """One conditional UPDATE for all the order's counted SKUs: each row takes its units only while
+    they are available (``on_hand - reserved >= q``, re-checked by PostgreSQL after a row lock wait).
+    Returns the SKUs that took them. Rows are locked in the plan's order; a deadlock between two
+    allocations is retried by ``Hub.tx``."""
+    params: dict[str, Any] = {"wh": warehouse, "now": w.now}
+    for i, (sku, q) in enumerate(count.items()):
+        params[f"s{i}"], params[f"q{i}"] = sku, q
+    return {r[0] for r in w.conn.execute(_take_sql(len(count)), params)}
+
+
+@functools.lru_cache(maxsize=32)
+def _take_sql(n: int) -> TextClause:
+    """:func:`_take`'s statement for ``n`` SKUs, built once (SQLite ≥ 3.35 and PostgreSQL both take it)."""
+    q = "CASE sku " + " ".join(f"WHEN :s{i} THEN :q{i}" for i in range(n)) + " END"
+    skus = ", ".join(f":s{i}" for i in range(n))
+    return text(f"UPDATE stock SET reserved = reserved + {q}, updated_at = :now "
+                f"WHERE warehouse = :wh AND sku IN ({skus}) AND on_hand - reserved >= {q} RETURNING sku")
 
 
 def release(w: Writer, doc: dict[str, Any], reason: str = "release") -> set[str]:

@@ -1,4 +1,4 @@
-"""``GET /api/v1/metrics/short-stock`` and ``GET /api/v1/stock/levels`` (hub/api/stock_levels.py,
+"""``GET /api/v1/metrics/short-stock`` and ``GET /api/v1/stock/levels`` (hub/api/stock.py,
 docs/stock.md "Views") against a hand-computed fixture.
 
 In process: the hub app over a real SQLite file, served by uvicorn on a thread (no lifespan: no
