@@ -33,6 +33,7 @@ from sqlalchemy import (
     UniqueConstraint,
     create_engine,
     event,
+    false,
     text,
 )
 from sqlalchemy.engine import Connection
@@ -60,6 +61,8 @@ orders = Table(
     Column("phone_tail", String(4)),
     Column("recipient_name", String(64)),
     Column("held", Boolean, nullable=False, default=False),
+    #: Held for stock (an open ``stock_short`` or ``gift_stock`` hold): the short-stock figure's rows (0011).
+    Column("stock_wait", Boolean, nullable=False, default=False, server_default=false()),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
     Column("doc", JSON, nullable=False),
@@ -70,6 +73,8 @@ Index("ix_orders_state", orders.c.state)
 Index("ix_orders_waybill", orders.c.waybill_no)
 Index("ix_orders_phone_tail", orders.c.phone_tail)
 Index("ix_orders_updated", orders.c.updated_at)
+Index("ix_orders_stock_wait", orders.c.warehouse, orders.c.state, postgresql_where=orders.c.stock_wait,
+      sqlite_where=orders.c.stock_wait)  # only the orders waiting for stock (short-stock figure, queue): 0011
 
 counters = Table(
     "counters",

@@ -298,7 +298,7 @@ class Writer:
     def _row_keys() -> list[str]:
         return ["order_id", "channel", "channel_order_no", "channel_status", "channel_updated_at", "state",
                 "version", "bench", "warehouse", "waybill_no", "phone_tail", "recipient_name", "held",
-                "created_at", "updated_at", "doc"]
+                "stock_wait", "created_at", "updated_at", "doc"]
 
     def _row(self, d: dict[str, Any]) -> dict[str, Any]:
         from core.timeutil import parse_iso
@@ -314,5 +314,6 @@ class Writer:
             # not overflow VARCHAR(64) on PostgreSQL.
             "recipient_name": d["recipient"]["name"][:RECIPIENT_NAME_LEN],
             "held": bool(d.get("holds")), "created_at": parse_iso(d["created_at"]),
+            "stock_wait": any(h.get("type") in stock.SHORT_HOLDS for h in d.get("holds") or []),
             "updated_at": self.now, "doc": public(d),
         }

@@ -113,14 +113,15 @@ def short_stock(conn: Connection, warehouse: str | None = None, top: int = 5) ->
     SKUs (no stock row) are not counted, as at allocation.
     """
     o = db.orders.c
-    q = select(o.order_id, o.warehouse, o.doc).where(o.held.is_(True), o.state.in_(OPEN_PROMISED))
+    # only the orders waiting for stock (``stock_wait``, its partial index), and only their lines
+    q = select(o.order_id, o.warehouse, o.doc["lines"]).where(o.stock_wait.is_(True), o.state.in_(OPEN_PROMISED))
     if warehouse:
         q = q.where(o.warehouse == warehouse)
     waiting: list[tuple[str, str, dict[str, int], dict[str, str]]] = []
-    for oid, wh, doc in conn.execute(q):
-        if wh and any(h.get("type") in stock.SHORT_HOLDS for h in doc.get("holds") or []):
-            names = {ln.get("sku"): str(ln.get("name") or "") for ln in doc.get("lines") or []}
-            waiting.append((oid, wh, stock.needed(doc), names))
+    for oid, wh, lines in conn.execute(q):
+        if wh:
+            names = {ln.get("sku"): str(ln.get("name") or "") for ln in lines or []}
+            waiting.append((oid, wh, stock.needed({"lines": lines}), names))
     held: dict[tuple[str, str, str], int] = {}
     ids = [w[0] for w in waiting]
     m = db.stock_moves.c

@@ -274,3 +274,34 @@ def test_a_gift_stock_table_for_an_unknown_warehouse_or_a_bad_count_is_refused()
         _rules_with('[gift_stock."WH-XX"]\n"GIFT-FAN-01" = 1\n')
     with pytest.raises(ValidationFailed, match=r"gift_stock\.WH-GZ\.GIFT-FAN-01"):
         _rules_with('[gift_stock."WH-GZ"]\n"GIFT-FAN-01" = -1\n')
+
+
+# -- migration 0011: orders already waiting for stock are marked -----------------------------------
+
+def test_migration_0011_marks_the_orders_already_waiting_for_stock(tmp_path: Path) -> None:
+    import json
+
+    from alembic import command
+    from alembic.config import Config
+    from sqlalchemy import text
+
+    engine = db.make_engine(f"sqlite:///{tmp_path / 'old.db'}")
+    cfg = Config()
+    cfg.set_main_option("script_location", str(Path(db.__file__).parent / "migrations"))
+    try:
+        with engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "0010")
+            for oid, holds in (("W1", [{"type": "stock_short"}]), ("W2", [{"type": "gift_stock"}]),
+                               ("H1", [{"type": "vip_signoff"}]), ("N1", [])):
+                conn.execute(text(
+                    "INSERT INTO orders (order_id, channel, channel_order_no, channel_status, channel_updated_at,"
+                    " state, version, held, created_at, updated_at, doc) VALUES (:o, 'generic', :o, 'paid',"
+                    " '2026-12-06 08:00:00', 'allocated', 1, :h, '2026-12-06 08:00:00', '2026-12-06 08:00:00', :d)"),
+                    {"o": oid, "h": bool(holds), "d": json.dumps({"order_id": oid, "holds": holds})})
+        db.migrate(engine)
+        with engine.connect() as conn:
+            marked: dict[str, int] = dict(conn.execute(text("SELECT order_id, stock_wait FROM orders")).all())
+        assert marked == {"W1": 1, "W2": 1, "H1": 0, "N1": 0}
+    finally:
+        engine.dispose()
