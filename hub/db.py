@@ -35,6 +35,7 @@ from sqlalchemy import (
     event,
     false,
     text,
+    true,
 )
 from sqlalchemy.engine import Connection
 
@@ -74,7 +75,7 @@ Index("ix_orders_waybill", orders.c.waybill_no)
 Index("ix_orders_phone_tail", orders.c.phone_tail)
 Index("ix_orders_updated", orders.c.updated_at)
 Index("ix_orders_stock_wait", orders.c.warehouse, orders.c.state, postgresql_where=orders.c.stock_wait,
-      sqlite_where=orders.c.stock_wait)  # only the orders waiting for stock (short-stock figure, queue): 0011
+      sqlite_where=orders.c.stock_wait == true())  # only the orders waiting for stock (short-stock figure, queue): 0011
 
 counters = Table(
     "counters",

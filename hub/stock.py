@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import and_, bindparam, delete, func, insert, select, update
+from sqlalchemy import and_, bindparam, delete, func, insert, select, true, update
 from sqlalchemy.engine import Connection
 
 from core.errors import UserError
@@ -570,7 +570,7 @@ def release_waiting(w: Writer, warehouse: str) -> list[str]:
     """
     o = db.orders.c
     ids = {r[0] for r in w.conn.execute(select(o.order_id).where(
-        o.stock_wait.is_(True), o.warehouse == warehouse, o.state.in_(_WAITING_STATES)))}
+        o.stock_wait == true(), o.warehouse == warehouse, o.state.in_(_WAITING_STATES)))}  # the partial index
     ids |= {oid for oid, d in w.in_flight().items() if d.get("warehouse") == warehouse and d.get("holds")
             and d.get("state") in _WAITING_STATES}  # held in this transaction, not written yet
     if not ids:

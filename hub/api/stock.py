@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
-from sqlalchemy import func, select
+from sqlalchemy import func, select, true
 from sqlalchemy.engine import Connection
 from starlette.concurrency import run_in_threadpool
 
@@ -114,7 +114,8 @@ def short_stock(conn: Connection, warehouse: str | None = None, top: int = 5) ->
     """
     o = db.orders.c
     # only the orders waiting for stock (``stock_wait``, its partial index), and only their lines
-    q = select(o.order_id, o.warehouse, o.doc["lines"]).where(o.stock_wait.is_(True), o.state.in_(OPEN_PROMISED))
+    # ``= true``, not ``IS true``: PostgreSQL matches a partial index's predicate only in that form
+    q = select(o.order_id, o.warehouse, o.doc["lines"]).where(o.stock_wait == true(), o.state.in_(OPEN_PROMISED))
     if warehouse:
         q = q.where(o.warehouse == warehouse)
     waiting: list[tuple[str, str, dict[str, int], dict[str, str]]] = []

@@ -39,7 +39,7 @@ def upgrade() -> None:
     for i in range(0, len(waiting), 500):
         conn.execute(sa.update(orders).where(orders.c.order_id.in_(waiting[i:i + 500])).values(stock_wait=True))
     op.create_index('ix_orders_stock_wait', 'orders', ['warehouse', 'state'], unique=False,
-                    postgresql_where=sa.text('stock_wait'), sqlite_where=sa.text('stock_wait'))
+                    postgresql_where=sa.text('stock_wait'), sqlite_where=sa.text('stock_wait = 1'))
 
 
 def downgrade() -> None:
