@@ -180,17 +180,23 @@ def reserve(w: Writer, doc: dict[str, Any], warehouse: str) -> list[dict[str, An
     short = [sku for sku, q in want.items() if sku in levels and levels[sku][0] - levels[sku][1] < q]
     if not short:
         count = {sku: q for sku, q in want.items() if sku in levels}
-        took = _take(w, warehouse, count)
-        taken = [(sku, q) for sku, q in count.items() if sku in took]
-        lost = sorted(set(count) - took)  # another transaction took them since we read: short after all
+        audited = db.is_postgres(w.conn)  # PostgreSQL: the UPDATE and its audit rows in one round trip
+        move_of = _take_and_audit(w, oid, warehouse, count) if audited else dict.fromkeys(
+            _take(w, warehouse, count), 0)  # SKU -> its reserve move's id (0: not written yet)
+        taken = [(sku, q) for sku, q in count.items() if sku in move_of]
+        lost = sorted(set(count) - set(move_of))  # another transaction took them since we read: short after all
         if lost:
             short = lost
-            for sku, q in taken:  # all or nothing: give back the lines taken
+            for sku, q in taken:  # all or nothing: give back the lines taken (and their audit rows)
                 _shift(w.conn, sku, warehouse, 0, -q, w.now)
+            if audited and move_of:
+                w.conn.execute(delete(db.stock_moves).where(_M.id.in_(list(move_of.values()))))
         else:
-            ids = _add_reserve_moves(w, oid, warehouse, taken)
-            for (sku, q), move_id in zip(taken, ids, strict=True):
-                w.on_restore(_undoer(w, move_id, sku, warehouse, 0, q))
+            if not audited:
+                move_of = dict(zip([sku for sku, _q in taken], _add_reserve_moves(w, oid, warehouse, taken),
+                                   strict=True))
+            for sku, q in taken:
+                w.on_restore(_undoer(w, move_of[sku], sku, warehouse, 0, q))
     if not short:
         return []
     levels = tracked(w.conn, warehouse, short)
@@ -233,6 +239,25 @@ def _take_sql(n: int, mark: str) -> str:
     return (f"UPDATE stock SET reserved = reserved + {q}, updated_at = {mark} "
             f"WHERE warehouse = {mark} AND sku IN ({', '.join([mark] * n)}) AND on_hand - reserved >= {q} "
             f"RETURNING sku")
+
+
+def _take_and_audit(w: Writer, oid: str, warehouse: str, count: dict[str, int]) -> dict[str, int]:
+    """PostgreSQL: :func:`_take` and the ``reserve`` rows of what it took, in one statement (a
+    data-modifying WITH). Returns SKU -> its move's id, for the SKUs that took their units."""
+    case_args = [x for sku, q in count.items() for x in (sku, q)]
+    at = _time(w.conn, w.now)
+    params = (*case_args, at, warehouse, *count, *case_args,  # the UPDATE (as _take)
+              oid, warehouse, *case_args, at, w.actor.operator[:64])  # the audit rows of what it took
+    rows = w.conn.exec_driver_sql(_take_and_audit_sql(len(count)), params)
+    return {sku: int(move_id) for move_id, sku in rows}
+
+
+@functools.lru_cache(maxsize=32)
+def _take_and_audit_sql(n: int) -> str:
+    q = "CASE sku " + " ".join("WHEN %s THEN %s" for _ in range(n)) + " END"
+    return (f"WITH took AS ({_take_sql(n, '%s')}) "
+            'INSERT INTO stock_moves (order_id, reason, sku, warehouse, delta_on_hand, delta_reserved, at, "by") '
+            f"SELECT %s, 'reserve', sku, %s, 0, {q}, %s, %s FROM took RETURNING id, sku")
 
 
 def _add_reserve_moves(w: Writer, oid: str, warehouse: str, taken: list[tuple[str, int]]) -> list[int]:
