@@ -267,6 +267,8 @@ def _release_hold(w: Writer, rules: Rules, actor: Actor, doc: dict[str, Any], ho
         returns.refund_decided(w, doc, resolution, why, aid)  # a refund closes the order
     if htype in stock.SHORT_HOLDS:
         stock.reserve_on_release(w, doc)  # the last short hold goes: the lines are reserved now, or refused
+    elif "item_substituted" in effect:
+        stock.rereserve(w, doc, "substitute")  # new lines: give back the old, reserve the new (short: a hold)
     if htype == "carrier_area" and isinstance(resolution.get("carrier"), str):
         doc["carrier"] = resolution["carrier"]
         void_label(w, rules, doc)

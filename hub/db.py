@@ -33,7 +33,9 @@ from sqlalchemy import (
     UniqueConstraint,
     create_engine,
     event,
+    false,
     text,
+    true,
 )
 from sqlalchemy.engine import Connection
 
@@ -60,6 +62,8 @@ orders = Table(
     Column("phone_tail", String(4)),
     Column("recipient_name", String(64)),
     Column("held", Boolean, nullable=False, default=False),
+    #: Held for stock (an open ``stock_short`` or ``gift_stock`` hold): the short-stock figure's rows (0011).
+    Column("stock_wait", Boolean, nullable=False, default=False, server_default=false()),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
     Column("doc", JSON, nullable=False),
@@ -84,6 +88,8 @@ Index("ix_orders_promise", orders.c.ship_by, orders.c.shipped_at, orders.c.state
       orders.c.channel, orders.c.bench)
 Index("ix_orders_packed", orders.c.packed_at, orders.c.bench, orders.c.packed_by, orders.c.warehouse, orders.c.channel)
 Index("ix_orders_backlog", orders.c.state, orders.c.bench, orders.c.paid_at, orders.c.warehouse, orders.c.channel)
+Index("ix_orders_stock_wait", orders.c.warehouse, orders.c.state, postgresql_where=orders.c.stock_wait,
+      sqlite_where=orders.c.stock_wait == true())  # only the orders waiting for stock (short-stock figure, queue): 0011
 
 counters = Table(
     "counters",

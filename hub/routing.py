@@ -334,12 +334,13 @@ class Rules:
         self.tickets: TicketRules = TicketRules.parse(c, c.get(data, "tickets", dict, default={}))
 
         self.gift_stock: dict[str, int] = {}
+        #: [gift_stock.WH] tables: counts seeded at that warehouse (docs/stock.md "Gift stock").
+        self.gift_stock_by_warehouse: dict[str, dict[str, int]] = {}
         for sku, count in c.get(data, "gift_stock", dict, default={}).items():
-            if not isinstance(count, int) or isinstance(count, bool) or count < 0:
-                raise c.fail(
-                    f"gift_stock.{sku}", f"must be a whole number of units (0 or more), not {count!r}."
-                )
-            self.gift_stock[sku] = count
+            if isinstance(count, dict):  # [gift_stock."WH-GZ"] "GIFT-FAN-01" = 10
+                self.gift_stock_by_warehouse[sku] = _gift_counts(c, count, f"gift_stock.{sku}.")
+                continue
+            self.gift_stock.update(_gift_counts(c, {sku: count}, "gift_stock."))
 
         self.carrier_specs: dict[str, Carrier] = {}
         carriers = c.get(data, "carriers", dict)
@@ -432,6 +433,13 @@ class Rules:
         self.default_warehouse: str = default
         #: notifications out: which events go to which WeCom robot / SMS template (hub/notify/rules.py)
         self.notify = notify_rules.parse(data.get("notify"), c.fail, set(self.warehouses))
+        for wh in self.gift_stock_by_warehouse:
+            if wh not in self.warehouses:
+                raise c.fail(f"gift_stock.{wh}", f"names warehouse '{wh}', which is not one of: "
+                             f"{', '.join(self.warehouses)}.")
+        if self.gift_stock:  # the flat form: the default warehouse's counts (its own table wins per SKU)
+            self.gift_stock_by_warehouse[default] = {
+                **self.gift_stock, **self.gift_stock_by_warehouse.get(default, {})}
 
         self.catalogue: dict[str, CatalogueItem] = {}
         catalogue_name = c.get(data, "catalogue", str, default="")
@@ -490,6 +498,16 @@ class Rules:
 
 
 # --- routing ---------------------------------------------------------------------------------
+
+
+def _gift_counts(c: _Checker, table: Mapping[str, Any], where: str) -> dict[str, int]:
+    """A ``[gift_stock]`` table's SKU -> units, each a whole number of units, 0 or more."""
+    out: dict[str, int] = {}
+    for sku, count in table.items():
+        if not isinstance(count, int) or isinstance(count, bool) or count < 0:
+            raise c.fail(f"{where}{sku}", f"must be a whole number of units (0 or more), not {count!r}.")
+        out[sku] = count
+    return out
 
 
 def _pick(names: tuple[str, ...], order: IntakeOrder) -> str:

@@ -13,12 +13,17 @@ Rules:
   back exactly what was taken, never more, and do nothing twice.
 - An order that closes releases its reservation; one that ships consumes it (on hand and reserved
   both go down); one moved to another warehouse releases there and reserves at the new one.
+  Stock freed so runs the fair queue (:func:`release_waiting`) in the same transaction.
+- A change of lines or warehouse re-reserves (:func:`rereserve`); a count below what is reserved
+  takes the units back from the newest promises (:func:`shed`).
 - Writes happen at once on the writer's connection; :meth:`hub.writer.Writer.restore` undoes
   those made after its checkpoint (a refused action leaves the stock as it was).
 """
 
 from __future__ import annotations
 
+import copy
+import functools
 import json
 import uuid
 from collections.abc import Callable, Iterable, Sequence
@@ -26,7 +31,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import and_, bindparam, delete, func, insert, select, update
+from sqlalchemy import and_, bindparam, delete, func, insert, select, true, update
 from sqlalchemy.engine import Connection
 
 from core.errors import UserError
@@ -41,13 +46,22 @@ if TYPE_CHECKING:
 
 __all__ = ["ADJUST_REASONS", "STOCK_EVENT", "WmsRow", "adjust", "apply_wms", "available", "consume", "enqueue_changes",
            "held", "import_counts", "listing", "needed", "on_transition", "parse_wms", "receive_return", "release",
-           "release_waiting", "reserve", "reserve_late", "seed_gift_stock", "touch", "tracked"]
+           "release_waiting", "rereserve", "reserve", "reserve_late", "seed_gift_stock", "shed", "touch", "tracked"]
 
 #: Triggers that take the parcel out of the warehouse: the reservation is consumed.
 SHIP_TRIGGERS = frozenset({Trigger.SHIPPED_BY_STATION, Trigger.PICKED_UP_BY_CARRIER})
 
 _S = db.stock.c
 _M = db.stock_moves.c
+
+# Built once: allocation runs these per order, and building a statement costs more than running it
+# (bench/allocation.py).
+_TRACKED = select(_S.sku, _S.on_hand, _S.reserved).where(
+    _S.warehouse == bindparam("b_wh"), _S.sku.in_(bindparam("b_skus", expanding=True)))
+_HELD = select(_M.sku, _M.warehouse, func.sum(_M.delta_reserved)).where(
+    _M.order_id == bindparam("b_oid")).group_by(_M.sku, _M.warehouse)
+_SHIFT = update(db.stock).where(_S.sku == bindparam("b_sku"), _S.warehouse == bindparam("b_wh")).values(
+    on_hand=_S.on_hand + bindparam("b_oh"), reserved=_S.reserved + bindparam("b_r"), updated_at=bindparam("b_now"))
 
 
 def needed(doc: dict[str, Any]) -> dict[str, int]:
@@ -65,8 +79,7 @@ def tracked(conn: Connection, warehouse: str, skus: Iterable[str]) -> dict[str, 
     skus = list(skus)
     if not skus:
         return {}
-    rows = conn.execute(select(_S.sku, _S.on_hand, _S.reserved).where(
-        and_(_S.warehouse == warehouse, _S.sku.in_(skus))))
+    rows = conn.execute(_TRACKED, {"b_wh": warehouse, "b_skus": skus})
     return {sku: (on_hand, reserved) for sku, on_hand, reserved in rows}
 
 
@@ -84,8 +97,7 @@ def gift_levels(conn: Connection, rules: Rules, warehouse: str | None) -> dict[s
 
 def held(conn: Connection, order_id: str) -> dict[tuple[str, str], int]:
     """What the order holds reserved now: (sku, warehouse) -> units (only non-zero)."""
-    rows = conn.execute(select(_M.sku, _M.warehouse, func.sum(_M.delta_reserved)).where(
-        _M.order_id == order_id).group_by(_M.sku, _M.warehouse))
+    rows = conn.execute(_HELD, {"b_oid": order_id})
     return {(sku, wh): int(total) for sku, wh, total in rows if total}
 
 
@@ -103,11 +115,12 @@ def _move(w: Writer, order_id: str | None, reason: str, sku: str, warehouse: str
 
 def _shift(conn: Connection, sku: str, warehouse: str, d_on_hand: int, d_reserved: int, now: datetime,
            d_quarantine: int = 0) -> None:
-    values: dict[str, Any] = {"on_hand": _S.on_hand + d_on_hand, "reserved": _S.reserved + d_reserved,
-                              "updated_at": now}
-    if d_quarantine:
-        values["quarantine"] = _S.quarantine + d_quarantine
-    conn.execute(update(db.stock).where(and_(_S.sku == sku, _S.warehouse == warehouse)).values(**values))
+    if d_quarantine:  # a graded return (hub/returns.py): the rare path, built by SQLAlchemy
+        conn.execute(update(db.stock).where(and_(_S.sku == sku, _S.warehouse == warehouse)).values(
+            on_hand=_S.on_hand + d_on_hand, reserved=_S.reserved + d_reserved,
+            quarantine=_S.quarantine + d_quarantine, updated_at=now))
+        return
+    conn.execute(_SHIFT, {"b_sku": sku, "b_wh": warehouse, "b_oh": d_on_hand, "b_r": d_reserved, "b_now": now})
 
 
 def _undoer(w: Writer, move_id: int, sku: str, warehouse: str, d_on_hand: int,
@@ -159,7 +172,9 @@ def allocation_holds(conn: Connection, rules: Rules, warehouse: str, routed: Ite
     from hub.options import gift_options
     from hub.routing import _REASON_GIFT, HOLD_GIFT_STOCK, HoldSpec
 
-    counted = set(tracked(conn, warehouse, rules.gift_stock)) if rules.gift_stock else set()
+    routed = list(routed)
+    counted = set(tracked(conn, warehouse, rules.gift_stock)) if rules.gift_stock and any(
+        h.type == HOLD_GIFT_STOCK for h in routed) else set()  # read only when routing held a gift
     gift_short = [s for s in short if s["is_gift"]]
     out: list[HoldSpec] = []
     static: list[dict[str, Any]] = []
@@ -184,31 +199,45 @@ def reserve(w: Writer, doc: dict[str, Any], warehouse: str) -> list[dict[str, An
     """Reserve the order's tracked lines at ``warehouse``, all or nothing.
 
     Returns the short SKUs (``{sku, name, needed, available, is_gift}``); when the list is not
-    empty nothing was reserved. An order that already holds a reservation is not reserved twice.
+    empty nothing was reserved. An order that already holds a reservation is not reserved twice;
+    one that holds it at another warehouse (routed again) gives it back there first.
     """
     want = needed(doc)
+    oid = doc["order_id"]
+    # a paid order being allocated holds nothing: no read for it (an untracked site: one read in all)
+    now_held = held(w.conn, oid) if doc.get("state") in _WAITING_STATES else {}
+    if now_held and {wh for _sku, wh in now_held} != {warehouse}:  # routed again, to another warehouse
+        freed = release(w, doc, "moved")
+        got = reserve(w, doc, warehouse)
+        requeue(w, freed)  # after its own reservation: the order keeps its place
+        return got
     levels = tracked(w.conn, warehouse, want)
-    if not levels or held(w.conn, doc["order_id"]):
-        return []  # nothing counted here (one read for an untracked site), or reserved already
+    if not levels or now_held:
+        return []  # nothing counted here, or reserved already
     short = [sku for sku, q in want.items() if sku in levels and levels[sku][0] - levels[sku][1] < q]
     if not short:
-        for sku, q in want.items():
-            if sku not in levels:
-                continue  # untracked: not counted
-            touch(w, sku, warehouse)
-            took = w.conn.execute(update(db.stock).where(and_(
-                _S.sku == sku, _S.warehouse == warehouse, _S.on_hand - _S.reserved >= q)).values(
-                reserved=_S.reserved + q, updated_at=w.now)).rowcount
-            if took != 1:  # another transaction took it since we read: short after all
-                short = [sku]
-                break
-            move_id = w.conn.execute(insert(db.stock_moves).values(
-                order_id=doc["order_id"], reason="reserve", sku=sku, warehouse=warehouse, delta_on_hand=0,
-                delta_reserved=q, at=w.now, by=w.actor.operator[:64]).returning(_M.id)).scalar_one()
-            w.on_restore(_undoer(w, move_id, sku, warehouse, 0, q))
+        count = {sku: q for sku, q in want.items() if sku in levels}
+        for sku in count:
+            touch(w, sku, warehouse)  # the stock.changed webhook's "before" (hub/stock.py touch)
+        audited = db.is_postgres(w.conn)  # PostgreSQL: the UPDATE and its audit rows in one round trip
+        move_of = _take_and_audit(w, oid, warehouse, count) if audited else dict.fromkeys(
+            _take(w, warehouse, count), 0)  # SKU -> its reserve move's id (0: not written yet)
+        taken = [(sku, q) for sku, q in count.items() if sku in move_of]
+        lost = sorted(set(count) - set(move_of))  # another transaction took them since we read: short after all
+        if lost:
+            short = lost
+            for sku, q in taken:  # all or nothing: give back the lines taken (and their audit rows)
+                _shift(w.conn, sku, warehouse, 0, -q, w.now)
+            if audited and move_of:
+                w.conn.execute(delete(db.stock_moves).where(_M.id.in_(list(move_of.values()))))
+        else:
+            if not audited:
+                move_of = dict(zip([sku for sku, _q in taken], _add_reserve_moves(w, oid, warehouse, taken),
+                                   strict=True))
+            for sku, q in taken:
+                w.on_restore(_undoer(w, move_of[sku], sku, warehouse, 0, q))
     if not short:
         return []
-    release(w, doc, "reserve_undone")  # the lines reserved before the short one
     levels = tracked(w.conn, warehouse, short)
     gifts = {ln["sku"] for ln in doc["lines"] if ln.get("is_gift")}
     names = {ln["sku"]: ln.get("name", "") for ln in doc["lines"]}
@@ -217,10 +246,116 @@ def reserve(w: Writer, doc: dict[str, Any], warehouse: str) -> list[dict[str, An
              "is_gift": sku in gifts} for sku in short]
 
 
-def release(w: Writer, doc: dict[str, Any], reason: str = "release") -> None:
-    """Give back everything the order holds reserved (nothing held: nothing happens)."""
+# The two statements every counted allocation runs go to the driver as plain SQL, built once per
+# number of SKUs and driver: through SQLAlchemy's statement layer they cost about twice the CPU
+# (bench/allocation.py: reservation's share of allocation throughput). Positional parameters only;
+# time values pass through the column type's own bind processor (SQLite stores them as text).
+
+def _mark(conn: Connection) -> str:
+    return "?" if conn.dialect.paramstyle == "qmark" else "%s"
+
+
+def _time(conn: Connection, at: datetime) -> Any:
+    process = db.stock.c.updated_at.type.bind_processor(conn.dialect)
+    return process(at) if process is not None else at
+
+
+def _take(w: Writer, warehouse: str, count: dict[str, int]) -> set[str]:
+    """One conditional UPDATE for all the order's counted SKUs: each row takes its units only while
+    they are available (``on_hand - reserved >= q``, re-checked by PostgreSQL after a row lock wait).
+    Returns the SKUs that took them. Rows are locked in the plan's order; a deadlock between two
+    allocations is retried by ``Hub.tx``."""
+    case_args = [x for sku, q in count.items() for x in (sku, q)]
+    params = (*case_args, _time(w.conn, w.now), warehouse, *count, *case_args)
+    rows = w.conn.exec_driver_sql(_take_sql(len(count), _mark(w.conn)), params)
+    return {r[0] for r in rows}
+
+
+@functools.lru_cache(maxsize=64)
+def _take_sql(n: int, mark: str) -> str:
+    """:func:`_take`'s statement for ``n`` SKUs (SQLite ≥ 3.35 and PostgreSQL both take it)."""
+    q = "CASE sku " + " ".join(f"WHEN {mark} THEN {mark}" for _ in range(n)) + " END"
+    return (f"UPDATE stock SET reserved = reserved + {q}, updated_at = {mark} "
+            f"WHERE warehouse = {mark} AND sku IN ({', '.join([mark] * n)}) AND on_hand - reserved >= {q} "
+            f"RETURNING sku")
+
+
+def _take_and_audit(w: Writer, oid: str, warehouse: str, count: dict[str, int]) -> dict[str, int]:
+    """PostgreSQL: :func:`_take` and the ``reserve`` rows of what it took, in one statement (a
+    data-modifying WITH). Returns SKU -> its move's id, for the SKUs that took their units."""
+    case_args = [x for sku, q in count.items() for x in (sku, q)]
+    at = _time(w.conn, w.now)
+    params = (*case_args, at, warehouse, *count, *case_args,  # the UPDATE (as _take)
+              oid, warehouse, *case_args, at, w.actor.operator[:64])  # the audit rows of what it took
+    rows = w.conn.exec_driver_sql(_take_and_audit_sql(len(count)), params)
+    return {sku: int(move_id) for move_id, sku in rows}
+
+
+@functools.lru_cache(maxsize=32)
+def _take_and_audit_sql(n: int) -> str:
+    q = "CASE sku " + " ".join("WHEN %s THEN %s" for _ in range(n)) + " END"
+    return (f"WITH took AS ({_take_sql(n, '%s')}) "
+            'INSERT INTO stock_moves (order_id, reason, sku, warehouse, delta_on_hand, delta_reserved, at, "by") '
+            f"SELECT %s, 'reserve', sku, %s, 0, {q}, %s, %s FROM took RETURNING id, sku")
+
+
+def _add_reserve_moves(w: Writer, oid: str, warehouse: str, taken: list[tuple[str, int]]) -> list[int]:
+    """The ``reserve`` audit rows of one reservation, in one INSERT; returns their ids in ``taken``'s order."""
+    at, by = _time(w.conn, w.now), w.actor.operator[:64]
+    params = [x for sku, q in taken for x in (oid, "reserve", sku, warehouse, 0, q, at, by)]
+    rows = w.conn.exec_driver_sql(_moves_sql(len(taken), _mark(w.conn)), tuple(params)).all()
+    return sorted(int(r[0]) for r in rows)  # ids rise with the VALUES order (one statement, one writer)
+
+
+@functools.lru_cache(maxsize=64)
+def _moves_sql(n: int, mark: str) -> str:
+    row = "(" + ", ".join([mark] * 8) + ")"
+    return ('INSERT INTO stock_moves (order_id, reason, sku, warehouse, delta_on_hand, delta_reserved, at, "by") '
+            f"VALUES {', '.join([row] * n)} RETURNING id")
+
+
+def release(w: Writer, doc: dict[str, Any], reason: str = "release") -> set[str]:
+    """Give back everything the order holds reserved (nothing held: nothing happens).
+
+    Returns the warehouses where units were freed (the caller runs their fair queue,
+    :func:`requeue`, once its own reservation is settled).
+    """
+    freed: set[str] = set()
     for (sku, wh), q in sorted(held(w.conn, doc["order_id"]).items()):
         _move(w, doc["order_id"], reason, sku, wh, 0, -q)
+        if q > 0:
+            freed.add(wh)
+    return freed
+
+
+def requeue(w: Writer, warehouses: Iterable[str]) -> list[str]:
+    """Units were freed at ``warehouses`` (cancel, refund, reallocation, a change of lines): run the
+    fair queue there, exactly as an arrival does. Returns the released order IDs."""
+    return [oid for wh in sorted(set(warehouses)) for oid in release_waiting(w, wh)]
+
+
+def rereserve(w: Writer, doc: dict[str, Any], reason: str = "rereserve", *,
+              warehouse: str | None = None) -> list[dict[str, Any]]:
+    """The order's lines or warehouse changed: give back what it holds, reserve its lines now.
+
+    Used by a substitute chosen on an ``item_missing`` hold, a reallocation to another warehouse
+    and an order routed again (an address change that moves it). ``warehouse``: where it is going
+    (default: ``doc["warehouse"]``). An order waiting for stock (a short-stock hold open) or not at
+    the bench keeps nothing: what it held is released, the hold's release reserves later. Short at
+    the new place: a ``stock_short`` hold and nothing held. The freed units run the fair queue
+    after the order's own reservation (it keeps its place: units it gives back and takes again
+    are never offered to others in between). Returns the short SKUs (empty: reserved or untracked).
+    """
+    wh = warehouse or doc.get("warehouse")
+    waiting = any(h.get("type") in SHORT_HOLDS for h in doc.get("holds", []))
+    freed = release(w, doc, reason)
+    short: list[dict[str, Any]] = []
+    if wh and not waiting and doc.get("state") in _WAITING_STATES:
+        short = reserve(w, doc, wh)
+        if short:
+            raise_short(w, doc, short)
+    requeue(w, freed)
+    return short
 
 
 def consume(w: Writer, doc: dict[str, Any]) -> None:
@@ -240,14 +375,11 @@ def on_transition(w: Writer, doc: dict[str, Any], trigger: Trigger, to_state: St
     if trigger in SHIP_TRIGGERS:
         consume(w, doc)
     elif to_state is State.CLOSED:
-        release(w, doc, "close:" + trigger.value)
+        requeue(w, release(w, doc, "close:" + trigger.value))
     elif trigger is Trigger.REALLOCATED:
         now_held = held(w.conn, doc["order_id"])
         if now_held and {wh for _sku, wh in now_held} != {doc.get("warehouse")}:
-            release(w, doc, "reallocate")
-            short = reserve(w, doc, doc["warehouse"])
-            if short:
-                raise_short(w, doc, short)
+            rereserve(w, doc, "reallocate")
 
 
 HOLD_STOCK_SHORT = "stock_short"
@@ -275,33 +407,36 @@ def reserve_on_release(w: Writer, doc: dict[str, Any]) -> None:
         return
     if doc.get("state") not in (State.ALLOCATED.value, State.LABEL_PRINTED.value) or not doc.get("warehouse"):
         return
+    freed = release(w, doc, "rereserve")  # a gift hold from the static table left the goods reserved
     short = reserve(w, doc, doc["warehouse"])
     if short:
         text = ", ".join(f"{s['sku']} ({s['available']}/{s['needed']})" for s in short)
         raise StockShort(f"Still short of stock at {doc['warehouse']}: {text} (available/needed). "
                          f"Wait for stock or substitute.", details={"short": short})
+    requeue(w, freed)
 
 
 def raise_short(w: Writer, doc: dict[str, Any], short: list[dict[str, Any]], *,
-                action_id: str | None = None) -> None:
+                action_id: str | None = None, reason: str = STOCK_SHORT_REASON,
+                extra: dict[str, Any] | None = None) -> None:
     """A ``stock_short`` hold naming the short SKUs (the order holds nothing reserved)."""
-    w.raise_hold(doc, HOLD_STOCK_SHORT, STOCK_SHORT_REASON, {"short": short, "warehouse": doc.get("warehouse")},
+    w.raise_hold(doc, HOLD_STOCK_SHORT, reason, {"short": short, "warehouse": doc.get("warehouse"), **(extra or {})},
                  action_id=action_id)
 
 
 def seed_gift_stock(conn: Connection, rules: Rules, now: datetime) -> int:
-    """The rules file's static ``[gift_stock]`` table becomes stock rows at the default warehouse,
-    once: a SKU that already has a row there keeps it (counts are never overwritten). Returns rows added."""
-    if not rules.gift_stock:
-        return 0
-    wh = rules.default_warehouse
-    have = set(tracked(conn, wh, rules.gift_stock))
-    rows = [{"sku": sku, "warehouse": wh, "on_hand": n, "reserved": 0, "updated_at": now}
-            for sku, n in sorted(rules.gift_stock.items()) if sku not in have]
+    """The rules file's ``[gift_stock]`` counts become stock rows, once per (SKU, warehouse): the flat
+    form at the default warehouse, ``[gift_stock.WH]`` tables at their warehouse. A SKU that already
+    has a row there keeps it (counts are never overwritten). Returns rows added."""
+    rows: list[dict[str, Any]] = []
+    for wh, counts in sorted(rules.gift_stock_by_warehouse.items()):
+        have = set(tracked(conn, wh, counts))
+        rows += [{"sku": sku, "warehouse": wh, "on_hand": n, "reserved": 0, "updated_at": now}
+                 for sku, n in sorted(counts.items()) if sku not in have]
     if rows:
         conn.execute(insert(db.stock), rows)
         conn.execute(insert(db.stock_moves), [
-            {"order_id": None, "reason": "seed:gift_stock", "sku": r["sku"], "warehouse": wh,
+            {"order_id": None, "reason": "seed:gift_stock", "sku": r["sku"], "warehouse": r["warehouse"],
              "delta_on_hand": r["on_hand"], "delta_reserved": 0, "at": now, "by": "system"} for r in rows])
     return len(rows)
 
@@ -379,10 +514,11 @@ def adjust(w: Writer, sku: str, warehouse: str, *, reason: str, delta: int | Non
     if new != cur:
         _move(w, None, "adjust:" + reason, sku, warehouse, new - cur, 0, note=note[:200] or None)
     reserve_late(w, created)
-    released = release_waiting(w, warehouse) if new > cur else []
+    shed_ids = shed(w, sku, warehouse, cause="adjust:" + reason) if new < cur else []
+    released = release_waiting(w, warehouse) if new > cur or shed_ids else []
     after = tracked(w.conn, warehouse, [sku])[sku]
     return {"sku": sku, "warehouse": warehouse, "on_hand": after[0], "reserved": after[1],
-            "available": after[0] - after[1], "released": released}
+            "available": after[0] - after[1], "released": released, "shed": shed_ids}
 
 
 @dataclass(frozen=True)
@@ -449,6 +585,7 @@ def apply_wms(w: Writer, message_id: str, rows: list[WmsRow]) -> dict[str, Any]:
     applied = stale = 0
     rose: set[str] = set()
     created: set[tuple[str, str]] = set()
+    fell: list[tuple[str, str]] = []
     for r in sorted(rows, key=lambda r: (r.warehouse, r.sku, r.as_of)):
         cur, _reserved, last = _ensure_row(w, r.sku, r.warehouse, created)
         if last is not None and r.as_of <= last:
@@ -461,9 +598,17 @@ def apply_wms(w: Writer, message_id: str, rows: list[WmsRow]) -> dict[str, Any]:
         applied += 1
         if r.on_hand > cur:
             rose.add(r.warehouse)
+        elif r.on_hand < cur:
+            fell.append((r.warehouse, r.sku))
     reserve_late(w, created)
-    released = [oid for wh in sorted(rose) for oid in release_waiting(w, wh)]
-    return {"message_id": message_id, "applied": applied, "stale": stale, "released": released}
+    shed_ids: list[str] = []
+    for wh, sku in sorted(set(fell)):
+        lost = shed(w, sku, wh, cause="wms", note=message_id)
+        shed_ids += lost
+        if lost:
+            rose.add(wh)  # the orders that gave units back may have freed other SKUs there
+    released = requeue(w, rose)
+    return {"message_id": message_id, "applied": applied, "stale": stale, "released": released, "shed": shed_ids}
 
 
 _WAITING_STATES = (State.ALLOCATED.value, State.LABEL_PRINTED.value)
@@ -497,14 +642,15 @@ def release_waiting(w: Writer, warehouse: str) -> list[str]:
     needs is blocked for the orders behind it (a later, smaller order never takes the units the
     oldest is waiting for); later orders needing only other SKUs still go. Returns the released IDs.
     """
-    from hub.orders import load_docs
-
     o = db.orders.c
-    ids = [r[0] for r in w.conn.execute(select(o.order_id).where(
-        o.held.is_(True), o.warehouse == warehouse, o.state.in_(_WAITING_STATES)))]
+    ids = {r[0] for r in w.conn.execute(select(o.order_id).where(
+        o.stock_wait == true(), o.warehouse == warehouse, o.state.in_(_WAITING_STATES)))}  # the partial index
+    ids |= {oid for oid, d in w.in_flight().items() if d.get("warehouse") == warehouse and d.get("holds")
+            and d.get("state") in _WAITING_STATES}  # held in this transaction, not written yet
     if not ids:
         return []
-    queue = sorted((d for d in load_docs(w.conn, ids, for_update=True).values() if _waiting(d)), key=promise_key)
+    queue = sorted((d for d in _docs(w, sorted(ids)).values() if _waiting(d) and d.get("warehouse") == warehouse
+                    and d.get("state") in _WAITING_STATES), key=promise_key)
     blocked: set[str] = set()
     released: list[str] = []
     for doc in queue:
@@ -514,17 +660,73 @@ def release_waiting(w: Writer, warehouse: str) -> list[str]:
             blocked |= set(levels)
             continue
         mark = w.checkpoint()
-        w.track({doc["order_id"]: doc})
+        before = copy.deepcopy(doc)
         for hold in [h for h in doc["holds"] if h["type"] == HOLD_STOCK_SHORT]:
             doc["holds"] = [h for h in doc["holds"] if h["hold_id"] != hold["hold_id"]]
             w.transition(doc, Trigger.HOLD_RELEASED, why="到货自动放行 / stock arrived: released automatically, "
                          "oldest promise first", details={"hold": hold, "resolution": {"auto": "stock_arrived"}})
         if reserve(w, doc, warehouse):  # another transaction took the units since we read (PostgreSQL)
             w.restore(mark)
+            doc.clear()
+            doc.update(before)  # the hold back on the object later steps of this transaction see
             blocked |= set(levels)
             continue
         released.append(doc["order_id"])
     return released
+
+
+def _docs(w: Writer, ids: list[str]) -> dict[str, dict[str, Any]]:
+    """The orders by ID: this transaction's own objects where it has them, the rest loaded (locked)
+    and remembered by the writer, so every later step of the transaction changes the same object."""
+    from hub.orders import load_docs
+
+    mine = w.in_flight()
+    out = {oid: mine[oid] for oid in ids if oid in mine}
+    loaded = load_docs(w.conn, [oid for oid in ids if oid not in mine], for_update=True)
+    w.track(loaded)
+    return {**out, **loaded}
+
+
+#: The reason on the hold of an order whose units a count took back (the SKU, warehouse and count follow).
+SHED_REASON = ("盘点后库存少于已预留，最新承诺的订单让出库存，等待到货或换货 / the count is below what is reserved: "
+               "the newest promises give their units back; wait for stock or substitute")
+
+
+def shed(w: Writer, sku: str, warehouse: str, *, cause: str, note: str = "") -> list[str]:
+    """A count left ``sku`` at ``warehouse`` with less on hand than reserved: take units back.
+
+    The orders holding the SKU there give back their whole reservation (all or nothing, as at
+    allocation), **newest promise first** (the reverse of the fair queue, :func:`promise_key`),
+    until reserved ≤ on hand. Each gets a ``stock_short`` hold saying why (``details.cause``:
+    ``count_below_reserved``, the count and what it came from), audited through ``w``; the
+    releases are ``stock_moves`` rows ``count_below_reserved``. Returns the order IDs.
+    """
+    found = tracked(w.conn, warehouse, [sku]).get(sku)
+    if found is None or found[1] <= found[0]:
+        return []
+    on_hand, reserved = found
+    rows = w.conn.execute(select(_M.order_id, func.sum(_M.delta_reserved)).where(
+        _M.sku == sku, _M.warehouse == warehouse, _M.order_id.is_not(None)).group_by(_M.order_id))
+    holding = {oid: int(q) for oid, q in rows if q and int(q) > 0}
+    docs = _docs(w, sorted(holding))
+    out: list[str] = []
+    for doc in sorted(docs.values(), key=promise_key, reverse=True):
+        if reserved <= on_hand:
+            break
+        if doc.get("state") not in _WAITING_STATES:
+            continue
+        q = holding[doc["order_id"]]
+        release(w, doc, "count_below_reserved")
+        reserved -= q
+        name = next((str(ln.get("name") or "") for ln in doc.get("lines", []) if ln.get("sku") == sku), "")
+        is_gift = any(ln.get("is_gift") for ln in doc.get("lines", []) if ln.get("sku") == sku)
+        entry = {"sku": sku, "name": name, "needed": needed(doc).get(sku, q),
+                 "available": max(0, on_hand - reserved), "is_gift": is_gift}
+        why = f"{SHED_REASON} ({sku} @ {warehouse}: {on_hand} on hand)"
+        raise_short(w, doc, [entry], reason=why, extra={
+            "cause": "count_below_reserved", "count": on_hand, "by": cause, **({"note": note} if note else {})})
+        out.append(doc["order_id"])
+    return out
 
 
 def listing(conn: Connection, *, warehouse: str = "", q: str = "", short: bool = False,
@@ -653,7 +855,8 @@ def import_counts(w: Writer, filename: str, rows: Sequence[StockRow]) -> dict[st
     its row with the count (its move: the whole count). New rows then reserve for the open orders
     that held the SKU untracked (:func:`reserve_late`); warehouses whose on hand went up release
     waiting ``stock_short`` holds (:func:`release_waiting`, the adjustments' fair queue). Like an
-    adjustment, a count may go below what is reserved (``available`` negative).
+    adjustment or a WMS count, a count below what is reserved sheds the newest promises' reservations
+    (:func:`shed`) until reserved fits on hand.
 
     Written in bulk (one read, one insert, one update and one insert of moves per 500 rows of a
     warehouse) and not registered for :meth:`Writer.restore`: an import is its own transaction and
@@ -661,12 +864,13 @@ def import_counts(w: Writer, filename: str, rows: Sequence[StockRow]) -> dict[st
 
     Returns:
         ``{rows, changed, unchanged, new_rows, changes: [{row, sku, warehouse, before, on_hand}]
-        (at most :data:`MAX_LISTED_CHANGES`), changes_truncated, released, reserved_late, held_short}``.
+        (at most :data:`MAX_LISTED_CHANGES`), changes_truncated, released, reserved_late, held_short, shed}``.
     """
     conn = w.conn
     hooks = bool(_stock_hooks(w))
     created: set[tuple[str, str]] = set()
     rose: set[str] = set()
+    fell: list[tuple[str, str]] = []
     changes: list[dict[str, Any]] = []
     changed = 0
     by = w.actor.operator[:64]
@@ -700,17 +904,24 @@ def import_counts(w: Writer, filename: str, rows: Sequence[StockRow]) -> dict[st
                      "note": (f"{filename} · {r.note}" if r.note else filename)[:200]} for r, cur in audit])
             if any(r.on_hand > cur for r, cur in moved) or any(r.on_hand for r in fresh):
                 rose.add(wh)
+            fell += [(wh, r.sku) for r, cur in moved if r.on_hand < cur]
             for r, before in [(r, None) for r in fresh] + [(r, cur) for r, cur in moved]:
                 changed += 1
                 if len(changes) < MAX_LISTED_CHANGES:
                     changes.append({"row": r.row, "sku": r.sku, "warehouse": wh, "before": before,
                                     "on_hand": r.on_hand})
     late, held_short = reserve_late(w, created)
-    released = [oid for wh in sorted(rose) for oid in release_waiting(w, wh)]
+    shed_ids: list[str] = []
+    for wh, sku in sorted(set(fell)):
+        lost = shed(w, sku, wh, cause="import", note=filename[:200])
+        shed_ids += lost
+        if lost:
+            rose.add(wh)  # the orders that gave units back may have freed other SKUs there
+    released = requeue(w, rose)
     changes.sort(key=lambda c: c["row"])
     return {"rows": len(rows), "changed": changed, "unchanged": len(rows) - changed, "new_rows": len(created),
             "changes": changes, "changes_truncated": changed > len(changes), "released": released,
-            "reserved_late": late, "held_short": held_short}
+            "reserved_late": late, "held_short": held_short, "shed": shed_ids}
 
 
 # -- stock on the webhooks ---------------------------------------------------------------------------

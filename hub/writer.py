@@ -117,6 +117,8 @@ class Writer:
         self.stock_before: dict[tuple[str, str], tuple[int, int] | None] = {}
         #: Tickets changed in this transaction (hub/tickets.py): each becomes a ``ticket`` change row.
         self._tickets: dict[str, dict[str, Any]] = {}
+        #: Orders loaded for this transaction (:meth:`track`): the stock queue works on these objects.
+        self._loaded: dict[str, dict[str, Any]] = {}
 
     # -- recording -------------------------------------------------------------------------
     def checkpoint(self) -> tuple[Any, ...]:
@@ -159,6 +161,12 @@ class Writer:
         """Remember the benches orders had when loaded: a move away must reach the old bench too."""
         for oid, doc in docs.items():
             self._prev_bench.setdefault(oid, doc.get("bench"))
+            self._loaded.setdefault(oid, doc)
+
+    def in_flight(self) -> dict[str, dict[str, Any]]:
+        """The orders this transaction holds in memory (loaded, changed or new), newest object per ID:
+        a later step (the stock queue) must change these, not a second copy read from the table."""
+        return {**self._loaded, **self._updated, **self._new}
 
     def transition(
         self,
@@ -309,7 +317,7 @@ class Writer:
     def _row_keys() -> list[str]:
         return ["order_id", "channel", "channel_order_no", "channel_status", "channel_updated_at", "state",
                 "version", "bench", "warehouse", "waybill_no", "phone_tail", "recipient_name", "held",
-                "created_at", "updated_at", "doc", *FACT_COLUMNS]
+                "stock_wait", "created_at", "updated_at", "doc", *FACT_COLUMNS]
 
     def _row(self, d: dict[str, Any]) -> dict[str, Any]:
         from core.timeutil import parse_iso
@@ -325,5 +333,6 @@ class Writer:
             # not overflow VARCHAR(64) on PostgreSQL.
             "recipient_name": d["recipient"]["name"][:RECIPIENT_NAME_LEN],
             "held": bool(d.get("holds")), "created_at": parse_iso(d["created_at"]),
+            "stock_wait": any(h.get("type") in stock.SHORT_HOLDS for h in d.get("holds") or []),
             "updated_at": self.now, "doc": public(d), **facts_of(d),
         }

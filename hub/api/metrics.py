@@ -22,7 +22,7 @@ from core.timeutil import iso, local_day, utcnow
 from hub import auth, metrics
 from hub.api.deps import Hub, HubDep
 from hub.api.http import BoundedRoute
-from hub.api.stock_levels import short_stock
+from hub.api.stock import short_stock
 
 router = APIRouter(route_class=BoundedRoute)
 

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from core.states import Trigger
 from hub import db
 from hub.actions import process_batch
-from hub.api.stock_levels import levels
+from hub.api.stock import levels
 from hub.stock import RETURN_DAMAGED, RETURN_GOOD
 from tests.hub.test_stock import DESK, NUTS, SH, TEA, Hub, act, doc, hub, order, push, set_stock, trigger
 

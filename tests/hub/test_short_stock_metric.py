@@ -1,4 +1,4 @@
-"""``GET /api/v1/metrics/short-stock`` and ``GET /api/v1/stock/levels`` (hub/api/stock_levels.py,
+"""``GET /api/v1/metrics/short-stock`` and ``GET /api/v1/stock/levels`` (hub/api/stock.py,
 docs/stock.md "Views") against a hand-computed fixture.
 
 In process: the hub app over a real SQLite file, served by uvicorn on a thread (no lifespan: no
@@ -36,6 +36,7 @@ import requests
 import uvicorn
 
 from hub import auth, db
+from hub.api import stock as stock_api
 from hub.api.deps import Hub
 from hub.app import create_app
 from hub.config import HubSettings
@@ -106,7 +107,9 @@ def load_fixture(hub: Hub) -> dict[str, str]:
     return ids
 
 
-def test_short_stock_top_n_per_warehouse_by_hand(site: Site) -> None:
+@pytest.mark.parametrize("max_in", [500, 0], ids=["by_sku", "whole_warehouses"])
+def test_short_stock_top_n_per_warehouse_by_hand(site: Site, max_in: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(stock_api, "_MAX_IN", max_in)  # 0: the stock rows read per warehouse, as at thousands of SKUs
     load_fixture(site.hub)
     r = site.get("/api/v1/metrics/short-stock", "S001")
     assert r.status_code == 200, r.text

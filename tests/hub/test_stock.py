@@ -1,7 +1,7 @@
 """Stock per SKU per warehouse (hub/stock.py, docs/stock.md): reservation at allocation, short-stock
 holds, release on cancel/refund/reallocation, consumption on ship, untracked SKUs unchanged, the
 PostgreSQL race (exactly one of two concurrent allocations gets the last units), and a hypothesis
-state machine over reserve/release/consume/restock keeping ``reserved = Σ open allocated lines``.
+state machine over reserve/release/consume/restock/adjust keeping ``reserved = Σ open allocated lines``.
 
 In process: the hub's own Hub object (real SQLite file; a fresh PostgreSQL database for the race),
 the real intake, allocation, writer and action paths; no HTTP server.
@@ -297,8 +297,9 @@ SKUS = (TEA, NUTS)
 
 
 class StockMachine(RuleBasedStateMachine):
-    """Random orders, cancels, ships, label voids and restocks; after each step the stock rows equal
-    what the open allocated orders' lines say (held orders hold nothing) and never go negative."""
+    """Random orders, cancels, ships, restocks and adjustments up and down (counts below reserved);
+    after each step the stock rows equal what the open allocated orders' lines say (held orders hold
+    nothing, every other open order holds exactly its lines) and never go negative."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -308,9 +309,10 @@ class StockMachine(RuleBasedStateMachine):
         self.hub = make_hub(f"sqlite:///{Path(self.dir.name) / 'hub.db'}")
         self.oids: list[str] = []
         self.shipped: dict[str, int] = dict.fromkeys(SKUS, 0)
-        self.restocked: dict[str, int] = dict.fromkeys(SKUS, 0)
+        self.restocked: dict[str, int] = dict.fromkeys(SKUS, 4)
+        self.counted_away: dict[str, int] = dict.fromkeys(SKUS, 0)
         for sku in SKUS:
-            set_stock(self.hub, sku, 0)
+            set_stock(self.hub, sku, 4)
 
     def teardown(self) -> None:
         self.hub.engine.dispose()
@@ -326,6 +328,22 @@ class StockMachine(RuleBasedStateMachine):
         on_hand, _ = level(self.hub, sku)
         set_stock(self.hub, sku, on_hand + n)
         self.restocked[sku] += n
+
+    @rule(sku=st.sampled_from(SKUS), n=st.integers(-3, 4), below_reserved=st.booleans())
+    def adjust(self, sku: str, n: int, below_reserved: bool) -> None:
+        """A desk adjustment: up runs the fair queue, down below reserved takes units back (newest first)."""
+        on_hand, reserved = level(self.hub, sku)
+        new = max(0, reserved - 1 if below_reserved and reserved else on_hand + n)
+
+        def run(c: Any) -> None:
+            w = Writer(c, self.hub.settings, DESK)
+            stock.adjust(w, sku, SH, reason="cycle_count", on_hand=new)
+            w.flush()
+        self.hub.tx(run)
+        if new > on_hand:
+            self.restocked[sku] += new - on_hand
+        else:
+            self.counted_away[sku] += on_hand - new
 
     @rule(i=st.integers(0, 50), kind=st.sampled_from(["cancelled_by_buyer", "refund_approved"]))
     def close(self, i: int, kind: str) -> None:
@@ -361,8 +379,13 @@ class StockMachine(RuleBasedStateMachine):
                            and not any(h["type"] == "stock_short" for h in d["holds"])
                            for ln in d["lines"] if ln["sku"] == sku)
             assert reserved == promised, (sku, reserved, promised)
-            assert on_hand == self.restocked[sku] - self.shipped[sku]
+            assert on_hand == self.restocked[sku] - self.shipped[sku] - self.counted_away[sku]
             assert 0 <= reserved <= on_hand
+        held = self.hub.tx(lambda c: {oid: stock.held(c, oid) for oid in self.oids})
+        for oid, d in docs.items():  # each order holds exactly its lines, or nothing while short
+            open_ = d["state"] in (State.ALLOCATED, State.LABEL_PRINTED) and not holds_of(d, "stock_short")
+            lines = {(sku, SH): q for sku, q in stock.needed(d).items()}
+            assert held[oid] == (lines if open_ else {}), (oid, d["state"], d["holds"], held[oid])
 
 
 TestStockMachine = StockMachine.TestCase

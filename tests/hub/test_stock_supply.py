@@ -164,7 +164,7 @@ def test_adjustments_are_audited_with_the_operator_and_refused_to_a_packer(site:
     desk = site.token("D001", "2222")
     r = site.http.post(url, json=body, headers=desk, timeout=10)
     assert r.status_code == 200, r.text
-    assert r.json() == {"sku": TEA, "warehouse": SH, "on_hand": 12, "reserved": 0, "available": 12, "released": []}
+    assert r.json() == {"sku": TEA, "warehouse": SH, "on_hand": 12, "reserved": 0, "available": 12, "released": [], "shed": []}
     r = site.http.post(url, json={"sku": TEA, "warehouse": SH, "delta": -2, "reason": "damage"}, headers=desk,
                        timeout=10)
     assert r.status_code == 200 and r.json()["on_hand"] == 10
@@ -203,7 +203,7 @@ def test_wms_out_of_order_and_twice_is_one_change_and_releases_waiting_orders(si
     newer = wms_body([(TEA, 7, T0 + timedelta(minutes=5))], "m2")
     older = wms_body([(TEA, 3, T0), (NUTS, 4, T0)], "m1")
     r = site.wms(newer)
-    assert r.status_code == 200 and r.json() == {"message_id": "m2", "applied": 1, "stale": 0, "released": []}
+    assert r.status_code == 200 and r.json() == {"message_id": "m2", "applied": 1, "stale": 0, "released": [], "shed": []}
     r = site.wms(older)  # arrives late: its TEA count is older than the one applied; NUTS is new
     assert r.json()["applied"] == 1 and r.json()["stale"] == 1
     assert level(site.hub, TEA) == (7, 0) and level(site.hub, NUTS) == (4, 0)
@@ -273,7 +273,8 @@ def test_stock_arriving_releases_the_oldest_promise_first_and_a_later_small_orde
     assert adjust(hub, TEA, delta=2)["released"] == [big, late]  # 6 available: 5 + 1, in promise order
     assert level(hub, TEA) == (8, 8)
 
-    assert adjust(hub, TEA, "damage", delta=-1)["released"] == []  # a decrease releases nothing
-    assert level(hub, TEA) == (7, 8)  # a count is a fact: short now, shown as such
+    got = adjust(hub, TEA, "damage", delta=-1)  # below reserved: the newest promise gives its unit back
+    assert got["released"] == [] and got["shed"] == [late]
+    assert level(hub, TEA) == (7, 7) and short_held(hub, late)
     rows = hub.read(lambda c: stock.listing(c, warehouse=SH, short=True))
-    assert [(r["sku"], r["available"], r["waiting_orders"]) for r in rows] == [(TEA, -1, 0), (NUTS, 0, 0)]
+    assert [(r["sku"], r["available"], r["waiting_orders"]) for r in rows] == [(NUTS, 0, 0), (TEA, 0, 1)]

@@ -18,6 +18,7 @@ ROOT = Path(__file__).resolve().parents[2]
 LAST_LINE = re.compile(r"^[a-z_0-9]+: .+ \(target .+\)$")
 
 SMALL = {
+    "allocation.py": ["--orders", "60", "--rounds", "1", "--no-postgres"],
     "hub_intake.py": ["--orders", "300"],
     "import_large.py": ["--rows", "2000", "--xlsx-rows", "300"],
     "propagation.py": ["--actions", "30"],
