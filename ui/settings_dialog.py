@@ -114,6 +114,8 @@ class SettingsDialog(QDialog):
         self.scale_live.setObjectName("scaleLive")
         self.scale_live.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.scale_live.setStyleSheet("font-size: 16pt; font-weight: bold;")
+        # A long link message (a port path, an error) wraps instead of widening the dialog past the screen.
+        self.scale_live.setWordWrap(True)
         test_row = QHBoxLayout()
         test_row.addWidget(self.test_scale, 0)
         test_row.addWidget(self.scale_live, 1)
