@@ -39,6 +39,7 @@ from core.errors import UserError
 from core.states import State, Trigger
 from core.timeutil import utcnow
 from hub import ticket_rules, tickets
+from hub.background import BackgroundWorker
 from hub.carriers import kuaidi100
 from hub.carriers import tracking_store as store
 from hub.carriers.base import CarrierError, ErrorKind
@@ -245,7 +246,7 @@ class InboxBatcher:
                 fut.set_result(None)
 
 
-class TrackingEngine:
+class TrackingEngine(BackgroundWorker):
     """The ``tracking`` thread of a hub process: applies stored pushes, sends subscriptions.
 
     Args:
@@ -256,49 +257,31 @@ class TrackingEngine:
 
     def __init__(self, tx: Tx, settings: HubSettings, *, notify: Callable[[], None] = lambda: None,
                  read: Tx | None = None, poll_s: float = 1.0, timeout_s: float = 10.0) -> None:
+        super().__init__("tracking", poll_s=poll_s, log=log, what="tracking")
         self.tx = tx
         self.read = read or tx
         self.settings = settings
         self.notify = notify
-        self.poll_s = poll_s
         self.timeout_s = timeout_s
         self.session = requests.Session()
-        self._stop = threading.Event()
-        self._wake = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="tracking", daemon=True)
         #: the push endpoint's door to the inbox
         self.inbox = InboxBatcher(tx)
 
-    def start(self) -> None:
-        self._thread.start()
-
     def stop(self) -> None:
-        self._stop.set()
-        self._wake.set()
-        if self._thread.is_alive():
-            self._thread.join(timeout=15)
+        super().stop()
         self.inbox.stop()
 
-    def wake(self) -> None:
-        """A push was stored, or an order shipped."""
-        self._wake.set()
-
-    def _loop(self) -> None:
-        while not self._stop.is_set():
-            busy = False
-            try:
-                if self.read(lambda c: store.inbox_due(c, utcnow())):
-                    taken = self.apply_inbox()
-                    busy = taken > 0
-                    if 0 < taken < APPLY_BATCH:
-                        self._stop.wait(APPLY_PAUSE_S)
-                if self.settings.tracking_enabled and self.read(lambda c: store.subscriptions_due(c, utcnow())):
-                    busy = self.send_subscriptions() > 0 or busy
-            except Exception:
-                log.exception("tracking round failed")
-            if not busy:
-                self._wake.wait(self.poll_s)
-                self._wake.clear()
+    def round(self) -> bool:
+        """Stored pushes applied (a push was stored, or an order shipped), then subscriptions sent."""
+        busy = False
+        if self.read(lambda c: store.inbox_due(c, utcnow())):
+            taken = self.apply_inbox()
+            busy = taken > 0
+            if 0 < taken < APPLY_BATCH:
+                self._stop.wait(APPLY_PAUSE_S)
+        if self.settings.tracking_enabled and self.read(lambda c: store.subscriptions_due(c, utcnow())):
+            busy = self.send_subscriptions() > 0 or busy
+        return busy
 
     def apply_inbox(self) -> int:
         """Apply one batch of stored pushes; returns how many rows were taken."""

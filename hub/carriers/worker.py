@@ -20,7 +20,6 @@ words (the desk chooses a carrier, which voids and fetches again), on a cancel i
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
@@ -32,6 +31,7 @@ from core.model import Recipient
 from core.states import FULFILMENT_STATES
 from core.timeutil import utcnow
 from hub import db
+from hub.background import BackgroundWorker
 from hub.carriers import queue, store
 from hub.carriers.base import (
     Address,
@@ -95,7 +95,7 @@ def request_for(doc: dict[str, Any], order_code: str, carrier: str) -> WaybillRe
         channel=doc.get("channel") or "", channel_order_no=doc.get("channel_order_no") or "")
 
 
-class WaybillWorker:
+class WaybillWorker(BackgroundWorker):
     """One thread that fetches and cancels e-waybills; see the module docstring.
 
     Args:
@@ -106,44 +106,19 @@ class WaybillWorker:
 
     def __init__(self, tx: Tx, settings: HubSettings, rules: Rules, *, notify: Callable[[], None] = lambda: None,
                  read: Tx | None = None, poll_s: float = 1.0, timeout_s: float = 10.0) -> None:
+        super().__init__("waybills", poll_s=poll_s, log=log, what="e-waybill")
         self.tx = tx
         self.read = read or tx
         self.settings = settings
         self.rules = rules
         self.notify = notify
-        self.poll_s = poll_s
         self.timeout_s = timeout_s
         self.session = requests.Session()
         self._providers: dict[str, WaybillProvider] = {}
-        self._stop = threading.Event()
-        self._wake = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="waybills", daemon=True)
 
-    # -- life -----------------------------------------------------------------------------------
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._wake.set()
-        if self._thread.is_alive():
-            self._thread.join(timeout=15)
-
-    def wake(self) -> None:
-        """Rows were queued (an allocation, a void): work now."""
-        self._wake.set()
-
-    def _loop(self) -> None:
-        while not self._stop.is_set():
-            busy = False
-            try:
-                if self.read(lambda c: queue.anything_due(c, utcnow())):
-                    busy = self.run_once()
-            except Exception:
-                log.exception("e-waybill round failed")
-            if not busy:
-                self._wake.wait(self.poll_s)
-                self._wake.clear()
+    def round(self) -> bool:
+        """Rows due (an allocation, a void, a retry): work one batch (the idle check takes no write lock)."""
+        return bool(self.read(lambda c: queue.anything_due(c, utcnow()))) and self.run_once()
 
     def run_once(self) -> bool:
         """Claim and work one batch of due rows; returns whether there were any."""

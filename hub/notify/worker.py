@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import collections
 import logging
-import threading
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
@@ -30,6 +29,7 @@ import requests
 from sqlalchemy.engine import Connection, Row
 
 from core.timeutil import utcnow
+from hub.background import BackgroundWorker
 from hub.channels.base import ErrorKind
 from hub.config import HubSettings
 from hub.notify import dispatch, queue, wecom
@@ -45,7 +45,7 @@ BAD_CREDENTIALS_RETRY_S = 300.0
 BATCH = 20
 
 
-class NotifyWorker:
+class NotifyWorker(BackgroundWorker):
     """Sends notifications; see the module docstring.
 
     Args:
@@ -61,10 +61,10 @@ class NotifyWorker:
                  clock: Callable[[], datetime] = utcnow) -> None:
         if rules is not None:
             dispatch.use_rules(settings, rules)
+        super().__init__("notify", poll_s=poll_s, log=log, what="notification")
         self.tx = tx
         self.read = read or tx
         self.settings = settings
-        self.poll_s = poll_s
         self.timeout_s = timeout_s
         self.clock = clock
         self.session = requests.Session()
@@ -74,23 +74,11 @@ class NotifyWorker:
                                  settings.aliyun_sms_base_url, timeout_s=timeout_s)
         #: per robot, when its last messages went (its 20-a-minute window)
         self._sent: dict[str, collections.deque[datetime]] = collections.defaultdict(collections.deque)
-        self._stop = threading.Event()
-        self._wake = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="notify", daemon=True)
 
     # -- life -----------------------------------------------------------------------------------
     def start(self) -> None:
         if dispatch.enabled(self.settings):
-            self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._wake.set()
-        if self._thread.is_alive():
-            self._thread.join(timeout=15)
-
-    def wake(self) -> None:
-        self._wake.set()
+            super().start()
 
     def announce(self) -> None:
         """Log at start which robots of the rules can send (a key is set) and which cannot, and SMS on/off."""
@@ -105,17 +93,8 @@ class NotifyWorker:
                 ", ".join(n for n, r in robots.items() if r["key_set"]) or "none", ", ".join(no_key) or "none",
                 st["sms"]["provider"] or "off (no AccessKey)")
 
-    def _loop(self) -> None:
-        while not self._stop.is_set():
-            busy = False
-            try:
-                if self.read(lambda c: queue.anything_due(c, self.clock())):
-                    busy = self.run_once()
-            except Exception:
-                log.exception("notification round failed")
-            if not busy:
-                self._wake.wait(self.poll_s)
-                self._wake.clear()
+    def round(self) -> bool:
+        return bool(self.read(lambda c: queue.anything_due(c, self.clock()))) and self.run_once()
 
     def run_once(self) -> bool:
         """Claim and send one batch of due rows; returns whether there were any."""
