@@ -15,6 +15,7 @@ the GUI thread never waits.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import Qt
@@ -46,6 +47,31 @@ __all__ = ["MergeDialog", "SplitDialog"]
 def _hub_note() -> str:
     return _("The hub makes the change: the result shows here once it has answered (offline, the action "
              "waits in the outbox and is sent when the hub can be reached).")
+
+
+def _footer(dialog: QDialog, layout: QVBoxLayout, name: str, ok_text: str, submit: Callable[[], None],
+            extra: QPushButton | None = None) -> tuple[QLabel, QPushButton]:
+    """What both dialogs end with: the note that the hub decides, the problem line (red, ✘) and the
+    buttons (Enter acts, Esc cancels, ``extra`` between them). Returns the problem line and the OK button."""
+    note = QLabel(_hub_note())
+    note.setWordWrap(True)
+    note.setStyleSheet("color:#555")
+    layout.addWidget(note)
+    problem = QLabel("")
+    problem.setObjectName(f"{name}Problem")
+    problem.setWordWrap(True)
+    problem.setStyleSheet("color:#c62828")
+    layout.addWidget(problem)
+    buttons = QDialogButtonBox(dialog)
+    ok = buttons.addButton(ok_text, QDialogButtonBox.ButtonRole.AcceptRole)
+    ok.setDefault(True)
+    if extra is not None:
+        buttons.addButton(extra, QDialogButtonBox.ButtonRole.ActionRole)
+    buttons.addButton(_("Cancel (Esc)"), QDialogButtonBox.ButtonRole.RejectRole)
+    buttons.accepted.connect(submit)
+    buttons.rejected.connect(dialog.reject)
+    layout.addWidget(buttons)
+    return problem, ok
 
 
 class SplitDialog(QDialog):
@@ -87,22 +113,7 @@ class SplitDialog(QDialog):
         self.reason.setObjectName("splitReason")
         self.reason.setPlaceholderText(_("e.g. nuts out of stock: tea ships now"))
         layout.addWidget(self.reason)
-        note = QLabel(_hub_note())
-        note.setWordWrap(True)
-        note.setStyleSheet("color:#555")
-        layout.addWidget(note)
-        self.problem = QLabel("")
-        self.problem.setObjectName("splitProblem")
-        self.problem.setWordWrap(True)
-        self.problem.setStyleSheet("color:#c62828")
-        layout.addWidget(self.problem)
-        buttons = QDialogButtonBox(self)
-        self.ok = buttons.addButton(_("Split (Enter)"), QDialogButtonBox.ButtonRole.AcceptRole)
-        self.ok.setDefault(True)
-        buttons.addButton(_("Cancel (Esc)"), QDialogButtonBox.ButtonRole.RejectRole)
-        buttons.accepted.connect(self.submit)
-        buttons.rejected.connect(self.reject)
-        layout.addWidget(buttons)
+        self.problem, self.ok = _footer(self, layout, "split", _("Split (Enter)"), self.submit)
         self.resize(640, 420)
         if self.spins:
             self.spins[0].setFocus()
@@ -175,29 +186,13 @@ class MergeDialog(QDialog):
         self.reason = QLineEdit()
         self.reason.setObjectName("mergeReason")
         layout.addWidget(self.reason)
-        note = QLabel(_hub_note())
-        note.setWordWrap(True)
-        note.setStyleSheet("color:#555")
-        layout.addWidget(note)
-        self.problem = QLabel("")
-        self.problem.setObjectName("mergeProblem")
-        self.problem.setWordWrap(True)
-        self.problem.setStyleSheet("color:#c62828")
-        layout.addWidget(self.problem)
-        buttons = QDialogButtonBox(self)
-        self.ok = buttons.addButton(_("Merge (Enter)"), QDialogButtonBox.ButtonRole.AcceptRole)
-        self.ok.setDefault(True)
-        self.ok.setEnabled(False)
         self.unmerge_button = QPushButton(_("Unmerge (Alt+U)"))
         self.unmerge_button.setObjectName("unmergeButton")
         self.unmerge_button.setShortcut("Alt+U")
         self.unmerge_button.setEnabled(bool(members))
-        buttons.addButton(self.unmerge_button, QDialogButtonBox.ButtonRole.ActionRole)
-        buttons.addButton(_("Cancel (Esc)"), QDialogButtonBox.ButtonRole.RejectRole)
-        buttons.accepted.connect(self.submit)
-        buttons.rejected.connect(self.reject)
         self.unmerge_button.clicked.connect(self.unmerge)
-        layout.addWidget(buttons)
+        self.problem, self.ok = _footer(self, layout, "merge", _("Merge (Enter)"), self.submit, self.unmerge_button)
+        self.ok.setEnabled(False)
         self.resize(640, 460)
 
     def refresh(self) -> None:
