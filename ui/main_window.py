@@ -70,7 +70,7 @@ from ui.keys import help_html, mode_keys
 from ui.order_detail import OrderDetail
 from ui.pack_view import PackView
 from ui.print_service import PrintService
-from ui.queue_model import BULK_THRESHOLD, Column, QueueModel, state_text
+from ui.queue_model import BULK_THRESHOLD, Column, PreparedRows, QueueModel, state_text
 from ui.queue_table import QueueTable
 from ui.returns_view import ReturnsView
 from ui.scan import ScanField
@@ -570,12 +570,20 @@ class MainWindow(QMainWindow):
         """Read every order in one query on the database worker, then hand the rows to the queues."""
         self._loading = True
         store = self.services.store
-        self.services.tasks.run_db(lambda: load_rows(store), self._loaded)
+        models = list(self.models.values())
 
-    def _loaded(self, rows: list[QueueRow]) -> None:
+        def load() -> list[tuple[QueueModel, PreparedRows]]:
+            rows = load_rows(store)  # each queue's filter, order and search index on the worker too
+            return [(model, model.prepare(rows)) for model in models]
+        self.services.tasks.run_db(load, self._loaded)
+
+    def _loaded(self, prepared: list[tuple[QueueModel, PreparedRows]]) -> None:
         self._loading = False
+        mine = {id(model): rows for model, rows in prepared}  # the pairs keep those models alive
+        source = prepared[0][1].source if prepared else []
         for model in self.models.values():
-            model.set_rows(rows)
+            rows = mine.get(id(model), source)
+            model.set_rows(rows)  # as prepared, unless the queue's filter or order changed meanwhile
         keep_out_of_gc_scans()
         self._update_actions()
         self._update_empty_text()

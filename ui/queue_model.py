@@ -21,6 +21,7 @@ from __future__ import annotations
 import bisect
 import weakref
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from enum import IntEnum
 from operator import attrgetter
@@ -127,6 +128,16 @@ def _full_key(primary: Callable[[QueueRow], Any] | None) -> Callable[[QueueRow],
 
 # -- search indexes, built one queue per event-loop turn -------------------------------------------
 
+@dataclass(frozen=True)
+class PreparedRows:
+    """One queue's rows, sorted and indexed off the GUI thread (:meth:`QueueModel.prepare`)."""
+
+    rows: list[QueueRow]
+    index: SearchIndex
+    shape: tuple[Any, ...]
+    source: list[QueueRow]  #: every row it was taken from (the queue changed meanwhile: taken again)
+
+
 _BUILDS: list[weakref.ref[QueueModel]] = []
 
 
@@ -205,20 +216,40 @@ class QueueModel(QAbstractTableModel):
             self._filter = row_filter
         self.bench_scope = bench_scope
 
-    def set_rows(self, rows: Iterable[QueueRow]) -> None:
-        """Take a full list of rows (e.g. from :func:`load_rows`); they are sorted here."""
+    def _shape(self) -> tuple[Any, ...]:
+        """What :meth:`prepare` depends on: the filter, the bench scope and the order."""
+        return (self._filter, self.bench_scope, self._sort_column, self._sort_order)
+
+    def prepare(self, rows: list[QueueRow]) -> PreparedRows:
+        """This queue's rows of ``rows``, in order, with their search index: the load's heavy part,
+        for the database worker (it only reads the model's filter and order; :meth:`set_rows` checks
+        they have not changed meanwhile)."""
+        shape = self._shape()
         kept = [r for r in rows if self.accepts(r)]
-        self._order(kept)  # near-linear when already in queue order
+        self._order(kept)
+        return PreparedRows(kept, SearchIndex(kept), shape, rows)
+
+    def set_rows(self, rows: Iterable[QueueRow] | PreparedRows) -> None:
+        """Take a full list of rows (e.g. from :func:`load_rows`, sorted here), or rows the worker
+        prepared (:meth:`prepare`: sorted and indexed there, nothing left for the GUI thread)."""
+        ready = isinstance(rows, PreparedRows) and rows.shape == self._shape()
+        if isinstance(rows, PreparedRows) and ready:
+            kept, index = rows.rows, rows.index
+        else:
+            kept = [r for r in (rows.source if isinstance(rows, PreparedRows) else rows) if self.accepts(r)]
+            self._order(kept)  # near-linear when already in queue order
+            # The index is built on a later event-loop turn (or at the first search, if sooner): the
+            # first screen of rows is painted before it, and the load's GUI-thread work is split.
+            index = SearchIndex()
         self.beginResetModel()
         self._all = kept
         self._by_id = dict(zip(map(_order_id, kept), kept, strict=True))
-        # The index is built on a later event-loop turn (or at the first search, if sooner): the
-        # first screen of rows is painted before it, and the load's GUI-thread work is split.
-        self._index, self._index_built = SearchIndex(), False
+        self._index, self._index_built = index, ready
         self._rows = self._apply_needle(self._all)
         self.endResetModel()
         self.count_changed.emit(len(self._all))
-        _queue_index_build(self)
+        if not ready:
+            _queue_index_build(self)
 
     def _build_index(self) -> None:
         """Index ``_all`` if :meth:`set_rows` left that for later (changes since are in ``_all``)."""

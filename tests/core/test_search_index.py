@@ -162,3 +162,25 @@ def test_index_is_built_after_the_first_screen_and_keeps_up(qtbot: Any) -> None:
     for text in ("a1", "a1b", "zz", "9001", "189001", "b"):
         model.set_filter_text(text)
         assert model.order_ids() == [r.order_id for r in search(sorted(current.values(), key=lambda r: r.key), text)]
+
+
+def test_rows_prepared_on_the_worker_arrive_sorted_and_indexed(qapp: Any) -> None:
+    """The load's filter, sort and index run off the GUI thread (QueueModel.prepare); set_rows only
+    takes them. A queue whose order changed meanwhile sorts and indexes the whole list itself."""
+    rows = [make(f"BL-{i:02d}", f"a{i}b", f"1890{i:02d}", sev=i % 3, state=("allocated", "shipped")[i % 2])
+            for i in range(40)]
+    model = QueueModel(lambda r: r.state == "allocated", "x")
+    prepared = model.prepare(rows)
+    model.set_rows(prepared)
+    assert model._index_built and model._index is prepared.index
+    want = sorted((r for r in rows if r.state == "allocated"), key=lambda r: r.key)
+    assert model.order_ids() == [r.order_id for r in want]
+    model.set_filter_text("a1")
+    assert model.order_ids() == [r.order_id for r in search(want, "a1")]
+    model.set_filter_text("")
+
+    stale = model.prepare(rows)
+    model.sort(Column.RECIPIENT, Qt.SortOrder.DescendingOrder)  # the user sorted while the worker read
+    model.set_rows(stale)
+    assert not model._index_built and model._index is not stale.index
+    assert model.order_ids() == [r.order_id for r in sorted(want, key=lambda r: (r.recipient, r.key), reverse=True)]
