@@ -21,8 +21,8 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any, ClassVar
 
-from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QBrush, QColor, QFont, QFontMetrics, QKeyEvent, QKeySequence, QPalette, QShortcut
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QBrush, QColor, QKeyEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
@@ -39,6 +39,7 @@ from core import handover as ho
 from core.display_names import carrier_name
 from core.errors import UserError
 from core.i18n import N_, _
+from ui.bench_banner import BenchBanner
 from ui.pack_view import BANNER_STYLES as PACK_BANNER_STYLES
 from ui.print_service import PrintOutcome, PrintService
 from ui.scan import ScanField
@@ -52,7 +53,6 @@ log = logging.getLogger("packdesk.ui.handover")
 BANNER_STYLES: dict[str, tuple[str, str, str]] = {
     **PACK_BANNER_STYLES,
     "repeat": ("#1565c0", "#ffffff", "↻"),
-    "confirm": ("#e65100", "#ffffff", "▲"),
 }
 BANNER_PT = 28
 REASON_PT = 17
@@ -86,7 +86,7 @@ class HandoverScanField(ScanField):
         super().keyPressEvent(event)
 
 
-class HandoverView(QWidget):
+class HandoverView(BenchBanner, QWidget):
     """The handover page: carrier, scan field, banner, count, scanned and still-missing lists, keys.
 
     Args:
@@ -99,6 +99,8 @@ class HandoverView(QWidget):
         batch_closed(object): a batch was closed and shipped (the closed :class:`core.handover.HandoverBatch`).
         manifest_printed(object): the manifest's :class:`ui.print_service.PrintOutcome`.
     """
+
+    banner_styles = BANNER_STYLES
 
     closed = Signal()
     answered = Signal(object)
@@ -176,39 +178,7 @@ class HandoverView(QWidget):
         self.scan_field.enter_on_empty.connect(self.choose_carrier)
         root.addWidget(self.scan_field)
 
-        # The banner is drawn with palettes, not style sheets: a style sheet set per scan re-polishes
-        # the page (tens of ms at every scan). Fixed heights keep a new text from re-laying out the page.
-        self.banner = QFrame(self)
-        self.banner.setObjectName("handoverBanner")
-        self.banner.setAutoFillBackground(True)
-        self.banner.setFrameShape(QFrame.Shape.Box)
-        self.banner.setLineWidth(6)
-        row = QHBoxLayout(self.banner)
-        row.setContentsMargins(14, 4, 14, 4)
-        self.banner_icon = QLabel(self.banner)
-        self.banner_icon.setObjectName("bannerIcon")
-        self.banner_text = QLabel(self.banner)
-        self.banner_text.setObjectName("bannerText")
-        self.banner_text.setWordWrap(True)
-        for label, pt in ((self.banner_icon, BANNER_PT + 8), (self.banner_text, BANNER_PT)):
-            font = QFont(label.font())
-            font.setPointSize(pt)
-            font.setBold(True)
-            label.setFont(font)
-        row.addWidget(self.banner_icon, 0)
-        row.addWidget(self.banner_text, 1)
-        self.banner.setFixedHeight(QFontMetrics(self.banner_text.font()).lineSpacing() * 2 + 24)
-        root.addWidget(self.banner)
-        self.reason_label = QLabel(self)
-        self.reason_label.setObjectName("reasonLabel")
-        self.reason_label.setWordWrap(True)
-        self.reason_label.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
-        font = QFont(self.reason_label.font())
-        font.setPointSize(REASON_PT)
-        font.setBold(True)
-        self.reason_label.setFont(font)
-        self.reason_label.setFixedHeight(QFontMetrics(font).lineSpacing() * 3 + 4)
-        root.addWidget(self.reason_label)
+        self._build_banner(root, "handover", BANNER_PT, REASON_PT, reason_lines=3)
 
         lists = QHBoxLayout()
         self.carrier_box, self.carrier_title, self.carrier_list = self._list(_("Carrier"), "carrierList")
@@ -270,35 +240,6 @@ class HandoverView(QWidget):
         return shortcut
 
     # -- drawing --------------------------------------------------------------------------------
-    def _paint_banner(self, frame: str | None = None) -> None:
-        bg, fg, _icon = BANNER_STYLES[self.status_kind]
-        pal = QPalette(self.banner.palette())
-        pal.setColor(QPalette.ColorRole.Window, QColor(bg))
-        pal.setColor(QPalette.ColorRole.WindowText, QColor(frame or bg))  # the frame's colour
-        self.banner.setPalette(pal)
-        for label in (self.banner_icon, self.banner_text):
-            lp = QPalette(label.palette())
-            lp.setColor(QPalette.ColorRole.WindowText, QColor(fg))
-            label.setPalette(lp)
-
-    def _set_banner(self, kind: str, text: str, reason: str = "") -> None:
-        self.status_kind = kind
-        self._paint_banner()
-        self.banner_icon.setText(BANNER_STYLES[kind][2])
-        self.banner_text.setText(text)
-        pal = QPalette(self.reason_label.palette())
-        pal.setColor(QPalette.ColorRole.WindowText, QColor("#b71c1c" if kind in ("error", "confirm") else "#263238"))
-        self.reason_label.setPalette(pal)
-        self.reason_label.setText(reason)
-
-    def _flash(self, tone: str) -> None:
-        """A visual answer to every tone (the PC may have no speaker): a thick frame for a moment."""
-        self._paint_banner({"ok": "#00e676", "done": "#00e676"}.get(tone, "#ff1744"))
-        QTimer.singleShot(250, self._unflash)
-
-    def _unflash(self) -> None:
-        self._paint_banner()
-
     def _render(self) -> None:
         flow = self.flow
         batch = flow.batch

@@ -106,6 +106,8 @@ BANNER_STYLES: dict[str, tuple[str, str, str]] = {
     "error": ("#b71c1c", "#ffffff", "✖"),
     "held": ("#ffd600", "#000000", "▲"),
     "working": ("#4a148c", "#ffffff", "◐"),
+    # an action waiting for its second press (the handover's close, a return's finish with missing units)
+    "confirm": ("#e65100", "#ffffff", "▲"),
 }
 BANNER_PT = 30
 REASON_PT = 20

@@ -21,11 +21,10 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QColor, QFont, QFontMetrics, QKeySequence, QPalette, QShortcut
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QColor, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
-    QFrame,
     QHBoxLayout,
     QHeaderView,
     QLabel,
@@ -42,6 +41,7 @@ from core import returns as rt
 from core.errors import UserError
 from core.i18n import N_, _
 from core.roles import Role
+from ui.bench_banner import BenchBanner
 from ui.pack_view import BANNER_STYLES as PACK_BANNER_STYLES
 from ui.scan import ScanField
 from ui.services import AppServices
@@ -54,7 +54,6 @@ log = logging.getLogger("packdesk.ui.returns")
 BANNER_STYLES: dict[str, tuple[str, str, str]] = {
     **PACK_BANNER_STYLES,
     "grade": ("#1565c0", "#ffffff", "◈"),
-    "confirm": ("#e65100", "#ffffff", "▲"),
 }
 BANNER_PT = 28
 REASON_PT = 17
@@ -63,7 +62,7 @@ COLUMNS = (N_("SKU"), N_("Item"), N_("May come back"), N_("✓ Good"), N_("✖ D
 SKU, ITEM, EXPECTED, GOOD, DAMAGED, MISSING = range(len(COLUMNS))
 
 
-class ReturnsView(QWidget):
+class ReturnsView(BenchBanner, QWidget):
     """The returns page: scan field, banner, the order's lines with their grades, note, keys.
 
     Args:
@@ -74,6 +73,8 @@ class ReturnsView(QWidget):
         answered(object): a scan or key was answered (the :class:`core.returns.Outcome` drawn).
         recorded(object): a return was queued (the order as it now looks on this station).
     """
+
+    banner_styles = BANNER_STYLES
 
     closed = Signal()
     answered = Signal(object)
@@ -134,36 +135,7 @@ class ReturnsView(QWidget):
         self.scan_field.typed.connect(self.handle_scan)  # a torn label keyed in by hand
         root.addWidget(self.scan_field)
 
-        # Palettes, not style sheets, per scan (a style sheet re-polishes the page); fixed heights.
-        self.banner = QFrame(self)
-        self.banner.setObjectName("returnsBanner")
-        self.banner.setAutoFillBackground(True)
-        self.banner.setFrameShape(QFrame.Shape.Box)
-        self.banner.setLineWidth(6)
-        row = QHBoxLayout(self.banner)
-        row.setContentsMargins(14, 4, 14, 4)
-        self.banner_icon = QLabel(self.banner)
-        self.banner_text = QLabel(self.banner)
-        self.banner_text.setWordWrap(True)
-        for label, pt in ((self.banner_icon, BANNER_PT + 8), (self.banner_text, BANNER_PT)):
-            font = QFont(label.font())
-            font.setPointSize(pt)
-            font.setBold(True)
-            label.setFont(font)
-        row.addWidget(self.banner_icon, 0)
-        row.addWidget(self.banner_text, 1)
-        self.banner.setFixedHeight(QFontMetrics(self.banner_text.font()).lineSpacing() * 2 + 24)
-        root.addWidget(self.banner)
-        self.reason_label = QLabel(self)
-        self.reason_label.setObjectName("returnsReason")
-        self.reason_label.setWordWrap(True)
-        self.reason_label.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
-        font = QFont(self.reason_label.font())
-        font.setPointSize(REASON_PT)
-        font.setBold(True)
-        self.reason_label.setFont(font)
-        self.reason_label.setFixedHeight(QFontMetrics(font).lineSpacing() * 2 + 4)
-        root.addWidget(self.reason_label)
+        self._build_banner(root, "returns", BANNER_PT, REASON_PT)
 
         self.table = QTableWidget(0, len(COLUMNS), self)
         self.table.setObjectName("returnsLines")
@@ -229,32 +201,6 @@ class ReturnsView(QWidget):
         return shortcut
 
     # -- drawing --------------------------------------------------------------------------------
-    def _paint_banner(self, frame: str | None = None) -> None:
-        bg, fg, _icon = BANNER_STYLES[self.status_kind]
-        pal = QPalette(self.banner.palette())
-        pal.setColor(QPalette.ColorRole.Window, QColor(bg))
-        pal.setColor(QPalette.ColorRole.WindowText, QColor(frame or bg))
-        self.banner.setPalette(pal)
-        for label in (self.banner_icon, self.banner_text):
-            lp = QPalette(label.palette())
-            lp.setColor(QPalette.ColorRole.WindowText, QColor(fg))
-            label.setPalette(lp)
-
-    def _set_banner(self, kind: str, text: str, reason: str = "") -> None:
-        self.status_kind = kind
-        self._paint_banner()
-        self.banner_icon.setText(BANNER_STYLES[kind][2])
-        self.banner_text.setText(text)
-        pal = QPalette(self.reason_label.palette())
-        pal.setColor(QPalette.ColorRole.WindowText, QColor("#b71c1c" if kind in ("error", "confirm") else "#263238"))
-        self.reason_label.setPalette(pal)
-        self.reason_label.setText(reason)
-
-    def _flash(self, tone: str) -> None:
-        """A visual answer to every tone (the PC may have no speaker): a thick frame for a moment."""
-        self._paint_banner({"ok": "#00e676", "done": "#00e676"}.get(tone, "#ff1744"))
-        QTimer.singleShot(250, self._paint_banner)
-
     def _render(self) -> None:
         flow = self.flow
         if flow.order_id:
