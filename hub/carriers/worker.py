@@ -43,11 +43,14 @@ from hub.carriers.base import (
     WaybillRequest,
 )
 from hub.carriers.registry import make_provider
+from hub.channels.engine import (  # one back-off rule for every partner call
+    BAD_CREDENTIALS_RETRY_S,
+    retry_delay,
+)
 from hub.config import HubSettings
 from hub.options import carrier_options
 from hub.orders import load_docs
 from hub.routing import HOLD_CARRIER_AREA, Rules
-from hub.webhooks import backoff_s
 from hub.writer import Actor, Writer
 
 log = logging.getLogger("packdesk.hub.carriers")
@@ -56,8 +59,6 @@ Tx = Callable[..., Any]
 
 #: A claimed row is taken again after this if its process died mid-call.
 ROW_LEASE_S = 60.0
-#: Bad credentials are retried this slowly (an admin has to act).
-BAD_CREDENTIALS_RETRY_S = 300.0
 #: A paused account's rows are looked at again after this.
 PAUSED_RETRY_S = 60.0
 #: A cancel the provider cannot take (busy, garbage) is given up after this many attempts and recorded.
@@ -67,15 +68,6 @@ BATCH = 20
 #: The order states that still want a waybill (not yet shipped, not cancelled).
 WANTED = frozenset(s.value for s in FULFILMENT_STATES)
 REFUSED_REASON = "快递公司拒绝此地址，无法取得电子面单 / The carrier refused this address, no e-waybill"
-
-
-def retry_delay(err: CarrierError, attempts: int) -> float:
-    if err.kind is ErrorKind.BAD_CREDENTIALS:
-        return BAD_CREDENTIALS_RETRY_S
-    delay = backoff_s(attempts)
-    if err.retry_after_s is not None:
-        delay = max(delay, err.retry_after_s)
-    return float(min(delay, 600.0))
 
 
 def _words(err: CarrierError) -> str:

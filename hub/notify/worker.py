@@ -31,17 +31,19 @@ from sqlalchemy.engine import Connection, Row
 from core.timeutil import utcnow
 from hub.background import BackgroundWorker
 from hub.channels.base import ErrorKind
+from hub.channels.engine import (
+    BAD_CREDENTIALS_RETRY_S as BAD_CREDENTIALS_RETRY_S,  # the rule every partner call follows
+)
+from hub.channels.engine import retry_delay
 from hub.config import HubSettings
 from hub.notify import dispatch, queue, wecom
 from hub.notify.sms import AliyunSms, SmsMessage, SmsProvider, mask_phone
 from hub.notify.wecom import NotifyError
-from hub.webhooks import backoff_s
 
 log = logging.getLogger("packdesk.hub.notify")
 
 Tx = Callable[..., Any]
 MAX_ATTEMPTS = 12
-BAD_CREDENTIALS_RETRY_S = 300.0
 BATCH = 20
 
 
@@ -191,13 +193,8 @@ class NotifyWorker(BackgroundWorker):
         if attempts >= MAX_ATTEMPTS:
             self._finish(r, "gave_up", f"{words} (gave up after {attempts} attempts)")
             return
-        if exc.kind is ErrorKind.BAD_CREDENTIALS:
-            delay = BAD_CREDENTIALS_RETRY_S
-        else:
-            delay = backoff_s(attempts)
-            if exc.retry_after_s is not None:
-                delay = max(delay, exc.retry_after_s)
-                if r.channel == queue.WECOM:  # the robot is blocked for the minute: hold its other messages too
-                    self._sent[r.target].extend([self.clock()] * wecom.RATE_LIMIT)
-        next_at = self.clock() + timedelta(seconds=min(delay, 600.0))
+        delay = retry_delay(exc, attempts)  # the provider's own wait when it gives one
+        if exc.kind is not ErrorKind.BAD_CREDENTIALS and exc.retry_after_s is not None and r.channel == queue.WECOM:
+            self._sent[r.target].extend([self.clock()] * wecom.RATE_LIMIT)  # the robot is blocked for the minute
+        next_at = self.clock() + timedelta(seconds=delay)
         self.tx(lambda c: queue.retry(c, r.id, words, next_at))
