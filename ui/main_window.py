@@ -488,8 +488,9 @@ class MainWindow(QMainWindow):
         hold = max((hold_label(t, lang) for t in HOLD_TYPES), key=fm.horizontalAdvance)
         return {
             Column.FLAGS: flags_width,
-            # a split part's ID and the split / merge mark (core/split_merge.py link_badge) fit too
-            Column.ORDER_ID: fit(Column.ORDER_ID, "BL20261231-000000", "BL20261231-000000-1 ● " + _("merged")),
+            # a split part's ID and the split / merge glyph fit; the mark's word may be elided (the cell's
+            # tooltip and the detail pane say it whole): the recipient keeps its room at 1366 px
+            Column.ORDER_ID: fit(Column.ORDER_ID, "BL20261231-000000", "BL20261231-000000-1 ●"),
             Column.STATE: fit(Column.STATE, *(state_text(s) for s in State)),
             Column.BENCH: fit(Column.BENCH, "VIP-B1"),
             Column.RECIPIENT: fit(Column.RECIPIENT, "欧阳某某"),
