@@ -15,6 +15,7 @@ from PySide6.QtWidgets import QDialog, QDialogButtonBox, QFormLayout, QLabel, QL
 from core.errors import UserError
 from core.i18n import _
 from core.offline_login import HubAnswer, LoginResult, finish_login, hub_login
+from core.sync import SyncState
 from ui.services import AppServices, Operator
 
 log = logging.getLogger("packdesk.ui.login")
@@ -46,6 +47,7 @@ class LoginDialog(QDialog):
         self.setWindowTitle(_("Change operator: log in") if switching else _("Log in"))
         self.services = services
         self.result_value: LoggedIn | None = None
+        self._pending_line = switching
         layout = QVBoxLayout(self)
         station = services.settings.station or "—"
         bench = services.settings.bench or _("desk")
@@ -73,25 +75,36 @@ class LoginDialog(QDialog):
         ok.setText(_("Log in"))
         if switching:
             self.buttons.button(QDialogButtonBox.StandardButton.Cancel).setText(_("Quit PackDesk"))
-            state = services.sync_state()
-            pending = state.pending if state is not None else 0
-            if pending:
-                self.message.setStyleSheet("color: #1565c0; font-size: 13pt;")
-                self.message.setText(_("{n} actions wait to sync; they stay queued under the operator who did them.")
-                                     .format(n=pending))
+            self._show_pending(services.sync_state())
+            # The count can change while the dialog is open (an action done just before the switch
+            # is still being counted on the database worker): keep the line current.
+            services.sync_state_changed.connect(self._show_pending)
         self.buttons.accepted.connect(self.submit)
         self.buttons.rejected.connect(self.reject)
         layout.addWidget(self.buttons)
         self.code.returnPressed.connect(self.pin.setFocus)
         self.resize(420, 220)
 
+    def _show_pending(self, state: SyncState | None) -> None:
+        if not self._pending_line:  # a login attempt's words are on the line now
+            return
+        pending = state.pending if state is not None else 0
+        if pending:
+            self.message.setStyleSheet("color: #1565c0; font-size: 13pt;")
+            self.message.setText(_("{n} actions wait to sync; they stay queued under the operator who did them.")
+                                 .format(n=pending))
+        else:
+            self.message.clear()
+
     def submit(self) -> None:
         code = self.code.text().strip().upper()
         pin = self.pin.text()
         if not code or not pin:
+            self._pending_line = False
             self.message.setText(_("Enter your operator code and PIN."))
             return
         self.message.setStyleSheet("color: #1565c0; font-size: 13pt;")
+        self._pending_line = False
         self.message.setText(_("Logging in…"))
         self.buttons.setEnabled(False)
         engine = self.services.engine

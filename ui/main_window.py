@@ -876,8 +876,9 @@ class MainWindow(QMainWindow):
             self.print_service.print_slip(row.order_id, parent=self)
 
     def refresh(self) -> None:
-        if self.services.engine is not None:
-            self.services.engine.wake()
+        engine = self.services.engine
+        if engine is not None:
+            self.services.tasks.run_db(engine.wake)  # it re-reads the counts: the store, not the GUI thread
         self.reload()
 
     def focus_search(self) -> None:

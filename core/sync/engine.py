@@ -175,6 +175,10 @@ class SyncEngine:
         self._login: LoginInfo | None = None
         self._auth_lock = threading.Lock()
         self._state_lock = threading.Lock()
+        # Held from reading the counts to publishing them: two threads reading the store at
+        # different moments must not publish out of order (a count read before an action's commit
+        # overwriting one read after it — the login dialog once said nothing was waiting).
+        self._counts_lock = threading.RLock()
         self._state = SyncState(
             pending=store.pending_count(),
             conflicts=store.conflict_count(),
@@ -345,11 +349,13 @@ class SyncEngine:
 
     def refresh_counts(self) -> None:
         """Re-read the pending and conflict counts (after a local action)."""
-        self._update_state(**self._counts())
+        with self._counts_lock:
+            self._update_state(**self._counts())
 
     def _success(self) -> None:
         now = utcnow().replace(microsecond=0)
-        self._update_state(status=ONLINE, last_error=None, last_success=now, outdated=False, **self._counts())
+        with self._counts_lock:
+            self._update_state(status=ONLINE, last_error=None, last_success=now, outdated=False, **self._counts())
 
     def _failure(self, exc: Exception) -> None:
         if isinstance(exc, HubError):
@@ -358,8 +364,9 @@ class SyncEngine:
             message = _("Sync stopped by a local problem: {problem}").format(problem=exc.message)
         else:
             message = _("Sync problem: {problem}").format(problem=exc)
-        self._update_state(status=OFFLINE, last_error=message, outdated=isinstance(exc, ClientTooOld),
-                           **self._counts())
+        with self._counts_lock:
+            self._update_state(status=OFFLINE, last_error=message, outdated=isinstance(exc, ClientTooOld),
+                               **self._counts())
 
     def _changed(self, ids: list[str]) -> None:
         if ids:
@@ -374,7 +381,8 @@ class SyncEngine:
             batch = self.store.pending_actions(self.config.batch_size)
             if not batch:
                 break
-            self._update_state(status=SYNCING, pending=self.store.pending_count())
+            with self._counts_lock:
+                self._update_state(status=SYNCING, pending=self.store.pending_count())
             done = self._push_batch(client, batch, report)
             total += done
             if done == 0:
