@@ -17,7 +17,7 @@ from core.errors import UserError
 from core.roles import Role
 from core.timeutil import iso, utcnow
 from hub import auth, db, feed
-from hub.api.deps import HubDep, actor_at_least
+from hub.api.deps import Hub, HubDep, actor_at_least
 from hub.api.http import BoundedRoute, Text
 from hub.carriers import queue as waybill_queue
 from hub.notify import dispatch as notify_dispatch
@@ -50,15 +50,30 @@ class PruneIn(BaseModel):
 
 @router.get("/api/v1/health")
 def health(hub: HubDep) -> dict[str, Any]:
-    out = {"status": "ok", "db": hub.engine.dialect.name, "head": hub.read(feed.head), "time": iso(utcnow()),
-           "min_client_version": hub.settings.min_client_version,
-           # per carrier: allocated orders still waiting for their e-waybill, numbers still to give back
-           "waybills": hub.read(waybill_queue.waiting),
-           # WeCom robots (key set or not) and SMS, and per robot / template: due, later, sent, refused, last error
-           "notify": {**notify_dispatch.status(hub.settings, hub.rules.notify), "queue": hub.read(lambda c: notify_queue.health(c, utcnow()))}}
-    if hub.statements is not None:
+    """Is the hub up, and where is its feed: answered without a login (a station checks it before
+    anyone logs in). Nothing about partners: robot names, queues and their errors are in
+    :func:`health_detail`, for supervisors."""
+    out: dict[str, Any] = {"status": "ok", "db": hub.engine.dialect.name, "head": hub.read(feed.head),
+                           "time": iso(utcnow()), "min_client_version": hub.settings.min_client_version}
+    if hub.statements is not None:  # a test hub's statement counter (PACKDESK_HUB_COUNT_STATEMENTS)
         out["statements"] = dict(hub.statements)
     return out
+
+
+def health_detail(hub: Hub) -> dict[str, Any]:
+    """The hub's health with its outbound queues: e-waybills and notifications."""
+    return {**health(hub),
+            # per carrier: allocated orders still waiting for their e-waybill, numbers still to give back
+            "waybills": hub.read(waybill_queue.waiting),
+            # WeCom robots (key set or not) and SMS, and per robot / template: due, later, sent, refused, last error
+            "notify": {**notify_dispatch.status(hub.settings, hub.rules.notify),
+                       "queue": hub.read(lambda c: notify_queue.health(c, utcnow()))}}
+
+
+@router.get("/api/v1/health/detail")
+def health_detail_route(hub: HubDep, request: Request) -> dict[str, Any]:
+    hub.read(lambda c: actor_at_least(hub, c, request, Role.SUPERVISOR))
+    return health_detail(hub)
 
 
 @router.post("/api/v1/auth/login")

@@ -51,7 +51,7 @@ def test_the_hub_fetches_waybills_in_the_background_and_cancels_on_void(tmp_path
         wait_until(lambda: fake.cancelled == [first], 20, "the old number given back")
         second = wait_until(lambda: admin.order(oid)["waybill_no"], 20, "a new waybill")
         assert second == fake.orders[f"{oid}-2"]["LogisticCode"] != first
-        health = admin.get("/api/v1/health").json()
+        health = admin.get("/api/v1/health/detail").json()
         assert health["waybills"] == {} and fake.app_key not in str(health)
         r = admin.get("/api/v1/carriers")
         assert r.status_code == 200 and fake.app_key not in r.text

@@ -20,7 +20,7 @@ from core.states import Trigger
 from core.store.orders import LocalOrder
 from core.timeutil import as_utc, utcnow
 from hub import db
-from hub.api.admin import health
+from hub.api.admin import health_detail as health
 from hub.api.deps import Hub
 from hub.carriers import queue, store
 from hub.carriers.worker import BAD_CREDENTIALS_RETRY_S, MAX_CANCEL_ATTEMPTS

@@ -172,3 +172,15 @@ def test_deeply_nested_payloads_are_refused_before_they_can_poison_an_order(hub:
     r = desk.http.post(hub.url + "/api/v1/actions", data=b"[" * 100_000 + b"]" * 100_000, timeout=30,
                        headers={**desk.headers, "Content-Type": "application/json"})
     check_4xx(r, "validation_failed")
+
+
+def test_health_without_login_names_no_partner_and_the_detail_is_for_supervisors(hub: HubProcess,
+                                                                                 desk: Session) -> None:
+    public = requests.get(f"{hub.url}/api/v1/health", timeout=10).json()
+    assert public["status"] == "ok" and "head" in public
+    assert not {"notify", "waybills"} & set(public)  # robots, queues and their errors are not for anyone
+    assert requests.get(f"{hub.url}/api/v1/health/detail", timeout=10).status_code == 401
+    assert desk.get("/api/v1/health/detail").status_code == 403
+    sup = Session(hub.url, operator="S001", pin="3333", station="SUP-1", bench=None).login()
+    detail = sup.get("/api/v1/health/detail").json()
+    assert detail["head"] >= public["head"] and "robots" in detail["notify"] and "waybills" in detail

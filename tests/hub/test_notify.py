@@ -21,7 +21,7 @@ from core.model import ChannelStatus, IntakeOrder, OrderLine, Recipient
 from core.states import Trigger
 from core.timeutil import as_utc, parse_iso, utcnow
 from hub import db
-from hub.api.admin import health
+from hub.api.admin import health_detail as health
 from hub.api.deps import Hub
 from hub.config import HubSettings, load_settings
 from hub.notify import dispatch, queue
