@@ -135,6 +135,16 @@ def test_many_flags_never_hide_the_carrier(tmp_path: Path) -> None:
         assert "德邦快递" in text and "补打2" in text and "拦截" in text, size
 
 
+def test_a_merged_parcels_label_says_how_many_orders_it_carries(tmp_path: Path) -> None:
+    o = make_order(6, vip=True, gift=True, label_count=1, carrier=1)
+    o["merged_orders"] = [o["order_id"], "BL20261206-000101", "BL20261206-000102"]
+    for size in LABEL_SIZES:
+        text = pdf_text(render_label(o, size), tmp_path)
+        assert "合单3" in text and "中通快递" in text, size
+    o["merged_orders"] = [o["order_id"]]  # a parcel of one (the others left): no merge flag
+    assert "合单" not in pdf_text(render_label(o, "100x150"), tmp_path)
+
+
 def test_item_summary_truncates_with_total() -> None:
     o = make_order(5, n_lines=20)
     total = sum(ln["qty"] for ln in o["lines"])
