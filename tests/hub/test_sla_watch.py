@@ -92,19 +92,13 @@ def test_a_deadline_is_told_once_a_chase_does_not_tell_it_again_a_new_deadline_d
     act_at(hub, T0 + timedelta(days=3), oid, "ticket_reopened", {"ticket_id": "S1", "reason": "客户未收到"})
     assert sweep(hub, T0 + timedelta(days=4, minutes=1)) == 1
     assert len(told(hub, oid)) == 3 and "已超时 1 分钟" in content(told(hub, oid)[2])
-
-
-def test_a_restart_between_queueing_and_disarming_queues_nothing_twice(hub: Hub) -> None:
-    """The queue row's key is ticket + deadline: a sweep that finds the deadline armed again (its first
-    transaction's mark lost, as after a crash) adds no second message."""
-    oid = new_order(hub)
-    act_at(hub, T0, oid, "ticket_opened", {"ticket_id": "R1", "type": "urge_ship", "channel": "phone"})
-    assert sweep(hub, T0 + timedelta(hours=1)) == 1
+    # A restart between queueing and marking (the mark lost, the deadline armed again): the queue row's key
+    # (ticket + deadline) keeps it to one message.
     t = db.tickets.c
-    hub.tx(lambda c: c.execute(update(db.tickets).where(t.ticket_id == "R1")
+    hub.tx(lambda c: c.execute(update(db.tickets).where(t.ticket_id == "S1")
                                .values(sla_watch_at=t.due_at, sla_notified_due=None)))
-    assert sweep(hub, T0 + timedelta(hours=1, minutes=1)) == 1  # handled (disarmed) …
-    assert len(told(hub, oid)) == 1  # … and still one message
+    assert sweep(hub, T0 + timedelta(days=4, minutes=2)) == 1  # handled (marked) …
+    assert len(told(hub, oid)) == 3  # … and still three messages
 
 
 def test_two_hubs_sweeping_at_once_tell_each_deadline_once(db_url: str) -> None:
