@@ -110,20 +110,25 @@ class SlaWatcher(BackgroundWorker):
 
     Args:
         tx: runs a function in one write transaction (``Hub.tx``).
+        read: read-only transactions (the idle check; default ``tx``).
         on_queued: called after a round that queued messages (wakes the notification worker).
         clock: the time (tests move it instead of sleeping).
     """
 
-    def __init__(self, tx: Tx, settings: HubSettings, *, on_queued: Callable[[], None] | None = None,
-                 poll_s: float = 15.0, clock: Callable[[], datetime] = utcnow) -> None:
+    def __init__(self, tx: Tx, settings: HubSettings, *, read: Tx | None = None,
+                 on_queued: Callable[[], None] | None = None, poll_s: float = 15.0,
+                 clock: Callable[[], datetime] = utcnow) -> None:
         super().__init__("sla", poll_s=poll_s, log=log, what="SLA watch")
         self.tx = tx
+        self.read = read or tx
         self.settings = settings
         self.clock = clock
         self.on_queued = on_queued
 
     def round(self) -> bool:
         now = self.clock()
+        if not self.read(lambda conn: tickets.sla_any_passed(conn, now)):
+            return False  # idle: no write transaction (on SQLite that would take the write lock every round)
         handled: int = self.tx(lambda conn: sweep(conn, self.settings, now))
         if handled and self.on_queued is not None:
             self.on_queued()

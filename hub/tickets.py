@@ -447,6 +447,12 @@ def sla_passed(conn: Connection, now: datetime, limit: int) -> list[dict[str, An
     return [{"ticket_id": r.ticket_id, "due": as_utc(r.sla_watch_at), "doc": dict(r.doc)} for r in conn.execute(stmt)]
 
 
+def sla_any_passed(conn: Connection, now: datetime) -> bool:
+    """Whether any armed deadline has passed (a read, no lock: the idle check before a write transaction)."""
+    t = db.tickets.c
+    return conn.execute(select(t.ticket_id).where(t.sla_watch_at <= now).limit(1)).first() is not None
+
+
 def sla_told(conn: Connection, ticket_id: str, due: datetime) -> None:
     """``due`` has been told (or was not worth telling): disarm until the ticket gets another deadline."""
     t = db.tickets.c

@@ -64,7 +64,7 @@ class Hub:
         #: Sends WeCom robot messages and buyer SMS (hub/notify/); woken after every write.
         self.notify = NotifyWorker(self.tx, settings, rules=self.rules, read=self.read)
         #: Tells the WeCom robots once when a ticket's SLA deadline passes (hub/sla_watch.py).
-        self.sla_watch = SlaWatcher(self.tx, settings, on_queued=self.notify.wake)
+        self.sla_watch = SlaWatcher(self.tx, settings, read=self.read, on_queued=self.notify.wake)
         self.longpoll_threads: anyio.CapacityLimiter | None = None  # made on the event loop (lifespan)
         self.tail = feed.ChangeTail(self.read_async, self.notifier, fallback_s=settings.longpoll_fallback_s)
         self.tokens = longpoll.TokenCheck(self._check_tokens)

@@ -141,7 +141,7 @@ def test_the_worker_round_wakes_the_sender_and_a_deadline_nobody_wants_is_disarm
         oid = new_order(hub)
         act_at(hub, T0, oid, "ticket_opened", {"ticket_id": "N1", "type": "urge_ship", "channel": "phone"})
         woken: list[bool] = []
-        watcher = sla_watch.SlaWatcher(hub.tx, hub.settings, on_queued=lambda: woken.append(True),
+        watcher = sla_watch.SlaWatcher(hub.tx, hub.settings, read=hub.read, on_queued=lambda: woken.append(True),
                                        clock=lambda: T0 + timedelta(minutes=10))
         assert watcher.round() is False and woken == []
         watcher.clock = lambda: T0 + timedelta(hours=1)

@@ -38,6 +38,7 @@ def picker_hub(tmp_path: Path) -> Iterator[HubProcess]:
     hub = HubProcess(tmp_path / "hub").start()
     yield hub
     hub.stop()
+    assert "Traceback" not in hub.log_path.read_text()
 
 
 def open_move(qtbot: Any, w: Any, order_id: str) -> Any:
