@@ -1,4 +1,4 @@
-"""PostgreSQL reads the touchpoint percentiles off the indexes (hub/metrics_touchpoint.py ``_percentiles_pg``):
+"""PostgreSQL reads the touchpoint percentiles off the indexes (hub/metrics_touchpoint.py ``_figures_pg``):
 the figures must be exactly PostgreSQL's own ``percentile_cont`` and SQLite's rank reads, on random
 episodes with ties, empty buckets, buckets of one and two values, and a type filter."""
 
