@@ -103,7 +103,9 @@ def test_the_picker_offers_the_hubs_benches_online_and_a_typed_bench_with_the_hu
         picker_hub.start()
 
 
-def test_a_typed_bench_survives_the_hubs_list_arriving_and_a_bad_list_offers_nothing_wrong() -> None:
+def test_the_hubs_bench_list_is_read_defensively_and_worded_in_both_languages(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PACKDESK_HOME", str(tmp_path / "home"))  # the catalogues compiled from this tree
     set_language("en")
     assert from_wire({"benches": [{"bench": "B2", "warehouse": "WH-SH", "warehouse_name": "上海仓 / Shanghai",
                                    "vip": False, "open_orders": 4}, {"bench": ""}, "x", {"bench": 3},
