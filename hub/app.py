@@ -64,6 +64,7 @@ def create_app(settings: HubSettings) -> FastAPI:
         hub.tracking.start()
         hub.waybills.start()
         hub.notify.start()
+        hub.sla_watch.start()
         pruner = asyncio.create_task(_prune_loop(hub))
         tail = asyncio.create_task(hub.tail.run())
         yield
@@ -73,6 +74,7 @@ def create_app(settings: HubSettings) -> FastAPI:
         await run_in_threadpool(hub.connectors.stop)
         await run_in_threadpool(hub.tracking.stop)
         await run_in_threadpool(hub.waybills.stop)
+        await run_in_threadpool(hub.sla_watch.stop)
         await run_in_threadpool(hub.notify.stop)
         await run_in_threadpool(hub.deliverer.stop)
         hub.engine.dispose()

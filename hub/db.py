@@ -689,8 +689,13 @@ tickets = Table(
     Column("version", Integer, nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
     Column("doc", JSON, nullable=False),
+    # the SLA watcher (hub/sla_watch.py, migration 0019): the deadline still to be told when it passes
+    # (NULL: told, or nothing due), and the last deadline told, so one deadline is told once
+    Column("sla_watch_at", DateTime(timezone=True)),
+    Column("sla_notified_due", DateTime(timezone=True)),
 )
 Index("ix_tickets_order", tickets.c.order_id)
+Index("ix_tickets_sla_watch", tickets.c.sla_watch_at)
 Index("ix_tickets_status_due", tickets.c.status, tickets.c.due_at)
 Index("ix_tickets_assignee_status", tickets.c.assignee, tickets.c.status)
 
@@ -729,3 +734,11 @@ ticket_episodes = Table(
 Index("ix_ticket_episodes_day", ticket_episodes.c.day)
 Index("ix_ticket_episodes_week", ticket_episodes.c.week)
 Index("ix_ticket_episodes_ticket", ticket_episodes.c.ticket_id)
+# the touchpoint metric's rank reads (hub/metrics_touchpoint.py, migration 0019): each bucket's values in
+# order, so the k-th is read by walking the index, not by sorting the bucket; ``type`` is carried for the
+# per-type filter (read from the index, no table visit)
+for _bucket in ("day", "week"):
+    for _value in ("first_reply_s", "closed_s"):
+        Index(f"ix_ticket_episodes_{_bucket}_{_value}", ticket_episodes.c[_bucket], ticket_episodes.c[_value],
+              ticket_episodes.c.type, postgresql_where=ticket_episodes.c[_value].is_not(None),
+              sqlite_where=ticket_episodes.c[_value].is_not(None))

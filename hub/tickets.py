@@ -24,7 +24,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select, update
+from sqlalchemy import case, func, literal, select, update
 from sqlalchemy.engine import Connection
 
 from core.actions import BadPayload, Forbidden
@@ -231,10 +231,14 @@ def _save(ctx: Ctx, doc: dict[str, Any], *, new: bool) -> None:
               "vip": bool(doc["vip"]), "assignee": doc["assignee"], "opened_at": parse_iso(doc["opened_at"]),
               "due_at": parse_iso(doc["due_at"]), "closed_at": parse_iso(doc["closed_at"]),
               "version": doc["version"], "updated_at": ctx.now, "doc": doc}
+    t = db.tickets.c
+    due = values["due_at"]
     if new:
-        ctx.conn.execute(db.tickets.insert().values(ticket_id=doc["ticket_id"], **values))
+        ctx.conn.execute(db.tickets.insert().values(ticket_id=doc["ticket_id"], sla_watch_at=due, **values))
     else:
-        ctx.conn.execute(update(db.tickets).where(db.tickets.c.ticket_id == doc["ticket_id"]).values(**values))
+        # arm the SLA watcher for this deadline unless it was told already (a change that left it where it was)
+        watch = case((t.sla_notified_due == literal(due, t.due_at.type), None), else_=literal(due, t.due_at.type))
+        ctx.conn.execute(update(db.tickets).where(t.ticket_id == doc["ticket_id"]).values(sla_watch_at=watch, **values))
     ctx.changed.append(copy.deepcopy(doc))
 
 
@@ -424,6 +428,36 @@ def answer(w: Writer, rules: TicketRules, tz: str, actor: Actor, a: dict[str, An
     res = reply(a, "applied", order)
     res["ticket"] = doc
     return res
+
+
+# -- the SLA watcher's reads and marks (hub/sla_watch.py) ---------------------------------------------
+
+def sla_passed(conn: Connection, now: datetime, limit: int) -> list[dict[str, Any]]:
+    """Open tickets whose armed deadline (``sla_watch_at``) is at or before ``now``, oldest first.
+
+    Index-backed (``ix_tickets_sla_watch``): only the deadlines not yet told are in range, however
+    many tickets are overdue. On PostgreSQL the rows are locked and rows another hub process holds are
+    skipped, so two hubs sweeping at once take different tickets.
+    """
+    t = db.tickets.c
+    stmt = (select(t.ticket_id, t.sla_watch_at, t.doc).where(t.sla_watch_at <= now)
+            .order_by(t.sla_watch_at).limit(limit))
+    if db.is_postgres(conn):
+        stmt = stmt.with_for_update(skip_locked=True)
+    return [{"ticket_id": r.ticket_id, "due": as_utc(r.sla_watch_at), "doc": dict(r.doc)} for r in conn.execute(stmt)]
+
+
+def sla_any_passed(conn: Connection, now: datetime) -> bool:
+    """Whether any armed deadline has passed (a read, no lock: the idle check before a write transaction)."""
+    t = db.tickets.c
+    return conn.execute(select(t.ticket_id).where(t.sla_watch_at <= now).limit(1)).first() is not None
+
+
+def sla_told(conn: Connection, ticket_id: str, due: datetime) -> None:
+    """``due`` has been told (or was not worth telling): disarm until the ticket gets another deadline."""
+    t = db.tickets.c
+    conn.execute(update(db.tickets).where(t.ticket_id == ticket_id)
+                 .values(sla_watch_at=None, sla_notified_due=due))
 
 
 def open_count(conn: Connection, order_id: str) -> int:

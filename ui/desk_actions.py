@@ -33,6 +33,8 @@ from PySide6.QtWidgets import (
 )
 
 from core.actions import RECIPIENT_FIELDS
+from core.benches import BenchChoice
+from core.benches import from_wire as benches_from_wire
 from core.desk import (
     BY_KIND,
     DESK_ACTIONS,
@@ -116,6 +118,8 @@ class DeskActionDialog(QDialog):
         form = QFormLayout()
         self.fields: dict[str, QLineEdit] = {}
         self.bench_box: QComboBox | None = None
+        #: the bench list came from the hub (``GET /benches``), not from this PC's orders
+        self.hub_benches = False
         if action.kind == "address":
             rec = s.get("recipient") or {}
             for key, label in ADDRESS_FIELDS:
@@ -128,8 +132,11 @@ class DeskActionDialog(QDialog):
             box = QComboBox()
             box.setObjectName("field_bench")
             box.setEditable(True)  # a bench this PC has no order of yet can be typed; the hub checks it
-            box.addItems([b for b in (benches or []) if b != s.get("bench")])
+            for b in benches or []:
+                if b != s.get("bench"):
+                    box.addItem(b, b)
             box.setCurrentIndex(-1)
+            box.setMinimumContentsLength(28)
             box.currentTextChanged.connect(self._update)
             self.bench_box = box
             form.addRow(_("Bench"), box)
@@ -184,7 +191,7 @@ class DeskActionDialog(QDialog):
             if {k: v.strip() for k, v in self.recipient().items()} == {
                     k: str((self.order.snapshot.get("recipient") or {}).get(k) or "").strip() for k in self.fields}:
                 found.append(_("The address is unchanged: change a field first."))
-        if self.bench_box is not None and not self.bench_box.currentText().strip():
+        if self.bench_box is not None and not self.chosen_bench():
             found.append(_("Choose the bench the order moves to."))
         found += [p.message for p in check_reason(self.reason.text())]
         return found
@@ -198,7 +205,36 @@ class DeskActionDialog(QDialog):
 
     def payload(self) -> dict[str, Any]:
         return payload_for(self.action.kind, self.reason.text(), recipient=self.recipient(),
-                           bench=self.bench_box.currentText() if self.bench_box is not None else "")
+                           bench=self.chosen_bench())
+
+    def chosen_bench(self) -> str:
+        """The bench picked (an entry of the list: its code, not its label) or typed."""
+        box = self.bench_box
+        if box is None:
+            return ""
+        text = box.currentText().strip()
+        i = box.findText(text)
+        data = box.itemData(i) if i >= 0 else None
+        return str(data) if data else text
+
+    def set_hub_benches(self, choices: list[BenchChoice]) -> None:
+        """Offer the hub's benches (warehouse, open orders) instead of the ones this PC knows; a bench
+        being typed stays as typed."""
+        box = self.bench_box
+        if box is None or not choices:
+            return
+        current = self.order.snapshot.get("bench")
+        typed = box.currentText()
+        box.blockSignals(True)
+        box.clear()
+        for c in choices:
+            if c.bench != current:
+                box.addItem(c.label(), c.bench)
+        box.setCurrentIndex(-1)
+        box.setEditText(typed)
+        box.blockSignals(False)
+        self.hub_benches = True
+        self._update()
 
     # -- submit ----------------------------------------------------------------------------------
     def _accept(self) -> None:
@@ -309,6 +345,31 @@ class DeskActions(QObject):
                                        benches=self.benches() if kind == "reallocate" else None, parent=self.window)
         self.dialog.submitted.connect(self._submitted)
         self.dialog.open()
+        if kind == "reallocate":
+            self.fetch_benches(self.dialog)
+
+    def fetch_benches(self, dialog: DeskActionDialog) -> bool:
+        """Ask the hub for its benches (network pool) to fill ``dialog``'s picker; False when offline.
+
+        Until the answer (or without one) the picker offers the benches this PC knows and a bench
+        can be typed; the hub checks the bench when the move reaches it.
+        """
+        engine = self.services.engine
+        state = self.services.sync_state()
+        if engine is None or engine.login_info is None or (state is not None and state.status == "offline"):
+            return False
+
+        def fetch() -> list[BenchChoice]:
+            return benches_from_wire(engine.call_hub(lambda c: c.benches(), read_timeout_s=5.0))
+
+        def got(choices: list[BenchChoice]) -> None:
+            if dialog.isVisible():
+                dialog.set_hub_benches(choices)
+
+        def failed(exc: UserError) -> None:
+            log.info("benches not fetched from the hub (%s); offering this PC's", exc.message)
+        self.services.tasks.run_net(fetch, got, failed)
+        return True
 
     # -- the hub's answer --------------------------------------------------------------------------
     def _submitted(self, order_id: str, kind: str, before: dict[str, Any]) -> None:

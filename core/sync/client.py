@@ -415,6 +415,16 @@ class HubClient:
             raise HubMalformed(_("The hub's answer with the order's choices is incomplete."))
         return options
 
+    def benches(self) -> dict[str, Any]:
+        """``GET /benches``: the benches the hub knows (desk+), for the "move to bench" picker.
+
+        Decode with ``core.benches.from_wire``.
+        """
+        data = self._request("GET", "/benches")
+        if not isinstance(data, dict) or not isinstance(data.get("benches"), list):
+            raise HubMalformed(_("The hub's answer with the benches is incomplete."))
+        return data
+
     def import_orders(self, filename: str, content: bytes, columns: dict[str, str] | None = None) -> dict[str, Any]:
         """Send a CSV/XLSX file to ``/import``: ``{"imported", "orders", "errors": [{"row", "reason", "code",
         "details"}], "preset", "mapping", "ignored_columns"}``.

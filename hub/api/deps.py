@@ -31,6 +31,7 @@ from hub.channels.engine import ConnectorEngine
 from hub.config import HubSettings
 from hub.notify.worker import NotifyWorker
 from hub.routing import Rules
+from hub.sla_watch import SlaWatcher
 from hub.webhooks import Deliverer
 from hub.writer import Actor
 
@@ -62,6 +63,8 @@ class Hub:
         self.waybills = WaybillWorker(self.tx, settings, self.rules, notify=self._changed, read=self.read)
         #: Sends WeCom robot messages and buyer SMS (hub/notify/); woken after every write.
         self.notify = NotifyWorker(self.tx, settings, rules=self.rules, read=self.read)
+        #: Tells the WeCom robots once when a ticket's SLA deadline passes (hub/sla_watch.py).
+        self.sla_watch = SlaWatcher(self.tx, settings, read=self.read, on_queued=self.notify.wake)
         self.longpoll_threads: anyio.CapacityLimiter | None = None  # made on the event loop (lifespan)
         self.tail = feed.ChangeTail(self.read_async, self.notifier, fallback_s=settings.longpoll_fallback_s)
         self.tokens = longpoll.TokenCheck(self._check_tokens)

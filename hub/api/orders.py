@@ -19,8 +19,9 @@ from core.phones import is_phone_needle, phone_digits, tail_matches
 from core.roles import Role
 from core.timeutil import as_utc, iso, local_day, utcnow
 from hub import auth, db, stock
-from hub.api.deps import HubDep
+from hub.api.deps import HubDep, actor_at_least
 from hub.api.http import BoundedRoute
+from hub.benches import known_benches
 from hub.options import playbook_options
 from hub.orders import load_docs
 from hub.writer import Actor
@@ -71,6 +72,15 @@ def get_options(hub: HubDep, request: Request, order_id: str) -> dict[str, Any]:
         doc = visible_doc(c, hub.actor(c, request), order_id)
         return {"order_id": doc["order_id"], "options": playbook_options(
             hub.rules, doc, stock.gift_levels(c, hub.rules, doc.get("warehouse"))).to_wire()}
+    return hub.read(run)
+
+
+@router.get("/api/v1/benches")
+def get_benches(hub: HubDep, request: Request) -> dict[str, Any]:
+    """The benches the hub knows, with warehouse and open orders: the desk's "move to bench" picker (desk+)."""
+    def run(c: Connection) -> dict[str, Any]:
+        actor_at_least(hub, c, request, Role.DESK)
+        return {"benches": known_benches(c, hub.rules)}
     return hub.read(run)
 
 
