@@ -30,7 +30,7 @@ WORDS: dict[str, tuple[str, str]] = {
     "default_pin": ("此工号仍是演示 PIN，请管理员先设置新 PIN。", "This operator still has the demo PIN; an admin must set a new one."),
     "no_operators": ("总部尚无操作员，请先在总部电脑上创建管理员。", "This hub has no operators yet; create the first admin on the hub's PC."),
     "station_revoked": ("此手机的登录已被撤销，请主管重新批准。", "This phone's station was revoked; a supervisor must approve it again."),
-    "login_failed": ("登录失败（{code}）。", "Login failed ({code})."),
+    "login_failed": ("登录失败，请稍后再试或联系管理员。", "Login failed; try again later or ask an admin."),
     "network_error": ("无法连接总部，请检查网络。", "Cannot reach the hub; check the network."),
     "all_warehouses": ("全部仓库", "All warehouses"),
     "warehouse": ("仓库", "Warehouse"),

@@ -51,7 +51,8 @@
     if (code === 'login_throttled') return fill(W.login_throttled, { s: d.retry_after_s || 1 });
     if (code === 'login_locked') return fill(W.login_locked, { m: Math.ceil((d.retry_after_s || 60) / 60) });
     if (code && W[code]) return W[code];
-    return fill(W.login_failed, { code: code || status });
+    if (window.console) console.warn('login refused', status, code);  // for whoever debugs; the words stay in one language
+    return W.login_failed;
   }
   $('login-form').addEventListener('submit', function (ev) {
     ev.preventDefault();
