@@ -67,6 +67,7 @@ WORDS: dict[str, tuple[str, str]] = {
     "behind": ("落后", "Behind"),
     "minutes": ("{n} 分钟", "{n} min"),
     "hours": ("{n} 小时", "{n} h"),
+    "hours_minutes": ("{h}小时{m}分", "{h} h {m} min"),
     "touch_title": ("客户触点响应（今天）", "Customer touchpoint (today)"),
     "touch_contacts": ("联系", "Contacts"),
     "touch_waiting": ("待回复", "Waiting reply"),

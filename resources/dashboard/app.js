@@ -239,6 +239,11 @@
 
   // A bench is behind when its oldest order has waited two hours or more (docs/dashboard-web.md).
   var BEHIND_MIN = 120;
+  function waited(min) {
+    if (min === null || min === undefined) return '–';
+    if (min < 60) return fill(W.minutes, { n: min });
+    return fill(W.hours_minutes, { h: Math.floor(min / 60), m: min % 60 });
+  }
   function fillBenches(benches) {
     var tbody = $('bench-table').tBodies[0];
     tbody.textContent = '';
@@ -251,11 +256,11 @@
         tr.className = 'behind';
         var flag = document.createElement('span');
         flag.className = 'flag';
-        flag.textContent = ' ▲' + W.behind;
+        flag.textContent = '▲ ' + W.behind;
         first.appendChild(flag);
       }
       cell(tr, String(b.backlog), 'r');
-      cell(tr, b.oldest_wait_min === null ? '–' : fill(W.minutes, { n: b.oldest_wait_min }), 'r');
+      cell(tr, waited(b.oldest_wait_min), 'r');
       cell(tr, String(b.per_hour), 'r');
       cell(tr, b.hours_to_clear === null ? '–' : fill(W.hours, { n: b.hours_to_clear }), 'r');
       tbody.appendChild(tr);

@@ -21,7 +21,7 @@ import pytest
 import requests
 import uvicorn
 
-from hub import auth, db, dashboard_words
+from hub import auth, dashboard_words, db
 from hub.api import dashboard
 from hub.api.deps import Hub
 from hub.app import create_app
