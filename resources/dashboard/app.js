@@ -193,7 +193,7 @@
         grid: { left: 8, right: 28, top: 8, bottom: 8, containLabel: true },
         xAxis: { type: 'value', minInterval: 1 },
         yAxis: { type: 'category', data: types.map(function (t) { return W['hold.' + t.type] || t.type; }),
-                 axisLabel: { width: 130, overflow: 'truncate' } },
+                 axisLabel: { width: 140, overflow: 'truncate' } },
         series: [{ type: 'bar', data: types.map(function (t) { return t.count; }), label: { show: true, position: 'right' } }],
         graphic: types.length ? [] : [{ type: 'text', left: 'center', top: 'middle', style: { text: W.none_yet, fill: '#7a8494' } }]
       }, true);
@@ -218,7 +218,8 @@
   }
   function warehouseLabel(code) {
     var opt = $('warehouse').querySelector('option[value="' + code.replace(/"/g, '') + '"]');
-    return opt ? opt.textContent : code;
+    // the short name in a table cell: "East China (Shanghai)" -> "East China"
+    return opt ? opt.textContent.replace(/\s*[(（].*$/, '') || code : code;
   }
 
   function fillShort(s) {
