@@ -314,14 +314,17 @@ def _request_station(conn: Connection, st: Any, name: str, bench: str | None, de
 # -- login ---------------------------------------------------------------------------------------
 
 def attempt_login(conn: Connection, settings: HubSettings, *, operator: str, pin: str, station: str,
-                  bench: str | None, device_id: str, benches: Collection[str] | None = None) -> dict[str, Any] | UserError:
+                  bench: str | None, device_id: str, benches: Collection[str] | None = None,
+                  min_role: Role | None = None) -> dict[str, Any] | UserError:
     """Check a login and hand out a token for ``station``; a refusal is *returned*, not raised.
 
     Returned so the caller commits what a refusal writes (the failure count, the attempt, a
     station's request) before answering with it. A packer's or desk's login on a station that is
     not approved leaves a request and is refused (``station_pending``): a pending station can do
     nothing. A supervisor's or admin's login approves a new or pending station itself (audited).
-    A demo hub approves every station on its first login.
+    A demo hub approves every station on its first login. ``min_role`` (the phone dashboard's
+    login: supervisor) refuses a right PIN of a lower role with ``role_refused`` before the station
+    is looked at, so a packer's try leaves no station request behind.
     """
     now = utcnow()
     bench = bench or None
@@ -358,6 +361,9 @@ def attempt_login(conn: Connection, settings: HubSettings, *, operator: str, pin
                          f"(python main.py hub set-pin {operator} ...).", code="default_pin")
     _clear(conn, keys)
     role = Role(row.role)
+    if min_role is not None and not role.at_least(min_role):
+        _attempt(conn, now, operator, station, device_id, "role_refused")
+        return Forbidden(f"This login is for the {min_role.value} role or above.", code="role_refused")
     refused = _station_check(conn, settings, role, operator, station, bench, device_id, benches, now)
     if refused is not None:
         _attempt(conn, now, operator, station, device_id, refused.code)

@@ -98,6 +98,9 @@ class HubSettings:
     aliyun_sms_access_key_id: str = field(default="", repr=False)
     aliyun_sms_access_key_secret: str = field(default="", repr=False)
     aliyun_sms_base_url: str = "https://dysmsapi.aliyuncs.com/"
+    #: The folder the phone dashboard (/dashboard) serves ``echarts.min.js`` from; "" = the project's
+    #: ``web/node_modules/echarts/dist`` (npm ci by scripts/bootstrap.sh; docs/dashboard-web.md).
+    dashboard_assets_dir: str = ""
 
     @property
     def tracking_enabled(self) -> bool:
@@ -148,6 +151,7 @@ _ENV = {
     "PACKDESK_HUB_ALIYUN_SMS_KEY_ID": ("aliyun_sms_access_key_id", str),
     "PACKDESK_HUB_ALIYUN_SMS_KEY_SECRET": ("aliyun_sms_access_key_secret", str),
     "PACKDESK_HUB_ALIYUN_SMS_BASE_URL": ("aliyun_sms_base_url", str),
+    "PACKDESK_HUB_DASHBOARD_ASSETS": ("dashboard_assets_dir", str),
 }
 
 

@@ -9,6 +9,11 @@ so each file goes to the same relative folder there:
   folder (core/i18n.py), exactly as from source;
 - ``resources/rules/*``, ``resources/templates/*`` — routing rules, the SKU catalogue, print templates;
 - ``hub/migrations/`` — Alembic reads ``env.py`` and ``versions/*.py`` as files, not from the archive;
+- ``resources/dashboard/*`` — the hub's phone dashboard page (template, script, styles);
+- the dashboard's charts library, **if installed at build time** (``npm ci`` in ``web/``, run by
+  scripts/bootstrap.sh): ``web/node_modules/echarts/dist/echarts.min.js`` with echarts' LICENSE and
+  NOTICE, at the same relative path, where hub/api/dashboard.py looks by default. Without it the
+  bundle's hub serves the page and says the charts library is not installed;
 - the CJK font (Linux only): the build machine's WenQuanYi Micro Hei (fonts-wqy-microhei) and its
   licence text go to ``resources/fonts/``, where printing/fonts.py and ui/app.py look first. A
   Windows bench uses its own Microsoft YaHei / SimHei (``C:\\Windows\\Fonts``), so nothing is bundled.
@@ -33,9 +38,18 @@ DATA_GLOBS = (
     "resources/locale/*/LC_MESSAGES/*.po",
     "resources/rules/*",
     "resources/templates/*",
+    "resources/dashboard/*",
     "hub/migrations/env.py",
     "hub/migrations/script.py.mako",
     "hub/migrations/versions/*.py",
+)
+
+#: The phone dashboard's charts library (Apache-2.0) and its licence files, from ``npm ci`` in web/:
+#: bundled when present at build time (hub/api/dashboard.py ``DEFAULT_ASSETS_DIR``).
+CHARTS_FILES = (
+    "web/node_modules/echarts/dist/echarts.min.js",
+    "web/node_modules/echarts/LICENSE",
+    "web/node_modules/echarts/NOTICE",
 )
 
 #: Our packages: every module is bundled, also those only imported by name (hub/channels,
@@ -97,6 +111,12 @@ def data_files(root: Path, platform: str = sys.platform) -> list[tuple[str, str]
     out: list[tuple[str, str]] = []
     for pattern in DATA_GLOBS:
         for path in sorted(root.glob(pattern)):
+            if path.is_file():
+                out.append((str(path), str(path.parent.relative_to(root))))
+    charts = root / CHARTS_FILES[0]
+    if charts.is_file():
+        for name in CHARTS_FILES:
+            path = root / name
             if path.is_file():
                 out.append((str(path), str(path.parent.relative_to(root))))
     if platform.startswith("linux"):

@@ -24,6 +24,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from core.errors import UserError
 from core.roles import Role
 from hub import auth, db, feed, longpoll
+from hub.api import session_cookie
 from hub.carriers import platform_session
 from hub.carriers.tracking import TrackingEngine
 from hub.carriers.worker import WaybillWorker
@@ -132,7 +133,8 @@ class Hub:
         self.notify.wake()
 
     def actor(self, conn: Connection, request: Request) -> Actor:
-        return auth.authenticate(conn, request.headers.get("authorization"))
+        """The caller: its bearer token, or the dashboard's session cookie on a metrics GET (session_cookie)."""
+        return auth.authenticate(conn, session_cookie.authorization(request))
 
 
 _STATEMENT_TABLE = re.compile(r'\b(?:FROM|INTO|UPDATE)\s+"?(\w+)', re.IGNORECASE)

@@ -40,7 +40,7 @@ STATUS_BY_CODE = {
     "cursor_expired": 410, "payload_too_large": 413, "order_too_large": 422,
     "token_revoked": 401, "station_pending": 403, "station_device_mismatch": 403, "station_revoked": 403,
     "default_pin": 403, "no_operators": 403, "channel_not_configured": 403, "login_throttled": 429,
-    "login_locked": 429,
+    "login_locked": 429, "role_refused": 403,
 }
 
 

@@ -48,7 +48,8 @@ def test_every_named_file_exists_and_keeps_its_folder(bundle: ModuleType) -> Non
 def test_every_run_time_file_of_the_app_is_in_the_bundle(bundle: ModuleType) -> None:
     bundled = {Path(src).resolve() for src, _dest in bundle.data_files(ROOT, "linux")}
     needed = [*ROOT.glob("resources/locale/*/LC_MESSAGES/*.po"), *ROOT.glob("resources/rules/*"),
-              *ROOT.glob("resources/templates/*"), *ROOT.glob("hub/migrations/versions/*.py"),
+              *ROOT.glob("resources/templates/*"), *ROOT.glob("resources/dashboard/*"),
+              *ROOT.glob("hub/migrations/versions/*.py"),
               ROOT / "hub" / "migrations" / "env.py"]
     missing = sorted(str(p.relative_to(ROOT)) for p in needed if p.is_file() and p.resolve() not in bundled)
     assert not missing, missing
@@ -91,3 +92,18 @@ def test_no_module_the_app_imports_is_excluded(bundle: ModuleType) -> None:
     # its tones with the OS player instead, so it stays out on purpose.
     wrongly = sorted((used & excluded) - {"PySide6.QtMultimedia"})
     assert not wrongly, wrongly
+
+
+def test_the_dashboards_charts_library_is_bundled_when_installed(bundle: ModuleType, tmp_path: Path) -> None:
+    """Present at build time (npm ci in web/): at the path the hub looks in by default; absent: no error."""
+    from hub.api.dashboard import CHARTS_FILE, DEFAULT_ASSETS_DIR
+
+    assert ROOT / bundle.CHARTS_FILES[0] == DEFAULT_ASSETS_DIR / CHARTS_FILE
+    fake = tmp_path / "repo"
+    charts = fake / bundle.CHARTS_FILES[0]
+    assert not any("echarts" in src for src, _dest in bundle.data_files(fake, "win32"))  # not installed: left out
+    charts.parent.mkdir(parents=True)
+    charts.write_text("/* echarts */")
+    (fake / "web/node_modules/echarts/LICENSE").write_text("Apache-2.0")
+    assert dict(bundle.data_files(fake, "win32")) == {
+        str(charts): "web/node_modules/echarts/dist", str(fake / "web/node_modules/echarts/LICENSE"): "web/node_modules/echarts"}
