@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -109,6 +111,8 @@ def test_the_weekly_workbook_has_a_per_day_trend_that_adds_up(site: Any) -> None
     assert monday == D  # 2026-11-23 is a Monday
     r = site.get("/api/v1/reports/weekly.xlsx", "S001", week=monday.isoformat())
     assert r.status_code == 200, r.text
+    if os.environ.get("PACKDESK_SCREENSHOTS"):  # to open in Excel / WPS / LibreOffice and look (docs/reports.md)
+        (Path(os.environ["PACKDESK_SCREENSHOTS"]) / "weekly-report.xlsx").write_bytes(r.content)
     wb = load_workbook(io.BytesIO(r.content))
     assert wb.sheetnames == [*SHEETS, "每日趋势"]
     trend = wb["每日趋势"]
