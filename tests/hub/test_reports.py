@@ -14,8 +14,8 @@ import io
 import os
 import threading
 from collections.abc import Iterator
-from pathlib import Path
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -30,8 +30,12 @@ from hub.api.reports import order_rows
 from hub.app import create_app
 from hub.config import HubSettings
 from tests.helpers.waiting import wait_until
-from tests.hub.test_metrics import D, TZ, hub, hub_url, row, site  # noqa: F401 - the shared fixture
+from tests.hub import test_metrics
+from tests.hub.test_metrics import TZ, D, row
 from tests.hubproc import free_port
+
+# The fixture of tests/hub/test_metrics.py (its hub over HTTP, on SQLite and PostgreSQL), shared.
+hub_url, hub, site = test_metrics.hub_url, test_metrics.hub, test_metrics.site
 
 SHEETS = ["概览", "每小时履约", "订单状态", "异常原因", "缺货TOP", "工位"]
 
