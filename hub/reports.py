@@ -137,16 +137,17 @@ def _short_stock(conn: Connection, warehouse: str | None) -> dict[str, Any]:
 def _hour_rows(per_day: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Per hour of day, summed over the period's days; beside it the same days a week before.
 
-    A rate is given once the hour is over on every day of the period (a daily report of today:
-    the hours still to come have counts but no rate, as on the live board)."""
+    The counts are every day's; the rate is over the days on which that hour is over (a report of
+    today or of this week: the hours still to come have counts but add nothing to the rate, as on
+    the live board)."""
     rows = []
     for h in range(24):
         this = [f["hours"][h] for f in per_day]
         before = [f["last_week"]["hours"][h] for f in per_day]
         due, ok = sum(x["due"] for x in this), sum(x["on_time"] for x in this)
         due_lw, ok_lw = sum(x["due"] for x in before), sum(x["on_time"] for x in before)
-        over = all(x["over"] for x in this)
-        rows.append({"hour": f"{h:02d}:00", "due": due, "on_time": ok, "rate": (ok / due if due else None) if over else None,
+        due_over, ok_over = _fulfilment_sum([{"hours": [x]} for x in this])
+        rows.append({"hour": f"{h:02d}:00", "due": due, "on_time": ok, "rate": ok_over / due_over if due_over else None,
                      "due_last_week": due_lw, "on_time_last_week": ok_lw,
                      "rate_last_week": ok_lw / due_lw if due_lw else None})
     return rows
@@ -161,7 +162,7 @@ def _overview(f: dict[str, Any]) -> list[tuple[str, str, Any, str]]:
         ("收单（本期下单）", "Orders in (ordered in the period)", f["states"]["total"], "0"),
         ("已发货（本期下单中已发货或已签收）", "Shipped (of those, shipped or delivered)",
          by_state.get(State.SHIPPED.value, 0) + by_state.get(State.DELIVERED.value, 0), "0"),
-        ("应发（承诺发货时间在本期）", "Due (ship-by in the period)", due, "0"),
+        ("应发（承诺发货时间在本期且已到点）", "Due (ship-by in the period, up to now)", due, "0"),
         ("按时发出", "Shipped on time", ok, "0"),
         ("按时履约率", "On-time fulfilment rate", ok / due if due else None, "0.0%"),
         ("已到期订单", "Orders past their ship-by", delay["due"], "0"),

@@ -71,7 +71,7 @@ def test_the_daily_workbook_has_every_sheet_with_charts_and_the_metrics_numbers(
     assert head["Delay rate"] == pytest.approx(delay["rate"])
     due = sum(h["due"] for h in fulfil["hours"])
     ok = sum(h["on_time"] for h in fulfil["hours"])
-    assert (head["Due (ship-by in the period)"], head["Shipped on time"]) == (due, ok) == (4, 1)
+    assert (head["Due (ship-by in the period, up to now)"], head["Shipped on time"]) == (due, ok) == (4, 1)
     assert head["On-time fulfilment rate"] == pytest.approx(ok / due)
     assert head["Holds raised"] == sum(t["count"] for t in exc["types"]) == 3
     assert head["Shipped (of those, shipped or delivered)"] == states["by_state"]["shipped"] == 2
@@ -126,7 +126,7 @@ def test_the_weekly_workbook_has_a_per_day_trend_that_adds_up(site: Any) -> None
     assert (days[0][1], days[1][1]) == (6, 1)  # D: six (Z at 23:59 included); D+1: E
     head = overview(wb["概览"])
     assert head["Orders in (ordered in the period)"] == sum(d[1] for d in days) == 7
-    assert head["Due (ship-by in the period)"] == sum(d[2] for d in days)
+    assert head["Due (ship-by in the period, up to now)"] == sum(d[2] for d in days)
 
 
 def test_the_headline_csv_and_bad_dates_and_roles(site: Any) -> None:
