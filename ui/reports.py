@@ -54,6 +54,9 @@ from ui.services import AppServices
 _SHOWN_AS: dict[Column, str] = {Column.ORDER_ID: "order_id", Column.STATE: "state", Column.BENCH: "bench",
                                 Column.RECIPIENT: "buyer", Column.HOLD: "hold"}
 
+#: Orders read from the store per page of the export (their documents are parsed a page at a time).
+EXPORT_PAGE = 1000
+
 AskPath = Callable[[QWidget, str, str, str], str]
 
 
@@ -95,17 +98,19 @@ def export_rows(store: Any, model: QueueModel, rows: list[QueueRow], columns: li
     lang = language()
     shown = {int(c) for c, _h in columns}
     keys = [k for k in FIELD_KEYS if not any(int(col) in shown and key == k for col, key in _SHOWN_AS.items())]
-    docs = {oid: json.loads(local) for oid, local, _p, _c in store.order_views([r.order_id for r in rows])}
 
     def write(f: Any) -> None:
         f.write(BOM)
         out = csv.writer(f)
         out.writerow(neutralise_row([h for _c, h in columns] + headers(lang, keys)))
-        for r in rows:
-            cells = [r.order_id if c == Column.ORDER_ID else model.cell_text(r, c) for c, _h in columns]
-            doc = docs.get(r.order_id)
-            full = order_cells(doc, tz=tz, lang=lang, keys=keys) if doc is not None else [""] * len(keys)
-            out.writerow(neutralise_row(cells + full))
+        for i in range(0, len(rows), EXPORT_PAGE):  # a page of documents at a time, not 100,000 at once
+            page = rows[i:i + EXPORT_PAGE]
+            docs = {oid: local for oid, local, _p, _c in store.order_views([r.order_id for r in page])}
+            for r in page:
+                cells = [r.order_id if c == Column.ORDER_ID else model.cell_text(r, c) for c, _h in columns]
+                local = docs.get(r.order_id)
+                full = order_cells(json.loads(local), tz=tz, lang=lang, keys=keys) if local else [""] * len(keys)
+                out.writerow(neutralise_row(cells + full))
     save_atomically(path, write, text=True)
     return len(rows)
 

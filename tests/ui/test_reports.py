@@ -77,7 +77,9 @@ def read_csv(path: Path) -> list[list[str]]:
     return list(csv.reader(io.StringIO(raw.decode("utf-8-sig"), newline="")))
 
 
-def test_ctrl_shift_e_exports_the_queue_as_shown(qtbot: Any, local: AppServices, tmp_path: Path) -> None:
+def test_ctrl_shift_e_exports_the_queue_as_shown(qtbot: Any, local: AppServices, tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("ui.reports.EXPORT_PAGE", 4)  # nine rows: pages of 4, 4 and 1
     w = window(qtbot, local)
     w.select_queue("all")
     w.search.setText("BL20261206-00000")  # the search box: orders 1-9
