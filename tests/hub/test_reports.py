@@ -228,3 +228,25 @@ def test_keyset_pages_lose_and_repeat_nothing_at_any_boundary(many: tuple[Hub, s
     want = 1252 if page > 1 else 501
     assert len(got) == len(set(got)) == want and got == sorted(got)
 
+
+
+def test_returns_are_counted_on_the_sites_day_for_the_slice(tmp_path: Path) -> None:
+    h = Hub(HubSettings(database_url=f"sqlite:///{tmp_path / 'hub.db'}", timezone=TZ))
+    db.migrate(h.engine)
+    try:
+        came = test_metrics.at(D, 9)
+        with h.engine.begin() as c:
+            c.execute(insert(db.orders), [row("R1", came, state="closed"), row("R2", came, wh="WH-GZ", state="closed")])
+            c.execute(insert(db.audit), [
+                {"order_id": oid, "at": at_, "operator": "D001", "station": "S", "what": what, "from_state": "delivered",
+                 "to_state": "closed", "why": "", "action_id": None, "details": {}}
+                for oid, at_, what in [("R1", test_metrics.at(D, 23, 59), "return_received"),  # D's, site time
+                                       ("R2", test_metrics.at(D, 12), "returned_to_sender"),
+                                       ("R1", test_metrics.at(D + timedelta(days=1), 0, 1), "return_received"),
+                                       ("R2", test_metrics.at(D, 13), "completed")]])
+        with h.engine.connect() as c:
+            assert reports.returns_count(c, test_metrics.metrics.Slice(D, D, TZ)) == 2
+            assert reports.returns_count(c, test_metrics.metrics.Slice(D, D, TZ, warehouse="WH-GZ")) == 1
+    finally:
+        h.engine.dispose()
+        h.reader.dispose()
