@@ -30,6 +30,7 @@ from hub.api import (
     intake,
     metrics,
     orders,
+    reports,
     split_merge,
     sync,
     tickets,
@@ -92,7 +93,8 @@ def create_app(settings: HubSettings) -> FastAPI:
     install_error_handlers(app)
     # The carriers' push first: at a peak it is most of the requests, and FastAPI tries routes in order.
     for router in (tracking.router, admin.router, sync.router, orders.router, intake.router, connectors.router, carriers.router,
-                   stock_api.router, split_merge.router, tickets.router, metrics.router, dashboard.router):
+                   stock_api.router, split_merge.router, tickets.router, metrics.router, dashboard.router,
+                   reports.router):
         app.include_router(router)
     return app
 

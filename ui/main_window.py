@@ -72,6 +72,7 @@ from ui.pack_view import PackView
 from ui.print_service import PrintService
 from ui.queue_model import BULK_THRESHOLD, Column, PreparedRows, QueueModel, state_text
 from ui.queue_table import QueueTable
+from ui.reports import ReportActions
 from ui.returns_view import ReturnsView
 from ui.scan import ScanField
 from ui.services import AppServices
@@ -355,6 +356,7 @@ class MainWindow(QMainWindow):
                     self.merge_action, self.switch_action):
             more.addAction(act)
         self.desk_actions = DeskActions(self, action, more)  # issue 15: the desk's dialogs (ui/desk_actions.py)
+        self.report_actions = ReportActions(self, action, more)  # issue 16: queue CSV, reports (ui/reports.py)
         self.more_button = QToolButton(bar)
         self.more_button.setObjectName("moreButton")
         self.more_button.setText(_("More"))
@@ -642,6 +644,7 @@ class MainWindow(QMainWindow):
                    self.stock_action: desk and self.services.engine is not None, self.returns_action: desk,
                    self.split_action: desk and row is not None, self.merge_action: desk and row is not None}
         allowed.update(self.desk_actions.allowed(row is not None))
+        allowed.update(self.report_actions.allowed())
         on_queue_page = self.stack.currentWidget() is self.queue_page
         for act in self.actions():
             if act.parent() is self and act not in self.global_actions:

@@ -482,6 +482,14 @@ class QueueModel(QAbstractTableModel):
     def order_ids(self) -> list[str]:
         return [r.order_id for r in self._rows]
 
+    def shown_rows(self) -> list[QueueRow]:
+        """A copy of the rows the view shows, in its order (the queue export reads it on a worker)."""
+        return list(self._rows)
+
+    def cell_text(self, r: QueueRow, col: int) -> str:
+        """The text column ``col`` shows for ``r``: plain Python, no Qt call, so a worker may ask it."""
+        return self._display(r, col)
+
     @property
     def total(self) -> int:
         return len(self._all)

@@ -207,6 +207,7 @@ class HubClient:
         params: dict[str, Any] | None = None,
         auth: bool = True,
         extra_wait_s: float = 0.0,
+        raw: bool = False,
     ) -> Any:
         headers = {"Accept": "application/json", VERSION_HEADER: CLIENT_VERSION}
         if body is not None:
@@ -243,6 +244,8 @@ class HubClient:
                 _("The hub had an internal error (HTTP {status}); will try again.").format(status=status),
                 details=body[:500].decode("utf-8", "replace"),
             )
+        if raw and 200 <= status < 300:
+            return body  # a file (a report); the hub's refusals are JSON like every other answer
         try:
             data = resp.json()
         except ValueError as exc:
@@ -545,3 +548,18 @@ class HubClient:
                 for r in rows):
             raise HubMalformed(_("The hub's stock answer is incomplete."))
         return {"rows": rows, "truncated": bool(data.get("truncated"))}
+
+    # -- reports (issue 16; docs/reports.md) -------------------------------------------------------
+
+    def report(self, kind: str, day: str, *, warehouse: str | None = None, channel: str | None = None,
+               fmt: str = "xlsx") -> bytes:
+        """``GET /reports/{daily|weekly}.{xlsx|csv}`` (supervisor and above): the file's bytes.
+
+        ``day``: the day (daily) or the week's Monday (weekly), ``YYYY-MM-DD``.
+        """
+        params = {"date" if kind == "daily" else "week": day}
+        params.update({k: v for k, v in (("warehouse", warehouse), ("channel", channel)) if v})
+        data = self._request("GET", f"/reports/{kind}.{fmt}", params=params, raw=True)
+        if not isinstance(data, bytes) or not data or (fmt == "xlsx" and not data.startswith(b"PK")):
+            raise HubMalformed(_("The hub's report is empty or not a workbook."))
+        return data

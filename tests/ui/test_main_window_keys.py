@@ -148,6 +148,13 @@ def check_stock(qtbot: Any, w: MainWindow, _mp: Any) -> None:
     w.stock_dialog.reject()
 
 
+def check_export(qtbot: Any, w: MainWindow, _mp: Any) -> None:
+    asked: list[str] = []
+    w.report_actions.ask_path = lambda _p, _t, name, _f: asked.append(name) or ""  # cancelled: nothing written
+    press(qtbot, w, Qt.Key.Key_E, CTRL | SHIFT)
+    assert asked and asked[0].endswith(".csv")  # tests/ui/test_reports.py writes and reads the file
+
+
 def check_returns(qtbot: Any, w: MainWindow, _mp: Any) -> None:
     press(qtbot, w, Qt.Key.Key_R, CTRL)
     assert w.stack.currentWidget() is w.returns_view and not w.toolbar.isVisible()
@@ -209,6 +216,7 @@ KEYS: list[tuple[str, Callable[[Any, MainWindow, Any], None]]] = [
     ("Ctrl+Shift+L", check_preview), ("Ctrl+I", check_import), ("F5", check_refresh), ("Ctrl+F", check_search),
     ("Ctrl+,", check_settings), ("F1", check_help), ("Enter", check_enter), ("Ctrl+Shift+Q", check_switch),
     ("Ctrl+H", check_handover), ("Ctrl+Shift+S", check_stock), ("Ctrl+R", check_returns),
+    ("Ctrl+Shift+E", check_export),
     ("Ctrl+Shift+X", check_split), ("Ctrl+Shift+M", check_merge),
     ("Ctrl+Shift+A", desk_check("address")), ("Ctrl+Shift+C", desk_check("cancel")),
     ("Ctrl+Shift+R", desk_check("refund")), ("Ctrl+Shift+B", desk_check("reallocate")),
