@@ -397,6 +397,11 @@ class LocalStore:
         with self.read() as conn:
             return _tickets.listed(conn, open_only=open_only)
 
+    def ticket_queue(self, ticket_ids: Iterable[str] | None = None) -> list[_tickets.QueueDoc]:
+        """Tickets with their order's view, for the ticket queue (all, or only these)."""
+        with self.read() as conn:
+            return _tickets.queue_docs(conn, ticket_ids)
+
     def tickets_of(self, order_id: str) -> list[_tickets.LocalTicket]:
         with self.read() as conn:
             return _tickets.for_order(conn, order_id)

@@ -225,3 +225,23 @@ def drop_unseen(conn: Connection, gen: int) -> list[str]:
     if gone:
         conn.exec_driver_sql("DELETE FROM tickets WHERE ticket_id = ?", [(t,) for t in gone])
     return gone
+
+
+QueueDoc = tuple[dict[str, Any], int, dict[str, Any] | None, dict[str, Any] | None]
+
+
+def queue_docs(conn: Connection, ticket_ids: Iterable[str] | None = None) -> list[QueueDoc]:
+    """What the desk's ticket queue is built from: (ticket view, pending, conflict, its order's view or None)."""
+    sql = ("SELECT t.local_json, t.pending, t.conflict_json, o.local_json FROM tickets t"
+           " LEFT JOIN orders o ON o.order_id = t.order_id")
+    if ticket_ids is None:
+        rows = conn.exec_driver_sql(sql).all()
+    else:
+        ids = list(dict.fromkeys(ticket_ids))
+        rows = []
+        for i in range(0, len(ids), _CHUNK):
+            chunk = ids[i : i + _CHUNK]
+            rows += conn.exec_driver_sql(f"{sql} WHERE t.ticket_id IN ({', '.join('?' for _x in chunk)})",
+                                         tuple(chunk)).all()
+    return [(json.loads(r[0]), int(r[1]), json.loads(r[2]) if r[2] else None, json.loads(r[3]) if r[3] else None)
+            for r in rows]
