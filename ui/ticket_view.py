@@ -301,6 +301,8 @@ class TicketDialog(QDialog):
         if typed is not None:
             typed.returnPressed.connect(self._accept)
         self.order.textChanged.connect(self._order_typed)
+        self.add_to.toggled.connect(lambda _on: self._adding_changed())
+        self._adding_changed()
         self.busy = False
         self._update()
         first: QWidget = self.text
@@ -315,6 +317,11 @@ class TicketDialog(QDialog):
         self.add_to.setEnabled(same)
         if not same:
             self.add_to.setChecked(False)
+        self._adding_changed()
+
+    def _adding_changed(self) -> None:
+        """A contact added to the selected ticket keeps that ticket's type: the type box is for a new one."""
+        self.type_box.setEnabled(not (self.add_to.isChecked() and self.add_to.isEnabled()))
 
     def problems(self) -> list[str]:
         found = []
@@ -473,7 +480,7 @@ class TicketView(QWidget):
         self.table.verticalHeader().setDefaultSectionSize(26)
         self.table.setStyleSheet(f"QTableView {{ font-size: {TABLE_PT}pt; }}")
         head = self.table.horizontalHeader()
-        for col, width in ((SLA, 108), (TYPE, 92), (CHANNEL, 76), (ASSIGNEE, 70), (ORDER, 168), (WAITING, 96)):
+        for col, width in ((SLA, 108), (TYPE, 92), (CHANNEL, 80), (ASSIGNEE, 70), (ORDER, 196), (WAITING, 104)):
             head.resizeSection(col, width)
         head.setSectionResizeMode(BUYER, QHeaderView.ResizeMode.Stretch)
         self.table.selectionModel().currentRowChanged.connect(lambda _c, _p: self._show_detail())
