@@ -58,7 +58,7 @@ from core.i18n import N_, _, language
 from core.roles import Role
 from core.states import state_label
 from core.store.tickets import QueueDoc
-from core.ticket_view import QueueFilter, TicketRow, filter_rows, make_row
+from core.ticket_view import PreparedRows, QueueFilter, TicketRow, filter_rows, make_row
 from core.tickets import CONTACT_CHANNELS, SLA_LOOKS, TICKET_TYPES, AUTO_SOURCES
 from core.timeutil import utcnow
 from ui.services import AppServices
@@ -107,7 +107,7 @@ class TicketModel(QAbstractTableModel):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.all: dict[str, TicketRow] = {}
-        self.ordered: list[TicketRow] = []
+        self.prepared = PreparedRows([])
         self.rows: list[TicketRow] = []
         self.flt = QueueFilter()
         self.me = ""
@@ -172,12 +172,12 @@ class TicketModel(QAbstractTableModel):
         self._resort()
 
     def _resort(self) -> None:
-        self.ordered = sorted(self.all.values(), key=TicketRow.sort_key)
+        self.prepared = PreparedRows(list(self.all.values()))
         self.refilter()
 
     def refilter(self) -> None:
         self.beginResetModel()
-        self.rows = filter_rows(self.ordered, self.flt, self.now, self.me)
+        self.rows = filter_rows(self.prepared, self.flt, self.now, self.me)
         self.endResetModel()
 
     def tick(self, now: datetime) -> None:

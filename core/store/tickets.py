@@ -232,7 +232,7 @@ QueueDoc = tuple[dict[str, Any], int, dict[str, Any] | None, dict[str, Any] | No
 
 def queue_docs(conn: Connection, ticket_ids: Iterable[str] | None = None) -> list[QueueDoc]:
     """What the desk's ticket queue is built from: (ticket view, pending, conflict, its order's view or None)."""
-    sql = ("SELECT t.local_json, t.pending, t.conflict_json, o.local_json FROM tickets t"
+    sql = ("SELECT t.local_json, t.pending, t.conflict_json, t.order_id, o.local_json FROM tickets t"
            " LEFT JOIN orders o ON o.order_id = t.order_id")
     if ticket_ids is None:
         rows = conn.exec_driver_sql(sql).all()
@@ -243,5 +243,10 @@ def queue_docs(conn: Connection, ticket_ids: Iterable[str] | None = None) -> lis
             chunk = ids[i : i + _CHUNK]
             rows += conn.exec_driver_sql(f"{sql} WHERE t.ticket_id IN ({', '.join('?' for _x in chunk)})",
                                          tuple(chunk)).all()
-    return [(json.loads(r[0]), int(r[1]), json.loads(r[2]) if r[2] else None, json.loads(r[3]) if r[3] else None)
-            for r in rows]
+    orders: dict[str, dict[str, Any] | None] = {}  # an order with many tickets is parsed once
+    out: list[QueueDoc] = []
+    for r in rows:
+        if r[3] not in orders:
+            orders[r[3]] = json.loads(r[4]) if r[4] else None
+        out.append((json.loads(r[0]), int(r[1]), json.loads(r[2]) if r[2] else None, orders[r[3]]))
+    return out

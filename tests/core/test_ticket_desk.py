@@ -14,7 +14,7 @@ from core.errors import IllegalTransition
 from core.outbox import Outbox, UnknownOrder
 from core.store import LocalStore, open_store
 from core.ticket_desk import TicketDesk, TicketsChanged
-from core.ticket_view import QueueFilter, TicketExists, UnknownTicket, filter_rows, make_row
+from core.ticket_view import PreparedRows, QueueFilter, TicketExists, UnknownTicket, filter_rows, make_row
 from core.timeutil import iso, parse_iso, utcnow
 from tests.helpers.snapshots import snapshot
 
@@ -131,10 +131,19 @@ def test_queue_filter(store: LocalStore) -> None:
     order = snapshot(OID)
     rows = [make_row(_hub_doc("T1", 1, assignee="D001", due_at=iso(now - timedelta(minutes=1))), order),
             make_row(_hub_doc("T2", 1, assignee="D002", type="complaint"), order),
-            make_row(_hub_doc("T3", 1, status="closed", due_at=None), order)]
+            make_row(_hub_doc("T3", 1, status="closed", due_at=None, events=[{"kind": "contact", "text": "包装破损"}]),
+                     order)]
     assert [r.ticket_id for r in filter_rows(rows, QueueFilter(), now, "D001")] == ["T1", "T2"]
     assert [r.ticket_id for r in filter_rows(rows, QueueFilter(mine=True), now, "D001")] == ["T1"]
     assert [r.ticket_id for r in filter_rows(rows, QueueFilter(overdue=True), now, "D001")] == ["T1"]
     assert [r.ticket_id for r in filter_rows(rows, QueueFilter(type="complaint"), now, "D001")] == ["T2"]
-    assert [r.ticket_id for r in filter_rows(rows, QueueFilter(text="t3", closed=True), now, "D001")] == ["T3"]
+    assert [r.ticket_id for r in filter_rows(rows, QueueFilter(text="破损", closed=True), now, "D001")] == ["T3"]
+    assert filter_rows(rows, QueueFilter(text="破损"), now, "D001") == []  # closed: hidden unless asked
     assert rows[0].sla(now) == "overdue" and rows[2].sla(now) == "done"
+    # The prepared rows (the screen's) give the same answers, from their indexes and the joined text.
+    prepared = PreparedRows(rows)
+    for flt in (QueueFilter(), QueueFilter(mine=True), QueueFilter(overdue=True), QueueFilter(type="complaint"),
+                QueueFilter(text="破损", closed=True), QueueFilter(text="8000"), QueueFilter(text="000001", mine=True),
+                QueueFilter(text="nothing")):
+        assert filter_rows(prepared, flt, now, "D001") == filter_rows(rows, flt, now, "D001"), flt
+    assert len(filter_rows(prepared, QueueFilter(text="8000"), now, "D001")) == 2  # the phone tail, open ones
