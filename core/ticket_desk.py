@@ -31,8 +31,8 @@ from core.store import tickets as store_tickets
 from core.store.outbox import stored_payload
 from core.store.overlay import PendingAction
 from core.store.tickets import LocalTicket
-from core.tickets import TICKET_ACTIONS
 from core.ticket_view import apply_ticket_local
+from core.tickets import TICKET_ACTIONS
 from core.timeutil import iso, utcnow
 
 log = logging.getLogger("packdesk.tickets")
@@ -106,7 +106,7 @@ class TicketDesk:
             wire = {"action_id": action_id, "seq": seq, "order_id": order_id, "type": type_,
                     "payload": json.loads(stored_payload(payload)), "base_version": order.hub_version,
                     "operator": operator, "done_at": done_at}
-            key_id, sig = self.outbox._signature(conn, operator, wire)  # noqa: SLF001 -- one signing rule
+            key_id, sig = self.outbox._signature(conn, operator, wire)
             self.store.queue_action(conn, OutboxAction(seq, action_id, order_id, type_, payload, order.hub_version,
                                                        operator, done_at, key_id=key_id, sig=sig))
             self.store.audit(conn, operator, type_, order_id=order_id, action_id=action_id,

@@ -18,10 +18,10 @@ from __future__ import annotations
 import copy
 from bisect import bisect_right
 from collections.abc import Iterable
-from itertools import compress, repeat
-from operator import attrgetter, contains
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from itertools import compress, repeat
+from operator import attrgetter, contains
 from typing import TYPE_CHECKING, Any
 
 from core.errors import IllegalTransition, UserError
@@ -81,8 +81,8 @@ def _refresh(doc: dict[str, Any], reply: timedelta, close: timedelta) -> None:
 
 def _event(doc: dict[str, Any], kind: str, at: str, operator: str, *, channel: str | None = None,
            text: str = "") -> None:
-    doc["events"] = ([{"kind": kind, "at": at, "operator": operator, "channel": channel, "text": text,
-                       "local": True}] + list(doc.get("events") or []))[:DOC_EVENTS]
+    doc["events"] = [{"kind": kind, "at": at, "operator": operator, "channel": channel, "text": text,
+                      "local": True}, *(doc.get("events") or [])][:DOC_EVENTS]
 
 
 def new_document(ticket_id: str, order: dict[str, Any], payload: dict[str, Any], operator: str,
@@ -207,7 +207,7 @@ class TicketRow:
     opened_at: datetime | None
     vip: bool
     pending: int
-    conflict: str | None
+    conflict: dict[str, Any] | None
     haystack: str
     #: ``due_at`` as a POSIX timestamp (``inf``: nothing due), for cheap comparisons
     due_ts: float = float("inf")
@@ -231,7 +231,7 @@ def _dt(raw: Any) -> datetime | None:
 
 
 def make_row(doc: dict[str, Any], order: dict[str, Any] | None, *, pending: int = 0,
-             conflict: str | None = None) -> TicketRow:
+             conflict: dict[str, Any] | None = None) -> TicketRow:
     """A queue row from a ticket's local view and its order's (buyer name and phone come from the order)."""
     rec = (order or {}).get("recipient") or {}
     phone = str(rec.get("phone") or "")
@@ -273,7 +273,7 @@ class PreparedRows:
     haystack joined into one string, for :meth:`matching`.
     """
 
-    __slots__ = ("rows", "open", "open_due", "by_assignee", "by_type", "text", "starts")
+    __slots__ = ("by_assignee", "by_type", "open", "open_due", "rows", "starts", "text")
 
     def __init__(self, rows: list[TicketRow]) -> None:
         self.rows = sorted(rows, key=TicketRow.sort_key)

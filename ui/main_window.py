@@ -73,10 +73,10 @@ from ui.print_service import PrintService
 from ui.queue_model import BULK_THRESHOLD, Column, PreparedRows, QueueModel, state_text
 from ui.queue_table import QueueTable
 from ui.returns_view import ReturnsView
-from ui.ticket_view import TicketView
 from ui.scan import ScanField
 from ui.services import AppServices
 from ui.status_bar import SyncStatusButton
+from ui.ticket_view import TicketView
 from ui.wave_dialog import WaveDialog
 
 log = logging.getLogger("packdesk.ui.main")
@@ -280,8 +280,7 @@ class MainWindow(QMainWindow):
         self.ticket_view = TicketView(self.services, self.stack)  # 工单 (Ctrl+T, ui/ticket_view.py)
         self.stack.addWidget(self.ticket_view)
         self.ticket_view.closed.connect(self.show_queue_page)
-        self.ticket_view.open_order.connect(lambda oid: (self.show_queue_page(), self.select_queue("all"),
-                                                         self.select_order(oid)))
+        self.ticket_view.open_order.connect(self.show_ticket_order)
         self.ticket_view.change_address.connect(lambda oid: self.desk_actions.open("address", oid))
         self.setCentralWidget(central)
         self.sync_status = SyncStatusButton(self.services, self)
@@ -1051,6 +1050,12 @@ class MainWindow(QMainWindow):
             self.stack.setCurrentWidget(self.ticket_view)
             self.scan.setVisible(False)
         self.ticket_view.enter()
+
+    def show_ticket_order(self, order_id: str) -> None:
+        """Enter on a ticket: its order in the queues (all benches)."""
+        self.show_queue_page()
+        self.select_queue("all")
+        self.select_order(order_id)
 
     def show_queue_page(self) -> None:
         self.ticket_view.leave()

@@ -59,7 +59,7 @@ from core.roles import Role
 from core.states import state_label
 from core.store.tickets import QueueDoc
 from core.ticket_view import PreparedRows, QueueFilter, TicketRow, filter_rows, make_row
-from core.tickets import CONTACT_CHANNELS, SLA_LOOKS, TICKET_TYPES, AUTO_SOURCES
+from core.tickets import AUTO_SOURCES, CONTACT_CHANNELS, SLA_LOOKS, TICKET_TYPES
 from core.timeutil import utcnow
 from ui.services import AppServices
 
@@ -194,8 +194,7 @@ class TicketModel(QAbstractTableModel):
 
 def build_rows(docs: list[QueueDoc]) -> list[TicketRow]:
     """Queue rows from the store's tickets (on the database worker: JSON already parsed there)."""
-    return [make_row(doc, order, pending=pending, conflict=conflict)  # type: ignore[arg-type]
-            for doc, pending, conflict, order in docs]
+    return [make_row(doc, order, pending=pending, conflict=conflict) for doc, pending, conflict, order in docs]
 
 
 # -- the dialogs ---------------------------------------------------------------------------------------
@@ -437,7 +436,6 @@ class TicketView(QWidget):
         self.search.setPlaceholderText(_("Filter: order ID, buyer, phone tail, words (Ctrl+F)"))
         self.search.setClearButtonEnabled(True)
         self.search.textChanged.connect(self._filter_changed)
-        self.search.returnPressed.connect(lambda: self.table.setFocus())
         bar.addWidget(self.search, 3)
         self.mine = QComboBox()
         self.mine.setObjectName("ticketMine")
@@ -472,6 +470,7 @@ class TicketView(QWidget):
         split = QSplitter(Qt.Orientation.Horizontal, self)
         self.table = QTableView(split)
         self.table.setObjectName("ticketTable")
+        self.search.returnPressed.connect(self.table.setFocus)  # Enter in the filter: back to the list
         self.table.setModel(self.model)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)

@@ -18,8 +18,8 @@ from sqlalchemy import Connection
 
 from core.store import outbox
 from core.store.outbox import OutboxAction
-from core.tickets import TICKET_ACTIONS as TICKET_ACTIONS
 from core.ticket_view import replay_ticket
+from core.tickets import TICKET_ACTIONS as TICKET_ACTIONS
 
 _CHUNK = 900
 _TYPES = tuple(TICKET_ACTIONS)
@@ -87,7 +87,7 @@ def queued(conn: Connection, ticket_ids: Iterable[str]) -> dict[str, list[Outbox
 def pending_ticket_actions(conn: Connection) -> list[OutboxAction]:
     """Every queued ticket action (a desk's outbox is small: read them all, filter in Python)."""
     rows = conn.exec_driver_sql(f"SELECT * FROM outbox WHERE type IN ({_TYPE_MARKS}) ORDER BY seq", _TYPES).all()
-    return [outbox._row_action(r) for r in rows]  # noqa: SLF001 -- the outbox module's own row reader
+    return [outbox._row_action(r) for r in rows]
 
 
 def _order_view(conn: Connection, order_id: str) -> dict[str, Any] | None:
@@ -159,8 +159,8 @@ def apply_docs(conn: Connection, docs: Iterable[dict[str, Any]], *, seen_gen: in
     and the view is rebuilt with the pending actions; an older or equal one only marks it seen."""
     latest: dict[str, dict[str, Any]] = {}
     for d in docs:
-        have = latest.get(d["ticket_id"])
-        if have is None or int(d["version"]) > int(have["version"]):
+        held = latest.get(d["ticket_id"])
+        if held is None or int(d["version"]) > int(held["version"]):
             latest[d["ticket_id"]] = d
     if not latest:
         return []
@@ -185,13 +185,13 @@ def apply_docs(conn: Connection, docs: Iterable[dict[str, Any]], *, seen_gen: in
         mine = acts.get(tid, [])
         view = replay_ticket(doc, [a.pending_action() for a in mine]) if mine else doc
         assert view is not None
+        hub_json = json.dumps(doc, ensure_ascii=False)
         rows.append((view["ticket_id"], view["order_id"], str(view.get("status") or "open"), view.get("due_at"),
-                     int(doc["version"]), json.dumps(doc, ensure_ascii=False),
-                     json.dumps(view, ensure_ascii=False) if view is not doc else None,
+                     int(doc["version"]), hub_json, json.dumps(view, ensure_ascii=False) if view is not doc else hub_json,
                      len(mine), have[1] if have else None, gen))
         changed.append(tid)
     if rows:
-        conn.exec_driver_sql(_UPSERT, [r[:6] + (r[6] if r[6] is not None else r[5],) + r[7:] for r in rows])
+        conn.exec_driver_sql(_UPSERT, rows)
     if seen_gen is not None and seen_only:
         conn.exec_driver_sql("UPDATE tickets SET seen_gen = ? WHERE ticket_id = ?", [(seen_gen, t) for t in seen_only])
     return changed

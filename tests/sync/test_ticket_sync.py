@@ -34,7 +34,7 @@ def _open_many(url: str, n: int) -> tuple[list[str], list[str]]:
 def test_desk_pages_thousands_of_open_tickets_then_follows_the_feed_packer_gets_none(
     sqlite_hub: HubProcess, make_station: MakeStation
 ) -> None:
-    ids, orders = _open_many(sqlite_hub.url, N_TICKETS)
+    ids, _orders = _open_many(sqlite_hub.url, N_TICKETS)
     desk = make_station(sqlite_hub.url, name="DESK-1", bench=None, operator="D001", pin="2222", page_size=1000)
     report = desk.engine.sync_once()
     assert report.full_resync and desk.store.ticket_count() == N_TICKETS
