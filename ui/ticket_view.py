@@ -106,7 +106,6 @@ class TicketModel(QAbstractTableModel):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.all: dict[str, TicketRow] = {}
         self.prepared = PreparedRows([])
         self.rows: list[TicketRow] = []
         self.flt = QueueFilter()
@@ -161,18 +160,11 @@ class TicketModel(QAbstractTableModel):
 
     # -- content ---------------------------------------------------------------------------------
     def load(self, rows: list[TicketRow]) -> None:
-        self.all = {r.ticket_id: r for r in rows}
-        self._resort()
+        """Sort and prepare ``rows`` here (the bench; the screen prepares them on the database worker)."""
+        self.set_prepared(PreparedRows(rows))
 
-    def update(self, rows: list[TicketRow], gone: list[str]) -> None:
-        for tid in gone:
-            self.all.pop(tid, None)
-        for r in rows:
-            self.all[r.ticket_id] = r
-        self._resort()
-
-    def _resort(self) -> None:
-        self.prepared = PreparedRows(list(self.all.values()))
+    def set_prepared(self, prepared: PreparedRows) -> None:
+        self.prepared = prepared
         self.refilter()
 
     def refilter(self) -> None:
@@ -417,6 +409,8 @@ class TicketView(QWidget):
         self.dialog: TicketDialog | None = None
         self.shortcuts: list[QShortcut] = []
         self._loaded_once = False
+        self._dirty = False
+        self._rows: dict[str, TicketRow] = {}  # the database worker's (see reload)
         self._build()
         self.timer = QTimer(self)
         self.timer.setInterval(TICK_MS)
@@ -546,33 +540,40 @@ class TicketView(QWidget):
     def leave(self) -> None:
         self.timer.stop()
 
+    # Every row is read, sorted and prepared on the database worker (one thread: ``_rows`` is only
+    # touched there, in submission order); the GUI thread only swaps the prepared rows in.
     def reload(self) -> None:
+        self._dirty = False
         store = self.services.store
-        self.services.tasks.run_db(lambda: build_rows(store.ticket_queue()), self._loaded)
 
-    def _loaded(self, rows: list[TicketRow]) -> None:
+        def read() -> PreparedRows:
+            self._rows = {r.ticket_id: r for r in build_rows(store.ticket_queue())}
+            return PreparedRows(list(self._rows.values()))
+        self.services.tasks.run_db(read, self._loaded)
+
+    def _tickets_changed(self, ids: list[str]) -> None:
+        if not ids:
+            return
+        if not self.isVisible():  # read again on entering; a sync of thousands costs nothing meanwhile
+            self._dirty = True
+            return
+        store, wanted = self.services.store, list(ids)
+
+        def read() -> PreparedRows:
+            rows = build_rows(store.ticket_queue(wanted))
+            for tid in wanted:
+                self._rows.pop(tid, None)
+            self._rows.update((r.ticket_id, r) for r in rows)
+            return PreparedRows(list(self._rows.values()))
+        self.services.tasks.run_db(read, self._loaded)
+
+    def _loaded(self, prepared: PreparedRows) -> None:
         keep = self.selected()
         self.model.me = self.services.operator.code if self.services.operator else ""
         self.model.now = utcnow()
-        self.model.load(rows)
+        self.model.set_prepared(prepared)
         self._reselect(keep.ticket_id if keep else None)
         self._loaded_once = True
-        self.loaded.emit()
-
-    def _tickets_changed(self, ids: list[str]) -> None:
-        if not self._loaded_once or not ids:
-            return
-        store = self.services.store
-        wanted = list(ids)
-        self.services.tasks.run_db(lambda: build_rows(store.ticket_queue(wanted)),
-                                   lambda rows: self._updated(rows, wanted))
-
-    def _updated(self, rows: list[TicketRow], asked: list[str]) -> None:
-        keep = self.selected()
-        found = {r.ticket_id for r in rows}
-        self.model.now = utcnow()
-        self.model.update(rows, [t for t in asked if t not in found])
-        self._reselect(keep.ticket_id if keep else None)
         self.loaded.emit()
 
     def _orders_changed(self, ids: list[str], _initiator: object = None) -> None:
@@ -597,7 +598,7 @@ class TicketView(QWidget):
         self._reselect(keep.ticket_id if keep else None)
 
     def _after_reset(self) -> None:
-        shown, total = len(self.model.rows), sum(1 for r in self.model.all.values() if r.status == "open")
+        shown, total = len(self.model.rows), len(self.model.prepared.open)
         self.count.setText(_("{shown} shown · {open} open").format(shown=shown, open=total))
 
     def _reselect(self, ticket_id: str | None) -> None:
@@ -707,7 +708,7 @@ class TicketView(QWidget):
             if kind in ("close", "assign") and row.status != "open":
                 self.tell(_("This ticket is closed; F6 reopens it."), "error")
                 return
-        people = sorted({r.assignee for r in self.model.all.values() if r.assignee}
+        people = sorted({str(a) for a in self.model.prepared.by_assignee if a}
                         | ({self.services.operator.code} if self.services.operator else set()))
         self.dialog = TicketDialog(self.services, kind, row, order_id=row.order_id if row else "", people=people,
                                    parent=self)
