@@ -8,7 +8,11 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 
+from sqlalchemy import create_engine
+
 from core.ticket_desk import TicketDesk
+from core.timeutil import parse_iso
+from hub import db
 from tests.helpers import hubapi
 from tests.hubproc import HubProcess
 from tests.sync.conftest import Station
@@ -17,24 +21,42 @@ MakeStation = Callable[..., Station]
 N_TICKETS = 2600
 
 
-def _open_many(url: str, n: int) -> tuple[list[str], list[str]]:
-    """``n`` open tickets on a few orders, opened at the hub by another desk PC; returns (ticket IDs, order IDs)."""
+def _open_many(url: str, db_url: str, n: int) -> tuple[list[str], list[str]]:
+    """``n`` open tickets on a few orders; returns (ticket IDs, order IDs).
+
+    A few are opened through the hub's actions (the real thing); the rest are their documents copied
+    under new IDs straight into the hub's ``tickets`` table (thousands of opening actions would cost
+    the suite ~10 s; the desk's paging only reads the table).
+    """
     orders = [o["order_id"] for o in hubapi.demo(url, 40, seed=11)]
     s = hubapi.Session(url, operator="D001", pin="2222", station="DESK-SEED", bench=None).login()
-    ids = [str(uuid.uuid4()) for _i in range(n)]
-    for i in range(0, n, 500):
-        acts = [s.action(orders[j % len(orders)], "ticket_opened",
-                         {"ticket_id": tid, "type": "tracking", "channel": "phone", "text": f"chase {j}"})
-                for j, tid in enumerate(ids[i : i + 500], start=i)]
-        results = s.send(*acts)
-        assert {r["outcome"] for r in results} == {"applied"}, results[:2]
-    return ids, orders
+    real = [str(uuid.uuid4()) for _i in range(len(orders))]
+    results = s.send(*[s.action(oid, "ticket_opened", {"ticket_id": tid, "type": "tracking", "channel": "phone",
+                                                       "text": f"chase {oid}"}) for oid, tid in zip(orders, real,
+                                                                                                   strict=True)])
+    assert {r["outcome"] for r in results} == {"applied"}, results[:2]
+    docs = [r["ticket"] for r in results]
+    copies = []
+    for i in range(n - len(real)):
+        doc = {**docs[i % len(docs)], "ticket_id": str(uuid.uuid4())}
+        copies.append({"ticket_id": doc["ticket_id"], "order_id": doc["order_id"], "type": doc["type"],
+                       "status": "open", "source": doc["source"], "vip": bool(doc["vip"]),
+                       "assignee": doc["assignee"], "opened_at": parse_iso(doc["opened_at"]),
+                       "due_at": parse_iso(doc["due_at"]), "closed_at": None, "version": doc["version"],
+                       "updated_at": parse_iso(doc["updated_at"]), "doc": doc})
+    engine = create_engine(db_url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(db.tickets.insert(), copies)
+    finally:
+        engine.dispose()
+    return real + [c["ticket_id"] for c in copies], orders
 
 
 def test_desk_pages_thousands_of_open_tickets_then_follows_the_feed_packer_gets_none(
     sqlite_hub: HubProcess, make_station: MakeStation
 ) -> None:
-    ids, _orders = _open_many(sqlite_hub.url, N_TICKETS)
+    ids, _orders = _open_many(sqlite_hub.url, sqlite_hub.db_url, N_TICKETS)
     desk = make_station(sqlite_hub.url, name="DESK-1", bench=None, operator="D001", pin="2222", page_size=1000)
     report = desk.engine.sync_once()
     assert report.full_resync and desk.store.ticket_count() == N_TICKETS
