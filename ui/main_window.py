@@ -362,8 +362,7 @@ class MainWindow(QMainWindow):
         more.setStyleSheet("QMenu { font-size: 13pt; }")
         for act in (self.preview_action, self.slip_action, self.import_action, self.settings_action,
                     self.stations_action, self.stock_action, self.returns_action, self.tickets_action,
-                    self.split_action,
-                    self.merge_action, self.switch_action):
+                    self.split_action, self.merge_action, self.switch_action):
             more.addAction(act)
         self.desk_actions = DeskActions(self, action, more)  # issue 15: the desk's dialogs (ui/desk_actions.py)
         self.more_button = QToolButton(bar)
@@ -983,7 +982,7 @@ class MainWindow(QMainWindow):
         if self.stack.currentWidget() is self.pack_view:
             self.pack_view.close_order()
             self.show_queue_page()
-        if self.stack.currentWidget() in (self.handover_view, self.returns_view):  # a batch stays open (stored)
+        if self.stack.currentWidget() in (self.handover_view, self.returns_view, self.ticket_view):  # kept (stored)
             self.show_queue_page()
         before = self.services.operator
         if self.services.engine is not None:
