@@ -199,6 +199,12 @@ def test_queue_flags_filter_and_reflag_as_time_passes_zh(qtbot: Any, local: AppS
     qtbot.keyClick(view.search, Qt.Key.Key_Return)
     qtbot.keyClick(view.table, Qt.Key.Key_F10)
     assert QApplication.clipboard().text() == m.rows[0].phone and m.rows[0].phone
+    # F8: the desk's own address dialog, on the ticket's order, in one step
+    qtbot.keyClick(view.table, Qt.Key.Key_F8)
+    qtbot.waitUntil(lambda: w.desk_actions.dialog is not None and w.desk_actions.dialog.isVisible(), timeout=5000)
+    dlg = w.desk_actions.dialog
+    assert dlg is not None and dlg.order.order_id == "BL20261206-000005" and dlg.action.kind == "address"
+    dlg.reject()
 
 
 def test_packers_get_no_tickets_page(qtbot: Any, local: AppServices) -> None:
