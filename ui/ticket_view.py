@@ -60,7 +60,7 @@ from core.states import state_label
 from core.store.tickets import QueueDoc
 from core.ticket_view import PreparedRows, QueueFilter, TicketRow, filter_rows, make_row
 from core.tickets import AUTO_SOURCES, CONTACT_CHANNELS, SLA_LOOKS, TICKET_TYPES
-from core.timeutil import utcnow
+from core.timeutil import parse_iso, to_local, utcnow
 from ui.services import AppServices
 
 log = logging.getLogger("packdesk.ui.tickets")
@@ -757,16 +757,12 @@ EVENT_WORDS: dict[str, str] = {
 
 
 def _local(text: Any) -> str:
-    """An ISO time as the site's clock shows it (HH:MM, with the date when not today)."""
-    from core.timeutil import parse_iso
-
+    """An ISO time on the site's clock (as the rest of the app shows times): HH:MM today, else with the date."""
     try:
         at = parse_iso(text) if isinstance(text, str) else None
     except ValueError:
         at = None
     if at is None:
         return "—"
-    local = at.astimezone()
-    today = datetime.now(local.tzinfo).date()
-    return local.strftime("%H:%M") if local.date() == today else local.strftime("%m-%d %H:%M")
-
+    local = to_local(at)
+    return local.strftime("%H:%M") if local.date() == to_local(utcnow()).date() else local.strftime("%m-%d %H:%M")
