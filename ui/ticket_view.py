@@ -411,6 +411,7 @@ class TicketView(QWidget):
         self._loaded_once = False
         self._dirty = False
         self._rows: dict[str, TicketRow] = {}  # the database worker's (see reload)
+        self._waiting: str | None = None  # the ticket of the last action, until the hub has it
         self._build()
         self.timer = QTimer(self)
         self.timer.setInterval(TICK_MS)
@@ -574,7 +575,23 @@ class TicketView(QWidget):
         self.model.set_prepared(prepared)
         self._reselect(keep.ticket_id if keep else None)
         self._loaded_once = True
+        self._answered(prepared)
         self.loaded.emit()
+
+    def _answered(self, prepared: PreparedRows) -> None:
+        """The answer line after an action: once the hub has it (nothing pending), say so, or why it refused."""
+        if self._waiting is None:
+            return
+        row = next((r for r in prepared.rows if r.ticket_id == self._waiting), None)
+        if row is None or row.pending:
+            return
+        self._waiting = None
+        if row.conflict:
+            self.tell(_("Refused by the hub: {why}").format(
+                why=refusal_text(row.conflict.get("error"), row.conflict.get("reason"))), "error")
+        else:
+            self.tell(_("The hub has it: {type} on {order}.").format(
+                type=_(TICKET_TYPES.get(row.type, row.type)), order=row.order_id), "ok")
 
     def _orders_changed(self, ids: list[str], _initiator: object = None) -> None:
         row = self.selected()
@@ -721,6 +738,7 @@ class TicketView(QWidget):
         self.tell(_("Recorded; the hub is offline, it is sent when the hub is back.") if offline
                   else _("Recorded; waiting for the hub."), "info")
         tid = ticket.ticket_id
+        self._waiting = tid
         self.closed_too.setChecked(self.closed_too.isChecked() or ticket.status == "closed")
 
         def reselect() -> None:

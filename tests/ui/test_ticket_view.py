@@ -106,6 +106,7 @@ def test_a_tickets_life_by_keyboard_online_then_with_the_hub_stopped(
     assert (hub_doc["status"], hub_doc["replies"], hub_doc["reopened"]) == ("open", 1, 1)
     qtbot.waitUntil(lambda: (r := view.selected()) is not None and r.pending == 0
                     and r.doc.get("version") == hub_doc["version"], timeout=10_000)
+    qtbot.waitUntil(lambda: "The hub has it" in view.notice.text(), timeout=5000)
     w.grab().save(str(tmp_path / "tickets-online.png"))
 
     sqlite_hub.stop()
