@@ -79,6 +79,23 @@ TICK_MS = 30_000
 TABLE_PT = 12
 
 
+#: Ticket refusals in words (the hub's own reason is English; core.display_names has the order ones).
+TICKET_REFUSALS: dict[str, str] = {
+    "unknown_ticket": N_("The hub has no such ticket on this order."),
+    "ticket_exists": N_("A ticket with this ID exists at the hub already."),
+    "illegal_transition": N_("The ticket was already changed (closed or reopened) meanwhile."),
+}
+#: Refusals made on this PC whose message is already in the operator's language (core.i18n).
+LOCAL_WORDS = frozenset({"unknown_order", "forbidden", "bad_payload", "validation_failed"})
+
+
+def why(code: Any, reason: Any) -> str:
+    """Why a ticket action was refused, in the operator's language."""
+    if str(code) in TICKET_REFUSALS and language().startswith("zh"):
+        return _(TICKET_REFUSALS[str(code)])
+    return refusal_text(code, reason)
+
+
 def waited(since: datetime | None, now: datetime) -> str:
     """How long the customer has waited, short ("2 h 05 min", "12 min", "—")."""
     if since is None:
@@ -154,7 +171,7 @@ class TicketModel(QAbstractTableModel):
             if r.pending:
                 tips.append(_("⇅ waiting for the hub ({n} actions)").format(n=r.pending))
             if r.conflict:
-                tips.append("✖ " + refusal_text(r.conflict.get("error"), r.conflict.get("reason")))
+                tips.append("✖ " + why(r.conflict.get("error"), r.conflict.get("reason")))
             return "\n".join(tips) or None
         return None
 
@@ -373,7 +390,7 @@ class TicketDialog(QDialog):
 
     def _failed(self, exc: UserError) -> None:
         self.busy = False
-        self.hint.setText("✖ " + refusal_text(exc.code, exc.message))
+        self.hint.setText("✖ " + (exc.message if exc.code in LOCAL_WORDS else why(exc.code, exc.message)))
         self.submit.setEnabled(True)
 
 
@@ -588,7 +605,7 @@ class TicketView(QWidget):
         self._waiting = None
         if row.conflict:
             self.tell(_("Refused by the hub: {why}").format(
-                why=refusal_text(row.conflict.get("error"), row.conflict.get("reason"))), "error")
+                why=why(row.conflict.get("error"), row.conflict.get("reason"))), "error")
         else:
             self.tell(_("The hub has it: {type} on {order}.").format(
                 type=_(TICKET_TYPES.get(row.type, row.type)), order=row.order_id), "ok")
@@ -668,7 +685,7 @@ class TicketView(QWidget):
             facts.append(("⇅", _("waiting for the hub ({n} actions)").format(n=row.pending)))
         if row.conflict:
             facts.append(("✖", _("Refused by the hub: {why}").format(
-                why=refusal_text(row.conflict.get("error"), row.conflict.get("reason")))))
+                why=why(row.conflict.get("error"), row.conflict.get("reason")))))
         parts.append("<table>" + "".join(f"<tr><td><b>{e(k)}</b>&nbsp;</td><td>{e(str(v))}</td></tr>"
                                          for k, v in facts) + "</table>")
         events = doc.get("events") or []

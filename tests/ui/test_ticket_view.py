@@ -206,6 +206,18 @@ def test_queue_flags_filter_and_reflag_as_time_passes_zh(qtbot: Any, local: AppS
     dlg = w.desk_actions.dialog
     assert dlg is not None and dlg.order.order_id == "BL20261206-000005" and dlg.action.kind == "address"
     dlg.reject()
+    # A contact on an order this PC does not have: said in the dialog, which keeps what was typed; nothing queued.
+    view.act("contact")
+    qtbot.waitUntil(lambda: view.dialog is not None and view.dialog.isVisible(), timeout=5000)
+    contact = view.dialog
+    assert contact is not None
+    contact.order.setText("BL20990101-000009")
+    assert not contact.add_to.isChecked() and contact.type_box.isEnabled()
+    contact.text.setText("查一下")
+    qtbot.keyClick(contact.text, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: "BL20990101-000009" in contact.hint.text(), timeout=5000)
+    assert contact.isVisible() and contact.text.text() == "查一下" and local.store.pending_count() == 0
+    contact.reject()
 
 
 def test_packers_get_no_tickets_page(qtbot: Any, local: AppServices) -> None:
