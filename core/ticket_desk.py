@@ -62,6 +62,14 @@ class TicketDesk:
     def new_ticket_id() -> str:
         return str(uuid.uuid4())
 
+    def order_for(self, code: str) -> str:
+        """The order ID a typed or scanned code names: an order ID, or the parcel's waybill number or
+        the shop's order number (as the queue's scan field reads them); else the code as typed."""
+        code = code.strip()
+        if self.store.get_order(code.upper()) is not None:
+            return code.upper()
+        return self.store.find_by_code(code) or code.upper()
+
     def perform(self, order_id: str, type_: str, payload: dict[str, Any], operator: str, *,
                 role: Role | str | None = None, initiator: object | None = None) -> LocalTicket:
         """Do a ticket action now: the ticket's local view updated and the action queued, in one transaction.

@@ -351,7 +351,7 @@ class TicketDialog(QDialog):
         """(order ID, action type, payload) the dialog stands for."""
         text = self.text.text().strip()
         if self.kind == "contact":
-            order_id = self.order.text().strip().upper()
+            order_id = self.order.text().strip()  # an order ID, or a scanned code: TicketDesk.order_for
             if self.row is not None and self.add_to.isChecked() and self.add_to.isEnabled():
                 return self.row.order_id, "ticket_contact", {"ticket_id": self.row.ticket_id,
                                                              "channel": self.channel.currentData(), "text": text}
@@ -380,8 +380,10 @@ class TicketDialog(QDialog):
         self.submit.setEnabled(False)
         order_id, type_, payload = self.action()
         tickets, code, role = self.services.tickets, op.code, op.role
-        self.services.tasks.run_db(lambda: tickets.perform(order_id, type_, payload, code, role=role),
-                                   self._done, self._failed)
+        typed = type_ == "ticket_opened"  # typed or scanned: an order ID, a waybill or the shop's order number
+        self.services.tasks.run_db(
+            lambda: tickets.perform(tickets.order_for(order_id) if typed else order_id, type_, payload, code,
+                                    role=role), self._done, self._failed)
 
     def _done(self, ticket: Any) -> None:
         self.busy = False

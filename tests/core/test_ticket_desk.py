@@ -88,6 +88,10 @@ def test_refused_before_writing(store: LocalStore) -> None:
     with pytest.raises(TicketExists):
         desk.perform(OID, "ticket_opened", {"ticket_id": tid, "type": "tracking", "channel": "sms"}, "D001")
     assert store.pending_count() == 1 and len(store.tickets()) == 1
+    # A scanned waybill or the shop's order number names the order too.
+    snap = snapshot(OID)
+    assert desk.order_for(snap["waybill_no"]) == OID and desk.order_for(snap["channel_order_no"]) == OID
+    assert desk.order_for(OID.lower()) == OID and desk.order_for(" nothing ") == "NOTHING"
 
 
 def test_hub_documents_and_pending_actions_overlay(store: LocalStore) -> None:
