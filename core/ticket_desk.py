@@ -99,26 +99,30 @@ class TicketDesk:
         payload = dict(payload)
         with self.store.write() as conn:
             order = self.store.get_order(order_id, conn)
-            if order is None:
+            tid = str(payload.get("ticket_id") or "")
+            current = store_tickets.get(conn, tid) if tid else None
+            # A ticket's order may have left this PC's working set (closed more than 48 h ago, a refund
+            # case): the ticket is here, so its actions are too. A new ticket needs its order here.
+            if order is None and (type_ == "ticket_opened" or current is None or current.order_id != order_id):
                 raise UnknownOrder(
                     _("Order {order} is not on this PC. Check the ID, or sync and try again.").format(order=order_id),
                     details={"order_id": order_id})
-            tid = str(payload.get("ticket_id") or "")
-            current = store_tickets.get(conn, tid) if tid else None
+            base_version = order.hub_version if order is not None else 0
             action_id = str(uuid.uuid4())
             done_at = iso(utcnow()) or ""
             pending = PendingAction(action_id, order_id, type_, payload, operator, done_at)
             # Refuses with the hub's own error classes, before any write.
-            view = apply_ticket_local(current.doc if current is not None else None, pending, order.snapshot)
+            view = apply_ticket_local(current.doc if current is not None else None, pending,
+                                      order.snapshot if order is not None else None)
             seq = self.store.next_seq(conn)
             wire = {"action_id": action_id, "seq": seq, "order_id": order_id, "type": type_,
-                    "payload": json.loads(stored_payload(payload)), "base_version": order.hub_version,
+                    "payload": json.loads(stored_payload(payload)), "base_version": base_version,
                     "operator": operator, "done_at": done_at}
-            key_id, sig = self.outbox._signature(conn, operator, wire)
-            self.store.queue_action(conn, OutboxAction(seq, action_id, order_id, type_, payload, order.hub_version,
+            key_id, sig = self.outbox._signature(conn, operator, wire)  # the one signing rule
+            self.store.queue_action(conn, OutboxAction(seq, action_id, order_id, type_, payload, base_version,
                                                        operator, done_at, key_id=key_id, sig=sig))
             self.store.audit(conn, operator, type_, order_id=order_id, action_id=action_id,
-                             details={"seq": seq, "payload": payload, "base_version": order.hub_version}, at=done_at)
+                             details={"seq": seq, "payload": payload, "base_version": base_version}, at=done_at)
             if current is None:
                 store_tickets.insert_local(conn, view, 1)
             store_tickets.rebuild(conn, [tid])

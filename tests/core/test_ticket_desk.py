@@ -115,6 +115,23 @@ def test_hub_documents_and_pending_actions_overlay(store: LocalStore) -> None:
     assert changed == ["T1"] and t3 is not None and t3.pending == 0 and t3.doc == hub_after
 
 
+def test_a_ticket_whose_order_left_this_pc_still_takes_its_actions(store: LocalStore) -> None:
+    """An order closed long ago is out of the working set; its refund ticket is still worked on."""
+    gone = "BL20261101-000007"
+    with store.write() as conn:
+        store.apply_ticket_docs(conn, [{**_hub_doc("T9", 2), "order_id": gone}])
+    desk = TicketDesk(Outbox(store))
+    t = desk.perform(gone, "ticket_replied", {"ticket_id": "T9", "channel": "sms", "text": "退款已到账"}, "D001")
+    assert t.pending == 1 and t.doc["replies"] == 1
+    [action] = store.pending_actions()
+    assert (action.order_id, action.base_version) == (gone, 0)
+    with pytest.raises(UnknownOrder):  # a new ticket needs its order on this PC
+        desk.perform(gone, "ticket_opened", {"ticket_id": "T10", "type": "other", "channel": "sms"}, "D001")
+    with pytest.raises(UnknownOrder):  # and a ticket is only worked on under its own order
+        desk.perform("BL20261101-000008", "ticket_replied", {"ticket_id": "T9", "channel": "sms", "text": "x"},
+                     "D001")
+
+
 def test_refusal_is_a_conflict_on_order_and_ticket_until_resolved(store: LocalStore) -> None:
     desk = TicketDesk(Outbox(store))
     tid = desk.new_ticket_id()
