@@ -174,6 +174,10 @@ AUDIT_WORDS: dict[str, str] = {
     "parcel_changed": N_("An order of the merged parcel closed and left it"),
     "rerouted": N_("Routed again for the new address"), "delivered_by_hand": N_("Marked delivered by hand"),
     "cancel_request_repeated": N_("Cancel asked again (intercept already requested)"),
+    # the desk's ticket actions (issue 15, core/ticket_desk.py), in this PC's own audit
+    "ticket_opened": N_("Ticket opened (customer contact)"), "ticket_contact": N_("Customer contact on the ticket"),
+    "ticket_replied": N_("Reply to the customer"), "ticket_closed": N_("Ticket closed"),
+    "ticket_reopened": N_("Ticket reopened"), "ticket_assigned": N_("Ticket assigned"),
 }
 
 

@@ -96,8 +96,12 @@ def with_sla(doc: dict[str, Any], now: datetime, rules: TicketRules) -> dict[str
 
 def list_tickets(conn: Connection, actor: Actor, rules: TicketRules, now: datetime, *, mine: bool = False,
                  status: str = "open", overdue: bool = False, type_: str | None = None,
-                 order_id: str | None = None, limit: int = 200) -> list[dict[str, Any]]:
-    """Tickets for the desk's queue, most urgent first (the earliest deadline, then the oldest)."""
+                 order_id: str | None = None, limit: int = 200, after: str | None = None) -> list[dict[str, Any]]:
+    """Tickets for the desk's queue, most urgent first (the earliest deadline, then the oldest).
+
+    With ``after`` (a ticket ID, ``""`` for the first page): keyset pages ordered by ticket ID
+    instead, so a desk PC's first sync pages through any number of open tickets without OFFSET.
+    """
     t = db.tickets.c
     stmt = select(t.doc)
     if status != "all":
@@ -110,7 +114,10 @@ def list_tickets(conn: Connection, actor: Actor, rules: TicketRules, now: dateti
         stmt = stmt.where(t.type == type_)
     if order_id:
         stmt = stmt.where(t.order_id == order_id.strip().upper())
-    stmt = stmt.order_by(t.due_at.is_(None), t.due_at, t.opened_at, t.ticket_id).limit(limit)
+    if after is not None:
+        stmt = stmt.where(t.ticket_id > after).order_by(t.ticket_id).limit(limit)
+    else:
+        stmt = stmt.order_by(t.due_at.is_(None), t.due_at, t.opened_at, t.ticket_id).limit(limit)
     return [with_sla(dict(r[0]), now, rules) for r in conn.execute(stmt)]
 
 

@@ -25,7 +25,7 @@ from core.i18n import _
 if TYPE_CHECKING:
     from ui.main_window import MainWindow
 
-MODES = ("queue", "pack", "handover", "returns")
+MODES = ("queue", "pack", "handover", "returns", "tickets")
 _KEY_IN_TEXT = re.compile(r"\s*[(（][^()（）]*[)）]\s*$")
 
 
@@ -88,7 +88,7 @@ def _inside(widget: QWidget | None, page: QWidget) -> bool:
 
 
 def mode_keys(window: MainWindow, mode: str) -> list[Key]:
-    """The keys that work on ``mode``'s page ("queue", "pack", "handover" or "returns") of a main window, in screen order.
+    """The keys that work on ``mode``'s page ("queue", "pack", "handover", "returns" or "tickets") of a main window, in screen order.
 
     The window's own actions count where :meth:`MainWindow.action_in_mode` says they work; a
     ``QShortcut`` counts on the page it lives in (one outside both pages counts on both).
@@ -105,6 +105,8 @@ def mode_keys(window: MainWindow, mode: str) -> list[Key]:
             return "handover"
         if _inside(widget, window.returns_view):
             return "returns"
+        if _inside(widget, window.ticket_view):
+            return "tickets"
         return "queue" if _inside(widget, window.queue_page) else ""
 
     shortcuts = [sc for sc in window.findChildren(QShortcut) if page_of(sc) in (mode, "")]
@@ -192,6 +194,7 @@ SECTIONS = (
     ("打包页 · Pack page", "pack"),
     ("交接页 · Handover page (Ctrl+H)", "handover"),
     ("退货页 · Returns page (Ctrl+R)", "returns"),
+    ("工单页 · Tickets page (Ctrl+T)", "tickets"),
     ("打印一波的确认 · Wave question (Ctrl+W)", "wave"),
     ("登录 / 换班 · Log in / change operator", "login"),
     ("补打面单 · Reprint label", "reprint"),

@@ -77,6 +77,7 @@ from ui.returns_view import ReturnsView
 from ui.scan import ScanField
 from ui.services import AppServices
 from ui.status_bar import SyncStatusButton
+from ui.ticket_view import TicketView
 from ui.wave_dialog import WaveDialog
 
 log = logging.getLogger("packdesk.ui.main")
@@ -147,6 +148,7 @@ class MainWindow(QMainWindow):
         "queue": (("Enter", N_("Open the selected order in pack mode (Exceptions: open the exception)")),
                   ("↑ ↓ PgUp PgDn", N_("Move in the queue")),
                   ("Esc", N_("In the search box: clear the search"))),
+        "tickets": TicketView.FIELD_KEYS,
     }
 
     def __init__(self, services: AppServices, print_service: PrintService | None = None,
@@ -276,6 +278,11 @@ class MainWindow(QMainWindow):
         self.returns_view = ReturnsView(self.services, self.stack)  # 退货入库 (Ctrl+R, docs/returns.md)
         self.stack.addWidget(self.returns_view)
         self.returns_view.closed.connect(self.show_queue_page)
+        self.ticket_view = TicketView(self.services, self.stack)  # 工单 (Ctrl+T, ui/ticket_view.py)
+        self.stack.addWidget(self.ticket_view)
+        self.ticket_view.closed.connect(self.show_queue_page)
+        self.ticket_view.open_order.connect(self.show_ticket_order)
+        self.ticket_view.change_address.connect(lambda oid: self.desk_actions.open("address", oid))
         self.setCentralWidget(central)
         self.sync_status = SyncStatusButton(self.services, self)
         self.statusBar().addPermanentWidget(self.sync_status)
@@ -328,6 +335,9 @@ class MainWindow(QMainWindow):
         self.returns_action = action(_("Returns…"), "Ctrl+R", self.show_returns_page, "returnsAction", False,
                                      what=_("Returns mode (desk): scan the return parcel, grade each item, note what "
                                             "is missing; the refund goes to the desk's queue"))
+        self.tickets_action = action(_("Tickets (Ctrl+T)"), "Ctrl+T", self.show_ticket_page, "ticketsAction",
+                                     False, what=_("Customer tickets (desk): the queue by due time, the order "
+                                                   "beside it, contact / reply / close by key"))
         self.refresh_action = action(_("Refresh (F5)"), "F5", self.refresh, "refreshAction",
                                      what=_("Refresh the queues and sync now"))
         self.search_action = action(_("Search (Ctrl+F)"), "Ctrl+F", self.focus_search, "searchAction", False,
@@ -352,8 +362,8 @@ class MainWindow(QMainWindow):
         more.setObjectName("moreMenu")
         more.setStyleSheet("QMenu { font-size: 13pt; }")
         for act in (self.preview_action, self.slip_action, self.import_action, self.settings_action,
-                    self.stations_action, self.stock_action, self.returns_action, self.split_action,
-                    self.merge_action, self.switch_action):
+                    self.stations_action, self.stock_action, self.returns_action, self.tickets_action,
+                    self.split_action, self.merge_action, self.switch_action):
             more.addAction(act)
         self.desk_actions = DeskActions(self, action, more)  # issue 15: the desk's dialogs (ui/desk_actions.py)
         self.report_actions = ReportActions(self, action, more)  # issue 16: queue CSV, reports (ui/reports.py)
@@ -642,6 +652,7 @@ class MainWindow(QMainWindow):
                    self.import_action: desk, self.settings_action: desk, self.queue_actions[-1]: desk,
                    self.stations_action: self.role.at_least(Role.SUPERVISOR) and self.services.engine is not None,
                    self.stock_action: desk and self.services.engine is not None, self.returns_action: desk,
+                   self.tickets_action: desk,
                    self.split_action: desk and row is not None, self.merge_action: desk and row is not None}
         allowed.update(self.desk_actions.allowed(row is not None))
         allowed.update(self.report_actions.allowed())
@@ -974,7 +985,7 @@ class MainWindow(QMainWindow):
         if self.stack.currentWidget() is self.pack_view:
             self.pack_view.close_order()
             self.show_queue_page()
-        if self.stack.currentWidget() in (self.handover_view, self.returns_view):  # a batch stays open (stored)
+        if self.stack.currentWidget() in (self.handover_view, self.returns_view, self.ticket_view):  # kept (stored)
             self.show_queue_page()
         before = self.services.operator
         if self.services.engine is not None:
@@ -1035,7 +1046,21 @@ class MainWindow(QMainWindow):
             self.scan.setVisible(False)
         self.returns_view.enter()
 
+    def show_ticket_page(self) -> None:
+        """Ctrl+T (desk): the customer ticket queue (ui/ticket_view.py)."""
+        if self.stack.currentWidget() is not self.ticket_view:
+            self.stack.setCurrentWidget(self.ticket_view)
+            self.scan.setVisible(False)
+        self.ticket_view.enter()
+
+    def show_ticket_order(self, order_id: str) -> None:
+        """Enter on a ticket: its order in the queues (all benches)."""
+        self.show_queue_page()
+        self.select_queue("all")
+        self.select_order(order_id)
+
     def show_queue_page(self) -> None:
+        self.ticket_view.leave()
         if self.stack.currentWidget() is not self.queue_page:
             self.stack.setCurrentWidget(self.queue_page)
             self.scan.setVisible(True)

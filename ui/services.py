@@ -20,6 +20,7 @@ from core.print_journal import PrintJournal
 from core.settings import Settings
 from core.store import LocalOrder, LocalStore
 from core.sync import SyncEngine, SyncState
+from core.ticket_desk import TicketDesk
 from ui.scale_service import ScaleService
 from ui.tasks import TaskRunner
 
@@ -45,6 +46,8 @@ class AppServices(QObject):
     """
 
     orders_changed = Signal(list, object)
+    #: ticket IDs whose local view changed (this PC's ticket actions and the hub's), docs/tickets.md
+    tickets_changed = Signal(list)
     sync_state_changed = Signal(object)
     operator_changed = Signal(object)
 
@@ -55,6 +58,7 @@ class AppServices(QObject):
         self.store = store
         self.outbox = Outbox(store)
         self.journal = PrintJournal(store, self.outbox)
+        self.tickets = TicketDesk(self.outbox)  # the desk's customer tickets (ui/ticket_view.py)
         self.engine = engine
         self.tasks = tasks or TaskRunner(self)
         #: the bench scale (reads nothing until started, and nothing without a port in the settings)
@@ -64,14 +68,18 @@ class AppServices(QObject):
         self.print_service: Any = None
         # Core events arrive on worker threads: hop to the GUI thread through queued signals.
         self.outbox.orders_changed.connect(self._relay_orders)
+        self.tickets.tickets_changed.connect(lambda change: self._tickets_relay.emit(list(change.ids)))
         if engine is not None:
             engine.orders_changed.connect(self._relay_orders)
+            engine.tickets_changed.connect(lambda ids: self._tickets_relay.emit(list(ids)))
             engine.sync_state_changed.connect(self._relay_state)
             engine.watch_outbox(self.outbox)
         self._orders_relay.connect(self.orders_changed, Qt.ConnectionType.QueuedConnection)
         self._state_relay.connect(self.sync_state_changed, Qt.ConnectionType.QueuedConnection)
+        self._tickets_relay.connect(self.tickets_changed, Qt.ConnectionType.QueuedConnection)
 
     _orders_relay = Signal(list, object)
+    _tickets_relay = Signal(list)
     _state_relay = Signal(object)
 
     def _relay_orders(self, change: OrdersChanged) -> None:

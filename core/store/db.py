@@ -33,6 +33,7 @@ from core.store import meta as _meta
 from core.store import migrations
 from core.store import orders as _orders
 from core.store import outbox as _outbox
+from core.store import tickets as _tickets
 from core.store.orders import KeepFn, LocalOrder
 from core.store.outbox import OutboxAction
 from core.timeutil import iso, utcnow
@@ -310,7 +311,8 @@ class LocalStore:
             _outbox.mark_attempt(conn, seqs, error)
 
     def apply_results(
-        self, sent: list[OutboxAction], results: list[dict[str, Any]], *, keep: KeepFn | None = None
+        self, sent: list[OutboxAction], results: list[dict[str, Any]], *, keep: KeepFn | None = None,
+        tickets_out: list[str] | None = None,
     ) -> tuple[list[str], int]:
         """Take the hub's per-action answers for a sent batch, in one transaction.
 
@@ -327,6 +329,8 @@ class LocalStore:
         touched: list[str] = []
         snaps: list[dict[str, Any]] = []
         finished = 0
+        ticket_docs: list[dict[str, Any]] = []
+        ticket_ids: list[str] = []
         with self.write() as conn:
             done_seqs: list[int] = []
             for action in sent:
@@ -357,11 +361,59 @@ class LocalStore:
                 touched.append(action.order_id)
                 if effective in ("conflict", "rejected"):
                     _conflicts.record(conn, action, str(effective), r, snap if isinstance(snap, dict) else None, now)
+                if action.type in _tickets.TICKET_ACTIONS:  # a ticket action: the answer carries the ticket
+                    tid = str(action.payload.get("ticket_id") or "")
+                    ticket_ids.append(tid)
+                    if _tickets.check_doc(r.get("ticket")):
+                        ticket_docs.append(r["ticket"])
+                    if effective in ("conflict", "rejected"):
+                        _tickets.set_conflict(conn, tid, {"outcome": effective, "error": r.get("error"),
+                                                          "reason": str(r.get("reason") or r.get("error") or ""),
+                                                          "action_id": action.action_id, "type": action.type})
             _outbox.delete(conn, done_seqs)
             changed = _orders.apply_snapshots(conn, snaps, keep=keep)
             rest = [oid for oid in dict.fromkeys(touched) if oid not in set(changed)]
             changed += _orders.refresh_views(conn, rest)
+            if ticket_ids:
+                got = _tickets.apply_docs(conn, ticket_docs)
+                got += _tickets.rebuild(conn, [t for t in ticket_ids if t not in set(got)])
+                if tickets_out is not None:
+                    tickets_out.extend(dict.fromkeys(ticket_ids))
         return list(dict.fromkeys(changed)), finished
+
+    # -- tickets (store version 8, docs/tickets.md) -------------------------------------------
+
+    apply_ticket_docs = staticmethod(_tickets.apply_docs)  #: hub ticket documents, caller's transaction
+    rebuild_tickets = staticmethod(_tickets.rebuild)
+
+    def get_ticket(self, ticket_id: str, conn: Connection | None = None) -> _tickets.LocalTicket | None:
+        if conn is not None:
+            return _tickets.get(conn, ticket_id)
+        with self.read() as c:
+            return _tickets.get(c, ticket_id)
+
+    def tickets(self, *, open_only: bool = False) -> list[_tickets.LocalTicket]:
+        """Every ticket on this PC (the queue's load, on the database worker)."""
+        with self.read() as conn:
+            return _tickets.listed(conn, open_only=open_only)
+
+    def ticket_queue(self, ticket_ids: Iterable[str] | None = None) -> list[_tickets.QueueDoc]:
+        """Tickets with their order's view, for the ticket queue (all, or only these)."""
+        with self.read() as conn:
+            return _tickets.queue_docs(conn, ticket_ids)
+
+    def tickets_of(self, order_id: str) -> list[_tickets.LocalTicket]:
+        with self.read() as conn:
+            return _tickets.for_order(conn, order_id)
+
+    def ticket_count(self, *, open_only: bool = True) -> int:
+        with self.read() as conn:
+            return _tickets.count(conn, open_only=open_only)
+
+    def finish_ticket_resync(self, gen: int) -> list[str]:
+        """Drop tickets a full re-sync ``gen`` did not list (closed meanwhile), unless work waits on them."""
+        with self.write() as conn:
+            return _tickets.drop_unseen(conn, gen)
 
     # -- conflicts ---------------------------------------------------------------------------
 
@@ -380,6 +432,7 @@ class LocalStore:
         with self.write() as conn:
             _conflicts.resolve(conn, order_id, operator, resolution, now)
             _orders.refresh_views(conn, [order_id])
+            _tickets.resolve_order(conn, order_id)
             _audit.add(
                 conn,
                 operator,

@@ -197,8 +197,34 @@ def _v7(conn: Connection) -> None:
     )""")
 
 
+def _v8(conn: Connection) -> None:
+    """Customer tickets a desk PC sees (工单, core/store/tickets.py, docs/tickets.md).
+
+    ``hub_json`` is the hub's document (NULL for a ticket opened here and not yet answered);
+    ``local_json`` the view shown: that document with this PC's queued ticket actions replayed on
+    it. The few columns beside them are what the queue sorts and filters by without parsing JSON.
+    """
+    for ddl in (
+        """CREATE TABLE tickets (
+            ticket_id TEXT PRIMARY KEY,
+            order_id TEXT NOT NULL,
+            status TEXT NOT NULL,
+            due_at TEXT,
+            hub_version INTEGER NOT NULL DEFAULT 0,
+            hub_json TEXT,
+            local_json TEXT NOT NULL,
+            pending INTEGER NOT NULL DEFAULT 0,
+            conflict_json TEXT,
+            seen_gen INTEGER NOT NULL DEFAULT 0
+        )""",
+        "CREATE INDEX ix_tickets_order ON tickets(order_id)",
+        "CREATE INDEX ix_tickets_status_due ON tickets(status, due_at)",
+    ):
+        conn.exec_driver_sql(ddl)
+
+
 #: The migration steps, in order; index i takes the store to version i + 1.
-MIGRATIONS: tuple[Callable[[Connection], None], ...] = (_v1, _v2, _v3, _v4, _v5, _v6, _v7)
+MIGRATIONS: tuple[Callable[[Connection], None], ...] = (_v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8)
 LATEST = len(MIGRATIONS)
 
 

@@ -17,6 +17,7 @@ import requests
 from core.errors import UserError
 from core.i18n import _
 from core.states import State
+from core.store.tickets import check_doc as check_ticket
 from core.version import CLIENT_VERSION, too_old_message
 from core.version import HEADER as VERSION_HEADER
 
@@ -146,6 +147,15 @@ class ChangesPage:
 @dataclass(frozen=True)
 class SnapshotPage:
     orders: list[dict[str, Any]]
+    next_after: str | None
+    cursor: int
+
+
+@dataclass(frozen=True)
+class TicketsPage:
+    """One keyset page of ``GET /api/v1/tickets?status=open&after=`` (a desk's first sync of tickets)."""
+
+    tickets: list[dict[str, Any]]
     next_after: str | None
     cursor: int
 
@@ -344,8 +354,15 @@ class HubClient:
         self.token = info.token
         return info
 
-    def changes(self, cursor: int, *, limit: int = 1000, wait_s: float = 0.0) -> ChangesPage:
+    def changes(self, cursor: int, *, limit: int = 1000, wait_s: float = 0.0, tickets: bool = False) -> ChangesPage:
+        """One page of the change feed; with ``tickets`` the feed's ticket changes too (desk and above).
+
+        A ticket change is kept as ``{"seq", "kind": "ticket", "order_id", "ticket": document}``;
+        an order change as before (no ``kind``).
+        """
         params: dict[str, Any] = {"cursor": cursor, "limit": limit}
+        if tickets:
+            params["kinds"] = "order,ticket"
         if wait_s > 0:
             params["wait"] = int(wait_s) if float(wait_s).is_integer() else wait_s
         data = self._request("GET", "/changes", params=params, extra_wait_s=wait_s)
@@ -356,6 +373,12 @@ class HubClient:
                 raise TypeError
             changes = []
             for c in raw:
+                if tickets and c.get("kind") == "ticket":
+                    if not check_ticket(c["ticket"]):
+                        raise TypeError
+                    changes.append({"seq": c.get("seq"), "kind": "ticket", "order_id": c["ticket"]["order_id"],
+                                    "ticket": c["ticket"]})
+                    continue
                 if c.get("kind", "order") != "order":
                     continue  # an entity kind this client does not keep (tickets: docs/sync.md "Entity kinds")
                 snap = check_snapshot(c["order"])
@@ -380,6 +403,20 @@ class HubClient:
         except (KeyError, TypeError) as exc:
             raise HubMalformed(_("The hub's snapshot answer is incomplete.")) from exc
         return SnapshotPage(orders, next_after, cursor)
+
+    def tickets_page(self, after: str = "", *, limit: int = 1000) -> TicketsPage:
+        """A keyset page of the open tickets, ordered by ticket ID (``after=""``: the first page)."""
+        data = self._request("GET", "/tickets", params={"status": "open", "after": after, "limit": limit})
+        try:
+            found = data["tickets"]
+            cursor = data["cursor"]
+            next_after = data.get("next_after")
+            if (not isinstance(found, list) or not all(check_ticket(t) for t in found)
+                    or not isinstance(cursor, int) or (next_after is not None and not isinstance(next_after, str))):
+                raise TypeError
+        except (KeyError, TypeError) as exc:
+            raise HubMalformed(_("The hub's ticket list is incomplete.")) from exc
+        return TicketsPage(found, next_after, cursor)
 
     def post_actions(self, actions: list[dict[str, Any]]) -> ActionsAnswer:
         data = self._request("POST", "/actions", json_body={"actions": actions})

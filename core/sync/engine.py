@@ -170,6 +170,8 @@ class SyncEngine:
         self.store = store
         self.config = config
         self.orders_changed: Event[OrdersChanged] = Event("orders_changed")
+        #: ticket IDs whose local view changed (a desk PC's queue re-reads them; docs/tickets.md)
+        self.tickets_changed: Event[list[str]] = Event("tickets_changed")
         self.sync_state_changed: Event[SyncState] = Event("sync_state_changed")
         self._credentials: Credentials | None = None
         self._login: LoginInfo | None = None
@@ -312,7 +314,13 @@ class SyncEngine:
         """
         if info.role == "packer" and self.config.bench:
             return f"bench:{self.config.bench}"
-        return "all"
+        # Desk and above keep customer tickets too: a copy built without them is re-synced once.
+        return "all" if info.role == "packer" else "all+tickets"
+
+    def _wants_tickets(self) -> bool:
+        """Tickets are for the desk and above; a packer never gets one (docs/sync.md "Entity kinds")."""
+        info = self._login
+        return info is not None and info.role != "packer"
 
     def _keep(self, snap: dict[str, Any]) -> bool:
         """Whether an order belongs on this station: a packer sees only its own bench's orders."""
@@ -372,6 +380,10 @@ class SyncEngine:
         if ids:
             self.orders_changed.emit(OrdersChanged(list(ids), None))
 
+    def _tickets_changed(self, ids: list[str]) -> None:
+        if ids:
+            self.tickets_changed.emit(list(dict.fromkeys(ids)))
+
     # -- push ------------------------------------------------------------------------------------
 
     def push_pending(self, client: HubClient, report: SyncReport | None = None) -> int:
@@ -415,15 +427,19 @@ class SyncEngine:
                     "reason": exc.message,
                 }
             ]
-            changed, done = self.store.apply_results(batch, results, keep=self._keep)
+            ticket_ids: list[str] = []
+            changed, done = self.store.apply_results(batch, results, keep=self._keep, tickets_out=ticket_ids)
             self._changed(changed)
+            self._tickets_changed(ticket_ids)
             if report is not None:
                 report.count("rejected")
             return done
         except HubError as exc:
             self.store.mark_attempt([a.seq for a in batch], exc.message)
             raise
-        changed, done = self.store.apply_results(batch, answer.results, keep=self._keep)
+        ticket_ids = []
+        changed, done = self.store.apply_results(batch, answer.results, keep=self._keep, tickets_out=ticket_ids)
+        self._tickets_changed(ticket_ids)
         if report is not None:
             report.pushed += len(batch)
             for r in answer.results:
@@ -461,11 +477,41 @@ class SyncEngine:
             after = page.next_after
         if self._stop.is_set() or first_cursor is None:
             return
+        if not self._resync_tickets(client, gen, report):
+            return
         gone = self.store.finish_full_resync(gen, first_cursor, scope=scope)
         self._changed(gone)
         if report is not None:
             report.full_resync = True
             report.dropped += len(gone)
+
+    def _resync_tickets(self, client: HubClient, gen: int, report: SyncReport | None) -> bool:
+        """The open tickets in keyset pages (desk and above), after the orders; returns False if stopped.
+
+        The feed is followed from the orders' first cursor, read before any ticket page: a ticket
+        that changed while the pages came down is in the feed after it (taken again by version).
+        A packer's pass keeps no tickets (only those with work still queued).
+        """
+        if self._wants_tickets():
+            after = ""
+            while not self._stop.is_set():
+                page = self._authed(client, lambda a=after: client.tickets_page(a, limit=self.config.page_size))  # type: ignore[misc]
+                with self.store.write() as conn:
+                    got = self.store.apply_ticket_docs(conn, page.tickets, seen_gen=gen)
+                self._tickets_changed(got)
+                if report is not None:
+                    report.pulled += len(page.tickets)
+                if page.next_after is None or not page.tickets:
+                    break
+                if page.next_after <= after:
+                    raise HubMalformed(
+                        _("The hub's ticket list went backwards ({old} → {new}); will try again.").format(
+                            old=after, new=page.next_after))
+                after = page.next_after
+            if self._stop.is_set():
+                return False
+        self._tickets_changed(self.store.finish_ticket_resync(gen))
+        return True
 
     def pull_once(self, client: HubClient, *, wait_s: float = 0.0, report: SyncReport | None = None) -> bool:
         """Pull one page of changes (a full re-sync first if needed); returns whether more are waiting."""
@@ -483,9 +529,10 @@ class SyncEngine:
                      scope, built_for or "an older client")
             self.full_resync(client, report)
             return not self._stop.is_set(), True
+        tickets = self._wants_tickets()
         try:
             page = self._authed(
-                client, lambda: client.changes(cursor, limit=self.config.page_size, wait_s=wait_s)
+                client, lambda: client.changes(cursor, limit=self.config.page_size, wait_s=wait_s, tickets=tickets)
             )
         except CursorExpired:
             log.warning("Change feed cursor %d expired at the hub; full re-sync (outbox kept)", cursor)
@@ -508,10 +555,13 @@ class SyncEngine:
         with self.store.write() as conn:
             if self.store.get_meta(conn, "cursor") != str(cursor):
                 return True, True  # someone re-synced meanwhile; read again from the new cursor
-            changed = self.store.apply_snapshots(conn, [c["order"] for c in page.changes], keep=self._keep)
+            changed = self.store.apply_snapshots(conn, [c["order"] for c in page.changes if "order" in c],
+                                                 keep=self._keep)
+            got = self.store.apply_ticket_docs(conn, [c["ticket"] for c in page.changes if c.get("kind") == "ticket"])
             self.store.set_meta(conn, "cursor", str(page.next_cursor))
             self.store.set_meta(conn, "last_success", now)
         self._changed(changed)
+        self._tickets_changed(got)
         if report is not None:
             report.pulled += len(page.changes)
             report.cursor = page.next_cursor

@@ -35,15 +35,26 @@ def _type(value: str | None) -> str | None:
 def list_tickets(hub: HubDep, request: Request, mine: bool = False,
                  status: str = Query("open", pattern="^(open|closed|all)$"), overdue: bool = False,
                  type: str | None = Query(None, max_length=20), order: str | None = Query(None, max_length=32),
-                 limit: int = Query(200, ge=1, le=1000)) -> dict[str, Any]:
+                 limit: int = Query(200, ge=1, le=1000),
+                 after: str | None = Query(None, max_length=TICKET_ID_LEN)) -> dict[str, Any]:
+    """The desk's queue (most urgent first), or with ``after`` keyset pages by ticket ID.
+
+    ``after`` (``""`` for the first page) is how a desk PC's first sync brings 50,000 open tickets
+    down: pages ordered by ``ticket_id``, each answer's ``next_after`` (null on the last page) is
+    the next request's ``after``; the ``cursor`` to follow the feed from is the first page's.
+    """
     def run(c: Connection) -> dict[str, Any]:
         actor = actor_at_least(hub, c, request, Role.DESK)
         # The feed's head first (as /sync/snapshot): a desk following ticket changes from it misses none.
         cursor = feed.head(c)
         now = utcnow()
-        return {"now": now.isoformat().replace("+00:00", "Z"), "cursor": cursor, "tickets": tickets.list_tickets(
+        found = tickets.list_tickets(
             c, actor, hub.rules.tickets, now, mine=mine, status=status, overdue=overdue, type_=_type(type),
-            order_id=order, limit=limit)}
+            order_id=order, limit=limit, after=after)
+        out: dict[str, Any] = {"now": now.isoformat().replace("+00:00", "Z"), "cursor": cursor, "tickets": found}
+        if after is not None:
+            out["next_after"] = found[-1]["ticket_id"] if len(found) == limit else None
+        return out
     return hub.read(run)
 
 

@@ -34,6 +34,7 @@ SMALL = {
     "startup.py": ["--runs", "1"],
     "connector_catchup.py": ["--orders", "300", "--lag-orders", "20", "--push-orders", "20", "--interval", "2"],
     "reports.py": ["--orders", "500", "--runs", "1", "--sqlite"],
+    "ticket_queue.py": ["--tickets", "600", "--orders", "200", "--runs", "1"],
     "touchpoint.py": ["--contacts", "2000", "--tickets", "600", "--runs", "1", "--sqlite"],
     "longpoll_load.py": ["--clients", "8", "--desks", "2", "--rate", "5", "--duration", "2", "--baseline", "1",
                          "--idle", "1", "--orders", "60"],

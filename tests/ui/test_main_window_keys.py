@@ -163,6 +163,14 @@ def check_returns(qtbot: Any, w: MainWindow, _mp: Any) -> None:
     qtbot.waitUntil(lambda: w.stack.currentWidget() is w.queue_page, timeout=5000)
 
 
+def check_tickets(qtbot: Any, w: MainWindow, _mp: Any) -> None:
+    press(qtbot, w, Qt.Key.Key_T, CTRL)
+    assert w.stack.currentWidget() is w.ticket_view and not w.toolbar.isVisible()
+    qtbot.waitUntil(lambda: w.ticket_view._loaded_once, timeout=5000)
+    qtbot.keyClick(w.ticket_view.table, Qt.Key.Key_Escape)
+    qtbot.waitUntil(lambda: w.stack.currentWidget() is w.queue_page, timeout=5000)
+
+
 def check_split(qtbot: Any, w: MainWindow, _mp: Any) -> None:
     oid = select_printable(w)
     press(qtbot, w, Qt.Key.Key_X, CTRL | SHIFT)
@@ -217,6 +225,7 @@ KEYS: list[tuple[str, Callable[[Any, MainWindow, Any], None]]] = [
     ("Ctrl+,", check_settings), ("F1", check_help), ("Enter", check_enter), ("Ctrl+Shift+Q", check_switch),
     ("Ctrl+H", check_handover), ("Ctrl+Shift+S", check_stock), ("Ctrl+R", check_returns),
     ("Ctrl+Shift+E", check_export),
+    ("Ctrl+T", check_tickets),
     ("Ctrl+Shift+X", check_split), ("Ctrl+Shift+M", check_merge),
     ("Ctrl+Shift+A", desk_check("address")), ("Ctrl+Shift+C", desk_check("cancel")),
     ("Ctrl+Shift+R", desk_check("refund")), ("Ctrl+Shift+B", desk_check("reallocate")),
