@@ -173,14 +173,16 @@ def queue_order(row: QueueRow) -> tuple[int, str, str, str]:
     return row.key
 
 
-def load_rows(store: LocalStore, *, now: datetime | None = None, tz: str = DEFAULT_TZ) -> list[QueueRow]:
-    """Every order of the local store as queue rows, in queue order (one SQL query).
+def load_rows(store: LocalStore, *, now: datetime | None = None, tz: str = DEFAULT_TZ,
+              limit: int | None = None) -> list[QueueRow]:
+    """Every order of the local store as queue rows, in queue order (one SQL query); with ``limit``,
+    only the first that many in storage order (a first screen, shown while the rest is read).
 
     Runs on a worker thread: ~100,000 JSON documents are parsed here, never on the GUI thread.
     """
     when = now or utcnow()
     rows = [row_from_snapshot(json.loads(local), pending=pending, conflict=conflict, now=when, tz=tz)
-            for _oid, local, pending, conflict in store.order_views()]
+            for _oid, local, pending, conflict in store.order_views(limit=limit)]
     rows.sort(key=queue_order)
     return rows
 
