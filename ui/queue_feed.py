@@ -202,7 +202,7 @@ class QueueFeed(QObject):
                 model.apply_changes(changes)
             self.applied.emit(changes)
             return
-        self._steps.append(_pause_gc)
+        _pause_gc()  # from now to the batch's last slice (:meth:`_batch_done`)
         self._steps.append(lambda: self._index_changes(changes))
         for model in self.models:
             self._steps.append(lambda m=model: m.apply_changes(changes))
