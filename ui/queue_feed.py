@@ -13,9 +13,11 @@ merged into six queues in one event-loop turn froze the window. Here:
   the cyclic GC paused (100,000 parsed JSON documents otherwise trigger a dozen full collections:
   measured 2.4 s → 0.8 s for the parsing alone); the GUI thread takes one queue per event-loop turn.
 * **Changes in slices.** A big batch (a sync page) is merged one queue per event-loop turn, with the
-  cyclic GC paused from its first slice to its last (no collection walks 100,000 rows inside a GUI
-  turn), then the live rows are frozen out of later scans (:func:`keep_out_of_gc_scans`). A small
-  batch (a scan, one action) is merged at once, with row signals, as before.
+  cyclic GC paused from the burst's first big batch until :data:`GC_IDLE_MS` after its last (no
+  collection walks the rows inside a GUI turn, nor on a worker holding the GIL), then the live rows
+  are frozen out of later scans (:func:`keep_out_of_gc_scans`). The price: cyclic garbage made
+  during a burst is frozen with the rows (reference counting frees the rest). A small batch (a
+  scan, one action) is merged at once, with row signals, as before.
 
 Steps run in order (a FIFO): a change read after the load is applied after it.
 """
@@ -27,6 +29,7 @@ import threading
 from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, QTimer, Signal
@@ -47,6 +50,10 @@ FIRST_SCREEN_FROM = 10_000
 #: Above this many changed orders at once, the queues merge them one per event-loop turn.
 SLICED_BATCH = 200
 
+#: The cyclic GC stays paused until this long after a sync burst's last big batch (a sync brings a
+#: page every few hundred ms: a collection between two pages, on the GUI thread or on the worker —
+#: both hold the GIL — walked every row the burst had brought so far).
+GC_IDLE_MS = 1000
 #: Above this many young objects, :func:`keep_out_of_gc_scans` freezes them without a collection.
 _YOUNG_WALK = 20_000
 
@@ -85,6 +92,15 @@ def _resume_gc() -> None:
             if gc.get_count()[0] >= _YOUNG_WALK:
                 gc.freeze()
             gc.enable()
+
+
+def _release(held: dict[str, bool]) -> bool:
+    """End a feed's pause of the collector, if it holds one (whether it did)."""
+    if not held["held"]:
+        return False
+    held["held"] = False
+    _resume_gc()
+    return True
 
 
 def keep_out_of_gc_scans() -> None:
@@ -134,6 +150,12 @@ class QueueFeed(QObject):
         self._timer.setSingleShot(True)
         self._timer.setInterval(0)
         self._timer.timeout.connect(self._step)
+        self._gc_held = {"held": False}  # a dict: the destroyed hook must not hold the feed
+        held = self._gc_held
+        self.destroyed.connect(lambda *_a: _release(held))  # never leave the collector paused
+        self._gc_idle = QTimer(self)
+        self._gc_idle.setSingleShot(True)
+        self._gc_idle.timeout.connect(self._burst_done)
 
     @property
     def busy(self) -> bool:
@@ -180,7 +202,7 @@ class QueueFeed(QObject):
         else:
             self._steps.append(lambda: self.index.adopt(index))
             for model, rows in pairs:  # one queue per turn: each is a list swap and a reset
-                self._steps.append(lambda m=model, r=rows: m.set_rows(r))
+                self._steps.append(partial(model.set_rows, rows))
             self._steps.append(self._full_done)
         if len(self._steps) == 1:
             self._step()  # nothing waits before it: now
@@ -202,10 +224,13 @@ class QueueFeed(QObject):
                 model.apply_changes(changes)
             self.applied.emit(changes)
             return
-        _pause_gc()  # from now to the batch's last slice (:meth:`_batch_done`)
+        if not self._gc_held["held"]:  # from now to GC_IDLE_MS after the burst's last batch
+            self._gc_held["held"] = True
+            _pause_gc()
+        self._gc_idle.stop()
         self._steps.append(lambda: self._index_changes(changes))
         for model in self.models:
-            self._steps.append(lambda m=model: m.apply_changes(changes))
+            self._steps.append(partial(model.apply_changes, changes))
         self._steps.append(lambda: self._batch_done(changes))
         self._kick()
 
@@ -218,10 +243,17 @@ class QueueFeed(QObject):
                 index.add(row)
 
     def _batch_done(self, changes: dict[str, QueueRow | None]) -> None:
-        _resume_gc()
-        if len(changes) > SLICED_BATCH and not self._steps:
-            keep_out_of_gc_scans()
+        if not self._steps:
+            self._gc_idle.start(GC_IDLE_MS)
         self.applied.emit(changes)
+
+    def _burst_done(self) -> None:
+        """No big batch for a while: the collector runs again, the rows so far out of its scans."""
+        if self._steps:
+            self._gc_idle.start(GC_IDLE_MS)
+            return
+        if _release(self._gc_held):  # freezes the young objects first when there are many
+            keep_out_of_gc_scans()
 
     # -- the steps --------------------------------------------------------------------------------
     def _kick(self) -> None:

@@ -125,6 +125,7 @@ def test_load_shows_a_first_screen_then_every_queue_and_merges_a_big_batch_per_t
     monkeypatch.setattr(queue_feed, "FIRST_SCREEN_FROM", 10)  # a small store here, a big one in the app
     monkeypatch.setattr(queue_feed, "FIRST_ROWS", 5)
     monkeypatch.setattr(queue_feed, "SLICED_BATCH", 3)
+    monkeypatch.setattr(queue_feed, "GC_IDLE_MS", 10)
     store = open_store(tmp_path / "desk.sqlite3")
     with store.write() as conn:
         store.apply_snapshots(conn, [snapshot(f"BL20261125-{i:06d}", bench="B1") for i in range(40)])
@@ -143,24 +144,25 @@ def test_load_shows_a_first_screen_then_every_queue_and_merges_a_big_batch_per_t
         everything.set_filter_text("bl20261125-00003")
         assert everything.order_ids() == [f"BL20261125-{i:06d}" for i in range(30, 40)] or \
             sorted(everything.order_ids()) == [f"BL20261125-{i:06d}" for i in range(30, 40)]
-        # A batch above SLICED_BATCH: one queue per turn, the collector paused until the last.
+        # A batch above SLICED_BATCH: one queue per turn, the collector paused until after the last.
         with store.write() as conn:
             store.apply_snapshots(conn, [snapshot(f"BL20261125-{i:06d}", bench="B2", state="picking", version=2)
                                          for i in range(30, 36)])
         assert len([r for r in load_rows(store) if r.bench == "B2"]) == 6
-        changes = {r.order_id: r for r in load_rows(store) if r.bench == "B2"}
+        changes: dict[str, QueueRow | None] = {r.order_id: r for r in load_rows(store) if r.bench == "B2"}
         changes["BL20261125-000039"] = None  # gone
         with qtbot.waitSignal(feed.applied, timeout=10_000):
             feed.apply(changes)
             assert feed.busy and not gc.isenabled()
-        assert gc.isenabled() and not feed.busy
+        assert not feed.busy
+        qtbot.waitUntil(gc.isenabled, timeout=5000)  # GC_IDLE_MS after the burst's last batch
         assert everything.order_ids() == expected(everything, "bl20261125-00003")
         assert set(everything.order_ids()) == {f"BL20261125-{i:06d}" for i in range(30, 39)}
         assert not any(r.order_id in changes for r in to_print._all)  # picking, or gone: not printable
         assert to_print.total == 40 - 7
         # A small batch (nothing waiting): merged at once.
-        one = {"BL20261125-000001": None}
-        feed.apply(one)  # type: ignore[arg-type]
+        one: dict[str, QueueRow | None] = {"BL20261125-000001": None}
+        feed.apply(one)
         assert "BL20261125-000001" not in everything._by_id and len(feed.index) == 40 - 2
     finally:
         runner.shutdown()
