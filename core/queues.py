@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
+from operator import attrgetter
 from typing import Any
 
 from core.flags import Flag, is_done, order_flags, sort_key
@@ -197,8 +198,11 @@ def load_rows(store: LocalStore, *, now: datetime | None = None, tz: str = DEFAU
     when = now or utcnow()
     rows = [row_from_snapshot(json.loads(local), pending=pending, conflict=conflict, now=when, tz=tz)
             for _oid, local, pending, conflict in store.order_views(limit=limit)]
-    rows.sort(key=queue_order)
+    rows.sort(key=_rank)  # the same order as queue_order's tuples, without a tuple comparison per pair
     return rows
+
+
+_rank = attrgetter("rank")
 
 
 def load_rows_by_id(store: LocalStore, order_ids: Iterable[str], *, now: datetime | None = None,
@@ -232,9 +236,12 @@ def exceptions_queue(r: QueueRow) -> bool:
     return r.held or r.conflict
 
 
+_ALLOCATED = State.ALLOCATED.value  # an Enum's .value per row was a fifth of a 100k-row filter
+
+
 def to_print_queue(r: QueueRow) -> bool:
     """Allocated, not held: a label can be printed now."""
-    return r.state == State.ALLOCATED.value and not r.held
+    return r.state == _ALLOCATED and not r.held
 
 
 def done_queue(r: QueueRow) -> bool:

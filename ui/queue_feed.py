@@ -173,7 +173,7 @@ class QueueFeed(QObject):
                 return None  # no first screen: the full load is quick
             with gc_paused():
                 rows = load_rows(store, limit=limit)
-                return [(m, m.prepare(rows)) for m in models], SearchIndex(rows)
+                return [(m, m.prepare(rows, ranked=True)) for m in models], SearchIndex(rows)
 
         if not any(m.total for m in models):
             self.tasks.run_db(lambda: prepare(FIRST_ROWS), lambda p: self._head(gen, p), on_failure)

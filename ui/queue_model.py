@@ -41,7 +41,7 @@ from PySide6.QtGui import QColor
 from core.flags import STYLES, Flag
 from core.i18n import _, language
 from core.phones import is_phone_needle
-from core.queues import QueueRow, RowFilter, in_scope, matches, needle
+from core.queues import QueueRow, RowFilter, all_orders, in_scope, matches, needle
 from core.search_index import MAX_HITS, SearchIndex, scan_text
 from core.states import state_label
 from core.timeutil import utcnow
@@ -228,6 +228,14 @@ class QueueModel(QAbstractTableModel):
     def accepts(self, row: QueueRow) -> bool:
         return in_scope(row, self.bench_scope) and self._filter(row)
 
+    def _kept(self, rows: list[QueueRow]) -> list[QueueRow]:
+        """This queue's rows of ``rows``, in their order (one C-level ``filter`` when unscoped)."""
+        if self.bench_scope is not None:
+            return [r for r in rows if self.accepts(r)]
+        if self._filter is all_orders:
+            return list(rows)
+        return list(filter(self._filter, rows))
+
     def set_scope(self, row_filter: RowFilter | None = None, bench_scope: str | None = None) -> None:
         """Change the queue's filter or bench scope (after a login); call :meth:`set_rows` next."""
         if row_filter is not None:
@@ -238,13 +246,14 @@ class QueueModel(QAbstractTableModel):
         """What :meth:`prepare` depends on: the filter, the bench scope and the order."""
         return (self._filter, self.bench_scope, self._sort_column, self._sort_order)
 
-    def prepare(self, rows: list[QueueRow]) -> PreparedRows:
+    def prepare(self, rows: list[QueueRow], *, ranked: bool = False) -> PreparedRows:
         """This queue's rows of ``rows``, in order, with their search index: the load's heavy part,
         for the database worker (it only reads the model's filter and order; :meth:`set_rows` checks
-        they have not changed meanwhile)."""
+        they have not changed meanwhile). ``ranked``: ``rows`` are in queue order already (as
+        :func:`core.queues.load_rows` gives them: no sort for the default order)."""
         shape = self._shape()
-        kept = [r for r in rows if self.accepts(r)]
-        self._order(kept)
+        kept = self._kept(rows)
+        self._order(kept, False if ranked else None)
         by_id = dict(zip(map(_order_id, kept), kept, strict=True))
         return PreparedRows(kept, None if self._shared else SearchIndex(kept), shape, rows, by_id)
 
@@ -258,7 +267,7 @@ class QueueModel(QAbstractTableModel):
             kept, index, by_id = rows.rows, rows.index, rows.by_id
             ready = index is not None or self._shared
         else:
-            kept = [r for r in (rows.source if isinstance(rows, PreparedRows) else rows) if self.accepts(r)]
+            kept = self._kept(rows.source if isinstance(rows, PreparedRows) else list(rows))
             self._order(kept)  # near-linear when already in queue order
             # The index is built on a later event-loop turn (or at the first search, if sooner): the
             # first screen of rows is painted before it, and the load's GUI-thread work is split.
