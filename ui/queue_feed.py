@@ -176,7 +176,8 @@ class QueueFeed(QObject):
                 return [(m, m.prepare(rows, ranked=True)) for m in models], SearchIndex(rows)
 
         if not any(m.total for m in models):
-            self.tasks.run_db(lambda: prepare(FIRST_ROWS), lambda p: self._head(gen, p), on_failure)
+            # A failed first screen is not reported: the full load right behind it reports its own.
+            self.tasks.run_db(lambda: prepare(FIRST_ROWS), lambda p: self._head(gen, p), lambda _e: None)
         self.tasks.run_db(lambda: prepare(None), lambda p: self._full(gen, p), on_failure)
 
     def _head(self, gen: int, prepared: Prepared | None) -> None:

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from core.errors import UserError
 from core.flags import Flag
 from core.i18n import set_language
 from core.queues import QueueRow, all_orders, load_rows, needle, search, to_print_queue
@@ -164,5 +165,33 @@ def test_load_shows_a_first_screen_then_every_queue_and_merges_a_big_batch_per_t
         one: dict[str, QueueRow | None] = {"BL20261125-000001": None}
         feed.apply(one)
         assert "BL20261125-000001" not in everything._by_id and len(feed.index) == 40 - 2
+    finally:
+        runner.shutdown()
+
+
+def test_a_load_that_fails_says_so_keeps_the_rows_shown_and_resumes_the_collector(
+        qtbot: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    store = open_store(tmp_path / "desk.sqlite3")
+    with store.write() as conn:
+        store.apply_snapshots(conn, [snapshot(f"BL20261125-{i:06d}") for i in range(5)])
+    runner = TaskRunner()
+    try:
+        feed = QueueFeed(runner, store)
+        everything = QueueModel(all_orders, "all", index=feed.index)
+        feed.models = [everything]
+        with qtbot.waitSignal(feed.loaded, timeout=20_000):
+            feed.reload()
+        assert everything.total == 5
+
+        def broken(*_a: Any, **_k: Any) -> list[Any]:
+            raise UserError("The local database could not be read.")
+
+        monkeypatch.setattr(store, "order_views", broken)
+        errors: list[UserError] = []
+        feed.reload(on_failure=errors.append)
+        qtbot.waitUntil(lambda: bool(errors), timeout=10_000)
+        assert "could not be read" in str(errors[0])
+        assert everything.total == 5 and len(feed.index) == 5  # what was shown stays
+        assert gc.isenabled()
     finally:
         runner.shutdown()
