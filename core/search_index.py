@@ -34,7 +34,7 @@ if TYPE_CHECKING:
 
     from core.queues import QueueRow
 
-__all__ = ["MAX_HITS", "RS", "SearchIndex", "scan"]
+__all__ = ["MAX_HITS", "RS", "SearchIndex", "scan", "scan_text"]
 
 RS = "\x1e"  # ends each row's text in a haystack (core.queues.SEP separates fields)
 
@@ -67,6 +67,13 @@ def scan(rows: list[QueueRow], needle: str) -> list[QueueRow]:
         tail = map(str.endswith, map(_phone_of, rows), repeat(needle))
         found = map(max, found, tail)  # max(bool, bool) is "or", in C
     return list(compress(rows, found))
+
+
+def scan_text(rows: list[QueueRow], needle: str) -> list[QueueRow]:
+    """The rows whose search text holds ``needle``, in their order (no phone tails): one C-level pass.
+
+    The queue model's narrowing pass; phone-tail hits come from :meth:`SearchIndex.phone_rows`."""
+    return list(compress(rows, map(contains, map(_search_of, rows), repeat(needle))))
 
 
 class _Haystack:
@@ -136,6 +143,23 @@ class SearchIndex:
         self._text.reset(list(map(_search_of, live)))
         self._phone.reset(list(map(_phone_of, live)))
         self._dead = 0
+
+    def adopt(self, other: SearchIndex) -> None:
+        """Take ``other``'s contents (built on a worker thread) in place: whoever holds this index
+        (every queue model) sees the new rows at once; ``other`` must not be used afterwards."""
+        self._compact_after, self._rows, self._slot = other._compact_after, other._rows, other._slot
+        self._text, self._phone, self._dead = other._text, other._phone, other._dead
+
+    def phone_rows(self, needle: str) -> list[QueueRow]:
+        """The indexed rows whose phone digits end with ``needle`` (a phone tail, ∝ the hits)."""
+        if not is_phone_needle(needle) or RS in needle:
+            return []
+        self._maintain()
+        seen: set[int] = set()
+        out: list[int] = []
+        self._phone.slots_with(needle + RS, seen, out, self._rows, len(self._rows))
+        rows = self._rows
+        return [rows[s] for s in out]  # type: ignore[misc]  # live slots only
 
     def memory(self) -> int:
         """Bytes the index holds beyond the rows themselves (haystacks, offsets, slot tables)."""

@@ -19,7 +19,6 @@ orders (coalesced while a read is in flight) and merges them into every queue.
 
 from __future__ import annotations
 
-import gc
 import logging
 from collections import deque
 from collections.abc import Callable
@@ -55,7 +54,7 @@ from core.flags import Flag
 from core.holds import HOLD_TYPES, hold_label
 from core.i18n import N_, _, language
 from core.queue_scan import Answer, QueueScan, ask_hub, look_up_scan
-from core.queues import QueueRow, all_orders, load_rows, load_rows_by_id, queue_filter
+from core.queues import QueueRow, all_orders, load_rows_by_id, queue_filter
 from core.roles import Role
 from core.scan_rules import normalise_code
 from core.states import PRINTABLE_STATES, State
@@ -70,7 +69,8 @@ from ui.keys import help_html, mode_keys
 from ui.order_detail import OrderDetail
 from ui.pack_view import PackView
 from ui.print_service import PrintService
-from ui.queue_model import BULK_THRESHOLD, Column, PreparedRows, QueueModel, state_text
+from ui.queue_feed import QueueFeed
+from ui.queue_model import Column, QueueModel, state_text
 from ui.queue_table import QueueTable
 from ui.reports import ReportActions
 from ui.returns_view import ReturnsView
@@ -104,21 +104,6 @@ NOTICE_STYLES: dict[str, tuple[str, str, str]] = {
     "info": ("#0d47a1", "#ffffff", "▶"),
 }
 NOTICE_PT = 18
-
-
-def keep_out_of_gc_scans() -> None:
-    """Move what is alive now — the queues' rows, mostly — out of the cyclic collector's scans.
-
-    Measured with 100,000 orders: a full (generation 2) collection walked every queue row and took
-    100–190 ms, holding the GIL, so a sync on a worker thread still froze the window that long.
-    The rows are long-lived and free no cycles; frozen, they are still freed by reference counting
-    when a change replaces them, and a full collection only walks what came after. ``gc.freeze``
-    moves lists, it does not walk them: cheap enough after every load and bulk merge. The young
-    generations are collected first (they hold a few thousand objects at most), so fresh cyclic
-    garbage — a failed request's traceback, say — is freed rather than frozen for good.
-    """
-    gc.collect(1)
-    gc.freeze()
 
 
 class MainWindow(QMainWindow):
@@ -160,6 +145,8 @@ class MainWindow(QMainWindow):
         self.print_service = print_service if print_service is not None else PrintService(services, self)
         services.print_service = self.print_service  # the exception dialog reprints through it
         self.models: dict[str, QueueModel] = {}
+        #: loads and updates the queues, which share one search index (ui/queue_feed.py)
+        self.feed = QueueFeed(services.tasks, services.store, self)
         self.current_queue = "bench"
         self._dirty: set[str] = set()
         self._reading = False
@@ -174,6 +161,10 @@ class MainWindow(QMainWindow):
         self._build()
         self._build_actions()
         services.orders_changed.connect(self._orders_changed)
+        self.feed.models = list(self.models.values())
+        self.feed.loaded.connect(self._loaded)
+        self.feed.applied.connect(self._changes_applied)
+        self.feed.first_screen.connect(self._update_empty_text)
         services.operator_changed.connect(lambda _op: self.apply_role())
         services.tasks.failed.connect(self._task_failed)
         QApplication.instance().focusChanged.connect(self._focus_changed)  # type: ignore[union-attr]
@@ -231,7 +222,7 @@ class MainWindow(QMainWindow):
             item = QListWidgetItem(_(label))
             item.setData(Qt.ItemDataRole.UserRole, key)
             self.queue_list.addItem(item)
-            model = QueueModel(all_orders, key, parent=self)
+            model = QueueModel(all_orders, key, parent=self, index=self.feed.index)
             model.count_changed.connect(lambda n, k=key: self._count_changed(k, n))
             model.modelReset.connect(lambda k=key: self._model_reset(k))
             self.models[key] = model
@@ -580,24 +571,13 @@ class MainWindow(QMainWindow):
 
     # -- loading --------------------------------------------------------------------------------
     def reload(self) -> None:
-        """Read every order in one query on the database worker, then hand the rows to the queues."""
+        """Read every order on the database worker (:class:`ui.queue_feed.QueueFeed`: a first screen,
+        then the rest, handed to the queues one per event-loop turn)."""
         self._loading = True
-        store = self.services.store
-        models = list(self.models.values())
+        self.feed.reload()
 
-        def load() -> list[tuple[QueueModel, PreparedRows]]:
-            rows = load_rows(store)  # each queue's filter, order and search index on the worker too
-            return [(model, model.prepare(rows)) for model in models]
-        self.services.tasks.run_db(load, self._loaded)
-
-    def _loaded(self, prepared: list[tuple[QueueModel, PreparedRows]]) -> None:
+    def _loaded(self) -> None:
         self._loading = False
-        mine = {id(model): rows for model, rows in prepared}  # the pairs keep those models alive
-        source = prepared[0][1].source if prepared else []
-        for model in self.models.values():
-            rows = mine.get(id(model), source)
-            model.set_rows(rows)  # as prepared, unless the queue's filter or order changed meanwhile
-        keep_out_of_gc_scans()
         self._update_actions()
         self._update_empty_text()
         self.loaded.emit()
@@ -622,14 +602,13 @@ class MainWindow(QMainWindow):
 
     def _apply_changes(self, changes: dict[str, QueueRow | None]) -> None:
         self._reading = False
-        for model in self.models.values():
-            model.apply_changes(changes)
-        if len(changes) > BULK_THRESHOLD:
-            keep_out_of_gc_scans()
-        self._update_actions()
-        self.changes_applied.emit(list(changes))
+        self.feed.apply(changes)  # a big batch: one queue per event-loop turn
         if self._dirty:
             self._read_dirty()
+
+    def _changes_applied(self, changes: dict[str, QueueRow | None]) -> None:
+        self._update_actions()
+        self.changes_applied.emit(list(changes))
 
     # -- actions --------------------------------------------------------------------------------
     def _update_actions(self) -> None:

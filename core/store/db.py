@@ -269,10 +269,12 @@ class LocalStore:
         with self.read() as c:
             return _orders.hub_snapshot(c, order_id)
 
-    def order_views(self, order_ids: Iterable[str] | None = None) -> list[_orders.ViewRow]:
-        """Every order's local view, or these orders' (what :mod:`core.queues` builds rows from)."""
+    def order_views(self, order_ids: Iterable[str] | None = None, *,
+                    limit: int | None = None) -> list[_orders.ViewRow]:
+        """Every order's local view, or these orders', or the first ``limit`` (what :mod:`core.queues`
+        builds rows from)."""
         with self.read() as conn:
-            return _orders.views(conn, order_ids)
+            return _orders.views(conn, order_ids, limit)
 
     def find_by_code(self, code: str) -> str | None:
         """The order whose waybill number or channel order number is ``code``, or None."""

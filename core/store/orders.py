@@ -118,10 +118,12 @@ def ids(conn: Connection) -> set[str]:
     return {r[0] for r in conn.exec_driver_sql("SELECT order_id FROM orders").all()}
 
 
-def views(conn: Connection, order_ids: Iterable[str] | None = None) -> list[ViewRow]:
-    """What the queues are built from: every order's local view (or only these orders')."""
+def views(conn: Connection, order_ids: Iterable[str] | None = None, limit: int | None = None) -> list[ViewRow]:
+    """What the queues are built from: every order's local view (or only these orders'; or the
+    first ``limit`` in storage order: a desk's first screen while the rest is read)."""
     if order_ids is None:
-        return [(r[0], r[1], int(r[2]), bool(r[3])) for r in conn.exec_driver_sql(_VIEW_SELECT).all()]
+        sql, args = (_VIEW_SELECT, ()) if limit is None else (f"{_VIEW_SELECT} LIMIT ?", (limit,))
+        return [(r[0], r[1], int(r[2]), bool(r[3])) for r in conn.exec_driver_sql(sql, args).all()]
     out: list[ViewRow] = []
     for chunk, marks in _chunks(list(dict.fromkeys(order_ids))):
         out += [(r[0], r[1], int(r[2]), bool(r[3]))
