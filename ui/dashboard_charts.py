@@ -134,18 +134,18 @@ class HourLine(_Chart):
             series.setPen(pen)
             series.setPointsVisible(True)
             self.chart_.addSeries(series)
-        self.x = QValueAxis()
-        self.x.setRange(0, 23)
-        self.x.setTickCount(7)
-        self.x.setLabelFormat("%d:00")
-        self.y = QValueAxis()
-        self.y.setRange(0, 100)
-        self.y.setLabelFormat("%d%%")
-        self.chart_.addAxis(self.x, Qt.AlignmentFlag.AlignBottom)
-        self.chart_.addAxis(self.y, Qt.AlignmentFlag.AlignLeft)
+        self.x_axis = QValueAxis()
+        self.x_axis.setRange(0, 23)
+        self.x_axis.setTickCount(7)
+        self.x_axis.setLabelFormat("%d:00")
+        self.y_axis = QValueAxis()
+        self.y_axis.setRange(0, 100)
+        self.y_axis.setLabelFormat("%d%%")
+        self.chart_.addAxis(self.x_axis, Qt.AlignmentFlag.AlignBottom)
+        self.chart_.addAxis(self.y_axis, Qt.AlignmentFlag.AlignLeft)
         for series in (self.today, self.last_week):
-            series.attachAxis(self.x)
-            series.attachAxis(self.y)
+            series.attachAxis(self.x_axis)
+            series.attachAxis(self.y_axis)
         self.day = self.last_week_day = ""
         self.today.clicked.connect(lambda p: self._clicked(p, self.day))
         self.last_week.clicked.connect(lambda p: self._clicked(p, self.last_week_day))
@@ -192,7 +192,7 @@ class ReasonBars(_Chart):
         self.series.attachAxis(self.axis)
         self.series.attachAxis(self.count_axis)
         self.chart_.legend().hide()
-        self.items: list[tuple[str, str, int]] = []  # (figure, value, count), top first
+        self.ranked: list[tuple[str, str, int]] = []  # (figure, value, count), top first
         self.set.clicked.connect(self._clicked)
         self.scale_fonts(1.0)
 
@@ -201,7 +201,7 @@ class ReasonBars(_Chart):
         lang = _lang()
         items = [("hold_type", t, n) for t, n in figures.hold_types[:TOP_TYPES]]
         items += [("word", w, n) for w, n in figures.words[:TOP_WORDS]]
-        self.items = items
+        self.ranked = items
         labels = [self.label(f, v, lang) for f, v, _n in items]
         # a horizontal bar chart draws its first category at the bottom: the largest goes last
         self.set.remove(0, self.set.count())
@@ -216,14 +216,14 @@ class ReasonBars(_Chart):
         return f"▲ {hold_label(value, lang)}" if figure == "hold_type" else f"「{value}」"
 
     def values(self) -> list[tuple[str, str, int]]:
-        return list(self.items)
+        return list(self.ranked)
 
     def _clicked(self, index: int) -> None:
-        self.click_item(len(self.items) - 1 - index)
+        self.click_item(len(self.ranked) - 1 - index)
 
     def click_item(self, rank: int) -> None:
         """The ``rank``-th bar from the top (0: the largest)."""
-        figure, value, _n = self.items[rank]
+        figure, value, _n = self.ranked[rank]
         text = (_("Held for: {reason}").format(reason=hold_label(value, _lang())) if figure == "hold_type"
                 else _("Reason mentions 「{word}」").format(word=value))
         self.drill.emit(Drill(figure, value, text, self.filters))

@@ -112,6 +112,8 @@ class DashboardWindow(QDialog):
         self._drill_token = 0
         self._closed = False
         self.wall = False
+        self.status_error = False
+        self._shown = Filters()  # the slice of the figures on screen (a click drills into that)
         self._build()
         self._timer = QTimer(self)
         self._timer.setInterval(REFRESH_MS)
@@ -218,7 +220,6 @@ class DashboardWindow(QDialog):
         self.wall_key.setWhatsThis(_("Full screen for a wall TV (larger figures); Esc leaves it"))
         self.refresh_key = QShortcut(QKeySequence("F5"), self, self.refresh)
         self.refresh_key.setWhatsThis(_("Read the figures again now"))
-        self._shown = Filters()
         self._apply_scale()
 
     def _combo(self, label: str, bar: QHBoxLayout) -> QComboBox:
@@ -334,10 +335,7 @@ class DashboardWindow(QDialog):
 
     def _failed(self, exc: UserError) -> None:
         when = self._as_of()
-        if isinstance(exc, HubUnreachable):
-            text = _("Hub not reachable.")
-        else:
-            text = exc.message
+        text = _("Hub not reachable.") if isinstance(exc, HubUnreachable) else exc.message
         self._say(f"{when}  ✖ {text}" if when else f"✖ {text}", error=True)
         self._finish()
 
@@ -493,7 +491,7 @@ class DashboardWindow(QDialog):
             table.verticalHeader().setDefaultSectionSize(round(table_pt * 2.3))
         for label in self.findChildren(QLabel, "dashTableTitle"):
             label.setStyleSheet(f"font-size: {round(12 * factor)}pt; font-weight: bold;")
-        self._say(self.status.text(), error=getattr(self, "status_error", False))
+        self._say(self.status.text(), error=self.status_error)
 
     def reject(self) -> None:
         """Esc: leave full screen first; otherwise close the dashboard."""

@@ -37,7 +37,9 @@ class DrillDown(QObject):
         self.ids: frozenset[str] = frozenset()
         self.label = ""
         self.hub_total = 0
-        self.bar = QWidget(window.centralWidget())
+        central = window.centralWidget()
+        assert central is not None  # MainWindow._build set it
+        self.bar = QWidget(central)
         self.bar.setObjectName("drillBar")
         self.bar.setStyleSheet("#drillBar { background: #fff8e1; border: 2px solid #f9a825; border-radius: 4px; }")
         row = QHBoxLayout(self.bar)
@@ -51,7 +53,7 @@ class DrillDown(QObject):
         self.clear_button.clicked.connect(self.clear)
         row.addWidget(self.clear_button)
         self.bar.hide()
-        layout: Any = window.centralWidget().layout()
+        layout: Any = central.layout()
         layout.insertWidget(layout.indexOf(window.notice) + 1, self.bar)
         window.queue_list.currentRowChanged.connect(self._queue_chosen)
         window.services.operator_changed.connect(lambda _op: self.clear())

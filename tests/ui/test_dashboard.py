@@ -97,7 +97,7 @@ def test_figures_equal_the_api_and_each_click_opens_its_orders(qtbot: Any, demo_
                    for i in range(len(got)))
     # an exception reason → the orders held for it
     if dash.bars.values():
-        fig, value, n = dash.bars.values()[0]
+        fig, value, _n = dash.bars.values()[0]
         got = drilled_ids(qtbot, window, lambda: dash.bars.click_item(0))
         assert got == api(demo_hub, "/api/v1/metrics/orders", figure=fig, value=value,
                           **dash.filters().params())["order_ids"]
