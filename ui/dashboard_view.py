@@ -46,7 +46,7 @@ from core import dashboard
 from core.dashboard import Drill, Figures, Filters
 from core.display_names import channel_name
 from core.errors import UserError
-from core.i18n import _, language
+from core.i18n import N_, _, language
 from core.sync.client import HubUnreachable
 from core.timeutil import local_day, to_local, utcnow
 from ui.dashboard_charts import HourLine, ReasonBars, StateRing
@@ -64,9 +64,10 @@ BEHIND_MIN = 60
 WALL_SCALE = 1.7
 HOURS_CHOICES = ("", "0-10", "10-24", "0-12", "12-24", "8-18")
 
-BENCH_HEADERS = ("Bench", "Backlog", "Oldest waiting", "Packed / hour", "Last hour", "Hours to clear")
-SHORT_HEADERS = ("SKU", "Item name", "Warehouse", "Units short", "Orders waiting")
-CONNECTOR_HEADERS = ("Shop", "State", "Lag", "Orders today")
+BENCH_HEADERS = (N_("Bench"), N_("Backlog"), N_("Oldest waiting"), N_("Packed / hour"), N_("Last hour"),
+                 N_("Hours to clear"))
+SHORT_HEADERS = (N_("SKU"), N_("Item name"), N_("Warehouse"), N_("Units short"), N_("Orders waiting"))
+CONNECTOR_HEADERS = (N_("Shop"), N_("State"), N_("Lag"), N_("Orders today"))
 #: connector state → (glyph, colour); the word is the state's own (never colour alone)
 CONNECTOR_LOOKS = {"ok": ("✔", "#2e7d32"), "starting": ("↻", "#1565c0"), "failing": ("✖", "#c62828"),
                    "paused": ("◐", "#757575")}

@@ -48,7 +48,7 @@ class DrillDown(QObject):
         self.text.setObjectName("drillText")
         self.text.setStyleSheet("font-size: 14pt; font-weight: bold; color: #5d4037;")
         row.addWidget(self.text, 1)
-        self.clear_button = QPushButton(_("✕ Clear filter (Esc)"), self.bar)
+        self.clear_button = QPushButton(_("✖ Clear filter (Esc)"), self.bar)
         self.clear_button.setObjectName("drillClear")
         self.clear_button.clicked.connect(self.clear)
         row.addWidget(self.clear_button)
