@@ -32,7 +32,8 @@ def api(hub: HubProcess, path: str, **params: Any) -> dict[str, Any]:
 
 
 def dashboard_of(qtbot: Any, window: MainWindow) -> DashboardWindow:
-    window.open_dashboard()
+    """Ctrl+D on the queue page, then the first figures."""
+    qtbot.keyClick(window.scan, Qt.Key.Key_D, Qt.KeyboardModifier.ControlModifier)
     dash = window.dashboard
     assert isinstance(dash, DashboardWindow)
     qtbot.waitUntil(lambda: dash.answered >= 1 and dash.figures is not None, timeout=20_000)
@@ -162,6 +163,7 @@ def test_only_supervisors_get_the_dashboard(qtbot: Any, demo_hub: HubProcess, st
     desk = station(demo_hub.url, operator="D001", pin="2222", bench="")
     window = open_window(qtbot, desk.services, queue="all")
     assert not window.dashboard_action.isEnabled()
+    qtbot.keyClick(window.scan, Qt.Key.Key_D, Qt.KeyboardModifier.ControlModifier)
     window.open_dashboard()
     assert window.dashboard is None
 

@@ -148,6 +148,12 @@ def check_stock(qtbot: Any, w: MainWindow, _mp: Any) -> None:
     w.stock_dialog.reject()
 
 
+def check_dashboard(qtbot: Any, w: MainWindow, _mp: Any) -> None:
+    """A desk login: Ctrl+D opens nothing (supervisors' key; tests/ui/test_dashboard.py presses it as one)."""
+    press(qtbot, w, Qt.Key.Key_D, CTRL)
+    assert w.dashboard is None and not w.dashboard_action.isEnabled()
+
+
 def check_returns(qtbot: Any, w: MainWindow, _mp: Any) -> None:
     press(qtbot, w, Qt.Key.Key_R, CTRL)
     assert w.stack.currentWidget() is w.returns_view and not w.toolbar.isVisible()
@@ -209,7 +215,7 @@ KEYS: list[tuple[str, Callable[[Any, MainWindow, Any], None]]] = [
     ("Ctrl+Shift+L", check_preview), ("Ctrl+I", check_import), ("F5", check_refresh), ("Ctrl+F", check_search),
     ("Ctrl+,", check_settings), ("F1", check_help), ("Enter", check_enter), ("Ctrl+Shift+Q", check_switch),
     ("Ctrl+H", check_handover), ("Ctrl+Shift+S", check_stock), ("Ctrl+R", check_returns),
-    ("Ctrl+Shift+X", check_split), ("Ctrl+Shift+M", check_merge),
+    ("Ctrl+Shift+X", check_split), ("Ctrl+Shift+M", check_merge), ("Ctrl+D", check_dashboard),
     ("Ctrl+Shift+A", desk_check("address")), ("Ctrl+Shift+C", desk_check("cancel")),
     ("Ctrl+Shift+R", desk_check("refund")), ("Ctrl+Shift+B", desk_check("reallocate")),
     ("Ctrl+Shift+D", desk_check("delivered")), ("Ctrl+Shift+F", desk_check("payment")),
