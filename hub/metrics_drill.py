@@ -22,7 +22,7 @@ from hub import db, metrics, stock
 MAX_IDS = 5000
 
 #: figure name → what ``value`` names (docs/dashboard.md "Click-through").
-FIGURES = ("state", "held", "due_hour", "late", "hold_type", "word", "bench_backlog", "short_sku", "channel")
+FIGURES = ("total", "state", "held", "due_hour", "late", "hold_type", "word", "bench_backlog", "short_sku", "channel")
 
 _OPEN_PROMISED = (State.ALLOCATED.value, State.LABEL_PRINTED.value)
 _DONE = (State.SHIPPED.value, State.DELIVERED.value, State.CLOSED.value)
@@ -39,7 +39,9 @@ def order_ids(conn: Connection, sl: metrics.Slice, figure: str, value: str, now:
         DrillError: an unknown figure, or a value it cannot take.
     """
     o = db.orders.c
-    if figure == "state":
+    if figure == "total":
+        q = select(o.order_id).where(*metrics._where(sl))
+    elif figure == "state":
         if value not in {s.value for s in State}:
             raise DrillError(f"unknown state {value!r}")
         q = select(o.order_id).where(o.state == value, *metrics._where(sl))

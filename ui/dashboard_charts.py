@@ -185,6 +185,7 @@ class ReasonBars(_Chart):
         self.series.setLabelsVisible(True)
         self.chart_.addSeries(self.series)
         self.axis = QBarCategoryAxis()
+        self.axis.setTruncateLabels(False)  # the reason is the point: never "…"
         self.count_axis = QValueAxis()
         self.count_axis.setLabelFormat("%d")
         self.chart_.addAxis(self.axis, Qt.AlignmentFlag.AlignLeft)

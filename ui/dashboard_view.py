@@ -178,7 +178,7 @@ class DashboardWindow(QDialog):
         heads.addWidget(self.touch_label, 2)
         self.held_button.clicked.connect(lambda: self._drill(Drill("held", "", _("Held orders"), self._shown)))
         self.delay_button.clicked.connect(lambda: self._drill(Drill("late", "", _("Late or not shipped"), self._shown)))
-        self.total_button.setEnabled(False)  # the ring's slices open the orders by state
+        self.total_button.clicked.connect(lambda: self._drill(Drill("total", "", _("Orders of the slice"), self._shown)))
         root.addLayout(heads)
 
         grid = QGridLayout()
@@ -191,8 +191,8 @@ class DashboardWindow(QDialog):
             chart.setMinimumHeight(220)
             grid.addWidget(chart, 0, col)
         self.bench_table = self._table("dashBenches", BENCH_HEADERS)
-        self.short_table = self._table("dashShort", SHORT_HEADERS)
-        self.connector_table = self._table("dashConnectors", CONNECTOR_HEADERS)
+        self.short_table = self._table("dashShort", SHORT_HEADERS, stretch=1)
+        self.connector_table = self._table("dashConnectors", CONNECTOR_HEADERS, stretch=0)
         self.bench_table.cellClicked.connect(lambda r, _c: self.click_bench(r))
         self.short_table.cellClicked.connect(lambda r, _c: self.click_short(r))
         self.connector_table.cellClicked.connect(lambda r, _c: self.click_connector(r))
@@ -240,15 +240,21 @@ class DashboardWindow(QDialog):
         row.addWidget(button, 1)
         return button
 
-    def _table(self, name: str, headers: tuple[str, ...]) -> QTableWidget:
+    def _table(self, name: str, headers: tuple[str, ...], stretch: int = -1) -> QTableWidget:
         table = QTableWidget(0, len(headers), self)
         table.setObjectName(name)
         table.setHorizontalHeaderLabels([_(h) for h in headers])
         table.verticalHeader().setVisible(False)
         table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        table.horizontalHeader().setStretchLastSection(True)
+        header = table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        if stretch >= 0:  # the one column that takes what is left (elided if it must): no side scroll
+            header.setSectionResizeMode(stretch, QHeaderView.ResizeMode.Stretch)
+        else:
+            header.setStretchLastSection(True)
+        table.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        table.setTextElideMode(Qt.TextElideMode.ElideRight)
         table.setToolTip(_("Click a row to open its orders in the queue"))
         return table
 
@@ -414,6 +420,8 @@ class DashboardWindow(QDialog):
             rows.append([(f"{channel_name(c.platform, language())} · {c.shop_id}", None),
                          (f"{glyph} {connector_word(c.state)}", colour), (lag, None), (str(c.orders_today), None)])
         self._fill(self.connector_table, rows)
+        self.connector_table.setToolTip(_("No shop connectors at this hub") if not rows
+                                        else _("Click a row to open its orders in the queue"))
 
     def _say(self, text: str, *, error: bool = False) -> None:
         size = round(12 * (WALL_SCALE if self.wall else 1))

@@ -7,7 +7,9 @@ pool, one at a time, coalescing the change feed's bursts; with the hub gone the 
 
 from __future__ import annotations
 
+import os
 import threading
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -50,8 +52,27 @@ def drilled_ids(qtbot: Any, window: MainWindow, click: Any) -> list[str]:
     return sorted(model.order_ids())
 
 
+def raise_typed_holds(hub: HubProcess, n: int = 3) -> list[str]:
+    """A desk clerk holds ``n`` allocated orders with a reason typed in Chinese (the words figure)."""
+    desk = Session(hub.url, operator="D001", pin="2222", station="API-D", bench=None).login()
+    s = Session(hub.url, operator="S001", pin="3333", station="API-S", bench=None).login()
+    ids = s.get("/api/v1/metrics/orders", figure="state", value="allocated").json()["order_ids"]
+    held = []
+    for oid in ids:
+        if len(held) == n:
+            break
+        if desk.order(oid).get("holds"):
+            continue
+        answer = desk.do(oid, "hold_raised", {"type": "item_missing", "reason": "拣货时发现赠品缺货，客户同意等待",
+                                              "details": {}})
+        assert answer["outcome"] == "applied", answer
+        held.append(oid)
+    return sorted(held)
+
+
 def test_figures_equal_the_api_and_each_click_opens_its_orders(qtbot: Any, demo_hub: HubProcess,
                                                               station: StationFactory) -> None:
+    held = raise_typed_holds(demo_hub)
     sup = station(demo_hub.url, operator="S001", pin="3333", bench="")
     window = open_window(qtbot, sup.services, queue="all")
     assert window.dashboard_action.isEnabled()
@@ -188,3 +209,42 @@ def test_hub_refuses_a_drill_it_cannot_take(demo_hub: HubProcess, figure: str, v
     assert r.status_code == 400 and r.json()["error"] == "validation_failed", r.text
     p = Session(demo_hub.url, operator="P001", pin="1111", station="API-P", bench="B1").login()
     assert p.get("/api/v1/metrics/orders", figure="state", value="paid").status_code == 403
+
+
+def test_screenshots(qtbot: Any, demo_hub: HubProcess, station: StationFactory, tmp_path: Path) -> None:
+    """zh_CN at 1366×768 and the wall TV at 1920×1080 (PACKDESK_SCREENSHOTS=1 writes docs/screenshots/)."""
+    from PySide6.QtGui import QFont
+    from PySide6.QtWidgets import QApplication
+
+    from core import i18n
+
+    target = Path(__file__).resolve().parents[2] / "docs" / "screenshots" if os.environ.get(
+        "PACKDESK_SCREENSHOTS") else tmp_path
+    i18n.set_language("zh_CN")
+    app = QApplication.instance()
+    assert isinstance(app, QApplication)
+    old = app.font()
+    app.setFont(QFont("WenQuanYi Micro Hei", 10))
+    try:
+        sup = station(demo_hub.url, operator="S001", pin="3333", bench="")
+        window = open_window(qtbot, sup.services, queue="all")
+        dash = dashboard_of(qtbot, window)
+        dash.resize(1366, 740)
+        app.processEvents()  # the charts lay out their legends on the next turn
+        assert dash.grab().save(str(target / "dashboard.png"))
+        dash.toggle_wall()
+        dash.resize(1920, 1080)
+        app.processEvents()
+        assert dash.grab().save(str(target / "dashboard-wall.png"))
+        dash.toggle_wall()
+        # the queue after a click on a state slice
+        with qtbot.waitSignal(dash.drilled, timeout=15_000):
+            dash.ring.click_state("allocated")
+        qtbot.waitUntil(lambda: window.drill_down.active and not window._loading, timeout=15_000)
+        dash.close()
+        window.resize(1366, 740)
+        app.processEvents()
+        assert window.grab().save(str(target / "dashboard-drill.png"))
+    finally:
+        app.setFont(old)
+        i18n.set_language("en")
