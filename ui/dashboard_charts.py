@@ -79,6 +79,10 @@ class _Chart(QChartView):
         self.chart_.legend().setFont(body)
         for axis in self.chart_.axes():
             axis.setLabelsFont(body)
+        for series in self.chart_.series():
+            if isinstance(series, QHorizontalBarSeries):
+                for bar_set in series.barSets():
+                    bar_set.setLabelFont(body)
 
 
 class StateRing(_Chart):

@@ -61,7 +61,7 @@ COALESCE_MS = 3_000
 #: A bench whose oldest order has waited this long is shown as behind.
 BEHIND_MIN = 60
 #: Font factor in full screen (the packing floor's TV, read from metres away).
-WALL_SCALE = 1.7
+WALL_SCALE = 1.8
 HOURS_CHOICES = ("", "0-10", "10-24", "0-12", "12-24", "8-18")
 
 BENCH_HEADERS = (N_("Bench"), N_("Backlog"), N_("Oldest waiting"), N_("Packed / hour"), N_("Last hour"),
@@ -401,9 +401,8 @@ class DashboardWindow(QDialog):
         for b in figures.benches:
             behind = (b.oldest_wait_min or 0) >= BEHIND_MIN
             wait = "—" if b.oldest_wait_min is None else _("{n} min").format(n=b.oldest_wait_min)
-            rows.append([(("‼ " if behind else "") + b.bench, "#e65100" if behind else None),
-                         (str(b.backlog), None), (wait + (" · " + _("behind") if behind else ""),
-                                                  "#e65100" if behind else None),
+            rows.append([(f"‼ {b.bench} · {_('behind')}" if behind else b.bench, "#e65100" if behind else None),
+                         (str(b.backlog), None), (wait, "#e65100" if behind else None),
                          (f"{b.per_hour:g}", None), (str(b.packed_last_hour), None),
                          ("—" if b.hours_to_clear is None else f"{b.hours_to_clear:g} h", None)])
         self._fill(self.bench_table, rows)
