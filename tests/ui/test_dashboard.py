@@ -96,7 +96,7 @@ def test_figures_equal_the_api_and_each_click_opens_its_orders(qtbot: Any, demo_
     # the bench table: one row per bench, the hub's backlog
     assert dash.bench_table.rowCount() == len(want["benches"]["benches"])
     for r, b in enumerate(want["benches"]["benches"]):
-        assert dash.bench_table.item(r, 0).text().endswith(b["bench"])
+        assert b["bench"] in dash.bench_table.item(r, 0).text().split()
         assert dash.bench_table.item(r, 1).text() == str(b["backlog"])
     assert dash.connector_table.rowCount() == len(want["connectors"]["connectors"])
     assert "✖" not in dash.status.text() and dash.status.text()
@@ -120,12 +120,24 @@ def test_figures_equal_the_api_and_each_click_opens_its_orders(qtbot: Any, demo_
         assert len(got) == bench_rows[0]["backlog"]
         assert all(window.models["all"].row_at(i).bench == bench_rows[0]["bench"]  # type: ignore[union-attr]
                    for i in range(len(got)))
-    # an exception reason → the orders held for it
-    if dash.bars.values():
-        fig, value, _n = dash.bars.values()[0]
-        got = drilled_ids(qtbot, window, lambda: dash.bars.click_item(0))
-        assert got == api(demo_hub, "/api/v1/metrics/orders", figure=fig, value=value,
-                          **dash.filters().params())["order_ids"]
+    # an exception reason → the orders held for it; a word people typed → the orders whose reason has it
+    bars = dash.bars.values()
+    fig, value, n = bars[0]
+    got = drilled_ids(qtbot, window, lambda: dash.bars.click_item(0))
+    assert got == api(demo_hub, "/api/v1/metrics/orders", figure=fig, value=value,
+                      **dash.filters().params())["order_ids"] and len(got) == n
+    rank = next(i for i, (f, v, _c) in enumerate(bars) if f == "word" and v == "缺货")
+    got = drilled_ids(qtbot, window, lambda: dash.bars.click_item(rank))
+    assert got == held
+    assert "缺货" in window.drill_down.text.text()
+    # an hour of the line → the orders due in it; the order total → every order of the slice
+    hour = next((h for h in want["fulfilment"]["hours"] if h["due"]), None)
+    if hour is not None:
+        got = drilled_ids(qtbot, window,
+                          lambda: dash.line.click_hour(want["fulfilment"]["day"], int(hour["hour"][:2])))
+        assert len(got) == hour["due"]
+    got = drilled_ids(qtbot, window, dash.total_button.click)
+    assert len(got) == want["states"]["total"]
     window.drill_down.clear()
     dash.close()
 
