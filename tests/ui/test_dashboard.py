@@ -138,6 +138,11 @@ def test_figures_equal_the_api_and_each_click_opens_its_orders(qtbot: Any, demo_
         assert len(got) == hour["due"]
     got = drilled_ids(qtbot, window, dash.total_button.click)
     assert len(got) == want["states"]["total"]
+    # a short SKU → the orders waiting for it
+    short = dash.figures.short if dash.figures is not None else []
+    if short:
+        got = drilled_ids(qtbot, window, lambda: dash.click_short(0))
+        assert len(got) == short[0].orders
     window.drill_down.clear()
     dash.close()
 
@@ -214,6 +219,15 @@ def test_a_bad_slice_is_said_and_loses_nothing(qtbot: Any, demo_hub: HubProcess,
     dash.refresh()
     assert dash.answered == before + 1 and "10-24" in dash.status.text()
     assert dash.ring.values() == kept
+    # a slice the hub takes: from 10:00, one bench — the ring is the hub's figure for it
+    dash.hours.setEditText("10-24")
+    bench = dash.figures.benches[0].bench if dash.figures is not None else ""
+    dash.bench.setEditText(bench)
+    with qtbot.waitSignal(dash.refreshed, timeout=20_000):
+        dash.refresh()
+    assert dash.filters().hours == "10-24" and dash.filters().bench == bench
+    want = api(demo_hub, "/api/v1/metrics/states", **dash.filters().params())
+    assert dash.ring.values() == want["by_state"] and dash.figures.slice["bench"] == bench  # type: ignore[union-attr]
     dash.close()
 
 
