@@ -27,6 +27,7 @@ from PySide6.QtCore import QDate, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QApplication,
     QComboBox,
     QDateEdit,
     QDialog,
@@ -196,14 +197,16 @@ class DashboardWindow(QDialog):
         self.bench_table.cellClicked.connect(lambda r, _c: self.click_bench(r))
         self.short_table.cellClicked.connect(lambda r, _c: self.click_short(r))
         self.connector_table.cellClicked.connect(lambda r, _c: self.click_connector(r))
-        grid.addWidget(self._titled(_("Who is behind"), self.bench_table), 1, 0)
-        grid.addWidget(self._titled(_("TOP5 short-stock SKUs"), self.short_table), 1, 1)
-        grid.addWidget(self._titled(_("Shop connectors"), self.connector_table), 1, 2)
-        grid.setRowStretch(0, 3)
-        grid.setRowStretch(1, 2)
         for col in range(3):
             grid.setColumnStretch(col, 1)
-        root.addLayout(grid, 1)
+        root.addLayout(grid, 3)
+        # the tables' own widths: the bench table has the most columns (who is behind comes first)
+        tables = QHBoxLayout()
+        tables.setSpacing(4)
+        tables.addWidget(self._titled(_("Who is behind"), self.bench_table), 5)
+        tables.addWidget(self._titled(_("TOP5 short-stock SKUs"), self.short_table), 4)
+        tables.addWidget(self._titled(_("Shop connectors"), self.connector_table), 3)
+        root.addLayout(tables, 2)
 
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, self)
         buttons.button(QDialogButtonBox.StandardButton.Close).setText(_("Close"))
@@ -290,6 +293,19 @@ class DashboardWindow(QDialog):
         known = {box.itemData(i) for i in range(box.count())}
         for v in sorted(set(values) - known):
             box.addItem(channel_name(v, language()) if box is self.channel else v, v)
+
+    def show_fitted(self) -> None:
+        """Show it fitted to the screen's free area: maximised on a small screen (1366×768 with a task
+        bar), else 1366×768 centred — so nothing is cut off below the task bar."""
+        screen = self.screen() or QApplication.primaryScreen()
+        free = screen.availableGeometry() if screen is not None else None
+        if free is not None and (free.width() < 1500 or free.height() < 850):
+            self.showMaximized()
+            return
+        self.resize(1366, 768)
+        if free is not None:
+            self.move(free.center() - self.rect().center())
+        self.show()
 
     # -- refresh (network pool) --------------------------------------------------------------------
     def start(self) -> None:

@@ -941,7 +941,7 @@ class MainWindow(QMainWindow):
             if self.dashboard is not None:
                 self.dashboard.deleteLater()
             self.dashboard = DashboardWindow(self.services, on_drill=self.drill_down.show_orders, parent=self)
-            self.dashboard.show()
+            self.dashboard.show_fitted()
             self.dashboard.start()
         self.dashboard.raise_()
         self.dashboard.activateWindow()

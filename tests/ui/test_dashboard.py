@@ -258,7 +258,7 @@ def test_screenshots(qtbot: Any, demo_hub: HubProcess, station: StationFactory, 
         sup = station(demo_hub.url, operator="S001", pin="3333", bench="")
         window = open_window(qtbot, sup.services, queue="all")
         dash = dashboard_of(qtbot, window, by_key=False)
-        dash.resize(1366, 740)
+        dash.resize(1366, 700)  # maximised on a 1366×768 screen: task bar and title bar take ~68 px
         app.processEvents()  # the charts lay out their legends on the next turn
         assert dash.grab().save(str(target / "dashboard.png"))
         dash.toggle_wall()
