@@ -164,19 +164,25 @@ def test_refresh_runs_on_the_worker_one_at_a_time_and_offline_keeps_the_figures(
             threads.append(threading.current_thread().name)
             return real(call, **kw)
         engine.call_hub = spy  # type: ignore[method-assign]
-        before = dash.answered
+        # every 30 s; here the test drives the refreshes itself
+        assert dash._timer.isActive() and dash._timer.interval() == 30_000
+        dash._timer.stop()
+        before, asked = dash.answered, dash.requests
         dash.refresh()
         dash.refresh()  # while one is in flight: not a second request, one more afterwards
+        assert dash.in_flight and dash.requests == asked + 1
+        # a burst from the change feed is one refresh a few seconds later (one single-shot timer)
         dash._orders_changed(["X"])
-        assert dash.in_flight and dash.requests == 2
+        dash._orders_changed(["Y"])
+        assert dash._soon.isActive() and dash._soon.isSingleShot()
+        dash._soon.stop()
         qtbot.waitUntil(lambda: dash.answered >= before + 2 and not dash.in_flight, timeout=20_000)
-        assert dash.requests == 3
+        assert dash.requests == asked + 2
         assert threads and all(t.startswith("net") for t in threads), threads
         kept = dash.ring.values()
         # the hub goes away: the figures stay, with "as of" and a plain line
         proxy.down = True
         before = dash.answered
-        dash._soon.stop()
         dash.refresh()
         qtbot.waitUntil(lambda: dash.answered > before, timeout=30_000)
         assert dash.ring.values() == kept
@@ -192,11 +198,13 @@ def test_full_screen_and_keys(qtbot: Any, demo_hub: HubProcess, station: Station
     sup = station(demo_hub.url, operator="S001", pin="3333", bench="")
     window = open_window(qtbot, sup.services, queue="all")
     dash = dashboard_of(qtbot, window)
-    dash.toggle_wall()
+    dash.activateWindow()
+    qtbot.waitUntil(dash.isActiveWindow, timeout=5000)
+    qtbot.keyClick(dash, Qt.Key.Key_F11)
     assert dash.wall and dash.isFullScreen() and not dash.filter_bar.isVisible()
-    dash.reject()  # Esc leaves full screen, the window stays
+    qtbot.keyClick(dash, Qt.Key.Key_Escape)  # Esc leaves full screen, the window stays
     assert not dash.wall and dash.isVisible() and dash.filter_bar.isVisible()
-    dash.reject()
+    qtbot.keyClick(dash, Qt.Key.Key_Escape)
     assert not dash.isVisible()
 
 
