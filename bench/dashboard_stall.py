@@ -6,7 +6,8 @@ and again (each answer asks for the next, as a burst of change-feed events would
 timer). A 5 ms ``QTimer`` on the GUI thread measures the longest gap between its ticks — the longest
 turn the GUI thread was busy. Measured twice: with the main window's queues open too (the whole
 app: the queues merge every sync page on the GUI thread) and with the dashboard alone (its own
-stall: the last line); ``--baseline`` adds the queues without the dashboard. The apply alone
+stall: the last line); ``--baseline`` adds the same sync with nothing open (the floor: the sync
+thread's own hold on the GIL and the machine's load) and with the queues but no dashboard. The apply alone
 (charts in place, tables) is timed too.
 
     python bench/dashboard_stall.py [--orders 10000] [--refreshes 40]
@@ -121,17 +122,22 @@ def main() -> int:
     p = argparse.ArgumentParser()
     p.add_argument("--orders", type=int, default=10_000)
     p.add_argument("--refreshes", type=int, default=40)
-    p.add_argument("--baseline", action="store_true", help="also the same sync with no dashboard open")
+    p.add_argument("--baseline", action="store_true",
+                   help="also the same sync with nothing open, and with the queues but no dashboard")
     args = p.parse_args()
     with tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as tmp:
         home = Path(tmp)
         os.environ["PACKDESK_HOME"] = str(home)
         app = QApplication.instance() or QApplication([])
         set_language("zh_CN")
+        floor = run(home / "floor", args.orders, 0, dashboard=False, queues=False) if args.baseline else None
         base = run(home / "base", args.orders, 0, dashboard=False) if args.baseline else None
         whole = run(home / "whole", args.orders, args.refreshes)
         r = run(home / "dash", args.orders, args.refreshes, queues=False)
         del app
+    if floor is not None:
+        print(f"baseline, the sync alone with nothing open (the sync thread's own hold on the GIL, the machine's "
+              f"load): longest GUI-thread turn {floor['stall']:.0f} ms")
     if base is not None:
         print(f"baseline, the sync with the queues open and no dashboard: longest GUI-thread turn {base['stall']:.0f} ms")
     print(f"the sync with the queues open and the dashboard refreshing: longest GUI-thread turn {whole['stall']:.0f} ms "
