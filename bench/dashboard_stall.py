@@ -45,77 +45,74 @@ def spin_until(cond: object, timeout_s: float = 600) -> bool:
     return bool(cond())  # type: ignore[operator]
 
 
-def run(home: Path, n: int, refreshes: int, dashboard: bool = True, queues: bool = True) -> dict[str, float]:
-    """One sync of ``n`` orders, timed on the GUI thread. ``queues``: the main window is open (its
-    queues merge every sync page); ``dashboard``: the dashboard refreshes back to back meanwhile."""
+def run(home: Path, hub_url: str, n: int, refreshes: int, dashboard: bool = True, queues: bool = True) -> dict[str, float]:
+    """One sync of the hub's ``n`` orders into a new empty store, timed on the GUI thread. ``queues``: the
+    main window is open (its queues merge every sync page); ``dashboard``: it refreshes back to back meanwhile."""
     from ui.dashboard_view import DashboardWindow
     from ui.main_window import MainWindow
     from ui.services import AppServices, Operator
 
-    hub = hub_with_orders(home / "hub", n)
-    try:
-        store = open_store(home / "sup.sqlite3")
-        settings = load_settings(home / "settings.json")
-        settings.station, settings.bench = "SUP-1", ""
-        engine = SyncEngine(store, SyncConfig(hub.url, "SUP-1", None, settings.device_id, page_size=1000))
-        info = engine.login("S001", "3333")
-        services = AppServices(settings, store, engine)
-        services.set_operator(Operator(info.operator, info.operator_name, info.role))
-        window = MainWindow(services) if queues else None
-        dash = DashboardWindow(services, parent=window)
-        if window is not None:
-            window.show()
-        if dashboard:
-            dash.show()
-            dash.start()
-            spin_until(lambda: dash.answered >= 1, 120)
-        else:
-            refreshes = 0  # the baseline: the same sync with no dashboard open
-        applies: list[float] = []
-        real_apply = dash.apply
+    home.mkdir(parents=True, exist_ok=True)
+    store = open_store(home / "sup.sqlite3")
+    settings = load_settings(home / "settings.json")
+    settings.station, settings.bench = f"SUP-{home.name}", ""
+    engine = SyncEngine(store, SyncConfig(hub_url, settings.station, None, settings.device_id, page_size=1000))
+    info = engine.login("S001", "3333")
+    services = AppServices(settings, store, engine)
+    services.set_operator(Operator(info.operator, info.operator_name, info.role))
+    window = MainWindow(services) if queues else None
+    dash = DashboardWindow(services, parent=window)
+    if window is not None:
+        window.show()
+    if dashboard:
+        dash.show()
+        dash.start()
+        spin_until(lambda: dash.answered >= 1, 120)
+    else:
+        refreshes = 0  # the baseline: the same sync with no dashboard open
+    applies: list[float] = []
+    real_apply = dash.apply
 
-        def timed_apply(figures: object, filters: object) -> None:
-            t = time.perf_counter()
-            real_apply(figures, filters)  # type: ignore[arg-type]
-            applies.append((time.perf_counter() - t) * 1000)
-        dash.apply = timed_apply  # type: ignore[method-assign]
-        # each answer asks for the next: refreshes back to back, the worst case the coalescing allows
-        dash.refreshed.connect(lambda: dash.refresh() if len(applies) < refreshes else None)
-        if window is not None:
-            spin_until(lambda: not window._loading, 60)
-        gaps = {"max": 0.0}
-        clock = QElapsedTimer()
-        clock.start()
-        last = {"t": 0.0}
+    def timed_apply(figures: object, filters: object) -> None:
+        t = time.perf_counter()
+        real_apply(figures, filters)  # type: ignore[arg-type]
+        applies.append((time.perf_counter() - t) * 1000)
+    dash.apply = timed_apply  # type: ignore[method-assign]
+    # each answer asks for the next: refreshes back to back, the worst case the coalescing allows
+    dash.refreshed.connect(lambda: dash.refresh() if len(applies) < refreshes else None)
+    if window is not None:
+        spin_until(lambda: not window._loading, 60)
+    gaps = {"max": 0.0}
+    clock = QElapsedTimer()
+    clock.start()
+    last = {"t": 0.0}
 
-        def tick() -> None:
-            now = clock.nsecsElapsed() / 1e6
-            gaps["max"] = max(gaps["max"], now - last["t"])
-            last["t"] = now
-        ticker = QTimer()
-        ticker.setInterval(5)
-        ticker.timeout.connect(tick)
-        t0 = time.perf_counter()
-        last["t"] = clock.nsecsElapsed() / 1e6
-        ticker.start()
-        engine.start()
-        spin_until(lambda: store.count_orders() >= n and len(applies) >= min(refreshes, 3)
-                   and (window is None or window.models["all"].total >= n), 900)
-        synced = time.perf_counter() - t0
-        if dashboard:
-            spin_until(lambda: len(applies) >= refreshes or not dash.in_flight, 120)
-        ticker.stop()
-        total = store.count_orders()
-        dash.close()
-        if window is not None:
-            window.close()
-        services.shutdown()
-        print(f"synced {total} of {n} orders in {synced:.1f} s with {len(applies)} dashboard refreshes applied "
-              f"({dash.requests} requested)")
-        return {"stall": gaps["max"], "apply_max": max(applies, default=0.0),
-                "apply_median": sorted(applies)[len(applies) // 2] if applies else 0.0}
-    finally:
-        hub.stop()
+    def tick() -> None:
+        now = clock.nsecsElapsed() / 1e6
+        gaps["max"] = max(gaps["max"], now - last["t"])
+        last["t"] = now
+    ticker = QTimer()
+    ticker.setInterval(5)
+    ticker.timeout.connect(tick)
+    t0 = time.perf_counter()
+    last["t"] = clock.nsecsElapsed() / 1e6
+    ticker.start()
+    engine.start()
+    spin_until(lambda: store.count_orders() >= n and len(applies) >= min(refreshes, 3)
+               and (window is None or window.models["all"].total >= n), 900)
+    synced = time.perf_counter() - t0
+    if dashboard:
+        spin_until(lambda: len(applies) >= refreshes or not dash.in_flight, 120)
+    ticker.stop()
+    total = store.count_orders()
+    dash.close()
+    if window is not None:
+        window.close()
+    services.shutdown()
+    print(f"synced {total} of {n} orders in {synced:.1f} s with {len(applies)} dashboard refreshes applied "
+          f"({dash.requests} requested)")
+    return {"stall": gaps["max"], "apply_max": max(applies, default=0.0),
+            "apply_median": sorted(applies)[len(applies) // 2] if applies else 0.0}
 
 
 def main() -> int:
@@ -124,24 +121,32 @@ def main() -> int:
     p.add_argument("--refreshes", type=int, default=40)
     p.add_argument("--baseline", action="store_true",
                    help="also the same sync with nothing open, and with the queues but no dashboard")
+    p.add_argument("--dashboard-only", action="store_true", help="only the last line's run (the meta test's small run)")
     args = p.parse_args()
     with tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as tmp:
         home = Path(tmp)
         os.environ["PACKDESK_HOME"] = str(home)
         app = QApplication.instance() or QApplication([])
         set_language("zh_CN")
-        floor = run(home / "floor", args.orders, 0, dashboard=False, queues=False) if args.baseline else None
-        base = run(home / "base", args.orders, 0, dashboard=False) if args.baseline else None
-        whole = run(home / "whole", args.orders, args.refreshes)
-        r = run(home / "dash", args.orders, args.refreshes, queues=False)
+        hub = hub_with_orders(home / "hub", args.orders)  # one hub: each run syncs it into a new store
+        try:
+            floor = base = None
+            if args.baseline:
+                floor = run(home / "floor", hub.url, args.orders, 0, dashboard=False, queues=False)
+                base = run(home / "base", hub.url, args.orders, 0, dashboard=False)
+            whole = None if args.dashboard_only else run(home / "whole", hub.url, args.orders, args.refreshes)
+            r = run(home / "dash", hub.url, args.orders, args.refreshes, queues=False)
+        finally:
+            hub.stop()
         del app
     if floor is not None:
         print(f"baseline, the sync alone with nothing open (the sync thread's own hold on the GIL, the machine's "
               f"load): longest GUI-thread turn {floor['stall']:.0f} ms")
     if base is not None:
         print(f"baseline, the sync with the queues open and no dashboard: longest GUI-thread turn {base['stall']:.0f} ms")
-    print(f"the sync with the queues open and the dashboard refreshing: longest GUI-thread turn {whole['stall']:.0f} ms "
-          "(the queues' merge of sync pages is bench/queue_model.py's figure)")
+    if whole is not None:
+        print(f"the sync with the queues open and the dashboard refreshing: longest GUI-thread turn "
+              f"{whole['stall']:.0f} ms (the queues' merge of sync pages is bench/queue_model.py's figure)")
     print(f"dashboard apply (charts in place, tables): median {r['apply_median']:.1f} ms, worst {r['apply_max']:.1f} ms")
     print(f"dashboard_gui_stall: {r['stall']:.0f} ms, the dashboard refreshing during a {args.orders}-order sync "
           f"(target < {TARGET_MS:.0f} ms)")
