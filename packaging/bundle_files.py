@@ -68,7 +68,8 @@ HIDDEN_IMPORTS = (
     "main",
 )
 
-#: Never in the bundle: Qt modules the app does not use (each drags in large libraries), test and
+#: Never in the bundle: Qt modules the app does not use (each drags in large libraries; PySide6-Addons
+#: is installed for QtCharts alone — the dashboard, ui/dashboard_charts.py — and its other modules stay out), test and
 #: dev tools, tkinter, and setuptools' pkg_resources (only babel's fallback for Python < 3.10
 #: names it; bundled, its run-time hook fails on setuptools' vendored packages).
 EXCLUDES = (
@@ -76,7 +77,7 @@ EXCLUDES = (
     "PySide6.QtQuickTest", "PySide6.QtWebEngineCore", "PySide6.QtWebEngineWidgets",
     "PySide6.QtWebEngineQuick", "PySide6.QtWebChannel", "PySide6.QtWebSockets", "PySide6.Qt3DCore",
     "PySide6.Qt3DRender", "PySide6.Qt3DExtras", "PySide6.QtMultimedia", "PySide6.QtMultimediaWidgets",
-    "PySide6.QtCharts", "PySide6.QtDataVisualization", "PySide6.QtGraphs", "PySide6.QtPdf",
+    "PySide6.QtDataVisualization", "PySide6.QtGraphs", "PySide6.QtPdf",
     "PySide6.QtPdfWidgets", "PySide6.QtDesigner", "PySide6.QtHelp", "PySide6.QtUiTools",
     "PySide6.QtTest", "PySide6.QtSql", "PySide6.QtOpenGL", "PySide6.QtOpenGLWidgets",
     "PySide6.QtSvgWidgets", "PySide6.QtXml", "PySide6.QtConcurrent",

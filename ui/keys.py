@@ -201,6 +201,7 @@ SECTIONS = (
     ("报告问题 · Report problem (F9)", "problem"),
     ("库存 · Stock (Ctrl+Shift+S)", "stock"),
     ("导入库存表 · Import a stock sheet (Ctrl+I in the stock view)", "stock_import"),
+    ("看板 · Dashboard (Ctrl+D, supervisor)", "dashboard"),
 )
 
 
@@ -234,6 +235,7 @@ def screen_keys(lang: str, folder: str) -> dict[str, list[Key]]:
             "reprint": ReprintDialog(["BL20261231-000001"], window),
             "problem": ProblemDialog([{"sku": "SKU-1", "name": "—", "qty": 1}], window),
             **_stock_dialogs(services),
+            "dashboard": _dashboard(services),
         }
         out = {mode: mode_keys(window, mode) for mode in MODES}
         for name, dialog in dialogs.items():
@@ -252,6 +254,13 @@ def _stock_dialogs(services: Any) -> dict[str, QDialog]:
     from ui.stock_view import StockDialog
 
     return {"stock": StockDialog(services), "stock_import": StockImportDialog(services)}
+
+
+def _dashboard(services: Any) -> QDialog:
+    """The supervisor's dashboard (issue 16), without a parent and not started (no hub is asked)."""
+    from ui.dashboard_view import DashboardWindow
+
+    return DashboardWindow(services)
 
 
 def _sample_wave() -> list[Any]:

@@ -62,6 +62,7 @@ from core.waves import WaveChoice, WaveRow, wave_choices, wave_ids
 from ui import window_geometry
 from ui.connector_status import ConnectorStatusLabel
 from ui.desk_actions import DeskActions
+from ui.drill_down import DrillDown
 from ui.exception_dialog import open_exception_dialog
 from ui.flag_delegate import FlagDelegate, pair_width
 from ui.handover_view import HandoverView
@@ -160,6 +161,8 @@ class MainWindow(QMainWindow):
         self._scan_busy = False
         self._build()
         self._build_actions()
+        self.drill_down = DrillDown(self)  # issue 16: the dashboard's click-through (ui/drill_down.py)
+        self.dashboard: Any = None  # Ctrl+D's window while it is open
         services.orders_changed.connect(self._orders_changed)
         self.feed.models = list(self.models.values())
         self.feed.loaded.connect(self._loaded)
@@ -348,13 +351,16 @@ class MainWindow(QMainWindow):
         self.switch_action = action(_("Change operator…"), "Ctrl+Shift+Q", self.switch_operator, "switchAction",
                                     False, what=_("Shift change: log out and let the next operator log in "
                                                   "(work not yet synced stays queued under its operator)"))
+        self.dashboard_action = action(_("Dashboard…"), "Ctrl+D", self.open_dashboard, "dashboardAction", False,
+                                       what=_("The live dashboard: orders by state, fulfilment per hour, exception "
+                                              "reasons, who is behind (supervisor)"))
         # The bench's frequent actions stay on the bar; the desk's occasional ones sit under "More".
         more = QMenu(self)
         more.setObjectName("moreMenu")
         more.setStyleSheet("QMenu { font-size: 13pt; }")
         for act in (self.preview_action, self.slip_action, self.import_action, self.settings_action,
                     self.stations_action, self.stock_action, self.returns_action, self.tickets_action,
-                    self.split_action, self.merge_action, self.switch_action):
+                    self.split_action, self.merge_action, self.switch_action, self.dashboard_action):
             more.addAction(act)
         self.desk_actions = DeskActions(self, action, more)  # issue 15: the desk's dialogs (ui/desk_actions.py)
         self.report_actions = ReportActions(self, action, more)  # issue 16: queue CSV, reports (ui/reports.py)
@@ -632,7 +638,8 @@ class MainWindow(QMainWindow):
                    self.stations_action: self.role.at_least(Role.SUPERVISOR) and self.services.engine is not None,
                    self.stock_action: desk and self.services.engine is not None, self.returns_action: desk,
                    self.tickets_action: desk,
-                   self.split_action: desk and row is not None, self.merge_action: desk and row is not None}
+                   self.split_action: desk and row is not None, self.merge_action: desk and row is not None,
+                   self.dashboard_action: self.role.at_least(Role.SUPERVISOR) and self.services.engine is not None}
         allowed.update(self.desk_actions.allowed(row is not None))
         allowed.update(self.report_actions.allowed())
         on_queue_page = self.stack.currentWidget() is self.queue_page
@@ -916,6 +923,22 @@ class MainWindow(QMainWindow):
         self.stock_dialog.open()
         self.stock_dialog.refresh()
 
+    def open_dashboard(self) -> None:
+        """Ctrl+D, supervisor and admin: the live dashboard (ui/dashboard_view.py); a click on a figure
+        shows its orders here (ui/drill_down.py)."""
+        if not self.role.at_least(Role.SUPERVISOR) or self.services.engine is None:
+            return
+        from ui.dashboard_view import DashboardWindow
+
+        if self.dashboard is None or self.dashboard.isHidden():
+            if self.dashboard is not None:
+                self.dashboard.deleteLater()
+            self.dashboard = DashboardWindow(self.services, on_drill=self.drill_down.show_orders, parent=self)
+            self.dashboard.show_fitted()
+            self.dashboard.start()
+        self.dashboard.raise_()
+        self.dashboard.activateWindow()
+
     def open_split_merge(self, which: str) -> None:
         """Ctrl+Shift+X / Ctrl+Shift+M, desk and above: split the selected order, or merge it (ui/split_merge_dialog.py).
 
@@ -1062,6 +1085,9 @@ class MainWindow(QMainWindow):
             if key in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and (
                     watched is self.table or (watched is self.scan and not self.scan.text().strip())):
                 self.open_selected()
+                return True
+            if watched is self.scan and key == Qt.Key.Key_Escape and self.drill_down.active:
+                self.drill_down.clear()  # the dashboard's drill-down filter (ui/drill_down.py)
                 return True
             if watched is self.search and key == Qt.Key.Key_Escape:
                 self.search.clear()

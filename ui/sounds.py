@@ -1,10 +1,9 @@
 """The bench's tones: OK, error, done — so a packer hears the answer without looking.
 
 The tones are made with the stdlib ``wave`` module into the user cache folder at first use (no
-binary files in git) and played without blocking by the first player this PC has:
-QtMultimedia's ``QSoundEffect`` (PySide6-Addons, only if installed — 175 MB is too much to pull in
-for three beeps), the stdlib ``winsound`` on Windows bench PCs, or ``paplay``/``aplay``/``afplay``
-on Linux and macOS; with none of them, ``QApplication.beep()``. The :attr:`Sounds.requested` signal
+binary files in git) and played without blocking by the first player this PC has: the stdlib
+``winsound`` on Windows bench PCs, or ``paplay``/``aplay``/``afplay`` on Linux and macOS (not
+QtMultimedia: see :func:`_sound_effect_class`); with none of them, ``QApplication.beep()``. The :attr:`Sounds.requested` signal
 always fires, and the pack view answers it with a visual flash, so a PC with no speaker still
 answers visibly. No audio device never crashes anything.
 """
@@ -102,11 +101,14 @@ def _file_player() -> Callable[[Path], None] | None:
 
 
 def _sound_effect_class() -> Any:
-    try:
-        from PySide6 import QtMultimedia  # type: ignore[attr-defined,unused-ignore]
-    except ImportError:
-        return None
-    return QtMultimedia.QSoundEffect
+    """None: the tones go to the OS player, as in the bundle (which leaves QtMultimedia out).
+
+    PySide6-Addons is a dependency now (QtCharts, for the dashboard), so QtMultimedia is installed on
+    every development and CI machine; using it there made the app sound unlike the bundle, and on a
+    PC without PipeWire or VA-API it printed warnings ("playback of this format is not supported")
+    instead of a tone. Kept as a hook: a site that wants QtMultimedia back returns its QSoundEffect here.
+    """
+    return None
 
 
 class Sounds(QObject):

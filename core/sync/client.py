@@ -600,3 +600,28 @@ class HubClient:
         if not isinstance(data, bytes) or not data or (fmt == "xlsx" and not data.startswith(b"PK")):
             raise HubMalformed(_("The hub's report is empty or not a workbook."))
         return data
+
+    # -- the supervisor's dashboard (issue 16; docs/dashboard.md) ----------------------------------
+
+    def metrics_dashboard(self, params: dict[str, str]) -> dict[str, Any]:
+        """``GET /metrics/dashboard`` (supervisor and above): every figure of the slice ``params`` names.
+        Checked by :func:`core.dashboard.parse_dashboard` (a malformed answer is refused there)."""
+        data = self._request("GET", "/metrics/dashboard", params=params or None)
+        if not isinstance(data, dict):
+            raise HubMalformed(_("The hub's dashboard answer is incomplete."))
+        return data
+
+    def metrics_touchpoint(self, day: str) -> dict[str, Any]:
+        """``GET /metrics/touchpoint`` for one site day (docs/tickets.md): the desk's response figures."""
+        data = self._request("GET", "/metrics/touchpoint", params={"from": day, "to": day})
+        if not isinstance(data, dict) or not isinstance(data.get("total"), dict):
+            raise HubMalformed(_("The hub's dashboard answer is incomplete."))
+        return data
+
+    def metrics_orders(self, params: dict[str, str]) -> dict[str, Any]:
+        """``GET /metrics/orders`` (supervisor and above): the order IDs behind one figure of a slice."""
+        data = self._request("GET", "/metrics/orders", params=params)
+        ids = data.get("order_ids") if isinstance(data, dict) else None
+        if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
+            raise HubMalformed(_("The hub's dashboard answer is incomplete."))
+        return data

@@ -134,3 +134,19 @@ def get_dashboard(hub: HubDep, request: Request, args: SliceDep,
                 "benches": metrics.benches(c, sl, now), "short_stock": short_stock(c, sl.warehouse, 5),
                 "connectors": metrics.connectors(c, now)}
     return _figure(hub, request, args, all_of)
+
+
+@router.get("/api/v1/metrics/orders")
+def get_orders_behind(hub: HubDep, request: Request, args: SliceDep,
+                      figure: Annotated[str, Query(max_length=32)],
+                      value: Annotated[str, Query(max_length=64)] = "") -> dict[str, Any]:
+    """The order IDs behind one figure of the slice (the dashboard's click-through, hub/metrics_drill.py)."""
+    from hub import metrics_drill
+
+    def ids(c: Connection, sl: metrics.Slice, now: datetime) -> dict[str, Any]:
+        try:
+            return metrics_drill.answer(c, sl, figure, value, now)
+        except metrics_drill.DrillError as exc:
+            raise ValidationFailed(f"Cannot open the orders behind this figure: {exc}.",
+                                   details={"field": "figure/value"}) from None
+    return _figure(hub, request, args, ids)

@@ -40,7 +40,7 @@ import pytest
 import uvicorn
 from sqlalchemy import insert, select
 
-from hub import auth, db, metrics
+from hub import auth, db, metrics, metrics_drill
 from hub.actions import process_batch
 from hub.api.deps import Hub
 from hub.app import create_app
@@ -285,3 +285,38 @@ def test_figures_are_for_supervisors_and_a_bad_slice_is_refused_in_words(site: A
                          ({"hours": "12-9"}, "hours")]:
         r = site.get("/api/v1/metrics/states", "S001", **params)
         assert r.status_code == 400 and word in r.json()["message"], (params, r.text)
+
+
+# -- the orders behind each figure (hub/metrics_drill.py, docs/dashboard.md "Click-through") --------------
+# Each drill names exactly the orders its figure counted in the fixture above (both backends).
+@pytest.mark.parametrize("kw, figure, value, want", [
+    ({}, "total", "", ["A", "B", "C", "G", "X", "Z"]),
+    ({"hours": (10, 24)}, "total", "", ["B", "C", "G", "X", "Z"]),
+    ({}, "state", "shipped", ["A", "B"]),
+    ({}, "state", "paid", ["Z"]),  # 23:59 site time is the day's; E at 00:01 is not
+    ({}, "held", "", ["C", "G"]),
+    ({}, "due_hour", f"{D}T12", ["A", "B"]),  # X was cancelled: not due
+    ({}, "due_hour", f"{D}T14", ["C"]),
+    ({}, "due_hour", f"{D - timedelta(days=7)}T12", ["L1", "L2"]),
+    ({}, "late", "", ["B", "C", "G"]),
+    ({"hours": (10, 24)}, "late", "", ["B", "C", "G"]),
+    ({}, "hold_type", "item_missing", ["B", "C"]),  # C's hold of the day before is not the day's
+    ({}, "hold_type", "carrier_area", ["G"]),
+    ({"warehouse": "WH-SH"}, "hold_type", "carrier_area", []),
+    ({}, "word", "赠品", ["B", "C"]),
+    ({}, "word", "中通", []),  # the hub's own template reasons are not counted
+    ({}, "bench_backlog", "B2", ["C"]),
+    ({}, "bench_backlog", "B1", []),
+    ({}, "channel", "pinduoduo", ["C"]),
+])
+def test_each_figure_opens_exactly_the_orders_it_counted(hub: Hub, kw: dict[str, object], figure: str, value: str,
+                                                         want: list[str]) -> None:
+    with hub.engine.connect() as c:
+        assert metrics_drill.order_ids(c, sl(**kw), figure, value, NOW) == want
+
+
+@pytest.mark.parametrize("figure, value", [("nope", ""), ("state", "lost"), ("due_hour", "2026-11-23"),
+                                           ("due_hour", "2026-11-23T24")])
+def test_a_figure_it_cannot_drill_is_refused_in_words(hub: Hub, figure: str, value: str) -> None:
+    with hub.engine.connect() as c, pytest.raises(metrics_drill.DrillError):
+        metrics_drill.order_ids(c, sl(), figure, value, NOW)

@@ -26,6 +26,7 @@ SMALL = {
     "replay.py": ["--actions", "200"],
     "crash_replay.py": ["--rounds", "3"],
     "queue_model.py": ["--orders", "2000", "--changes", "200"],
+    "dashboard_stall.py": ["--orders", "100", "--refreshes", "2", "--dashboard-only"],
     "labels.py": ["--labels", "10"],
     "handover_scan.py": ["--printed", "200", "--scans", "30", "--background", "50"],
     "tracking.py": ["--parcels", "20", "--threads", "2", "--no-postgres", "--printed", "200", "--scans", "30",

@@ -28,3 +28,7 @@ def test_pyside6_is_pinned_below_the_release_that_crashes_python_311() -> None:
     deps = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
     pyside = [d for d in deps if d.lower().startswith("pyside6")]
     assert pyside and all("<6.12" in d for d in pyside), pyside
+    # Addons (QtCharts, the dashboard) must be the very release of Essentials: one range for both
+    ranges = {d.lower().removeprefix("pyside6-essentials").removeprefix("pyside6-addons") for d in pyside}
+    assert {d.lower().split(">")[0] for d in pyside} == {"pyside6-essentials", "pyside6-addons"}, pyside
+    assert len(ranges) == 1, pyside

@@ -153,6 +153,10 @@ def check_export(qtbot: Any, w: MainWindow, _mp: Any) -> None:
     w.report_actions.ask_path = lambda _p, _t, name, _f: asked.append(name) or ""  # cancelled: nothing written
     press(qtbot, w, Qt.Key.Key_E, CTRL | SHIFT)
     assert asked and asked[0].endswith(".csv")  # tests/ui/test_reports.py writes and reads the file
+def check_dashboard(qtbot: Any, w: MainWindow, _mp: Any) -> None:
+    """A desk login: Ctrl+D opens nothing (supervisors' key; tests/ui/test_dashboard.py presses it as one)."""
+    press(qtbot, w, Qt.Key.Key_D, CTRL)
+    assert w.dashboard is None and not w.dashboard_action.isEnabled()
 
 
 def check_returns(qtbot: Any, w: MainWindow, _mp: Any) -> None:
@@ -226,7 +230,7 @@ KEYS: list[tuple[str, Callable[[Any, MainWindow, Any], None]]] = [
     ("Ctrl+H", check_handover), ("Ctrl+Shift+S", check_stock), ("Ctrl+R", check_returns),
     ("Ctrl+Shift+E", check_export),
     ("Ctrl+T", check_tickets),
-    ("Ctrl+Shift+X", check_split), ("Ctrl+Shift+M", check_merge),
+    ("Ctrl+Shift+X", check_split), ("Ctrl+Shift+M", check_merge), ("Ctrl+D", check_dashboard),
     ("Ctrl+Shift+A", desk_check("address")), ("Ctrl+Shift+C", desk_check("cancel")),
     ("Ctrl+Shift+R", desk_check("refund")), ("Ctrl+Shift+B", desk_check("reallocate")),
     ("Ctrl+Shift+D", desk_check("delivered")), ("Ctrl+Shift+F", desk_check("payment")),
