@@ -75,7 +75,8 @@ def _flags(order: Snapshot) -> list[tuple[str, bool]]:
     flags = set(order.get("flags") or [])
     if "vip" in flags or order.get("lane") == "vip":
         out.append(("VIP", True))
-    merged = [m for m in order.get("merged_orders") or [] if m]
+    listed = order.get("merged_orders")
+    merged = [m for m in listed if m] if isinstance(listed, list) else []
     if len(merged) > 1:  # one parcel for several orders (合单): the packer puts every order's items in
         out.append((f"合单{len(merged)}", True))
     if "gift" in flags or any(line["is_gift"] for line in order["lines"]):
