@@ -119,6 +119,9 @@ class Writer:
         self._tickets: dict[str, dict[str, Any]] = {}
         #: Orders loaded for this transaction (:meth:`track`): the stock queue works on these objects.
         self._loaded: dict[str, dict[str, Any]] = {}
+        #: Allocations worked out ahead for a push's new orders (hub/orders.py ``plan_allocations``):
+        #: order ID -> its plan, taken by ``allocate`` (routing, stock and waybill in one pass per push).
+        self.planned: dict[str, Any] = {}
 
     # -- recording -------------------------------------------------------------------------
     def checkpoint(self) -> tuple[Any, ...]:
