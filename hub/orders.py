@@ -7,6 +7,7 @@ is ignored, so out-of-order pushes converge on the right state.
 
 from __future__ import annotations
 
+import functools
 import logging
 import weakref
 from dataclasses import dataclass
@@ -303,7 +304,7 @@ def intake(w: Writer, rules: Rules, pushed: list[IntakeOrder], *, source: str | 
         if found is None:
             doc = new_doc(new_ids[key], o)
             by_key[key] = doc
-            w.add_new(doc)
+            w.add_new(doc, functools.partial(new_doc, new_ids[key], o))  # checked for size at flush
             w.transition(doc, Trigger.CREATED, why=why_text("channel_push", channel=o.channel),
                          details={"message_id": o.message_id, **why_details("channel_push", channel=o.channel)})
             _apply_status(w, rules, doc, o)
