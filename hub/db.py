@@ -328,6 +328,37 @@ def dumps_json(value: Any) -> str:
     return value if type(value) is JsonText else json.dumps(value)
 
 
+_INSERTS: dict[tuple[str, tuple[str, ...]], tuple[str, list[Any]]] = {}
+
+
+def insert_many(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
+    """``conn.execute(table.insert(), rows)``; on SQLite without SQLAlchemy's per-row statement work.
+
+    SQLite: one executemany at the driver, each value through its column type's own bind
+    processor (the same stored form: datetime text, booleans as 0/1, JSON through
+    :func:`dumps_json`), positional, no per-row parameter dictionaries; through the statement
+    layer the writer's orders, audit and change rows cost more than SQLite's own work (issue 18).
+    PostgreSQL keeps SQLAlchemy's multi-row INSERT (psycopg's executemany sends a statement per
+    row, and a hand-made multi-row statement costs psycopg more to parse than it saves).
+    Every row has the first row's keys.
+    """
+    if not rows:
+        return
+    if conn.dialect.paramstyle != "qmark":
+        conn.execute(table.insert(), rows)
+        return
+    cols = tuple(rows[0])
+    found = _INSERTS.get((table.name, cols))
+    if found is None:
+        names = ", ".join('"' + c + '"' for c in cols)
+        procs = [table.c[c].type.dialect_impl(conn.dialect).bind_processor(conn.dialect) for c in cols]
+        found = _INSERTS[(table.name, cols)] = (
+            f"INSERT INTO {table.name} ({names}) VALUES ({', '.join('?' * len(cols))})", procs)
+    sql, procs = found
+    pairs = list(zip(cols, procs, strict=True))
+    conn.exec_driver_sql(sql, [tuple(p(r[c]) if p is not None else r[c] for c, p in pairs) for r in rows])
+
+
 def make_engine(url: str, *, read_only: bool = False) -> Engine:
     """Create the engine; SQLite gets WAL, a busy timeout and ``BEGIN IMMEDIATE`` transactions.
 

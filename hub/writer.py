@@ -276,7 +276,7 @@ class Writer:
         # Each order's snapshot serialised once, for orders.doc and changes.doc alike.
         texts = {oid: self._text(d) for oid, d in (*self._new.items(), *self._updated.items())}
         if self._new:
-            conn.execute(db.orders.insert(), [self._row(d, texts[oid]) for oid, d in self._new.items()])
+            db.insert_many(conn, db.orders, [self._row(d, texts[oid]) for oid, d in self._new.items()])
         if self._updated:
             stmt = (
                 update(db.orders)
@@ -285,7 +285,7 @@ class Writer:
             )
             conn.execute(stmt, [{**self._row(d, texts[oid]), "b_order_id": oid} for oid, d in self._updated.items()])
         if self._audit:
-            conn.execute(db.audit.insert(), self._audit)
+            db.insert_many(conn, db.audit, self._audit)
             from hub.notify.dispatch import on_flush  # WeCom robots and buyer SMS (docs/notifications.md)
 
             on_flush(conn, self.settings, self._audit, {**self._new, **self._updated}, self.now)
@@ -326,7 +326,7 @@ class Writer:
             # A ticket has no bench: a packer's feed never carries it (hub/feed.py ``_visible``).
             rows += [{"seq": first + len(docs) + i, "order_id": t["order_id"], "bench": None, "prev_bench": None,
                       "at": self.now, "doc": t, "kind": "ticket"} for i, t in enumerate(tickets)]
-            conn.execute(db.changes.insert(), rows)
+            db.insert_many(conn, db.changes, rows)
             if db.is_postgres(conn):
                 conn.execute(text("SELECT pg_notify('packdesk_changes', :s)"), {"s": str(last)})
         return last
