@@ -12,6 +12,7 @@ commit-order gap of a plain PostgreSQL sequence cannot happen).
 
 from __future__ import annotations
 
+import json
 import logging
 from pathlib import Path
 from typing import Any
@@ -312,6 +313,52 @@ def _set_wal(cur: Any) -> None:
             time.sleep(0.05)
 
 
+class JsonText(str):
+    """A value for a JSON column that is already serialised: written as it is.
+
+    An order's snapshot goes to ``orders.doc`` and ``changes.doc`` in the same flush; serialised
+    once (hub/writer.py) instead of once per column (issue 18).
+    """
+
+    __slots__ = ()
+
+
+def dumps_json(value: Any) -> str:
+    """The engines' JSON serialiser: :class:`JsonText` as it is, anything else as ``json.dumps`` did."""
+    return value if type(value) is JsonText else json.dumps(value)
+
+
+_INSERTS: dict[tuple[str, tuple[str, ...]], tuple[str, list[Any]]] = {}
+
+
+def insert_many(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
+    """``conn.execute(table.insert(), rows)``; on SQLite without SQLAlchemy's per-row statement work.
+
+    SQLite: one executemany at the driver, each value through its column type's own bind
+    processor (the same stored form: datetime text, booleans as 0/1, JSON through
+    :func:`dumps_json`), positional, no per-row parameter dictionaries; through the statement
+    layer the writer's orders, audit and change rows cost more than SQLite's own work (issue 18).
+    PostgreSQL keeps SQLAlchemy's multi-row INSERT (psycopg's executemany sends a statement per
+    row, and a hand-made multi-row statement costs psycopg more to parse than it saves).
+    Every row has the first row's keys.
+    """
+    if not rows:
+        return
+    if conn.dialect.paramstyle != "qmark":
+        conn.execute(table.insert(), rows)
+        return
+    cols = tuple(rows[0])
+    found = _INSERTS.get((table.name, cols))
+    if found is None:
+        names = ", ".join('"' + c + '"' for c in cols)
+        procs = [table.c[c].type.dialect_impl(conn.dialect).bind_processor(conn.dialect) for c in cols]
+        found = _INSERTS[(table.name, cols)] = (
+            f"INSERT INTO {table.name} ({names}) VALUES ({', '.join('?' * len(cols))})", procs)
+    sql, procs = found
+    pairs = list(zip(cols, procs, strict=True))
+    conn.exec_driver_sql(sql, [tuple(p(r[c]) if p is not None else r[c] for c, p in pairs) for r in rows])
+
+
 def make_engine(url: str, *, read_only: bool = False) -> Engine:
     """Create the engine; SQLite gets WAL, a busy timeout and ``BEGIN IMMEDIATE`` transactions.
 
@@ -327,7 +374,7 @@ def make_engine(url: str, *, read_only: bool = False) -> Engine:
     prefix of the committed seqs, because seqs are taken under the counter's row lock.
     """
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False},
+        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False}, json_serializer=dumps_json,
                                **({"pool_size": 4, "max_overflow": 8} if read_only else {}))
 
         @event.listens_for(engine, "connect")
@@ -350,14 +397,14 @@ def make_engine(url: str, *, read_only: bool = False) -> Engine:
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url[len("postgresql://") :]
     if read_only:
-        engine = create_engine(url, pool_size=4, max_overflow=8, pool_pre_ping=True)
+        engine = create_engine(url, pool_size=4, max_overflow=8, pool_pre_ping=True, json_serializer=dumps_json)
 
         @event.listens_for(engine, "connect")
         def _pg_read_only(dbapi_conn: Any, _record: Any) -> None:
             dbapi_conn.read_only = True  # psycopg sends BEGIN READ ONLY: no extra round trip
 
         return engine
-    return create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+    return create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True, json_serializer=dumps_json)
 
 
 def migrate(engine: Engine) -> None:

@@ -7,8 +7,10 @@ is ignored, so out-of-order pushes converge on the right state.
 
 from __future__ import annotations
 
+import functools
 import logging
 import weakref
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -28,7 +30,7 @@ from hub.carriers import queue as waybill_queue
 from hub.carriers import registry
 from hub.carriers import store as carrier_accounts
 from hub.intake.generic import reserved_label
-from hub.routing import HOLD_CARRIER_AREA, HOLD_NO_PHONE, HOLD_RURAL_NO_PHONE, Rules, route
+from hub.routing import HOLD_CARRIER_AREA, HOLD_NO_PHONE, HOLD_RURAL_NO_PHONE, RoutingDecision, Rules, route
 from hub.writer import Writer
 
 log = logging.getLogger("packdesk.hub.orders")
@@ -127,9 +129,67 @@ def assign_waybill(w: Writer, rules: Rules, doc: dict[str, Any]) -> None:
     waybill_queue.enqueue_fetch(w.conn, doc["order_id"], carrier, found[0], w.now)
 
 
+@dataclass(frozen=True)
+class Planned:
+    """A new order's allocation worked out with the rest of its push (:func:`plan_allocations`)."""
+
+    decision: RoutingDecision
+    reserved: stock.Reserved
+    #: its local (demo) waybill number; None: no carrier, or the carrier's provider numbers it (queued)
+    waybill_no: str | None
+
+
+def plan_allocations(w: Writer, rules: Rules, orders: list[tuple[str, IntakeOrder]]) -> None:
+    """Route a push's new paid orders, reserve their stock and number their local waybills, one pass each.
+
+    Allocating them one by one cost a stock read, a stock UPDATE, a moves INSERT and a waybill
+    counter UPDATE per order; here the push takes one of each (issue 18). The outcome is the one
+    of allocating them one after the other in push order: routing is pure, the stock rows are
+    taken in push order in memory over rows read (and on PostgreSQL locked) once
+    (:func:`hub.stock.reserve_batch`), and each carrier's numbers are handed out in push order.
+    Stock rows are locked before the waybill counters, as :func:`allocate` takes them.
+    :func:`allocate` then takes each order's plan from ``w.planned``.
+
+    Args:
+        orders: (order ID, the order as pushed) of new orders about to be allocated, in push order.
+    """
+    if not orders:
+        return
+    decisions = [route(o, rules) for _oid, o in orders]
+    lines = [[{"sku": ln.sku, "qty": ln.qty, "name": ln.name, "is_gift": ln.is_gift} for ln in o.lines]
+             for _oid, o in orders]
+    reserved = stock.reserve_batch(
+        w, [(oid, ls, d.warehouse) for (oid, _o), ls, d in zip(orders, lines, decisions, strict=True)],
+        [*stock.gift_skus(rules), *rules.gift_stock])
+    known = _accounts.setdefault(w, {})
+    local: dict[str, list[int]] = {}
+    for i, d in enumerate(decisions):
+        if not d.carrier:
+            continue
+        if d.carrier not in known:
+            known[d.carrier] = carrier_accounts.account_for(w.conn, d.carrier)
+        found = known[d.carrier]
+        if found is None or registry.is_local(found[1]):
+            local.setdefault(d.carrier, []).append(i)
+    numbers: list[str | None] = [None] * len(orders)
+    for carrier in sorted(local):
+        at = local[carrier]
+        got = demo_waybill.numbers(w.conn, rules.waybill_prefixes.get(carrier, carrier), carrier,
+                                   w.settings.waybill_start, len(at))
+        for i, no in zip(at, got, strict=True):
+            numbers[i] = no
+    for (oid, _o), d, r, waybill_no in zip(orders, decisions, reserved, numbers, strict=True):
+        w.planned[oid] = Planned(d, r, waybill_no)
+
+
 def allocate(w: Writer, rules: Rules, doc: dict[str, Any], *, action_id: str | None = None) -> None:
-    """paid → allocated: the routing rules pick warehouse, bench, lane and carrier and raise holds."""
-    decision = route(doc_to_intake(doc), rules)
+    """paid → allocated: the routing rules pick warehouse, bench, lane and carrier and raise holds.
+
+    A new order of a push comes with its plan (:func:`plan_allocations`): routing, stock and
+    waybill already worked out with the rest of its push.
+    """
+    planned: Planned | None = w.planned.pop(doc["order_id"], None)
+    decision = planned.decision if planned is not None else route(doc_to_intake(doc), rules)
     doc["warehouse"] = decision.warehouse
     doc["bench"] = decision.bench
     doc["lane"] = decision.lane
@@ -146,9 +206,13 @@ def allocate(w: Writer, rules: Rules, doc: dict[str, Any], *, action_id: str | N
     else:
         doc.pop("weighing", None)  # the site dropped the rule: benches weigh without comparing
     # all or nothing (short: a hold, nothing reserved); before the waybill counter's row lock
-    short = stock.reserve(w, doc, decision.warehouse)
+    short = planned.reserved.short if planned is not None else stock.reserve(w, doc, decision.warehouse)
     if decision.carrier:
-        assign_waybill(w, rules, doc)
+        if planned is not None and planned.waybill_no is not None:
+            doc.pop("waybill_routing", None)
+            doc["waybill_no"] = planned.waybill_no
+        else:
+            assign_waybill(w, rules, doc)
     cutoffs.stamp(doc, rules, w.settings.timezone)
     if not doc.get("ship_by") and doc.get("paid_at"):
         paid = parse_iso(doc["paid_at"])
@@ -158,7 +222,8 @@ def allocate(w: Writer, rules: Rules, doc: dict[str, Any], *, action_id: str | N
                  details={"warehouse": decision.warehouse, "bench": decision.bench, "lane": decision.lane,
                           "carrier": decision.carrier, "waybill_no": doc["waybill_no"], **why_details("routing")},
                  action_id=action_id)
-    for hold in stock.allocation_holds(w.conn, rules, decision.warehouse, decision.holds, short):
+    for hold in stock.allocation_holds(w.conn, rules, decision.warehouse, decision.holds, short,
+                                       planned.reserved.gift_rows if planned is not None else None):
         w.raise_hold(doc, hold.type, hold.reason, dict(hold.details), action_id=action_id)
 
 
@@ -229,6 +294,9 @@ def intake(w: Writer, rules: Rules, pushed: list[IntakeOrder], *, source: str | 
         last = db.next_counter(conn, f"order:{w.settings.order_prefix}{day:%Y%m%d}", len(fresh))
         new_ids = {k: format_order_id(w.settings.order_prefix, day, last - len(fresh) + 1 + i)
                    for i, k in enumerate(fresh)}
+        if len(fresh) == len(pushed):  # every order new, each once: allocate the paid ones in one pass
+            plan_allocations(w, rules, [(new_ids[(o.channel, o.channel_order_no)], o) for o in pushed
+                                        if o.status is ChannelStatus.PAID])
     results = []
     for o in pushed:
         key = (o.channel, o.channel_order_no)
@@ -236,7 +304,7 @@ def intake(w: Writer, rules: Rules, pushed: list[IntakeOrder], *, source: str | 
         if found is None:
             doc = new_doc(new_ids[key], o)
             by_key[key] = doc
-            w.add_new(doc)
+            w.add_new(doc, functools.partial(new_doc, new_ids[key], o))  # checked for size at flush
             w.transition(doc, Trigger.CREATED, why=why_text("channel_push", channel=o.channel),
                          details={"message_id": o.message_id, **why_details("channel_push", channel=o.channel)})
             _apply_status(w, rules, doc, o)

@@ -44,9 +44,10 @@ if TYPE_CHECKING:
     from hub.stock_import import StockRow
     from hub.writer import Writer
 
-__all__ = ["ADJUST_REASONS", "STOCK_EVENT", "WmsRow", "adjust", "apply_wms", "available", "consume", "enqueue_changes",
-           "held", "import_counts", "listing", "needed", "on_transition", "parse_wms", "receive_return", "release",
-           "release_waiting", "rereserve", "reserve", "reserve_late", "seed_gift_stock", "shed", "touch", "tracked"]
+__all__ = ["ADJUST_REASONS", "STOCK_EVENT", "Reserved", "WmsRow", "adjust", "apply_wms", "available", "consume",
+           "enqueue_changes", "held", "import_counts", "listing", "needed", "on_transition", "parse_wms",
+           "receive_return", "release", "release_waiting", "rereserve", "reserve", "reserve_batch", "reserve_late",
+           "seed_gift_stock", "shed", "touch", "tracked"]
 
 #: Triggers that take the parcel out of the warehouse: the reservation is consumed.
 SHIP_TRIGGERS = frozenset({Trigger.SHIPPED_BY_STATION, Trigger.PICKED_UP_BY_CARRIER})
@@ -88,11 +89,16 @@ def available(conn: Connection, warehouse: str, skus: Iterable[str]) -> dict[str
     return {sku: on_hand - reserved for sku, (on_hand, reserved) in tracked(conn, warehouse, skus).items()}
 
 
+def gift_skus(rules: Rules) -> list[str]:
+    """The catalogue's gift SKUs (the gift choices offer them)."""
+    return [sku for sku, item in rules.catalogue.items() if item.is_gift]
+
+
 def gift_levels(conn: Connection, rules: Rules, warehouse: str | None) -> dict[str, int]:
     """Available units of the catalogue's gift SKUs counted at ``warehouse`` (for the gift choices)."""
     if not warehouse:
         return {}
-    return available(conn, warehouse, [sku for sku, item in rules.catalogue.items() if item.is_gift])
+    return available(conn, warehouse, gift_skus(rules))
 
 
 def held(conn: Connection, order_id: str) -> dict[tuple[str, str], int]:
@@ -162,18 +168,26 @@ def receive_return(w: Writer, doc: dict[str, Any], lines: list[dict[str, Any]]) 
 
 
 def allocation_holds(conn: Connection, rules: Rules, warehouse: str, routed: Iterable[HoldSpec],
-                     short: list[dict[str, Any]]) -> list[HoldSpec]:
+                     short: list[dict[str, Any]],
+                     gift_rows: dict[str, tuple[int, int]] | None = None) -> list[HoldSpec]:
     """The holds of an allocation: routing's, with gifts counted at ``warehouse`` judged by stock.
 
     Routing's ``gift_stock`` hold reads the rules' static table; a gift SKU tracked at the warehouse
     is taken off it (its stock row decides). Short tracked gifts make a ``gift_stock`` hold (its
     playbook: substitute / without gift / split), short goods a ``stock_short`` hold.
+    ``gift_rows``: the warehouse's gift rows as :func:`reserve_batch` left them for this order
+    (read from the table when None).
     """
     from hub.options import gift_options
     from hub.routing import _REASON_GIFT, HOLD_GIFT_STOCK, HoldSpec
 
     routed = list(routed)
-    counted = set(tracked(conn, warehouse, rules.gift_stock)) if rules.gift_stock and any(
+    def rows(skus: Iterable[str]) -> dict[str, tuple[int, int]]:
+        if gift_rows is None:
+            return tracked(conn, warehouse, skus)
+        return {sku: gift_rows[sku] for sku in skus if sku in gift_rows}
+
+    counted = set(rows(rules.gift_stock)) if rules.gift_stock and any(
         h.type == HOLD_GIFT_STOCK for h in routed) else set()  # read only when routing held a gift
     gift_short = [s for s in short if s["is_gift"]]
     out: list[HoldSpec] = []
@@ -186,7 +200,8 @@ def allocation_holds(conn: Connection, rules: Rules, warehouse: str, routed: Ite
         if static and not gift_short and not counted:
             out.append(h)  # no gift counted here: routing's hold as it was
     if gift_short or (static and counted):
-        options = gift_options(rules, gift_levels(conn, rules, warehouse)).to_wire()
+        levels = {sku: oh - r for sku, (oh, r) in rows(gift_skus(rules)).items()}
+        options = gift_options(rules, levels).to_wire()
         out.append(HoldSpec(HOLD_GIFT_STOCK, _REASON_GIFT, {"short": static + gift_short, "warehouse": warehouse,
                                                             "options": options}))
     goods_short = [s for s in short if not s["is_gift"]]
@@ -244,6 +259,81 @@ def reserve(w: Writer, doc: dict[str, Any], warehouse: str) -> list[dict[str, An
     return [{"sku": sku, "name": names.get(sku, ""), "needed": want[sku],
              "available": max(0, levels[sku][0] - levels[sku][1]) if sku in levels else 0,
              "is_gift": sku in gifts} for sku in short]
+
+
+@dataclass
+class Reserved:
+    """One order's outcome in :func:`reserve_batch`.
+
+    ``short`` is what :func:`reserve` returns; ``gift_rows`` the (on_hand, reserved) of the
+    warehouse's tracked gift SKUs right after this order's turn (only for an order with a gift
+    line): :func:`allocation_holds` reads them there instead of the table, where the orders
+    behind it in the batch have already taken their units.
+    """
+
+    short: list[dict[str, Any]]
+    gift_rows: dict[str, tuple[int, int]] | None = None
+
+
+def reserve_batch(w: Writer, orders: Sequence[tuple[str, list[dict[str, Any]], str]],
+                  gift_skus: Iterable[str] = ()) -> list[Reserved]:
+    """:func:`reserve` for a push's new orders at once: the same outcome, order by order, in push order.
+
+    ``orders``: (order ID, lines, warehouse) of orders that hold nothing yet (a push's new paid
+    orders). The stock rows they need are read and, on PostgreSQL, locked in one statement in
+    (warehouse, SKU) order — a stable order, so two batches never deadlock on them, and no other
+    transaction changes them until commit: no oversell. Each order then takes its units in memory,
+    all or nothing, exactly as :func:`reserve` would one after the other; the rows' new counts go
+    back in one executemany UPDATE and the ``reserve`` moves in multi-row INSERTs.
+    """
+    gift_skus = sorted(set(gift_skus))
+    wants = [(oid, needed({"lines": lines}), wh) for oid, lines, wh in orders]
+    skus = sorted({sku for _oid, want, _wh in wants for sku in want} | set(gift_skus))
+    warehouses = sorted({wh for _oid, _want, wh in wants})
+    if not skus or not warehouses:
+        return [Reserved([]) for _ in orders]
+    stmt = select(_S.warehouse, _S.sku, _S.on_hand, _S.reserved).where(
+        _S.warehouse.in_(warehouses), _S.sku.in_(skus)).order_by(_S.warehouse, _S.sku)
+    if db.is_postgres(w.conn):
+        stmt = stmt.with_for_update()
+    rows: dict[tuple[str, str], list[int]] = {(wh, sku): [int(oh), int(r)] for wh, sku, oh, r in w.conn.execute(stmt)}
+    before = {key: (v[0], v[1]) for key, v in rows.items()}
+    taken: dict[tuple[str, str], int] = {}
+    moves: list[tuple[str, str, str, int]] = []  # (order ID, warehouse, SKU, units)
+    out: list[Reserved] = []
+    for (oid, want, wh), (_oid, lines, _wh) in zip(wants, orders, strict=True):
+        levels = {sku: rows[(wh, sku)] for sku in want if (wh, sku) in rows}
+        short = [sku for sku, q in want.items() if sku in levels and levels[sku][0] - levels[sku][1] < q]
+        if levels and not short:
+            for sku in levels:
+                levels[sku][1] += want[sku]
+                taken[(wh, sku)] = taken.get((wh, sku), 0) + want[sku]
+                moves.append((oid, wh, sku, want[sku]))
+        gift_rows = None
+        if any(ln.get("is_gift") for ln in lines):
+            gift_rows = {sku: (rows[(wh, sku)][0], rows[(wh, sku)][1]) for sku in gift_skus if (wh, sku) in rows}
+        if not short:
+            out.append(Reserved([], gift_rows))
+            continue
+        gifts = {ln["sku"] for ln in lines if ln.get("is_gift")}
+        names = {ln["sku"]: ln.get("name", "") for ln in lines}
+        out.append(Reserved([{"sku": sku, "name": names.get(sku, ""), "needed": want[sku],
+                              "available": max(0, levels[sku][0] - levels[sku][1]), "is_gift": sku in gifts}
+                             for sku in short], gift_rows))
+    if taken:
+        if _stock_hooks(w):
+            for key in taken:
+                w.stock_before.setdefault((key[1], key[0]), before[key])
+        w.conn.execute(_SHIFT, [{"b_sku": sku, "b_wh": wh, "b_oh": 0, "b_r": q, "b_now": w.now}
+                                for (wh, sku), q in sorted(taken.items())])
+        at, by, mark = _time(w.conn, w.now), w.actor.operator[:64], _mark(w.conn)
+        for i in range(0, len(moves), 500):
+            chunk = moves[i : i + 500]
+            params = [x for oid, wh, sku, q in chunk for x in (oid, "reserve", sku, wh, 0, q, at, by)]
+            ids = sorted(int(r[0]) for r in w.conn.exec_driver_sql(_moves_sql(len(chunk), mark), tuple(params)))
+            for move_id, (_oid, wh, sku, q) in zip(ids, chunk, strict=True):
+                w.on_restore(_undoer(w, move_id, sku, wh, 0, q))
+    return out
 
 
 # The two statements every counted allocation runs go to the driver as plain SQL, built once per

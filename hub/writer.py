@@ -119,6 +119,11 @@ class Writer:
         self._tickets: dict[str, dict[str, Any]] = {}
         #: Orders loaded for this transaction (:meth:`track`): the stock queue works on these objects.
         self._loaded: dict[str, dict[str, Any]] = {}
+        #: Allocations worked out ahead for a push's new orders (hub/orders.py ``plan_allocations``):
+        #: order ID -> its plan, taken by ``allocate`` (routing, stock and waybill in one pass per push).
+        self.planned: dict[str, Any] = {}
+        #: New orders whose size check waits for flush (:meth:`add_new`): order ID -> its fresh doc.
+        self._fresh: dict[str, Callable[[], dict[str, Any]]] = {}
 
     # -- recording -------------------------------------------------------------------------
     def checkpoint(self) -> tuple[Any, ...]:
@@ -144,9 +149,20 @@ class Writer:
         """A ticket's new state (hub/tickets.py wrote its row): it goes out in the change feed at flush."""
         self._tickets[doc["ticket_id"]] = doc
 
-    def add_new(self, doc: dict[str, Any]) -> None:
-        """A new order, checked for size once here (what intake adds to it afterwards is the hub's own)."""
-        check_size(doc)
+    def add_new(self, doc: dict[str, Any], fresh: Callable[[], dict[str, Any]] | None = None) -> None:
+        """A new order, checked for size as it is now (what intake adds to it afterwards is the hub's own).
+
+        ``fresh``: rebuilds ``doc`` as it is now (intake: ``new_doc`` of the pushed order). The check
+        then waits for :meth:`flush`, which serialises the order anyway: an order only grows
+        (a state, a route, a waybill; a few bytes shorter at most, :data:`ORDER_GROWTH_SLACK` covers
+        them), so one well under the limit then needs no second serialisation, and one near it
+        is rebuilt and checked exactly as here. The refusal is the same, a little later in the
+        same transaction.
+        """
+        if fresh is None:
+            check_size(doc)
+        else:
+            self._fresh[doc["order_id"]] = fresh
         self._new[doc["order_id"]] = doc
         self._prev_bench[doc["order_id"]] = None
 
@@ -257,17 +273,19 @@ class Writer:
     def flush(self) -> int:
         """Write orders, audit, changes and webhook events; returns the last change seq (0 if none)."""
         conn = self.conn
+        # Each order's snapshot serialised once, for orders.doc and changes.doc alike.
+        texts = {oid: self._text(d) for oid, d in (*self._new.items(), *self._updated.items())}
         if self._new:
-            conn.execute(db.orders.insert(), [self._row(d) for d in self._new.values()])
+            db.insert_many(conn, db.orders, [self._row(d, texts[oid]) for oid, d in self._new.items()])
         if self._updated:
             stmt = (
                 update(db.orders)
                 .where(db.orders.c.order_id == bindparam("b_order_id"))
                 .values({k: bindparam(k) for k in self._row_keys() if k != "order_id"})
             )
-            conn.execute(stmt, [{**self._row(d), "b_order_id": d["order_id"]} for d in self._updated.values()])
+            conn.execute(stmt, [{**self._row(d, texts[oid]), "b_order_id": oid} for oid, d in self._updated.items()])
         if self._audit:
-            conn.execute(db.audit.insert(), self._audit)
+            db.insert_many(conn, db.audit, self._audit)
             from hub.notify.dispatch import on_flush  # WeCom robots and buyer SMS (docs/notifications.md)
 
             on_flush(conn, self.settings, self._audit, {**self._new, **self._updated}, self.now)
@@ -303,12 +321,12 @@ class Writer:
             last = db.next_counter(conn, "changes", len(docs) + len(tickets))
             first = last - len(docs) - len(tickets) + 1
             rows = [{"seq": first + i, "order_id": d["order_id"], "bench": d.get("bench"),
-                     "prev_bench": self._prev_bench.get(d["order_id"]), "at": self.now, "doc": public(d),
+                     "prev_bench": self._prev_bench.get(d["order_id"]), "at": self.now, "doc": texts[d["order_id"]],
                      "kind": "order"} for i, d in enumerate(docs)]
             # A ticket has no bench: a packer's feed never carries it (hub/feed.py ``_visible``).
             rows += [{"seq": first + len(docs) + i, "order_id": t["order_id"], "bench": None, "prev_bench": None,
                       "at": self.now, "doc": t, "kind": "ticket"} for i, t in enumerate(tickets)]
-            conn.execute(db.changes.insert(), rows)
+            db.insert_many(conn, db.changes, rows)
             if db.is_postgres(conn):
                 conn.execute(text("SELECT pg_notify('packdesk_changes', :s)"), {"s": str(last)})
         return last
@@ -319,7 +337,15 @@ class Writer:
                 "version", "bench", "warehouse", "waybill_no", "phone_tail", "recipient_name", "held",
                 "stock_wait", "created_at", "updated_at", "doc", *FACT_COLUMNS]
 
-    def _row(self, d: dict[str, Any]) -> dict[str, Any]:
+    def _text(self, d: dict[str, Any]) -> db.JsonText:
+        """The order's snapshot as stored and served (compact JSON); a new order's deferred size check."""
+        text = json.dumps(public(d), ensure_ascii=False, separators=(",", ":"))
+        fresh = self._fresh.pop(d["order_id"], None)
+        if fresh is not None and len(text.encode()) > MAX_ORDER_BYTES - ORDER_GROWTH_SLACK:
+            check_size(fresh())
+        return db.JsonText(text)
+
+    def _row(self, d: dict[str, Any], text: db.JsonText) -> dict[str, Any]:
         from core.timeutil import parse_iso
 
         return {
@@ -334,5 +360,5 @@ class Writer:
             "recipient_name": d["recipient"]["name"][:RECIPIENT_NAME_LEN],
             "held": bool(d.get("holds")), "created_at": parse_iso(d["created_at"]),
             "stock_wait": any(h.get("type") in stock.SHORT_HOLDS for h in d.get("holds") or []),
-            "updated_at": self.now, "doc": public(d), **facts_of(d),
+            "updated_at": self.now, "doc": text, **facts_of(d),
         }

@@ -29,6 +29,12 @@ def number(conn: Connection, prefix: str, carrier: str, start: int) -> str:
     return f"{prefix}{start + n}"
 
 
+def numbers(conn: Connection, prefix: str, carrier: str, start: int, count: int) -> list[str]:
+    """The carrier's next ``count`` demo numbers in one counter update (a push's orders: one row lock)."""
+    last = db.next_counter(conn, f"waybill:{carrier}", count)
+    return [f"{prefix}{start + n}" for n in range(last - count + 1, last + 1)]
+
+
 class DemoProvider:
     name: ClassVar[str] = NAME
     LOCAL: ClassVar[bool] = True
