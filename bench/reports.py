@@ -20,21 +20,16 @@ not a live figure (those are bench/metrics.py's).
 
 from __future__ import annotations
 
-import argparse
 import statistics
 import sys
-import tempfile
 import time
 import tracemalloc
-from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import requests
-from sqlalchemy import insert, text
 
 from bench import metrics as bench_metrics
 from core.order_csv import bilingual_headers, csv_chunks
@@ -43,14 +38,12 @@ from hub import auth, db
 from hub.api.deps import Hub
 from hub.api.reports import order_rows
 from hub.config import HubSettings
-from tests.hubproc import fresh_pg_database, postgres_available
 
 TZ = bench_metrics.TZ
 TARGET_MS = 10_000.0
 
 
-def with_docs(batches: Iterator[tuple[list[dict[str, Any]], list[dict[str, Any]]]]
-              ) -> Iterator[tuple[list[dict[str, Any]], list[dict[str, Any]]]]:
+def with_docs(batches: bench_metrics.Batches) -> bench_metrics.Batches:
     """bench/metrics.py's orders with a document of the size a real order has (~700 bytes)."""
     for orders, audit in batches:
         for i, o in enumerate(orders):
@@ -64,18 +57,6 @@ def with_docs(batches: Iterator[tuple[list[dict[str, Any]], list[dict[str, Any]]
                                   {"sku": "GIFT-CUP-01", "name": "赠品：玻璃杯", "qty": 1, "unit_price_fen": 0}],
                         "holds": [{"type": "item_missing", "reason": "赠品缺货"}] if o["held"] else []}
         yield orders, audit
-
-
-def load(hub: Hub, n: int, now: datetime) -> None:
-    t = time.perf_counter()
-    for orders, audit in with_docs(bench_metrics.generate(n, now)):
-        with hub.engine.begin() as c:
-            c.execute(insert(db.orders), orders)
-            if audit:
-                c.execute(insert(db.audit), audit)
-    with hub.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as c:
-        c.execute(text("VACUUM ANALYZE" if db.is_postgres(c) else "ANALYZE"))
-    print(f"loaded {n:,} orders in {time.perf_counter() - t:.0f} s")
 
 
 def timed_get(s: requests.Session, url: str, headers: dict[str, str], params: dict[str, str], runs: int
@@ -96,7 +77,7 @@ def measure(url_db: str, n: int, runs: int) -> float:
     db.migrate(hub.engine)
     hub.tx(auth.seed_operators)
     now = utcnow()
-    load(hub, n, now)
+    bench_metrics.load(hub, n, now, with_docs)
     today = local_day(now, TZ)
     monday = today - timedelta(days=today.weekday())
     with bench_metrics.served(hub) as url:
@@ -133,26 +114,7 @@ def measure(url_db: str, n: int, runs: int) -> float:
 
 
 def main() -> int:
-    p = argparse.ArgumentParser()
-    p.add_argument("--orders", type=int, default=1_000_000)
-    p.add_argument("--runs", type=int, default=3)
-    p.add_argument("--sqlite", action="store_true", help="SQLite instead of PostgreSQL")
-    args = p.parse_args()
-    if args.sqlite:
-        with tempfile.TemporaryDirectory() as tmp:
-            worst = measure(f"sqlite:///{Path(tmp) / 'hub.db'}", args.orders, args.runs)
-        name = "sqlite"
-    else:
-        why = postgres_available()
-        if why is not None:
-            print(f"{why}; run with --sqlite")
-            return 1
-        with fresh_pg_database() as url:
-            worst = measure(url, args.orders, args.runs)
-        name = "1m" if args.orders == 1_000_000 else f"{args.orders}"
-    print(f"reports_weekly_xlsx_{name}: {worst:.0f} ms (target < {TARGET_MS:.0f} ms)")
-    return 0
-
+    return bench_metrics.run_main(measure, 3, "reports_weekly_xlsx", ".0f", TARGET_MS)
 
 if __name__ == "__main__":
     sys.exit(main())
