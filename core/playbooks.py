@@ -766,6 +766,9 @@ PLAYBOOKS["stock_short"] = Playbook(
         _t("确认到货时间；货到后选择“已到货”放行，系统会在放行时占用库存（仍不足则不能放行）。",
            "Find out when stock arrives; once it is in, choose \"stock arrived\": the release reserves the "
            "units (still short: the release is refused)."),
+        _t("部分有货：关闭本窗口，在订单上拆单（更多 → 拆单…，Ctrl+Shift+X），有货的先发；缺货的子单等到货后自动放行。",
+           "Part of it is in stock: close this window and split the order (More → Split…, Ctrl+Shift+X): "
+           "what is there ships now, the back-order part is released by itself when stock arrives."),
         _t("等不及：联系买家，征得同意后换同类商品，或由买家取消订单。",
            "Cannot wait: contact the buyer and, with their consent, substitute a similar item, or the buyer "
            "cancels."),

@@ -89,6 +89,22 @@ def fit_to_screen(widget: QWidget, width: int, height: int, room: QSize | None =
     return QSize(min(width, room.width() - 40), min(height, room.height() - 60))
 
 
+def short_lines(details: Any) -> str:
+    """One line per short SKU of a stock hold's ``details.short`` (hub/stock.py, hub/routing.py):
+    what the order needs and what the warehouse has free; "" when the hold names none."""
+    listed = details.get("short") if isinstance(details, dict) else None
+    out = []
+    for s in listed if isinstance(listed, list) else []:
+        if not isinstance(s, dict) or not s.get("sku"):
+            continue
+        free = s.get("available", s.get("in_stock"))
+        text = _("{sku} {name}: needs {needed}, {free} available").format(
+            sku=s["sku"], name=s.get("name") or "", needed=s.get("needed", "?"),
+            free=free if isinstance(free, int) else "?")
+        out.append(("▲ " + text).replace("  ", " "))
+    return "\n".join(out)
+
+
 def mask_phone(phone: str) -> str:
     """The phone as every screen shows it (``138****5678``, :mod:`core.phones`); "—" when there is none."""
     return masked(phone) or "—"
@@ -492,6 +508,14 @@ class ExceptionDialog(QDialog):
         lines_label.setObjectName("orderLines")
         lines_label.setWordWrap(True)
         form.addRow(_("Items"), lines_label)
+        short = short_lines((self.hold or {}).get("details"))
+        if short:
+            # Stock holds: the guidance's first step is "look at what is short"; here it is.
+            short_label = QLabel(short)
+            short_label.setObjectName("shortLines")
+            short_label.setWordWrap(True)
+            short_label.setStyleSheet("color: #b71c1c; font-weight: bold;")
+            form.addRow(_("Short"), short_label)
         carrier = f"{carrier_name(snap.get('carrier')) if snap.get('carrier') else '—'}  {snap.get('waybill_no') or ''}"
         form.addRow(_("Carrier"), QLabel(carrier))
         if snap.get("buyer_note"):

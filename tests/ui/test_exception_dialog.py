@@ -317,3 +317,27 @@ def test_online_the_hubs_current_choices_refine_the_holds(tmp_path: Path, qapp: 
         dlg.reject()
     finally:
         services.shutdown()
+
+
+def test_a_stock_hold_names_what_is_short_and_the_guidance_offers_the_split(services: AppServices, qtbot: Any) -> None:
+    short = {"hold_id": "h-short", "type": "stock_short", "reason": "库存不足", "raised_at": "2026-11-25T01:00:00Z",
+             "raised_by": "system", "details": {"warehouse": "SH", "short": [
+                 {"sku": "TEA-01", "name": "茶杯", "needed": 3, "available": 1, "is_gift": False},
+                 {"sku": "POT-02", "name": "茶壶", "needed": 1, "available": 0, "is_gift": False}]}}
+    seed(services, "BL20261125-000077", short)
+    dlg = make(services, qtbot, "BL20261125-000077", "h-short")
+    label = dlg.findChild(QLabel, "shortLines")
+    assert label is not None and label.isVisible()
+    lines = label.text().splitlines()
+    assert len(lines) == 2
+    assert "TEA-01" in lines[0] and "茶杯" in lines[0] and "3" in lines[0] and "1" in lines[0]
+    assert "POT-02" in lines[1] and "0" in lines[1]
+    words = " ".join(lb.text() for lb in dlg.findChildren(QLabel))
+    assert "Ctrl+Shift+X" in words  # the split is the way to ship what is there
+
+
+def test_a_hold_without_short_details_shows_no_short_row(services: AppServices, qtbot: Any) -> None:
+    dlg = make(services, qtbot)
+    assert dlg.findChild(QLabel, "shortLines") is None
+    assert mod.short_lines({"short": "garbage"}) == "" and mod.short_lines(None) == ""
+    assert mod.short_lines({"short": [{"sku": "A", "needed": 2, "in_stock": 1}, 7, {"name": "no sku"}]}).count("\n") == 0
