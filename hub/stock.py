@@ -44,10 +44,10 @@ if TYPE_CHECKING:
     from hub.stock_import import StockRow
     from hub.writer import Writer
 
-__all__ = ["ADJUST_REASONS", "STOCK_EVENT", "Reserved", "WmsRow", "adjust", "apply_wms", "available", "consume",
-           "enqueue_changes", "held", "import_counts", "listing", "needed", "on_transition", "parse_wms",
-           "receive_return", "release", "release_waiting", "rereserve", "reserve", "reserve_batch", "reserve_late",
-           "seed_gift_stock", "shed", "touch", "tracked"]
+__all__ = ["ADJUST_REASONS", "QUARANTINE_OUTCOMES", "STOCK_EVENT", "Reserved", "WmsRow", "adjust", "apply_wms",
+           "available", "consume", "dispose_quarantine", "enqueue_changes", "held", "import_counts", "listing",
+           "needed", "on_transition", "parse_wms", "receive_return", "release", "release_waiting", "rereserve",
+           "reserve", "reserve_batch", "reserve_late", "seed_gift_stock", "shed", "touch", "tracked"]
 
 #: Triggers that take the parcel out of the warehouse: the reservation is consumed.
 SHIP_TRIGGERS = frozenset({Trigger.SHIPPED_BY_STATION, Trigger.PICKED_UP_BY_CARRIER})
@@ -609,6 +609,46 @@ def adjust(w: Writer, sku: str, warehouse: str, *, reason: str, delta: int | Non
     after = tracked(w.conn, warehouse, [sku])[sku]
     return {"sku": sku, "warehouse": warehouse, "on_hand": after[0], "reserved": after[1],
             "available": after[0] - after[1], "released": released, "shed": shed_ids}
+
+
+#: What becomes of quarantined units (damaged returns): 报废 scrapped, or 复检合格 back on the shelf.
+QUARANTINE_OUTCOMES = ("scrap", "restock")
+
+
+def dispose_quarantine(w: Writer, sku: str, warehouse: str, *, outcome: str, units: int,
+                       note: str = "") -> dict[str, Any]:
+    """Quarantined units leave quarantine: ``scrap`` (gone: thrown away, sent back to the supplier) or
+    ``restock`` (re-checked and good: on hand again, so waiting ``stock_short`` holds are released,
+    oldest promise first). Audited as ``quarantine:<outcome>`` with the operator.
+
+    Without this a damaged return stayed counted in quarantine for ever (docs/returns.md).
+
+    Raises:
+        BadStockInput: an unknown outcome, fewer than 1 unit, a row not counted here, or more units
+            than are in quarantine (nothing is written).
+    """
+    if outcome not in QUARANTINE_OUTCOMES:
+        raise BadStockInput(f"Unknown outcome '{outcome}'; one of: {', '.join(QUARANTINE_OUTCOMES)}.",
+                            details={"field": "outcome"})
+    if units < 1:
+        raise BadStockInput("At least 1 unit leaves quarantine.", details={"field": "units"})
+    stmt = select(_S.quarantine).where(and_(_S.sku == sku, _S.warehouse == warehouse))
+    if db.is_postgres(w.conn):
+        stmt = stmt.with_for_update()  # two desks disposing of the last unit: the second reads the first's result
+    held_back = w.conn.execute(stmt).scalar_one_or_none()
+    if held_back is None:
+        raise BadStockInput(f"{sku} is not counted at {warehouse}: it has nothing in quarantine.",
+                            details={"field": "sku"})
+    if held_back < units:
+        raise BadStockInput(f"{sku} at {warehouse} has {held_back} in quarantine: {units} cannot leave it.",
+                            details={"field": "units", "quarantine": int(held_back)})
+    back = units if outcome == "restock" else 0
+    _move(w, None, "quarantine:" + outcome, sku, warehouse, back, 0, note=note[:200] or None, d_quarantine=-units)
+    released = release_waiting(w, warehouse) if back else []
+    row = w.conn.execute(select(_S.on_hand, _S.reserved, _S.quarantine).where(
+        and_(_S.sku == sku, _S.warehouse == warehouse))).one()
+    return {"sku": sku, "warehouse": warehouse, "on_hand": row.on_hand, "reserved": row.reserved,
+            "available": row.on_hand - row.reserved, "quarantine": row.quarantine, "released": released}
 
 
 @dataclass(frozen=True)

@@ -83,6 +83,7 @@ class StockDialog(QDialog):
         self.shown: list[dict[str, Any]] = []
         self.answered = 0
         self._truncated = False
+        self._done_text = ""
         layout = QVBoxLayout(self)
         top = QHBoxLayout()
         top.addWidget(QLabel(_("Search"), self))
@@ -125,6 +126,25 @@ class StockDialog(QDialog):
         self.import_shortcut = QShortcut(QKeySequence("Ctrl+I"), self, self.import_sheet)
         self.import_shortcut.setWhatsThis(_("Import a stock sheet (Excel or CSV): preview, then apply"))
         self.import_dialog: Any = None
+        # Issue 14: an adjustment with a reason (F2) and the way out of quarantine (F3), on the selected row.
+        self.adjust_button = QPushButton(_("Adjust…") + " (F2)", self)
+        self.adjust_button.setObjectName("stockAdjustButton")
+        self.adjust_button.setToolTip(_("Adjust the selected row: count, receipt, damage or other, with a reason"))
+        self.adjust_button.clicked.connect(lambda: self.change_selected("adjust"))
+        buttons.addButton(self.adjust_button, QDialogButtonBox.ButtonRole.ActionRole)
+        self.quarantine_button = QPushButton(_("Quarantine…") + " (F3)", self)
+        self.quarantine_button.setObjectName("stockQuarantineButton")
+        self.quarantine_button.setToolTip(_("Scrap the selected row's damaged returns, or put them back on the shelf"))
+        self.quarantine_button.clicked.connect(lambda: self.change_selected("quarantine"))
+        buttons.addButton(self.quarantine_button, QDialogButtonBox.ButtonRole.ActionRole)
+        self.adjust_shortcut = QShortcut(QKeySequence("F2"), self, lambda: self.change_selected("adjust"))
+        self.adjust_shortcut.setWhatsThis(_("Adjust the selected row: count, receipt, damage or other, with a reason"))
+        self.quarantine_shortcut = QShortcut(QKeySequence("F3"), self, lambda: self.change_selected("quarantine"))
+        self.quarantine_shortcut.setWhatsThis(
+            _("Scrap the selected row's damaged returns, or put them back on the shelf"))
+        self.change_dialog: Any = None
+        self.table.itemSelectionChanged.connect(self._selection_changed)
+        self._selection_changed()
         buttons.rejected.connect(self.reject)
         layout.addWidget(buttons)
         self.resize(1000, 560)
@@ -150,6 +170,39 @@ class StockDialog(QDialog):
         self.import_dialog.imported.connect(lambda _answer: self.refresh())
         self.import_dialog.open()
 
+    def selected_row(self) -> dict[str, Any] | None:
+        rows = self.table.selectionModel().selectedRows()
+        if not rows or not 0 <= rows[0].row() < len(self.shown):
+            return None
+        return self.shown[rows[0].row()]
+
+    def change_selected(self, mode: str) -> None:
+        """F2 / F3: open the change dialog for the selected row (``mode`` adjust or quarantine)."""
+        from ui.stock_change import StockChangeDialog
+
+        row = self.selected_row()
+        if row is None:
+            self._say(_("Select a stock row first (arrow keys or a click)."), error=True)
+            return
+        if mode == "quarantine" and not quarantined(row):
+            self._say(_("{sku} at {warehouse} has nothing in quarantine.").format(
+                sku=row["sku"], warehouse=row["warehouse"]), error=True)
+            return
+        self.change_dialog = StockChangeDialog(self.services, row, mode, self)
+        self.change_dialog.changed.connect(self._changed)
+        self.change_dialog.open()
+
+    def _changed(self, answer: dict[str, Any]) -> None:
+        from core.stock_change import outcome_text
+
+        self.refresh()
+        self._done_text = outcome_text(answer)
+
+    def _selection_changed(self) -> None:
+        row = self.selected_row()
+        self.adjust_button.setEnabled(row is not None)
+        self.quarantine_button.setEnabled(row is not None and quarantined(row) > 0)
+
     # -- drawing (GUI thread) ----------------------------------------------------------------------
 
     def show_levels(self, answer: dict[str, Any]) -> None:
@@ -165,6 +218,8 @@ class StockDialog(QDialog):
         self.answered += 1
 
     def _draw(self) -> None:
+        before = self.selected_row()
+        keep = (before["sku"], before["warehouse"]) if before is not None else None
         header = self.table.horizontalHeader()
         column, order = header.sortIndicatorSection(), header.sortIndicatorOrder()
         rows = sorted((r for r in self.rows if matches(r, self.search.text())), key=lambda r: sort_key(r, column),
@@ -196,7 +251,15 @@ class StockDialog(QDialog):
             shown=len(rows), total=len(self.rows), short=n_short)
         if self._truncated:
             text += " " + _("The hub sent only the first {n} rows.").format(n=len(self.rows))
+        if self._done_text:
+            text = self._done_text + " " + text
+            self._done_text = ""
         self._say(text)
+        for i, r in enumerate(rows):  # the row worked on stays selected after a refresh or a search
+            if keep == (r["sku"], r["warehouse"]):
+                self.table.selectRow(i)
+                break
+        self._selection_changed()
 
     def _say(self, text: str, *, error: bool = False) -> None:
         self.message.setStyleSheet(f"color: {'#c62828' if error else '#1565c0'}; font-size: 13pt;")

@@ -586,6 +586,33 @@ class HubClient:
             raise HubMalformed(_("The hub's stock answer is incomplete."))
         return {"rows": rows, "truncated": bool(data.get("truncated"))}
 
+    def adjust_stock(self, sku: str, warehouse: str, *, reason: str, delta: int | None = None,
+                     on_hand: int | None = None, note: str = "") -> dict[str, Any]:
+        """``POST /stock/adjust`` (desk and above; docs/stock.md): a count (``on_hand``) or a change
+        (``delta``) with a reason (cycle_count, damage, receipt, other); audited at the hub with the operator.
+        Answers {sku, warehouse, on_hand, reserved, available, released, shed}."""
+        body: dict[str, Any] = {"sku": sku, "warehouse": warehouse, "reason": reason, "note": note}
+        body.update({"delta": delta} if on_hand is None else {"on_hand": on_hand})
+        return self._stock_answer(self._request("POST", "/stock/adjust", json_body=body))
+
+    def dispose_quarantine(self, sku: str, warehouse: str, *, outcome: str, units: int,
+                           note: str = "") -> dict[str, Any]:
+        """``POST /stock/quarantine`` (desk and above): quarantined units scrapped (``scrap``) or put back
+        on the shelf after a re-check (``restock``). Answers the row's counts and the orders released."""
+        data = self._request("POST", "/stock/quarantine", json_body={
+            "sku": sku, "warehouse": warehouse, "outcome": outcome, "units": units, "note": note})
+        return self._stock_answer(data)
+
+    @staticmethod
+    def _stock_answer(data: Any) -> dict[str, Any]:
+        ints = ("on_hand", "reserved", "available")
+        if (not isinstance(data, dict) or not all(isinstance(data.get(k), int) and not isinstance(data.get(k), bool)
+                                                  for k in ints)
+                or not isinstance(data.get("released", []), list)):
+            raise HubMalformed(_("The hub's answer to the stock change is incomplete; refresh the stock before "
+                                 "changing it again."))
+        return data
+
     # -- reports (issue 16; docs/reports.md) -------------------------------------------------------
 
     def report(self, kind: str, day: str, *, warehouse: str | None = None, channel: str | None = None,

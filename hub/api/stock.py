@@ -64,6 +64,28 @@ def adjust_stock(hub: HubDep, request: Request, body: AdjustIn) -> dict[str, Any
     return hub.tx(run, notify=True)
 
 
+class QuarantineIn(BaseModel):
+    sku: Text = Field(min_length=1, max_length=64)
+    warehouse: Text = Field(min_length=1, max_length=32)
+    #: 报废 scrap, 复检合格上架 restock
+    outcome: Literal["scrap", "restock"]
+    units: int = Field(ge=1, le=2_000_000_000)
+    note: Text = Field("", max_length=200)
+
+
+@router.post("/api/v1/stock/quarantine")
+def dispose_quarantine(hub: HubDep, request: Request, body: QuarantineIn) -> dict[str, Any]:
+    """Quarantined units (damaged returns) scrapped or put back on the shelf (desk+), audited in stock_moves."""
+    def run(c: Connection) -> dict[str, Any]:
+        actor = actor_at_least(hub, c, request, Role.DESK)
+        w = Writer(c, hub.settings, actor)
+        out = stock.dispose_quarantine(w, body.sku.strip(), body.warehouse.strip(), outcome=body.outcome,
+                                       units=body.units, note=body.note)
+        w.flush()
+        return out
+    return hub.tx(run, notify=True)
+
+
 @router.post("/api/v1/stock/wms")
 async def wms_push(hub: HubDep, request: Request) -> dict[str, Any]:
     """The WMS's absolute counts, signed like the channels' pushes (docs/stock.md "WMS push")."""

@@ -187,6 +187,51 @@ def test_adjustments_are_audited_with_the_operator_and_refused_to_a_packer(site:
     assert r.json()["rows"] == []  # 10 available, no order waiting
 
 
+# -- quarantine: damaged returns scrapped or put back ------------------------------------------
+
+def quarantine_of(hub: Hub, sku: str) -> int:
+    s = db.stock.c
+    return int(hub.read(lambda c: c.execute(select(s.quarantine).where(s.sku == sku, s.warehouse == SH)).scalar_one()))
+
+
+def test_quarantined_units_are_scrapped_or_put_back_audited_and_a_waiting_order_goes(site: Site) -> None:
+    url = site.url + "/api/v1/stock/quarantine"
+    adjust(site.hub, TEA, on_hand=2)
+    s = db.stock.c
+    site.hub.tx(lambda c: c.execute(db.stock.update().where(s.sku == TEA, s.warehouse == SH).values(quarantine=3)))
+    oid, = push(site.hub, order([(TEA, 3)], ship_by=T0 + timedelta(hours=4)))  # 2 available: short
+    assert short_held(site.hub, oid)
+    body = {"sku": TEA, "warehouse": SH, "outcome": "scrap", "units": 2, "note": "外箱压坏，无法复原"}
+    assert site.http.post(url, json=body, timeout=10).status_code == 401
+    r = site.http.post(url, json=body, headers=site.token("P001", "1111", "B1"), timeout=10)
+    assert r.status_code == 403
+
+    desk = site.token("D001", "2222")
+    r = site.http.post(url, json=body, headers=desk, timeout=10)
+    assert r.status_code == 200, r.text
+    assert r.json() == {"sku": TEA, "warehouse": SH, "on_hand": 2, "reserved": 0, "available": 2, "quarantine": 1,
+                        "released": []}
+    assert short_held(site.hub, oid)  # scrapped units are gone: nothing arrived
+
+    # refused whole, nothing written: more than is in quarantine, unknown outcome, no units, unknown SKU
+    for bad, status in (({"outcome": "restock", "units": 2}, 400), ({"outcome": "sell", "units": 1}, 422),
+                        ({"outcome": "scrap", "units": 0}, 422), ({"outcome": "scrap", "units": 1, "sku": "NO-SUCH"}, 400)):
+        r = site.http.post(url, json={"sku": TEA, "warehouse": SH, **bad}, headers=desk, timeout=10)
+        assert r.status_code == status, (bad, r.text)
+    assert quarantine_of(site.hub, TEA) == 1 and level(site.hub, TEA) == (2, 0)
+
+    r = site.http.post(url, json={"sku": TEA, "warehouse": SH, "outcome": "restock", "units": 1, "note": "复检合格"},
+                       headers=desk, timeout=10)
+    assert r.status_code == 200, r.text
+    assert r.json()["released"] == [oid] and r.json()["quarantine"] == 0
+    assert not short_held(site.hub, oid) and level(site.hub, TEA) == (3, 3)
+    m = db.stock_moves.c
+    rows = site.hub.read(lambda c: c.execute(select(m.reason, m.delta_on_hand, m.delta_quarantine, m.by, m.note)
+                                             .where(m.reason.like("quarantine:%")).order_by(m.id)).all())
+    assert [tuple(r) for r in rows] == [("quarantine:scrap", 0, -2, "D001", "外箱压坏，无法复原"),
+                                        ("quarantine:restock", 1, -1, "D001", "复检合格")]
+
+
 # -- the WMS push ------------------------------------------------------------------------------
 
 def test_wms_signature_known_answer() -> None:

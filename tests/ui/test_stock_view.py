@@ -184,3 +184,96 @@ def test_packer_is_refused_and_garbage_is_refused(desk: AppServices, sqlite_hub:
                 client.stock_levels()
     finally:
         client.close()
+
+
+def set_quarantine(db_url: str, sku: str, warehouse: str, n: int) -> None:
+    """Damaged returns graded at a bench (docs/returns.md), put in by hand on the hub's database."""
+    hub = Hub(HubSettings(database_url=db_url))
+    try:
+        hub.tx(lambda c: c.execute(db.stock.update().where(db.stock.c.sku == sku, db.stock.c.warehouse == warehouse)
+                                   .values(quarantine=n)))
+    finally:
+        hub.engine.dispose()
+        hub.reader.dispose()
+
+
+def row_of(dialog: StockDialog, sku: str, warehouse: str) -> dict[str, Any]:
+    return next(r for r in dialog.shown if (r["sku"], r["warehouse"]) == (sku, warehouse))
+
+
+def select(dialog: StockDialog, sku: str, warehouse: str) -> None:
+    dialog.table.selectRow(dialog.shown.index(row_of(dialog, sku, warehouse)))
+
+
+def press(dialog: StockDialog, qtbot: Any, key: Qt.Key) -> None:
+    """A key on the stock table once its window is active again (a closed child dialog gave focus back)."""
+    dialog.activateWindow()
+    qtbot.waitUntil(dialog.isActiveWindow, timeout=5000)
+    qtbot.keyClick(dialog.table, key)
+
+
+def test_desk_counts_a_row_and_takes_damaged_returns_out_of_quarantine_by_keyboard(
+        desk: AppServices, sqlite_hub: HubProcess, qtbot: Any) -> None:
+    from ui.stock_change import StockChangeDialog
+
+    set_quarantine(sqlite_hub.db_url, "SKU-TEA-001", "WH-SH", 2)
+    dialog = StockDialog(desk)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    dialog.refresh()
+    answered(dialog, qtbot, 0)
+    assert not dialog.adjust_button.isEnabled()  # nothing selected yet
+    press(dialog, qtbot, Qt.Key.Key_F2)
+    assert dialog.change_dialog is None and "#c62828" in dialog.message.styleSheet()
+    select(dialog, "SKU-SNK-001", "WH-SH")
+    assert dialog.adjust_button.isEnabled() and not dialog.quarantine_button.isEnabled()
+    press(dialog, qtbot, Qt.Key.Key_F3)  # nothing in quarantine there: said, no dialog
+    assert dialog.change_dialog is None and "SKU-SNK-001" in dialog.message.text()
+
+    # F2 on TEA@SH (12 on hand): a cycle count of 10, typed; Enter applies it at the hub.
+    select(dialog, "SKU-TEA-001", "WH-SH")
+    press(dialog, qtbot, Qt.Key.Key_F2)
+    change: StockChangeDialog = dialog.change_dialog
+    assert change.isVisible() and change.kind.currentData() == "cycle_count"
+    assert not change.send_button.isEnabled()  # the count is what the hub has: nothing to send
+    change.number.selectAll()
+    qtbot.keyClicks(change.number, "10")
+    assert "12 → 10" in change.preview.text() and change.send_button.isEnabled()
+    before = dialog.answered
+    qtbot.keyClick(change.number, Qt.Key.Key_Return)
+    answered(dialog, qtbot, before)
+    assert change.answer is not None and change.answer["on_hand"] == 10
+    assert row_of(dialog, "SKU-TEA-001", "WH-SH")["on_hand"] == 10
+    assert "SKU-TEA-001" in dialog.message.text() and dialog.selected_row() == row_of(dialog, "SKU-TEA-001", "WH-SH")
+
+    # F3: one damaged unit re-checked and good goes back on the shelf.
+    assert dialog.quarantine_button.isEnabled()
+    press(dialog, qtbot, Qt.Key.Key_F3)
+    change = dialog.change_dialog
+    assert change.number.maximum() == 2 and change.number.value() == 2
+    change.kind.setCurrentIndex(change.kind.findData("restock"))
+    change.number.setValue(1)
+    assert "2 → 1" in change.preview.text() and "10 → 11" in change.preview.text()
+    before = dialog.answered
+    qtbot.keyClick(change.note, Qt.Key.Key_Return)
+    answered(dialog, qtbot, before)
+    tea = row_of(dialog, "SKU-TEA-001", "WH-SH")
+    assert (tea["on_hand"], tea["quarantine"]) == (11, 1)
+
+    # Another desk scrapped the last unit meanwhile: the hub refuses, said in words; what was typed stays.
+    press(dialog, qtbot, Qt.Key.Key_F3)
+    change = dialog.change_dialog
+    change.note.setText("外箱压坏")
+    set_quarantine(sqlite_hub.db_url, "SKU-TEA-001", "WH-SH", 0)
+    change.send_button.click()
+    qtbot.waitUntil(lambda: bool(change.problem.text()), timeout=10_000)
+    assert "0" in change.problem.text() and change.isVisible() and change.note.text() == "外箱压坏"
+    assert change.send_button.isEnabled()
+
+    # The hub goes away: said, nothing lost, the dialog stays open.
+    sqlite_hub.stop()
+    change.problem.setText("")
+    change.send_button.click()
+    qtbot.waitUntil(lambda: bool(change.problem.text()), timeout=20_000)
+    assert change.isVisible() and change.note.text() == "外箱压坏" and change.send_button.isEnabled()
+    change.reject()
