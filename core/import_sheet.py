@@ -169,8 +169,9 @@ TEMPLATE: tuple[tuple[str, str], ...] = (
 )
 
 
-def write_template(path: str) -> None:
-    """Save our order-sheet template (headers + one example row) as XLSX, or CSV for a ``.csv`` name.
+def write_template(path: str, template: tuple[tuple[str, str], ...] = TEMPLATE, title: str = "订单") -> None:
+    """Save our order-sheet template (headers + one example row) as XLSX, or CSV for a ``.csv`` name;
+    ``template`` / ``title`` give another sheet's (the stock sheet's, ``core/stock_sheet.py``).
 
     Disk work: called on a worker thread. The CSV has a UTF-8 BOM so Excel on Chinese Windows opens
     it without garbling the headers.
@@ -180,8 +181,8 @@ def write_template(path: str) -> None:
     """
     from core.errors import UserError
 
-    headers = [h for h, _example in TEMPLATE]
-    example = [v for _header, v in TEMPLATE]
+    headers = [h for h, _example in template]
+    example = [v for _header, v in template]
     try:
         if path.lower().endswith(".csv"):
             import csv
@@ -197,7 +198,7 @@ def write_template(path: str) -> None:
         book = Workbook()
         sheet = book.active
         assert sheet is not None
-        sheet.title = "订单"
+        sheet.title = title
         sheet.append(headers)
         sheet.append(example)
         for i, header in enumerate(headers, start=1):

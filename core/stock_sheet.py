@@ -32,6 +32,26 @@ STOCK_HEADERS: dict[str, tuple[str, ...]] = {
     "note": ("备注", "说明", "note", "notes", "remark"),
 }
 
+#: The stock sheet template the desk saves ("下载模板" in the stock import): our headers, one example row.
+STOCK_TEMPLATE: tuple[tuple[str, str], ...] = (
+    ("商品编码", "SKU-TEA-001"),
+    ("仓库", "WH-SH"),
+    ("库存", "120"),
+    ("备注", "A-03 货架盘点"),
+)
+
+
+def write_stock_template(path: str) -> None:
+    """Save the stock sheet template as XLSX (or CSV for a ``.csv`` name). Disk work: a worker thread.
+
+    Raises:
+        UserError: the file cannot be written.
+    """
+    from core.import_sheet import write_template
+
+    write_template(path, STOCK_TEMPLATE, "库存")
+
+
 #: Longest note a row may carry (``stock_moves.note`` holds the file name and the note, 200 wide).
 MAX_NOTE = 100
 

@@ -33,7 +33,7 @@ from PySide6.QtWidgets import (
 
 from core.errors import UserError
 from core.i18n import _
-from core.stock_sheet import stock_refusal_text, stock_row_text
+from core.stock_sheet import stock_refusal_text, stock_row_text, write_stock_template
 from core.sync import HubRefused, HubServerError, HubUnreachable, SyncEngine
 from ui.import_dialog import RowErrorTable, read_sheet_file
 from ui.services import AppServices
@@ -109,7 +109,7 @@ class StockImportDialog(QDialog):
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
         self.changes.hide()
-        self._layout.addWidget(self.changes, 1)
+        self._layout.addWidget(self.changes, 100)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, self)
         buttons.button(QDialogButtonBox.StandardButton.Close).setText(_("Close"))
         self.choose_button = QPushButton(_("Choose file…"), self)
@@ -118,6 +118,12 @@ class StockImportDialog(QDialog):
         self.apply_button = QPushButton(_("Import"), self)
         self.apply_button.setObjectName("stockImportApply")
         self.apply_button.setEnabled(False)
+        # The sheet to fill in: our headers and one example row (core/stock_sheet.py STOCK_TEMPLATE).
+        self.template_button = QPushButton(_("Download template"), self)
+        self.template_button.setObjectName("stockTemplate")
+        self.template_button.setAutoDefault(False)
+        self.template_button.clicked.connect(lambda: self.save_template())
+        buttons.addButton(self.template_button, QDialogButtonBox.ButtonRole.ActionRole)
         buttons.addButton(self.choose_button, QDialogButtonBox.ButtonRole.ActionRole)
         buttons.addButton(self.apply_button, QDialogButtonBox.ButtonRole.ActionRole)
         buttons.rejected.connect(self.reject)
@@ -125,11 +131,33 @@ class StockImportDialog(QDialog):
         self.apply_button.clicked.connect(self.apply)
         self.choose_shortcut = QShortcut(QKeySequence("Ctrl+O"), self, lambda: self.choose())
         self.choose_shortcut.setWhatsThis(_("Choose the stock sheet (Excel or CSV) and preview it"))
+        # Before a preview (the table hidden) the words stay at the top; the table, once shown, takes the room.
+        self._layout.addStretch(1)
         self._layout.addWidget(buttons)
         self.choose_button.setFocus()
         self.resize(900, 560)
 
     # -- steps (GUI thread; the work runs on the network pool) -----------------------------------
+
+    def save_template(self, path: str | None = None) -> None:
+        """Save the stock sheet template where the clerk chooses (XLSX, or CSV for a .csv name), on a worker."""
+        if path is None:
+            path, _filter = QFileDialog.getSaveFileName(self, _("Save the stock sheet template"),
+                                                        _("stock-template.xlsx"), _("Excel (*.xlsx);;CSV UTF-8 (*.csv)"))
+        if not path:
+            return
+        target = path
+
+        def saved(_result: None) -> None:
+            self._say(_("Template saved: {path}. One row per SKU and warehouse with the count on the shelf; "
+                        "replace the example row.").format(path=target), INFO_COLOUR)
+            self.answered += 1
+
+        def failed(exc: UserError) -> None:
+            self._say("✖ " + exc.message, BAD_COLOUR)
+            self.answered += 1
+
+        self.services.tasks.run_net(lambda: write_stock_template(target), saved, failed)
 
     def choose(self, path: str | None = None) -> None:
         """Ask for the sheet (``path`` skips the file dialog) and preview it."""
@@ -232,7 +260,7 @@ class StockImportDialog(QDialog):
         if errors:
             self.errors = RowErrorTable(errors, stock_row_text, self)
             self.errors.setObjectName("stockImportErrors")
-            self._layout.insertWidget(self._layout.count() - 1, self.errors, 1)
+            self._layout.insertWidget(self._layout.count() - 2, self.errors, 100)  # above the stretch and the buttons
 
     def _say(self, text: str, colour: str) -> None:
         self.summary.setStyleSheet(f"color: {colour};")

@@ -115,3 +115,31 @@ def test_stock_sheet_import_by_keyboard_preview_then_apply(desk: AppServices, sq
         assert not dialog.isVisible()
     finally:
         i18n.set_language("en")
+
+
+def test_the_saved_template_is_a_sheet_the_hub_takes(desk: AppServices, sqlite_hub: HubProcess, qtbot: Any,
+                                                     tmp_path: Path) -> None:
+    """下载模板 writes our headers and an example row (XLSX or CSV); chosen again, the hub previews it clean."""
+    from openpyxl import load_workbook
+
+    dialog = StockImportDialog(desk)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    xlsx, csv_path = tmp_path / "库存模板.xlsx", tmp_path / "库存模板.csv"
+    dialog.save_template(str(xlsx))
+    qtbot.waitUntil(lambda: dialog.answered == 1, timeout=10_000)
+    assert str(xlsx) in dialog.summary.text()
+    sheet = load_workbook(xlsx).active
+    assert sheet is not None
+    assert [c.value for c in sheet[1]] == ["商品编码", "仓库", "库存", "备注"]
+    dialog.save_template(str(csv_path))
+    qtbot.waitUntil(lambda: dialog.answered == 2, timeout=10_000)
+    assert csv_path.read_text(encoding="utf-8-sig").splitlines()[0] == "商品编码,仓库,库存,备注"
+    for n, path in enumerate((xlsx, csv_path), start=3):
+        dialog.choose(str(path))
+        qtbot.waitUntil(lambda n=n: dialog.answered == n, timeout=10_000)
+        assert dialog.errors is None and dialog.preview is not None, dialog.summary.text()
+        assert [c["sku"] for c in dialog.preview["changes"]] == ["SKU-TEA-001"]
+    dialog.save_template(str(tmp_path / "no-such-dir" / "t.xlsx"))  # cannot be written: said, nothing else
+    qtbot.waitUntil(lambda: dialog.answered == 5, timeout=10_000)
+    assert dialog.summary.text().startswith("✖ ")
