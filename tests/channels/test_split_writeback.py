@@ -10,7 +10,10 @@ fake 抖店 and 拼多多 over real HTTP (each fake checks the platform's signat
   (``product_infos``); the order is 21 部分发货 until every unit is in a package, then 30.
 - 小红书: each part is a 拆包发货 (``unpack``, ``skuIdList``) of whole SKU lines; 5 部分发货, then 6.
 
-For the last two, garbage and no answer from the platform are retried and nothing ships twice.
+For the last two, garbage and no answer from the platform are retried and nothing ships twice; and
+end to end (a hub process, the connector's pull and write-back queue): an order split at the hub
+ships both parts to the shop and completes it there, and a part the shop's order no longer has
+raises a visible hold with the platform's words.
 """
 
 from __future__ import annotations
@@ -26,17 +29,21 @@ from core.model import ChannelStatus
 from hub.channels.base import ErrorKind, Platform, PlatformError, Shipment, Token
 from hub.channels.wechat import WechatPlatform
 from hub.channels.xiaohongshu import XiaohongshuPlatform
+from tests.channels.engine_kit import make_shop
 from tests.channels.fake_douyin import FakeDouyinShop
 from tests.channels.fake_pinduoduo import FakePinduoduo
 from tests.channels.fake_wechat import FakeWechatShop
 from tests.channels.fake_xiaohongshu import FakeXiaohongshuShop
 from tests.channels.test_douyin import connector as douyin_connector
 from tests.channels.test_douyin import shop
+from tests.channels.test_engine_ship import pulled, ship
 from tests.channels.test_pinduoduo import connector as pdd_connector
 from tests.channels.test_pinduoduo import fake
 from tests.channels.test_wechat import _config as wechat_config
 from tests.channels.test_xiaohongshu import _config as xhs_config
+from tests.helpers.fake_shop import FakeShop
 from tests.helpers.waiting import wait_until
+from tests.hubproc import HubProcess
 
 __all__ = ["fake", "shop"]  # fixtures, imported
 
@@ -259,3 +266,47 @@ def test_xiaohongshu_garbage_or_no_answer_is_retried_and_nothing_ships_twice(xhs
     assert [r.waybill for r in xhs.shipped] == ["ZT7500000005", "ZT7500000006"]
     assert xhs.orders[no].status == "shipped"
 
+
+
+# --- end to end: split at the hub, written back by the engine ------------------------------------
+
+@pytest.fixture
+def split_shop(platform: str) -> Iterator[FakeShop]:
+    made = make_shop(platform)
+    yield made
+    made.close()
+
+
+@pytest.mark.parametrize("platform", ["wechat", "xiaohongshu"])
+def test_split_parts_are_written_back_and_a_part_the_shop_lacks_is_held(hub: HubProcess, split_shop: FakeShop,
+                                                                        platform: str) -> None:
+    shop = split_shop
+    skus = [("SKU-TEA-001", 1), ("SKU-SNK-001", 1)]
+    s, _feed, _cid, (whole, lacking) = pulled(hub, shop, 2, skus=skus)
+    parts = {}
+    for order in (whole, lacking):
+        oid = order["order_id"]
+        r = s.do(oid, "order_split", {"reason": "茶先发 / tea first", "lines": {"SKU-TEA-001": 1}},
+                 base_version=order["version"])
+        assert r["outcome"] == "applied", r
+        parts[oid] = (s.order(f"{oid}-1"), s.order(f"{oid}-2"))
+    sent = shop.orders  # type: ignore[attr-defined]
+    # the first order: both parts ship, each as its own partial shipment, and the shop's order completes
+    first, rest = parts[whole["order_id"]]
+    ship(s, first)
+    wait_until(lambda: len(shop.shipped) == 1, what="part one written back")
+    assert sent[whole["channel_order_no"]].status == "paid"  # 部分发货 on the platform: one part is still ours
+    ship(s, rest)
+    wait_until(lambda: len(shop.shipped) == 2, what="part two written back")
+    assert [(r.order_no, r.waybill) for r in shop.shipped] == [
+        (whole["channel_order_no"], s.order(first["order_id"])["waybill_no"]),
+        (whole["channel_order_no"], s.order(rest["order_id"])["waybill_no"])]
+    assert sent[whole["channel_order_no"]].status == "shipped"
+    # the second order: the shop's order no longer has the snacks (changed on the platform after the pull)
+    sent[lacking["channel_order_no"]].skus = [("SKU-TEA-001", 1)]
+    _, snacks = parts[lacking["order_id"]]
+    ship(s, snacks)
+    held = wait_until(lambda: [h for h in s.order(snacks["order_id"])["holds"] if h["type"] == "ship_writeback_failed"],
+                      what="the hold raised")
+    assert platform in held[0]["reason"] and "SKU-SNK-001 ×1" in held[0]["details"]["platform_says"]
+    assert len(shop.shipped) == 2
