@@ -7,6 +7,10 @@ signing or decryption cannot be mirrored here.
 
 Endpoints: ``POST /cgi-bin/stable_token``; ``POST /channels/ec/order/list/get``, ``/order/get``,
 ``/order/sensitiveinfo/decode``, ``/order/delivery/send`` (each with ``?access_token=``).
+
+A package names products and units (``product_infos[].product_cnt``); units already in a package
+cannot ship again (109000), and the order is status 21 部分发货 until every unit is in one (订单发货
+and 获取订单详情 pages, docs/split-merge.md).
 """
 
 from __future__ import annotations

@@ -6,8 +6,13 @@ hub/channels/xiaohongshu.py: the signatures below are computed here on their own
 
 Not documented anywhere we found, so chosen here and marked ``UNDOCUMENTED``: the ``error_code``
 numbers for a bad signature, an expired token, rate limiting and a busy system (their
-``error_msg`` texts say what they are), the ciphertext format of the receiver fields, and the
-fields inside a ``msg_fulfillment_status_change`` message's ``data``.
+``error_msg`` texts say what they are), the ciphertext format of the receiver fields, the
+fields inside a ``msg_fulfillment_status_change`` message's ``data``, and the refusal of a
+拆包发货 naming a line already shipped.
+
+拆包发货 (``orderDeliver`` ``unpack``/``skuIdList``) is kept as the detail documents it: each
+package a ``simpleDeliveryOrderList`` node (status 6, its waybill and ``skuIdList``), the lines
+still to ship one status 4 node, ``orderStatus`` 5 部分发货 until every line is shipped.
 """
 
 from __future__ import annotations
