@@ -21,7 +21,11 @@
   is needed, hence :meth:`WechatPlatform.verify_signed_push` (base.py's optional ``UrlSignedPush``).
 * Ship: ``POST /channels/ec/order/delivery/send`` ``{order_id, delivery_list: [{delivery_id,
   waybill_id, deliver_type: 1, product_infos: [{product_id, sku_id, product_cnt}]}]}``; the product
-  list comes from the order detail, which also tells whether the waybill is already recorded.
+  list comes from the order detail, which also tells whether the waybill is already recorded. A
+  split part's parcel (``Shipment.parcel``) is one package of just its products and units: our SKU
+  of a product is read as intake reads it, units come from the products not yet in a package
+  (``delivery_info.delivery_product_info[].product_infos``); WeChat keeps the order 21 部分发货
+  until every unit is in a package, then 30.
 
 Connector settings (``ConnectorConfig``): ``app_key`` = the shop's AppID, ``app_secret`` = its
 AppSecret, ``base_url`` = ``https://api.weixin.qq.com``; ``extra``: ``push_token`` (the Token of the
@@ -66,7 +70,8 @@ log = logging.getLogger("packdesk.hub.channels.wechat")
 #: invalid or not the latest" everywhere else, so it is decided per call.
 _TOKEN_CODES = {40001, 40014, 42001}
 _RATE_CODES = {45009, 45011}  # daily quota (no honest wait to give) / "retry next minute"
-_BUSY_CODES = {-1}
+#: -1 system busy; 100003 "订单更新过于频繁，更新订单失败，请重试" (订单发货's own error list).
+_BUSY_CODES = {-1, 100003}
 _CREDENTIAL_CODES: dict[int, str] = {
     40013: "WeChat says the AppID is not valid: check the shop's AppID in the connector.",
     40125: "WeChat says the AppSecret is not valid: copy it again from the shop's development settings.",
@@ -290,7 +295,10 @@ class WechatPlatform:
     # --- ship -------------------------------------------------------------------------------
 
     def ship(self, token: Token, shipment: Shipment) -> None:
-        """Record the waybill on WeChat (``order/delivery/send``); idempotent on the waybill number."""
+        """Record the waybill on WeChat (``order/delivery/send``); idempotent on the waybill number.
+
+        A split part's parcel ships as one package of its products and units (:func:`_parcel_products`);
+        without one, the package holds every product of the order (or those of ``line_ids``)."""
         delivery_id = DELIVERY_IDS.get(shipment.carrier)
         if delivery_id is None:
             raise PlatformError(ErrorKind.REFUSED, f"微信小店 has no carrier code for {shipment.carrier}.",
@@ -306,14 +314,15 @@ class WechatPlatform:
         if order.get("status") in _CANCELLED_STATUS:
             raise PlatformError(ErrorKind.REFUSED, f"WeChat order {shipment.channel_order_no} was cancelled on the "
                                                    "platform; it cannot be shipped.", code=f"status_{order['status']}")
-        products = []
-        for raw in detail.get("product_infos", []) if isinstance(detail.get("product_infos"), list) else []:
-            if not isinstance(raw, dict):
-                continue
-            if shipment.line_ids and str(raw.get("sku_id")) not in shipment.line_ids:
-                continue
-            products.append({"product_id": str(raw.get("product_id", "")), "sku_id": str(raw.get("sku_id", "")),
-                             "product_cnt": raw.get("sku_cnt", 0)})
+        if shipment.parcel:
+            products = _parcel_products(shipment, detail)
+        else:
+            products = []
+            for raw in _product_infos(detail):
+                if shipment.line_ids and str(raw.get("sku_id")) not in shipment.line_ids:
+                    continue
+                products.append({"product_id": str(raw.get("product_id", "")), "sku_id": str(raw.get("sku_id", "")),
+                                 "product_cnt": raw.get("sku_cnt", 0)})
         if not products:
             raise PlatformError(ErrorKind.BAD_RESPONSE, f"WeChat's order {shipment.channel_order_no} lists no "
                                                         "products to ship.", code="no_products")
@@ -327,6 +336,64 @@ class WechatPlatform:
 #: mini-shop API documents 100002 "Not exist" (a WeChat community answer on /product/delivery/send),
 #: and we found nothing newer: an unknown code is REFUSED and surfaces to the admin instead.
 ORDER_NOT_FOUND_CODES = {"100002"}
+
+
+def _product_infos(detail: Mapping[str, Any]) -> list[dict[str, Any]]:
+    raw = detail.get("product_infos")
+    return [p for p in raw if isinstance(p, dict)] if isinstance(raw, list) else []
+
+
+def _id_text(value: Any) -> str:
+    """An id or code as intake reads it (``hub/intake/fields.py to_text``): numbers as digits, text
+    stripped; anything else is no id."""
+    if isinstance(value, bool):
+        return ""
+    if isinstance(value, int):
+        return str(value)
+    return value.strip() if isinstance(value, str) else ""
+
+
+def _count(value: Any) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 0
+
+
+def _parcel_products(shipment: Shipment, detail: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The ``product_infos`` of one package holding a split part's parcel.
+
+    Our SKU of a product is read as intake reads it (``sku_code``, else ``out_sku_id``, else
+    ``sku_id``; hub/intake/wechat.py). A product's units still to ship are its ``sku_cnt`` less
+    the units already in a package (``delivery_info.delivery_product_info[].product_infos``, per
+    ``sku_id``); units of one SKU are taken from its products in the detail's order.
+
+    Raises:
+        PlatformError: REFUSED when the order has no unshipped product for a SKU of the parcel.
+    """
+    delivery = detail.get("delivery_info")
+    packages = delivery.get("delivery_product_info") if isinstance(delivery, dict) else None
+    shipped: dict[str, int] = {}
+    for package in packages if isinstance(packages, list) else []:
+        items = package.get("product_infos") if isinstance(package, dict) else None
+        for item in items if isinstance(items, list) else []:
+            if isinstance(item, dict):
+                key = _id_text(item.get("sku_id"))
+                shipped[key] = shipped.get(key, 0) + _count(item.get("product_cnt"))
+    need = dict(shipment.parcel)
+    products: list[dict[str, Any]] = []
+    for raw in _product_infos(detail):
+        sku_id = _id_text(raw.get("sku_id"))
+        ours = _id_text(raw.get("sku_code")) or _id_text(raw.get("out_sku_id")) or sku_id
+        left = max(0, _count(raw.get("sku_cnt")) - shipped.get(sku_id, 0))
+        take = min(need.get(ours, 0), left)
+        if take > 0:
+            products.append({"product_id": _id_text(raw.get("product_id")), "sku_id": sku_id, "product_cnt": take})
+            need[ours] -= take
+            shipped[sku_id] = shipped.get(sku_id, 0) + take
+    missing = {sku: n for sku, n in need.items() if n > 0}
+    if missing:
+        raise PlatformError(ErrorKind.REFUSED, f"微信小店 order {shipment.channel_order_no} has no unshipped product "
+                                               f"for {', '.join(f'{k} ×{v}' for k, v in missing.items())}.",
+                            code="parcel_lines")
+    return products
 
 
 def _waybill_recorded(detail: Mapping[str, Any], waybill: str) -> bool:

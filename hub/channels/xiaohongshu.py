@@ -22,7 +22,11 @@
   ``sign = md5(path + "?" + sorted "k=v" of the URL's query parameters plus app-key and timestamp,
   joined by "&" + appSecret)``; the path is part of it, hence
   :meth:`XiaohongshuPlatform.verify_push_at` (base.py ``UrlSignedPush``).
-* Ship: ``order.orderDeliver {orderId, expressNo, expressCompanyCode, expressCompanyName}``.
+* Ship: ``order.orderDeliver {orderId, expressNo, expressCompanyCode, expressCompanyName}``. A
+  split part's parcel (``Shipment.parcel``) is a 拆包发货: ``unpack: true`` and ``skuIdList``, the
+  ``skuList[].skuId`` lines it carries. ``skuList`` holds one line per SKU ("相同sku聚合") and
+  ``skuIdList`` has no quantity, so a part ships whole lines: a part carrying only some units of
+  a line is refused in words (a visible hold), not sent.
 
 Connector settings: ``app_key`` = appId, ``app_secret`` = appSecret, ``shop_id`` = the sellerId,
 ``base_url`` = ``https://ark.xiaohongshu.com``; ``extra``: ``code`` (authorisation code from the
@@ -87,6 +91,8 @@ EXPRESS: dict[str, tuple[str, str]] = {
 #: Documented on the gateway's order-list page: "-2000400 请求参数错误".
 _PARAM_ERROR = -2000400
 _CANCELLED = {8, 9}
+#: simpleDeliveryOrderList[].status 4 待发货: "列表中的sku可以拆包发货" (not shipped yet).
+_AWAITING_SHIPMENT = 4
 
 
 def api_sign(method: str, app_id: str, timestamp: str, secret: str, version: str = VERSION) -> str:
@@ -366,7 +372,8 @@ class XiaohongshuPlatform:
     # --- ship -----------------------------------------------------------------------------
 
     def ship(self, token: Token, shipment: Shipment) -> None:
-        """``order.orderDeliver``; a waybill the order already carries counts as done."""
+        """``order.orderDeliver``; a waybill the order already carries counts as done. A split
+        part's parcel is a 拆包发货 of its SKU lines (:func:`_parcel_sku_ids`)."""
         express = EXPRESS.get(shipment.carrier)
         if express is None:
             raise PlatformError(ErrorKind.REFUSED, f"小红书 has no carrier code for {shipment.carrier}.", code="no_carrier")
@@ -383,7 +390,9 @@ class XiaohongshuPlatform:
         params: dict[str, Any] = {"orderId": shipment.channel_order_no, "expressNo": shipment.waybill,
                                   "expressCompanyCode": express[0], "expressCompanyName": express[1],
                                   "deliveringTime": int(shipment.shipped_at.timestamp() * 1000)}
-        if shipment.line_ids:
+        if shipment.parcel:
+            params.update(unpack=True, skuIdList=_parcel_sku_ids(shipment, detail))
+        elif shipment.line_ids:
             params.update(unpack=True, skuIdList=list(shipment.line_ids))
         try:
             self._call("order.orderDeliver", params, token)
@@ -392,6 +401,65 @@ class XiaohongshuPlatform:
                 # an answer we could read that says no: a person must look (a hold), not a retry loop
                 raise PlatformError(ErrorKind.REFUSED, exc.message, code=exc.code) from None
             raise
+
+
+def _id_text(value: Any) -> str:
+    """An id or code as intake reads it (numbers as digits, text stripped); anything else is none."""
+    if isinstance(value, bool):
+        return ""
+    if isinstance(value, int):
+        return str(value)
+    return value.strip() if isinstance(value, str) else ""
+
+
+def _parcel_sku_ids(shipment: Shipment, detail: Mapping[str, Any]) -> list[str]:
+    """The ``skuIdList`` of a 拆包发货 carrying a split part's parcel.
+
+    Our SKU of a ``skuList`` line is read as intake reads it (``erpcode``, else ``skuId``;
+    hub/intake/xiaohongshu.py). Lines already in a shipped package (``simpleDeliveryOrderList[]``
+    whose ``status`` is not 4 待发货) are skipped. ``skuList`` aggregates each SKU into one line
+    with ``skuQuantity`` and ``skuIdList`` names lines without a quantity, so each line the part
+    takes must be carried whole.
+
+    Raises:
+        PlatformError: REFUSED when the order has no unshipped line for a SKU of the parcel
+            (``parcel_lines``), or the part carries only some units of a line (``parcel_units``).
+    """
+    shipped: set[str] = set()
+    packages = detail.get("simpleDeliveryOrderList")
+    for package in packages if isinstance(packages, list) else []:
+        ids = package.get("skuIdList") if isinstance(package, dict) else None
+        if isinstance(ids, list) and package.get("status") != _AWAITING_SHIPMENT:
+            shipped.update(_id_text(i) for i in ids)
+    need = dict(shipment.parcel)
+    sku_ids: list[str] = []
+    split: list[str] = []
+    lines = detail.get("skuList")
+    for line in lines if isinstance(lines, list) else []:
+        if not isinstance(line, dict):
+            continue
+        sku_id = _id_text(line.get("skuId"))
+        ours = _id_text(line.get("erpcode")) or sku_id
+        qty = line.get("skuQuantity")
+        if not sku_id or sku_id in shipped or need.get(ours, 0) <= 0 or not isinstance(qty, int) or qty <= 0:
+            continue
+        if need[ours] < qty:
+            split.append(f"{ours} ({need[ours]} of the {qty} on one line)")
+            need[ours] = 0
+            continue
+        sku_ids.append(sku_id)
+        need[ours] -= qty
+    if split:
+        raise PlatformError(ErrorKind.REFUSED, f"小红书 ships a split order by whole SKU lines (拆包发货 skuIdList has "
+                                               f"no quantity); this part of {shipment.channel_order_no} carries only "
+                                               f"some units of {', '.join(split)}: ship those units in one part.",
+                            code="parcel_units")
+    missing = {sku: n for sku, n in need.items() if n > 0}
+    if missing:
+        raise PlatformError(ErrorKind.REFUSED, f"小红书 order {shipment.channel_order_no} has no unshipped line for "
+                                               f"{', '.join(f'{k} ×{v}' for k, v in missing.items())}.",
+                            code="parcel_lines")
+    return sku_ids
 
 
 def _waybill_recorded(detail: Mapping[str, Any], waybill: str) -> bool:

@@ -7,6 +7,10 @@ signing or decryption cannot be mirrored here.
 
 Endpoints: ``POST /cgi-bin/stable_token``; ``POST /channels/ec/order/list/get``, ``/order/get``,
 ``/order/sensitiveinfo/decode``, ``/order/delivery/send`` (each with ``?access_token=``).
+
+A package names products and units (``product_infos[].product_cnt``); units already in a package
+cannot ship again (109000), and the order is status 21 部分发货 until every unit is in one (订单发货
+and 获取订单详情 pages, docs/split-merge.md).
 """
 
 from __future__ import annotations
@@ -29,6 +33,8 @@ from tests.helpers.fake_shop import PUSH_QUERY_KEY, ShippedRecord
 
 #: The shop's status codes (order/get "status" enum) for the FakeShop statuses.
 STATUS_CODE: dict[str, int] = {"unpaid": 10, "paid": 20, "shipped": 30, "cancelled": 250, "refunded": 200}
+#: order/get status 21 部分发货: the shop's order while some of its units are in a package.
+PART_SHIPPED = 21
 #: delivery_id values of 获取快递公司列表 (the part of the table PackDesk's carriers use, plus two).
 DELIVERY_IDS = {"ZTO", "YTO", "YUNDA", "JTSD", "STO", "SF", "JD", "EMS", "CNSD", "DBKD"}
 #: Which order event a status change sends (order_callback pages).
@@ -197,7 +203,10 @@ class FakeWechatShop(FakeShopBase):
                      "sale_price": 1990, "market_price": 2990, "sku_code": sku, "on_aftersale_sku_cnt": 0,
                      "finish_aftersale_sku_cnt": 0}
                     for i, (sku, qty) in enumerate(order.skus, start=1)]
-        return {"order_id": order.order_no, "status": STATUS_CODE[order.status], "create_time": int(order.created),
+        status = STATUS_CODE[order.status]
+        if order.status == "paid" and order.packages:
+            status = PART_SHIPPED  # some products are in a package, some are not yet
+        return {"order_id": order.order_no, "status": status, "create_time": int(order.created),
                 "update_time": int(order.updated), "openid": "OPENID",
                 "order_detail": {"product_infos": products,
                                  "price_info": {"order_price": sum(1990 * q for _, q in order.skus), "freight": 0},
@@ -224,6 +233,14 @@ class FakeWechatShop(FakeShopBase):
         self.decoded.append(order.order_no)
         return {"errcode": 0, "errmsg": "ok", "address_info": self._address(order, masked=False)}
 
+    def _units_left(self, order: ShopOrder) -> dict[str, int]:
+        """sku_id → units not yet in a package."""
+        left = {p["sku_id"]: p["sku_cnt"] for p in self._detail(order)["order_detail"]["product_infos"]}
+        for package in order.packages:
+            for p in package["product_infos"]:
+                left[p["sku_id"]] -= p["product_cnt"]
+        return left
+
     def _send(self, body: dict[str, Any]) -> dict[str, Any]:
         order = self._known(body)
         if order is None:
@@ -234,21 +251,29 @@ class FakeWechatShop(FakeShopBase):
         pkg = packages[0]
         if pkg.get("deliver_type") != 1 or pkg.get("delivery_id") not in DELIVERY_IDS or not pkg.get("waybill_id"):
             return {"errcode": 40097, "errmsg": "invalid args, delivery_id/waybill_id/deliver_type"}
-        detail = {p["sku_id"]: p for p in self._detail(order)["order_detail"]["product_infos"]}
-        products = pkg.get("product_infos")
-        if not isinstance(products, list) or not products:
-            return {"errcode": 40097, "errmsg": "invalid args, product_infos"}
-        for p in products:
-            known = detail.get(p.get("sku_id")) if isinstance(p, dict) else None
-            if known is None or p.get("product_id") != known["product_id"] or not 0 < p.get("product_cnt", 0) <= known["sku_cnt"]:
-                return {"errcode": 40097, "errmsg": "invalid args, product_infos"}
         if order.refuse_ship or order.status in ("cancelled", "refunded"):
             return {"errcode": 108009, "errmsg": "order in aftersale, can not deliver"}
-        if order.packages:
+        if order.status == "shipped":
             return {"errcode": 109001, "errmsg": "order already delivered"}
+        products = pkg.get("product_infos")
+        if not isinstance(products, list) or not products or not all(isinstance(p, dict) for p in products):
+            return {"errcode": 109002, "errmsg": "no product in delivery, check product_infos"}
+        # 订单发货: a package names products and units (product_cnt); units already in a package
+        # cannot ship again (109000 "该商品是否已经发货 … 商品数量是否填写正确").
+        left = self._units_left(order)
+        known = {p["sku_id"]: p for p in self._detail(order)["order_detail"]["product_infos"]}
+        for p in products:
+            item = known.get(p.get("sku_id"))
+            if item is None or p.get("product_id") != item["product_id"]:
+                return {"errcode": 606031, "errmsg": "product_id or sku_id not in order"}
+            cnt = p.get("product_cnt")
+            if not isinstance(cnt, int) or isinstance(cnt, bool) or not 0 < cnt <= left[p["sku_id"]]:
+                return {"errcode": 109000, "errmsg": f"deliver failed, sku_id {p['sku_id']} product_cnt"}
+            left[p["sku_id"]] -= cnt
         order.packages.append({"waybill_id": pkg["waybill_id"], "delivery_id": pkg["delivery_id"],
                                "product_infos": products, "deliver_type": 1, "delivery_time": self.ts()})
-        order.status = "shipped"
+        if not any(left.values()):
+            order.status = "shipped"
         order.updated = max(order.updated, self.now())
         self.shipped.append(ShippedRecord(order.order_no, pkg["delivery_id"], pkg["waybill_id"]))
         return {"errcode": 0, "errmsg": "ok"}

@@ -6,8 +6,13 @@ hub/channels/xiaohongshu.py: the signatures below are computed here on their own
 
 Not documented anywhere we found, so chosen here and marked ``UNDOCUMENTED``: the ``error_code``
 numbers for a bad signature, an expired token, rate limiting and a busy system (their
-``error_msg`` texts say what they are), the ciphertext format of the receiver fields, and the
-fields inside a ``msg_fulfillment_status_change`` message's ``data``.
+``error_msg`` texts say what they are), the ciphertext format of the receiver fields, the
+fields inside a ``msg_fulfillment_status_change`` message's ``data``, and the refusal of a
+拆包发货 naming a line already shipped.
+
+拆包发货 (``orderDeliver`` ``unpack``/``skuIdList``) is kept as the detail documents it: each
+package a ``simpleDeliveryOrderList`` node (status 6, its waybill and ``skuIdList``), the lines
+still to ship one status 4 node, ``orderStatus`` 5 部分发货 until every line is shipped.
 """
 
 from __future__ import annotations
@@ -27,6 +32,8 @@ from tests.helpers.fake_shop import ShippedRecord
 
 #: FakeShop status → orderStatus (1 待付款, 4 待发货, 6 待收货, 8 已关闭, 9 已取消).
 STATUS_CODE: dict[str, int] = {"unpaid": 1, "paid": 4, "shipped": 6, "refunded": 8, "cancelled": 9}
+#: orderStatus 5 部分发货: the shop's order while some lines are shipped by 拆包发货, some not yet.
+PART_SHIPPED = 5
 # UNDOCUMENTED error codes (the texts are what matters to a reader).
 E_SIGN, E_TOKEN, E_LIMIT, E_BUSY, E_PARAM, E_STATE = -100001, -100002, -100003, -1, -2000400, -100004
 
@@ -198,18 +205,47 @@ class FakeXiaohongshuShop(FakeShopBase):
         order = self.orders.get(str(body.get("orderId")))
         if order is None:
             return self._error(E_PARAM, "订单不存在")
-        skus = [{"skuId": f"6400{i:08d}", "skuName": f"商品 {sku}", "erpcode": sku, "skuQuantity": qty,
+        skus = [{"skuId": sku_id, "skuName": f"商品 {sku}", "erpcode": sku, "skuQuantity": qty,
                  "totalPaidAmount": 3990 * qty, "skuTag": 0, "skuAfterSaleStatus": 1}
-                for i, (sku, qty) in enumerate(order.skus, start=1)]
-        return self._ok({"orderId": order.order_no, "orderType": 1, "orderStatus": STATUS_CODE[order.status],
+                for sku_id, (sku, qty) in zip(self._sku_ids(order), order.skus, strict=True)]
+        status = STATUS_CODE[order.status]
+        if order.status == "paid" and order.packages:
+            status = PART_SHIPPED
+        return self._ok({"orderId": order.order_no, "orderType": 1, "orderStatus": status,
                          "orderAfterSalesStatus": 1, "cancelStatus": 0, "createdTime": int(order.created * 1000),
                          "paidTime": int(order.paid * 1000), "updateTime": int(order.updated * 1000),
                          "promiseLastDeliveryTime": int((order.created + 48 * 3600) * 1000),
                          "receiverCountryName": "中国", "receiverProvinceName": "上海", "receiverCityName": "上海市",
                          "receiverDistrictName": "徐汇区", "customerRemark": "", "sellerRemark": "",
                          "skuList": skus, "totalPayAmount": sum(s["totalPaidAmount"] for s in skus),
-                         "totalShippingFree": 0, **(order.packages[0] if order.packages else {}), "openAddressId": f"addr-{order.order_no}",
+                         "totalShippingFree": 0, **self._delivery(order), "openAddressId": f"addr-{order.order_no}",
                          "receiverName": None, "receiverPhone": None, "receiverAddress": None})
+
+    def _sku_ids(self, order: ShopOrder) -> list[str]:
+        return [f"6400{i:08d}" for i in range(1, len(order.skus) + 1)]
+
+    def _unshipped(self, order: ShopOrder) -> list[str]:
+        done = {i for p in order.packages for i in p["skuIdList"]}
+        return [i for i in self._sku_ids(order) if i not in done]
+
+    def _delivery(self, order: ShopOrder) -> dict[str, Any]:
+        """The detail's shipment fields: ``expressTrackingNo``/``expressCompanyCode`` of a whole
+        shipment; for a 拆包 order ``unpack`` and ``simpleDeliveryOrderList`` (one node per package,
+        status 6 待收货, and one status 4 待发货 node for the lines still to ship)."""
+        if not order.packages:
+            return {"unpack": False}
+        if not order.packages[0]["unpack"]:
+            first = order.packages[0]
+            return {"unpack": False, "expressTrackingNo": first["expressTrackingNo"],
+                    "expressCompanyCode": first["expressCompanyCode"]}
+        nodes: list[dict[str, Any]] = [{"deliveryOrderIndex": i, "status": 6, "expressTrackingNo": p["expressTrackingNo"],
+                                        "expressCompanyCode": p["expressCompanyCode"], "skuIdList": p["skuIdList"]}
+                                       for i, p in enumerate(order.packages)]
+        left = self._unshipped(order)
+        if left:
+            nodes.append({"deliveryOrderIndex": len(nodes), "status": 4, "expressTrackingNo": "",
+                          "expressCompanyCode": "", "skuIdList": left})
+        return {"unpack": True, "simpleDeliveryOrderList": nodes}
 
     def _receivers(self, body: dict[str, Any]) -> dict[str, Any]:
         infos = []
@@ -246,10 +282,26 @@ class FakeXiaohongshuShop(FakeShopBase):
             return self._error(E_PARAM, "请求参数错误: expressNo/expressCompanyCode")
         if order.refuse_ship or order.status in ("cancelled", "refunded"):
             return self._error(E_STATE, "订单状态不允许发货")
-        if order.packages:
+        if order.status == "shipped":
             return self._error(E_STATE, "订单已发货")
-        order.packages.append({"expressTrackingNo": body["expressNo"], "expressCompanyCode": body["expressCompanyCode"]})
-        order.status = "shipped"
+        unpack = body.get("unpack") is True
+        if unpack:
+            # orderDeliver: "skuIdList 拆包发货时 必填"; a line already in a package cannot ship again
+            # (the refusal's code and words are UNDOCUMENTED).
+            ids = body.get("skuIdList")
+            left = self._unshipped(order)
+            if not isinstance(ids, list) or not ids or not all(isinstance(i, str) for i in ids):
+                return self._error(E_PARAM, "请求参数错误: 拆包发货时 skuIdList 必填")
+            if len(set(ids)) != len(ids) or not set(ids) <= set(left):
+                return self._error(E_STATE, "拆包发货的商品不存在或已发货")
+        elif order.packages:
+            return self._error(E_STATE, "订单已部分发货，请拆包发货")
+        else:
+            ids = self._sku_ids(order)
+        order.packages.append({"expressTrackingNo": body["expressNo"], "expressCompanyCode": body["expressCompanyCode"],
+                               "unpack": unpack, "skuIdList": list(ids)})
+        if not self._unshipped(order):
+            order.status = "shipped"
         order.updated = max(order.updated, self.now())
         self.shipped.append(ShippedRecord(order.order_no, body["expressCompanyCode"], body["expressNo"]))
         return self._ok(None)

@@ -45,12 +45,15 @@ def ship(s: Session, order: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
-def pulled(hub: HubProcess, shop: FakeShop, n: int) -> tuple[Session, Feed, int, list[dict[str, Any]]]:
+def pulled(hub: HubProcess, shop: FakeShop, n: int, *,
+           skus: list[tuple[str, int]] | None = None) -> tuple[Session, Feed, int, list[dict[str, Any]]]:
+    """``n`` paid orders (of ``skus``, else the fake's default line) added to the shop, pulled and
+    allocated at the hub: the admin session, the feed, the connector id and the orders."""
     s = admin(hub.url)
     cid = add_connector(s, shop, interval_s=3600, lookback_s=600)["id"]
     nos = [no() for _ in range(n)]
     for x in nos:
-        shop.add_order(x, status="paid")
+        shop.add_order(x, status="paid", skus=skus)
     feed = Feed(s)
     last_poke = [0.0]
 
