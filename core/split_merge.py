@@ -25,7 +25,7 @@ from core.i18n import _
 from core.order_ids import looks_like_order_id
 from core.states import State
 
-__all__ = ["MAX_MERGE", "MERGE_STATES", "SPLIT_HOLDS", "SPLIT_STATES", "MergeRefused", "SplitRefused", "buyer_key",
+__all__ = ["MAX_MERGE", "MERGE_STATES", "SPLIT_HOLDS", "SPLIT_STATES", "WHOLE_LINE_CHANNELS", "MergeRefused", "SplitRefused", "buyer_key",
            "link_badge", "link_text", "merge_ids", "merge_problem", "merged_with", "parcel_view", "split_lines", "split_link"]
 
 #: Where an order may be split: paid (not yet routed) or allocated (routed, label not printed).
@@ -48,6 +48,26 @@ class MergeRefused(ValidationFailed):
     """A merge that cannot be done (``details["order_id"]`` names the order that does not fit)."""
 
     code = "merge_refused"
+
+
+#: Channels whose partial shipment names whole order lines, never units of a line (小红书's 拆包发货
+#: ``skuIdList``; docs/split-merge.md): a part with only some units of a line cannot be written back.
+WHOLE_LINE_CHANNELS = frozenset({"xiaohongshu"})
+
+
+def whole_line_warning(doc: Mapping[str, Any], ship_now: Mapping[str, int]) -> str:
+    """Words for the split dialog when the shop can take this split's shipments only by hand ("" if fine)."""
+    if doc.get("channel") not in WHOLE_LINE_CHANNELS:
+        return ""
+    have: dict[str, int] = {}
+    for ln in doc.get("lines") or []:
+        have[str(ln.get("sku"))] = have.get(str(ln.get("sku")), 0) + int(ln.get("qty") or 0)
+    cut = sorted(sku for sku, q in ship_now.items() if 0 < q < have.get(sku, 0))
+    if not cut:
+        return ""
+    return _("Xiaohongshu ships whole order lines only: with some units of {skus} in each part, the parts' shipments "
+             "cannot be sent to the shop and wait as exceptions; record them in the Xiaohongshu back office. Ship "
+             "all or none of a line now to avoid it.").format(skus=", ".join(cut))
 
 
 def split_lines(doc: Mapping[str, Any], ship_now: Any) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:

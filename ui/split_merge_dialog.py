@@ -38,7 +38,7 @@ from PySide6.QtWidgets import (
 
 from core.errors import UserError
 from core.i18n import _
-from core.split_merge import merged_with, split_lines
+from core.split_merge import merged_with, split_lines, whole_line_warning
 from core.store import LocalOrder
 from ui.services import AppServices
 
@@ -108,6 +108,15 @@ class SplitDialog(QDialog):
             self.table.setCellWidget(row, 3, spin)
             self.spins.append(spin)
         layout.addWidget(self.table)
+        # 小红书 takes a part's shipment by whole lines only: say so while the units are chosen.
+        self.warning = QLabel("")
+        self.warning.setObjectName("splitWarning")
+        self.warning.setWordWrap(True)
+        self.warning.setStyleSheet("color:#e65100; font-weight: bold;")
+        self.warning.hide()
+        layout.addWidget(self.warning)
+        for spin in self.spins:
+            spin.valueChanged.connect(lambda _v: self._warn())
         layout.addWidget(QLabel(_("Reason (required)")))
         self.reason = QLineEdit()
         self.reason.setObjectName("splitReason")
@@ -117,6 +126,11 @@ class SplitDialog(QDialog):
         self.resize(640, 420)
         if self.spins:
             self.spins[0].setFocus()
+
+    def _warn(self) -> None:
+        text = whole_line_warning(self.order.snapshot, self.ship_now())
+        self.warning.setText("▲ " + text if text else "")
+        self.warning.setVisible(bool(text))
 
     def ship_now(self) -> dict[str, int]:
         """The choice as the action's ``lines``: {sku: units to ship now}."""

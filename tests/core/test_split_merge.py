@@ -18,6 +18,7 @@ from core.split_merge import (
     merge_problem,
     parcel_view,
     split_lines,
+    whole_line_warning,
 )
 
 REC = {"name": "张三", "phone": "13800138000", "province": "上海市", "city": "上海市", "district": "浦东新区",
@@ -54,6 +55,13 @@ def test_split_lines_refuses_what_is_not_a_split(lines: Any) -> None:
     with pytest.raises(SplitRefused) as err:
         split_lines(order(), lines)
     assert err.value.details["field"] == "lines" and err.value.code == "split_refused"
+
+
+def test_xiaohongshu_is_warned_only_when_a_part_takes_some_units_of_a_line() -> None:
+    xhs = order(channel="xiaohongshu")
+    assert whole_line_warning(xhs, {"A": 3}) == "" and whole_line_warning(xhs, {"B": 1}) == ""  # whole lines
+    assert "A" in whole_line_warning(xhs, {"A": 2, "B": 1})  # 2 of the 3 units of A
+    assert whole_line_warning(order(channel="douyin"), {"A": 2}) == ""  # 抖店 ships units of a line
 
 
 def test_buyer_key_normalises_what_people_type_differently_and_refuses_masked_buyers() -> None:

@@ -115,3 +115,36 @@ def test_split_and_merge_from_the_keyboard_in_chinese(desk: AppServices, sqlite_
         qtbot.waitUntil(lambda: "缺货子单" in w.detail.text() and ids[0] in w.detail.text(), timeout=5000)
     finally:
         i18n.set_language("en")
+
+
+def test_a_xiaohongshu_split_taking_some_units_of_a_line_is_warned_before_it_is_sent(
+        tmp_path: Path, qapp: Any, qtbot: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """小红书's 拆包发货 names whole lines (docs/split-merge.md): the dialog says so while units are chosen."""
+    from core.settings import load_settings
+    from core.store import open_store
+    from tests.helpers.snapshots import snapshot
+    from ui.services import Operator
+
+    monkeypatch.setenv("PACKDESK_HOME", str(tmp_path / "home"))
+    store = open_store(tmp_path / "desk.sqlite3")
+    oid = "BL20261206-000321"
+    with store.write() as conn:
+        store.apply_snapshots(conn, [snapshot(oid, channel="xiaohongshu", lines=[
+            {"sku": "SKU-TEA-001", "name": "龙井", "qty": 2, "bin": "A-01"},
+            {"sku": "SKU-SNK-001", "name": "坚果", "qty": 1, "bin": "B-02"}])])
+    svc = AppServices(load_settings(tmp_path / "s.json"), store, None)
+    svc.set_operator(Operator("D001", "客服", "desk"))
+    try:
+        order = store.get_order(oid)
+        assert order is not None
+        dialog = SplitDialog(svc, order)
+        qtbot.addWidget(dialog)
+        dialog.show()
+        assert not dialog.warning.isVisible()
+        dialog.spins[0].setValue(1)  # 1 of the 2 teas: cannot be said to 小红书
+        assert dialog.warning.isVisible() and "SKU-TEA-001" in dialog.warning.text()
+        assert dialog.warning.text().startswith("▲ ")
+        dialog.spins[0].setValue(2)  # the whole tea line now, the nuts later: fine
+        assert not dialog.warning.isVisible()
+    finally:
+        svc.shutdown()
