@@ -98,6 +98,8 @@ class SplitDialog(QDialog):
         self.table.verticalHeader().setVisible(False)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        for col in (1, 2):  # the SKU and the count whole (a SKU was cut to 'SKU-…')
+            self.table.horizontalHeader().setSectionResizeMode(col, QHeaderView.ResizeMode.ResizeToContents)
         self.spins: list[QSpinBox] = []
         for row, ln in enumerate(self.lines):
             for col, value in enumerate((ln.get("name"), ln.get("sku"), ln.get("qty"))):
