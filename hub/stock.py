@@ -57,8 +57,6 @@ _M = db.stock_moves.c
 
 # Built once: allocation runs these per order, and building a statement costs more than running it
 # (bench/allocation.py).
-_TRACKED = select(_S.sku, _S.on_hand, _S.reserved).where(
-    _S.warehouse == bindparam("b_wh"), _S.sku.in_(bindparam("b_skus", expanding=True)))
 _HELD = select(_M.sku, _M.warehouse, func.sum(_M.delta_reserved)).where(
     _M.order_id == bindparam("b_oid")).group_by(_M.sku, _M.warehouse)
 _SHIFT = update(db.stock).where(_S.sku == bindparam("b_sku"), _S.warehouse == bindparam("b_wh")).values(
@@ -77,11 +75,25 @@ def needed(doc: dict[str, Any]) -> dict[str, int]:
 
 def tracked(conn: Connection, warehouse: str, skus: Iterable[str]) -> dict[str, tuple[int, int]]:
     """(on_hand, reserved) of the SKUs that have a stock row at ``warehouse``."""
-    skus = list(skus)
+    skus = list(dict.fromkeys(skus))
     if not skus:
         return {}
-    rows = conn.execute(_TRACKED, {"b_wh": warehouse, "b_skus": skus})
+    if len(skus) > _MAX_TRACKED_SQL:  # a long list (gift levels, a sheet): SQLAlchemy's expanding IN
+        rows = conn.execute(select(_S.sku, _S.on_hand, _S.reserved).where(_S.warehouse == warehouse,
+                                                                       _S.sku.in_(skus)))
+        return {sku: (on_hand, reserved) for sku, on_hand, reserved in rows}
+    # Read at every allocation: the driver's cursor with SQL built once per list length costs about
+    # an eighth of the statement layer's CPU (bench/allocation.py: reservation's share of throughput).
+    rows = db.driver_rows(conn, _tracked_sql(len(skus), _mark(conn)), (warehouse, *skus))
     return {sku: (on_hand, reserved) for sku, on_hand, reserved in rows}
+
+
+_MAX_TRACKED_SQL = 64
+
+
+@functools.lru_cache(maxsize=_MAX_TRACKED_SQL)
+def _tracked_sql(n: int, mark: str) -> str:
+    return f"SELECT sku, on_hand, reserved FROM stock WHERE warehouse = {mark} AND sku IN ({', '.join([mark] * n)})"
 
 
 def available(conn: Connection, warehouse: str, skus: Iterable[str]) -> dict[str, int]:
@@ -357,8 +369,7 @@ def _take(w: Writer, warehouse: str, count: dict[str, int]) -> set[str]:
     allocations is retried by ``Hub.tx``."""
     case_args = [x for sku, q in count.items() for x in (sku, q)]
     params = (*case_args, _time(w.conn, w.now), warehouse, *count, *case_args)
-    rows = w.conn.exec_driver_sql(_take_sql(len(count), _mark(w.conn)), params)
-    return {r[0] for r in rows}
+    return {r[0] for r in db.driver_rows(w.conn, _take_sql(len(count), _mark(w.conn)), params)}
 
 
 @functools.lru_cache(maxsize=64)
@@ -377,7 +388,7 @@ def _take_and_audit(w: Writer, oid: str, warehouse: str, count: dict[str, int]) 
     at = _time(w.conn, w.now)
     params = (*case_args, at, warehouse, *count, *case_args,  # the UPDATE (as _take)
               oid, warehouse, *case_args, at, w.actor.operator[:64])  # the audit rows of what it took
-    rows = w.conn.exec_driver_sql(_take_and_audit_sql(len(count)), params)
+    rows = db.driver_rows(w.conn, _take_and_audit_sql(len(count)), params)
     return {sku: int(move_id) for move_id, sku in rows}
 
 
@@ -393,7 +404,7 @@ def _add_reserve_moves(w: Writer, oid: str, warehouse: str, taken: list[tuple[st
     """The ``reserve`` audit rows of one reservation, in one INSERT; returns their ids in ``taken``'s order."""
     at, by = _time(w.conn, w.now), w.actor.operator[:64]
     params = [x for sku, q in taken for x in (oid, "reserve", sku, warehouse, 0, q, at, by)]
-    rows = w.conn.exec_driver_sql(_moves_sql(len(taken), _mark(w.conn)), tuple(params)).all()
+    rows = db.driver_rows(w.conn, _moves_sql(len(taken), _mark(w.conn)), params)
     return sorted(int(r[0]) for r in rows)  # ids rise with the VALUES order (one statement, one writer)
 
 
