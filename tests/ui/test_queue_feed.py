@@ -186,7 +186,7 @@ def test_a_load_that_fails_says_so_keeps_the_rows_shown_and_resumes_the_collecto
         def broken(*_a: Any, **_k: Any) -> list[Any]:
             raise UserError("The local database could not be read.")
 
-        monkeypatch.setattr(store, "order_views", broken)
+        monkeypatch.setattr(store, "queue_facts", broken)  # what a load reads (the facts cache, store v9)
         errors: list[UserError] = []
         feed.reload(on_failure=errors.append)
         qtbot.waitUntil(lambda: bool(errors), timeout=10_000)
