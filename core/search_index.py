@@ -23,10 +23,11 @@ from __future__ import annotations
 import sys
 from array import array
 from bisect import bisect_right
-from itertools import accumulate, compress, count, repeat
-from operator import add, attrgetter, contains
+from itertools import compress, repeat
+from operator import attrgetter, contains
 from typing import TYPE_CHECKING
 
+from core import slices
 from core.phones import is_phone_needle
 
 if TYPE_CHECKING:
@@ -49,9 +50,10 @@ _id_of = attrgetter("order_id")
 def _ends(texts: list[str], start: int) -> array[int]:
     """Where each text ends (after its :data:`RS`) when ``texts`` are joined from ``start`` on.
 
-    All C: no Python-level step per row (100,000 rows are indexed on the GUI thread at load).
+    All C, in slices (:mod:`core.slices`): no Python-level step per row, and the worker that
+    builds a 100,000-row index gives the GIL up between slices.
     """
-    return array("q", map(add, accumulate(map(len, texts), initial=start), count(0)))
+    return slices.ends(texts, start)
 
 
 def scan(rows: list[QueueRow], needle: str) -> list[QueueRow]:
@@ -87,7 +89,7 @@ class _Haystack:
         self.pending: list[str] = []  # texts of slots not yet appended
 
     def reset(self, texts: list[str]) -> None:
-        self.text = RS.join(texts) + RS if texts else ""
+        self.text = slices.join(RS, texts) + RS if texts else ""
         self.offsets = _ends(texts, 0)
         self.pending = []
 
@@ -139,7 +141,7 @@ class SearchIndex:
         """Index exactly ``rows`` (one per order ID), dropping whatever was indexed."""
         live = list(rows)
         self._rows = list(live)
-        self._slot = dict(zip(map(_id_of, live), count()))
+        self._slot = slices.slots(list(map(_id_of, live)))
         self._text.reset(list(map(_search_of, live)))
         self._phone.reset(list(map(_phone_of, live)))
         self._dead = 0
