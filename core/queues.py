@@ -1,8 +1,10 @@
 """The queues: their rows, and one definition of each queue, of "done" and of search.
 
-A queue row (:class:`QueueRow`) is built from an order's local view in the store
-(:func:`load_rows`, :func:`load_rows_by_id`, run on the database worker); flags come from
-:func:`core.flags.order_flags`. The queues a station shows are filters over those rows:
+A queue row (:class:`QueueRow`) is built from an order's local view in the store, through the
+view's facts (:mod:`core.queue_facts`: read off the view when it is written, cached in the store's
+``queue_rows``; :func:`load_rows`, :func:`load_rows_by_id` read that cache on the database worker
+and add what depends on the clock); flags come from :func:`core.flags.flags_at`, the rule
+:func:`core.flags.order_flags` applies to a whole snapshot. The queues a station shows are filters over those rows:
 
 * **my bench** — this bench's bench-workable orders (:data:`core.states.BENCH_STATES`);
 * **VIP** — VIP orders not yet done;

@@ -7,11 +7,14 @@ merged into six queues in one event-loop turn froze the window. Here:
   over every row (built once on the database worker), not a copy per queue; the feed keeps it up
   to date (rows added/removed once per change, before the queues merge the change).
 * **Load in two steps.** On the first load (empty queues) of a big store the worker reads the first
-  :data:`FIRST_ROWS` orders (storage order), builds, sorts and hands them over: the first screen,
-  in the default sort, while the worker reads the rest. The full load replaces it. Its rows, each
+  :data:`FIRST_ROWS` orders (by ship-by), builds, sorts and hands them over: the first screen,
+  in the default sort, while the worker reads the rest. The full load replaces it. Its rows (from
+  the store's cache of each view's facts, :mod:`core.queue_facts`: no JSON parsed, no sort), each
   queue's filtered and sorted list and its ID map, and the index are all built on the worker with
-  the cyclic GC paused (100,000 parsed JSON documents otherwise trigger a dozen full collections:
-  measured 2.4 s → 0.8 s for the parsing alone); the GUI thread takes one queue per event-loop turn.
+  the cyclic GC paused (100,000 new rows otherwise trigger collection after collection over a
+  growing heap) and a short switch interval (:func:`quick_switches`; the whole-list C passes are cut
+  in slices, :mod:`core.slices`), so the GUI thread gets the GIL within a frame while the worker
+  builds; the GUI thread takes one queue per event-loop turn.
 * **Changes in slices.** A big batch (a sync page) is merged one queue per event-loop turn, with the
   cyclic GC paused from the burst's first big batch until :data:`GC_IDLE_MS` after its last (no
   collection walks the rows inside a GUI turn, nor on a worker holding the GIL), then the live rows

@@ -260,6 +260,7 @@ def _v9(conn: Connection) -> None:
         # The two columns that change without the view changing, and a removal, follow ``orders``
         # whoever writes it; the facts of a view are written with it (core/store/orders.py).
         """CREATE TRIGGER queue_rows_pending_conflict AFTER UPDATE OF pending, conflict_json ON orders
+           WHEN NEW.pending IS NOT OLD.pending OR (NEW.conflict_json IS NULL) IS NOT (OLD.conflict_json IS NULL)
            BEGIN
                UPDATE queue_rows SET pending = NEW.pending, conflict = NEW.conflict_json IS NOT NULL
                WHERE order_id = NEW.order_id;

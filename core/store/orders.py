@@ -94,7 +94,8 @@ FactsRow = tuple[Any, ...]
 
 _FACTS_COLUMNS = (*FACT_COLUMNS, "pending", "conflict")
 _FACTS_SELECT = f"SELECT {', '.join(_FACTS_COLUMNS)} FROM queue_rows"
-_FACTS_INSERT = (f"INSERT INTO queue_rows({', '.join(_FACTS_COLUMNS)}) "
+#: REPLACE: the row of the same order ID goes first (the unique index), whatever its sort key was.
+_FACTS_INSERT = (f"INSERT OR REPLACE INTO queue_rows({', '.join(_FACTS_COLUMNS)}) "
                  f"VALUES ({', '.join('?' for _c in _FACTS_COLUMNS)})")
 #: The meta key holding the :data:`core.queue_facts.FACTS_RULE` the cache was built with.
 FACTS_RULE_KEY = "queue_rows_rule"
@@ -169,7 +170,6 @@ def facts(conn: Connection, order_ids: Iterable[str] | None = None, limit: int |
 
 def _put_facts(conn: Connection, rows: list[tuple[Any, ...]]) -> None:
     """Write the facts of these ``orders`` rows (as :func:`_order_row` makes them) to the cache."""
-    conn.exec_driver_sql("DELETE FROM queue_rows WHERE order_id = ?", [(r[0],) for r in rows])
     conn.exec_driver_sql(_FACTS_INSERT, [(*facts_of(r[-1]), r[6], r[7] is not None) for r in rows])
 
 
