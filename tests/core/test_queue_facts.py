@@ -10,6 +10,7 @@ the facts' rule.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sqlite3
 from datetime import timedelta
@@ -217,3 +218,24 @@ def test_a_new_facts_rule_rebuilds_the_cache_when_the_store_is_opened(tmp_path: 
         check(s)
     finally:
         s.close()
+
+
+#: The facts of :func:`pinned_views` under rule :data:`core.queue_facts.FACTS_RULE` (sha256 of their JSON).
+PINNED = {1: "b92acad5216661edd101e5c06b33928fa4b00dc206a1142b6d3e3d18d03a75b4"}
+
+
+def pinned_views() -> list[dict[str, Any]]:
+    return [snapshot("BL20261125-000001"), snapshot("BL20261125-000002", flags=["vip", "gift"], holds=[HOLD],
+                                                     state="label_printed", handover_due=TODAY,
+                                                     handover_cutoff={"carrier": "SF", "time": "17:30", "tz": "x"}),
+            snapshot("BL20261125-000003", state="shipped", ship_by=None, updated_at=TODAY, split={"from": "B"},
+                     recipient={"name": "Li MING", "phone": "139-0000-4321"})]
+
+
+def test_a_change_of_the_facts_rule_comes_with_a_new_rule_number() -> None:
+    """Stores keep facts written by older versions of the rule until :data:`FACTS_RULE` changes: a
+    change of :func:`facts_of`'s output without a new number would leave them stale. If this fails,
+    bump ``FACTS_RULE`` (stores rebuild their cache when opened) and pin the new digest here."""
+    from core.queue_facts import FACTS_RULE, facts_of
+    digest = hashlib.sha256(json.dumps([facts_of(v) for v in pinned_views()], ensure_ascii=False).encode()).hexdigest()
+    assert PINNED.get(FACTS_RULE) == digest
