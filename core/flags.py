@@ -112,7 +112,7 @@ def is_vip(order: dict[str, Any]) -> bool:
 
 def has_gift(order: dict[str, Any]) -> bool:
     """The hub flagged a gift, or a line is a gift."""
-    return "gift" in set(order.get("flags") or []) or any(line.get("is_gift") for line in order.get("lines", []))
+    return "gift" in set(order.get("flags") or []) or any(line.get("is_gift") for line in order.get("lines") or [])
 
 
 def flags_at(conflict: bool, vip: bool, state: Any, ship_by: datetime | None, late: bool, held: bool,

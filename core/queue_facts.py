@@ -69,6 +69,20 @@ def _text(value: Any) -> str | None:
     return None if value is None else value if isinstance(value, str) else json.dumps(value)
 
 
+def _items(view: dict[str, Any]) -> int:
+    """How many units the order's lines hold; a quantity that is not a number counts 0.
+
+    Tolerant because this runs when the view is written (a sync page, an action): a bad value
+    must not make the store refuse the write — before the cache it only failed the queue load."""
+    total = 0
+    for line in view.get("lines") or []:
+        try:
+            total += int(line.get("qty") or 0)
+        except (TypeError, ValueError):
+            continue
+    return total
+
+
 def ship_by_of(ship_key: str) -> str | None:
     """The ship-by time back from the ship key (:func:`core.flags.sort_key`: "9999" is "none")."""
     return None if ship_key == NO_SHIP_BY else ship_key
@@ -85,7 +99,7 @@ def facts_of(view: dict[str, Any]) -> tuple[Any, ...]:
         ship_key, created_key, order_id,
         state, str(view.get("bench") or ""), str(rec.get("name") or ""),
         phone_digits(str(rec.get("phone") or "")),
-        sum(int(line.get("qty") or 0) for line in view.get("lines") or []),
+        _items(view),
         _text(view.get("updated_at")) if is_done(state) else None,
         _text(view.get("handover_due")) if state == State.LABEL_PRINTED else None,
         str(view.get("carrier") or ""), cutoff_of(view), search_text(view),

@@ -239,3 +239,13 @@ def test_a_change_of_the_facts_rule_comes_with_a_new_rule_number() -> None:
     from core.queue_facts import FACTS_RULE, facts_of
     digest = hashlib.sha256(json.dumps([facts_of(v) for v in pinned_views()], ensure_ascii=False).encode()).hexdigest()
     assert PINNED.get(FACTS_RULE) == digest
+
+
+def test_a_view_with_odd_lines_is_written_and_loads(store: LocalStore) -> None:
+    """Facts are read when a view is written: an odd value must not make the store refuse a sync page."""
+    odd = [snapshot("BL20261125-000001", lines=None),
+           snapshot("BL20261125-000002", lines=[{"sku": "A", "qty": "x"}, {"sku": "B", "qty": 2}])]
+    with store.write() as conn:
+        store.apply_snapshots(conn, odd)
+    rows = {r.order_id: r for r in load_rows(store, now=NOW)}
+    assert rows["BL20261125-000001"].items == 0 and rows["BL20261125-000002"].items == 2
