@@ -173,7 +173,7 @@ def part1(home: Path, n: int) -> dict[str, float]:
     services.set_operator(Operator("D001", "张丽", "desk"))
     t = time.perf_counter()
     rows = load_rows(store)
-    print(f"load_rows (SQL + JSON + flags, worker thread): {(time.perf_counter() - t) * 1000:.0f} ms, {len(rows)} rows")
+    print(f"load_rows (SQL facts cache + flags, worker thread): {(time.perf_counter() - t) * 1000:.0f} ms, {len(rows)} rows")
     del rows
     gc.collect()
     t = time.perf_counter()

@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from core.timeutil import iso, parse_iso, to_utc
 
-__all__ = ["CUTOFF_KEY", "cutoff_rule", "due_from_rule", "handover_late", "next_cutoff", "parse_cutoff"]
+__all__ = ["CUTOFF_KEY", "cutoff_rule", "due_from_rule", "handover_late", "late_at", "next_cutoff", "parse_cutoff"]
 
 #: The snapshot key with the order's carrier cut-off rule: ``{"carrier", "time": "HH:MM", "tz"}``.
 CUTOFF_KEY = "handover_cutoff"
@@ -89,10 +89,16 @@ def due_from_rule(rule: Any, printed_at: str | datetime | None) -> str | None:
 
 def handover_late(order: dict[str, Any], now: datetime) -> bool:
     """A printed parcel whose carrier's cut-off has come and gone without it being handed over."""
-    if order.get("state") != "label_printed":
+    return late_at(order.get("state"), order.get("handover_due"), now)
+
+
+def late_at(state: Any, handover_due: Any, now: datetime) -> bool:
+    """:func:`handover_late` from an order's ``state`` and ``handover_due`` alone (the queue rows'
+    cache keeps those two, not the whole order: core/queue_facts.py)."""
+    if state != "label_printed":
         return False
     try:
-        due = parse_iso(order.get("handover_due"))
+        due = parse_iso(handover_due)
     except ValueError:
         return False
     return due is not None and now >= due

@@ -99,30 +99,56 @@ def order_flags(order: dict[str, Any], *, now: datetime, warn_window: timedelta 
         conflict: the bench holds an unresolved conflict for it (local knowledge, not the hub's).
         tz: the site's time zone ("done today" is the site's day).
     """
+    return flags_at(conflict=conflict, vip=is_vip(order), state=order.get("state"),
+                    ship_by=parse_iso(order.get("ship_by")), late=handover_late(order, now),
+                    held=bool(order.get("holds")), gift=has_gift(order), updated_at=order.get("updated_at"),
+                    now=now, warn_window=warn_window, tz=tz)
+
+
+def is_vip(order: dict[str, Any]) -> bool:
+    """The hub flagged it VIP or routed it to the VIP lane (a fact of the order, not of the clock)."""
+    return "vip" in set(order.get("flags") or []) or order.get("lane") == "vip"
+
+
+def has_gift(order: dict[str, Any]) -> bool:
+    """The hub flagged a gift, or a line is a gift."""
+    return "gift" in set(order.get("flags") or []) or any(line.get("is_gift") for line in order.get("lines") or [])
+
+
+def flags_at(conflict: bool, vip: bool, state: Any, ship_by: datetime | None, late: bool, held: bool,
+             gift: bool, updated_at: Any, now: datetime, warn_window: timedelta, tz: str) -> list[Flag]:
+    """The flags from an order's facts at ``now`` (:func:`order_flags` reads the facts off a snapshot;
+    the queue rows' cache keeps them in columns, core/queue_facts.py), most severe first.
+
+    ``late``: :func:`core.cutoffs.handover_late` at ``now``; ``updated_at``: the ISO text (read only
+    for a done order). Positional arguments too: a load calls this 100,000 times.
+    """
     flags: list[Flag] = []
     if conflict:
         flags.append(Flag.CONFLICT)
-    hub_flags = set(order.get("flags") or [])
-    if "vip" in hub_flags or order.get("lane") == "vip":
+    if vip:
         flags.append(Flag.VIP)
-    state = order.get("state")
-    ship_by = parse_iso(order.get("ship_by"))
     if ship_by is not None and state in FULFILMENT_STATES:
         if now >= ship_by:
             flags.append(Flag.OVERDUE)
         elif now >= ship_by - warn_window:
             flags.append(Flag.AT_RISK)
-    if handover_late(order, now):
+    if late:
         flags.append(Flag.HANDOVER_LATE)
-    if order.get("holds"):
+    if held:
         flags.append(Flag.EXCEPTION)
-    if "gift" in hub_flags or any(line.get("is_gift") for line in order.get("lines", [])):
+    if gift:
         flags.append(Flag.GIFT)
     if is_done(state):
-        updated = parse_iso(order.get("updated_at"))
+        updated = parse_iso(updated_at)
         if updated is not None and local_day(updated, tz) == local_day(now, tz):
             flags.append(Flag.DONE)
-    return sorted(flags, key=lambda f: STYLES[f].severity)
+    if len(flags) > 1:
+        flags.sort(key=_SEVERITY.__getitem__)
+    return flags
+
+
+_SEVERITY = {f: s.severity for f, s in STYLES.items()}
 
 
 def severity(flags: list[Flag]) -> int:
@@ -131,7 +157,11 @@ def severity(flags: list[Flag]) -> int:
 
 def sort_key(flags: list[Flag], order: dict[str, Any]) -> tuple[int, str, str, str]:
     """Most severe flag first, then earliest ship-by, then oldest order (ISO strings sort as times)."""
-    return (severity(flags), order.get("ship_by") or "9999", order.get("created_at") or "", order.get("order_id", ""))
+    return (severity(flags), order.get("ship_by") or NO_SHIP_BY, order.get("created_at") or "", order.get("order_id", ""))
+
+
+#: The ship-by part of :func:`sort_key` of an order without a ship-by time (sorts after any time).
+NO_SHIP_BY = "9999"
 
 
 def flag_text(flag: Flag, lang: str = "zh_CN") -> str:

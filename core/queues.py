@@ -1,8 +1,10 @@
 """The queues: their rows, and one definition of each queue, of "done" and of search.
 
-A queue row (:class:`QueueRow`) is built from an order's local view in the store
-(:func:`load_rows`, :func:`load_rows_by_id`, run on the database worker); flags come from
-:func:`core.flags.order_flags`. The queues a station shows are filters over those rows:
+A queue row (:class:`QueueRow`) is built from an order's local view in the store, through the
+view's facts (:mod:`core.queue_facts`: read off the view when it is written, cached in the store's
+``queue_rows``; :func:`load_rows`, :func:`load_rows_by_id` read that cache on the database worker
+and add what depends on the clock); flags come from :func:`core.flags.flags_at`, the rule
+:func:`core.flags.order_flags` applies to a whole snapshot. The queues a station shows are filters over those rows:
 
 * **my bench** — this bench's bench-workable orders (:data:`core.states.BENCH_STATES`);
 * **VIP** — VIP orders not yet done;
@@ -23,20 +25,21 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
-from operator import attrgetter
+from itertools import chain
 from typing import Any
 
-from core.flags import Flag, is_done, order_flags, sort_key
+from core.cutoffs import late_at
+from core.flags import NO_FLAG_SEVERITY, STYLES, Flag, flags_at, is_done
 from core.holds import hold_label
 from core.i18n import _, language
-from core.phones import is_phone_needle, phone_digits, tail_matches
+from core.phones import is_phone_needle, tail_matches
+from core.queue_facts import SEP as SEP  # re-exported: the search rule's separator
+from core.queue_facts import facts_of, ship_by_of
+from core.queue_facts import search_text as search_text  # re-exported: what a search looks in
 from core.split_merge import link_badge, link_text
 from core.states import BENCH_STATES, State
 from core.store import LocalStore
 from core.timeutil import DEFAULT_TZ, parse_iso, to_local, utcnow
-from core.waves import cutoff_of
-
-SEP = "\x1f"  # between search fields, so a search never matches across two fields
 
 
 @dataclass(slots=True)
@@ -88,22 +91,6 @@ def rank_of(key: tuple[int, str, str, str]) -> str:
 
 # -- search --------------------------------------------------------------------------------------
 
-def search_text(snap: dict[str, Any]) -> str:
-    """What a search looks in (any part): order ID, channel order no, recipient name, waybill, and
-    each line's SKU.
-
-    Lower-cased and joined with :data:`SEP`. The phone is not in it: a phone is found by its
-    tail only (:attr:`QueueRow.phone`, :func:`core.phones.tail_matches`), as the hub's search
-    does — "4321" finds "139-0000-4321", "1422" does not find 18592142232.
-    """
-    rec = snap.get("recipient") or {}
-    return SEP.join((
-        str(snap.get("order_id") or ""), str(snap.get("channel_order_no") or ""),
-        str(rec.get("name") or ""), str(snap.get("waybill_no") or ""),
-        *(str(line.get("sku") or "") for line in snap.get("lines") or ()),
-    )).lower()
-
-
 def needle(text: str) -> str:
     """The search box text as :func:`matches` takes it (trimmed, lower-cased; "" matches all)."""
     return text.strip().lower()
@@ -135,40 +122,50 @@ def row_from_snapshot(snap: dict[str, Any], *, pending: int, conflict: bool, now
                       tz: str = DEFAULT_TZ, warn_window: timedelta = timedelta(hours=2)) -> QueueRow:
     """Build a row from a local view; time-based flags (overdue / at risk / done today) use ``now``.
 
-    Run 100,000 times by a desk's load: the parts most orders do not have (holds, a split or a
-    merge) are skipped when absent, and the ship-by text is cached per distinct value."""
-    flags = order_flags(snap, now=now, warn_window=warn_window, conflict=conflict, tz=tz)
-    rec = snap.get("recipient") or {}
-    holds = snap.get("holds") or []
-    if holds:
-        lang = language()
-        hold = " / ".join(f"{hold_label(str(h.get('type')), lang)} ({_who(h.get('raised_by'))})"
-                          + (" · " + _("escalated") if h.get("escalated") else "") for h in holds)
-        raised = [t for t in (parse_iso(h.get("raised_at")) for h in holds) if t is not None]
-    else:
-        hold, raised = "", []
-    linked = "split" in snap or "merge" in snap
-    return QueueRow(
-        order_id=str(snap["order_id"]),
-        state=str(snap.get("state") or ""),
-        bench=str(snap.get("bench") or ""),
-        recipient=str(rec.get("name") or ""),
-        items=sum(int(line.get("qty") or 0) for line in snap.get("lines") or []),
-        ship_by=_ship_text(snap.get("ship_by"), tz),
-        pending=pending,
-        conflict=conflict,
-        held=bool(holds),
-        flags=tuple(flags),
-        key=sort_key(flags, snap),
-        search=search_text(snap),
-        phone=phone_digits(str(rec.get("phone") or "")),
-        hold=hold,
-        hold_since=min(raised) if raised else None,
-        carrier=str(snap.get("carrier") or ""),
-        cutoff=cutoff_of(snap),
-        link=link_badge(snap) if linked else "",
-        link_tip=link_text(snap) if linked else "",
-    )
+    Through the view's facts (:func:`core.queue_facts.facts_of`), as a load builds them from the
+    store's cache: one rule for both."""
+    return row_from_facts((*facts_of(snap), pending, conflict), now=now, tz=tz, warn_window=warn_window)
+
+
+def row_from_facts(facts: tuple[Any, ...], *, now: datetime, tz: str = DEFAULT_TZ,
+                   warn_window: timedelta = timedelta(hours=2)) -> QueueRow:
+    """Build a row from an order's facts (:data:`core.queue_facts.FACT_COLUMNS`, then pending and
+    conflict: a row of the store's ``queue_rows``); the clock-based flags at ``now``.
+
+    Run 100,000 times by a desk's load: plain values in, the parts most orders do not have (holds,
+    a split or a merge, in ``extra``) only when present, times parsed once per distinct value."""
+    (ship_key, created_key, order_id, state, bench, recipient, phone, items, updated_at, due, carrier,
+     cutoff, search_, vip, gift, held, extra, pending, conflict) = facts
+    ship_by = ship_by_of(ship_key)
+    flags = flags_at(bool(conflict), bool(vip), state, _parse(ship_by), late_at(state, due, now), bool(held),
+                     bool(gift), updated_at, now, warn_window, tz)
+    hold, hold_since, link, link_tip = "", None, "", ""
+    if extra is not None:
+        doc = json.loads(extra)
+        holds = doc.get("holds") or []
+        if holds:
+            lang = language()
+            hold = " / ".join(f"{hold_label(str(h.get('type')), lang)} ({_who(h.get('raised_by'))})"
+                              + (" · " + _("escalated") if h.get("escalated") else "") for h in holds)
+            raised = [t for t in (parse_iso(h.get("raised_at")) for h in holds) if t is not None]
+            hold_since = min(raised) if raised else None
+        if "split" in doc or "merge" in doc:
+            doc["order_id"] = order_id
+            link, link_tip = link_badge(doc), link_text(doc)
+    key = (_SEVERITY[flags[0]] if flags else NO_FLAG_SEVERITY, ship_key, created_key, order_id)  # flags: sorted
+    # Positional, in field order (keyword arguments cost a tenth of the row here).
+    return QueueRow(str(order_id), state, bench, recipient, int(items), _ship_text(ship_by, tz), int(pending),
+                    bool(conflict), bool(held), tuple(flags), key, search_, hold, hold_since, phone, carrier, cutoff,
+                    link, link_tip, rank_of(key))
+
+
+_SEVERITY = {f: style.severity for f, style in STYLES.items()}
+
+
+@lru_cache(maxsize=65536)
+def _parse(text: str | None) -> datetime | None:
+    """:func:`core.timeutil.parse_iso`, once per distinct time (a load's orders share many)."""
+    return parse_iso(text)
 
 
 @lru_cache(maxsize=8192)
@@ -190,19 +187,27 @@ def queue_order(row: QueueRow) -> tuple[int, str, str, str]:
 
 def load_rows(store: LocalStore, *, now: datetime | None = None, tz: str = DEFAULT_TZ,
               limit: int | None = None) -> list[QueueRow]:
-    """Every order of the local store as queue rows, in queue order (one SQL query); with ``limit``,
-    only the first that many in storage order (a first screen, shown while the rest is read).
+    """Every order of the local store as queue rows, in queue order; with ``limit``, only the first
+    that many by ship-by time (a first screen, shown while the rest is read).
 
-    Runs on a worker thread: ~100,000 JSON documents are parsed here, never on the GUI thread.
+    Runs on a worker thread. Reads the store's cache of each view's facts (``queue_rows``, in
+    ship-by, order-time, ID order: :mod:`core.queue_facts`), not the JSON views: no document is
+    parsed, and the queue order is that order within each severity, so the rows are put in
+    order by a stable pass into severity buckets, not by a sort (a 100,000-string sort is one C
+    call that holds the GIL ~30 ms: the GUI thread would wait that long).
     """
     when = now or utcnow()
-    rows = [row_from_snapshot(json.loads(local), pending=pending, conflict=conflict, now=when, tz=tz)
-            for _oid, local, pending, conflict in store.order_views(limit=limit)]
-    rows.sort(key=_rank)  # the same order as queue_order's tuples, without a tuple comparison per pair
-    return rows
+    buckets: dict[int, list[QueueRow]] = {}
+    for facts in store.queue_facts(limit=limit):
+        row = row_from_facts(facts, now=when, tz=tz)
+        sev = row.key[0]
+        bucket = buckets.get(sev)
+        if bucket is None:
+            buckets[sev] = bucket = []
+        bucket.append(row)
+    return list(chain.from_iterable(buckets[s] for s in sorted(buckets)))
 
 
-_rank = attrgetter("rank")
 
 
 def load_rows_by_id(store: LocalStore, order_ids: Iterable[str], *, now: datetime | None = None,
@@ -211,8 +216,9 @@ def load_rows_by_id(store: LocalStore, order_ids: Iterable[str], *, now: datetim
     ids = list(dict.fromkeys(order_ids))
     when = now or utcnow()
     found: dict[str, QueueRow | None] = dict.fromkeys(ids)
-    for oid, local, pending, conflict in store.order_views(ids):
-        found[oid] = row_from_snapshot(json.loads(local), pending=pending, conflict=conflict, now=when, tz=tz)
+    for facts in store.queue_facts(ids):
+        row = row_from_facts(facts, now=when, tz=tz)
+        found[row.order_id] = row
     return found
 
 

@@ -3,9 +3,11 @@
 Why: a desk PC holds 100,000 orders on a peak day; ``[r for r in rows if needle in r.search]``
 costs ~0.6 µs a row (60 ms a keystroke). Here every row's search text is kept in one long string
 (the *haystack*, each row's text ended by :data:`RS`), so a search is ``str.find`` over it — a C
-scan of a few MB — plus a little Python work per row found. A phone-tail search is a find of
-``needle + RS`` in a second haystack of phone digits (the tail of a number is what ends before
-``RS``). The needle holds neither :data:`RS` nor :data:`core.queues.SEP`, so a find never spans
+scan of a few MB — plus a little Python work per row found. A phone-tail search looks up the
+needle's last four digits in a map of every number's last four digits to its slots, and keeps
+those whose number ends with the whole needle: ∝ the few numbers sharing the tail (it was a find
+of ``needle + RS`` in a haystack of phone digits, ~1 ms of C scan a keystroke at 100,000 rows).
+The needle holds neither :data:`RS` nor :data:`core.queues.SEP`, so a find never spans
 two rows or two fields: what is found is exactly what :func:`core.queues.search` finds (a property
 test checks this, also after updates and removals).
 
@@ -23,11 +25,12 @@ from __future__ import annotations
 import sys
 from array import array
 from bisect import bisect_right
-from itertools import accumulate, compress, count, repeat
-from operator import add, attrgetter, contains
+from itertools import compress, repeat
+from operator import attrgetter, contains
 from typing import TYPE_CHECKING
 
-from core.phones import is_phone_needle
+from core import slices
+from core.phones import MIN_TAIL, is_phone_needle
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -49,9 +52,25 @@ _id_of = attrgetter("order_id")
 def _ends(texts: list[str], start: int) -> array[int]:
     """Where each text ends (after its :data:`RS`) when ``texts`` are joined from ``start`` on.
 
-    All C: no Python-level step per row (100,000 rows are indexed on the GUI thread at load).
+    All C, in slices (:mod:`core.slices`): no Python-level step per row, and the worker that
+    builds a 100,000-row index gives the GIL up between slices.
     """
-    return array("q", map(add, accumulate(map(len, texts), initial=start), count(0)))
+    return slices.ends(texts, start)
+
+
+def _tails(rows: list[QueueRow]) -> dict[str, array[int]]:
+    """Every number's last :data:`core.phones.MIN_TAIL` digits → the slots of ``rows`` holding it,
+    ascending (a plain loop: a worker building it gives the GIL up as it goes)."""
+    out: dict[str, array[int]] = {}
+    get = out.get
+    for slot, phone in enumerate(map(_phone_of, rows)):
+        if len(phone) >= MIN_TAIL:
+            tail = phone[-MIN_TAIL:]
+            slots = get(tail)
+            if slots is None:
+                out[tail] = slots = array("q")
+            slots.append(slot)
+    return out
 
 
 def scan(rows: list[QueueRow], needle: str) -> list[QueueRow]:
@@ -87,7 +106,7 @@ class _Haystack:
         self.pending: list[str] = []  # texts of slots not yet appended
 
     def reset(self, texts: list[str]) -> None:
-        self.text = RS.join(texts) + RS if texts else ""
+        self.text = slices.join(RS, texts) + RS if texts else ""
         self.offsets = _ends(texts, 0)
         self.pending = []
 
@@ -131,7 +150,7 @@ class SearchIndex:
         self._rows: list[QueueRow | None] = []  # by slot; None: removed
         self._slot: dict[str, int] = {}  # order ID → live slot
         self._text = _Haystack()
-        self._phone = _Haystack()
+        self._tails: dict[str, array[int]] = {}  # a number's last MIN_TAIL digits → its slots, ascending
         self._dead = 0
         self.reset(rows)
 
@@ -139,32 +158,45 @@ class SearchIndex:
         """Index exactly ``rows`` (one per order ID), dropping whatever was indexed."""
         live = list(rows)
         self._rows = list(live)
-        self._slot = dict(zip(map(_id_of, live), count()))
+        self._slot = slices.slots(list(map(_id_of, live)))
         self._text.reset(list(map(_search_of, live)))
-        self._phone.reset(list(map(_phone_of, live)))
+        self._tails = _tails(live)
         self._dead = 0
 
     def adopt(self, other: SearchIndex) -> None:
         """Take ``other``'s contents (built on a worker thread) in place: whoever holds this index
         (every queue model) sees the new rows at once; ``other`` must not be used afterwards."""
         self._compact_after, self._rows, self._slot = other._compact_after, other._rows, other._slot
-        self._text, self._phone, self._dead = other._text, other._phone, other._dead
+        self._text, self._tails, self._dead = other._text, other._tails, other._dead
 
     def phone_rows(self, needle: str) -> list[QueueRow]:
         """The indexed rows whose phone digits end with ``needle`` (a phone tail, ∝ the hits)."""
         if not is_phone_needle(needle) or RS in needle:
             return []
         self._maintain()
-        seen: set[int] = set()
         out: list[int] = []
-        self._phone.slots_with(needle + RS, seen, out, self._rows, len(self._rows))
+        self._tail_slots(needle, set(), out, len(self._rows))
         rows = self._rows
         return [rows[s] for s in out]  # type: ignore[misc]  # live slots only
+
+    def _tail_slots(self, needle: str, seen: set[int], out: list[int], limit: int) -> bool:
+        """Append to ``out`` the live slots whose phone ends with ``needle`` (not in ``seen``), in
+        slot order; False when more than ``limit`` would be found (``out`` is then incomplete)."""
+        rows = self._rows
+        for slot in self._tails.get(needle[-MIN_TAIL:], ()):
+            row = rows[slot]
+            if row is not None and slot not in seen and row.phone.endswith(needle):
+                seen.add(slot)
+                out.append(slot)
+                if len(out) > limit:
+                    return False
+        return True
 
     def memory(self) -> int:
         """Bytes the index holds beyond the rows themselves (haystacks, offsets, slot tables)."""
         return sum(sys.getsizeof(x) for x in (
-            self._text.text, self._text.offsets, self._phone.text, self._phone.offsets, self._rows, self._slot))
+            self._text.text, self._text.offsets, self._tails, self._rows, self._slot)) + sum(
+                sys.getsizeof(slots) for slots in self._tails.values())
 
     def __len__(self) -> int:
         return len(self._slot)
@@ -175,7 +207,12 @@ class SearchIndex:
         self._slot[row.order_id] = len(self._rows)
         self._rows.append(row)
         self._text.append(row.search)
-        self._phone.append(row.phone)
+        phone = row.phone
+        if len(phone) >= MIN_TAIL:
+            tail = self._tails.get(phone[-MIN_TAIL:])
+            if tail is None:
+                self._tails[phone[-MIN_TAIL:]] = tail = array("q")
+            tail.append(self._slot[row.order_id])
 
     def remove(self, order_id: str) -> None:
         """Forget an order (nothing if it is not indexed)."""
@@ -199,7 +236,7 @@ class SearchIndex:
         out: list[int] = []
         if not self._text.slots_with(needle, seen, out, self._rows, limit):
             return None
-        if is_phone_needle(needle) and not self._phone.slots_with(needle + RS, seen, out, self._rows, limit):
+        if is_phone_needle(needle) and not self._tail_slots(needle, seen, out, limit):
             return None
         rows = self._rows
         return [rows[s] for s in out]  # type: ignore[misc]  # live slots only
@@ -217,4 +254,3 @@ class SearchIndex:
             self.reset(r for r in self._rows if r is not None)
         else:
             self._text.flush()
-            self._phone.flush()

@@ -7,11 +7,14 @@ merged into six queues in one event-loop turn froze the window. Here:
   over every row (built once on the database worker), not a copy per queue; the feed keeps it up
   to date (rows added/removed once per change, before the queues merge the change).
 * **Load in two steps.** On the first load (empty queues) of a big store the worker reads the first
-  :data:`FIRST_ROWS` orders (storage order), builds, sorts and hands them over: the first screen,
-  in the default sort, while the worker reads the rest. The full load replaces it. Its rows, each
+  :data:`FIRST_ROWS` orders (by ship-by), builds, sorts and hands them over: the first screen,
+  in the default sort, while the worker reads the rest. The full load replaces it. Its rows (from
+  the store's cache of each view's facts, :mod:`core.queue_facts`: no JSON parsed, no sort), each
   queue's filtered and sorted list and its ID map, and the index are all built on the worker with
-  the cyclic GC paused (100,000 parsed JSON documents otherwise trigger a dozen full collections:
-  measured 2.4 s → 0.8 s for the parsing alone); the GUI thread takes one queue per event-loop turn.
+  the cyclic GC paused (100,000 new rows otherwise trigger collection after collection over a
+  growing heap) and a short switch interval (:func:`quick_switches`; the whole-list C passes are cut
+  in slices, :mod:`core.slices`), so the GUI thread gets the GIL within a frame while the worker
+  builds; the GUI thread takes one queue per event-loop turn.
 * **Changes in slices.** A big batch (a sync page) is merged one queue per event-loop turn, with the
   cyclic GC paused from the burst's first big batch until :data:`GC_IDLE_MS` after its last (no
   collection walks the rows inside a GUI turn, nor on a worker holding the GIL), then the live rows
@@ -25,6 +28,7 @@ Steps run in order (a FIFO): a change read after the load is applied after it.
 from __future__ import annotations
 
 import gc
+import sys
 import threading
 from collections import deque
 from collections.abc import Callable, Iterator
@@ -59,6 +63,39 @@ _YOUNG_WALK = 20_000
 
 _gc_lock = threading.Lock()
 _gc_holds = 0
+
+
+#: The interpreter's switch interval while a load is built on the worker (the default is 5 ms).
+#: A thread that wants the GIL waits up to this long for a thread running Python code to give it
+#: up, and the GUI thread takes the GIL again after each call into Qt it makes while handling one
+#: event: at 5 ms a 5 ms timer's tick waited 10–40 ms behind the worker's row building.
+LOAD_SWITCH_S = 0.0005
+
+_switch_lock = threading.Lock()
+_switch_holds = 0
+_switch_was = 0.0
+
+
+@contextmanager
+def quick_switches() -> Iterator[None]:
+    """A short switch interval (:data:`LOAD_SWITCH_S`) while the block runs; nests across threads.
+
+    Process-wide, so only around the worker's heavy part of a load: a switch costs a few µs, and
+    only happens when another thread is waiting for the GIL.
+    """
+    global _switch_holds, _switch_was
+    with _switch_lock:
+        if _switch_holds == 0:
+            _switch_was = sys.getswitchinterval()
+            sys.setswitchinterval(LOAD_SWITCH_S)
+        _switch_holds += 1
+    try:
+        yield
+    finally:
+        with _switch_lock:
+            _switch_holds -= 1
+            if _switch_holds == 0:
+                sys.setswitchinterval(_switch_was)
 
 
 @contextmanager
@@ -171,7 +208,7 @@ class QueueFeed(QObject):
         def prepare(limit: int | None) -> Prepared | None:
             if limit is not None and store.count_orders() <= FIRST_SCREEN_FROM:
                 return None  # no first screen: the full load is quick
-            with gc_paused():
+            with gc_paused(), quick_switches():
                 rows = load_rows(store, limit=limit)
                 return [(m, m.prepare(rows, ranked=True)) for m in models], SearchIndex(rows)
 

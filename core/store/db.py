@@ -141,6 +141,12 @@ class LocalStore:
                 if exists and version < migrations.LATEST:
                     log.info("Upgrading local store %s from format %d", self.path, version)
                 migrations.migrate(conn)
+                if conn.in_transaction():
+                    conn.rollback()
+                with conn.begin():
+                    if not _orders.facts_current(conn):  # after the upgrade to v9, or a new facts rule
+                        n = _orders.rebuild_facts(conn)
+                        log.info("Local store %s: queue facts of %d orders rebuilt", self.path, n)
         except StoreError:
             self.engine.dispose()
             raise
@@ -275,6 +281,18 @@ class LocalStore:
         builds rows from)."""
         with self.read() as conn:
             return _orders.views(conn, order_ids, limit)
+
+    def queue_facts(self, order_ids: Iterable[str] | None = None, *,
+                    limit: int | None = None) -> list[_orders.FactsRow]:
+        """Every order's queue facts (:mod:`core.queue_facts`, then pending and conflict), or these
+        orders', or the first ``limit`` by ship-by: what :mod:`core.queues` builds rows from."""
+        try:
+            with self.read() as conn:
+                return _orders.facts(conn, order_ids, limit)
+        except sqlite3.DatabaseError as exc:  # read on the raw sqlite3 connection: its own errors
+            if not _is_store_failure(exc):
+                raise
+            raise self._translate(exc) from exc
 
     def find_by_code(self, code: str) -> str | None:
         """The order whose waybill number or channel order number is ``code``, or None."""

@@ -223,8 +223,58 @@ def _v8(conn: Connection) -> None:
         conn.exec_driver_sql(ddl)
 
 
+def _v9(conn: Connection) -> None:
+    """Each order's queue facts in columns (``queue_rows``, core/store/orders.py; issue 18).
+
+    A desk's load read and parsed 100,000 JSON views; it now reads these columns. Keyed by the
+    queue sort key's ship-by, order-time and ID fields (WITHOUT ROWID: the table is that index),
+    so a load reads them in queue order within each severity; the unique index finds an order by
+    ID. Triggers keep ``pending`` and ``conflict`` and removals in step with ``orders``. Filled
+    from the views when the store is opened (``LocalStore._open``: the meta key
+    ``queue_rows_rule`` is not yet set), the step itself only makes the table.
+    """
+    for ddl in (
+        """CREATE TABLE queue_rows (
+            ship_key TEXT NOT NULL,
+            created_key TEXT NOT NULL,
+            order_id TEXT NOT NULL,
+            state TEXT NOT NULL,
+            bench TEXT NOT NULL,
+            recipient TEXT NOT NULL,
+            phone TEXT NOT NULL,
+            items INTEGER NOT NULL,
+            updated_at TEXT,
+            handover_due TEXT,
+            carrier TEXT NOT NULL,
+            cutoff TEXT NOT NULL,
+            search TEXT NOT NULL,
+            vip INTEGER NOT NULL,
+            gift INTEGER NOT NULL,
+            held INTEGER NOT NULL,
+            extra TEXT,
+            pending INTEGER NOT NULL,
+            conflict INTEGER NOT NULL,
+            PRIMARY KEY (ship_key, created_key, order_id)
+        ) WITHOUT ROWID""",
+        "CREATE UNIQUE INDEX ix_queue_rows_order ON queue_rows(order_id)",
+        # The two columns that change without the view changing, and a removal, follow ``orders``
+        # whoever writes it; the facts of a view are written with it (core/store/orders.py).
+        """CREATE TRIGGER queue_rows_pending_conflict AFTER UPDATE OF pending, conflict_json ON orders
+           WHEN NEW.pending IS NOT OLD.pending OR (NEW.conflict_json IS NULL) IS NOT (OLD.conflict_json IS NULL)
+           BEGIN
+               UPDATE queue_rows SET pending = NEW.pending, conflict = NEW.conflict_json IS NOT NULL
+               WHERE order_id = NEW.order_id;
+           END""",
+        """CREATE TRIGGER queue_rows_deleted AFTER DELETE ON orders
+           BEGIN
+               DELETE FROM queue_rows WHERE order_id = OLD.order_id;
+           END""",
+    ):
+        conn.exec_driver_sql(ddl)
+
+
 #: The migration steps, in order; index i takes the store to version i + 1.
-MIGRATIONS: tuple[Callable[[Connection], None], ...] = (_v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8)
+MIGRATIONS: tuple[Callable[[Connection], None], ...] = (_v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8, _v9)
 LATEST = len(MIGRATIONS)
 
 

@@ -4,7 +4,15 @@ A row holds the hub base (``hub_json``, ``hub_version``), the local view (``loca
 with this station's pending actions replayed on it), how many actions are pending, the latest
 unresolved conflict, the full re-sync generation that last saw it, and the two codes a scanner
 reads off a parcel (waybill and channel order number, indexed for scan-to-open). Queues, flags
-and search are computed from the view by :mod:`core.queues`, not kept in columns.
+and search are computed from the view by :mod:`core.queues`.
+
+Beside it, ``queue_rows`` (store v9) caches each view's facts (:func:`core.queue_facts.facts_of`:
+what a queue row needs, in plain columns) plus ``pending`` and ``conflict``, written here in the
+same transaction as every change of the view (the pending count, the conflict and a removal follow
+``orders`` by triggers, whoever writes them), so a
+desk's load of 100,000 orders reads columns instead of parsing 100,000 JSON documents (issue 18).
+:func:`rebuild_facts` fills it from the views (after the upgrade to v9, or when the facts' rule
+changed: :data:`core.queue_facts.FACTS_RULE`).
 """
 
 from __future__ import annotations
@@ -17,7 +25,8 @@ from typing import Any
 from sqlalchemy import Connection
 
 from core.flags import local_flags
-from core.store import outbox
+from core.queue_facts import FACT_COLUMNS, FACTS_RULE, facts_of
+from core.store import meta, outbox
 from core.store.outbox import OutboxAction
 from core.store.overlay import replay
 
@@ -80,6 +89,18 @@ _UPSERT = """
 """
 
 
+#: One row of ``queue_rows``: the facts (:data:`core.queue_facts.FACT_COLUMNS`), pending, conflict.
+FactsRow = tuple[Any, ...]
+
+_FACTS_COLUMNS = (*FACT_COLUMNS, "pending", "conflict")
+_FACTS_SELECT = f"SELECT {', '.join(_FACTS_COLUMNS)} FROM queue_rows"
+#: REPLACE: the row of the same order ID goes first (the unique index), whatever its sort key was.
+_FACTS_INSERT = (f"INSERT OR REPLACE INTO queue_rows({', '.join(_FACTS_COLUMNS)}) "
+                 f"VALUES ({', '.join('?' for _c in _FACTS_COLUMNS)})")
+#: The meta key holding the :data:`core.queue_facts.FACTS_RULE` the cache was built with.
+FACTS_RULE_KEY = "queue_rows_rule"
+
+
 def _row_order(row: Any) -> LocalOrder:
     conflict = json.loads(row.conflict_json) if row.conflict_json else None
     snap = json.loads(row.local_json)
@@ -131,6 +152,49 @@ def views(conn: Connection, order_ids: Iterable[str] | None = None, limit: int |
     return out
 
 
+def facts(conn: Connection, order_ids: Iterable[str] | None = None, limit: int | None = None) -> list[FactsRow]:
+    """What the queues are built from: every order's facts from the cache (or only these orders';
+    or the first ``limit`` by ship-by), every order's in queue order within each severity (the
+    table's primary key: ship-by key, order-time key, ID)."""
+    raw = conn.connection.driver_connection  # the sqlite3 connection: no SQLAlchemy row per order
+    assert raw is not None
+    if order_ids is None:
+        sql = f"{_FACTS_SELECT} ORDER BY ship_key, created_key, order_id"
+        cur = raw.execute(sql) if limit is None else raw.execute(f"{sql} LIMIT ?", (limit,))
+        return cur.fetchall()
+    out: list[FactsRow] = []
+    for chunk, marks in _chunks(list(dict.fromkeys(order_ids))):
+        out += raw.execute(f"{_FACTS_SELECT} WHERE order_id IN ({marks})", tuple(chunk)).fetchall()
+    return out
+
+
+def _put_facts(conn: Connection, rows: list[tuple[Any, ...]]) -> None:
+    """Write the facts of these ``orders`` rows (as :func:`_order_row` makes them) to the cache."""
+    conn.exec_driver_sql(_FACTS_INSERT, [(*facts_of(r[-1]), r[6], r[7] is not None) for r in rows])
+
+
+def rebuild_facts(conn: Connection) -> int:
+    """Fill ``queue_rows`` from every order's view (caller's write transaction); how many orders."""
+    conn.exec_driver_sql("DELETE FROM queue_rows")
+    done, last = 0, ""
+    while True:  # in pages: a 100,000-order store is not held in memory as documents at once
+        page = conn.exec_driver_sql(
+            "SELECT order_id, local_json, pending, conflict_json IS NOT NULL FROM orders WHERE order_id > ? "
+            "ORDER BY order_id LIMIT 2000", (last,)).all()
+        if not page:
+            break
+        conn.exec_driver_sql(_FACTS_INSERT, [(*facts_of(json.loads(r[1])), int(r[2]), bool(r[3])) for r in page])
+        done += len(page)
+        last = page[-1][0]
+    meta.put(conn, FACTS_RULE_KEY, str(FACTS_RULE))
+    return done
+
+
+def facts_current(conn: Connection) -> bool:
+    """Whether the cache was built by this version's rule (else :func:`rebuild_facts`)."""
+    return meta.get(conn, FACTS_RULE_KEY) == str(FACTS_RULE)
+
+
 def find_by_code(conn: Connection, code: str) -> str | None:
     """The order whose waybill number or channel order number is ``code`` (indexed lookups)."""
     row = conn.exec_driver_sql(
@@ -169,6 +233,7 @@ def _order_row(
         len(pending),
         conflict_json,
         seen_gen,
+        view,  # not a column of ``orders``: its facts go to ``queue_rows`` (_put_facts)
     )
 
 
@@ -224,7 +289,8 @@ def apply_snapshots(
         rows[oid] = _order_row(snap, None, acts, conflict_json, gen)
         current[oid] = (version, conflict_json, gen)
     if rows:
-        conn.exec_driver_sql(_UPSERT, list(rows.values()))
+        conn.exec_driver_sql(_UPSERT, [r[:-1] for r in rows.values()])
+        _put_facts(conn, list(rows.values()))
     if drop:
         delete(conn, drop)
     if seen_gen is not None:
@@ -251,7 +317,8 @@ def refresh_views(conn: Connection, order_ids: Iterable[str]) -> list[str]:
                            r.seen_gen)
             )
     if rows:
-        conn.exec_driver_sql(_UPSERT, rows)
+        conn.exec_driver_sql(_UPSERT, [r[:-1] for r in rows])
+        _put_facts(conn, rows)
     return [r[0] for r in rows]
 
 
@@ -266,7 +333,8 @@ def unseen(conn: Connection, gen: int) -> list[str]:
 
 
 def delete(conn: Connection, order_ids: Iterable[str]) -> None:
-    conn.exec_driver_sql("DELETE FROM orders WHERE order_id = ?", [(oid,) for oid in order_ids])
+    conn.exec_driver_sql("DELETE FROM orders WHERE order_id = ?", [(oid,) for oid in order_ids])  # and its facts:
+    # the trigger queue_rows_deleted (store v9)
 
 
 #: One printed parcel as the handover's missing list needs it (no full JSON parse per order):

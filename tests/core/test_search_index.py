@@ -74,6 +74,20 @@ class IndexMachine(RuleBasedStateMachine):
         assert len(self.index) == len(self.rows)
 
 
+def test_a_phone_tail_finds_only_numbers_ending_with_all_of_it_not_just_its_last_four_digits() -> None:
+    rows = [make("BL-01", "x", "13900001234"), make("BL-02", "x", "13900011234"), make("BL-03", "x", "1234"),
+            make("BL-04", "x", "234"), make("BL-05", "x", "")]
+    index = SearchIndex(rows)
+    for needle_ in ("1234", "01234", "001234", "11234", "91234", "0000", "234"):
+        want = [r.order_id for r in search(rows, needle_)]
+        assert [r.order_id for r in index.phone_rows(needle_)] == (want if len(needle_) >= 4 else [])
+        got = index.find(needle_, 30)
+        assert got is not None and sorted(r.order_id for r in got) == sorted(want)
+    index.add(make("BL-02", "x", "13900001234"))  # a changed number: found under its new tail only
+    index.remove("BL-01")
+    assert [r.order_id for r in index.phone_rows("01234")] == ["BL-02"]
+
+
 TestIndexMachine = IndexMachine.TestCase
 TestIndexMachine.settings = settings(max_examples=60, stateful_step_count=40, deadline=None)
 

@@ -350,7 +350,7 @@ def test_store_format_3_upgrades_to_4_dropping_dead_columns_and_keeping_every_or
     s = open_store(path)
     try:
         with s.read() as conn:
-            assert migrations.user_version(conn) == migrations.LATEST == 8
+            assert migrations.user_version(conn) == migrations.LATEST == 9
         assert not orders_columns(s) & DEAD_COLUMNS
         assert orders_indexes(s) == {"ix_orders_waybill", "ix_orders_channel_no"}
         assert s.order_ids() == {"BL20261125-000001", "BL20261125-000002"} and s.cursor() == 7

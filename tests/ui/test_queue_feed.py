@@ -8,6 +8,7 @@ rows in its order. No timing here (bench/queue_model.py measures).
 from __future__ import annotations
 
 import gc
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -186,12 +187,45 @@ def test_a_load_that_fails_says_so_keeps_the_rows_shown_and_resumes_the_collecto
         def broken(*_a: Any, **_k: Any) -> list[Any]:
             raise UserError("The local database could not be read.")
 
-        monkeypatch.setattr(store, "order_views", broken)
+        monkeypatch.setattr(store, "queue_facts", broken)  # what a load reads (the facts cache, store v9)
         errors: list[UserError] = []
         feed.reload(on_failure=errors.append)
         qtbot.waitUntil(lambda: bool(errors), timeout=10_000)
         assert "could not be read" in str(errors[0])
         assert everything.total == 5 and len(feed.index) == 5  # what was shown stays
         assert gc.isenabled()
+    finally:
+        runner.shutdown()
+
+
+def test_the_worker_builds_a_load_with_quick_gil_switches_and_gives_the_interval_back(
+        qtbot: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    store = open_store(tmp_path / "desk.sqlite3")
+    with store.write() as conn:
+        store.apply_snapshots(conn, [snapshot(f"BL20261125-{i:06d}") for i in range(5)])
+    before = sys.getswitchinterval()
+    seen: list[float] = []
+
+    def load(*a: Any, **k: Any) -> list[QueueRow]:
+        seen.append(sys.getswitchinterval())
+        return load_rows(*a, **k)
+
+    monkeypatch.setattr(queue_feed, "load_rows", load)
+    runner = TaskRunner()
+    try:
+        feed = QueueFeed(runner, store)
+        feed.models = [QueueModel(all_orders, "all", index=feed.index)]
+        with qtbot.waitSignal(feed.loaded, timeout=20_000):
+            feed.reload()
+        assert seen == [queue_feed.LOAD_SWITCH_S] and sys.getswitchinterval() == before
+
+        def broken(*_a: Any, **_k: Any) -> list[QueueRow]:
+            raise UserError("The local database could not be read.")
+
+        monkeypatch.setattr(queue_feed, "load_rows", broken)
+        errors: list[UserError] = []
+        feed.reload(on_failure=errors.append)
+        qtbot.waitUntil(lambda: bool(errors), timeout=10_000)
+        assert sys.getswitchinterval() == before  # a failed load gives it back too
     finally:
         runner.shutdown()
