@@ -79,9 +79,9 @@ def tracked(conn: Connection, warehouse: str, skus: Iterable[str]) -> dict[str, 
     if not skus:
         return {}
     if len(skus) > _MAX_TRACKED_SQL:  # a long list (gift levels, a sheet): SQLAlchemy's expanding IN
-        rows = conn.execute(select(_S.sku, _S.on_hand, _S.reserved).where(_S.warehouse == warehouse,
-                                                                       _S.sku.in_(skus)))
-        return {sku: (on_hand, reserved) for sku, on_hand, reserved in rows}
+        found = conn.execute(select(_S.sku, _S.on_hand, _S.reserved).where(_S.warehouse == warehouse,
+                                                                        _S.sku.in_(skus)))
+        return {sku: (on_hand, reserved) for sku, on_hand, reserved in found}
     # Read at every allocation: the driver's cursor with SQL built once per list length costs about
     # an eighth of the statement layer's CPU (bench/allocation.py: reservation's share of throughput).
     rows = db.driver_rows(conn, _tracked_sql(len(skus), _mark(conn)), (warehouse, *skus))
