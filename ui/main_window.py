@@ -107,6 +107,9 @@ NOTICE_STYLES: dict[str, tuple[str, str, str]] = {
 NOTICE_PT = 18
 
 
+#: How long the search box waits after a keystroke before the detail pane reads the selected order.
+DETAIL_AFTER_TYPING_MS = 150
+
 class MainWindow(QMainWindow):
     """The bench / desk window.
 
@@ -153,6 +156,12 @@ class MainWindow(QMainWindow):
         self._reading = False
         self._loading = False
         self._current_order = ""
+        # While the clerk types in the search box the selection follows every keystroke; the detail
+        # pane (a database read, and the hub's audit over the network) waits until typing pauses.
+        self._detail_timer = QTimer(self)
+        self._detail_timer.setSingleShot(True)
+        self._detail_timer.setInterval(DETAIL_AFTER_TYPING_MS)
+        self._detail_timer.timeout.connect(self._show_current_detail)
         self.login_dialog: Any = None  # the shift change's login dialog while it is open
         self.wave_box: WaveDialog | None = None  # Ctrl+W's question while it is open
         self.settings_dialog: Any = None  # Ctrl+, while it is open
@@ -519,6 +528,7 @@ class MainWindow(QMainWindow):
         self._update_empty_text()
 
     def _search_changed(self, text: str) -> None:
+        self._detail_timer.start()  # (re)started: the detail follows once typing pauses
         self.model.set_filter_text(text)
         self._reselect()
         self._update_empty_text()
@@ -559,9 +569,15 @@ class MainWindow(QMainWindow):
         if order_id == self._current_order and (order_id == "" or self.detail.order_id == order_id):
             return
         self._current_order = order_id
-        self.detail.show_order(order_id or None)
+        if not order_id or not self._detail_timer.isActive():
+            self.detail.show_order(order_id or None)
         self._update_actions()
         self.current_order_changed.emit(order_id)
+
+    def _show_current_detail(self) -> None:
+        """Typing paused: the detail pane shows the order the search left selected."""
+        if self._current_order and self.detail.order_id != self._current_order:
+            self.detail.show_order(self._current_order)
 
     def selected_row(self) -> QueueRow | None:
         rows = self.table.selectionModel().selectedRows() if self.table.selectionModel() else []

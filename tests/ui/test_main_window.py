@@ -176,3 +176,38 @@ def test_enter_in_exceptions_opens_the_dialog_of_the_first_hold(qtbot: Any, home
         w.close()
     finally:
         services.shutdown()
+
+
+def test_typing_in_the_search_box_reads_the_detail_once_typing_pauses(qtbot: Any, home: Path) -> None:
+    """The selection follows every keystroke; the detail pane (a store read and the hub's audit) waits
+    for the pause instead of reading each order the search passed on the way."""
+    from core.settings import load_settings
+    from core.store import open_store
+    from tests.helpers.snapshots import snapshot
+    from ui.services import AppServices, Operator
+
+    store = open_store(home / "desk.sqlite3")
+    ids = [f"BL20261206-0001{n:02d}" for n in range(30)]
+    with store.write() as conn:
+        store.apply_snapshots(conn, [snapshot(oid) for oid in ids])
+    services = AppServices(load_settings(home / "settings.json"), store, None)
+    try:
+        services.set_operator(Operator("D001", "客服", "desk"))
+        w = window(qtbot, services)
+        w.select_queue("all")
+        asked: list[str | None] = []
+        real = w.detail.show_order
+        w.detail.show_order = lambda oid, **kw: (asked.append(oid), real(oid, **kw))[1]  # type: ignore[method-assign]
+        w.search.setFocus()
+        qtbot.keyClicks(w.search, "0001")
+        qtbot.keyClicks(w.search, "2")  # BL…000120-29: the selection moved on each keystroke
+        assert w.selected_row() is not None and asked == []
+        qtbot.waitUntil(lambda: asked != [], timeout=5000)
+        assert asked == [w.selected_row().order_id]  # one read, of the order left selected
+        chosen = w.selected_row().order_id
+        qtbot.waitUntil(lambda: w.detail.order_id == chosen and chosen in w.detail.text(), timeout=5000)
+        w.table.setFocus()
+        qtbot.keyClick(w.table, Qt.Key.Key_Down)  # moving in the table: the detail follows at once
+        assert asked[-1] == w.selected_row().order_id and len(asked) == 2
+    finally:
+        services.shutdown()
