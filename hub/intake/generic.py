@@ -12,6 +12,7 @@ the generic secret. :func:`reserved_label` refuses every spelling of those names
 
 from __future__ import annotations
 
+import functools
 import unicodedata
 from datetime import datetime
 from typing import Any
@@ -36,6 +37,7 @@ def label_key(label: str) -> str:
     return "".join(ch for ch in folded if not ch.isspace() and unicodedata.category(ch) not in ("Cf", "Cc"))
 
 
+@functools.lru_cache(maxsize=1024)  # pure; a push asks it twice per order, of a few labels
 def reserved_label(label: str) -> bool:
     """Whether a generic push's ``channel`` names another source (any case, width or spacing)."""
     return label_key(label) in RESERVED_LABELS
@@ -50,8 +52,12 @@ def split(doc: Any) -> list[Any]:
     raise bad("body", 'must be an order object or {"orders": [...]}')
 
 
-def parse(item: Any) -> IntakeOrder:
-    """One generic order; errors keep intake_from_json's field names."""
+def parse(item: Any, *, check_lengths: bool = True) -> IntakeOrder:
+    """One generic order; errors keep intake_from_json's field names.
+
+    ``check_lengths=False``: the caller knows no text of the order is longer than
+    :data:`MAX_TEXT_LEN` (:func:`may_hold_long_text` of the body it came from said so).
+    """
     if isinstance(item, dict) and "channel" in item and not isinstance(item["channel"], str):
         raise bad("channel", "must be text")
     if isinstance(item, dict) and isinstance(item.get("channel"), str) and len(item["channel"].strip()) > MAX_CHANNEL_LEN:
@@ -59,7 +65,8 @@ def parse(item: Any) -> IntakeOrder:
     if isinstance(item, dict) and isinstance(item.get("channel"), str) and reserved_label(item["channel"]):
         raise bad("channel", f"may not be {item['channel'].strip()!r}: that name belongs to another source; "
                   "push to that source's own endpoint, or label your shop with a name of its own")
-    _check_text_lengths(item, "")
+    if check_lengths:
+        _check_text_lengths(item, "")
     try:
         order = intake_from_json(item)
     except ValidationFailed:
@@ -86,8 +93,46 @@ def parse(item: Any) -> IntakeOrder:
     return order
 
 
+def may_hold_long_text(raw: bytes) -> bool:
+    """Whether a raw push body may hold a text longer than :data:`MAX_TEXT_LEN` characters.
+
+    False only for a UTF-8 body (no NUL byte) in which no run of bytes between two quotes is
+    longer than that. In UTF-8 a ``"`` byte is never part of another character and a character
+    is at least one byte (an escape two or more), so a text has at least as many bytes between
+    its quotes as characters; escaped backslashes and quotes are first made two plain bytes, so
+    every quote left bounds a string. Runs outside strings only make the answer True more often.
+    A false True only costs the walk (:func:`_check_text_lengths`).
+    """
+    if b"\x00" in raw:
+        return True
+    flat = raw.replace(b"\\\\", b"__").replace(b'\\"', b"__")
+    return max(map(len, flat.split(b'"'))) > MAX_TEXT_LEN
+
+
 def _check_text_lengths(value: Any, path: str) -> None:
-    """Every text of the order at most :data:`MAX_TEXT_LEN` characters (notes, names, address); iterative."""
+    """Every text of the order at most :data:`MAX_TEXT_LEN` characters (notes, names, address); iterative.
+
+    A first walk only measures (no paths built: most of the cost, and almost every order passes);
+    an order with a text too long is walked again to name it.
+    """
+    stack = [value]
+    pop, many = stack.pop, stack.extend
+    while stack:
+        node = pop()
+        if isinstance(node, str):
+            if len(node) > MAX_TEXT_LEN:
+                break
+        elif isinstance(node, dict):
+            many(node.values())
+        elif isinstance(node, list):
+            many(node)
+    else:
+        return
+    _name_long_text(value, path)
+
+
+def _name_long_text(value: Any, path: str) -> None:
+    """:func:`_check_text_lengths`'s second walk: raises naming the first text too long."""
     stack = [(value, path)]
     while stack:
         node, where = stack.pop()
