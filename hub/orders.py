@@ -231,7 +231,7 @@ def confirm_payment(w: Writer, rules: Rules, doc: dict[str, Any], why: str, *,
                     details: dict[str, Any] | None = None, action_id: str | None = None) -> None:
     """pending_payment → paid → allocated, audited under the push's message or the client's action."""
     if not doc.get("paid_at"):
-        doc["paid_at"] = iso(w.now)
+        doc["paid_at"] = w.now_iso()
     w.transition(doc, Trigger.PAYMENT_CONFIRMED, why=why, details=details, action_id=action_id)
     allocate(w, rules, doc, action_id=action_id)
 
