@@ -9,7 +9,6 @@ say *which* order of a batched push is wrong.
 
 from __future__ import annotations
 
-import functools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -92,12 +91,9 @@ def parse_push(channel: str, body: bytes) -> list[IntakeOrder]:
         )
     orders: list[IntakeOrder] = []
     check_text = may_hold_bad_text(raw)
-    parse = adapter.parse
-    if adapter.name == generic.NAME and not generic.may_hold_long_text(raw):
-        parse = functools.partial(generic.parse, check_lengths=False)  # no text can be too long: no walk
     for index, item in enumerate(items):
         try:
-            order = parse(item)
+            order = adapter.parse(item)
         except ValidationFailed as exc:
             raise ValidationFailed(
                 f"Order #{index + 1} of the push (index {index}): {exc.message}",

@@ -52,12 +52,8 @@ def split(doc: Any) -> list[Any]:
     raise bad("body", 'must be an order object or {"orders": [...]}')
 
 
-def parse(item: Any, *, check_lengths: bool = True) -> IntakeOrder:
-    """One generic order; errors keep intake_from_json's field names.
-
-    ``check_lengths=False``: the caller knows no text of the order is longer than
-    :data:`MAX_TEXT_LEN` (:func:`may_hold_long_text` of the body it came from said so).
-    """
+def parse(item: Any) -> IntakeOrder:
+    """One generic order; errors keep intake_from_json's field names."""
     if isinstance(item, dict) and "channel" in item and not isinstance(item["channel"], str):
         raise bad("channel", "must be text")
     if isinstance(item, dict) and isinstance(item.get("channel"), str) and len(item["channel"].strip()) > MAX_CHANNEL_LEN:
@@ -65,8 +61,7 @@ def parse(item: Any, *, check_lengths: bool = True) -> IntakeOrder:
     if isinstance(item, dict) and isinstance(item.get("channel"), str) and reserved_label(item["channel"]):
         raise bad("channel", f"may not be {item['channel'].strip()!r}: that name belongs to another source; "
                   "push to that source's own endpoint, or label your shop with a name of its own")
-    if check_lengths:
-        _check_text_lengths(item, "")
+    _check_text_lengths(item, "")
     try:
         order = intake_from_json(item)
     except ValidationFailed:
@@ -93,27 +88,11 @@ def parse(item: Any, *, check_lengths: bool = True) -> IntakeOrder:
     return order
 
 
-def may_hold_long_text(raw: bytes) -> bool:
-    """Whether a raw push body may hold a text longer than :data:`MAX_TEXT_LEN` characters.
-
-    False only for a UTF-8 body (no NUL byte) in which no run of bytes between two quotes is
-    longer than that. In UTF-8 a ``"`` byte is never part of another character and a character
-    is at least one byte (an escape two or more), so a text has at least as many bytes between
-    its quotes as characters; escaped backslashes and quotes are first made two plain bytes, so
-    every quote left bounds a string. Runs outside strings only make the answer True more often.
-    A false True only costs the walk (:func:`_check_text_lengths`).
-    """
-    if b"\x00" in raw:
-        return True
-    flat = raw.replace(b"\\\\", b"__").replace(b'\\"', b"__")
-    return max(map(len, flat.split(b'"'))) > MAX_TEXT_LEN
-
-
 def _check_text_lengths(value: Any, path: str) -> None:
     """Every text of the order at most :data:`MAX_TEXT_LEN` characters (notes, names, address); iterative.
 
-    A first walk only measures (no paths built: most of the cost, and almost every order passes);
-    an order with a text too long is walked again to name it.
+    A first walk only measures (no paths built: they were most of its cost, and almost every
+    order passes); an order with a text too long is walked again to name it (issue 18).
     """
     stack = [value]
     pop, many = stack.pop, stack.extend

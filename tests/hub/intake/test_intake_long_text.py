@@ -1,8 +1,8 @@
-"""The generic channel's text length limit holds whether or not a push's body is walked (issue 18).
+"""The generic channel's text length limit, and the field it names (issue 18).
 
-``parse_push`` skips the walk over every text when no run of bytes between two quotes of the body
-can be a text over the limit (:func:`hub.intake.generic.may_hold_long_text`); texts made of escapes
-(quotes, backslashes, ``\\uXXXX``) and of multi-byte characters must still be found.
+The walk first only measures and names the field in a second walk (``_check_text_lengths``):
+texts written with escapes (quotes, backslashes, newlines) or multi-byte characters are counted
+in characters, anywhere in any order of the push.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from core.demo import generate_orders
 from core.errors import ValidationFailed
 from core.model import intake_to_json
 from hub.intake import parse_push
-from hub.intake.generic import MAX_TEXT_LEN, may_hold_long_text
+from hub.intake.generic import MAX_TEXT_LEN
 
 #: Texts of MAX_TEXT_LEN + 1 characters that JSON writes with escapes or multi-byte characters.
 TOO_LONG = {
@@ -43,7 +43,6 @@ def body(note: str, *, ascii_only: bool, where: str = "buyer_note") -> bytes:
 @pytest.mark.parametrize("where", ["buyer_note", "line name"])
 def test_a_text_over_the_limit_refuses_the_push(kind: str, ascii_only: bool, where: str) -> None:
     raw = body(TOO_LONG[kind], ascii_only=ascii_only, where=where)
-    assert may_hold_long_text(raw)
     with pytest.raises(ValidationFailed) as info:
         parse_push("generic", raw)
     details = info.value.details
@@ -53,15 +52,7 @@ def test_a_text_over_the_limit_refuses_the_push(kind: str, ascii_only: bool, whe
 
 
 @pytest.mark.parametrize("ascii_only", [True, False])
-def test_texts_at_the_limit_pass_and_a_plain_body_is_not_walked(ascii_only: bool) -> None:
-    for note in ("长" * MAX_TEXT_LEN, "x" * MAX_TEXT_LEN, '"' * MAX_TEXT_LEN):
+def test_texts_at_the_limit_pass(ascii_only: bool) -> None:
+    for note in ("长" * MAX_TEXT_LEN, "x" * MAX_TEXT_LEN, '"' * MAX_TEXT_LEN, "\\" * MAX_TEXT_LEN):
         orders = parse_push("generic", body(note, ascii_only=ascii_only))
         assert orders[1].buyer_note == note
-    plain = body("短", ascii_only=ascii_only)
-    assert not may_hold_long_text(plain)
-    assert len(parse_push("generic", plain)) == 3
-
-
-def test_a_utf16_body_is_always_walked() -> None:
-    raw = json.dumps({"orders": [intake_to_json(generate_orders(1, seed=8)[0])]}).encode("utf-16")
-    assert may_hold_long_text(raw)
