@@ -23,7 +23,7 @@ from sqlalchemy.engine import Connection
 from core.address import phone_tail
 from core.errors import UserError
 from core.states import State, Transition, Trigger, apply_trigger
-from core.timeutil import iso, utcnow
+from core.timeutil import iso, parse_iso, utcnow
 from hub import db, stock
 from hub.config import HubSettings
 from hub.facts import FACT_COLUMNS, facts_of
@@ -354,8 +354,6 @@ class Writer:
         return db.JsonText(text)
 
     def _row(self, d: dict[str, Any], text: db.JsonText) -> dict[str, Any]:
-        from core.timeutil import parse_iso
-
         return {
             "order_id": d["order_id"], "channel": d["channel"], "channel_order_no": d["channel_order_no"],
             "channel_status": d.get("_channel_status", "paid"),
