@@ -369,7 +369,7 @@ def _apply_status(w: Writer, rules: Rules, doc: dict[str, Any], o: IntakeOrder) 
                 from hub.split_merge import leave_on_close
 
                 leave_on_close(w, doc)
-            else:
+            elif state is not State.PENDING_PAYMENT:  # before payment no carrier was chosen: nothing to give back
                 give_back_waybill(w, doc)  # an unprinted e-waybill is given back (回收), a waiting fetch dropped
         elif state is State.LABEL_PRINTED and not doc.get("cancel_requested"):
             doc["cancel_requested"] = True

@@ -221,7 +221,7 @@ class Writer:
         if trigger in _SHIP_TRIGGERS:
             self._shipped.append(doc)
             doc.setdefault("shipped_at", self.now_iso())  # the dashboard's on-time figure (hub/facts.py)
-        stock.on_transition(self, doc, trigger, t.to_state)  # release on close, consume on ship
+        stock.on_transition(self, doc, trigger, t.to_state, t.from_state)  # release on close, consume on ship
         return t
 
     def note(self, doc: dict[str, Any], what: str, *, why: str = "", details: dict[str, Any] | None = None,
