@@ -362,9 +362,10 @@ def insert_many(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> N
     for c, p in zip(cols, procs, strict=True):  # column by column: one loop per column, not per value
         values = [r[c] for r in rows]
         if p is not None:
-            if isinstance(table.c[c].type, DateTime):  # mostly the one time of the transaction: each once
-                done = {v: p(v) for v in set(values)}
-                values = [done[v] for v in values]
+            if isinstance(table.c[c].type, DateTime):  # mostly the one time object of the transaction
+                # by identity, not equality: 12:00Z and 20:00+08:00 are equal and stored apart
+                done = {k: p(v) for k, v in {id(v): v for v in values}.items()}
+                values = [done[id(v)] for v in values]
             else:
                 values = list(map(p, values))
         columns.append(values)
