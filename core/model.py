@@ -16,6 +16,10 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, NotRequired, TypedDict
 
+from core.barcodes import MAX_UNITS_PER_SCAN, BarcodeError, check_barcode
+from core.errors import ValidationFailed
+from core.timeutil import iso, to_utc
+
 
 class ChannelStatus(StrEnum):
     """A channel's order status, reduced to what the hub acts on.
@@ -200,9 +204,6 @@ def packing_note_from(hold_type: str, resolution: Any) -> str:
 
 
 def _dt(value: Any, name: str) -> datetime:
-    from core.errors import ValidationFailed
-    from core.timeutil import to_utc
-
     if isinstance(value, datetime):
         return to_utc(value)
     if not isinstance(value, str) or not value:
@@ -215,9 +216,6 @@ def _dt(value: Any, name: str) -> datetime:
 
 def _line_barcodes(value: Any, where: str) -> dict[str, int]:
     """A generic-JSON line's optional ``barcodes`` object ({code: units per scan}), every code checked."""
-    from core.barcodes import MAX_UNITS_PER_SCAN, BarcodeError, check_barcode
-    from core.errors import ValidationFailed
-
     if value is None:
         return {}
     if not isinstance(value, dict):
@@ -237,8 +235,6 @@ def _line_barcodes(value: Any, where: str) -> dict[str, int]:
 
 def intake_to_json(order: IntakeOrder) -> dict[str, Any]:
     """The generic JSON shape of an order (channel ``generic``): IntakeOrder's fields, times as ISO."""
-    from core.timeutil import iso
-
     d = asdict(order)
     for key in ("created_at", "channel_updated_at", "paid_at", "ship_by"):
         d[key] = iso(d[key])
@@ -248,8 +244,6 @@ def intake_to_json(order: IntakeOrder) -> dict[str, Any]:
 
 def intake_from_json(d: Any) -> IntakeOrder:
     """Parse the generic JSON shape back; every wrong field is a ValidationFailed naming it."""
-    from core.errors import ValidationFailed
-
     if not isinstance(d, dict):
         raise ValidationFailed("An order must be a JSON object.")
 

@@ -28,6 +28,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gc
 import logging
 import sys
 from types import FrameType
@@ -185,6 +186,10 @@ def serve(settings: object) -> int:
                 asyncio.get_running_loop().call_soon_threadsafe(hub.tail.stop)
             super().handle_exit(sig, frame)
 
+    # What was loaded to get here (modules, the app, the rules) lives as long as the process: out
+    # of the garbage collector's sight, its full collections stop walking it over and over while
+    # a busy intake makes objects by the hundred thousand (issue 18: ~4 % of intake CPU).
+    gc.freeze()
     Server(uvicorn.Config(app, host=settings.host, port=settings.port, log_level="warning",
                           access_log=False)).run()
     return 0

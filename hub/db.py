@@ -346,7 +346,10 @@ def insert_many(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> N
     if not rows:
         return
     if conn.dialect.paramstyle != "qmark":
-        conn.execute(table.insert(), rows)
+        if conn.dialect.name == "postgresql":
+            _insert_unnest(conn, table, rows)
+        else:
+            conn.execute(table.insert(), rows)
         return
     cols = tuple(rows[0])
     found = _INSERTS.get((table.name, cols))
@@ -356,8 +359,69 @@ def insert_many(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> N
         found = _INSERTS[(table.name, cols)] = (
             f"INSERT INTO {table.name} ({names}) VALUES ({', '.join('?' * len(cols))})", procs)
     sql, procs = found
-    pairs = list(zip(cols, procs, strict=True))
-    conn.exec_driver_sql(sql, [tuple(p(r[c]) if p is not None else r[c] for c, p in pairs) for r in rows])
+    columns = []
+    for c, p in zip(cols, procs, strict=True):  # column by column: one loop per column, not per value
+        values = [r[c] for r in rows]
+        if p is not None:
+            if isinstance(table.c[c].type, DateTime):  # mostly the one time object of the transaction
+                # by identity, not equality: 12:00Z and 20:00+08:00 are equal and stored apart
+                done = {k: p(v) for k, v in {id(v): v for v in values}.items()}
+                values = [done[id(v)] for v in values]
+            else:
+                values = list(map(p, values))
+        columns.append(values)
+    conn.exec_driver_sql(sql, list(zip(*columns, strict=True)))
+
+
+_UNNESTS: dict[tuple[str, tuple[str, ...]], tuple[str, list[bool]]] = {}
+
+
+def _array_type(column: Column[Any]) -> str:
+    """The PostgreSQL array type :func:`_insert_unnest` sends a column's values as.
+
+    Text goes as ``text[]``, never ``varchar(n)[]``: an explicit cast to ``varchar(n)`` would cut
+    a value that is too long, where the INSERT's own assignment refuses it, as before.
+    """
+    t = column.type
+    if isinstance(t, JSON):
+        return "json[]"
+    if isinstance(t, String):  # Text too
+        return "text[]"
+    if isinstance(t, Boolean):
+        return "boolean[]"
+    if isinstance(t, BigInteger):
+        return "bigint[]"
+    if isinstance(t, Integer):
+        return "integer[]"
+    if isinstance(t, Float):
+        return "double precision[]"
+    if isinstance(t, DateTime):
+        return "timestamptz[]" if t.timezone else "timestamp[]"
+    raise TypeError(f"{column}: no array type for {t!r}")
+
+
+def _insert_unnest(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
+    """PostgreSQL: all the rows in one statement, each column as one array (``unnest``).
+
+    psycopg's executemany sends one INSERT per row (pipelined) and a multi-row VALUES statement
+    differs in text with every row count; this one is the same statement for any number of rows
+    (prepared once per connection), with a handful of parameters, and the server inserts the rows
+    in array order (``WITH ORDINALITY``: identity columns rise in the order given, as before).
+    JSON values go through :func:`dumps_json`, as the engine's serialiser would send them.
+    """
+    cols = tuple(rows[0])
+    found = _UNNESTS.get((table.name, cols))
+    if found is None:
+        names = ", ".join('"' + c + '"' for c in cols)
+        arrays = ", ".join(f"%b::{_array_type(table.c[c])}" for c in cols)
+        found = _UNNESTS[(table.name, cols)] = (
+            f"INSERT INTO {table.name} ({names}) SELECT {names} FROM unnest({arrays}) "
+            f"WITH ORDINALITY AS u({names}, _n) ORDER BY _n",
+            [isinstance(table.c[c].type, JSON) for c in cols])
+    sql, is_json = found
+    params = tuple([dumps_json(r[c]) for r in rows] if j else [r[c] for r in rows]
+                   for c, j in zip(cols, is_json, strict=True))
+    conn.exec_driver_sql(sql, params)
 
 
 def driver_rows(conn: Connection, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:

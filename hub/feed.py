@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import Text, cast, delete, func, or_, select
 from sqlalchemy.engine import Connection, Engine
 
 from core.errors import UserError
@@ -112,6 +112,17 @@ def _change(seq: int, order_id: str, doc: Any, kind: str = "order") -> dict[str,
     if kind == "order":
         return {"seq": seq, "order_id": order_id, "order": doc}
     return {"seq": seq, "kind": kind, "order_id": order_id, kind: doc}
+
+
+def _body(seq: int, order_id: str, doc: str, kind: str) -> bytes:
+    """One change as served (``dumps(_change(...))``), from its snapshot's stored JSON text.
+
+    An order's snapshot goes in as stored, not parsed and serialised again: the writer stores it
+    as compact JSON (hub/writer.py), the very bytes ``dumps`` would make of it (issue 18).
+    """
+    if kind == "order":
+        return b'{"seq":%d,"order_id":%s,"order":%s}' % (seq, dumps(order_id), doc.encode())
+    return dumps(_change(seq, order_id, json.loads(doc), kind))
 
 
 def dumps(obj: Any) -> bytes:
@@ -352,12 +363,12 @@ class ChangeTail:
         if lo >= top:
             return top, top, pruned, []
         ch = db.changes.c
-        found = conn.execute(select(ch.seq, ch.order_id, ch.bench, ch.prev_bench, ch.doc, ch.kind)
+        found = conn.execute(select(ch.seq, ch.order_id, ch.bench, ch.prev_bench, cast(ch.doc, Text), ch.kind)
                              .where(ch.seq > lo, ch.seq <= top).order_by(ch.seq)).all()
         if len(found) != top - lo or (found and int(found[0].seq) != lo + 1):
             return top, top, pruned, []  # a prune cut in between the two statements
-        return lo, top, pruned, [_Row(int(r.seq), r.bench, r.prev_bench,
-                                      dumps(_change(int(r.seq), r.order_id, r.doc, r.kind)), r.kind) for r in found]
+        return lo, top, pruned, [_Row(int(seq), bench, prev, _body(int(seq), order_id, doc, kind), kind)
+                                 for seq, order_id, bench, prev, doc, kind in found]
 
 
 def iso_now() -> str:

@@ -231,7 +231,7 @@ def confirm_payment(w: Writer, rules: Rules, doc: dict[str, Any], why: str, *,
                     details: dict[str, Any] | None = None, action_id: str | None = None) -> None:
     """pending_payment → paid → allocated, audited under the push's message or the client's action."""
     if not doc.get("paid_at"):
-        doc["paid_at"] = iso(w.now)
+        doc["paid_at"] = w.now_iso()
     w.transition(doc, Trigger.PAYMENT_CONFIRMED, why=why, details=details, action_id=action_id)
     allocate(w, rules, doc, action_id=action_id)
 
@@ -369,7 +369,7 @@ def _apply_status(w: Writer, rules: Rules, doc: dict[str, Any], o: IntakeOrder) 
                 from hub.split_merge import leave_on_close
 
                 leave_on_close(w, doc)
-            else:
+            elif state is not State.PENDING_PAYMENT:  # before payment no carrier was chosen: nothing to give back
                 give_back_waybill(w, doc)  # an unprinted e-waybill is given back (回收), a waiting fetch dropped
         elif state is State.LABEL_PRINTED and not doc.get("cancel_requested"):
             doc["cancel_requested"] = True

@@ -15,6 +15,7 @@ processes.
 from __future__ import annotations
 
 import difflib
+import functools
 import re
 import tomllib
 import zlib
@@ -110,12 +111,14 @@ _AREA_SUFFIX_RE = re.compile(r"(自治州|自治县|自治旗|地区|盟|州|市
 _SUFFIX_FAMILY = {"自治州": "州", "自治县": "县", "自治旗": "旗"}
 
 
+@functools.lru_cache(maxsize=4096)  # pure, on a few thousand place names: routing asks per order
 def province_key(name: str) -> str:
     """A province's short name: "广西壮族自治区" and "广西" are the same province."""
     name = re.sub(r"\s+", "", name)
     return _PROVINCE_SUFFIX_RE.sub("", name) or name
 
 
+@functools.lru_cache(maxsize=4096)  # pure, on a few thousand place names: routing asks per order
 def _split_area(name: str) -> tuple[str, str]:
     name = re.sub(r"\s+", "", name)
     m = _AREA_SUFFIX_RE.search(name)
@@ -124,6 +127,7 @@ def _split_area(name: str) -> tuple[str, str]:
     return name[: m.start()], _SUFFIX_FAMILY.get(m.group(1), m.group(1))
 
 
+@functools.lru_cache(maxsize=4096)  # pure, on a few thousand place names: routing asks per order
 def area_name_matches(pattern: str, value: str) -> bool:
     """Whether a city or district name from the rules names the recipient's.
 

@@ -465,17 +465,22 @@ def consume(w: Writer, doc: dict[str, Any]) -> None:
         _move(w, doc["order_id"], "ship", sku, wh, -q, -q)
 
 
-def on_transition(w: Writer, doc: dict[str, Any], trigger: Trigger, to_state: State) -> None:
+def on_transition(w: Writer, doc: dict[str, Any], trigger: Trigger, to_state: State,
+                  from_state: State | None = None) -> None:
     """The stock side of a transition (called by the writer after every one).
 
     Closing (cancel, refund, payment timeout, return) releases; shipping consumes; a reallocation
     to another warehouse releases and reserves there (short: a ``stock_short`` hold, nothing held).
+    An order closed before payment was never allocated, so it holds nothing: no read for it (a
+    push's cancelled new orders; issue 18).
     """
     if trigger in (Trigger.HOLD_RAISED, Trigger.HOLD_RELEASED, Trigger.CREATED):
         return
     if trigger in SHIP_TRIGGERS:
         consume(w, doc)
     elif to_state is State.CLOSED:
+        if from_state is State.PENDING_PAYMENT:
+            return
         requeue(w, release(w, doc, "close:" + trigger.value))
     elif trigger is Trigger.REALLOCATED:
         now_held = held(w.conn, doc["order_id"])

@@ -23,7 +23,7 @@ from sqlalchemy.engine import Connection
 from core.address import phone_tail
 from core.errors import UserError
 from core.states import State, Transition, Trigger, apply_trigger
-from core.timeutil import iso, utcnow
+from core.timeutil import iso, parse_iso, utcnow
 from hub import db, stock
 from hub.config import HubSettings
 from hub.facts import FACT_COLUMNS, facts_of
@@ -124,6 +124,14 @@ class Writer:
         self.planned: dict[str, Any] = {}
         #: New orders whose size check waits for flush (:meth:`add_new`): order ID -> its fresh doc.
         self._fresh: dict[str, Callable[[], dict[str, Any]]] = {}
+        self._iso_of: Any = None
+        self._iso = ""
+
+    def now_iso(self) -> str:
+        """``iso(self.now)``, made once per value of ``now`` (every change stamps it, often several times)."""
+        if self._iso_of is not self.now:
+            self._iso_of, self._iso = self.now, iso(self.now) or ""
+        return self._iso
 
     # -- recording -------------------------------------------------------------------------
     def checkpoint(self) -> tuple[Any, ...]:
@@ -212,8 +220,8 @@ class Writer:
                      why, details or {}, action_id)
         if trigger in _SHIP_TRIGGERS:
             self._shipped.append(doc)
-            doc.setdefault("shipped_at", iso(self.now))  # the dashboard's on-time figure (hub/facts.py)
-        stock.on_transition(self, doc, trigger, t.to_state)  # release on close, consume on ship
+            doc.setdefault("shipped_at", self.now_iso())  # the dashboard's on-time figure (hub/facts.py)
+        stock.on_transition(self, doc, trigger, t.to_state, t.from_state)  # release on close, consume on ship
         return t
 
     def note(self, doc: dict[str, Any], what: str, *, why: str = "", details: dict[str, Any] | None = None,
@@ -229,7 +237,7 @@ class Writer:
             "hold_id": uuid.uuid4().hex[:12],
             "type": hold_type,
             "reason": reason,
-            "raised_at": iso(self.now),
+            "raised_at": self.now_iso(),
             "raised_by": self.actor.operator,
             "details": details or {},
         }
@@ -241,7 +249,7 @@ class Writer:
     def _bump(self, doc: dict[str, Any]) -> None:
         """Every change passes here: a new version, and the size check (raises before anything is written)."""
         doc["version"] = int(doc.get("version", 0)) + 1
-        doc["updated_at"] = iso(self.now)
+        doc["updated_at"] = self.now_iso()
         self._check_size(doc)
 
     def _check_size(self, doc: dict[str, Any]) -> None:
@@ -265,7 +273,7 @@ class Writer:
             self._events.append({
                 "event_id": uuid.uuid4().hex, "order_id": doc["order_id"], "channel": doc.get("channel"),
                 "channel_order_no": doc.get("channel_order_no"), "trigger": what, "from_state": from_state,
-                "to_state": to_state, "at": iso(self.now), "operator": self.actor.operator,
+                "to_state": to_state, "at": self.now_iso(), "operator": self.actor.operator,
                 "station": self.actor.station, "version": doc["version"],
             })
 
@@ -298,7 +306,7 @@ class Writer:
                         rows.append({"event_id": ev["event_id"], "subscriber": hook.name, "body": body,
                                      "attempts": 0, "next_attempt_at": self.now, "created_at": self.now})
             if rows:
-                conn.execute(db.webhook_queue.insert(), rows)
+                db.insert_many(conn, db.webhook_queue, rows)
         stock.enqueue_changes(self)  # stock.changed, one per changed stock row (docs/api.md "Webhooks")
         if self._shipped:
             from hub.channels.queues import enqueue_ships
@@ -346,8 +354,6 @@ class Writer:
         return db.JsonText(text)
 
     def _row(self, d: dict[str, Any], text: db.JsonText) -> dict[str, Any]:
-        from core.timeutil import parse_iso
-
         return {
             "order_id": d["order_id"], "channel": d["channel"], "channel_order_no": d["channel_order_no"],
             "channel_status": d.get("_channel_status", "paid"),

@@ -104,8 +104,15 @@ class Hub:
             return out
         return await self.read_async(run)
 
-    def tx(self, fn: Callable[[Connection], T], *, notify: bool = False) -> T:
-        """Run ``fn`` in one transaction, retrying a PostgreSQL deadlock/serialisation failure."""
+    def tx(self, fn: Callable[[Connection], T], *, notify: bool = False, ships: bool = True) -> T:
+        """Run ``fn`` in one transaction, retrying a PostgreSQL deadlock/serialisation failure.
+
+        Args:
+            notify: wake the long-polls and the workers that may have work from it.
+            ships: whether ``fn`` may ship an order; intake never does, and its pushes (hundreds
+                a minute at peak) then leave the shop-push and tracking workers asleep: each
+                wake-up costs them a read (issue 18).
+        """
         for attempt in range(5):
             try:
                 with self.engine.begin() as conn:
@@ -113,8 +120,9 @@ class Hub:
                 if notify:
                     self.notifier.notify()
                     self.deliverer.wake()
-                    self.connectors.wake_push()  # an order may have shipped: tell its shop now
-                    self.tracking.wake()  # … and subscribe its waybill
+                    if ships:
+                        self.connectors.wake_push()  # an order may have shipped: tell its shop now
+                        self.tracking.wake()  # … and subscribe its waybill
                     self.waybills.wake()  # an order may have been allocated or voided: fetch / cancel now
                     self.notify.wake()  # … and a notification may have been queued
                 return result

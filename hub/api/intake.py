@@ -58,7 +58,7 @@ async def intake_push(hub: HubDep, channel: str, request: Request) -> Response:
         return {"accepted": len(results), "orders": results}
     # Plain JSON already (text, booleans): answered as it is, not walked by FastAPI's encoder
     # (a tenth of a push's time at 100 orders; issue 18).
-    return JSONResponse(await run_in_threadpool(hub.tx, run, notify=True))
+    return JSONResponse(await run_in_threadpool(functools.partial(hub.tx, run, notify=True, ships=False)))
 
 
 class MappingIn(BaseModel):
@@ -140,7 +140,7 @@ async def import_file(hub: HubDep, request: Request, filename: str = Query(..., 
         orders = file.orders()
         while chunk := list(itertools.islice(orders, chunk_size)):
             try:
-                results = hub.tx(writer_of([o for _, o in chunk]), notify=True)
+                results = hub.tx(writer_of([o for _, o in chunk]), notify=True, ships=False)
             except Exception:
                 log.exception("import of %s stopped after %d orders", filename, imported)
                 return error_response(

@@ -12,6 +12,7 @@ the generic secret. :func:`reserved_label` refuses every spelling of those names
 
 from __future__ import annotations
 
+import functools
 import unicodedata
 from datetime import datetime
 from typing import Any
@@ -36,6 +37,7 @@ def label_key(label: str) -> str:
     return "".join(ch for ch in folded if not ch.isspace() and unicodedata.category(ch) not in ("Cf", "Cc"))
 
 
+@functools.lru_cache(maxsize=1024)  # pure; a push asks it twice per order, of a few labels
 def reserved_label(label: str) -> bool:
     """Whether a generic push's ``channel`` names another source (any case, width or spacing)."""
     return label_key(label) in RESERVED_LABELS
@@ -87,7 +89,29 @@ def parse(item: Any) -> IntakeOrder:
 
 
 def _check_text_lengths(value: Any, path: str) -> None:
-    """Every text of the order at most :data:`MAX_TEXT_LEN` characters (notes, names, address); iterative."""
+    """Every text of the order at most :data:`MAX_TEXT_LEN` characters (notes, names, address); iterative.
+
+    A first walk only measures (no paths built: they were most of its cost, and almost every
+    order passes); an order with a text too long is walked again to name it (issue 18).
+    """
+    stack = [value]
+    pop, many = stack.pop, stack.extend
+    while stack:
+        node = pop()
+        if isinstance(node, str):
+            if len(node) > MAX_TEXT_LEN:
+                break
+        elif isinstance(node, dict):
+            many(node.values())
+        elif isinstance(node, list):
+            many(node)
+    else:
+        return
+    _name_long_text(value, path)
+
+
+def _name_long_text(value: Any, path: str) -> None:
+    """:func:`_check_text_lengths`'s second walk: raises naming the first text too long."""
     stack = [(value, path)]
     while stack:
         node, where = stack.pop()
