@@ -5,6 +5,11 @@ database kind: the floor the hub's own work (validation, routing, IDs, stock, au
 sits on. The last line is the worse backend's intake rate as a share of its own raw insert rate
 (issue 18: target >= 20 %); the machine is shared, so compare figures of one run, not across runs.
 
+An informational line per backend adds a second floor: the rows intake really wrote (the order row,
+its audit lines, its change-feed row) read back and inserted raw with Core into a fresh database with
+the hub's own schema and indexes. The issue's baseline is one row per order into a table with no
+index; this one says how far intake is from writing its own rows at the database's pace.
+
     python bench/hub_intake.py [--orders 20000] [--batch 100] [--threads 4]
 """
 
@@ -45,6 +50,44 @@ def raw_insert_rate(url: str, docs: list[dict]) -> float:
     return rate
 
 
+#: The tables intake writes per order (one order row, its audit lines, its change-feed row).
+HUB_ROW_TABLES = ("orders", "audit", "changes")
+
+
+def hub_rows_rate(src_url: str, dst_url: str, batch: int) -> tuple[float, float]:
+    """An informational floor beside the issue's baseline: the rows intake actually wrote (orders,
+    audit lines, change-feed rows, read back from the intake run's database) inserted raw with
+    SQLAlchemy Core, ``batch`` orders' rows per transaction, into a fresh database with the hub's own
+    schema and indexes. Returns (orders/s, rows per order)."""
+    src = db.make_engine(src_url)
+    tables = [db.metadata.tables[name] for name in HUB_ROW_TABLES]
+    try:
+        with src.connect() as c:
+            rows = {t.name: [dict(r._mapping) for r in c.execute(t.select())] for t in tables}
+    finally:
+        src.dispose()
+    by_order: dict[str, dict[str, list[dict]]] = {}
+    for t in tables:
+        for r in rows[t.name]:
+            by_order.setdefault(str(r.get("order_id")), {}).setdefault(t.name, []).append(r)
+    ids = sorted(i for i in by_order if any(o for o in by_order[i].get("orders", [])))
+    dst = db.make_engine(dst_url)
+    db.migrate(dst)
+    try:
+        t0 = time.perf_counter()
+        for i in range(0, len(ids), batch):
+            chunk = ids[i : i + batch]
+            with dst.begin() as c:
+                for t in tables:
+                    batch_rows = [r for oid in chunk for r in by_order[oid].get(t.name, [])]
+                    if batch_rows:
+                        c.execute(t.insert(), batch_rows)
+        rate = len(ids) / (time.perf_counter() - t0)
+    finally:
+        dst.dispose()
+    return rate, sum(len(v) for v in rows.values()) / max(len(ids), 1)
+
+
 def intake_rate(hub_url: str, bodies: list[bytes], threads: int) -> float:
     http = requests.Session()
     adapter = requests.adapters.HTTPAdapter(pool_maxsize=threads)
@@ -72,6 +115,13 @@ def run_backend(name: str, url: str, home: Path, docs: list[dict], batch: int, t
     return rate, raw_insert_rate(url, docs)
 
 
+def print_hub_rows(name: str, intake: float, src_url: str, dst_url: str, batch: int) -> None:
+    rate, per_order = hub_rows_rate(src_url, dst_url, batch)
+    print(f"{name:<11} (informational) raw Core insert of the hub's own rows ({'/'.join(HUB_ROW_TABLES)}, "
+          f"{per_order:.1f} rows per order, the hub's schema and indexes): {rate:8.0f} orders/s; "
+          f"intake is {100 * intake / rate:5.1f} % of it")
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--orders", type=int, default=20_000)
@@ -88,16 +138,18 @@ def main() -> int:
               f"batches of {args.batch}, {args.threads} pushers)")
         results["sqlite"] = rate
         ratios["sqlite"] = rate / raw
+        print_hub_rows("sqlite:", rate, f"sqlite:///{home / 'hub.db'}", f"sqlite:///{home / 'rows.db'}", args.batch)
         reason = postgres_available()
         if reason:
             print(f"postgresql: skipped ({reason})")
         else:
-            with fresh_pg_database() as url, fresh_pg_database() as raw_url:
+            with fresh_pg_database() as url, fresh_pg_database() as raw_url, fresh_pg_database() as rows_url:
                 hub_home = home / "pg"
                 hub_home.mkdir()
                 bodies_rate, _ = run_backend("postgres", url, hub_home, docs, args.batch, args.threads)
                 raw = raw_insert_rate(raw_url, docs)
-            print(f"postgresql: intake {bodies_rate:8.0f} orders/s   raw Core insert {raw:8.0f} rows/s")
+                print(f"postgresql: intake {bodies_rate:8.0f} orders/s   raw Core insert {raw:8.0f} rows/s")
+                print_hub_rows("postgresql:", bodies_rate, url, rows_url, args.batch)
             results["postgresql"] = bodies_rate
             ratios["postgresql"] = bodies_rate / raw
     for name, ratio in ratios.items():
