@@ -358,8 +358,22 @@ def _mark(conn: Connection) -> str:
 
 
 def _time(conn: Connection, at: datetime) -> Any:
+    """``at`` in the driver's form for a time column (SQLite: text; PostgreSQL: the datetime).
+
+    A transaction's writes all carry its one ``w.now``: the last answer is kept, keyed by the
+    dialect and the very object (equal instants in two time zones are stored as different text;
+    the tuple keeps the object alive, so its identity cannot be reused)."""
+    global _last_time
+    last = _last_time  # one read of one tuple: request threads may replace it meanwhile
+    if last[0] == conn.dialect.name and last[1] is at:
+        return last[2]
     process = db.stock.c.updated_at.type.bind_processor(conn.dialect)
-    return process(at) if process is not None else at
+    value = process(at) if process is not None else at
+    _last_time = (conn.dialect.name, at, value)
+    return value
+
+
+_last_time: tuple[str, Any, Any] = ("", None, None)  # (dialect, the datetime itself, its driver form)
 
 
 def _take(w: Writer, warehouse: str, count: dict[str, int]) -> set[str]:
