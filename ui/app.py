@@ -119,8 +119,11 @@ def use_language(app: QApplication, lang: str) -> str:
     return lang
 
 
-def run_blocking(fn: Callable[[], T], label: str, parent: Any = None) -> T:
-    """Run a blocking call on a thread while a progress dialog keeps the GUI alive."""
+def run_blocking(fn: Callable[[], T], label: str, parent: Any = None, *, show_after_ms: int = 0) -> T:
+    """Run a blocking call on a thread while a progress dialog keeps the GUI alive.
+
+    ``show_after_ms``: the dialog appears only if the call takes that long (a call that is
+    usually instant, like opening the store, should not flash a dialog at every start)."""
     result: dict[str, Any] = {}
     loop = QEventLoop()
     done = threading.Event()
@@ -138,7 +141,10 @@ def run_blocking(fn: Callable[[], T], label: str, parent: Any = None) -> T:
     dialog.setCancelButton(None)
     dialog.setWindowModality(Qt.WindowModality.ApplicationModal)
     dialog.setMinimumDuration(0)
-    dialog.show()
+    if show_after_ms > 0:
+        QTimer.singleShot(show_after_ms, lambda: None if done.is_set() else dialog.show())
+    else:
+        dialog.show()
     timer = QTimer()
     timer.setInterval(50)
     timer.timeout.connect(lambda: loop.quit() if done.is_set() else None)
@@ -218,7 +224,9 @@ class App:
 
     def open_store(self) -> bool:
         try:
-            self.store = open_store()
+            # Off the GUI thread: after an upgrade the store rebuilds its queue cache (~3 s at
+            # 100,000 orders, core/store/db.py); the window says so instead of seeming not to start.
+            self.store = run_blocking(open_store, _("Opening this PC's copy of the orders…"), show_after_ms=300)
         except StoreError as exc:
             log.error("cannot open the local store: %s", exc.message)
             QMessageBox.critical(None, _("PackDesk cannot start"), exc.message)

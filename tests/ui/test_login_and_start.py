@@ -167,3 +167,28 @@ def test_locked_or_damaged_store_stops_the_start_and_keeps_the_file(home: Path, 
     assert app_mod.App([]).run() == 2
     assert shown and "damaged" in shown[0]
     assert bad.read_bytes() == b"this is not a database" * 100
+
+
+def test_the_store_opens_off_the_gui_thread(home: Path, monkeypatch: pytest.MonkeyPatch, qapp: Any) -> None:
+    """Opening the store may rebuild its queue cache (seconds at 100k orders after an upgrade): it runs
+    on a worker while the GUI thread keeps its event loop, and the store is the app's afterwards."""
+    import threading
+
+    import ui.app as app_mod
+    from core.store import open_store as real_open
+
+    opened_on: list[threading.Thread] = []
+
+    def open_here() -> Any:
+        opened_on.append(threading.current_thread())
+        return real_open(home / "data" / "bench.sqlite3")
+
+    monkeypatch.setattr(app_mod, "open_store", open_here)
+    monkeypatch.setattr(app_mod, "setup_logging", lambda name: home / f"{name}.log")
+    monkeypatch.setattr(sys, "excepthook", sys.excepthook)
+    app = app_mod.App([])
+    app.prepare()
+    assert app.open_store()
+    assert opened_on and opened_on[0] is not threading.main_thread()
+    assert app.store is not None and app.store.count_orders() == 0
+    app.store.close()
