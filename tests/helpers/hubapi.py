@@ -92,3 +92,8 @@ class Session:
         assert r.status_code == 200, r.text
         result: dict[str, Any] = r.json()
         return result
+
+
+def bearer(url: str, operator: str, pin: str, bench: str | None = None) -> dict[str, str]:
+    """The Authorization header of a fresh login as ``operator`` on its own station ``ST-<operator>``."""
+    return Session(url, operator, pin, f"ST-{operator}", bench, device_id=f"dev-{operator}").login().headers

@@ -10,16 +10,14 @@ import requests
 from sqlalchemy import update
 
 from hub import db
+from tests.helpers.hubapi import bearer
 from tests.hub.ticket_helpers import new_order, serve
 
 
 def test_benches_from_the_rules_and_the_orders_with_open_counts_for_desk_staff_only(tmp_path: Path) -> None:
     with serve(f"sqlite:///{tmp_path / 'hub.db'}") as (hub, url), requests.Session() as http:
         def token(who: str, pin: str, bench: str | None = None) -> dict[str, str]:
-            r = http.post(url + "/api/v1/auth/login", timeout=10, json={
-                "operator": who, "pin": pin, "station": f"ST-{who}", "bench": bench, "device_id": f"dev-{who}"})
-            assert r.status_code == 200, r.text
-            return {"Authorization": f"Bearer {r.json()['token']}"}
+            return bearer(url, who, pin, bench)
 
         def benches(who: dict[str, str]) -> requests.Response:
             return http.get(url + "/api/v1/benches", headers=who, timeout=10)

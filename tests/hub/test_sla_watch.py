@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -21,25 +21,15 @@ from hub.api.deps import Hub
 from hub.app import create_app
 from hub.config import HubSettings
 from hub.notify import queue
-from tests.hub.ticket_helpers import act_at, login, new_order
+from tests.hub.ticket_helpers import act_at, login, make_hub, new_order
 
 KEY = "11111111-2222-4333-8444-555555555555"
 T0 = datetime(2026, 11, 30, 1, 0, tzinfo=UTC)  # urge_ship in the default rules: reply 30 min, close 24 h
 
 
-@contextmanager
-def robot_hub(url: str) -> Iterator[Hub]:
+def robot_hub(url: str) -> AbstractContextManager[Hub]:
     """A hub (no workers) whose robots ``east`` (WH-SH) and ``west`` have a key: ``ticket.overdue`` is queued."""
-    app = create_app(HubSettings(database_url=url, demo=True, wecom_robot_keys={"east": KEY, "west": KEY},
-                                 wecom_base_url="http://127.0.0.1:9/unused"))
-    hub: Hub = app.state.hub
-    db.migrate(hub.engine)
-    hub.tx(auth.seed_operators)
-    try:
-        yield hub
-    finally:
-        hub.engine.dispose()
-        hub.reader.dispose()
+    return make_hub(url, wecom_robot_keys={"east": KEY, "west": KEY}, wecom_base_url="http://127.0.0.1:9/unused")
 
 
 @pytest.fixture

@@ -27,6 +27,7 @@ from hub.routing import Rules
 from hub.ticket_rules import TicketRules, TypeRule
 from hub.writer import Actor, Writer
 from tests.helpers.fake_http import FakeHTTPServer, send_json
+from tests.helpers.hubapi import bearer
 from tests.hub.ticket_helpers import DESK, act_at, action, batch, login, make_hub, new_order, serve
 
 PACKER = Actor(operator="P001", station="B1-PC", role="packer", bench="B1", device_id="dev-p1")
@@ -242,10 +243,7 @@ def test_tickets_travel_in_the_feed_only_to_who_asks_and_a_client_skips_kinds_it
 def test_tickets_over_http(tmp_path: Path) -> None:
     with serve(f"sqlite:///{tmp_path / 'hub.db'}") as (hub, url), requests.Session() as http:
         def token(who: str, pin: str, bench: str | None = None) -> dict[str, str]:
-            r = http.post(url + "/api/v1/auth/login", timeout=10, json={
-                "operator": who, "pin": pin, "station": f"ST-{who}", "bench": bench, "device_id": f"dev-{who}"})
-            assert r.status_code == 200, r.text
-            return {"Authorization": f"Bearer {r.json()['token']}"}
+            return bearer(url, who, pin, bench)
 
         def get(path: str, who: dict[str, str], **params: Any) -> requests.Response:
             return http.get(url + path, headers=who, params=params, timeout=10)

@@ -26,9 +26,10 @@ _aids = itertools.count(1)
 
 
 @contextmanager
-def make_hub(url: str) -> Iterator[Hub]:
-    """The hub of an app (no lifespan: no workers), migrated, with the demo operators."""
-    app = create_app(HubSettings(database_url=url, demo=True))
+def make_hub(url: str, **settings: Any) -> Iterator[Hub]:
+    """The hub of an app (no lifespan: no workers), migrated, with the demo operators; ``settings``
+    are further :class:`HubSettings` fields."""
+    app = create_app(HubSettings(database_url=url, demo=True, **settings))
     hub: Hub = app.state.hub
     db.migrate(hub.engine)
     hub.tx(auth.seed_operators)
