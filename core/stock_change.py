@@ -111,7 +111,7 @@ def outcome_text(answer: dict[str, Any]) -> str:
     return text
 
 
-def refusal_text(details: Any, fallback: str) -> str:
+def change_refusal_text(details: Any, fallback: str) -> str:
     """A hub refusal of a stock change in the operator's words (the hub's own message is English)."""
     d = details if isinstance(details, dict) else {}
     if isinstance(d.get("quarantine"), int):

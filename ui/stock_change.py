@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
 
 from core.errors import UserError
 from core.i18n import _
-from core.stock_change import ADJUST_KINDS, MAX_UNITS, QUARANTINE_KINDS, StockChange, plan, refusal_text
+from core.stock_change import ADJUST_KINDS, MAX_UNITS, QUARANTINE_KINDS, StockChange, change_refusal_text, plan
 from core.sync import HubRefused, HubServerError, HubUnreachable
 from ui.services import AppServices
 
@@ -53,8 +53,8 @@ class StockChangeDialog(QDialog):
         self.answer: dict[str, Any] | None = None
         self._pending: StockChange | None = None
         quarantine = mode == "quarantine"
-        self.setWindowTitle(_("Quarantined units of {sku}") if quarantine else _("Adjust stock of {sku}"))
-        self.setWindowTitle(self.windowTitle().format(sku=row["sku"]))
+        title = _("Quarantined units of {sku}") if quarantine else _("Adjust stock of {sku}")
+        self.setWindowTitle(title.format(sku=row["sku"]))
         layout = QVBoxLayout(self)
         name = f"{row['sku']}  {row.get('name') or ''}".strip()
         head = QLabel(_("{item} at {warehouse}: {on_hand} on hand, {reserved} reserved, {available} available, "
@@ -162,16 +162,12 @@ class StockChangeDialog(QDialog):
         self.send_button.setEnabled(False)
         self.problem.setText("")
         self.preview.setText(_("Sending to the hub…"))
-        args = dict(change.args)
-        if change.call == "quarantine":
-            def call() -> dict[str, Any]:
-                return engine.call_hub(lambda c: c.dispose_quarantine(
-                    args["sku"], args["warehouse"], outcome=args["outcome"], units=args["units"], note=args["note"]))
-        else:
-            def call() -> dict[str, Any]:
-                return engine.call_hub(lambda c: c.adjust_stock(
-                    args["sku"], args["warehouse"], reason=args["reason"], delta=args.get("delta"),
-                    on_hand=args.get("on_hand"), note=args["note"]))
+        args = dict(change.args)  # the client method's own keyword arguments (core/stock_change.py plan)
+
+        def call() -> dict[str, Any]:
+            if change.call == "quarantine":
+                return engine.call_hub(lambda c: c.dispose_quarantine(**args))
+            return engine.call_hub(lambda c: c.adjust_stock(**args))
         self.services.tasks.run_net(call, self._applied, self._failed)
 
     def _applied(self, answer: dict[str, Any]) -> None:
@@ -184,7 +180,7 @@ class StockChangeDialog(QDialog):
             text = _("The hub cannot be reached ({error}). Stock is kept at the hub; nothing was changed. "
                      "Try again when the status bar says online.").format(error=exc.message)
         elif isinstance(exc, HubRefused):
-            text = refusal_text(exc.details, exc.message)
+            text = change_refusal_text(exc.details, exc.message)
         else:
             text = exc.message
         self._check()  # what was typed stays; the button comes back

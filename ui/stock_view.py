@@ -195,8 +195,8 @@ class StockDialog(QDialog):
     def _changed(self, answer: dict[str, Any]) -> None:
         from core.stock_change import outcome_text
 
+        self._done_text = outcome_text(answer)  # said with the refreshed table's own line
         self.refresh()
-        self._done_text = outcome_text(answer)
 
     def _selection_changed(self) -> None:
         row = self.selected_row()
