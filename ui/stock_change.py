@@ -27,7 +27,14 @@ from PySide6.QtWidgets import (
 
 from core.errors import UserError
 from core.i18n import _
-from core.stock_change import ADJUST_KINDS, MAX_UNITS, QUARANTINE_KINDS, StockChange, change_refusal_text, plan
+from core.stock_change import (
+    ADJUST_KINDS,
+    MAX_UNITS,
+    QUARANTINE_KINDS,
+    StockChange,
+    change_refusal_text,
+    plan,
+)
 from core.sync import HubRefused, HubServerError, HubUnreachable
 from ui.services import AppServices
 
