@@ -50,6 +50,14 @@ class MergeRefused(ValidationFailed):
     code = "merge_refused"
 
 
+def units_by_sku(doc: Mapping[str, Any]) -> dict[str, int]:
+    """The order's units per SKU (a SKU on several lines counted once, summed)."""
+    have: dict[str, int] = {}
+    for ln in doc.get("lines") or []:
+        have[str(ln.get("sku"))] = have.get(str(ln.get("sku")), 0) + int(ln.get("qty") or 0)
+    return have
+
+
 #: Channels whose partial shipment names whole order lines, never units of a line (小红书's 拆包发货
 #: ``skuIdList``; docs/split-merge.md): a part with only some units of a line cannot be written back.
 WHOLE_LINE_CHANNELS = frozenset({"xiaohongshu"})
@@ -59,9 +67,7 @@ def whole_line_warning(doc: Mapping[str, Any], ship_now: Mapping[str, int]) -> s
     """Words for the split dialog when the shop can take this split's shipments only by hand ("" if fine)."""
     if doc.get("channel") not in WHOLE_LINE_CHANNELS:
         return ""
-    have: dict[str, int] = {}
-    for ln in doc.get("lines") or []:
-        have[str(ln.get("sku"))] = have.get(str(ln.get("sku")), 0) + int(ln.get("qty") or 0)
+    have = units_by_sku(doc)
     cut = sorted(sku for sku, q in ship_now.items() if 0 < q < have.get(sku, 0))
     if not cut:
         return ""
@@ -84,9 +90,7 @@ def split_lines(doc: Mapping[str, Any], ship_now: Any) -> tuple[list[dict[str, A
     """
     if not isinstance(ship_now, dict) or not ship_now:
         raise SplitRefused(_("Choose at least one item and quantity to ship now."), details={"field": "lines"})
-    have: dict[str, int] = {}
-    for ln in doc.get("lines") or []:
-        have[str(ln.get("sku"))] = have.get(str(ln.get("sku")), 0) + int(ln.get("qty") or 0)
+    have = units_by_sku(doc)
     want: dict[str, int] = {}
     for sku, qty in ship_now.items():
         if not isinstance(qty, int) or isinstance(qty, bool) or qty < 0:
