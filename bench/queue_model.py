@@ -77,9 +77,21 @@ def wait(signal: object, timeout_ms: int = 600_000) -> None:
 
 
 def spin_until(cond: object, timeout_s: float = 600) -> None:
+    """Run the event loop until ``cond()`` holds, idle between events as the app's own loop is.
+
+    Not a busy ``processEvents`` poll: a poll keeps the GUI thread on the GIL, and the database
+    worker whose answer it waits for then waits a switch interval (5 ms) for it, a delay the app,
+    idle in ``exec``, never has. A 20 ms heartbeat re-checks ``cond`` and the deadline.
+    """
     deadline = time.monotonic() + timeout_s
-    while not cond() and time.monotonic() < deadline:  # type: ignore[operator]
-        QApplication.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 50)
+    beat = QTimer()
+    beat.start(20)
+    try:
+        while not cond() and time.monotonic() < deadline:  # type: ignore[operator]
+            QApplication.processEvents(QEventLoop.ProcessEventsFlag.AllEvents
+                                       | QEventLoop.ProcessEventsFlag.WaitForMoreEvents)
+    finally:
+        beat.stop()
 
 
 def vm_rss_mb() -> float:

@@ -12,7 +12,6 @@ import hashlib
 import hmac
 import logging
 import random
-import threading
 from datetime import timedelta
 from typing import Any
 
@@ -22,6 +21,7 @@ from sqlalchemy.engine import Engine
 
 from core.timeutil import utcnow
 from hub import db
+from hub.background import BackgroundWorker
 from hub.config import HubSettings, Webhook
 
 log = logging.getLogger("packdesk.hub.webhooks")
@@ -39,42 +39,23 @@ def backoff_s(attempts: int) -> float:
     return float(base * random.uniform(0.8, 1.2))
 
 
-class Deliverer:
-    """Posts due webhook events on a background thread until :meth:`stop`."""
+class Deliverer(BackgroundWorker):
+    """Posts due webhook events on a background thread until :meth:`stop` (only when the hub has
+    subscribers: without any, :meth:`start` starts nothing)."""
 
     def __init__(self, engine: Engine, settings: HubSettings, *, poll_s: float = 0.5, timeout_s: float = 5.0) -> None:
+        super().__init__("webhooks", poll_s=poll_s, log=log, what="webhook delivery")
         self.engine = engine
         self.settings = settings
-        self.poll_s = poll_s
         self.timeout_s = timeout_s
-        self._stop = threading.Event()
-        self._wake = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="webhooks", daemon=True)
         self._session = requests.Session()
 
     def start(self) -> None:
         if self.settings.webhooks:
-            self._thread.start()
+            super().start()
 
-    def wake(self) -> None:
-        self._wake.set()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._wake.set()
-        if self._thread.is_alive():
-            self._thread.join(timeout=10)
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                busy = self.deliver_due()
-            except Exception:
-                log.exception("webhook delivery round failed")
-                busy = False
-            if not busy:
-                self._wake.wait(self.poll_s)
-                self._wake.clear()
+    def round(self) -> bool:
+        return self.deliver_due()
 
     def deliver_due(self, limit: int = 50) -> bool:
         """Deliver up to ``limit`` due events; returns whether there were any.
