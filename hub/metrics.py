@@ -254,7 +254,8 @@ def benches(conn: Connection, sl: Slice, now: datetime) -> dict[str, Any]:
         done, recent = packed.get(b, (0, 0))
         per_hour = done / hours if hours > 0 else 0.0
         rows.append({"bench": b, "backlog": n, "oldest_since": iso(oldest) if oldest else None,
-                     "oldest_wait_min": int((now - oldest).total_seconds() // 60) if oldest else None,
+                     # a shop's clock a little ahead of the hub's is "just paid", not a negative wait
+                     "oldest_wait_min": max(0, int((now - oldest).total_seconds() // 60)) if oldest else None,
                      "packed": done, "packed_last_hour": recent, "per_hour": round(per_hour, 1),
                      "hours_to_clear": round(n / recent, 1) if recent else None})
     rows.sort(key=lambda r: (-(r["oldest_wait_min"] or 0), r["bench"]))

@@ -185,6 +185,14 @@ def test_benches_show_who_is_behind(hub: Hub) -> None:
     assert got["packers"] == [{"operator": "P001", "bench": "B1", "packed": 2, "packed_last_hour": 0}]
 
 
+def test_a_payment_stamped_ahead_of_the_hubs_clock_is_no_negative_wait(hub: Hub) -> None:
+    """A shop's clock ahead of the hub's (or a demo day not over yet) must not show "-60 分钟"."""
+    with hub.engine.connect() as c:
+        got = metrics.benches(c, sl(), NOW - timedelta(hours=15))  # before B2's and B3's orders were paid
+    rows = {r["bench"]: r for r in got["benches"]}
+    assert (rows["B2"]["oldest_wait_min"], rows["B3"]["oldest_wait_min"]) == (0, 0)
+
+
 @pytest.mark.parametrize("kw, words", [
     ({"first": D, "last": D - timedelta(days=1)}, "before it starts"),
     ({"first": D, "last": D + timedelta(days=metrics.MAX_DAYS)}, "at most"),
