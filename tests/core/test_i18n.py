@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 from pathlib import Path
 
 import pytest
@@ -12,14 +13,35 @@ from core import i18n
 ROOT = Path(__file__).resolve().parents[2]
 
 
+PACKAGES = ("core", "printing", "ui")
+
+
 def source_messages() -> set[str]:
     found: set[str] = set()
-    for package in ("core", "printing", "ui"):
+    for package in PACKAGES:
         for _file, _line, msg, _comments, _ctx in extract_from_dir(
                 ROOT / package, method_map=[("**.py", "python")], keywords={"_": None, "N_": None}):
             if isinstance(msg, str) and msg:
                 found.add(msg)
+    return found | marked_in_code()
+
+
+def marked_in_code() -> set[str]:
+    """``_("…")`` / ``N_("…")`` calls found in the syntax tree, f-strings included: Babel's extractor
+    does not look inside an f-string's braces on Python 3.11, and two messages there went untranslated."""
+    found: set[str] = set()
+    for package in PACKAGES:
+        for path in (ROOT / package).rglob("*.py"):
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in ("_", "N_")
+                        and node.args and isinstance(node.args[0], ast.Constant)
+                        and isinstance(node.args[0].value, str) and node.args[0].value):
+                    found.add(node.args[0].value)
     return found
+
+
+def test_messages_inside_f_strings_are_found() -> None:
+    assert "No ticket here. F2 records a customer contact." in marked_in_code()  # ui/ticket_view.py, in an f-string
 
 
 @pytest.mark.parametrize("lang", ["zh_CN", "en"])
