@@ -58,6 +58,18 @@ def to_local(dt: datetime, tz: str = DEFAULT_TZ) -> datetime:
     return to_utc(dt).astimezone(ZoneInfo(tz))
 
 
+def local_text(text: object, fmt: str = "%m-%d %H:%M") -> str:
+    """A stored ISO time as the site reads it ("11-25 10:00"); what was recorded when it cannot be read.
+
+    The hub answers in UTC: a screen that cut the ISO text instead showed 19:07 for 03:07 in Shanghai.
+    """
+    try:
+        when = parse_iso(str(text or ""))
+    except ValueError:
+        when = None
+    return to_local(when).strftime(fmt) if when is not None else str(text or "")
+
+
 def as_utc(dt: datetime) -> datetime:
     """A time read back from a database: naive means UTC (SQLite drops the zone we stored)."""
     return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)

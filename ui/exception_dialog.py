@@ -58,7 +58,7 @@ from core.states import state_label
 from core.store import LocalOrder, LocalStore
 from core.store.overlay import find_hold
 from core.sync import SyncEngine
-from core.timeutil import parse_iso, to_local
+from core.timeutil import local_text
 from ui.errors import show_error
 from ui.print_service import PrintService
 from ui.services import AppServices
@@ -690,11 +690,7 @@ class ExceptionDialog(QDialog):
 
 def _local_time(text: Any) -> str:
     """An ISO time as the site reads it ("11-25 10:00"); what was recorded when it cannot be read."""
-    try:
-        when = parse_iso(str(text or ""))
-    except ValueError:
-        when = None
-    return to_local(when).strftime("%m-%d %H:%M") if when is not None else str(text or "")
+    return local_text(text)
 
 
 def _scrolled(widget: QWidget) -> QScrollArea:

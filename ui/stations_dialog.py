@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 
 from core.errors import UserError
 from core.i18n import N_, _
+from core.timeutil import local_text
 from ui.services import AppServices
 
 STATUS_NAMES = {"pending": N_("waiting for approval"), "approved": N_("approved"), "revoked": N_("revoked")}
@@ -147,7 +148,7 @@ class StationsDialog(QDialog):
             status = str(r.get("status") or "")
             cells = [r["name"], _(STATUS_NAMES.get(status, status)), r.get("bench") or "—",
                      r.get("requested_bench") or "—", r.get("requested_by") or r.get("approved_by") or "—",
-                     (r.get("requested_at") or r.get("approved_at") or "—")[:16].replace("T", " "),
+                     local_text(r.get("requested_at") or r.get("approved_at") or "—", "%Y-%m-%d %H:%M"),
                      r.get("requested_device_id") or r.get("device_id") or "—"]
             for c, value in enumerate(cells):
                 item = QTableWidgetItem(str(value))

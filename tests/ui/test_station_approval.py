@@ -9,8 +9,10 @@ from __future__ import annotations
 import subprocess
 import sys
 import uuid
+from datetime import datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from core.i18n import set_language
 from core.settings import Settings, load_settings
@@ -84,6 +86,9 @@ def test_a_pending_station_says_so_and_a_supervisor_approves_it_in_the_app(
         first = stations.rows[0]
         assert (first["name"], first["status"], first["requested_by"]) == ("B3-NEW", "pending", "P001")
         assert stations.table.item(0, 1).text() == "waiting for approval"
+        # the hub's UTC time on the site's clock, not the ISO text cut short
+        asked = datetime.fromisoformat(first["requested_at"].replace("Z", "+00:00"))
+        assert stations.table.item(0, 5).text() == asked.astimezone(ZoneInfo("Asia/Shanghai")).strftime("%Y-%m-%d %H:%M")
         assert stations.bench.currentText() == "B3" and stations.approve_button.isEnabled()
         assert "1 stations wait" in stations.message.text()
         _shot(stations, tmp_path, "stations")
