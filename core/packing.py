@@ -660,9 +660,11 @@ class PackFlow:
             return Outcome("ok", text, tone="ok", phase=self.phase, highlight=result.sku,
                            work=(self._progress_work(),))
         self.last_scan = None
-        title = _("Wrong item") if result.verdict == Verdict.WRONG_ITEM else _("Too many")
+        # whole sentences, so each language puts its own colon ("商品不对：…")
+        title = (_("Wrong item: {code}") if result.verdict == Verdict.WRONG_ITEM
+                 else _("Too many: {code}")).format(code=result.sku)
         work = self._raise_mismatch() if len(session.wrong_scans) >= WRONG_SCAN_LIMIT else ()
-        return self._error(f"{title}: {result.sku}", result.reason, work=work)
+        return self._error(title, result.reason, work=work)
 
     def _finish(self, *, highlight: str | None = None, activated: bool = False) -> Outcome:
         order, session = self.order, self.session

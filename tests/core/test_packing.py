@@ -150,6 +150,15 @@ def test_wrong_item_and_one_too_many_are_refused_with_the_reason(store: LocalSto
     assert bench.flow.session is not None and bench.flow.session.verified_units == 1
 
 
+def test_the_refusal_title_is_one_sentence_in_chinese(store: LocalStore) -> None:
+    seed(store, order())
+    set_language("zh_CN")
+    bench = Bench(store)
+    bench.scan(OID)
+    _asked, wrong = bench.scan("SOCK-9")
+    assert wrong.text == "商品不对：SOCK-9"  # the Chinese colon, not "商品不对: SOCK-9"
+
+
 def test_wrong_scan_limit_raises_one_scan_mismatch_hold(store: LocalStore) -> None:
     seed(store, order())
     bench = Bench(store)
