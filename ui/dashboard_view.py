@@ -79,6 +79,13 @@ def connector_word(state: str) -> str:
         state, state)
 
 
+def wait_text(minutes: int) -> str:
+    """A bench's longest wait as the web dashboard says it: "45 分钟", "15 小时 4 分" (not "904 分钟")."""
+    if minutes < 60:
+        return _("{n} min").format(n=minutes)
+    return _("{h} h {m} min").format(h=minutes // 60, m=minutes % 60)
+
+
 class DashboardWindow(QDialog):
     """The dashboard (non-modal; its own window beside the main window).
 
@@ -416,11 +423,11 @@ class DashboardWindow(QDialog):
         rows = []
         for b in figures.benches:
             behind = (b.oldest_wait_min or 0) >= BEHIND_MIN
-            wait = "—" if b.oldest_wait_min is None else _("{n} min").format(n=b.oldest_wait_min)
+            wait = "—" if b.oldest_wait_min is None else wait_text(b.oldest_wait_min)
             rows.append([(f"‼ {b.bench} · {_('behind')}" if behind else b.bench, "#e65100" if behind else None),
                          (str(b.backlog), None), (wait, "#e65100" if behind else None),
                          (f"{b.per_hour:g}", None), (str(b.packed_last_hour), None),
-                         ("—" if b.hours_to_clear is None else f"{b.hours_to_clear:g} h", None)])
+                         ("—" if b.hours_to_clear is None else _("{n} h").format(n=f"{b.hours_to_clear:g}"), None)])
         self._fill(self.bench_table, rows)
 
     def _fill_short(self, figures: Figures) -> None:

@@ -21,7 +21,7 @@ from tests.helpers.proxy import CuttingProxy
 from tests.helpers.station import open_window
 from tests.hubproc import HubProcess
 from tests.ui.conftest import StationFactory
-from ui.dashboard_view import DashboardWindow
+from ui.dashboard_view import DashboardWindow, wait_text
 from ui.main_window import MainWindow
 
 
@@ -98,6 +98,8 @@ def test_figures_equal_the_api_and_each_click_opens_its_orders(qtbot: Any, demo_
     for r, b in enumerate(want["benches"]["benches"]):
         assert b["bench"] in dash.bench_table.item(r, 0).text().split()
         assert dash.bench_table.item(r, 1).text() == str(b["backlog"])
+        if b["oldest_wait_min"] is not None:
+            assert dash.bench_table.item(r, 2).text() == wait_text(b["oldest_wait_min"])
     assert dash.connector_table.rowCount() == len(want["connectors"]["connectors"])
     assert "✖" not in dash.status.text() and dash.status.text()
 
@@ -285,3 +287,12 @@ def test_screenshots(qtbot: Any, demo_hub: HubProcess, station: StationFactory, 
     finally:
         app.setFont(old)
         i18n.set_language("en")
+
+
+def test_a_long_wait_reads_in_hours_and_minutes_as_on_the_web_dashboard() -> None:
+    i18n.set_language("zh_CN")
+    try:
+        assert (wait_text(45), wait_text(904)) == ("45 分钟", "15 小时 4 分")
+    finally:
+        i18n.set_language("en")
+    assert wait_text(904) == "15 h 4 min"
