@@ -290,6 +290,8 @@ def test_screenshots(qtbot: Any, demo_hub: HubProcess, station: StationFactory, 
 
 
 def test_a_long_wait_reads_in_hours_and_minutes_as_on_the_web_dashboard() -> None:
+    from core import i18n
+
     i18n.set_language("zh_CN")
     try:
         assert (wait_text(45), wait_text(904)) == ("45 分钟", "15 小时 4 分")
