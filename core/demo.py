@@ -283,26 +283,11 @@ def _phone(rng: random.Random, p_landline: float, p_empty: float, p_masked: floa
     return f"{rng.choice(_MOBILE_PREFIXES)}{rng.randrange(100_000_000):08d}"
 
 
-def _default_start(now: datetime | None = None) -> datetime:
+def _default_start() -> datetime:
     """Today 08:00 in the site's time zone, in UTC: the demo day starts when the shop opens."""
     tz = ZoneInfo(DEFAULT_TZ)
-    today = (now or datetime.now(UTC)).astimezone(tz).date()
+    today = datetime.now(tz).date()
     return datetime.combine(today, time(8, 0), tzinfo=tz).astimezone(UTC)
-
-
-def recent_start(now: datetime | None = None) -> datetime:
-    """The start of a demo day that is already over by ``now``: today from 08:00 in the evening,
-    else the 14 hours before the hour that began at least 15 minutes ago.
-
-    ``generate_orders``' own default (today 08:00) puts most of the day's orders in the future
-    until 22:00: a demo then shows orders paid hours from now, negative waits and nothing late.
-    Ending 15 minutes back leaves room for the ≤ 10.5 minutes between an order and its payment.
-    Whole hours, so loading the demo again within the hour (from a quarter past to a quarter past) pushes
-    the very same orders.
-    """
-    now = to_utc(now or datetime.now(UTC))
-    end = (now - timedelta(minutes=15)).replace(minute=0, second=0, microsecond=0)
-    return min(_default_start(now), end - timedelta(hours=14))
 
 
 def generate_orders(

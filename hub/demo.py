@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from core.demo import generate_orders, recent_start
+from core.demo import generate_orders
 from hub import auth, db
 from hub.config import HubSettings
 from hub.orders import intake
@@ -15,7 +15,7 @@ def load_demo(settings: HubSettings, n: int, *, seed: int = 1, batch: int = 500)
     engine = db.make_engine(settings.database_url)
     db.migrate(engine)
     rules = Rules.load(settings.rules_path) if settings.rules_path else Rules.default()
-    orders = generate_orders(n, seed=seed, start=recent_start())  # none paid in the future
+    orders = generate_orders(n, seed=seed)
     created = 0
     if settings.demo:  # demo operators only on a demo hub (--demo)
         with engine.begin() as conn:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from core.address import is_rural_address, usable_phone
-from core.demo import CatalogueItem, generate_orders, load_catalogue, recent_start
+from core.demo import CatalogueItem, generate_orders, load_catalogue
 from core.errors import ValidationFailed
 from core.model import ChannelStatus, IntakeOrder
 from hub.routing import HOLD_CARRIER_AREA, HOLD_NO_PHONE, HOLD_RURAL_NO_PHONE, HOLD_VIP_SIGNOFF, Rules, route
@@ -85,25 +85,6 @@ def test_default_start_is_today_8am_shanghai() -> None:
     first = generate_orders(1000)[0].created_at.astimezone(ZoneInfo("Asia/Shanghai"))
     assert first.hour == 8
     assert first.date() == datetime.now(ZoneInfo("Asia/Shanghai")).date()
-
-
-@pytest.mark.parametrize("now, first_local", [
-    (datetime(2026, 12, 6, 19, 5, tzinfo=UTC), (12, 6, 12)),   # 03:05 in Shanghai: yesterday 12:00 to 02:00
-    (datetime(2026, 12, 6, 7, 20, tzinfo=UTC), (12, 6, 1)),    # 15:20: today from 01:00 to 15:00
-    (datetime(2026, 12, 6, 15, 0, tzinfo=UTC), (12, 6, 8)),    # 23:00: the whole demo day, 08:00 to 22:00
-])
-def test_the_app_demo_day_is_over_by_now(now: datetime, first_local: tuple[int, int, int]) -> None:
-    """The demo the app loads (hub/demo.py) has no order created or paid after the moment it loads."""
-    from zoneinfo import ZoneInfo
-
-    orders = generate_orders(1000, seed=1, start=recent_start(now))
-    first = orders[0].created_at.astimezone(ZoneInfo("Asia/Shanghai"))
-    assert (first.month, first.day, first.hour) == first_local
-    assert max(o.created_at for o in orders) <= now - timedelta(minutes=15)
-    assert max(o.paid_at for o in orders if o.paid_at) < now
-    assert max(o.channel_updated_at for o in orders) < now
-    quarter_past = now.replace(minute=15)  # loaded again within the hour: the same orders
-    assert recent_start(quarter_past) == recent_start(quarter_past + timedelta(minutes=44))
 
 
 def test_phone_mix(orders: list[IntakeOrder]) -> None:
