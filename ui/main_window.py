@@ -528,6 +528,11 @@ class MainWindow(QMainWindow):
         self._update_empty_text()
 
     def _search_changed(self, text: str) -> None:
+        if text and self.stack.currentWidget() is not self.queue_page:
+            # The box is on every page but its results are the queue page's: typed on the tickets,
+            # returns or handover page it filtered a hidden table. Go there, as Ctrl+F does.
+            self.show_queue_page()
+            self.search.setFocus()
         self._detail_timer.start()  # (re)started: the detail follows once typing pauses
         self.model.set_filter_text(text)
         self._reselect()

@@ -211,3 +211,32 @@ def test_typing_in_the_search_box_reads_the_detail_once_typing_pauses(qtbot: Any
         assert asked[-1] == w.selected_row().order_id and len(asked) == 2
     finally:
         services.shutdown()
+
+
+def test_typing_in_the_search_box_on_another_page_shows_the_queue_with_the_results(qtbot: Any, home: Path) -> None:
+    """The box stays at the top of the tickets, returns and handover pages; what it finds is on the
+    queue page, so typing there goes to it (it used to filter the hidden table, and nothing showed)."""
+    from core.settings import load_settings
+    from core.store import open_store
+    from tests.helpers.snapshots import snapshot
+    from ui.services import AppServices, Operator
+
+    store = open_store(home / "desk.sqlite3")
+    with store.write() as conn:
+        store.apply_snapshots(conn, [snapshot(f"BL20261206-0002{n:02d}") for n in range(12)])
+    services = AppServices(load_settings(home / "settings.json"), store, None)
+    try:
+        services.set_operator(Operator("D001", "客服", "desk"))
+        w = window(qtbot, services)
+        w.show()
+        w.select_queue("all")
+        for show in (w.show_ticket_page, w.show_returns_page, w.show_handover_page):
+            show()
+            assert w.stack.currentWidget() is not w.queue_page
+            w.search.setFocus()
+            qtbot.keyClicks(w.search, "000207")
+            assert w.stack.currentWidget() is w.queue_page and w.focusWidget() is w.search  # typing goes on there
+            assert w.model.order_ids() == ["BL20261206-000207"] and w.search.text() == "000207"
+            w.search.clear()
+    finally:
+        services.shutdown()
