@@ -501,7 +501,7 @@ class ExceptionDialog(QDialog):
         # One short line per item (the bin where it matters: missing item, recount); the SKU codes
         # are in the pick list and the pack screen.
         lines = "\n".join(
-            f"{ln.get('qty')} × {ln.get('name')}" + ("  " + _("(gift)") if ln.get("is_gift") else "")
+            f"{ln.get('qty')} × {ln.get('name')}" + (_gift_mark(str(ln.get("name") or "")) if ln.get("is_gift") else "")
             + (f"  [{ln.get('bin')}]" if ln.get("bin") else "")
             for ln in snap.get("lines") or [])
         lines_label = QLabel(lines)
@@ -518,10 +518,15 @@ class ExceptionDialog(QDialog):
             form.addRow(_("Short"), short_label)
         carrier = f"{carrier_name(snap.get('carrier')) if snap.get('carrier') else '—'}  {snap.get('waybill_no') or ''}"
         form.addRow(_("Carrier"), QLabel(carrier))
-        if snap.get("buyer_note"):
-            note = QLabel(str(snap["buyer_note"]))
-            note.setWordWrap(True)
-            form.addRow(_("Buyer note"), note)
+        # The seller's note carries what the desk or the shop wrote down (a VIP's custom packaging:
+        # the sign-off's first step is to check it), so both notes are shown, as in the detail pane.
+        for key, label in (("buyer_note", _("Buyer note")), ("seller_note", _("Seller note"))):
+            if snap.get(key):
+                note = QLabel(str(snap[key]))
+                note.setObjectName(key)
+                note.setWordWrap(True)
+                note.setTextFormat(Qt.TextFormat.PlainText)
+                form.addRow(label, note)
         return box
 
     def _escalation(self) -> QWidget | None:
@@ -686,6 +691,12 @@ class ExceptionDialog(QDialog):
         if self.escalate_why is not None and self.escalate_button is not None:
             self.escalate_button.setEnabled(len(self.escalate_why.text().strip()) >= 4)
         show_error(self, error)
+
+
+def _gift_mark(name: str) -> str:
+    """"（赠品）" after a gift line, unless its name says so already ("茶叶试饮装 (赠品) （赠品）")."""
+    mark = _("(gift)")
+    return "" if mark.strip("()（） ") in name else "  " + mark
 
 
 def _local_time(text: Any) -> str:

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from PySide6.QtCore import QSize, Qt
-from PySide6.QtWidgets import QComboBox, QLineEdit, QScrollArea, QWidget
+from PySide6.QtWidgets import QComboBox, QLabel, QLineEdit, QScrollArea, QWidget
 
 from core.holds import HOLD_TYPES
 from core.i18n import set_language
@@ -35,6 +35,10 @@ RETURNS = [{"lines": [{"sku": ln["sku"], "qty_good": 1, "qty_damaged": 1 if n ==
             "note": "外箱压坏，一瓶黄酒漏了", "by": "D001", "at": "2026-11-27T02:00:00Z"}]
 
 
+#: The custom packaging a VIP sign-off checks (core/demo.py's note): every dialog shows it, and still fits.
+SELLER_NOTE = "定制礼盒包装：外加防震气泡袋，附手写贺卡，不放价格单"
+
+
 def order_id(n: int) -> str:
     return f"BL20261125-{n:06d}"
 
@@ -48,6 +52,7 @@ def services(request: Any, tmp_path: Path, qapp: Any, monkeypatch: pytest.Monkey
     set_language(request.param)
     store = open_store(tmp_path / "bench.sqlite3")
     snaps = [snapshot(order_id(n), recipient=RECIPIENT, lines=LINES, buyer_note="送人的，不要放价格单",
+                      seller_note=SELLER_NOTE,
                       holds=[{"hold_id": f"h-{t}", "type": t, "reason": "系统挂起：请按步骤处理 / held: follow the steps",
                               "raised_at": "2026-11-25T01:00:00Z", "raised_by": "system", "details": {}}],
                       **({"returns": RETURNS} if t == "refund_review" else {}))
@@ -92,6 +97,11 @@ def test_every_hold_dialog_fits_a_bench_screen(services: AppServices, qtbot: Any
     dlg = opened(services, qtbot, order_id(TYPES.index(hold_type) + 1), f"h-{hold_type}")
     try:
         assert_fits(dlg, qtbot, f"{hold_type}-{language()}")
+        notes = {name: dlg.findChild(QLabel, name) for name in ("buyer_note", "seller_note")}
+        assert notes["seller_note"] is not None and notes["seller_note"].text() == SELLER_NOTE
+        assert notes["buyer_note"] is not None and notes["buyer_note"].text() == "送人的，不要放价格单"
+        # the gift line is marked once: its name has no 赠品 in it here
+        assert dlg.findChild(QLabel, "orderLines").text().count("赠品" if language() == "zh_CN" else "gift") == 1
     finally:
         dlg.reject()
 
@@ -143,3 +153,14 @@ def test_a_release_says_so_in_the_operators_language(services: AppServices, qtbo
     else:
         assert "Resolved: Scan mismatch" in text and "Nothing holds the order" in text, text
     window.grab().save(f"/tmp/toast-{language()}.png")
+
+
+def test_a_gift_line_whose_name_says_so_is_not_marked_twice() -> None:
+    from ui.exception_dialog import _gift_mark
+
+    set_language("zh_CN")
+    try:
+        assert _gift_mark("茶叶试饮装 10g×3 (赠品)") == ""  # was "茶叶试饮装 10g×3 (赠品)  （赠品）"
+        assert _gift_mark("福鼎白茶 寿眉 300g") == "  （赠品）"
+    finally:
+        set_language("en")
