@@ -136,6 +136,9 @@ class DeskActionDialog(QDialog):
                 if b != s.get("bench"):
                     box.addItem(b, b)
             box.setCurrentIndex(-1)
+            line = box.lineEdit()
+            if line is not None:  # an empty editable box says nothing by itself: say what goes in it
+                line.setPlaceholderText(_("Pick a bench from the list (↓) or type its code"))
             box.setMinimumContentsLength(28)
             box.currentTextChanged.connect(self._update)
             self.bench_box = box

@@ -68,6 +68,7 @@ def test_the_picker_offers_the_hubs_benches_online_and_a_typed_bench_with_the_hu
     qtbot.waitUntil(lambda: dlg.hub_benches, timeout=10_000)
     box = dlg.bench_box
     labels = [box.itemText(i) for i in range(box.count())]
+    assert box.currentText() == "" and "type its code" in box.lineEdit().placeholderText()  # not a blank box
     here = st.order(ids[0]).bench
     assert not any(label.split(" ")[0] == here for label in labels)  # not the bench it is at
     assert any(label.startswith("VIP1 (VIP) · ") for label in labels)
