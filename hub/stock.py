@@ -238,17 +238,25 @@ def reserve(w: Writer, doc: dict[str, Any], warehouse: str) -> list[dict[str, An
         got = reserve(w, doc, warehouse)
         requeue(w, freed)  # after its own reservation: the order keeps its place
         return got
-    levels = tracked(w.conn, warehouse, want)
+    # PostgreSQL: the read, the conditional UPDATE and its audit rows in one round trip; SQLite
+    # (in process, no round trip) reads first and takes only when the read says it fits.
+    audited = db.is_postgres(w.conn) and not now_held and bool(want)
+    levels, took = (_read_take_and_audit(w, oid, warehouse, want) if audited
+                    else (tracked(w.conn, warehouse, want), {}))
     if not levels or now_held:
         return []  # nothing counted here, or reserved already
     short = [sku for sku, q in want.items() if sku in levels and levels[sku][0] - levels[sku][1] < q]
     if not short:
         count = {sku: q for sku, q in want.items() if sku in levels}
-        for sku in count:
-            touch(w, sku, warehouse)  # the stock.changed webhook's "before" (hub/stock.py touch)
-        audited = db.is_postgres(w.conn)  # PostgreSQL: the UPDATE and its audit rows in one round trip
-        move_of = _take_and_audit(w, oid, warehouse, count) if audited else dict.fromkeys(
-            _take(w, warehouse, count), 0)  # SKU -> its reserve move's id (0: not written yet)
+        if audited:  # taken already, if it still fitted at the row locks; the rows before it:
+            if _stock_hooks(w):  # the stock.changed webhook's "before", as touch() would read it
+                for sku in count:
+                    w.stock_before.setdefault((sku, warehouse), levels[sku])
+            move_of = took  # SKU -> its reserve move's id
+        else:
+            for sku in count:
+                touch(w, sku, warehouse)  # the stock.changed webhook's "before" (hub/stock.py touch)
+            move_of = dict.fromkeys(_take(w, warehouse, count), 0)  # SKU -> 0: its move not written yet
         taken = [(sku, q) for sku, q in count.items() if sku in move_of]
         lost = sorted(set(count) - set(move_of))  # another transaction took them since we read: short after all
         if lost:
@@ -395,23 +403,45 @@ def _take_sql(n: int, mark: str) -> str:
             f"RETURNING sku")
 
 
-def _take_and_audit(w: Writer, oid: str, warehouse: str, count: dict[str, int]) -> dict[str, int]:
-    """PostgreSQL: :func:`_take` and the ``reserve`` rows of what it took, in one statement (a
-    data-modifying WITH). Returns SKU -> its move's id, for the SKUs that took their units."""
-    case_args = [x for sku, q in count.items() for x in (sku, q)]
+def _read_take_and_audit(w: Writer, oid: str, warehouse: str, want: dict[str, int]
+                         ) -> tuple[dict[str, tuple[int, int]], dict[str, int]]:
+    """PostgreSQL: :func:`reserve`'s read, :func:`_take` and the ``reserve`` rows of what it took, in
+    one statement (data-modifying WITHs): one round trip per allocation instead of two.
+
+    The UPDATE runs only when the statement's own read says every tracked line fits (all or
+    nothing, as the read-then-take on SQLite); at each row lock it re-checks the row as committed
+    by then, so two allocations that both read "fits" cannot both take the last units. Returns the
+    tracked rows as read (SKU -> (on_hand, reserved), before this take) and SKU -> move id for the
+    SKUs that took their units.
+    """
+    case_args = [x for sku, q in want.items() for x in (sku, q)]
     at = _time(w.conn, w.now)
-    params = (*case_args, at, warehouse, *count, *case_args,  # the UPDATE (as _take)
+    params = (warehouse, *want,  # the read
+              *case_args, at, warehouse, *want, *case_args, *case_args,  # the UPDATE, if it all fits
               oid, warehouse, *case_args, at, w.actor.operator[:64])  # the audit rows of what it took
-    rows = db.driver_rows(w.conn, _take_and_audit_sql(len(count)), params)
-    return {sku: int(move_id) for move_id, sku in rows}
+    levels: dict[str, tuple[int, int]] = {}
+    took: dict[str, int] = {}
+    for sku, on_hand, reserved, move_id in db.driver_rows(w.conn, _read_take_and_audit_sql(len(want)), params):
+        if move_id is None:
+            levels[sku] = (on_hand, reserved)
+        else:
+            took[sku] = int(move_id)
+    return levels, took
 
 
 @functools.lru_cache(maxsize=32)
-def _take_and_audit_sql(n: int) -> str:
-    q = "CASE sku " + " ".join("WHEN %s THEN %s" for _ in range(n)) + " END"
-    return (f"WITH took AS ({_take_sql(n, '%s')}) "
-            'INSERT INTO stock_moves (order_id, reason, sku, warehouse, delta_on_hand, delta_reserved, at, "by") '
-            f"SELECT %s, 'reserve', sku, %s, 0, {q}, %s, %s FROM took RETURNING id, sku")
+def _read_take_and_audit_sql(n: int) -> str:
+    def need(col: str) -> str:
+        return f"CASE {col} " + " ".join("WHEN %s THEN %s" for _ in range(n)) + " END"
+    skus = ", ".join(["%s"] * n)
+    return (f"WITH cur AS (SELECT sku, on_hand, reserved FROM stock WHERE warehouse = %s AND sku IN ({skus})), "
+            f"took AS (UPDATE stock SET reserved = reserved + {need('sku')}, updated_at = %s "
+            f"WHERE warehouse = %s AND sku IN ({skus}) AND on_hand - reserved >= {need('sku')} "
+            f"AND NOT EXISTS (SELECT 1 FROM cur WHERE cur.on_hand - cur.reserved < {need('cur.sku')}) "
+            "RETURNING sku), "
+            "moved AS (INSERT INTO stock_moves (order_id, reason, sku, warehouse, delta_on_hand, delta_reserved, "
+            'at, "by") SELECT %s, ' + "'reserve'" + f", sku, %s, 0, {need('sku')}, %s, %s FROM took RETURNING id, sku) "
+            "SELECT sku, on_hand, reserved, NULL::bigint FROM cur UNION ALL SELECT sku, NULL, NULL, id FROM moved")
 
 
 def _add_reserve_moves(w: Writer, oid: str, warehouse: str, taken: list[tuple[str, int]]) -> list[int]:

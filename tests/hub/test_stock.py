@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import itertools
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,7 @@ import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from core.model import ChannelStatus, IntakeOrder, OrderLine, Recipient
 from core.states import State, Trigger
@@ -239,26 +240,16 @@ def test_static_gift_check_stays_where_the_gift_is_not_counted(hub: Hub) -> None
 # -- the race on PostgreSQL -------------------------------------------------------------------------
 
 @pytest.mark.postgres
-def test_two_hubs_allocating_the_last_units_at_once_give_exactly_one_success(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Both transactions read 3 available and pass the pre-check before either writes: only the
-    conditional UPDATE stands between them and 4 reserved of 3 on hand."""
+def test_two_hubs_allocating_the_last_units_at_once_give_exactly_one_success() -> None:
+    """Both allocations read 3 available (their statement's own read: it fits) and then queue at the
+    stock row's lock, held here by a third transaction; when it lets go, only the conditional
+    UPDATE's re-check stands between them and 4 reserved of 3 on hand."""
     require_postgres()
     with fresh_pg_database() as url:
         hubs = [make_hub(url), Hub(HubSettings(database_url=url))]  # two engines: two hub processes' pools
         try:
             set_stock(hubs[0], TEA, 3)
             oids = [push(hubs[0], order([(TEA, 2)], status=ChannelStatus.UNPAID))[0] for _ in hubs]
-            both_read = threading.Barrier(2)
-            mine = threading.local()
-            real_tracked = stock.tracked
-
-            def tracked_then_meet(conn: Any, warehouse: str, skus: Any) -> dict[str, tuple[int, int]]:
-                out = real_tracked(conn, warehouse, skus)
-                if not getattr(mine, "met", False):  # the pre-check read of reserve(): wait for the other
-                    mine.met = True
-                    both_read.wait(timeout=10)
-                return out
-            monkeypatch.setattr(stock, "tracked", tracked_then_meet)
             results: dict[int, Any] = {}
 
             def pay(i: int) -> None:
@@ -272,13 +263,27 @@ def test_two_hubs_allocating_the_last_units_at_once_give_exactly_one_success(mon
                 except Exception as exc:
                     results[i] = exc
 
+            def reserving_at_the_lock() -> int:
+                """Allocations waiting on a lock inside the reservation statement (they have read)."""
+                with hubs[0].engine.connect() as c:
+                    return int(c.execute(text(
+                        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                        "AND wait_event_type = 'Lock' AND query LIKE 'WITH cur AS (SELECT sku, on_hand%'")).scalar_one())
+
             threads = [threading.Thread(target=pay, args=(i,)) for i in range(2)]
-            for t in threads:
-                t.start()
+            with hubs[0].engine.connect() as locker:
+                held = locker.begin()
+                locker.execute(text("SELECT 1 FROM stock WHERE sku = :sku FOR UPDATE"), {"sku": TEA})
+                for t in threads:
+                    t.start()
+                deadline = time.monotonic() + 30
+                while reserving_at_the_lock() < 2:  # a condition polled, not a sleep standing in for it
+                    assert time.monotonic() < deadline and all(t.is_alive() for t in threads), results
+                    time.sleep(0.02)
+                held.rollback()
             for t in threads:
                 t.join(timeout=30)
             assert results == {0: None, 1: None}, results
-            monkeypatch.undo()
             docs = [doc(hubs[0], oid) for oid in oids]
             assert [d["state"] for d in docs] == ["allocated", "allocated"]
             short = [d for d in docs if holds_of(d, "stock_short")]
