@@ -110,6 +110,11 @@ NOTICE_PT = 18
 #: How long the search box waits after a keystroke before the detail pane reads the selected order.
 DETAIL_AFTER_TYPING_MS = 150
 
+
+def search_hint() -> str:
+    """The order search box's hint, with its key (read in the operator's language when asked)."""
+    return _("Search: order ID, channel order no, phone, name, waybill, SKU (Ctrl+F)")
+
 class MainWindow(QMainWindow):
     """The bench / desk window.
 
@@ -204,7 +209,7 @@ class MainWindow(QMainWindow):
         top.addWidget(self.scan, 3)
         self.search = QLineEdit(central)
         self.search.setObjectName("search")
-        self.search.setPlaceholderText(_("Search: order ID, channel order no, phone, name, waybill, SKU (Ctrl+F)"))
+        self.search.setPlaceholderText(search_hint())
         self.search.setClearButtonEnabled(True)
         self.search.setStyleSheet("font-size: 14pt; padding: 4px;")
         self.search.textChanged.connect(self._search_changed)
@@ -393,6 +398,10 @@ class MainWindow(QMainWindow):
         """Each page has its keys; an answer line about the other page is stale there."""
         self.tell("")
         self._update_actions()
+        # On the tickets page Ctrl+F filters the tickets: the order search box does not claim the key there.
+        self.search.setPlaceholderText(
+            _("Search orders: order ID, channel order no, phone, name, waybill, SKU")
+            if self.stack.currentWidget() is self.ticket_view else search_hint())
 
     def action_in_mode(self, act: QAction, mode: str) -> bool:
         """Whether a window action works on ``mode``'s page ("queue" or "pack"); ui/keys.py lists by it.

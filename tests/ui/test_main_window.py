@@ -233,10 +233,13 @@ def test_typing_in_the_search_box_on_another_page_shows_the_queue_with_the_resul
         for show in (w.show_ticket_page, w.show_returns_page, w.show_handover_page):
             show()
             assert w.stack.currentWidget() is not w.queue_page
+            # Ctrl+F is the ticket filter's on the tickets page: the box does not name it there
+            assert ("Ctrl+F" in w.search.placeholderText()) == (show != w.show_ticket_page)
             w.search.setFocus()
             qtbot.keyClicks(w.search, "000207")
             assert w.stack.currentWidget() is w.queue_page and w.focusWidget() is w.search  # typing goes on there
             assert w.model.order_ids() == ["BL20261206-000207"] and w.search.text() == "000207"
+            assert "Ctrl+F" in w.search.placeholderText()  # back on the queue page
             w.search.clear()
     finally:
         services.shutdown()
