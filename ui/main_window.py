@@ -115,6 +115,7 @@ def search_hint() -> str:
     """The order search box's hint, with its key (read in the operator's language when asked)."""
     return _("Search: order ID, channel order no, phone, name, waybill, SKU (Ctrl+F)")
 
+
 class MainWindow(QMainWindow):
     """The bench / desk window.
 
@@ -537,9 +538,10 @@ class MainWindow(QMainWindow):
         self._update_empty_text()
 
     def _search_changed(self, text: str) -> None:
-        if text and self.stack.currentWidget() is not self.queue_page:
+        if text and self.stack.currentWidget() not in (self.queue_page, self.pack_view):
             # The box is on every page but its results are the queue page's: typed on the tickets,
-            # returns or handover page it filtered a hidden table. Go there, as Ctrl+F does.
+            # returns or handover page it filtered a hidden table. Go there, as Ctrl+F does (not
+            # from the pack page, where Ctrl+F is off too: an order is being packed there).
             self.show_queue_page()
             self.search.setFocus()
         self._detail_timer.start()  # (re)started: the detail follows once typing pauses

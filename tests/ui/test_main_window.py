@@ -241,5 +241,8 @@ def test_typing_in_the_search_box_on_another_page_shows_the_queue_with_the_resul
             assert w.model.order_ids() == ["BL20261206-000207"] and w.search.text() == "000207"
             assert "Ctrl+F" in w.search.placeholderText()  # back on the queue page
             w.search.clear()
+        w.show_pack_page()  # where an order is packed, typing there does not take the packer away
+        qtbot.keyClicks(w.search, "000207")
+        assert w.stack.currentWidget() is w.pack_view
     finally:
         services.shutdown()
