@@ -213,6 +213,16 @@ class Platform(Protocol):
         ...
 
 
+def refuse_unmatched(platform: str, channel_order_no: str, need: Mapping[str, int], what: str) -> None:
+    """A split part's units the shop's order has nothing unshipped left for: refused before any
+    call (``REFUSED``, ``parcel_lines``), naming the SKUs and units, so the hold says what to fix."""
+    missing = {sku: n for sku, n in need.items() if n > 0}
+    if missing:
+        raise PlatformError(ErrorKind.REFUSED, f"{platform} order {channel_order_no} has no unshipped {what} for "
+                                               f"{', '.join(f'{k} ×{v}' for k, v in missing.items())}.",
+                            code="parcel_lines")
+
+
 def parse_error_body(resp: requests.Response) -> Any:
     """The JSON of an answer, or :class:`PlatformError` ``BAD_RESPONSE`` / ``BUSY`` in plain words.
 

@@ -60,6 +60,7 @@ from hub.channels.base import (
     Shipment,
     Token,
     call,
+    refuse_unmatched,
 )
 from hub.intake import wechat as intake
 
@@ -388,11 +389,7 @@ def _parcel_products(shipment: Shipment, detail: Mapping[str, Any]) -> list[dict
             products.append({"product_id": _id_text(raw.get("product_id")), "sku_id": sku_id, "product_cnt": take})
             need[ours] -= take
             shipped[sku_id] = shipped.get(sku_id, 0) + take
-    missing = {sku: n for sku, n in need.items() if n > 0}
-    if missing:
-        raise PlatformError(ErrorKind.REFUSED, f"微信小店 order {shipment.channel_order_no} has no unshipped product "
-                                               f"for {', '.join(f'{k} ×{v}' for k, v in missing.items())}.",
-                            code="parcel_lines")
+    refuse_unmatched("微信小店", shipment.channel_order_no, need, "product")
     return products
 
 

@@ -62,6 +62,7 @@ from hub.channels.base import (
     Shipment,
     Token,
     call,
+    refuse_unmatched,
 )
 from hub.intake import xiaohongshu as intake
 
@@ -454,11 +455,7 @@ def _parcel_sku_ids(shipment: Shipment, detail: Mapping[str, Any]) -> list[str]:
                                                f"no quantity); this part of {shipment.channel_order_no} carries only "
                                                f"some units of {', '.join(split)}: ship those units in one part.",
                             code="parcel_units")
-    missing = {sku: n for sku, n in need.items() if n > 0}
-    if missing:
-        raise PlatformError(ErrorKind.REFUSED, f"小红书 order {shipment.channel_order_no} has no unshipped line for "
-                                               f"{', '.join(f'{k} ×{v}' for k, v in missing.items())}.",
-                            code="parcel_lines")
+    refuse_unmatched("小红书", shipment.channel_order_no, need, "line")
     return sku_ids
 
 
