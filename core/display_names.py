@@ -112,6 +112,12 @@ def doc_type_name(code: Any, lang: str | None = None) -> str:
 _CJK = re.compile(r"[\u3400-\u9fff]")
 
 
+def says_gift(name: str) -> bool:
+    """Whether a gift line's product name says it is one already (catalogue names often end in
+    "(赠品)"): the screens then add no second mark."""
+    return "赠品" in name or "gift" in name.lower()
+
+
 def one_language(text: Any, lang: str | None = None) -> str:
     """One half of a ``中文 / English`` pair, the operator's; any other text as it is.
 

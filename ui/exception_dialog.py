@@ -47,7 +47,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from core.display_names import audit_what, carrier_name, one_language, refusal_text
+from core.display_names import audit_what, carrier_name, one_language, refusal_text, says_gift
 from core.errors import UserError
 from core.i18n import _, language
 from core.phones import mask_phone as masked
@@ -695,8 +695,7 @@ class ExceptionDialog(QDialog):
 
 def _gift_mark(name: str) -> str:
     """"（赠品）" after a gift line, unless its name says so already ("茶叶试饮装 (赠品) （赠品）")."""
-    mark = _("(gift)")
-    return "" if mark.strip("()（） ") in name else "  " + mark
+    return "" if says_gift(name) else "  " + _("(gift)")
 
 
 def _local_time(text: Any) -> str:

@@ -67,7 +67,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from core.display_names import carrier_name, refusal_text
+from core.display_names import carrier_name, refusal_text, says_gift
 from core.errors import UserError
 from core.holds import hold_label
 from core.i18n import _, language
@@ -571,8 +571,8 @@ class PackView(QWidget):
             else:
                 icon, bg = "○ " + _("To scan"), QColor("#ffffff")
             name = str(line.get("name") or "")
-            if line.get("is_gift") and "赠品" not in name and "gift" not in name.lower():
-                name += " (" + _("gift") + ")"  # catalogue names often say 赠品 already
+            if line.get("is_gift") and not says_gift(name):
+                name += " (" + _("gift") + ")"
             cells = [icon, sku, name, str(line.get("bin") or ""), f"{got} / {need}"]
             for c, text in enumerate(cells):
                 item = QTableWidgetItem(text)
